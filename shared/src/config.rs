@@ -1,0 +1,150 @@
+//! Configuration: command-line flags, each with a `PAYMESH_*` environment variable, and an
+//! optional TOML file (`--config FILE`) whose keys are the flag names.
+//!
+//! Precedence, strongest first: flag, environment variable, config file, built-in default.
+//! The file is folded in *before* clap parses: its keys become flags placed ahead of the
+//! real ones (a later flag overrides an earlier one), and keys whose environment variable
+//! is set are left out so the variable wins.
+
+use std::ffi::OsString;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// Flags every participant takes (wire.md "Starting a participant").
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct CommonArgs {
+    /// Address to listen on, e.g. 127.0.0.1:8402 (port 0 picks a free port).
+    #[arg(long, env = "PAYMESH_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Directory for the database, logs, generated passwords and the lock file.
+    #[arg(long, env = "PAYMESH_DATA_DIR", default_value = "paymesh-data")]
+    pub data_dir: PathBuf,
+    /// The operator's (login `admin`) password; generated into DIR/admin-password when absent.
+    #[arg(long, env = "PAYMESH_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+    /// The participant's display name, e.g. a provider's `Megafon`.
+    #[arg(long, env = "PAYMESH_NAME")]
+    pub name: Option<String>,
+    /// Database URL; defaults to SQLite in the data directory.
+    #[arg(long, env = "PAYMESH_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// A TOML file with any of these settings (keys are flag names).
+    #[arg(long, env = "PAYMESH_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Also open the portal in a native window when a display exists.
+    #[arg(long, env = "PAYMESH_WINDOW")]
+    pub window: bool,
+}
+
+/// Why the config file could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("config file {path} is not valid TOML: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("config file {path}: key `{key}` must be a string, number or boolean")]
+    Value { path: PathBuf, key: String },
+}
+
+/// The environment variable that belongs to a flag: `data-dir` → `PAYMESH_DATA_DIR`.
+pub fn env_var_for(flag: &str) -> String {
+    format!("PAYMESH_{}", flag.replace('-', "_").to_ascii_uppercase())
+}
+
+/// Where `--config` points, from the arguments or `PAYMESH_CONFIG`.
+fn config_path(args: &[OsString]) -> Option<PathBuf> {
+    let mut iter = args.iter();
+    while let Some(arg) = iter.next() {
+        let text = arg.to_string_lossy();
+        if text == "--config" {
+            return iter.next().map(PathBuf::from);
+        }
+        if let Some(path) = text.strip_prefix("--config=") {
+            return Some(PathBuf::from(path));
+        }
+    }
+    std::env::var_os("PAYMESH_CONFIG").map(PathBuf::from)
+}
+
+/// Returns `args` with the config file's settings inserted after the first
+/// `insert_at` arguments (program name and subcommand).
+pub fn fold_in_config_file(args: Vec<OsString>, insert_at: usize) -> Result<Vec<OsString>, ConfigError> {
+    let Some(path) = config_path(&args) else {
+        return Ok(args);
+    };
+    let from_file = flags_from_file(&path)?;
+    let at = insert_at.min(args.len());
+    let mut merged = args[..at].to_vec();
+    merged.extend(from_file);
+    merged.extend_from_slice(&args[at..]);
+    Ok(merged)
+}
+
+fn flags_from_file(path: &Path) -> Result<Vec<OsString>, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+    let table: toml::Table =
+        toml::from_str(&text).map_err(|e| ConfigError::Parse { path: path.to_owned(), message: e.to_string() })?;
+    let mut flags = Vec::new();
+    for (key, value) in table {
+        let flag = key.replace('_', "-");
+        if flag == "config" || std::env::var_os(env_var_for(&flag)).is_some() {
+            continue;
+        }
+        let value = match value {
+            toml::Value::String(s) => s,
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Float(f) => f.to_string(),
+            toml::Value::Boolean(true) => {
+                flags.push(OsString::from(format!("--{flag}")));
+                continue;
+            }
+            toml::Value::Boolean(false) => continue,
+            _ => return Err(ConfigError::Value { path: path.to_owned(), key }),
+        };
+        flags.push(OsString::from(format!("--{flag}={value}")));
+    }
+    Ok(flags)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn os(args: &[&str]) -> Vec<OsString> {
+        args.iter().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn file_settings_go_before_the_real_flags() {
+        let dir = std::env::temp_dir().join(format!("paymesh-config-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("provider.toml");
+        std::fs::write(&file, "listen = \"127.0.0.1:9\"\nname = \"Megafon\"\nwindow = true\nzz_unused_flag_for_test = 3\n")
+            .unwrap();
+        let args = os(&["paymesh", "provider", "--config", file.to_str().unwrap(), "--name", "Tele2"]);
+        let merged = fold_in_config_file(args, 2).unwrap();
+        let merged: Vec<String> = merged.into_iter().map(|a| a.into_string().unwrap()).collect();
+        assert_eq!(&merged[..2], &["paymesh", "provider"]);
+        assert!(merged.contains(&"--listen=127.0.0.1:9".to_owned()));
+        assert!(merged.contains(&"--window".to_owned()));
+        let file_name = merged.iter().position(|a| a == "--name=Megafon").unwrap();
+        let flag_name = merged.iter().position(|a| a == "Tele2").unwrap();
+        assert!(file_name < flag_name, "the command line must come last so it wins");
+
+        std::fs::write(&file, "listen = [1, 2]").unwrap();
+        let err = fold_in_config_file(os(&["p", "r", "--config", file.to_str().unwrap()]), 2).unwrap_err();
+        assert!(matches!(err, ConfigError::Value { .. }));
+        std::fs::write(&file, "listen = ").unwrap();
+        assert!(matches!(fold_in_config_file(os(&["p", "r", "--config", file.to_str().unwrap()]), 2), Err(ConfigError::Parse { .. })));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn no_config_no_change() {
+        if std::env::var_os("PAYMESH_CONFIG").is_none() {
+            let args = os(&["paymesh", "agent", "--listen", "127.0.0.1:0"]);
+            assert_eq!(fold_in_config_file(args.clone(), 2).unwrap(), args);
+        }
+    }
+}

@@ -1,0 +1,169 @@
+//! The one error type of every HTTP API, and the JSON error body of wire.md:
+//! `{"error": {"code": "<snake_case>", "message": "<human text>", "fields": {...}}}`.
+//!
+//! Handlers return `Result<_, ApiError>`; the mapping to a status and a body happens here
+//! and nowhere else. Internal causes are logged, never sent to the client.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// The error body on the wire (also what clients of other participants parse).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// The inside of an [`ErrorBody`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    /// Stable machine-readable code, e.g. `validation_failed`.
+    pub code: String,
+    /// A sentence for a person.
+    pub message: String,
+    /// Field name → why it was refused; only with `validation_failed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fields: Option<BTreeMap<String, String>>,
+}
+
+#[cfg(feature = "server")]
+pub use server::ApiError;
+
+#[cfg(feature = "server")]
+mod server {
+    use std::collections::BTreeMap;
+
+    use axum::Json;
+    use axum::response::{IntoResponse, Response};
+    use http::StatusCode;
+
+    use super::{ErrorBody, ErrorDetail};
+
+    /// Everything an API call can fail with, as the client should see it.
+    #[derive(Debug, thiserror::Error)]
+    pub enum ApiError {
+        /// No valid credentials of the realm that owns the path. The gate adds the
+        /// `WWW-Authenticate` challenge.
+        #[error("authentication required for {realm}")]
+        Unauthorized { realm: String },
+        /// A browser request that changes state came from another site (see `csrf`).
+        #[error("cross-site request refused")]
+        CrossSite,
+        /// Input that does not make sense; every bad field is named.
+        #[error("validation failed")]
+        Validation { fields: BTreeMap<String, String> },
+        #[error("{what} not found")]
+        NotFound { what: String },
+        #[error("insufficient funds")]
+        InsufficientFunds { message: String },
+        #[error("the idempotency key was used with different data")]
+        IdempotencyConflict,
+        #[error("the terminal is blocked: {reason}")]
+        TerminalBlocked { reason: String },
+        #[error("the provider could not be reached: {detail}")]
+        ProviderUnavailable { detail: String },
+        #[error("the request body is larger than {limit_bytes} bytes")]
+        PayloadTooLarge { limit_bytes: usize },
+        /// A bug or an outage on our side; the cause is logged, the client learns nothing of it.
+        #[error("internal error: {0}")]
+        Internal(Box<dyn std::error::Error + Send + Sync>),
+    }
+
+    impl ApiError {
+        /// A `validation_failed` error about one field.
+        pub fn field(field: &str, why: impl Into<String>) -> Self {
+            ApiError::Validation { fields: BTreeMap::from([(field.to_owned(), why.into())]) }
+        }
+
+        /// Wraps any failure of ours as a 500.
+        pub fn internal(cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+            ApiError::Internal(cause.into())
+        }
+
+        pub fn status(&self) -> StatusCode {
+            match self {
+                ApiError::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
+                ApiError::CrossSite => StatusCode::FORBIDDEN,
+                ApiError::Validation { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+                ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
+                ApiError::InsufficientFunds { .. } => StatusCode::PAYMENT_REQUIRED,
+                ApiError::IdempotencyConflict => StatusCode::CONFLICT,
+                ApiError::TerminalBlocked { .. } => StatusCode::CONFLICT,
+                ApiError::ProviderUnavailable { .. } => StatusCode::BAD_GATEWAY,
+                ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+                ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            }
+        }
+
+        /// The stable code of wire.md.
+        pub fn code(&self) -> &'static str {
+            match self {
+                ApiError::Unauthorized { .. } => "unauthorized",
+                ApiError::CrossSite => "cross_site_request",
+                ApiError::Validation { .. } => "validation_failed",
+                ApiError::NotFound { .. } => "not_found",
+                ApiError::InsufficientFunds { .. } => "insufficient_funds",
+                ApiError::IdempotencyConflict => "idempotency_conflict",
+                ApiError::TerminalBlocked { .. } => "terminal_blocked",
+                ApiError::ProviderUnavailable { .. } => "provider_unavailable",
+                ApiError::PayloadTooLarge { .. } => "payload_too_large",
+                ApiError::Internal(_) => "internal_error",
+            }
+        }
+
+        /// The wire body.
+        pub fn body(&self) -> ErrorBody {
+            let message = match self {
+                ApiError::Internal(_) => "an internal error occurred; the server log has the details".to_owned(),
+                ApiError::InsufficientFunds { message } => message.clone(),
+                other => {
+                    let mut text = other.to_string();
+                    if let Some(first) = text.get_mut(0..1) {
+                        first.make_ascii_uppercase();
+                    }
+                    text
+                }
+            };
+            let fields = match self {
+                ApiError::Validation { fields } => Some(fields.clone()),
+                _ => None,
+            };
+            ErrorBody { error: ErrorDetail { code: self.code().to_owned(), message, fields } }
+        }
+    }
+
+    impl IntoResponse for ApiError {
+        fn into_response(self) -> Response {
+            match &self {
+                ApiError::Internal(cause) => tracing::error!(error = %cause, "request failed"),
+                ApiError::Unauthorized { .. } => {}
+                other => tracing::info!(code = other.code(), error = %other, "request refused"),
+            }
+            (self.status(), Json(self.body())).into_response()
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn validation_bodies_name_their_fields() {
+            let body = serde_json::to_value(ApiError::field("email", "not an e-mail address").body()).unwrap();
+            assert_eq!(
+                body,
+                serde_json::json!({"error": {"code": "validation_failed", "message": "Validation failed",
+                    "fields": {"email": "not an e-mail address"}}})
+            );
+            assert_eq!(ApiError::field("x", "y").status(), StatusCode::UNPROCESSABLE_ENTITY);
+        }
+
+        #[test]
+        fn internal_errors_do_not_leak() {
+            let e = ApiError::internal("database password is hunter2");
+            assert_eq!(e.status(), StatusCode::INTERNAL_SERVER_ERROR);
+            assert!(!serde_json::to_string(&e.body()).unwrap().contains("hunter2"));
+            assert!(serde_json::to_value(e.body()).unwrap()["error"].get("fields").is_none());
+        }
+    }
+}

@@ -1,0 +1,35 @@
+//! # shared — what every paymesh participant has in common
+//!
+//! The four participants (consumer, provider, processing, agent) never import each other;
+//! they meet here and over HTTP.
+//!
+//! * [`money`] — [`money::Kopecks`], the integer money type, and the wire `Money` object.
+//! * [`fee`] — fee rules (percent in basis points + fixed, clamped to min/max).
+//! * [`error`] — the JSON error body of wire.md, and (server) [`error::ApiError`], the one
+//!   error type every handler returns, mapped once to a status and body.
+//!
+//! With the `server` feature (everything but the wasm UI build):
+//!
+//! * `auth` — Basic Authentication per realm: argon2 password hashes, the path→realm
+//!   [`auth::Gate`] middleware, generated passwords.
+//! * `csrf` — refusal of cross-site state-changing browser requests.
+//! * `config` — flags common to all roles, `PAYMESH_*` variables and the TOML config file.
+//! * `telemetry` — logging to stdout and a daily file; a span per request with its id.
+//! * `metrics` — request counters and latency histograms in Prometheus text.
+
+pub mod error;
+pub mod fee;
+pub mod money;
+
+#[cfg(feature = "server")]
+pub mod auth;
+#[cfg(feature = "server")]
+pub mod config;
+#[cfg(feature = "server")]
+pub mod csrf;
+#[cfg(feature = "server")]
+pub mod metrics;
+#[cfg(feature = "server")]
+pub mod telemetry;
+
+pub use money::{Kopecks, Money};
