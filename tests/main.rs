@@ -1,1 +1,13 @@
+//! paymesh's integration tests, one binary (one link) for all of them:
+//!
+//! * in-process: each role's real router on `127.0.0.1:0` with a temp data directory;
+//! * processes: the real `paymesh` binary started as a child;
+//! * browser: headless Chromium (through chromedriver) on a served portal.
 
+mod helpers;
+
+mod auth_matrix;
+mod browser;
+mod data_dir;
+mod health;
+mod processes;

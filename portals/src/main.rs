@@ -1,1 +1,31 @@
-fn main(){}
+//! `paymesh`: runs one participant (`paymesh provider …`) or the demo network.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use portals::cli::Cli;
+
+fn main() -> ExitCode {
+    let args = match shared::config::fold_in_config_file(std::env::args_os().collect(), 2) {
+        Ok(args) => args,
+        Err(e) => {
+            eprintln!("paymesh: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let cli = Cli::parse_from(args);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("paymesh: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match cli.command.into_settings() {
+        Ok(settings) => runtime.block_on(portals::server::run(settings)),
+        Err(demo) => runtime.block_on(portals::demo::run(demo)),
+    }
+}

@@ -19,8 +19,8 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -44,7 +44,8 @@ pub const VERIFIED_CACHE_MAX_ENTRIES: usize = 10_000;
 /// Length of generated passwords; 20 characters of a 56-letter alphabet ≈ 116 bits.
 pub const GENERATED_PASSWORD_LEN: usize = 20;
 
-static HASH_PERMITS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(MAX_CONCURRENT_HASHES);
+static HASH_PERMITS: tokio::sync::Semaphore =
+    tokio::sync::Semaphore::const_new(MAX_CONCURRENT_HASHES);
 
 /// Who a request was authenticated as; handlers take it from the request extensions.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -68,8 +69,11 @@ pub trait CredentialStore: Send + Sync {
     /// The realm's short name, e.g. `operator`.
     fn realm(&self) -> &'static str;
     /// `Some(principal)` when `login`/`password` are valid here, `None` otherwise.
-    fn verify<'a>(&'a self, login: &'a str, password: &'a str)
-    -> BoxFuture<'a, Result<Option<Principal>, StoreError>>;
+    fn verify<'a>(
+        &'a self,
+        login: &'a str,
+        password: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Principal>, StoreError>>;
 }
 
 /// Hashes a password into an argon2id PHC string for storage.
@@ -89,7 +93,9 @@ pub async fn verify_password(password: &str, phc: &str) -> bool {
     };
     let (password, phc) = (password.to_owned(), phc.to_owned());
     tokio::task::spawn_blocking(move || match PasswordHash::new(&phc) {
-        Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
+        Ok(parsed) => Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
         Err(_) => false,
     })
     .await
@@ -121,7 +127,9 @@ pub fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
     }
-    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
     let text = String::from_utf8(decoded).ok()?;
     let (login, password) = text.split_once(':')?;
     Some((login.to_owned(), password.to_owned()))
@@ -138,23 +146,30 @@ impl Default for VerifiedCache {
     fn default() -> Self {
         let mut key = [0u8; 32];
         OsRng.fill_bytes(&mut key);
-        VerifiedCache { key, entries: Mutex::new(HashMap::new()) }
+        VerifiedCache {
+            key,
+            entries: Mutex::new(HashMap::new()),
+        }
     }
 }
 
 impl VerifiedCache {
-    fn digest(&self, login: &str, password: &str) -> [u8; 32] {
+    fn digest(&self, login: &str, stored_hash: &str, password: &str) -> [u8; 32] {
         let mut hasher = Sha256::new();
         hasher.update(self.key);
-        hasher.update((login.len() as u64).to_le_bytes());
-        hasher.update(login.as_bytes());
+        for part in [login, stored_hash] {
+            hasher.update((part.len() as u64).to_le_bytes());
+            hasher.update(part.as_bytes());
+        }
         hasher.update(password.as_bytes());
         hasher.finalize().into()
     }
 
-    /// The principal for this pair if it was verified less than [`VERIFIED_TTL`] ago.
-    pub fn get(&self, login: &str, password: &str) -> Option<Principal> {
-        let digest = self.digest(login, password);
+    /// The principal for this pair if it was verified against `stored_hash` less than
+    /// [`VERIFIED_TTL`] ago. Passing the hash as stored *now* means a changed password or
+    /// a revoked login (no hash) misses the cache at once, whichever process changed it.
+    pub fn get(&self, login: &str, stored_hash: &str, password: &str) -> Option<Principal> {
+        let digest = self.digest(login, stored_hash, password);
         let entries = self.entries.lock().ok()?;
         let (verified_at, stored, principal) = entries.get(login)?;
         let fresh = verified_at.elapsed() < VERIFIED_TTL;
@@ -162,8 +177,8 @@ impl VerifiedCache {
     }
 
     /// Records a pair that just passed argon2.
-    pub fn insert(&self, login: &str, password: &str, principal: Principal) {
-        let digest = self.digest(login, password);
+    pub fn insert(&self, login: &str, stored_hash: &str, password: &str, principal: Principal) {
+        let digest = self.digest(login, stored_hash, password);
         if let Ok(mut entries) = self.entries.lock() {
             if entries.len() >= VERIFIED_CACHE_MAX_ENTRIES {
                 entries.clear();
@@ -192,7 +207,12 @@ pub struct SingleLogin {
 impl SingleLogin {
     /// Hashes `password` once, at start-up.
     pub fn new(realm: &'static str, login: &str, password: &str) -> Result<Self, StoreError> {
-        Ok(SingleLogin { realm, login: login.to_owned(), phc: hash_password(password)?, cache: VerifiedCache::default() })
+        Ok(SingleLogin {
+            realm,
+            login: login.to_owned(),
+            phc: hash_password(password)?,
+            cache: VerifiedCache::default(),
+        })
     }
 }
 
@@ -201,20 +221,28 @@ impl CredentialStore for SingleLogin {
         self.realm
     }
 
-    fn verify<'a>(&'a self, login: &'a str, password: &'a str)
-    -> BoxFuture<'a, Result<Option<Principal>, StoreError>> {
+    fn verify<'a>(
+        &'a self,
+        login: &'a str,
+        password: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Principal>, StoreError>> {
         Box::pin(async move {
             if login != self.login {
                 return Ok(None);
             }
-            if let Some(principal) = self.cache.get(login, password) {
+            if let Some(principal) = self.cache.get(login, &self.phc, password) {
                 return Ok(Some(principal));
             }
             if !verify_password(password, &self.phc).await {
                 return Ok(None);
             }
-            let principal = Principal { realm: self.realm, login: login.to_owned(), subject: login.to_owned() };
-            self.cache.insert(login, password, principal.clone());
+            let principal = Principal {
+                realm: self.realm,
+                login: login.to_owned(),
+                subject: login.to_owned(),
+            };
+            self.cache
+                .insert(login, &self.phc, password, principal.clone());
             Ok(Some(principal))
         })
     }
@@ -226,7 +254,7 @@ impl CredentialStore for SingleLogin {
 pub struct Gate {
     challenge: http::HeaderValue,
     realm_name: String,
-    public_paths: Vec<String>,
+    public_paths: Vec<(http::Method, String)>,
     rules: Vec<(String, Vec<Arc<dyn CredentialStore>>)>,
 }
 
@@ -234,14 +262,22 @@ impl Gate {
     /// A gate for one participant; 401s carry `Basic realm="paymesh-<role>"`.
     pub fn new(role: &str) -> Self {
         let realm_name = format!("paymesh-{role}");
-        let challenge = http::HeaderValue::from_str(&format!("Basic realm=\"{realm_name}\", charset=\"UTF-8\""))
-            .unwrap_or_else(|_| http::HeaderValue::from_static("Basic"));
-        Gate { challenge, realm_name, public_paths: Vec::new(), rules: Vec::new() }
+        let challenge = http::HeaderValue::from_str(&format!(
+            "Basic realm=\"{realm_name}\", charset=\"UTF-8\""
+        ))
+        .unwrap_or_else(|_| http::HeaderValue::from_static("Basic"));
+        Gate {
+            challenge,
+            realm_name,
+            public_paths: Vec::new(),
+            rules: Vec::new(),
+        }
     }
 
-    /// An exact path anyone may use (only `GET /healthz` in wire.md).
-    pub fn public(mut self, path: &str) -> Self {
-        self.public_paths.push(path.to_owned());
+    /// A method and exact path anyone may use (only `GET /healthz` in wire.md; a public
+    /// GET is public for HEAD too).
+    pub fn public(mut self, method: http::Method, path: &str) -> Self {
+        self.public_paths.push((method, path.to_owned()));
         self
     }
 
@@ -249,35 +285,54 @@ impl Gate {
     /// `/osmpx`) accept any of `stores`. The longest matching prefix wins; register `/` to
     /// cover everything else.
     pub fn protect(mut self, prefix: &str, stores: Vec<Arc<dyn CredentialStore>>) -> Self {
-        self.rules.push((prefix.trim_end_matches('/').to_owned(), stores));
+        self.rules
+            .push((prefix.trim_end_matches('/').to_owned(), stores));
         self
     }
 
-    /// The stores for `path`, or `None` when the path is public.
-    fn stores_for(&self, path: &str) -> Option<&[Arc<dyn CredentialStore>]> {
-        if self.public_paths.iter().any(|p| p == path) {
+    /// The stores for `path`, or `None` when the request is public.
+    fn stores_for(&self, method: &http::Method, path: &str) -> Option<&[Arc<dyn CredentialStore>]> {
+        let is_public = |(m, p): &(http::Method, String)| {
+            p == path && (m == method || (*m == http::Method::GET && *method == http::Method::HEAD))
+        };
+        if self.public_paths.iter().any(is_public) {
             return None;
         }
         let covers = |prefix: &str| {
             prefix.is_empty()
                 || path == prefix
-                || path.strip_prefix(prefix).is_some_and(|rest| rest.starts_with('/'))
+                || path
+                    .strip_prefix(prefix)
+                    .is_some_and(|rest| rest.starts_with('/'))
         };
-        let best = self.rules.iter().filter(|(prefix, _)| covers(prefix)).max_by_key(|(prefix, _)| prefix.len());
+        let best = self
+            .rules
+            .iter()
+            .filter(|(prefix, _)| covers(prefix))
+            .max_by_key(|(prefix, _)| prefix.len());
         Some(best.map(|(_, stores)| stores.as_slice()).unwrap_or(&[]))
     }
 
     fn refuse(&self) -> Response {
-        let mut response = ApiError::Unauthorized { realm: self.realm_name.clone() }.into_response();
-        response.headers_mut().insert(http::header::WWW_AUTHENTICATE, self.challenge.clone());
+        let mut response = ApiError::Unauthorized {
+            realm: self.realm_name.clone(),
+        }
+        .into_response();
+        response
+            .headers_mut()
+            .insert(http::header::WWW_AUTHENTICATE, self.challenge.clone());
         response
     }
 }
 
 /// The middleware: lets public paths through, and anything else only with credentials of
 /// one of the stores that cover the path; the [`Principal`] goes into the extensions.
-pub async fn require_auth(State(gate): State<Arc<Gate>>, mut request: Request, next: Next) -> Response {
-    let Some(stores) = gate.stores_for(request.uri().path()) else {
+pub async fn require_auth(
+    State(gate): State<Arc<Gate>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let Some(stores) = gate.stores_for(request.method(), request.uri().path()) else {
         return next.run(request).await;
     };
     let Some((login, password)) = basic_credentials(request.headers()) else {
@@ -305,7 +360,10 @@ mod tests {
     use tower::ServiceExt;
 
     fn basic(login: &str, password: &str) -> String {
-        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{login}:{password}")))
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("{login}:{password}"))
+        )
     }
 
     #[test]
@@ -329,8 +387,14 @@ mod tests {
     #[test]
     fn parses_basic_headers() {
         let mut headers = HeaderMap::new();
-        headers.insert(http::header::AUTHORIZATION, basic("admin", "pa:ss").parse().unwrap());
-        assert_eq!(basic_credentials(&headers), Some(("admin".into(), "pa:ss".into())));
+        headers.insert(
+            http::header::AUTHORIZATION,
+            basic("admin", "pa:ss").parse().unwrap(),
+        );
+        assert_eq!(
+            basic_credentials(&headers),
+            Some(("admin".into(), "pa:ss".into()))
+        );
         for bad in ["Bearer abc", "Basic !!!", "Basic", "Basic YWRtaW4="] {
             headers.insert(http::header::AUTHORIZATION, bad.parse().unwrap());
             assert_eq!(basic_credentials(&headers), None, "{bad}");
@@ -340,12 +404,21 @@ mod tests {
     #[test]
     fn cache_matches_only_the_same_password() {
         let cache = VerifiedCache::default();
-        let p = Principal { realm: "operator", login: "admin".into(), subject: "admin".into() };
-        cache.insert("admin", "right", p.clone());
-        assert_eq!(cache.get("admin", "right"), Some(p));
-        assert_eq!(cache.get("admin", "wrong"), None);
+        let p = Principal {
+            realm: "operator",
+            login: "admin".into(),
+            subject: "admin".into(),
+        };
+        cache.insert("admin", "$hash1", "right", p.clone());
+        assert_eq!(cache.get("admin", "$hash1", "right"), Some(p));
+        assert_eq!(cache.get("admin", "$hash1", "wrong"), None);
+        assert_eq!(
+            cache.get("admin", "$hash2", "right"),
+            None,
+            "password changed since"
+        );
         cache.forget("admin");
-        assert_eq!(cache.get("admin", "right"), None);
+        assert_eq!(cache.get("admin", "$hash1", "right"), None);
     }
 
     async fn status(gate: Arc<Gate>, path: &str, auth: Option<String>) -> (u16, Option<String>) {
@@ -356,19 +429,26 @@ mod tests {
         if let Some(auth) = auth {
             request = request.header(http::header::AUTHORIZATION, auth);
         }
-        let response = app.oneshot(request.body(Body::empty()).unwrap()).await.unwrap();
-        let challenge =
-            response.headers().get(http::header::WWW_AUTHENTICATE).map(|v| v.to_str().unwrap().to_owned());
+        let response = app
+            .oneshot(request.body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let challenge = response
+            .headers()
+            .get(http::header::WWW_AUTHENTICATE)
+            .map(|v| v.to_str().unwrap().to_owned());
         (response.status().as_u16(), challenge)
     }
 
     #[tokio::test]
     async fn gate_keeps_realms_apart() {
-        let admin: Arc<dyn CredentialStore> = Arc::new(SingleLogin::new("operator", "admin", "a-pw").unwrap());
-        let kiosk: Arc<dyn CredentialStore> = Arc::new(SingleLogin::new("kiosk", "kiosk", "k-pw").unwrap());
+        let admin: Arc<dyn CredentialStore> =
+            Arc::new(SingleLogin::new("operator", "admin", "a-pw").unwrap());
+        let kiosk: Arc<dyn CredentialStore> =
+            Arc::new(SingleLogin::new("kiosk", "kiosk", "k-pw").unwrap());
         let gate = Arc::new(
             Gate::new("agent")
-                .public("/healthz")
+                .public(http::Method::GET, "/healthz")
                 .protect("/", vec![admin.clone()])
                 .protect("/api/kiosk/v1", vec![kiosk.clone()])
                 .protect("/pkg", vec![admin, kiosk]),
@@ -378,21 +458,65 @@ mod tests {
         assert_eq!(status(gate.clone(), "/healthz", None).await.0, 200);
         let (code, challenge) = status(gate.clone(), "/", None).await;
         assert_eq!(code, 401);
-        assert_eq!(challenge.as_deref(), Some("Basic realm=\"paymesh-agent\", charset=\"UTF-8\""));
+        assert_eq!(
+            challenge.as_deref(),
+            Some("Basic realm=\"paymesh-agent\", charset=\"UTF-8\"")
+        );
         assert_eq!(status(gate.clone(), "/", a.clone()).await.0, 200);
-        assert_eq!(status(gate.clone(), "/", k.clone()).await.0, 401, "kiosk login on an operator path");
-        assert_eq!(status(gate.clone(), "/", Some(basic("admin", "k-pw"))).await.0, 401);
-        assert_eq!(status(gate.clone(), "/api/kiosk/v1/catalog", k.clone()).await.0, 200);
-        assert_eq!(status(gate.clone(), "/api/kiosk/v1/catalog", a.clone()).await.0, 401, "operator on kiosk path");
-        assert_eq!(status(gate.clone(), "/api/kiosk/v1x", k.clone()).await.0, 401, "prefixes match whole segments");
+        assert_eq!(
+            status(gate.clone(), "/", k.clone()).await.0,
+            401,
+            "kiosk login on an operator path"
+        );
+        assert_eq!(
+            status(gate.clone(), "/", Some(basic("admin", "k-pw")))
+                .await
+                .0,
+            401
+        );
+        assert_eq!(
+            status(gate.clone(), "/api/kiosk/v1/catalog", k.clone())
+                .await
+                .0,
+            200
+        );
+        assert_eq!(
+            status(gate.clone(), "/api/kiosk/v1/catalog", a.clone())
+                .await
+                .0,
+            401,
+            "operator on kiosk path"
+        );
+        assert_eq!(
+            status(gate.clone(), "/api/kiosk/v1x", k.clone()).await.0,
+            401,
+            "prefixes match whole segments"
+        );
         assert_eq!(status(gate.clone(), "/pkg/paymesh.js", k).await.0, 200);
         assert_eq!(status(gate, "/pkg/paymesh.js", a).await.0, 200);
     }
 
     #[tokio::test]
     async fn gate_without_rules_refuses_everything_but_public_paths() {
-        let gate = Arc::new(Gate::new("consumer").public("/healthz"));
-        assert_eq!(status(gate.clone(), "/anything", Some(basic("a", "b"))).await.0, 401);
+        let gate = Arc::new(Gate::new("consumer").public(http::Method::GET, "/healthz"));
+        assert_eq!(
+            status(gate.clone(), "/anything", Some(basic("a", "b")))
+                .await
+                .0,
+            401
+        );
         assert_eq!(status(gate, "/healthz", None).await.0, 200);
+    }
+
+    #[tokio::test]
+    async fn public_paths_are_public_for_their_method_only() {
+        let gate = Arc::new(Gate::new("consumer").public(http::Method::GET, "/healthz"));
+        let app = axum::Router::new()
+            .fallback(get(|| async { "inside" }).post(|| async { "posted" }))
+            .layer(axum::middleware::from_fn_with_state(gate, require_auth));
+        let post = http::Request::post("/healthz").body(Body::empty()).unwrap();
+        assert_eq!(app.clone().oneshot(post).await.unwrap().status(), 401);
+        let head = http::Request::head("/healthz").body(Body::empty()).unwrap();
+        assert_eq!(app.oneshot(head).await.unwrap().status(), 200);
     }
 }

@@ -40,7 +40,10 @@ pub struct CommonArgs {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("config file {path} is not valid TOML: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("config file {path}: key `{key}` must be a string, number or boolean")]
@@ -69,7 +72,10 @@ fn config_path(args: &[OsString]) -> Option<PathBuf> {
 
 /// Returns `args` with the config file's settings inserted after the first
 /// `insert_at` arguments (program name and subcommand).
-pub fn fold_in_config_file(args: Vec<OsString>, insert_at: usize) -> Result<Vec<OsString>, ConfigError> {
+pub fn fold_in_config_file(
+    args: Vec<OsString>,
+    insert_at: usize,
+) -> Result<Vec<OsString>, ConfigError> {
     let Some(path) = config_path(&args) else {
         return Ok(args);
     };
@@ -82,9 +88,14 @@ pub fn fold_in_config_file(args: Vec<OsString>, insert_at: usize) -> Result<Vec<
 }
 
 fn flags_from_file(path: &Path) -> Result<Vec<OsString>, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
-    let table: toml::Table =
-        toml::from_str(&text).map_err(|e| ConfigError::Parse { path: path.to_owned(), message: e.to_string() })?;
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let table: toml::Table = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+        path: path.to_owned(),
+        message: e.to_string(),
+    })?;
     let mut flags = Vec::new();
     for (key, value) in table {
         let flag = key.replace('_', "-");
@@ -100,7 +111,12 @@ fn flags_from_file(path: &Path) -> Result<Vec<OsString>, ConfigError> {
                 continue;
             }
             toml::Value::Boolean(false) => continue,
-            _ => return Err(ConfigError::Value { path: path.to_owned(), key }),
+            _ => {
+                return Err(ConfigError::Value {
+                    path: path.to_owned(),
+                    key,
+                });
+            }
         };
         flags.push(OsString::from(format!("--{flag}={value}")));
     }
@@ -122,21 +138,38 @@ mod tests {
         let file = dir.join("provider.toml");
         std::fs::write(&file, "listen = \"127.0.0.1:9\"\nname = \"Megafon\"\nwindow = true\nzz_unused_flag_for_test = 3\n")
             .unwrap();
-        let args = os(&["paymesh", "provider", "--config", file.to_str().unwrap(), "--name", "Tele2"]);
+        let args = os(&[
+            "paymesh",
+            "provider",
+            "--config",
+            file.to_str().unwrap(),
+            "--name",
+            "Tele2",
+        ]);
         let merged = fold_in_config_file(args, 2).unwrap();
-        let merged: Vec<String> = merged.into_iter().map(|a| a.into_string().unwrap()).collect();
+        let merged: Vec<String> = merged
+            .into_iter()
+            .map(|a| a.into_string().unwrap())
+            .collect();
         assert_eq!(&merged[..2], &["paymesh", "provider"]);
         assert!(merged.contains(&"--listen=127.0.0.1:9".to_owned()));
         assert!(merged.contains(&"--window".to_owned()));
         let file_name = merged.iter().position(|a| a == "--name=Megafon").unwrap();
         let flag_name = merged.iter().position(|a| a == "Tele2").unwrap();
-        assert!(file_name < flag_name, "the command line must come last so it wins");
+        assert!(
+            file_name < flag_name,
+            "the command line must come last so it wins"
+        );
 
         std::fs::write(&file, "listen = [1, 2]").unwrap();
-        let err = fold_in_config_file(os(&["p", "r", "--config", file.to_str().unwrap()]), 2).unwrap_err();
+        let err = fold_in_config_file(os(&["p", "r", "--config", file.to_str().unwrap()]), 2)
+            .unwrap_err();
         assert!(matches!(err, ConfigError::Value { .. }));
         std::fs::write(&file, "listen = ").unwrap();
-        assert!(matches!(fold_in_config_file(os(&["p", "r", "--config", file.to_str().unwrap()]), 2), Err(ConfigError::Parse { .. })));
+        assert!(matches!(
+            fold_in_config_file(os(&["p", "r", "--config", file.to_str().unwrap()]), 2),
+            Err(ConfigError::Parse { .. })
+        ));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 

@@ -42,10 +42,16 @@ pub fn is_cross_site(method: &Method, headers: &HeaderMap) -> bool {
         return !matches!(site.to_str(), Ok("same-origin") | Ok("none"));
     }
     if let Some(origin) = headers.get(http::header::ORIGIN) {
-        let host = headers.get(http::header::HOST).and_then(|h| h.to_str().ok());
-        let Ok(origin) = origin.to_str() else { return true };
+        let host = headers
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok());
+        let Ok(origin) = origin.to_str() else {
+            return true;
+        };
         let Some(host) = host else { return true };
-        let bare = origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://"));
+        let bare = origin
+            .strip_prefix("http://")
+            .or_else(|| origin.strip_prefix("https://"));
         return bare != Some(host);
     }
     false
@@ -65,19 +71,49 @@ mod tests {
 
     #[test]
     fn reads_are_never_refused() {
-        assert!(!is_cross_site(&Method::GET, &headers(&[("sec-fetch-site", "cross-site")])));
+        assert!(!is_cross_site(
+            &Method::GET,
+            &headers(&[("sec-fetch-site", "cross-site")])
+        ));
     }
 
     #[test]
     fn browser_writes_must_be_same_origin() {
         let post = Method::POST;
-        assert!(!is_cross_site(&post, &headers(&[("sec-fetch-site", "same-origin")])));
-        assert!(is_cross_site(&post, &headers(&[("sec-fetch-site", "same-site")])));
-        assert!(is_cross_site(&post, &headers(&[("sec-fetch-site", "cross-site")])));
-        assert!(!is_cross_site(&post, &headers(&[("origin", "http://127.0.0.1:8402"), ("host", "127.0.0.1:8402")])));
-        assert!(is_cross_site(&post, &headers(&[("origin", "http://127.0.0.1:8401"), ("host", "127.0.0.1:8402")])));
-        assert!(is_cross_site(&post, &headers(&[("origin", "null"), ("host", "127.0.0.1:8402")])));
-        assert!(is_cross_site(&Method::DELETE, &headers(&[("origin", "http://evil.example"), ("host", "a")])));
+        assert!(!is_cross_site(
+            &post,
+            &headers(&[("sec-fetch-site", "same-origin")])
+        ));
+        assert!(is_cross_site(
+            &post,
+            &headers(&[("sec-fetch-site", "same-site")])
+        ));
+        assert!(is_cross_site(
+            &post,
+            &headers(&[("sec-fetch-site", "cross-site")])
+        ));
+        assert!(!is_cross_site(
+            &post,
+            &headers(&[
+                ("origin", "http://127.0.0.1:8402"),
+                ("host", "127.0.0.1:8402")
+            ])
+        ));
+        assert!(is_cross_site(
+            &post,
+            &headers(&[
+                ("origin", "http://127.0.0.1:8401"),
+                ("host", "127.0.0.1:8402")
+            ])
+        ));
+        assert!(is_cross_site(
+            &post,
+            &headers(&[("origin", "null"), ("host", "127.0.0.1:8402")])
+        ));
+        assert!(is_cross_site(
+            &Method::DELETE,
+            &headers(&[("origin", "http://evil.example"), ("host", "a")])
+        ));
     }
 
     #[test]

@@ -72,7 +72,9 @@ mod server {
     impl ApiError {
         /// A `validation_failed` error about one field.
         pub fn field(field: &str, why: impl Into<String>) -> Self {
-            ApiError::Validation { fields: BTreeMap::from([(field.to_owned(), why.into())]) }
+            ApiError::Validation {
+                fields: BTreeMap::from([(field.to_owned(), why.into())]),
+            }
         }
 
         /// Wraps any failure of ours as a 500.
@@ -114,7 +116,9 @@ mod server {
         /// The wire body.
         pub fn body(&self) -> ErrorBody {
             let message = match self {
-                ApiError::Internal(_) => "an internal error occurred; the server log has the details".to_owned(),
+                ApiError::Internal(_) => {
+                    "an internal error occurred; the server log has the details".to_owned()
+                }
                 ApiError::InsufficientFunds { message } => message.clone(),
                 other => {
                     let mut text = other.to_string();
@@ -128,7 +132,13 @@ mod server {
                 ApiError::Validation { fields } => Some(fields.clone()),
                 _ => None,
             };
-            ErrorBody { error: ErrorDetail { code: self.code().to_owned(), message, fields } }
+            ErrorBody {
+                error: ErrorDetail {
+                    code: self.code().to_owned(),
+                    message,
+                    fields,
+                },
+            }
         }
     }
 
@@ -149,21 +159,34 @@ mod server {
 
         #[test]
         fn validation_bodies_name_their_fields() {
-            let body = serde_json::to_value(ApiError::field("email", "not an e-mail address").body()).unwrap();
+            let body =
+                serde_json::to_value(ApiError::field("email", "not an e-mail address").body())
+                    .unwrap();
             assert_eq!(
                 body,
                 serde_json::json!({"error": {"code": "validation_failed", "message": "Validation failed",
                     "fields": {"email": "not an e-mail address"}}})
             );
-            assert_eq!(ApiError::field("x", "y").status(), StatusCode::UNPROCESSABLE_ENTITY);
+            assert_eq!(
+                ApiError::field("x", "y").status(),
+                StatusCode::UNPROCESSABLE_ENTITY
+            );
         }
 
         #[test]
         fn internal_errors_do_not_leak() {
             let e = ApiError::internal("database password is hunter2");
             assert_eq!(e.status(), StatusCode::INTERNAL_SERVER_ERROR);
-            assert!(!serde_json::to_string(&e.body()).unwrap().contains("hunter2"));
-            assert!(serde_json::to_value(e.body()).unwrap()["error"].get("fields").is_none());
+            assert!(
+                !serde_json::to_string(&e.body())
+                    .unwrap()
+                    .contains("hunter2")
+            );
+            assert!(
+                serde_json::to_value(e.body()).unwrap()["error"]
+                    .get("fields")
+                    .is_none()
+            );
         }
     }
 }

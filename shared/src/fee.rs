@@ -69,7 +69,12 @@ pub enum FeeError {
 
 impl FeeRule {
     /// A rule with no fee at all.
-    pub const FREE: FeeRule = FeeRule { percent_bp: 0, fixed: Kopecks::ZERO, min: Kopecks::ZERO, max: None };
+    pub const FREE: FeeRule = FeeRule {
+        percent_bp: 0,
+        fixed: Kopecks::ZERO,
+        min: Kopecks::ZERO,
+        max: None,
+    };
 
     /// Checks a rule that came from outside (a form, an API body).
     pub fn validate(&self) -> Result<(), FeeRuleError> {
@@ -112,54 +117,106 @@ mod tests {
     use proptest::prelude::*;
 
     fn rule(percent_bp: u32, fixed: i64, min: i64, max: Option<i64>) -> FeeRule {
-        FeeRule { percent_bp, fixed: Kopecks::new(fixed), min: Kopecks::new(min), max: max.map(Kopecks::new) }
+        FeeRule {
+            percent_bp,
+            fixed: Kopecks::new(fixed),
+            min: Kopecks::new(min),
+            max: max.map(Kopecks::new),
+        }
     }
 
     #[test]
     fn percent_plus_fixed() {
         // 1.5 % of 1000.00 = 15.00, plus 0.50
-        assert_eq!(rule(150, 50, 0, None).fee(Kopecks::new(100_000)), Ok(Kopecks::new(1_550)));
+        assert_eq!(
+            rule(150, 50, 0, None).fee(Kopecks::new(100_000)),
+            Ok(Kopecks::new(1_550))
+        );
     }
 
     #[test]
     fn rounds_half_up() {
         // 1 % of 0.50 = 0.005 → 0.01; 1 % of 0.49 = 0.0049 → 0.00
-        assert_eq!(rule(100, 0, 0, None).fee(Kopecks::new(50)), Ok(Kopecks::new(1)));
-        assert_eq!(rule(100, 0, 0, None).fee(Kopecks::new(49)), Ok(Kopecks::new(0)));
+        assert_eq!(
+            rule(100, 0, 0, None).fee(Kopecks::new(50)),
+            Ok(Kopecks::new(1))
+        );
+        assert_eq!(
+            rule(100, 0, 0, None).fee(Kopecks::new(49)),
+            Ok(Kopecks::new(0))
+        );
         // 2.5 % of 1.00 = 0.025 → 0.03
-        assert_eq!(rule(250, 0, 0, None).fee(Kopecks::new(100)), Ok(Kopecks::new(3)));
+        assert_eq!(
+            rule(250, 0, 0, None).fee(Kopecks::new(100)),
+            Ok(Kopecks::new(3))
+        );
     }
 
     #[test]
     fn clamps_to_min_and_max() {
-        assert_eq!(rule(100, 0, 1_000, Some(5_000)).fee(Kopecks::new(100)), Ok(Kopecks::new(1_000)));
-        assert_eq!(rule(100, 0, 1_000, Some(5_000)).fee(Kopecks::new(10_000_000)), Ok(Kopecks::new(5_000)));
-        assert_eq!(rule(0, 0, 0, None).fee(Kopecks::new(123)), Ok(Kopecks::ZERO));
+        assert_eq!(
+            rule(100, 0, 1_000, Some(5_000)).fee(Kopecks::new(100)),
+            Ok(Kopecks::new(1_000))
+        );
+        assert_eq!(
+            rule(100, 0, 1_000, Some(5_000)).fee(Kopecks::new(10_000_000)),
+            Ok(Kopecks::new(5_000))
+        );
+        assert_eq!(
+            rule(0, 0, 0, None).fee(Kopecks::new(123)),
+            Ok(Kopecks::ZERO)
+        );
     }
 
     #[test]
     fn refuses_bad_rules_and_bases() {
-        assert_eq!(rule(10_001, 0, 0, None).validate(), Err(FeeRuleError::PercentOutOfRange));
-        assert_eq!(rule(0, -1, 0, None).validate(), Err(FeeRuleError::NegativeFixed));
-        assert_eq!(rule(0, 0, -1, None).validate(), Err(FeeRuleError::NegativeMin));
-        assert_eq!(rule(0, 0, 10, Some(9)).validate(), Err(FeeRuleError::MaxBelowMin));
-        assert_eq!(rule(100, 0, 0, None).fee(Kopecks::new(-1)), Err(FeeError::NegativeBase));
-        assert_eq!(rule(0, i64::MAX, 0, None).fee(Kopecks::MAX), Ok(Kopecks::MAX));
-        assert_eq!(rule(10_000, i64::MAX, 0, None).fee(Kopecks::MAX), Err(FeeError::Overflow));
+        assert_eq!(
+            rule(10_001, 0, 0, None).validate(),
+            Err(FeeRuleError::PercentOutOfRange)
+        );
+        assert_eq!(
+            rule(0, -1, 0, None).validate(),
+            Err(FeeRuleError::NegativeFixed)
+        );
+        assert_eq!(
+            rule(0, 0, -1, None).validate(),
+            Err(FeeRuleError::NegativeMin)
+        );
+        assert_eq!(
+            rule(0, 0, 10, Some(9)).validate(),
+            Err(FeeRuleError::MaxBelowMin)
+        );
+        assert_eq!(
+            rule(100, 0, 0, None).fee(Kopecks::new(-1)),
+            Err(FeeError::NegativeBase)
+        );
+        assert_eq!(
+            rule(0, i64::MAX, 0, None).fee(Kopecks::MAX),
+            Ok(Kopecks::MAX)
+        );
+        assert_eq!(
+            rule(10_000, i64::MAX, 0, None).fee(Kopecks::MAX),
+            Err(FeeError::Overflow)
+        );
     }
 
     #[test]
     fn wire_form() {
-        let r: FeeRule = serde_json::from_str(r#"{"percent_bp":150,"fixed":50,"min":100,"max":null}"#).unwrap();
+        let r: FeeRule =
+            serde_json::from_str(r#"{"percent_bp":150,"fixed":50,"min":100,"max":null}"#).unwrap();
         assert_eq!(r, rule(150, 50, 100, None));
         let r: FeeRule = serde_json::from_str(r#"{"percent_bp":150}"#).unwrap();
         assert_eq!(r, rule(150, 0, 0, None));
     }
 
     fn valid_rule() -> impl Strategy<Value = FeeRule> {
-        (0..=MAX_PERCENT_BP, 0..1_000_000i64, 0..1_000_000i64, proptest::option::of(0..2_000_000i64)).prop_map(
-            |(bp, fixed, min, max)| rule(bp, fixed, min, max.map(|m| m.max(min))),
+        (
+            0..=MAX_PERCENT_BP,
+            0..1_000_000i64,
+            0..1_000_000i64,
+            proptest::option::of(0..2_000_000i64),
         )
+            .prop_map(|(bp, fixed, min, max)| rule(bp, fixed, min, max.map(|m| m.max(min))))
     }
 
     proptest! {

@@ -20,6 +20,7 @@
 pub mod error;
 pub mod fee;
 pub mod money;
+pub mod wire;
 
 #[cfg(feature = "server")]
 pub mod auth;

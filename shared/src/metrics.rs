@@ -30,13 +30,24 @@ pub struct HttpMetrics {
 
 impl HttpMetrics {
     pub fn new(role: &str) -> Arc<Self> {
-        let started = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
-        Arc::new(HttpMetrics { role: role.to_owned(), started_unix_seconds: started, series: Mutex::default() })
+        let started = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        Arc::new(HttpMetrics {
+            role: role.to_owned(),
+            started_unix_seconds: started,
+            series: Mutex::default(),
+        })
     }
 
     fn record(&self, method: &str, route: &str, status: u16, seconds: f64) {
-        let Ok(mut series) = self.series.lock() else { return };
-        let entry = series.entry((method.to_owned(), route.to_owned(), status)).or_default();
+        let Ok(mut series) = self.series.lock() else {
+            return;
+        };
+        let entry = series
+            .entry((method.to_owned(), route.to_owned(), status))
+            .or_default();
         entry.count += 1;
         entry.sum_seconds += seconds;
         for (bucket, bound) in entry.buckets.iter_mut().zip(BUCKETS_SECONDS) {
@@ -50,14 +61,29 @@ impl HttpMetrics {
     pub fn render(&self) -> String {
         let mut out = String::new();
         let role = &self.role;
-        let _ = writeln!(out, "# HELP paymesh_up Whether the participant is serving.\n# TYPE paymesh_up gauge");
+        let _ = writeln!(
+            out,
+            "# HELP paymesh_up Whether the participant is serving.\n# TYPE paymesh_up gauge"
+        );
         let _ = writeln!(out, "paymesh_up{{role=\"{role}\"}} 1");
-        let _ = writeln!(out, "# HELP paymesh_start_time_seconds Start of the process, Unix time.");
+        let _ = writeln!(
+            out,
+            "# HELP paymesh_start_time_seconds Start of the process, Unix time."
+        );
         let _ = writeln!(out, "# TYPE paymesh_start_time_seconds gauge");
-        let _ = writeln!(out, "paymesh_start_time_seconds{{role=\"{role}\"}} {}", self.started_unix_seconds);
-        let _ = writeln!(out, "# HELP paymesh_http_requests_total HTTP requests answered.");
+        let _ = writeln!(
+            out,
+            "paymesh_start_time_seconds{{role=\"{role}\"}} {}",
+            self.started_unix_seconds
+        );
+        let _ = writeln!(
+            out,
+            "# HELP paymesh_http_requests_total HTTP requests answered."
+        );
         let _ = writeln!(out, "# TYPE paymesh_http_requests_total counter");
-        let Ok(series) = self.series.lock() else { return out };
+        let Ok(series) = self.series.lock() else {
+            return out;
+        };
         for ((method, route, status), s) in series.iter() {
             let _ = writeln!(
                 out,
@@ -65,29 +91,64 @@ impl HttpMetrics {
                 s.count
             );
         }
-        let _ = writeln!(out, "# HELP paymesh_http_request_duration_seconds Time to answer HTTP requests.");
-        let _ = writeln!(out, "# TYPE paymesh_http_request_duration_seconds histogram");
+        let _ = writeln!(
+            out,
+            "# HELP paymesh_http_request_duration_seconds Time to answer HTTP requests."
+        );
+        let _ = writeln!(
+            out,
+            "# TYPE paymesh_http_request_duration_seconds histogram"
+        );
         for ((method, route, status), s) in series.iter() {
-            let labels = format!("role=\"{role}\",method=\"{method}\",route=\"{route}\",status=\"{status}\"");
+            let labels = format!(
+                "role=\"{role}\",method=\"{method}\",route=\"{route}\",status=\"{status}\""
+            );
             for (bound, count) in BUCKETS_SECONDS.iter().zip(s.buckets) {
-                let _ = writeln!(out, "paymesh_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {count}");
+                let _ = writeln!(
+                    out,
+                    "paymesh_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {count}"
+                );
             }
-            let _ = writeln!(out, "paymesh_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}", s.count);
-            let _ = writeln!(out, "paymesh_http_request_duration_seconds_sum{{{labels}}} {}", s.sum_seconds);
-            let _ = writeln!(out, "paymesh_http_request_duration_seconds_count{{{labels}}} {}", s.count);
+            let _ = writeln!(
+                out,
+                "paymesh_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
+                s.count
+            );
+            let _ = writeln!(
+                out,
+                "paymesh_http_request_duration_seconds_sum{{{labels}}} {}",
+                s.sum_seconds
+            );
+            let _ = writeln!(
+                out,
+                "paymesh_http_request_duration_seconds_count{{{labels}}} {}",
+                s.count
+            );
         }
         out
     }
 }
 
 /// The middleware that counts every answered request.
-pub async fn track(State(metrics): State<Arc<HttpMetrics>>, request: Request, next: Next) -> Response {
+pub async fn track(
+    State(metrics): State<Arc<HttpMetrics>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let started = Instant::now();
     let method = request.method().to_string();
-    let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned());
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned());
     let response = next.run(request).await;
     let route = route.unwrap_or_else(|| "unmatched".to_owned());
-    metrics.record(&method, &route, response.status().as_u16(), started.elapsed().as_secs_f64());
+    metrics.record(
+        &method,
+        &route,
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
     response
 }
 

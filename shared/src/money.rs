@@ -14,7 +14,9 @@ pub const KOPECKS_PER_RUBLE: i64 = 100;
 
 /// An amount of money in kopecks. The inner value is private so that every amount that
 /// enters the system goes through a checked constructor or [`Kopecks::parse`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Kopecks(i64);
 
@@ -23,7 +25,9 @@ pub struct Kopecks(i64);
 pub enum MoneyParseError {
     #[error("the amount is empty")]
     Empty,
-    #[error("the amount must be digits with an optional dot and at most two fraction digits, like 10.45")]
+    #[error(
+        "the amount must be digits with an optional dot and at most two fraction digits, like 10.45"
+    )]
     Malformed,
     #[error("the amount is too large")]
     Overflow,
@@ -125,7 +129,12 @@ impl fmt::Display for Kopecks {
         // unsigned_abs: i64::MIN has no positive counterpart in i64.
         let magnitude = self.0.unsigned_abs();
         let per_ruble = KOPECKS_PER_RUBLE as u64;
-        write!(f, "{sign}{}.{:02}", magnitude / per_ruble, magnitude % per_ruble)
+        write!(
+            f,
+            "{sign}{}.{:02}",
+            magnitude / per_ruble,
+            magnitude % per_ruble
+        )
     }
 }
 
@@ -148,7 +157,10 @@ pub struct Money {
 
 impl Money {
     pub const fn rub(amount: Kopecks) -> Self {
-        Money { amount, currency: Currency::Rub }
+        Money {
+            amount,
+            currency: Currency::Rub,
+        }
     }
 }
 
@@ -175,11 +187,20 @@ mod tests {
 
     #[test]
     fn refuses_what_it_would_have_to_guess() {
-        for bad in ["", "10,45", "1e3", "10.456", ".5", "5.", "+5", "--5", " 5", "5 ", "1_000", "١٠", "0x10", "-", "-.5"] {
+        for bad in [
+            "", "10,45", "1e3", "10.456", ".5", "5.", "+5", "--5", " 5", "5 ", "1_000", "١٠",
+            "0x10", "-", "-.5",
+        ] {
             assert!(Kopecks::parse(bad).is_err(), "{bad:?} should be refused");
         }
-        assert_eq!(Kopecks::parse("92233720368547758.08"), Err(MoneyParseError::Overflow));
-        assert_eq!(Kopecks::parse("99999999999999999999"), Err(MoneyParseError::Overflow));
+        assert_eq!(
+            Kopecks::parse("92233720368547758.08"),
+            Err(MoneyParseError::Overflow)
+        );
+        assert_eq!(
+            Kopecks::parse("99999999999999999999"),
+            Err(MoneyParseError::Overflow)
+        );
         assert_eq!(Kopecks::parse("92233720368547758.07"), Ok(Kopecks::MAX));
     }
 
@@ -194,7 +215,10 @@ mod tests {
 
     #[test]
     fn arithmetic_is_checked() {
-        assert_eq!(Kopecks::new(1).checked_add(Kopecks::new(2)), Some(Kopecks::new(3)));
+        assert_eq!(
+            Kopecks::new(1).checked_add(Kopecks::new(2)),
+            Some(Kopecks::new(3))
+        );
         assert_eq!(Kopecks::MAX.checked_add(Kopecks::new(1)), None);
         assert_eq!(Kopecks::new(i64::MIN).checked_sub(Kopecks::new(1)), None);
         assert_eq!(Kopecks::new(150).checked_mul(3), Some(Kopecks::new(450)));
@@ -211,7 +235,10 @@ mod tests {
         let m: Money = serde_json::from_str(r#"{"amount":-3,"currency":"RUB"}"#).unwrap();
         assert_eq!(m.amount, Kopecks::new(-3));
         assert!(serde_json::from_str::<Money>(r#"{"amount":1,"currency":"USD"}"#).is_err());
-        assert!(serde_json::from_str::<Kopecks>("10.45").is_err(), "floats are not kopecks");
+        assert!(
+            serde_json::from_str::<Kopecks>("10.45").is_err(),
+            "floats are not kopecks"
+        );
     }
 
     proptest! {

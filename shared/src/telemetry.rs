@@ -36,7 +36,14 @@ pub fn init(file_prefix: &str, log_dir: Option<&Path>) -> TelemetryGuard {
         Some(dir) => {
             let appender = tracing_appender::rolling::daily(dir, file_prefix);
             let (writer, guard) = tracing_appender::non_blocking(appender);
-            (Some(tracing_subscriber::fmt::layer().with_ansi(false).with_writer(writer)), Some(guard))
+            (
+                Some(
+                    tracing_subscriber::fmt::layer()
+                        .with_ansi(false)
+                        .with_writer(writer),
+                ),
+                Some(guard),
+            )
         }
         None => (None, None),
     };
@@ -45,7 +52,9 @@ pub fn init(file_prefix: &str, log_dir: Option<&Path>) -> TelemetryGuard {
         .with(tracing_subscriber::fmt::layer())
         .with(file_layer)
         .try_init();
-    TelemetryGuard { _flush_on_drop: guard }
+    TelemetryGuard {
+        _flush_on_drop: guard,
+    }
 }
 
 /// Wraps a router so each request gets an `x-request-id` (kept if the client sent one,

@@ -1,0 +1,59 @@
+//! The agent's operator pages (the kiosk screens arrive with the agent issue).
+
+use leptos::prelude::*;
+use leptos_meta::{Title, provide_meta_context};
+use leptos_router::StaticSegment;
+use leptos_router::components::{Route, Router, Routes};
+
+use crate::role::Role;
+use crate::ui::fee_calculator::FeeCalculator;
+use crate::ui::i18n::t;
+use crate::ui::{NavItem, NotFound, Planned, Portal};
+
+/// The agent's navigation; later issues fill the planned sections.
+pub const NAV: &[NavItem] = &[
+    NavItem {
+        href: "/",
+        label: |t| t.nav_home,
+    },
+    NavItem {
+        href: "/contract",
+        label: |t| t.nav_contract,
+    },
+    NavItem {
+        href: "/payments",
+        label: |t| t.nav_payments,
+    },
+    NavItem {
+        href: "/fee",
+        label: |t| t.nav_fee,
+    },
+];
+
+#[component]
+pub fn AgentApp() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Title text=t().agent_title/>
+        <Router>
+            <Portal role=Role::Agent nav=NAV>
+                <Routes fallback=NotFound>
+                    <Route path=StaticSegment("") view=Home/>
+                    <Route path=StaticSegment("contract") view=Planned/>
+                    <Route path=StaticSegment("payments") view=Planned/>
+                    <Route path=StaticSegment("fee") view=Planned/>
+                </Routes>
+            </Portal>
+        </Router>
+    }
+}
+
+#[component]
+fn Home() -> impl IntoView {
+    let t = t();
+    view! {
+        <h1>{t.agent_title}</h1>
+        <p class="intro">{t.agent_intro}</p>
+        <FeeCalculator title=t.fee_calc_agent_title/>
+    }
+}

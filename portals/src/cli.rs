@@ -1,0 +1,90 @@
+//! The `paymesh` command line (wire.md "Starting a participant").
+
+use clap::{Args, Parser, Subcommand};
+use shared::config::CommonArgs;
+
+use crate::role::Role;
+use crate::server::Settings;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "paymesh",
+    version,
+    about = "A service-payment network: consumer, provider, processing and agent"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// The subscriber's app: contracts with providers, service buttons.
+    #[command(args_override_self = true)]
+    Consumer(RoleArgs),
+    /// An operator's billing: subscribers, tariffs, usage, the OSMP endpoint.
+    #[command(args_override_self = true)]
+    Provider(ProviderArgs),
+    /// The clearing center: providers, agents, payments, the ledger.
+    #[command(args_override_self = true)]
+    Processing(RoleArgs),
+    /// A payment terminal's back end and its kiosk screens.
+    #[command(args_override_self = true)]
+    Agent(AgentArgs),
+    /// All four participants on this machine, on fixed local ports.
+    Demo(DemoArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct RoleArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct ProviderArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Mail server for reports: smtp://[user:pass@]host:port, smtps:// for TLS, ?tls=starttls.
+    #[arg(long, env = "PAYMESH_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// Sender address of report e-mails.
+    #[arg(long, env = "PAYMESH_MAIL_FROM")]
+    pub mail_from: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct AgentArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// The kiosk's (login `kiosk`) password; generated into DIR/kiosk-password when absent.
+    #[arg(long, env = "PAYMESH_KIOSK_PASSWORD", hide_env_values = true)]
+    pub kiosk_password: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Parent directory of the four participants' data directories.
+    #[arg(long, default_value = "paymesh-data")]
+    pub data_dir: std::path::PathBuf,
+}
+
+impl Command {
+    /// The settings of a participant command; `None` for `demo`.
+    pub fn into_settings(self) -> Result<Settings, DemoArgs> {
+        Ok(match self {
+            Command::Consumer(a) => Settings::new(Role::Consumer, a.common),
+            Command::Processing(a) => Settings::new(Role::Processing, a.common),
+            Command::Provider(a) => Settings {
+                smtp_url: a.smtp_url,
+                mail_from: a.mail_from,
+                ..Settings::new(Role::Provider, a.common)
+            },
+            Command::Agent(a) => Settings {
+                kiosk_password: a.kiosk_password,
+                ..Settings::new(Role::Agent, a.common)
+            },
+            Command::Demo(d) => return Err(d),
+        })
+    }
+}

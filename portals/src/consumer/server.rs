@@ -1,0 +1,14 @@
+//! The consumer's server side: for now only the operator realm (its contracts API comes
+//! with the consumer issue).
+
+use axum::Router;
+
+use crate::server::{RoleContext, RoleParts};
+
+pub fn parts(_context: &RoleContext) -> RoleParts {
+    RoleParts {
+        api: Router::new(),
+        realms: Vec::new(),
+        generated: Vec::new(),
+    }
+}

@@ -1,0 +1,5 @@
+//! The processing center: provider and agent contracts, agent balances and fees, proxied checks, exactly-once payments, the ledger.
+
+pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod server;

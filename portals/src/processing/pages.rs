@@ -1,0 +1,74 @@
+//! The processing center's pages.
+
+use leptos::prelude::*;
+use leptos_meta::{Title, provide_meta_context};
+use leptos_router::StaticSegment;
+use leptos_router::components::{Route, Router, Routes};
+
+use crate::role::Role;
+use crate::ui::fee_calculator::FeeCalculator;
+use crate::ui::i18n::t;
+use crate::ui::{NavItem, NotFound, Planned, Portal};
+
+/// The processing center's navigation; later issues fill the planned sections.
+pub const NAV: &[NavItem] = &[
+    NavItem {
+        href: "/",
+        label: |t| t.nav_home,
+    },
+    NavItem {
+        href: "/providers",
+        label: |t| t.nav_providers,
+    },
+    NavItem {
+        href: "/agents",
+        label: |t| t.nav_agents,
+    },
+    NavItem {
+        href: "/payments",
+        label: |t| t.nav_payments,
+    },
+    NavItem {
+        href: "/ledger",
+        label: |t| t.nav_ledger,
+    },
+    NavItem {
+        href: "/reports",
+        label: |t| t.nav_reports,
+    },
+    NavItem {
+        href: "/registry",
+        label: |t| t.nav_registry,
+    },
+];
+
+#[component]
+pub fn ProcessingApp() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Title text=t().processing_title/>
+        <Router>
+            <Portal role=Role::Processing nav=NAV>
+                <Routes fallback=NotFound>
+                    <Route path=StaticSegment("") view=Home/>
+                    <Route path=StaticSegment("providers") view=Planned/>
+                    <Route path=StaticSegment("agents") view=Planned/>
+                    <Route path=StaticSegment("payments") view=Planned/>
+                    <Route path=StaticSegment("ledger") view=Planned/>
+                    <Route path=StaticSegment("reports") view=Planned/>
+                    <Route path=StaticSegment("registry") view=Planned/>
+                </Routes>
+            </Portal>
+        </Router>
+    }
+}
+
+#[component]
+fn Home() -> impl IntoView {
+    let t = t();
+    view! {
+        <h1>{t.processing_title}</h1>
+        <p class="intro">{t.processing_intro}</p>
+        <FeeCalculator title=t.fee_calc_processing_title/>
+    }
+}

@@ -1,0 +1,5 @@
+//! The provider: an operator's billing. Subscriber contracts, tariffs, usage charges, processing contracts and the OSMP endpoint.
+
+pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod server;

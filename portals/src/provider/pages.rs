@@ -1,0 +1,107 @@
+//! The provider portal's pages.
+
+use leptos::prelude::*;
+use leptos_meta::{Title, provide_meta_context};
+use leptos_router::StaticSegment;
+use leptos_router::components::{Route, Router, Routes};
+use shared::wire::osmp::{SumError, parse_sum};
+
+use crate::role::Role;
+use crate::ui::i18n::t;
+use crate::ui::{NavItem, NotFound, Planned, Portal};
+
+/// The provider's navigation; later issues fill the planned sections.
+pub const NAV: &[NavItem] = &[
+    NavItem {
+        href: "/",
+        label: |t| t.nav_home,
+    },
+    NavItem {
+        href: "/subscribers",
+        label: |t| t.nav_subscribers,
+    },
+    NavItem {
+        href: "/tariffs",
+        label: |t| t.nav_tariffs,
+    },
+    NavItem {
+        href: "/processing-contracts",
+        label: |t| t.nav_processing_contracts,
+    },
+    NavItem {
+        href: "/transactions",
+        label: |t| t.nav_transactions,
+    },
+    NavItem {
+        href: "/osmp-log",
+        label: |t| t.nav_osmp_log,
+    },
+    NavItem {
+        href: "/reports",
+        label: |t| t.nav_reports,
+    },
+];
+
+#[component]
+pub fn ProviderApp() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Title text=t().provider_title/>
+        <Router>
+            <Portal role=Role::Provider nav=NAV>
+                <Routes fallback=NotFound>
+                    <Route path=StaticSegment("") view=Home/>
+                    <Route path=StaticSegment("subscribers") view=Planned/>
+                    <Route path=StaticSegment("tariffs") view=Planned/>
+                    <Route path=StaticSegment("processing-contracts") view=Planned/>
+                    <Route path=StaticSegment("transactions") view=Planned/>
+                    <Route path=StaticSegment("osmp-log") view=Planned/>
+                    <Route path=StaticSegment("reports") view=Planned/>
+                </Routes>
+            </Portal>
+        </Router>
+    }
+}
+
+#[component]
+fn Home() -> impl IntoView {
+    let t = t();
+    view! {
+        <h1>{t.provider_title}</h1>
+        <p class="intro">{t.provider_intro}</p>
+        <SumChecker/>
+    }
+}
+
+/// Sample `sum` values, good and bad, one click each.
+const EXAMPLES: [&str; 5] = ["10.45", "10,45", "1e3", "-5.00", "10.456"];
+
+/// Shows how the OSMP endpoint reads a `sum` (the hydrated component of the provider
+/// portal); it runs the endpoint's own parser.
+#[component]
+fn SumChecker() -> impl IntoView {
+    let t = t();
+    let text = RwSignal::new("10.45".to_owned());
+    let examples = EXAMPLES
+        .into_iter()
+        .map(|example| view! { <button type="button" class="example" on:click=move |_| text.set(example.to_owned())><code>{example}</code></button> })
+        .collect_view();
+    view! {
+        <section class="card" id="sum-check" aria-labelledby="sum-check-title">
+            <h2 id="sum-check-title">{t.sum_check_title}</h2>
+            <p class="hint">{t.sum_check_hint}</p>
+            <div class="quick" role="group" aria-label=t.sum_check_examples>{examples}</div>
+            <div class="field">
+                <label for="sum-value">{t.sum_check_label}</label>
+                <input id="sum-value" autocomplete="off" prop:value=move || text.get() on:input=move |ev| text.set(event_target_value(&ev))/>
+            </div>
+            <output class="result" for="sum-value" aria-live="polite">
+                {move || match parse_sum(text.get().as_str()) {
+                    Ok(sum) => view! { <p class="ok">{format!("{}: {sum} ₽ = {} {}", t.sum_check_ok, sum.get(), t.sum_check_kopecks)}</p> }.into_any(),
+                    Err(SumError::NotPositive) => view! { <p class="error">{t.sum_check_negative}</p> }.into_any(),
+                    Err(SumError::Malformed(_)) => view! { <p class="error">{t.sum_check_bad}</p> }.into_any(),
+                }}
+            </output>
+        </section>
+    }
+}

@@ -1,0 +1,354 @@
+//! The runtime every role shares: the data directory and its lock, passwords, the
+//! database, the router with its layers (tracing → metrics → auth gate → CSRF → handler),
+//! and the listener. [`App::build`] is the one constructor the binary and the tests use.
+
+pub mod credentials;
+pub mod data_dir;
+pub mod db;
+pub mod health;
+pub mod ui;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware::{from_fn, from_fn_with_state};
+use shared::auth::{CredentialStore, Gate, SingleLogin, require_auth};
+use shared::config::CommonArgs;
+use shared::error::ApiError;
+use shared::metrics::HttpMetrics;
+use sqlx::SqlitePool;
+use tokio::net::TcpListener;
+
+use crate::role::Role;
+
+/// The operator's login on every participant.
+pub const ADMIN_LOGIN: &str = "admin";
+/// Where a generated operator password is kept.
+pub const ADMIN_PASSWORD_FILE: &str = "admin-password";
+/// Largest request body any route accepts; routes that need less set their own limit.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+/// Listen address when none is given: one fixed port per role, so the four can run side by side.
+pub fn default_listen(role: Role) -> SocketAddr {
+    let port = match role {
+        Role::Consumer => 8401,
+        Role::Provider => 8402,
+        Role::Processing => 8403,
+        Role::Agent => 8404,
+    };
+    SocketAddr::from(([127, 0, 0, 1], port))
+}
+
+/// Everything a participant process is started with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub role: Role,
+    pub common: CommonArgs,
+    /// Agent only: the kiosk realm's password (`--kiosk-password`).
+    pub kiosk_password: Option<String>,
+    /// Provider only: `--smtp-url` and `--mail-from` (used by the reports issue).
+    pub smtp_url: Option<String>,
+    pub mail_from: Option<String>,
+}
+
+impl Settings {
+    pub fn new(role: Role, common: CommonArgs) -> Self {
+        Settings {
+            role,
+            common,
+            kiosk_password: None,
+            smtp_url: None,
+            mail_from: None,
+        }
+    }
+}
+
+/// Why a participant could not start. Each names what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot use data directory {dir}: {source}")]
+    DataDir {
+        dir: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "data directory {dir} is in use by another paymesh process (pid {holder}); stop it or choose another --data-dir"
+    )]
+    Locked { dir: PathBuf, holder: String },
+    #[error("password file {path}: {why}")]
+    Secret { path: PathBuf, why: String },
+    #[error("database: {0}")]
+    Database(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Other(String),
+}
+
+/// What the shared runtime hands a role to build its routes.
+pub struct RoleContext {
+    pub settings: Settings,
+    /// The address the participant really listens on (port 0 resolved).
+    pub addr: SocketAddr,
+    pub pool: Option<SqlitePool>,
+    pub admin: Arc<dyn CredentialStore>,
+}
+
+impl RoleContext {
+    /// `http://ADDR`, the base of URLs this participant issues (usage_url, endpoint_url).
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+/// What a role adds: its API routes and the realms beyond the operator's.
+pub struct RoleParts {
+    pub api: Router,
+    /// (path prefix, stores allowed there), on top of `/` → operator.
+    pub realms: Vec<(&'static str, Vec<Arc<dyn CredentialStore>>)>,
+    /// Passwords generated on this start, to print once: (what, file, password).
+    pub generated: Vec<(&'static str, PathBuf, String)>,
+}
+
+/// A built participant, bound to its port, not yet serving.
+pub struct App {
+    pub role: Role,
+    pub addr: SocketAddr,
+    /// The operator's password (given, read from the file, or generated now).
+    pub admin_password: String,
+    /// Passwords generated on this start: (what, file, password).
+    pub generated: Vec<(&'static str, PathBuf, String)>,
+    pub pool: Option<SqlitePool>,
+    listener: TcpListener,
+    router: Router,
+    _lock: data_dir::DataDirLock,
+}
+
+impl App {
+    /// Prepares the data directory, takes its lock, opens the database, builds the router
+    /// and binds the listener.
+    pub async fn build(settings: Settings) -> Result<App, StartError> {
+        let role = settings.role;
+        let dir = settings.common.data_dir.clone();
+        data_dir::prepare(&dir)?;
+        let lock = data_dir::lock(&dir)?;
+        let (admin_password, admin_generated) = data_dir::password(
+            &dir,
+            ADMIN_PASSWORD_FILE,
+            settings.common.admin_password.as_deref(),
+        )?;
+        let mut generated = Vec::new();
+        if admin_generated {
+            generated.push((
+                "operator (login admin)",
+                dir.join(ADMIN_PASSWORD_FILE),
+                admin_password.clone(),
+            ));
+        }
+        let admin: Arc<dyn CredentialStore> = Arc::new(
+            SingleLogin::new("operator", ADMIN_LOGIN, &admin_password)
+                .map_err(|e| StartError::Other(e.to_string()))?,
+        );
+        let pool = if role.has_database() {
+            Some(db::open(role, &dir, settings.common.database_url.as_deref()).await?)
+        } else {
+            None
+        };
+        let listen = settings
+            .common
+            .listen
+            .unwrap_or_else(|| default_listen(role));
+        let listener = TcpListener::bind(listen)
+            .await
+            .map_err(|source| StartError::Bind {
+                addr: listen,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| StartError::Bind {
+            addr: listen,
+            source,
+        })?;
+
+        let context = RoleContext {
+            settings: settings.clone(),
+            addr,
+            pool: pool.clone(),
+            admin: admin.clone(),
+        };
+        let parts = role_parts(&context)?;
+        generated.extend(parts.generated);
+
+        let mut gate = Gate::new(role.as_str())
+            .public(http::Method::GET, "/healthz")
+            .protect("/", vec![admin]);
+        for (prefix, stores) in parts.realms {
+            gate = gate.protect(prefix, stores);
+        }
+        let metrics = HttpMetrics::new(role.as_str());
+        let health = health::HealthState {
+            role,
+            name: settings.common.name.clone(),
+            started_at: now_rfc3339(),
+            pool: pool.clone(),
+            metrics: metrics.clone(),
+        };
+        let router = Router::new()
+            .merge(health::router(health))
+            .merge(parts.api)
+            .merge(ui::router(role))
+            .fallback(|| async {
+                ApiError::NotFound {
+                    what: "route".into(),
+                }
+            })
+            .layer(from_fn(shared::csrf::refuse_cross_site))
+            .layer(from_fn_with_state(Arc::new(gate), require_auth))
+            .layer(from_fn_with_state(metrics, shared::metrics::track))
+            .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
+        let router = shared::telemetry::with_request_tracing(router);
+        Ok(App {
+            role,
+            addr,
+            admin_password,
+            generated,
+            pool,
+            listener,
+            router,
+            _lock: lock,
+        })
+    }
+
+    /// Serves until `shutdown` resolves, then finishes the requests in flight.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let App {
+            role,
+            addr,
+            listener,
+            router,
+            pool,
+            _lock,
+            ..
+        } = self;
+        tracing::info!(%role, %addr, "serving");
+        axum::serve(listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        if let Some(pool) = pool {
+            pool.close().await;
+        }
+        tracing::info!(%role, "stopped");
+        Ok(())
+    }
+}
+
+fn role_parts(context: &RoleContext) -> Result<RoleParts, StartError> {
+    match context.settings.role {
+        #[cfg(feature = "consumer")]
+        Role::Consumer => Ok(crate::consumer::server::parts(context)),
+        #[cfg(feature = "provider")]
+        Role::Provider => Ok(crate::provider::server::parts(context)),
+        #[cfg(feature = "processing")]
+        Role::Processing => Ok(crate::processing::server::parts(context)),
+        #[cfg(feature = "agent")]
+        Role::Agent => crate::agent::server::parts(context),
+        #[allow(unreachable_patterns)]
+        other => Err(StartError::Other(format!(
+            "this build does not include the {other} role"
+        ))),
+    }
+}
+
+fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => tracing::info!("Ctrl-C: shutting down"),
+        _ = terminate => tracing::info!("SIGTERM: shutting down"),
+    }
+}
+
+/// Runs one participant until a signal; the exit code says how it went.
+pub async fn run(settings: Settings) -> ExitCode {
+    let role = settings.role;
+    let dir = settings.common.data_dir.clone();
+    if let Err(e) = data_dir::prepare(&dir) {
+        eprintln!("paymesh {role}: {e}");
+        return ExitCode::from(2);
+    }
+    let _telemetry =
+        shared::telemetry::init(&format!("paymesh-{role}.log"), Some(&dir.join("logs")));
+    let window = settings.common.window;
+    let app = match App::build(settings).await {
+        Ok(app) => app,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start");
+            eprintln!("paymesh {role}: cannot start: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    for (what, file, password) in &app.generated {
+        println!(
+            "paymesh {role}: generated the {what} password, saved to {}: {password}",
+            file.display()
+        );
+    }
+    println!("paymesh {role}: listening on http://{}", app.addr);
+    if window {
+        open_window(role, app.addr);
+    }
+    match app.run_until(shutdown_signal()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("paymesh {role}: server failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `--window`: hands the portal to kiosk-shell's ordinary window when a display exists.
+fn open_window(role: Role, addr: SocketAddr) {
+    if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
+        tracing::warn!(%role, "--window: no display (DISPLAY/WAYLAND_DISPLAY unset); serving without a window");
+        return;
+    }
+    let shell = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|d| d.join("kiosk-shell")))
+        .filter(|p| p.exists())
+        .unwrap_or_else(|| PathBuf::from("kiosk-shell"));
+    match std::process::Command::new(&shell)
+        .args(["--portal", &format!("http://{addr}/"), "--window-only"])
+        .spawn()
+    {
+        Ok(_) => tracing::info!(%role, "--window: opened the portal in kiosk-shell"),
+        Err(e) => {
+            tracing::warn!(%role, error = %e, shell = %shell.display(), "--window: cannot start kiosk-shell")
+        }
+    }
+}

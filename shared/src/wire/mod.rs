@@ -1,0 +1,3 @@
+//! Types and codecs of the links between participants, one module per link.
+
+pub mod osmp;

@@ -1,0 +1,212 @@
+//! Every route of every realm of every role, tried without credentials, with a wrong
+//! password, with every *other* realm's valid credentials (all 401), and with its own
+//! realm's credentials (never 401).
+
+use portals::role::Role;
+use portals::server::credentials::DbCredentials;
+
+use crate::helpers::{ADMIN_PASSWORD, KIOSK_PASSWORD, TestApp};
+
+/// A login/password pair of one realm.
+#[derive(Clone)]
+struct Login {
+    realm: &'static str,
+    login: String,
+    password: String,
+}
+
+/// (method, path, realms that may use it)
+type Route = (&'static str, &'static str, &'static [&'static str]);
+
+const OPERATOR_ROUTES: &[Route] = &[
+    ("GET", "/", &["operator"]),
+    ("GET", "/metrics", &["operator"]),
+    ("GET", "/api/admin/v1/participant", &["operator"]),
+    ("GET", "/lang?to=en", &["operator"]),
+    ("GET", "/no-such-page", &["operator"]),
+    ("POST", "/api/admin/v1/anything", &["operator"]),
+];
+
+fn routes(role: Role) -> Vec<Route> {
+    let mut routes = OPERATOR_ROUTES.to_vec();
+    let pages: &[&'static str] = match role {
+        Role::Consumer => &["/contracts", "/history"],
+        Role::Provider => &[
+            "/subscribers",
+            "/tariffs",
+            "/processing-contracts",
+            "/transactions",
+            "/osmp-log",
+            "/reports",
+        ],
+        Role::Processing => &[
+            "/providers",
+            "/agents",
+            "/payments",
+            "/ledger",
+            "/reports",
+            "/registry",
+        ],
+        Role::Agent => &["/contract", "/payments", "/fee"],
+    };
+    routes.extend(pages.iter().map(|p| ("GET", *p, &["operator"][..])));
+    match role {
+        Role::Consumer => routes.extend([
+            ("GET", "/pkg/paymesh.js", &["operator"][..]),
+            ("GET", "/assets/paymesh.css", &["operator"][..]),
+        ]),
+        Role::Provider => routes.extend([
+            ("GET", "/pkg/paymesh.js", &["operator"][..]),
+            ("GET", "/assets/paymesh.css", &["operator"][..]),
+            ("POST", "/api/usage/v1/usage", &["subscriber"][..]),
+            ("GET", "/api/usage/v1/balance", &["subscriber"][..]),
+            (
+                "GET",
+                "/osmp?command=check&txn_id=1&account=1&sum=1.00",
+                &["processing"][..],
+            ),
+            ("POST", "/osmp", &["processing"][..]),
+            ("POST", "/api/processing/v1/check", &["processing"][..]),
+            ("POST", "/api/processing/v1/pay", &["processing"][..]),
+        ]),
+        Role::Processing => routes.extend([
+            ("GET", "/pkg/paymesh.js", &["operator"][..]),
+            ("GET", "/assets/paymesh.css", &["operator"][..]),
+            ("GET", "/api/agent/v1/catalog", &["agent"][..]),
+            ("GET", "/api/agent/v1/balance", &["agent"][..]),
+            ("POST", "/api/agent/v1/payments", &["agent"][..]),
+        ]),
+        Role::Agent => routes.extend([
+            ("GET", "/pkg/paymesh.js", &["operator", "kiosk"][..]),
+            ("GET", "/assets/paymesh.css", &["operator", "kiosk"][..]),
+            ("GET", "/kiosk", &["kiosk"][..]),
+            ("GET", "/api/kiosk/v1/catalog", &["kiosk"][..]),
+            ("POST", "/api/kiosk/v1/payments", &["kiosk"][..]),
+        ]),
+    }
+    routes
+}
+
+/// One valid login for each realm the role has, issued the way contracts will issue them.
+async fn logins(app: &TestApp) -> Vec<Login> {
+    let mut logins = vec![Login {
+        realm: "operator",
+        login: "admin".into(),
+        password: ADMIN_PASSWORD.into(),
+    }];
+    let db_realms: &[&'static str] = match app.role {
+        Role::Consumer => &[],
+        Role::Provider => &["subscriber", "processing"],
+        Role::Processing => &["agent"],
+        Role::Agent => {
+            logins.push(Login {
+                realm: "kiosk",
+                login: "kiosk".into(),
+                password: KIOSK_PASSWORD.into(),
+            });
+            &[]
+        }
+    };
+    for realm in db_realms {
+        let pool = app
+            .pool
+            .clone()
+            .expect("roles with DB realms have a database");
+        let login = format!("{realm}-1");
+        let password = DbCredentials::new(pool, realm)
+            .issue(&login, "subject-1")
+            .await
+            .expect("issue login");
+        logins.push(Login {
+            realm,
+            login,
+            password,
+        });
+    }
+    logins
+}
+
+async fn status(
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    auth: Option<(&str, &str)>,
+) -> (u16, Option<String>) {
+    let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let mut request = app.client.request(method, app.url(path));
+    if let Some((login, password)) = auth {
+        request = request.basic_auth(login, Some(password));
+    }
+    let response = request.send().await.unwrap();
+    let challenge = response
+        .headers()
+        .get("www-authenticate")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (response.status().as_u16(), challenge)
+}
+
+#[tokio::test]
+async fn every_route_of_every_realm_requires_its_own_realm() {
+    for role in Role::ALL {
+        let app = TestApp::spawn(role).await;
+        let logins = logins(&app).await;
+        let expected_challenge = format!("Basic realm=\"paymesh-{role}\", charset=\"UTF-8\"");
+        for (method, path, realms) in routes(role) {
+            let (code, challenge) = status(&app, method, path, None).await;
+            assert_eq!(code, 401, "{role} {method} {path} without credentials");
+            assert_eq!(
+                challenge.as_deref(),
+                Some(expected_challenge.as_str()),
+                "{role} {method} {path}"
+            );
+            for login in &logins {
+                let allowed = realms.contains(&login.realm);
+                let (code, _) =
+                    status(&app, method, path, Some((&login.login, "wrong-password"))).await;
+                assert_eq!(
+                    code, 401,
+                    "{role} {method} {path} with a wrong {} password",
+                    login.realm
+                );
+                let (code, _) =
+                    status(&app, method, path, Some((&login.login, &login.password))).await;
+                if allowed {
+                    assert_ne!(
+                        code, 401,
+                        "{role} {method} {path} must accept the {} realm",
+                        login.realm
+                    );
+                } else {
+                    assert_eq!(
+                        code, 401,
+                        "{role} {method} {path} must refuse the {} realm",
+                        login.realm
+                    );
+                }
+            }
+        }
+        // Only /healthz is public.
+        assert_eq!(status(&app, "GET", "/healthz", None).await.0, 200);
+        assert_eq!(
+            status(&app, "POST", "/healthz", None).await.0,
+            401,
+            "{role}: only GET /healthz is public"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_revoked_login_stops_working_at_once() {
+    let app = TestApp::spawn(Role::Processing).await;
+    let store = DbCredentials::new(app.pool.clone().unwrap(), "agent");
+    let password = store.issue("agent-7", "7").await.unwrap();
+    let get = || {
+        app.client
+            .get(app.url("/api/agent/v1/balance"))
+            .basic_auth("agent-7", Some(&password))
+            .send()
+    };
+    assert_ne!(get().await.unwrap().status(), 401);
+    store.revoke("agent-7").await.unwrap();
+    assert_eq!(get().await.unwrap().status(), 401);
+}

@@ -1,0 +1,101 @@
+//! Test harness: a participant started in-process, and typed request helpers.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use portals::role::Role;
+use portals::server::{App, Settings, StartError};
+use shared::config::CommonArgs;
+use sqlx::SqlitePool;
+use tokio::sync::oneshot;
+
+pub const ADMIN_PASSWORD: &str = "admin-test-password";
+pub const KIOSK_PASSWORD: &str = "kiosk-test-password";
+
+/// A running participant; stops (and deletes its data directory) when dropped.
+pub struct TestApp {
+    pub role: Role,
+    pub addr: SocketAddr,
+    pub pool: Option<SqlitePool>,
+    pub client: reqwest::Client,
+    dir: Option<tempfile::TempDir>,
+    data_dir: PathBuf,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+pub fn settings(role: Role, dir: PathBuf, admin_password: Option<&str>) -> Settings {
+    let common = CommonArgs {
+        listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+        data_dir: dir,
+        admin_password: admin_password.map(str::to_owned),
+        ..CommonArgs::default()
+    };
+    Settings {
+        kiosk_password: Some(KIOSK_PASSWORD.to_owned()),
+        ..Settings::new(role, common)
+    }
+}
+
+impl TestApp {
+    /// Starts `role` with known admin and kiosk passwords.
+    pub async fn spawn(role: Role) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        Self::spawn_in(role, dir, Some(ADMIN_PASSWORD))
+            .await
+            .expect("participant starts")
+    }
+
+    pub async fn spawn_in(
+        role: Role,
+        dir: tempfile::TempDir,
+        admin_password: Option<&str>,
+    ) -> Result<TestApp, StartError> {
+        let data_dir = dir.path().join("data");
+        let app = App::build(settings(role, data_dir.clone(), admin_password)).await?;
+        let (addr, pool) = (app.addr, app.pool.clone());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(app.run_until(async move {
+            let _ = stopped.await;
+        }));
+        let client = reqwest::Client::new();
+        Ok(TestApp {
+            role,
+            addr,
+            pool,
+            client,
+            dir: Some(dir),
+            data_dir,
+            stop: Some(stop),
+            task: Some(task),
+        })
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.data_dir.clone()
+    }
+
+    /// Stops the participant, waits until it has let go of its data directory, and
+    /// hands the directory back for a restart.
+    pub async fn stop(mut self) -> tempfile::TempDir {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+        self.dir.take().expect("the directory is still owned")
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}

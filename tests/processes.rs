@@ -1,0 +1,185 @@
+//! The real `paymesh` binary, started as a child process.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_paymesh");
+
+/// A child that is killed if the test fails before stopping it.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `paymesh <args>` and waits for its "listening on http://ADDR" line.
+fn start(args: &[&str], env: &[(&str, &str)]) -> (Running, String, Vec<String>) {
+    let mut command = Command::new(BIN);
+    command
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .env("PAYMESH_LOG", "warn");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let mut child = command.spawn().expect("paymesh starts");
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = Vec::new();
+    let mut addr = None;
+    for line in BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        if let Some(rest) = line.split("listening on http://").nth(1) {
+            addr = Some(rest.trim().to_owned());
+            lines.push(line);
+            break;
+        }
+        lines.push(line);
+    }
+    let addr = addr.unwrap_or_else(|| panic!("no listening line; output: {lines:?}"));
+    (Running(child), addr, lines)
+}
+
+/// A synchronous GET: these tests drive processes, not an async runtime.
+fn get(url: &str) -> Option<u16> {
+    status_with(url, None)
+}
+
+fn status_with(url: &str, auth: Option<(&str, &str)>) -> Option<u16> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .ok()?;
+    runtime.block_on(async {
+        let mut request = reqwest::Client::new().get(url);
+        if let Some((login, password)) = auth {
+            request = request.basic_auth(login, Some(password));
+        }
+        request.send().await.ok().map(|r| r.status().as_u16())
+    })
+}
+
+fn wait_exit(child: &mut Child, within: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + within;
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    None
+}
+
+#[test]
+fn provider_answers_healthz_prints_its_password_once_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("p");
+    let data_arg = data.to_str().unwrap();
+    let (mut first, addr, lines) = start(
+        &[
+            "provider",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            data_arg,
+        ],
+        &[],
+    );
+    assert_eq!(get(&format!("http://{addr}/healthz")), Some(200));
+    assert_eq!(get(&format!("http://{addr}/")), Some(401));
+    let password = std::fs::read_to_string(data.join("admin-password")).unwrap();
+    assert!(
+        lines.iter().any(|l| l.contains(password.trim())),
+        "the generated password is printed: {lines:?}"
+    );
+
+    // A second process on the same data directory exits non-zero and says why.
+    let second = Command::new(BIN)
+        .args([
+            "provider",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            data_arg,
+        ])
+        .env("PAYMESH_LOG", "off")
+        .output()
+        .unwrap();
+    assert!(!second.status.success());
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(
+        stderr.contains("in use by another paymesh process"),
+        "{stderr}"
+    );
+
+    // SIGTERM: a clean exit.
+    send_signal(first.0.id(), "TERM");
+    let status = wait_exit(&mut first.0, Duration::from_secs(10)).expect("exits after SIGTERM");
+    assert!(status.success(), "{status}");
+
+    // Restarted: the password is not printed again.
+    let (_again, _, lines) = start(
+        &[
+            "provider",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            data_arg,
+        ],
+        &[],
+    );
+    assert!(
+        !lines.iter().any(|l| l.contains(password.trim())),
+        "printed only once: {lines:?}"
+    );
+}
+
+fn send_signal(pid: u32, signal: &str) {
+    let status = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn config_file_environment_and_flags_in_that_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("agent.toml");
+    let data = dir.path().join("a");
+    std::fs::write(
+        &config,
+        format!("data_dir = \"{}\"\nadmin_password = \"from-file\"\nkiosk_password = \"kiosk-from-file\"\nlisten = \"127.0.0.1:1\"\n", data.display()),
+    )
+    .unwrap();
+    // The file says port 1, the flag says 0: the flag wins. The environment overrides the
+    // file's admin password.
+    let (_agent, addr, _) = start(
+        &[
+            "agent",
+            "--config",
+            config.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ],
+        &[("PAYMESH_ADMIN_PASSWORD", "from-env")],
+    );
+    let url = format!("http://{addr}/api/admin/v1/participant");
+    let status = |login: &str, password: &str| status_with(&url, Some((login, password)));
+    assert_eq!(status("admin", "from-env"), Some(200));
+    assert_eq!(status("admin", "from-file"), Some(401));
+    assert!(
+        Path::new(&data).join("paymesh.lock").exists(),
+        "data_dir came from the file"
+    );
+    assert!(
+        !Path::new(&data).join("admin-password").exists(),
+        "a given password is not written"
+    );
+}
