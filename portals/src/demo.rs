@@ -85,6 +85,11 @@ pub async fn run(args: DemoArgs) -> ExitCode {
             .env_remove("PAYMESH_ADMIN_PASSWORD")
             .env_remove("PAYMESH_LISTEN")
             .env_remove("PAYMESH_CONFIG")
+            // Each participant logs in full to DIR/logs; the terminal shows only warnings.
+            .env(
+                "PAYMESH_LOG",
+                std::env::var("PAYMESH_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .kill_on_drop(true)
             .spawn();
         match child {
@@ -127,7 +132,10 @@ pub async fn run(args: DemoArgs) -> ExitCode {
         "agent",
         read_secret(&agent_dir, "kiosk-password")
     );
-    println!("Press Ctrl-C to stop.");
+    println!(
+        "Logs: {}/<role>/logs. Press Ctrl-C to stop.",
+        args.data_dir.display()
+    );
 
     let mut exited = None;
     tokio::select! {

@@ -139,8 +139,11 @@ pub fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
 /// the same Basic header on every request pays for one hash, not one per request.
 pub struct VerifiedCache {
     key: [u8; 32],
-    entries: Mutex<HashMap<String, (Instant, [u8; 32], Principal)>>,
+    entries: Mutex<HashMap<String, Verified>>,
 }
+
+/// When a login was verified, the digest it was verified with, and who it is.
+type Verified = (Instant, [u8; 32], Principal);
 
 impl Default for VerifiedCache {
     fn default() -> Self {

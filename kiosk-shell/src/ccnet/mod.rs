@@ -1,0 +1,3 @@
+//! The CCNET (CashCode NET) bill-validator protocol, ../shared/spec/ccnet.md.
+
+pub mod frame;

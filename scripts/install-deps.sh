@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs what building and testing paymesh needs on Debian 12, from the package
+# registries only (apt, crates.io). Idempotent: what is already there is left alone.
+#
+#   scripts/install-deps.sh         the build toolchain (wasm target, wasm-bindgen-cli)
+#   scripts/install-deps.sh --test  plus what the tests drive (Chromium, chromedriver, nextest)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_test=false
+[[ "${1:-}" == "--test" ]] && want_test=true
+
+say() { echo "install-deps: $*"; }
+as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
+
+apt_packages=(pkg-config)
+if $want_test; then
+  apt_packages+=(chromium chromium-driver)
+fi
+missing=()
+for p in "${apt_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  say "apt: ${missing[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "rustup: wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# The wasm-bindgen CLI must equal the wasm-bindgen crate in Cargo.lock.
+bindgen=$(grep -A1 '^name = "wasm-bindgen"$' Cargo.lock | sed -n 's/^version = "\(.*\)"/\1/p' | head -1)
+if [[ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$bindgen" ]]; then
+  say "cargo: wasm-bindgen-cli $bindgen"
+  # Without --locked: one of its locked dependencies is not on the registry mirror.
+  cargo install wasm-bindgen-cli --version "$bindgen"
+fi
+
+if $want_test && ! cargo nextest --version >/dev/null 2>&1; then
+  say "cargo: cargo-nextest"
+  cargo install cargo-nextest --locked
+fi
+say "ready"
