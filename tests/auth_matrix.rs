@@ -207,6 +207,7 @@ async fn a_revoked_login_stops_working_at_once() {
             .send()
     };
     assert_ne!(get().await.unwrap().status(), 401);
-    store.revoke("agent-7").await.unwrap();
+    let mut conn = app.pool.clone().unwrap().acquire().await.unwrap();
+    store.revoke(&mut conn, "agent-7").await.unwrap();
     assert_eq!(get().await.unwrap().status(), 401);
 }

@@ -11,3 +11,4 @@ mod browser;
 mod data_dir;
 mod health;
 mod processes;
+mod provider;

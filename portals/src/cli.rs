@@ -45,6 +45,9 @@ pub struct RoleArgs {
 pub struct ProviderArgs {
     #[command(flatten)]
     pub common: CommonArgs,
+    /// What kind of operator: `mobile` (10-digit phone numbers) or `internet` (8-digit contract numbers).
+    #[arg(long, env = "PAYMESH_KIND", default_value = "mobile")]
+    pub kind: String,
     /// Mail server for reports: smtp://[user:pass@]host:port, smtps:// for TLS, ?tls=starttls.
     #[arg(long, env = "PAYMESH_SMTP_URL", hide_env_values = true)]
     pub smtp_url: Option<String>,
@@ -76,6 +79,7 @@ impl Command {
             Command::Consumer(a) => Settings::new(Role::Consumer, a.common),
             Command::Processing(a) => Settings::new(Role::Processing, a.common),
             Command::Provider(a) => Settings {
+                provider_kind: Some(a.kind),
                 smtp_url: a.smtp_url,
                 mail_from: a.mail_from,
                 ..Settings::new(Role::Provider, a.common)

@@ -29,6 +29,8 @@ pub mod config;
 #[cfg(feature = "server")]
 pub mod csrf;
 #[cfg(feature = "server")]
+pub mod extract;
+#[cfg(feature = "server")]
 pub mod metrics;
 #[cfg(feature = "server")]
 pub mod telemetry;

@@ -43,6 +43,7 @@ pub fn parts(context: &RoleContext) -> Result<RoleParts, StartError> {
     };
     Ok(RoleParts {
         api: Router::new(),
+        ui_context: None,
         realms,
         generated,
     })

@@ -8,6 +8,7 @@ use crate::server::{RoleContext, RoleParts};
 pub fn parts(_context: &RoleContext) -> RoleParts {
     RoleParts {
         api: Router::new(),
+        ui_context: None,
         realms: Vec::new(),
         generated: Vec::new(),
     }

@@ -20,6 +20,7 @@ pub fn parts(context: &RoleContext) -> RoleParts {
     }
     RoleParts {
         api: Router::new(),
+        ui_context: None,
         realms,
         generated: Vec::new(),
     }

@@ -1,5 +1,6 @@
 //! The provider: an operator's billing. Subscriber contracts, tariffs, usage charges, processing contracts and the OSMP endpoint.
 
+pub mod domain;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod server;

@@ -26,35 +26,75 @@ impl DbCredentials {
         })
     }
 
-    /// Issues a login with a fresh generated password for `subject` (an account, a
-    /// contract id) and returns the password — the only time it exists in clear text.
-    pub async fn issue(&self, login: &str, subject: &str) -> Result<String, StoreError> {
-        let password = shared::auth::generate_password();
-        let hash = hash_password(&password)?;
-        sqlx::query("INSERT INTO credentials (realm, login, password_hash, subject) VALUES ($1, $2, $3, $4)")
-            .bind(self.realm)
-            .bind(login)
-            .bind(hash)
-            .bind(subject)
-            .execute(&self.pool)
-            .await
-            .map_err(|e| StoreError(e.to_string()))?;
-        Ok(password)
-    }
-
-    /// Revokes a login at once (also from the verified cache).
-    pub async fn revoke(&self, login: &str) -> Result<(), StoreError> {
+    /// Stores a login made with [`new_credential`] inside the caller's transaction, so the
+    /// login exists exactly when the contract it belongs to does.
+    pub async fn store(
+        &self,
+        conn: &mut sqlx::SqliteConnection,
+        login: &str,
+        subject: &str,
+        credential: &NewCredential,
+    ) -> Result<(), sqlx::Error> {
         sqlx::query(
-            "UPDATE credentials SET revoked_at = CURRENT_TIMESTAMP WHERE realm = $1 AND login = $2",
+            "INSERT INTO credentials (realm, login, password_hash, subject, created_at) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(self.realm)
         .bind(login)
-        .execute(&self.pool)
-        .await
-        .map_err(|e| StoreError(e.to_string()))?;
+        .bind(&credential.hash)
+        .bind(subject)
+        .bind(super::clock::now())
+        .execute(conn)
+        .await?;
+        Ok(())
+    }
+
+    /// Issues a login with a fresh generated password for `subject` (an account, a
+    /// contract id) and returns the password — the only time it exists in clear text.
+    pub async fn issue(&self, login: &str, subject: &str) -> Result<String, StoreError> {
+        let credential = new_credential().await?;
+        let mut conn = self
+            .pool
+            .acquire()
+            .await
+            .map_err(|e| StoreError(e.to_string()))?;
+        self.store(&mut conn, login, subject, &credential)
+            .await
+            .map_err(|e| StoreError(e.to_string()))?;
+        Ok(credential.password)
+    }
+
+    /// Revokes a login inside the caller's transaction; it stops working at once.
+    pub async fn revoke(
+        &self,
+        conn: &mut sqlx::SqliteConnection,
+        login: &str,
+    ) -> Result<(), sqlx::Error> {
+        sqlx::query("UPDATE credentials SET revoked_at = $1 WHERE realm = $2 AND login = $3 AND revoked_at IS NULL")
+            .bind(super::clock::now())
+            .bind(self.realm)
+            .bind(login)
+            .execute(conn)
+            .await?;
         self.cache.forget(login);
         Ok(())
     }
+}
+
+/// A generated password and its argon2 hash.
+pub struct NewCredential {
+    pub password: String,
+    hash: String,
+}
+
+/// Generates a password and hashes it off the async runtime (hashing takes tens of ms).
+pub async fn new_credential() -> Result<NewCredential, StoreError> {
+    tokio::task::spawn_blocking(|| {
+        let password = shared::auth::generate_password();
+        let hash = hash_password(&password)?;
+        Ok(NewCredential { password, hash })
+    })
+    .await
+    .map_err(|e| StoreError(e.to_string()))?
 }
 
 impl CredentialStore for DbCredentials {

@@ -2,6 +2,7 @@
 //! database, the router with its layers (tracing → metrics → auth gate → CSRF → handler),
 //! and the listener. [`App::build`] is the one constructor the binary and the tests use.
 
+pub mod clock;
 pub mod credentials;
 pub mod data_dir;
 pub mod db;
@@ -31,7 +32,7 @@ pub const ADMIN_LOGIN: &str = "admin";
 /// Where a generated operator password is kept.
 pub const ADMIN_PASSWORD_FILE: &str = "admin-password";
 /// Largest request body any route accepts; routes that need less set their own limit.
-pub const MAX_BODY_BYTES: usize = 256 * 1024;
+pub const MAX_BODY_BYTES: usize = shared::extract::DEFAULT_LIMIT_BYTES;
 /// Listen address when none is given: one fixed port per role, so the four can run side by side.
 pub fn default_listen(role: Role) -> SocketAddr {
     let port = match role {
@@ -50,7 +51,8 @@ pub struct Settings {
     pub common: CommonArgs,
     /// Agent only: the kiosk realm's password (`--kiosk-password`).
     pub kiosk_password: Option<String>,
-    /// Provider only: `--smtp-url` and `--mail-from` (used by the reports issue).
+    /// Provider only: `--kind` (`mobile` or `internet`), `--smtp-url` and `--mail-from`.
+    pub provider_kind: Option<String>,
     pub smtp_url: Option<String>,
     pub mail_from: Option<String>,
 }
@@ -61,6 +63,7 @@ impl Settings {
             role,
             common,
             kiosk_password: None,
+            provider_kind: None,
             smtp_url: None,
             mail_from: None,
         }
@@ -108,9 +111,14 @@ impl RoleContext {
     }
 }
 
+/// Provides a role's state to its pages and server functions, once per request.
+pub type UiContext = Arc<dyn Fn() + Send + Sync>;
+
 /// What a role adds: its API routes and the realms beyond the operator's.
 pub struct RoleParts {
     pub api: Router,
+    /// What the role's pages and server functions find in their context.
+    pub ui_context: Option<UiContext>,
     /// (path prefix, stores allowed there), on top of `/` → operator.
     pub realms: Vec<(&'static str, Vec<Arc<dyn CredentialStore>>)>,
     /// Passwords generated on this start, to print once: (what, file, password).
@@ -195,14 +203,14 @@ impl App {
         let health = health::HealthState {
             role,
             name: settings.common.name.clone(),
-            started_at: now_rfc3339(),
+            started_at: clock::now(),
             pool: pool.clone(),
             metrics: metrics.clone(),
         };
         let router = Router::new()
             .merge(health::router(health))
             .merge(parts.api)
-            .merge(ui::router(role))
+            .merge(ui::router(role, parts.ui_context))
             .fallback(|| async {
                 ApiError::NotFound {
                     what: "route".into(),
@@ -256,7 +264,7 @@ fn role_parts(context: &RoleContext) -> Result<RoleParts, StartError> {
         #[cfg(feature = "consumer")]
         Role::Consumer => Ok(crate::consumer::server::parts(context)),
         #[cfg(feature = "provider")]
-        Role::Provider => Ok(crate::provider::server::parts(context)),
+        Role::Provider => crate::provider::server::parts(context),
         #[cfg(feature = "processing")]
         Role::Processing => Ok(crate::processing::server::parts(context)),
         #[cfg(feature = "agent")]
@@ -266,12 +274,6 @@ fn role_parts(context: &RoleContext) -> Result<RoleParts, StartError> {
             "this build does not include the {other} role"
         ))),
     }
-}
-
-fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default()
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -101,7 +101,7 @@ async fn switch_lang(Query(switch): Query<LangSwitch>) -> Response {
 }
 
 /// The UI routes of one role.
-pub fn router(role: Role) -> Router {
+pub fn router(role: Role, context: Option<super::UiContext>) -> Router {
     let site_root = site_root();
     let pkg = site_root.join("pkg");
     if !pkg.join(format!("{OUTPUT_NAME}.wasm")).exists() {
@@ -120,9 +120,16 @@ pub fn router(role: Role) -> Router {
     let routes = generate_route_list(move || role_app(role));
     let shell_options = (*options).clone();
     Router::new()
-        .leptos_routes(&*options, routes, move || {
-            shell(shell_options.clone(), role)
-        })
+        .leptos_routes_with_context(
+            &*options,
+            routes,
+            move || {
+                if let Some(provide) = &context {
+                    provide();
+                }
+            },
+            move || shell(shell_options.clone(), role),
+        )
         .with_state((*options).clone())
         .nest_service("/pkg", ServeDir::new(pkg))
         .route(

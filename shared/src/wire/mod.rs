@@ -1,3 +1,4 @@
 //! Types and codecs of the links between participants, one module per link.
 
 pub mod osmp;
+pub mod provider;

@@ -1,33 +1,84 @@
-//! The provider's server side: realms for subscribers (`/api/usage/v1`) and processing
-//! centers (`/osmp`, `/api/processing/v1`), whose logins contracts will issue.
+//! The provider's server side: its state, its realms — subscribers (`/api/usage/v1`) and
+//! processing centers (`/osmp`, `/api/processing/v1`), whose logins contracts issue — and
+//! its routes.
+
+pub mod admin;
+pub mod billing;
+pub mod gateway;
+pub mod processing_api;
+pub mod store;
+pub mod usage;
 
 use std::sync::Arc;
 
 use axum::Router;
+use axum::routing::{any, post};
 use shared::auth::CredentialStore;
+use sqlx::SqlitePool;
 
+use crate::provider::domain::ProviderKind;
 use crate::server::credentials::DbCredentials;
-use crate::server::{RoleContext, RoleParts};
+use crate::server::{RoleContext, RoleParts, StartError};
 
 /// Realm of subscribers' logins (usage API).
 pub const SUBSCRIBER_REALM: &str = "subscriber";
 /// Realm of processing centers' logins (OSMP and JSON endpoints).
 pub const PROCESSING_REALM: &str = "processing";
 
-pub fn parts(context: &RoleContext) -> RoleParts {
-    let mut realms: Vec<(&'static str, Vec<Arc<dyn CredentialStore>>)> = Vec::new();
-    if let Some(pool) = &context.pool {
-        let subscribers: Arc<dyn CredentialStore> =
-            DbCredentials::new(pool.clone(), SUBSCRIBER_REALM);
-        let processing: Arc<dyn CredentialStore> =
-            DbCredentials::new(pool.clone(), PROCESSING_REALM);
-        realms.push(("/api/usage/v1", vec![subscribers]));
-        realms.push(("/osmp", vec![processing.clone()]));
-        realms.push(("/api/processing/v1", vec![processing]));
-    }
-    RoleParts {
-        api: Router::new(),
-        realms,
+/// What every provider handler needs.
+#[derive(Clone)]
+pub struct ProviderState {
+    pub pool: SqlitePool,
+    pub kind: ProviderKind,
+    /// `http://HOST:PORT`, the base of the URLs contracts carry.
+    pub base_url: String,
+    pub subscriber_logins: Arc<DbCredentials>,
+    pub processing_logins: Arc<DbCredentials>,
+}
+
+pub fn parts(context: &RoleContext) -> Result<RoleParts, StartError> {
+    let pool = context
+        .pool
+        .clone()
+        .ok_or_else(|| StartError::Other("the provider needs its database".into()))?;
+    let kind_text = context
+        .settings
+        .provider_kind
+        .as_deref()
+        .unwrap_or("mobile");
+    let kind = ProviderKind::parse(kind_text).ok_or_else(|| {
+        StartError::Other(format!(
+            "--kind must be mobile or internet, not {kind_text:?}"
+        ))
+    })?;
+    let state = ProviderState {
+        pool: pool.clone(),
+        kind,
+        base_url: context.base_url(),
+        subscriber_logins: DbCredentials::new(pool.clone(), SUBSCRIBER_REALM),
+        processing_logins: DbCredentials::new(pool, PROCESSING_REALM),
+    };
+    let subscribers: Arc<dyn CredentialStore> = state.subscriber_logins.clone();
+    let processing: Arc<dyn CredentialStore> = state.processing_logins.clone();
+    let api = Router::new()
+        .merge(admin::router(state.clone()))
+        .merge(usage::router(state.clone()))
+        .merge(
+            Router::new()
+                .route("/osmp", any(processing_api::osmp))
+                .route("/api/processing/v1/{command}", post(processing_api::json))
+                .with_state(state.clone()),
+        );
+    Ok(RoleParts {
+        api,
+        ui_context: Some(Arc::new(move || {
+            leptos::prelude::provide_context(state.clone())
+        })),
+        realms: vec![
+            ("/api/usage/v1", vec![subscribers]),
+            ("/osmp", vec![processing.clone()]),
+            ("/api/processing/v1", vec![processing]),
+        ],
         generated: Vec::new(),
-    }
+    })
 }

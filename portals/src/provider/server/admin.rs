@@ -1,0 +1,511 @@
+//! The operator's API, `/api/admin/v1` (wire.md "Provider"): subscriber contracts,
+//! processing contracts, tariffs, transactions, the gateway log and the payments switch.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use serde::{Deserialize, Serialize};
+use shared::error::ApiError;
+use shared::extract::JsonBody;
+use shared::money::{Kopecks, Money};
+use shared::wire::provider::{SignSubscriber, SubscriberContract, USAGE_PROTOCOL};
+
+use super::ProviderState;
+use super::billing::{self, NewContract, NewSubscriber, SubscriberChanges};
+use super::store::{self, SubscriberView, Tariff};
+use crate::provider::domain::{self, Service};
+use crate::server::clock;
+use crate::server::credentials::new_credential;
+
+/// Rows a list answers at most.
+pub const MAX_LIST_ROWS: i64 = 500;
+/// Default payment limits of a processing contract: 1.00 to 15 000.00 RUB.
+pub const DEFAULT_MIN_AMOUNT: Kopecks = Kopecks::new(100);
+pub const DEFAULT_MAX_AMOUNT: Kopecks = Kopecks::new(1_500_000);
+
+fn db(e: sqlx::Error) -> ApiError {
+    ApiError::internal(e)
+}
+
+/// Validates a subscriber's contract data, naming every bad field at once.
+pub fn validate_subscriber(body: &SignSubscriber) -> Result<NewSubscriber, ApiError> {
+    let mut fields = BTreeMap::new();
+    let full_name = domain::full_name(&body.full_name)
+        .map_err(|e| fields.insert("full_name".to_owned(), e.to_owned()))
+        .ok();
+    let passport = domain::passport(&body.passport)
+        .map_err(|e| fields.insert("passport".to_owned(), e.to_owned()))
+        .ok();
+    let email = domain::email(&body.email)
+        .map_err(|e| fields.insert("email".to_owned(), e.to_owned()))
+        .ok();
+    let services = domain::services(&body.services)
+        .map_err(|e| fields.insert("services".to_owned(), e.to_owned()))
+        .ok();
+    match (full_name, passport, email, services) {
+        (Some(full_name), Some(passport), Some(email), Some(services)) if fields.is_empty() => {
+            Ok(NewSubscriber {
+                full_name,
+                passport,
+                email,
+                services,
+            })
+        }
+        _ => Err(ApiError::Validation { fields }),
+    }
+}
+
+/// Signs a validated subscriber and returns the contract with its one-time password.
+pub async fn sign_subscriber(
+    state: &ProviderState,
+    subscriber: NewSubscriber,
+) -> Result<SubscriberContract, ApiError> {
+    let credential = new_credential().await.map_err(ApiError::internal)?;
+    let (id, account) = billing::sign(
+        &state.pool,
+        state.kind,
+        &state.subscriber_logins,
+        &subscriber,
+        &credential,
+    )
+    .await
+    .map_err(db)?;
+    tracing::info!(subscriber_id = id, account, "subscriber signed");
+    Ok(SubscriberContract {
+        subscriber_id: id,
+        login: account.clone(),
+        account,
+        usage_url: format!("{}/api/usage/v1/usage", state.base_url),
+        protocol: USAGE_PROTOCOL.to_owned(),
+        password: credential.password,
+        services: subscriber
+            .services
+            .iter()
+            .map(|s| s.as_str().to_owned())
+            .collect(),
+        balance: Money::rub(Kopecks::ZERO),
+    })
+}
+
+async fn create_subscriber(
+    State(state): State<ProviderState>,
+    JsonBody(body): JsonBody<SignSubscriber>,
+) -> Result<impl IntoResponse, ApiError> {
+    let subscriber = validate_subscriber(&body)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(sign_subscriber(&state, subscriber).await?),
+    ))
+}
+
+#[derive(Deserialize)]
+struct Search {
+    #[serde(default)]
+    q: String,
+}
+
+async fn list_subscribers(
+    State(state): State<ProviderState>,
+    Query(search): Query<Search>,
+) -> Result<impl IntoResponse, ApiError> {
+    let rows = store::search_subscribers(&state.pool, &search.q, MAX_LIST_ROWS)
+        .await
+        .map_err(db)?;
+    Ok(Json(
+        rows.into_iter()
+            .map(SubscriberView::from)
+            .collect::<Vec<_>>(),
+    ))
+}
+
+async fn subscriber(state: &ProviderState, account: &str) -> Result<SubscriberView, ApiError> {
+    store::subscriber_by_account(&state.pool, account)
+        .await
+        .map_err(db)?
+        .map(SubscriberView::from)
+        .ok_or_else(|| ApiError::NotFound {
+            what: format!("subscriber {account}"),
+        })
+}
+
+async fn get_subscriber(
+    State(state): State<ProviderState>,
+    Path(account): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(subscriber(&state, &account).await?))
+}
+
+/// `PATCH /subscribers/{account}` body; absent fields stay as they are.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct PatchSubscriber {
+    pub full_name: Option<String>,
+    pub passport: Option<String>,
+    pub email: Option<String>,
+    pub services: Option<Vec<String>>,
+}
+
+async fn patch_subscriber(
+    State(state): State<ProviderState>,
+    Path(account): Path<String>,
+    JsonBody(body): JsonBody<PatchSubscriber>,
+) -> Result<impl IntoResponse, ApiError> {
+    let current = subscriber(&state, &account).await?;
+    let mut fields = BTreeMap::new();
+    let mut check = |name: &str, result: Option<Result<String, &'static str>>| match result {
+        Some(Ok(v)) => Some(v),
+        Some(Err(why)) => {
+            fields.insert(name.to_owned(), why.to_owned());
+            None
+        }
+        None => None,
+    };
+    let changes = SubscriberChanges {
+        full_name: check(
+            "full_name",
+            body.full_name.as_deref().map(domain::full_name),
+        ),
+        passport: check("passport", body.passport.as_deref().map(domain::passport)),
+        email: check("email", body.email.as_deref().map(domain::email)),
+        services: match body.services.as_deref().map(domain::services) {
+            Some(Ok(s)) => Some(s),
+            Some(Err(why)) => {
+                fields.insert("services".to_owned(), why.to_owned());
+                None
+            }
+            None => None,
+        },
+    };
+    if !fields.is_empty() {
+        return Err(ApiError::Validation { fields });
+    }
+    if current.status != "active"
+        || !billing::update(&state.pool, &account, &changes)
+            .await
+            .map_err(db)?
+    {
+        return Err(ApiError::field(
+            "account",
+            "the contract is closed; a closed contract cannot be changed",
+        ));
+    }
+    tracing::info!(account, "subscriber changed");
+    Ok(Json(subscriber(&state, &account).await?))
+}
+
+async fn close_subscriber(
+    State(state): State<ProviderState>,
+    Path(account): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
+    subscriber(&state, &account).await?;
+    if billing::close(&state.pool, &state.subscriber_logins, &account)
+        .await
+        .map_err(db)?
+    {
+        tracing::info!(account, "subscriber contract closed");
+    }
+    Ok(Json(subscriber(&state, &account).await?))
+}
+
+/// `POST /processing-contracts` body.
+#[derive(Deserialize)]
+pub struct CreateContract {
+    pub processing_name: String,
+    pub protocol: String,
+    pub min_amount: Option<Kopecks>,
+    pub max_amount: Option<Kopecks>,
+}
+
+/// A payment field as issued to processing centers.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Field {
+    pub name: String,
+    pub label: String,
+    pub regex: String,
+}
+
+/// A new processing contract with its one-time password.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct IssuedContract {
+    pub contract_id: i64,
+    pub processing_name: String,
+    pub endpoint_url: String,
+    pub protocol: String,
+    pub login: String,
+    pub password: String,
+    pub fields: Vec<Field>,
+    pub min_amount: Kopecks,
+    pub max_amount: Kopecks,
+}
+
+pub fn validate_contract(body: &CreateContract) -> Result<NewContract, ApiError> {
+    let mut fields = BTreeMap::new();
+    let name = body.processing_name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        fields.insert(
+            "processing_name".to_owned(),
+            "give the processing center's name (100 characters at most)".to_owned(),
+        );
+    }
+    if body.protocol != "osmp" && body.protocol != "json" {
+        fields.insert(
+            "protocol".to_owned(),
+            "the protocol is osmp or json".to_owned(),
+        );
+    }
+    let min = body.min_amount.unwrap_or(DEFAULT_MIN_AMOUNT);
+    let max = body.max_amount.unwrap_or(DEFAULT_MAX_AMOUNT);
+    if !min.is_positive() {
+        fields.insert(
+            "min_amount".to_owned(),
+            "must be a positive number of kopecks".to_owned(),
+        );
+    }
+    if max < min {
+        fields.insert(
+            "max_amount".to_owned(),
+            "must not be below min_amount".to_owned(),
+        );
+    }
+    if !fields.is_empty() {
+        return Err(ApiError::Validation { fields });
+    }
+    Ok(NewContract {
+        processing_name: name.to_owned(),
+        protocol: body.protocol.clone(),
+        min_amount: min,
+        max_amount: max,
+    })
+}
+
+pub async fn issue_contract(
+    state: &ProviderState,
+    contract: NewContract,
+) -> Result<IssuedContract, ApiError> {
+    let credential = new_credential().await.map_err(ApiError::internal)?;
+    let (id, login) = billing::create_contract(
+        &state.pool,
+        &state.processing_logins,
+        &contract,
+        &credential,
+    )
+    .await
+    .map_err(db)?;
+    tracing::info!(contract = id, processing = %contract.processing_name, protocol = %contract.protocol, "processing contract signed");
+    let endpoint_url = match contract.protocol.as_str() {
+        "json" => format!("{}/api/processing/v1", state.base_url),
+        _ => format!("{}/osmp", state.base_url),
+    };
+    Ok(IssuedContract {
+        contract_id: id,
+        processing_name: contract.processing_name,
+        endpoint_url,
+        protocol: contract.protocol,
+        login,
+        password: credential.password,
+        fields: vec![Field {
+            name: "account".to_owned(),
+            label: state.kind.account_label().to_owned(),
+            regex: state.kind.account_regex().to_owned(),
+        }],
+        min_amount: contract.min_amount,
+        max_amount: contract.max_amount,
+    })
+}
+
+async fn create_contract(
+    State(state): State<ProviderState>,
+    JsonBody(body): JsonBody<CreateContract>,
+) -> Result<impl IntoResponse, ApiError> {
+    let contract = validate_contract(&body)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(issue_contract(&state, contract).await?),
+    ))
+}
+
+async fn list_contracts(State(state): State<ProviderState>) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(store::contracts(&state.pool).await.map_err(db)?))
+}
+
+#[derive(Deserialize)]
+struct ContractStatus {
+    status: String,
+}
+
+async fn patch_contract(
+    State(state): State<ProviderState>,
+    Path(id): Path<i64>,
+    JsonBody(body): JsonBody<ContractStatus>,
+) -> Result<impl IntoResponse, ApiError> {
+    if !["active", "suspended", "closed"].contains(&body.status.as_str()) {
+        return Err(ApiError::field(
+            "status",
+            "the status is active, suspended or closed",
+        ));
+    }
+    store::contract(&state.pool, id)
+        .await
+        .map_err(db)?
+        .ok_or_else(|| ApiError::NotFound {
+            what: format!("processing contract {id}"),
+        })?;
+    if !billing::set_contract_status(&state.pool, &state.processing_logins, id, &body.status)
+        .await
+        .map_err(db)?
+    {
+        return Err(ApiError::field(
+            "status",
+            "the contract is closed; a closed contract stays closed",
+        ));
+    }
+    tracing::info!(contract = id, status = %body.status, "processing contract status changed");
+    Ok(Json(store::contract(&state.pool, id).await.map_err(db)?))
+}
+
+#[derive(Deserialize)]
+struct TransactionFilter {
+    account: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+async fn list_transactions(
+    State(state): State<ProviderState>,
+    Query(filter): Query<TransactionFilter>,
+) -> Result<impl IntoResponse, ApiError> {
+    let day = |name: &str, text: &Option<String>| match text.as_deref().filter(|t| !t.is_empty()) {
+        None => Ok(None),
+        Some(t) => clock::parse_day(t)
+            .map(Some)
+            .ok_or_else(|| ApiError::field(name, "a date is YYYY-MM-DD")),
+    };
+    let bounds = clock::day_bounds(day("from", &filter.from)?, day("to", &filter.to)?);
+    let account = filter.account.as_deref().filter(|a| !a.is_empty());
+    Ok(Json(
+        store::transactions(&state.pool, account, bounds, MAX_LIST_ROWS)
+            .await
+            .map_err(db)?,
+    ))
+}
+
+async fn get_tariffs(State(state): State<ProviderState>) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(store::tariffs(&state.pool).await.map_err(db)?))
+}
+
+/// `PUT /tariffs` body: the prices to set (others stay).
+#[derive(Deserialize)]
+pub struct TariffPrice {
+    pub service: String,
+    pub unit_price: Kopecks,
+}
+
+pub fn validate_tariffs(body: &[TariffPrice]) -> Result<Vec<(Service, Kopecks)>, ApiError> {
+    let mut prices = Vec::new();
+    let mut fields = BTreeMap::new();
+    for price in body {
+        match Service::parse(&price.service) {
+            None => {
+                fields.insert(
+                    price.service.clone(),
+                    "unknown service; the services are call, internet, sms".to_owned(),
+                );
+            }
+            Some(_) if price.unit_price.is_negative() => {
+                fields.insert(
+                    price.service.clone(),
+                    "a price must not be negative".to_owned(),
+                );
+            }
+            Some(service) => prices.push((service, price.unit_price)),
+        }
+    }
+    if !fields.is_empty() {
+        return Err(ApiError::Validation { fields });
+    }
+    Ok(prices)
+}
+
+async fn put_tariffs(
+    State(state): State<ProviderState>,
+    JsonBody(body): JsonBody<Vec<TariffPrice>>,
+) -> Result<Json<Vec<Tariff>>, ApiError> {
+    let prices = validate_tariffs(&body)?;
+    store::set_tariffs(&state.pool, &prices).await.map_err(db)?;
+    tracing::info!(?prices, "tariffs changed");
+    Ok(Json(store::tariffs(&state.pool).await.map_err(db)?))
+}
+
+async fn get_gateway_log(
+    State(state): State<ProviderState>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(
+        store::gateway_log(&state.pool, MAX_LIST_ROWS)
+            .await
+            .map_err(db)?,
+    ))
+}
+
+/// `GET|PUT /settings`: the provider-wide payments switch.
+#[derive(Serialize, Deserialize)]
+pub struct Settings {
+    /// `open`, `paused` (check/pay answer 1, repeat later) or `closed` (8).
+    pub payments: String,
+}
+
+async fn get_settings(State(state): State<ProviderState>) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(Settings {
+        payments: store::payments_switch(&state.pool).await.map_err(db)?,
+    }))
+}
+
+async fn put_settings(
+    State(state): State<ProviderState>,
+    JsonBody(body): JsonBody<Settings>,
+) -> Result<impl IntoResponse, ApiError> {
+    if !["open", "paused", "closed"].contains(&body.payments.as_str()) {
+        return Err(ApiError::field(
+            "payments",
+            "payments are open, paused or closed",
+        ));
+    }
+    store::set_payments_switch(&state.pool, &body.payments)
+        .await
+        .map_err(db)?;
+    tracing::info!(payments = %body.payments, "payments switch changed");
+    Ok(Json(body))
+}
+
+pub fn router(state: ProviderState) -> axum::Router {
+    use axum::routing::{get, patch};
+    axum::Router::new()
+        .route(
+            "/api/admin/v1/subscribers",
+            get(list_subscribers).post(create_subscriber),
+        )
+        .route(
+            "/api/admin/v1/subscribers/{account}",
+            get(get_subscriber)
+                .patch(patch_subscriber)
+                .delete(close_subscriber),
+        )
+        .route(
+            "/api/admin/v1/processing-contracts",
+            get(list_contracts).post(create_contract),
+        )
+        .route(
+            "/api/admin/v1/processing-contracts/{id}",
+            patch(patch_contract),
+        )
+        .route("/api/admin/v1/transactions", get(list_transactions))
+        .route("/api/admin/v1/tariffs", get(get_tariffs).put(put_tariffs))
+        .route("/api/admin/v1/gateway-log", get(get_gateway_log))
+        .route(
+            "/api/admin/v1/settings",
+            get(get_settings).put(put_settings),
+        )
+        .with_state(state)
+}

@@ -1,0 +1,373 @@
+//! Everything that changes a subscriber's balance or a contract, each in one database
+//! transaction. Transactions start with a write, so SQLite takes its write lock at once
+//! and concurrent writers queue (busy_timeout) instead of failing on a lock upgrade; the
+//! same statements run on PostgreSQL.
+
+use shared::money::Kopecks;
+use sqlx::SqlitePool;
+
+use super::store::{account_for, join_services};
+use crate::provider::domain::{ProviderKind, Service};
+use crate::server::clock;
+use crate::server::credentials::{DbCredentials, NewCredential};
+
+/// The largest quantity of one use (a bound against typing errors and overflow).
+pub const MAX_QUANTITY: i64 = 1_000_000;
+
+/// A subscriber's contract data after validation.
+pub struct NewSubscriber {
+    pub full_name: String,
+    pub passport: String,
+    pub email: String,
+    pub services: Vec<Service>,
+}
+
+/// Creates the subscriber, its account and its login in one transaction.
+pub async fn sign(
+    pool: &SqlitePool,
+    kind: ProviderKind,
+    logins: &DbCredentials,
+    subscriber: &NewSubscriber,
+    credential: &NewCredential,
+) -> Result<(i64, String), sqlx::Error> {
+    let now = clock::now();
+    let mut tx = pool.begin().await?;
+    // The account derives from the id, which exists only after the insert: insert with a
+    // placeholder unique to this transaction, then set the real account.
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO subscribers (account, full_name, passport, email, services, created_at, updated_at)
+         VALUES ('pending-' || hex(randomblob(8)), $1, $2, $3, $4, $5, $5) RETURNING id",
+    )
+    .bind(&subscriber.full_name)
+    .bind(&subscriber.passport)
+    .bind(&subscriber.email)
+    .bind(join_services(&subscriber.services))
+    .bind(&now)
+    .fetch_one(&mut *tx)
+    .await?;
+    let account = account_for(kind, id);
+    sqlx::query("UPDATE subscribers SET account = $1 WHERE id = $2")
+        .bind(&account)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    logins
+        .store(&mut tx, &account, &id.to_string(), credential)
+        .await?;
+    tx.commit().await?;
+    Ok((id, account))
+}
+
+/// Changes of a subscriber's contract (all optional).
+#[derive(Default)]
+pub struct SubscriberChanges {
+    pub full_name: Option<String>,
+    pub passport: Option<String>,
+    pub email: Option<String>,
+    pub services: Option<Vec<Service>>,
+}
+
+/// Applies changes to an active subscriber; `false` when it is not active (or absent).
+pub async fn update(
+    pool: &SqlitePool,
+    account: &str,
+    changes: &SubscriberChanges,
+) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query(
+        "UPDATE subscribers SET
+            full_name = COALESCE($1, full_name),
+            passport = COALESCE($2, passport),
+            email = COALESCE($3, email),
+            services = COALESCE($4, services),
+            updated_at = $5
+         WHERE account = $6 AND status = 'active'",
+    )
+    .bind(&changes.full_name)
+    .bind(&changes.passport)
+    .bind(&changes.email)
+    .bind(changes.services.as_deref().map(join_services))
+    .bind(clock::now())
+    .bind(account)
+    .execute(pool)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Closes a contract: the account stops taking payments (OSMP 79) and its login stops
+/// working; the history stays. `false` when it was not active.
+pub async fn close(
+    pool: &SqlitePool,
+    logins: &DbCredentials,
+    account: &str,
+) -> Result<bool, sqlx::Error> {
+    let now = clock::now();
+    let mut tx = pool.begin().await?;
+    let closed = sqlx::query(
+        "UPDATE subscribers SET status = 'closed', closed_at = $1, updated_at = $1 WHERE account = $2 AND status = 'active'",
+    )
+    .bind(&now)
+    .bind(account)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if closed {
+        logins.revoke(&mut tx, account).await?;
+    }
+    tx.commit().await?;
+    Ok(closed)
+}
+
+/// How a use of a service ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Charge {
+    Charged {
+        usage_id: i64,
+        charged: Kopecks,
+        balance: Kopecks,
+    },
+    InsufficientFunds {
+        needed: Kopecks,
+        balance: Kopecks,
+    },
+    NotActive,
+}
+
+/// Charges `quantity` units at `unit_price`: the balance falls and a transaction row is
+/// written, or nothing happens at all.
+pub async fn charge(
+    pool: &SqlitePool,
+    subscriber_id: i64,
+    service: Service,
+    quantity: i64,
+    unit_price: Kopecks,
+    cost: Kopecks,
+) -> Result<Charge, sqlx::Error> {
+    let now = clock::now();
+    let mut tx = pool.begin().await?;
+    let balance: Option<(i64,)> = sqlx::query_as(
+        "UPDATE subscribers SET balance = balance - $1, updated_at = $2
+         WHERE id = $3 AND status = 'active' AND balance >= $1 RETURNING balance",
+    )
+    .bind(cost.get())
+    .bind(&now)
+    .bind(subscriber_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((balance,)) = balance else {
+        tx.rollback().await?;
+        let state: Option<(String, i64)> =
+            sqlx::query_as("SELECT status, balance FROM subscribers WHERE id = $1")
+                .bind(subscriber_id)
+                .fetch_optional(pool)
+                .await?;
+        return Ok(match state {
+            Some((status, balance)) if status == "active" => Charge::InsufficientFunds {
+                needed: cost,
+                balance: Kopecks::new(balance),
+            },
+            _ => Charge::NotActive,
+        });
+    };
+    let (usage_id,): (i64,) = sqlx::query_as(
+        "INSERT INTO transactions (subscriber_id, kind, service, quantity, unit_price, amount, balance_after, created_at)
+         VALUES ($1, 'usage', $2, $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(subscriber_id)
+    .bind(service.as_str())
+    .bind(quantity)
+    .bind(unit_price.get())
+    .bind(-cost.get())
+    .bind(balance)
+    .bind(&now)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Charge::Charged {
+        usage_id,
+        charged: cost,
+        balance: Kopecks::new(balance),
+    })
+}
+
+/// A payment as a processing center sent it, validated.
+pub struct IncomingPayment<'a> {
+    pub contract_id: i64,
+    pub txn_id: &'a str,
+    pub account: &'a str,
+    pub amount: Kopecks,
+    /// `YYYYMMDDHHMMSS`, UTC.
+    pub txn_date: String,
+    /// `YYYY-MM-DD` of `txn_date`.
+    pub txn_day: String,
+}
+
+/// How crediting a payment ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Credit {
+    /// Credited now, or earlier under the same txn_id with the same account and sum.
+    Credited { prv_txn: i64, repeated: bool },
+    /// The txn_id was used before with another account or sum.
+    Conflict,
+    /// The account was closed (OSMP 79).
+    NotActive,
+}
+
+/// An earlier payment under this contract and txn_id, as (prv_txn, account, amount).
+pub async fn earlier_payment(
+    pool: &SqlitePool,
+    contract_id: i64,
+    txn_id: &str,
+) -> Result<Option<(i64, String, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, account, amount FROM payments WHERE contract_id = $1 AND txn_id = $2",
+    )
+    .bind(contract_id)
+    .bind(txn_id)
+    .fetch_optional(pool)
+    .await
+}
+
+fn judge_repeat(earlier: (i64, String, i64), payment: &IncomingPayment<'_>) -> Credit {
+    let (prv_txn, account, amount) = earlier;
+    if account == payment.account && amount == payment.amount.get() {
+        Credit::Credited {
+            prv_txn,
+            repeated: true,
+        }
+    } else {
+        Credit::Conflict
+    }
+}
+
+/// Credits a payment exactly once per (contract, txn_id): the payment row, the balance
+/// and the transaction row are one transaction, and the unique key on (contract_id,
+/// txn_id) makes concurrent repeats wait for the first and then find it.
+pub async fn credit(
+    pool: &SqlitePool,
+    subscriber_id: i64,
+    payment: &IncomingPayment<'_>,
+) -> Result<Credit, sqlx::Error> {
+    let now = clock::now();
+    let mut tx = pool.begin().await?;
+    let inserted: Option<(i64,)> = sqlx::query_as(
+        "INSERT INTO payments (contract_id, txn_id, account, amount, txn_date, txn_day, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (contract_id, txn_id) DO NOTHING RETURNING id",
+    )
+    .bind(payment.contract_id)
+    .bind(payment.txn_id)
+    .bind(payment.account)
+    .bind(payment.amount.get())
+    .bind(&payment.txn_date)
+    .bind(&payment.txn_day)
+    .bind(&now)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((prv_txn,)) = inserted else {
+        tx.rollback().await?;
+        return Ok(
+            match earlier_payment(pool, payment.contract_id, payment.txn_id).await? {
+                Some(earlier) => judge_repeat(earlier, payment),
+                // The conflicting row vanished: impossible without deleting payments.
+                None => Credit::Conflict,
+            },
+        );
+    };
+    // The bound keeps SQLite from silently turning an overflowing integer into a float.
+    let balance: Option<(i64,)> = sqlx::query_as(
+        "UPDATE subscribers SET balance = balance + $1, updated_at = $2
+         WHERE id = $3 AND status = 'active' AND balance <= 9223372036854775807 - $1 RETURNING balance",
+    )
+    .bind(payment.amount.get())
+    .bind(&now)
+    .bind(subscriber_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((balance,)) = balance else {
+        tx.rollback().await?;
+        return Ok(Credit::NotActive);
+    };
+    sqlx::query(
+        "INSERT INTO transactions (subscriber_id, kind, amount, balance_after, payment_id, created_at)
+         VALUES ($1, 'payment', $2, $3, $4, $5)",
+    )
+    .bind(subscriber_id)
+    .bind(payment.amount.get())
+    .bind(balance)
+    .bind(prv_txn)
+    .bind(&now)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Credit::Credited {
+        prv_txn,
+        repeated: false,
+    })
+}
+
+/// Payment limits of a new processing contract.
+pub struct NewContract {
+    pub processing_name: String,
+    pub protocol: String,
+    pub min_amount: Kopecks,
+    pub max_amount: Kopecks,
+}
+
+/// Creates a processing contract and its login (`processing-<id>`) in one transaction.
+pub async fn create_contract(
+    pool: &SqlitePool,
+    logins: &DbCredentials,
+    contract: &NewContract,
+    credential: &NewCredential,
+) -> Result<(i64, String), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO processing_contracts (processing_name, protocol, login, min_amount, max_amount, created_at)
+         VALUES ($1, $2, 'pending-' || hex(randomblob(8)), $3, $4, $5) RETURNING id",
+    )
+    .bind(&contract.processing_name)
+    .bind(&contract.protocol)
+    .bind(contract.min_amount.get())
+    .bind(contract.max_amount.get())
+    .bind(clock::now())
+    .fetch_one(&mut *tx)
+    .await?;
+    let login = format!("processing-{id}");
+    sqlx::query("UPDATE processing_contracts SET login = $1 WHERE id = $2")
+        .bind(&login)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    logins
+        .store(&mut tx, &login, &id.to_string(), credential)
+        .await?;
+    tx.commit().await?;
+    Ok((id, login))
+}
+
+/// Sets a contract's status (`active`, `suspended`, `closed`); closing revokes its login.
+pub async fn set_contract_status(
+    pool: &SqlitePool,
+    logins: &DbCredentials,
+    id: i64,
+    status: &str,
+) -> Result<bool, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let login: Option<(String,)> = sqlx::query_as(
+        "UPDATE processing_contracts SET status = $1 WHERE id = $2 AND status <> 'closed' RETURNING login",
+    )
+    .bind(status)
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((login,)) = login else {
+        tx.rollback().await?;
+        return Ok(false);
+    };
+    if status == "closed" {
+        logins.revoke(&mut tx, &login).await?;
+    }
+    tx.commit().await?;
+    Ok(true)
+}

@@ -1,0 +1,277 @@
+//! The payment gateway: `check` and `pay` from processing centers, whatever the protocol
+//! (OSMP XML or JSON). Decides the result code, credits through `billing`, and logs every
+//! request with the contract that made it.
+//!
+//! Order of decisions, each answering at the first failure:
+//! 1. `txn_id` (1–20 digits) and `sum` (positive decimal) are readable — else 300.
+//! 2. `pay` only: a payment under this contract and txn_id exists → the stored answer
+//!    (0, same prv_txn) when account and sum match, 300 when not. Idempotency comes before
+//!    every state check, so a repeat gets the first answer even after the state changed.
+//! 3. The contract is suspended → 7; the provider's payments switch is `closed` → 8,
+//!    `paused` → 1.
+//! 4. The account fails the field regex → 4; the sum is outside the contract's limits → 241/242.
+//! 5. No such account → 5; a closed account → 79.
+//! 6. `check` → 0. `pay` needs a valid `txn_date` (else 300) and is credited → 0.
+//!
+//! A database failure answers 243 to a check and 1 (temporary, repeat) to a pay. 90 is
+//! never answered: a pay is credited before its answer is sent.
+
+use shared::money::Kopecks;
+use shared::wire::osmp::{ResultCode, TxnDate, is_valid_txn_id, parse_sum};
+use sqlx::SqlitePool;
+
+use super::billing::{self, Credit, IncomingPayment};
+use super::store::{self, ContractRow};
+use crate::provider::domain::ProviderKind;
+use crate::server::clock;
+
+/// Longest account string looked at; longer ones fail the format check at once.
+pub const MAX_ACCOUNT_LEN: usize = 64;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    Check,
+    Pay,
+}
+
+impl Command {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Command::Check => "check",
+            Command::Pay => "pay",
+        }
+    }
+}
+
+/// A request as read from the wire, not yet validated.
+#[derive(Debug, Default, Clone)]
+pub struct Request {
+    pub txn_id: Option<String>,
+    pub account: Option<String>,
+    /// `sum` as text (OSMP) …
+    pub sum_text: Option<String>,
+    /// … or already in kopecks (JSON).
+    pub amount: Option<Kopecks>,
+    pub txn_date: Option<TxnDate>,
+}
+
+/// The gateway's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub result: ResultCode,
+    /// Echo of a valid txn_id.
+    pub txn_id: Option<String>,
+    pub prv_txn: Option<i64>,
+    pub sum: Option<Kopecks>,
+}
+
+impl Outcome {
+    fn code(result: ResultCode, txn_id: Option<&str>) -> Outcome {
+        Outcome {
+            result,
+            txn_id: txn_id.map(str::to_owned),
+            prv_txn: None,
+            sum: None,
+        }
+    }
+}
+
+/// Decides, credits and logs one request.
+pub async fn handle(
+    pool: &SqlitePool,
+    kind: ProviderKind,
+    contract: &ContractRow,
+    protocol: &str,
+    command: Command,
+    request: &Request,
+) -> Outcome {
+    let outcome = decide(pool, kind, contract, command, request).await;
+    let sum_text = request
+        .sum_text
+        .clone()
+        .or_else(|| request.amount.map(|a| a.to_string()));
+    tracing::info!(
+        contract = contract.id,
+        processing = %contract.processing_name,
+        protocol,
+        command = command.as_str(),
+        txn_id = request.txn_id.as_deref().unwrap_or("-"),
+        account = request.account.as_deref().unwrap_or("-"),
+        sum = sum_text.as_deref().unwrap_or("-"),
+        result = outcome.result.code(),
+        prv_txn = outcome.prv_txn.unwrap_or(0),
+        "gateway"
+    );
+    let logged = sqlx::query(
+        "INSERT INTO gateway_log (contract_id, protocol, command, txn_id, account, sum, result, prv_txn, comment, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(contract.id)
+    .bind(protocol)
+    .bind(command.as_str())
+    .bind(request.txn_id.as_deref().map(|t| truncate(t, 64)))
+    .bind(request.account.as_deref().map(|a| truncate(a, 64)))
+    .bind(sum_text.as_deref().map(|s| truncate(s, 32)))
+    .bind(i64::from(outcome.result.code()))
+    .bind(outcome.prv_txn)
+    .bind(outcome.result.comment())
+    .bind(clock::now())
+    .execute(pool)
+    .await;
+    if let Err(e) = logged {
+        tracing::error!(error = %e, "gateway log row not written");
+    }
+    outcome
+}
+
+/// Logs a request refused before it reached the gateway (unknown command, unreadable
+/// parameters), so the operator sees those too.
+pub async fn log_refusal(
+    pool: &SqlitePool,
+    contract_id: i64,
+    protocol: &str,
+    command: &str,
+    why: &str,
+) {
+    tracing::info!(
+        contract = contract_id,
+        protocol,
+        command,
+        why,
+        result = 300,
+        "gateway refused"
+    );
+    let logged = sqlx::query(
+        "INSERT INTO gateway_log (contract_id, protocol, command, result, comment, created_at) VALUES ($1, $2, $3, 300, $4, $5)",
+    )
+    .bind(contract_id)
+    .bind(protocol)
+    .bind(truncate(command, 32))
+    .bind(truncate(why, 200))
+    .bind(clock::now())
+    .execute(pool)
+    .await;
+    if let Err(e) = logged {
+        tracing::error!(error = %e, "gateway log row not written");
+    }
+}
+
+fn truncate(text: &str, max_chars: usize) -> String {
+    text.chars().take(max_chars).collect()
+}
+
+async fn decide(
+    pool: &SqlitePool,
+    kind: ProviderKind,
+    contract: &ContractRow,
+    command: Command,
+    request: &Request,
+) -> Outcome {
+    // 1. txn_id and sum
+    let txn_id = match request.txn_id.as_deref() {
+        Some(t) if is_valid_txn_id(t) => t,
+        _ => return Outcome::code(ResultCode::Other, None),
+    };
+    let sum = match (&request.sum_text, request.amount) {
+        (Some(text), None) => match parse_sum(text) {
+            Ok(sum) => sum,
+            Err(_) => return Outcome::code(ResultCode::Other, Some(txn_id)),
+        },
+        (None, Some(amount)) if amount.is_positive() => amount,
+        _ => return Outcome::code(ResultCode::Other, Some(txn_id)),
+    };
+    let Some(account) = request.account.as_deref() else {
+        return Outcome::code(ResultCode::BadAccountFormat, Some(txn_id));
+    };
+    let failed = match command {
+        Command::Check => ResultCode::CannotCheck,
+        Command::Pay => ResultCode::TemporaryError,
+    };
+
+    // 2. a repeated pay gets its first answer
+    if command == Command::Pay {
+        match billing::earlier_payment(pool, contract.id, txn_id).await {
+            Ok(Some((prv_txn, earlier_account, amount))) => {
+                return if earlier_account == account && amount == sum.get() {
+                    credited(txn_id, prv_txn, sum)
+                } else {
+                    Outcome::code(ResultCode::Other, Some(txn_id))
+                };
+            }
+            Ok(None) => {}
+            Err(e) => return database_failure(e, failed, txn_id),
+        }
+    }
+
+    // 3. switches
+    if contract.status != "active" {
+        return Outcome::code(ResultCode::ForbiddenByProvider, Some(txn_id));
+    }
+    match store::payments_switch(pool).await {
+        Ok(switch) if switch == "closed" => {
+            return Outcome::code(ResultCode::ForbiddenTechnical, Some(txn_id));
+        }
+        Ok(switch) if switch == "paused" => {
+            return Outcome::code(ResultCode::TemporaryError, Some(txn_id));
+        }
+        Ok(_) => {}
+        Err(e) => return database_failure(e, failed, txn_id),
+    }
+
+    // 4. format and limits
+    if account.len() > MAX_ACCOUNT_LEN || !kind.is_account(account) {
+        return Outcome::code(ResultCode::BadAccountFormat, Some(txn_id));
+    }
+    if sum.get() < contract.min_amount {
+        return Outcome::code(ResultCode::SumTooSmall, Some(txn_id));
+    }
+    if sum.get() > contract.max_amount {
+        return Outcome::code(ResultCode::SumTooLarge, Some(txn_id));
+    }
+
+    // 5. the account
+    let subscriber = match store::subscriber_by_account(pool, account).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return Outcome::code(ResultCode::AccountNotFound, Some(txn_id)),
+        Err(e) => return database_failure(e, failed, txn_id),
+    };
+    if subscriber.status != "active" {
+        return Outcome::code(ResultCode::AccountNotActive, Some(txn_id));
+    }
+
+    // 6. check, or credit
+    if command == Command::Check {
+        return Outcome::code(ResultCode::Ok, Some(txn_id));
+    }
+    let Some(date) = request.txn_date else {
+        return Outcome::code(ResultCode::Other, Some(txn_id));
+    };
+    let payment = IncomingPayment {
+        contract_id: contract.id,
+        txn_id,
+        account,
+        amount: sum,
+        txn_date: date.to_wire(),
+        txn_day: format!("{:04}-{:02}-{:02}", date.year, date.month, date.day),
+    };
+    match billing::credit(pool, subscriber.id, &payment).await {
+        Ok(Credit::Credited { prv_txn, .. }) => credited(txn_id, prv_txn, sum),
+        Ok(Credit::Conflict) => Outcome::code(ResultCode::Other, Some(txn_id)),
+        Ok(Credit::NotActive) => Outcome::code(ResultCode::AccountNotActive, Some(txn_id)),
+        Err(e) => database_failure(e, failed, txn_id),
+    }
+}
+
+fn credited(txn_id: &str, prv_txn: i64, sum: Kopecks) -> Outcome {
+    Outcome {
+        result: ResultCode::Ok,
+        txn_id: Some(txn_id.to_owned()),
+        prv_txn: Some(prv_txn),
+        sum: Some(sum),
+    }
+}
+
+fn database_failure(error: sqlx::Error, answer: ResultCode, txn_id: &str) -> Outcome {
+    tracing::error!(error = %error, txn_id, "gateway: database failure");
+    Outcome::code(answer, Some(txn_id))
+}

@@ -1,0 +1,358 @@
+//! The provider's tables: reading and writing subscribers, tariffs, processing contracts,
+//! transactions and the gateway log. Money-moving writes live in `billing`.
+
+use serde::Serialize;
+use shared::money::{Kopecks, Money};
+use sqlx::{FromRow, SqlitePool};
+
+use crate::provider::domain::{ProviderKind, Service};
+use crate::server::clock;
+
+/// A subscriber as the operator sees it.
+#[derive(Debug, Clone, Serialize, FromRow)]
+pub struct SubscriberRow {
+    pub id: i64,
+    pub account: String,
+    pub full_name: String,
+    pub passport: String,
+    pub email: String,
+    pub services: String,
+    pub balance: i64,
+    pub status: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub closed_at: Option<String>,
+}
+
+/// The JSON shape of a subscriber (`GET /subscribers/{account}`).
+#[derive(Debug, Clone, Serialize)]
+pub struct SubscriberView {
+    pub subscriber_id: i64,
+    pub account: String,
+    pub full_name: String,
+    pub passport: String,
+    pub email: String,
+    pub services: Vec<String>,
+    pub balance: Money,
+    pub status: String,
+    pub created_at: String,
+    pub closed_at: Option<String>,
+}
+
+impl From<SubscriberRow> for SubscriberView {
+    fn from(row: SubscriberRow) -> Self {
+        SubscriberView {
+            subscriber_id: row.id,
+            services: split_services(&row.services),
+            balance: Money::rub(Kopecks::new(row.balance)),
+            account: row.account,
+            full_name: row.full_name,
+            passport: row.passport,
+            email: row.email,
+            status: row.status,
+            created_at: row.created_at,
+            closed_at: row.closed_at,
+        }
+    }
+}
+
+pub fn split_services(text: &str) -> Vec<String> {
+    text.split(',')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+pub fn join_services(services: &[Service]) -> String {
+    services
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// The account for the subscriber with this id. Ids map to accounts one to one: mobile
+/// numbers are scattered (`9` + the id scaled by 3^18 mod 10^9, a permutation because
+/// 3^18 shares no factor with 10^9) so they look like real numbers; contract numbers are
+/// sequential from 10000001. Unique by construction: no retries, no collisions.
+pub fn account_for(kind: ProviderKind, id: i64) -> String {
+    match kind {
+        ProviderKind::Mobile => {
+            let scattered = (i128::from(id) * 387_420_489 + 161_234_566) % 1_000_000_000;
+            format!("9{scattered:09}")
+        }
+        ProviderKind::Internet => format!("{:08}", 10_000_000 + id),
+    }
+}
+
+/// `SELECT <every subscriber column> FROM subscribers <rest>`, as one static string.
+macro_rules! select_subscribers {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, account, full_name, passport, email, services, balance, status, created_at, updated_at, closed_at FROM subscribers ",
+            $rest
+        )
+    };
+}
+
+pub async fn subscriber_by_account(
+    pool: &SqlitePool,
+    account: &str,
+) -> Result<Option<SubscriberRow>, sqlx::Error> {
+    sqlx::query_as(select_subscribers!("WHERE account = $1"))
+        .bind(account)
+        .fetch_optional(pool)
+        .await
+}
+
+pub async fn subscriber_by_id(
+    pool: &SqlitePool,
+    id: i64,
+) -> Result<Option<SubscriberRow>, sqlx::Error> {
+    sqlx::query_as(select_subscribers!("WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+}
+
+/// Subscribers whose account, name or e-mail contains `query` (all when empty), newest first.
+pub async fn search_subscribers(
+    pool: &SqlitePool,
+    query: &str,
+    limit: i64,
+) -> Result<Vec<SubscriberRow>, sqlx::Error> {
+    let pattern = format!(
+        "%{}%",
+        query
+            .trim()
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    );
+    sqlx::query_as(select_subscribers!(
+        "WHERE account LIKE $1 ESCAPE '\\' OR full_name LIKE $1 ESCAPE '\\' OR email LIKE $1 ESCAPE '\\'
+         ORDER BY id DESC LIMIT $2"
+    ))
+    .bind(pattern)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// A tariff: the price of one unit of a service.
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct Tariff {
+    pub service: String,
+    pub unit: String,
+    /// Kopecks per unit.
+    pub unit_price: Kopecks,
+}
+
+pub async fn tariffs(pool: &SqlitePool) -> Result<Vec<Tariff>, sqlx::Error> {
+    let rows: Vec<(String, i64)> =
+        sqlx::query_as("SELECT service, unit_price FROM tariffs ORDER BY service")
+            .fetch_all(pool)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(service, price)| {
+            let unit = Service::parse(&service)?.unit().to_owned();
+            Some(Tariff {
+                service,
+                unit,
+                unit_price: Kopecks::new(price),
+            })
+        })
+        .collect())
+}
+
+pub async fn unit_price(
+    pool: &SqlitePool,
+    service: Service,
+) -> Result<Option<Kopecks>, sqlx::Error> {
+    let price: Option<(i64,)> = sqlx::query_as("SELECT unit_price FROM tariffs WHERE service = $1")
+        .bind(service.as_str())
+        .fetch_optional(pool)
+        .await?;
+    Ok(price.map(|(p,)| Kopecks::new(p)))
+}
+
+/// Sets the prices given (all in one transaction).
+pub async fn set_tariffs(
+    pool: &SqlitePool,
+    prices: &[(Service, Kopecks)],
+) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let now = clock::now();
+    for (service, price) in prices {
+        sqlx::query("UPDATE tariffs SET unit_price = $1, updated_at = $2 WHERE service = $3")
+            .bind(price.get())
+            .bind(&now)
+            .bind(service.as_str())
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await
+}
+
+/// A processing contract as stored.
+#[derive(Debug, Clone, Serialize, FromRow)]
+pub struct ContractRow {
+    pub id: i64,
+    pub processing_name: String,
+    pub protocol: String,
+    pub login: String,
+    pub min_amount: i64,
+    pub max_amount: i64,
+    pub status: String,
+    pub created_at: String,
+}
+
+pub async fn contract(pool: &SqlitePool, id: i64) -> Result<Option<ContractRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, processing_name, protocol, login, min_amount, max_amount, status, created_at
+         FROM processing_contracts WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await
+}
+
+pub async fn contracts(pool: &SqlitePool) -> Result<Vec<ContractRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, processing_name, protocol, login, min_amount, max_amount, status, created_at
+         FROM processing_contracts ORDER BY id DESC",
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// A payment credited from a processing center.
+#[derive(Debug, Clone, Serialize, FromRow)]
+pub struct CreditedPayment {
+    /// The prv_txn.
+    pub id: i64,
+    pub txn_id: String,
+    pub account: String,
+    pub amount: i64,
+    pub txn_date: String,
+}
+
+/// A contract's payments whose `txn_date` falls on `day` (`YYYY-MM-DD`), in credit order.
+pub async fn credited_on(
+    pool: &SqlitePool,
+    contract_id: i64,
+    day: &str,
+) -> Result<Vec<CreditedPayment>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT id, txn_id, account, amount, txn_date FROM payments WHERE contract_id = $1 AND txn_day = $2 ORDER BY id",
+    )
+    .bind(contract_id)
+    .bind(day)
+    .fetch_all(pool)
+    .await
+}
+
+/// One row of a subscriber's history.
+#[derive(Debug, Clone, Serialize, FromRow)]
+pub struct TransactionRow {
+    pub id: i64,
+    pub account: String,
+    pub kind: String,
+    pub service: Option<String>,
+    pub quantity: Option<i64>,
+    pub unit_price: Option<i64>,
+    /// Signed kopecks: negative for a usage charge, positive for a payment.
+    pub amount: i64,
+    pub balance_after: i64,
+    pub prv_txn: Option<i64>,
+    pub txn_id: Option<String>,
+    pub created_at: String,
+}
+
+/// Transactions, newest first, optionally of one account and within days `[from, to]`.
+pub async fn transactions(
+    pool: &SqlitePool,
+    account: Option<&str>,
+    from_to: (String, String),
+    limit: i64,
+) -> Result<Vec<TransactionRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT t.id, s.account, t.kind, t.service, t.quantity, t.unit_price, t.amount, t.balance_after,
+                t.payment_id AS prv_txn, p.txn_id, t.created_at
+         FROM transactions t
+         JOIN subscribers s ON s.id = t.subscriber_id
+         LEFT JOIN payments p ON p.id = t.payment_id
+         WHERE ($1 IS NULL OR s.account = $1) AND t.created_at >= $2 AND t.created_at < $3
+         ORDER BY t.id DESC LIMIT $4",
+    )
+    .bind(account)
+    .bind(from_to.0)
+    .bind(from_to.1)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// One check or pay as the gateway saw it.
+#[derive(Debug, Clone, Serialize, FromRow)]
+pub struct GatewayLogRow {
+    pub id: i64,
+    pub contract_id: Option<i64>,
+    pub processing_name: Option<String>,
+    pub protocol: String,
+    pub command: String,
+    pub txn_id: Option<String>,
+    pub account: Option<String>,
+    pub sum: Option<String>,
+    pub result: i64,
+    pub prv_txn: Option<i64>,
+    pub comment: String,
+    pub created_at: String,
+}
+
+pub async fn gateway_log(pool: &SqlitePool, limit: i64) -> Result<Vec<GatewayLogRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT g.id, g.contract_id, c.processing_name, g.protocol, g.command, g.txn_id, g.account, g.sum,
+                g.result, g.prv_txn, g.comment, g.created_at
+         FROM gateway_log g LEFT JOIN processing_contracts c ON c.id = g.contract_id
+         ORDER BY g.id DESC LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// The provider-wide payments switch: `open`, `paused` (answers 1) or `closed` (answers 8).
+pub async fn payments_switch(pool: &SqlitePool) -> Result<String, sqlx::Error> {
+    let row: Option<(String,)> =
+        sqlx::query_as("SELECT value FROM participant WHERE key = 'payments'")
+            .fetch_optional(pool)
+            .await?;
+    Ok(row.map(|(v,)| v).unwrap_or_else(|| "open".to_owned()))
+}
+
+pub async fn set_payments_switch(pool: &SqlitePool, value: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO participant (key, value) VALUES ('payments', $1) ON CONFLICT (key) DO UPDATE SET value = $1")
+        .bind(value)
+        .execute(pool)
+        .await
+        .map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accounts_are_unique_and_well_formed() {
+        let mut seen = std::collections::HashSet::new();
+        for id in 1..20_000 {
+            let account = account_for(ProviderKind::Mobile, id);
+            assert!(ProviderKind::Mobile.is_account(&account), "{account}");
+            assert!(seen.insert(account));
+            assert!(ProviderKind::Internet.is_account(&account_for(ProviderKind::Internet, id)));
+        }
+        assert_eq!(account_for(ProviderKind::Internet, 1), "10000001");
+    }
+}

@@ -1,0 +1,85 @@
+//! JSON bodies of the provider's APIs (wire.md "Provider"): what the provider answers and
+//! what consumers and processing centers send it.
+
+use serde::{Deserialize, Serialize};
+
+use crate::money::{Kopecks, Money};
+
+/// The protocol a subscriber contract speaks.
+pub const USAGE_PROTOCOL: &str = "paymesh-usage/1";
+
+/// `POST /api/admin/v1/subscribers` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignSubscriber {
+    pub full_name: String,
+    pub passport: String,
+    pub email: String,
+    pub services: Vec<String>,
+}
+
+/// A signed subscriber contract, as the provider issues it (the consumer stores it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubscriberContract {
+    pub subscriber_id: i64,
+    pub account: String,
+    pub usage_url: String,
+    pub protocol: String,
+    pub login: String,
+    pub password: String,
+    pub services: Vec<String>,
+    pub balance: Money,
+}
+
+/// `POST /api/usage/v1/usage` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UseService {
+    pub service: String,
+    pub quantity: i64,
+}
+
+/// The answer to a use of a service.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageCharged {
+    pub usage_id: i64,
+    pub service: String,
+    pub quantity: i64,
+    pub charged: Money,
+    pub balance: Money,
+}
+
+/// `GET /api/usage/v1/balance`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Balance {
+    pub account: String,
+    pub balance: Money,
+    pub status: String,
+}
+
+/// `POST /api/processing/v1/check` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JsonCheck {
+    pub txn_id: String,
+    pub account: String,
+    pub amount: Kopecks,
+}
+
+/// `POST /api/processing/v1/pay` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JsonPay {
+    pub txn_id: String,
+    pub account: String,
+    pub amount: Kopecks,
+    /// RFC 3339.
+    pub txn_date: String,
+}
+
+/// The answer of the JSON processing protocol (`prv_txn` and `amount` on a `pay`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JsonAnswer {
+    pub result: u16,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prv_txn: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount: Option<Kopecks>,
+    pub message: String,
+}
