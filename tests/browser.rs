@@ -127,6 +127,49 @@ impl Browser {
         .map(str::to_owned)
     }
 
+    async fn type_into(&self, css: &str, text: &str) {
+        let element = self
+            .find(css)
+            .await
+            .unwrap_or_else(|| panic!("no {css} on the page"));
+        self.call(
+            reqwest::Method::POST,
+            &format!("/element/{element}/value"),
+            json!({"text": text}),
+        )
+        .await;
+    }
+
+    /// Opens a portal as its operator. Credentials in the URL stand in for the browser's
+    /// login prompt. Chromium refuses to fetch subresources relative to a URL that carries
+    /// credentials (the wasm bundle would not load), so the portal is then opened again
+    /// by its plain URL, as a person would after the prompt: the browser now sends the
+    /// cached credentials by itself.
+    async fn open_as_admin(&self, app: &TestApp, path: &str) {
+        self.goto(&format!("http://admin:{ADMIN_PASSWORD}@{}/", app.addr))
+            .await;
+        self.goto(&format!("http://{}{path}", app.addr)).await;
+    }
+
+    /// Polls until `css` has `text`, doing `poke` before each look (a click that only a
+    /// hydrated page answers, say).
+    async fn wait_for_text<F: std::future::Future<Output = ()>>(
+        &self,
+        css: &str,
+        text: &str,
+        poke: impl Fn() -> F,
+    ) -> bool {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            poke().await;
+            if self.text(css).await.as_deref() == Some(text) {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        false
+    }
+
     async fn click(&self, css: &str) {
         if let Some(element) = self.find(css).await {
             self.call(
@@ -157,14 +200,7 @@ async fn processing_portal_hydrates_and_its_fee_calculator_reacts_to_a_click() {
     );
     let app = TestApp::spawn(Role::Processing).await;
     let browser = Browser::start().await;
-    // Credentials in the URL stand in for the browser's login prompt. Chromium refuses to
-    // fetch subresources relative to a URL that carries credentials (the wasm bundle would
-    // not load), so the portal is then opened again by its plain URL, as a person would
-    // after the prompt: the browser now sends the cached credentials by itself.
-    browser
-        .goto(&format!("http://admin:{ADMIN_PASSWORD}@{}/", app.addr))
-        .await;
-    browser.goto(&format!("http://{}/", app.addr)).await;
+    browser.open_as_admin(&app, "/").await;
 
     // Server-rendered: the default rule gives its minimum fee on 100.00.
     assert_eq!(
@@ -178,20 +214,100 @@ async fn processing_portal_hydrates_and_its_fee_calculator_reacts_to_a_click() {
 
     // Only the hydrated page reacts: click «1000 ₽» until the fee follows (hydration
     // finishes a moment after the page loads).
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        browser.click(".quick-amount:nth-child(3)").await;
-        if browser.text("#fee-result").await.as_deref() == Some("15.00 ₽") {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the fee calculator never reacted: the page did not hydrate"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    let reacted = browser
+        .wait_for_text("#fee-result", "15.00 ₽", || {
+            browser.click(".quick-amount:nth-child(3)")
+        })
+        .await;
+    assert!(
+        reacted,
+        "the fee calculator never reacted: the page did not hydrate"
+    );
     assert_eq!(
         browser.text("#fee-total").await.as_deref(),
         Some("1015.00 ₽")
     );
+}
+
+#[tokio::test]
+async fn an_operator_signs_a_subscriber_through_the_form_and_sees_the_account() {
+    let app = TestApp::spawn(Role::Provider).await;
+    let browser = Browser::start().await;
+    browser.open_as_admin(&app, "/subscribers").await;
+    browser.type_into("#full_name", "Сидоров Пётр Ильич").await;
+    browser.type_into("#passport", "4511 000111").await;
+    browser.type_into("#email", "sidorov@example.ru").await;
+    browser.click("#service-internet").await; // untick: calls and SMS only
+    browser.click("button[type=submit]").await;
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let account = loop {
+        if let Some(account) = browser.text("#signed-account").await {
+            break account;
+        }
+        assert!(Instant::now() < deadline, "no signed contract appeared");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert!(account.len() == 10 && account.starts_with('9'), "{account}");
+    let password = browser.text("#signed-password").await.unwrap();
+    assert_eq!(password.len(), 20);
+
+    // The contract is real: its login works on the usage API and the list shows it.
+    let balance = app
+        .client
+        .get(app.url("/api/usage/v1/balance"))
+        .basic_auth(&account, Some(&password))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(balance.status(), 200);
+    let stored: (String, String) =
+        sqlx::query_as("SELECT full_name, services FROM subscribers WHERE account = $1")
+            .bind(&account)
+            .fetch_one(app.pool.as_ref().unwrap())
+            .await
+            .unwrap();
+    assert_eq!(
+        stored,
+        ("Сидоров Пётр Ильич".to_owned(), "call,sms".to_owned())
+    );
+    assert!(
+        browser
+            .wait_for_text("table.grid tbody tr td a", &account, || async {})
+            .await,
+        "the list shows the new account"
+    );
+}
+
+#[tokio::test]
+async fn the_sign_form_names_bad_fields_in_russian_and_signs_nothing() {
+    let app = TestApp::spawn(Role::Provider).await;
+    let browser = Browser::start().await;
+    browser.open_as_admin(&app, "/subscribers").await;
+    // Wait for hydration: the form then answers in place instead of reloading.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    browser.type_into("#full_name", "Сидоров").await;
+    browser.type_into("#passport", "12").await;
+    browser.type_into("#email", "sidorov@example.ru").await;
+    browser.click("button[type=submit]").await;
+    let shown = browser
+        .wait_for_text(
+            ".field:nth-child(1) .field-error",
+            "Укажите фамилию и имя (и отчество, если есть).",
+            || async {},
+        )
+        .await;
+    assert!(shown, "the full name's error is shown");
+    assert_eq!(
+        browser
+            .text(".field:nth-child(2) .field-error")
+            .await
+            .as_deref(),
+        Some("Паспорт: 4 цифры серии и 6 цифр номера, например 4510 123456.")
+    );
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM subscribers")
+        .fetch_one(app.pool.as_ref().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
 }

@@ -94,46 +94,81 @@ impl ProviderKind {
     }
 }
 
+/// Why a field of a subscriber contract is refused. The API words it in English
+/// ([`Invalid::en`]); the pages take the words from the interface's catalogue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Invalid {
+    FullNameTooLong,
+    FullNameWords,
+    FullNameCharacters,
+    Passport,
+    Email,
+    NoServices,
+    UnknownService,
+    DuplicateService,
+}
+
+impl Invalid {
+    pub const fn en(self) -> &'static str {
+        match self {
+            Invalid::FullNameTooLong => "the full name is too long (200 characters at most)",
+            Invalid::FullNameWords => {
+                "give the surname and the given name (and the patronymic, if any)"
+            }
+            Invalid::FullNameCharacters => {
+                "the full name may contain letters, hyphens, apostrophes and dots only"
+            }
+            Invalid::Passport => {
+                "the passport is 4 digits of series and 6 digits of number, like 4510 123456"
+            }
+            Invalid::Email => "the e-mail address must look like name@example.ru",
+            Invalid::NoServices => "choose at least one service: call, internet, sms",
+            Invalid::UnknownService => "unknown service; the services are call, internet, sms",
+            Invalid::DuplicateService => "each service may be listed once",
+        }
+    }
+}
+
 /// Longest accepted full name, e-mail and account, in characters.
 pub const MAX_FULL_NAME_CHARS: usize = 200;
 pub const MAX_EMAIL_CHARS: usize = 254;
 
 /// A full name: two to five words of letters (Cyrillic or Latin), hyphens, apostrophes
 /// and dots; spaces collapsed.
-pub fn full_name(text: &str) -> Result<String, &'static str> {
+pub fn full_name(text: &str) -> Result<String, Invalid> {
     let words: Vec<&str> = text.split_whitespace().collect();
     let joined = words.join(" ");
     if joined.chars().count() > MAX_FULL_NAME_CHARS {
-        return Err("the full name is too long (200 characters at most)");
+        return Err(Invalid::FullNameTooLong);
     }
     if words.len() < 2 || words.len() > 5 {
-        return Err("give the surname and the given name (and the patronymic, if any)");
+        return Err(Invalid::FullNameWords);
     }
     let valid_word = |w: &&str| {
         w.chars().any(char::is_alphabetic)
             && w.chars().all(|c| c.is_alphabetic() || "-'.’".contains(c))
     };
     if !words.iter().all(valid_word) {
-        return Err("the full name may contain letters, hyphens, apostrophes and dots only");
+        return Err(Invalid::FullNameCharacters);
     }
     Ok(joined)
 }
 
 /// A Russian internal passport: series of 4 digits and number of 6 digits, written
 /// `4510 123456` (spaces anywhere are accepted on input).
-pub fn passport(text: &str) -> Result<String, &'static str> {
+pub fn passport(text: &str) -> Result<String, Invalid> {
     let digits: String = text.chars().filter(|c| !c.is_whitespace()).collect();
     if digits.len() != 10 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err("the passport is 4 digits of series and 6 digits of number, like 4510 123456");
+        return Err(Invalid::Passport);
     }
     Ok(format!("{} {}", &digits[..4], &digits[4..]))
 }
 
 /// An e-mail address: one `@`, a local part, a domain with a dot, no spaces. (Deliverability
 /// is proven by sending, not by a regex.)
-pub fn email(text: &str) -> Result<String, &'static str> {
+pub fn email(text: &str) -> Result<String, Invalid> {
     let text = text.trim();
-    let bad = "the e-mail address must look like name@example.ru";
+    let bad = Invalid::Email;
     if text.chars().count() > MAX_EMAIL_CHARS
         || text.chars().any(|c| c.is_whitespace() || c.is_control())
     {
@@ -157,21 +192,99 @@ pub fn email(text: &str) -> Result<String, &'static str> {
 }
 
 /// The services of a contract: at least one, each known, each once; sorted.
-pub fn services(names: &[String]) -> Result<Vec<Service>, &'static str> {
+pub fn services(names: &[String]) -> Result<Vec<Service>, Invalid> {
     if names.is_empty() {
-        return Err("choose at least one service: call, internet, sms");
+        return Err(Invalid::NoServices);
     }
     let mut services = Vec::new();
     for name in names {
-        let service = Service::parse(name.trim())
-            .ok_or("unknown service; the services are call, internet, sms")?;
+        let service = Service::parse(name.trim()).ok_or(Invalid::UnknownService)?;
         if services.contains(&service) {
-            return Err("each service may be listed once");
+            return Err(Invalid::DuplicateService);
         }
         services.push(service);
     }
     services.sort();
     Ok(services)
+}
+
+/// A subscriber's contract data, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContractData {
+    pub full_name: String,
+    pub passport: String,
+    pub email: String,
+    pub services: Vec<Service>,
+}
+
+/// Changes of a subscriber's contract, validated; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContractChanges {
+    pub full_name: Option<String>,
+    pub passport: Option<String>,
+    pub email: Option<String>,
+    pub services: Option<Vec<Service>>,
+}
+
+/// Every refused field with its reason.
+pub type FieldErrors = std::collections::BTreeMap<String, Invalid>;
+
+fn keep<T>(errors: &mut FieldErrors, field: &str, result: Result<T, Invalid>) -> Option<T> {
+    result
+        .map_err(|why| errors.insert(field.to_owned(), why))
+        .ok()
+}
+
+/// Validates a new contract, naming every bad field at once.
+pub fn contract_data(
+    full_name_text: &str,
+    passport_text: &str,
+    email_text: &str,
+    service_names: &[String],
+) -> Result<ContractData, FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let full_name = keep(&mut errors, "full_name", full_name(full_name_text));
+    let passport = keep(&mut errors, "passport", passport(passport_text));
+    let email = keep(&mut errors, "email", email(email_text));
+    let services = keep(&mut errors, "services", services(service_names));
+    match (full_name, passport, email, services) {
+        (Some(full_name), Some(passport), Some(email), Some(services)) => Ok(ContractData {
+            full_name,
+            passport,
+            email,
+            services,
+        }),
+        _ => Err(errors),
+    }
+}
+
+/// Validates changes of a contract (absent fields are not touched).
+pub fn contract_changes(
+    full_name_text: Option<&str>,
+    passport_text: Option<&str>,
+    email_text: Option<&str>,
+    service_names: Option<&[String]>,
+) -> Result<ContractChanges, FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let changes = ContractChanges {
+        full_name: full_name_text.and_then(|t| keep(&mut errors, "full_name", full_name(t))),
+        passport: passport_text.and_then(|t| keep(&mut errors, "passport", passport(t))),
+        email: email_text.and_then(|t| keep(&mut errors, "email", email(t))),
+        services: service_names.and_then(|n| keep(&mut errors, "services", services(n))),
+    };
+    if errors.is_empty() {
+        Ok(changes)
+    } else {
+        Err(errors)
+    }
+}
+
+/// The API's `validation_failed` fields: the English reasons.
+pub fn english(errors: &FieldErrors) -> std::collections::BTreeMap<String, String> {
+    errors
+        .iter()
+        .map(|(field, why)| (field.clone(), why.en().to_owned()))
+        .collect()
 }
 
 #[cfg(test)]

@@ -14,9 +14,9 @@ use shared::money::{Kopecks, Money};
 use shared::wire::provider::{SignSubscriber, SubscriberContract, USAGE_PROTOCOL};
 
 use super::ProviderState;
-use super::billing::{self, NewContract, NewSubscriber, SubscriberChanges};
+use super::billing::{self, NewContract};
 use super::store::{self, SubscriberView, Tariff};
-use crate::provider::domain::{self, Service};
+use crate::provider::domain::{self, ContractData, Service};
 use crate::server::clock;
 use crate::server::credentials::new_credential;
 
@@ -31,37 +31,18 @@ fn db(e: sqlx::Error) -> ApiError {
 }
 
 /// Validates a subscriber's contract data, naming every bad field at once.
-pub fn validate_subscriber(body: &SignSubscriber) -> Result<NewSubscriber, ApiError> {
-    let mut fields = BTreeMap::new();
-    let full_name = domain::full_name(&body.full_name)
-        .map_err(|e| fields.insert("full_name".to_owned(), e.to_owned()))
-        .ok();
-    let passport = domain::passport(&body.passport)
-        .map_err(|e| fields.insert("passport".to_owned(), e.to_owned()))
-        .ok();
-    let email = domain::email(&body.email)
-        .map_err(|e| fields.insert("email".to_owned(), e.to_owned()))
-        .ok();
-    let services = domain::services(&body.services)
-        .map_err(|e| fields.insert("services".to_owned(), e.to_owned()))
-        .ok();
-    match (full_name, passport, email, services) {
-        (Some(full_name), Some(passport), Some(email), Some(services)) if fields.is_empty() => {
-            Ok(NewSubscriber {
-                full_name,
-                passport,
-                email,
-                services,
-            })
-        }
-        _ => Err(ApiError::Validation { fields }),
-    }
+pub fn validate_subscriber(body: &SignSubscriber) -> Result<ContractData, ApiError> {
+    domain::contract_data(&body.full_name, &body.passport, &body.email, &body.services).map_err(
+        |errors| ApiError::Validation {
+            fields: domain::english(&errors),
+        },
+    )
 }
 
 /// Signs a validated subscriber and returns the contract with its one-time password.
 pub async fn sign_subscriber(
     state: &ProviderState,
-    subscriber: NewSubscriber,
+    subscriber: ContractData,
 ) -> Result<SubscriberContract, ApiError> {
     let credential = new_credential().await.map_err(ApiError::internal)?;
     let (id, account) = billing::sign(
@@ -154,34 +135,15 @@ async fn patch_subscriber(
     JsonBody(body): JsonBody<PatchSubscriber>,
 ) -> Result<impl IntoResponse, ApiError> {
     let current = subscriber(&state, &account).await?;
-    let mut fields = BTreeMap::new();
-    let mut check = |name: &str, result: Option<Result<String, &'static str>>| match result {
-        Some(Ok(v)) => Some(v),
-        Some(Err(why)) => {
-            fields.insert(name.to_owned(), why.to_owned());
-            None
-        }
-        None => None,
-    };
-    let changes = SubscriberChanges {
-        full_name: check(
-            "full_name",
-            body.full_name.as_deref().map(domain::full_name),
-        ),
-        passport: check("passport", body.passport.as_deref().map(domain::passport)),
-        email: check("email", body.email.as_deref().map(domain::email)),
-        services: match body.services.as_deref().map(domain::services) {
-            Some(Ok(s)) => Some(s),
-            Some(Err(why)) => {
-                fields.insert("services".to_owned(), why.to_owned());
-                None
-            }
-            None => None,
-        },
-    };
-    if !fields.is_empty() {
-        return Err(ApiError::Validation { fields });
-    }
+    let changes = domain::contract_changes(
+        body.full_name.as_deref(),
+        body.passport.as_deref(),
+        body.email.as_deref(),
+        body.services.as_deref(),
+    )
+    .map_err(|errors| ApiError::Validation {
+        fields: domain::english(&errors),
+    })?;
     if current.status != "active"
         || !billing::update(&state.pool, &account, &changes)
             .await

@@ -7,27 +7,19 @@ use shared::money::Kopecks;
 use sqlx::SqlitePool;
 
 use super::store::{account_for, join_services};
-use crate::provider::domain::{ProviderKind, Service};
+use crate::provider::domain::{ContractChanges, ContractData, ProviderKind, Service};
 use crate::server::clock;
 use crate::server::credentials::{DbCredentials, NewCredential};
 
 /// The largest quantity of one use (a bound against typing errors and overflow).
 pub const MAX_QUANTITY: i64 = 1_000_000;
 
-/// A subscriber's contract data after validation.
-pub struct NewSubscriber {
-    pub full_name: String,
-    pub passport: String,
-    pub email: String,
-    pub services: Vec<Service>,
-}
-
 /// Creates the subscriber, its account and its login in one transaction.
 pub async fn sign(
     pool: &SqlitePool,
     kind: ProviderKind,
     logins: &DbCredentials,
-    subscriber: &NewSubscriber,
+    subscriber: &ContractData,
     credential: &NewCredential,
 ) -> Result<(i64, String), sqlx::Error> {
     let now = clock::now();
@@ -58,20 +50,11 @@ pub async fn sign(
     Ok((id, account))
 }
 
-/// Changes of a subscriber's contract (all optional).
-#[derive(Default)]
-pub struct SubscriberChanges {
-    pub full_name: Option<String>,
-    pub passport: Option<String>,
-    pub email: Option<String>,
-    pub services: Option<Vec<Service>>,
-}
-
 /// Applies changes to an active subscriber; `false` when it is not active (or absent).
 pub async fn update(
     pool: &SqlitePool,
     account: &str,
-    changes: &SubscriberChanges,
+    changes: &ContractChanges,
 ) -> Result<bool, sqlx::Error> {
     let result = sqlx::query(
         "UPDATE subscribers SET

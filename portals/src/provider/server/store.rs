@@ -1,67 +1,15 @@
 //! The provider's tables: reading and writing subscribers, tariffs, processing contracts,
 //! transactions and the gateway log. Money-moving writes live in `billing`.
 
-use serde::Serialize;
-use shared::money::{Kopecks, Money};
-use sqlx::{FromRow, SqlitePool};
+use shared::money::Kopecks;
+use sqlx::SqlitePool;
 
 use crate::provider::domain::{ProviderKind, Service};
+pub use crate::provider::model::{
+    ContractRow, CreditedPayment, GatewayLogRow, SubscriberRow, SubscriberView, Tariff,
+    TransactionRow, split_services,
+};
 use crate::server::clock;
-
-/// A subscriber as the operator sees it.
-#[derive(Debug, Clone, Serialize, FromRow)]
-pub struct SubscriberRow {
-    pub id: i64,
-    pub account: String,
-    pub full_name: String,
-    pub passport: String,
-    pub email: String,
-    pub services: String,
-    pub balance: i64,
-    pub status: String,
-    pub created_at: String,
-    pub updated_at: String,
-    pub closed_at: Option<String>,
-}
-
-/// The JSON shape of a subscriber (`GET /subscribers/{account}`).
-#[derive(Debug, Clone, Serialize)]
-pub struct SubscriberView {
-    pub subscriber_id: i64,
-    pub account: String,
-    pub full_name: String,
-    pub passport: String,
-    pub email: String,
-    pub services: Vec<String>,
-    pub balance: Money,
-    pub status: String,
-    pub created_at: String,
-    pub closed_at: Option<String>,
-}
-
-impl From<SubscriberRow> for SubscriberView {
-    fn from(row: SubscriberRow) -> Self {
-        SubscriberView {
-            subscriber_id: row.id,
-            services: split_services(&row.services),
-            balance: Money::rub(Kopecks::new(row.balance)),
-            account: row.account,
-            full_name: row.full_name,
-            passport: row.passport,
-            email: row.email,
-            status: row.status,
-            created_at: row.created_at,
-            closed_at: row.closed_at,
-        }
-    }
-}
-
-pub fn split_services(text: &str) -> Vec<String> {
-    text.split(',')
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
 
 pub fn join_services(services: &[Service]) -> String {
     services
@@ -139,15 +87,6 @@ pub async fn search_subscribers(
     .await
 }
 
-/// A tariff: the price of one unit of a service.
-#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
-pub struct Tariff {
-    pub service: String,
-    pub unit: String,
-    /// Kopecks per unit.
-    pub unit_price: Kopecks,
-}
-
 pub async fn tariffs(pool: &SqlitePool) -> Result<Vec<Tariff>, sqlx::Error> {
     let rows: Vec<(String, i64)> =
         sqlx::query_as("SELECT service, unit_price FROM tariffs ORDER BY service")
@@ -195,19 +134,6 @@ pub async fn set_tariffs(
     tx.commit().await
 }
 
-/// A processing contract as stored.
-#[derive(Debug, Clone, Serialize, FromRow)]
-pub struct ContractRow {
-    pub id: i64,
-    pub processing_name: String,
-    pub protocol: String,
-    pub login: String,
-    pub min_amount: i64,
-    pub max_amount: i64,
-    pub status: String,
-    pub created_at: String,
-}
-
 pub async fn contract(pool: &SqlitePool, id: i64) -> Result<Option<ContractRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT id, processing_name, protocol, login, min_amount, max_amount, status, created_at
@@ -227,17 +153,6 @@ pub async fn contracts(pool: &SqlitePool) -> Result<Vec<ContractRow>, sqlx::Erro
     .await
 }
 
-/// A payment credited from a processing center.
-#[derive(Debug, Clone, Serialize, FromRow)]
-pub struct CreditedPayment {
-    /// The prv_txn.
-    pub id: i64,
-    pub txn_id: String,
-    pub account: String,
-    pub amount: i64,
-    pub txn_date: String,
-}
-
 /// A contract's payments whose `txn_date` falls on `day` (`YYYY-MM-DD`), in credit order.
 pub async fn credited_on(
     pool: &SqlitePool,
@@ -251,23 +166,6 @@ pub async fn credited_on(
     .bind(day)
     .fetch_all(pool)
     .await
-}
-
-/// One row of a subscriber's history.
-#[derive(Debug, Clone, Serialize, FromRow)]
-pub struct TransactionRow {
-    pub id: i64,
-    pub account: String,
-    pub kind: String,
-    pub service: Option<String>,
-    pub quantity: Option<i64>,
-    pub unit_price: Option<i64>,
-    /// Signed kopecks: negative for a usage charge, positive for a payment.
-    pub amount: i64,
-    pub balance_after: i64,
-    pub prv_txn: Option<i64>,
-    pub txn_id: Option<String>,
-    pub created_at: String,
 }
 
 /// Transactions, newest first, optionally of one account and within days `[from, to]`.
@@ -292,23 +190,6 @@ pub async fn transactions(
     .bind(limit)
     .fetch_all(pool)
     .await
-}
-
-/// One check or pay as the gateway saw it.
-#[derive(Debug, Clone, Serialize, FromRow)]
-pub struct GatewayLogRow {
-    pub id: i64,
-    pub contract_id: Option<i64>,
-    pub processing_name: Option<String>,
-    pub protocol: String,
-    pub command: String,
-    pub txn_id: Option<String>,
-    pub account: Option<String>,
-    pub sum: Option<String>,
-    pub result: i64,
-    pub prv_txn: Option<i64>,
-    pub comment: String,
-    pub created_at: String,
 }
 
 pub async fn gateway_log(pool: &SqlitePool, limit: i64) -> Result<Vec<GatewayLogRow>, sqlx::Error> {

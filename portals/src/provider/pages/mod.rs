@@ -1,9 +1,16 @@
 //! The provider portal's pages.
 
+pub mod contracts;
+pub mod gateway_log;
+pub mod subscribers;
+pub mod tariffs;
+pub mod texts;
+pub mod transactions;
+
 use leptos::prelude::*;
 use leptos_meta::{Title, provide_meta_context};
-use leptos_router::StaticSegment;
 use leptos_router::components::{Route, Router, Routes};
+use leptos_router::{ParamSegment, StaticSegment};
 use shared::wire::osmp::{SumError, parse_sum};
 
 use crate::role::Role;
@@ -51,11 +58,12 @@ pub fn ProviderApp() -> impl IntoView {
             <Portal role=Role::Provider nav=NAV>
                 <Routes fallback=NotFound>
                     <Route path=StaticSegment("") view=Home/>
-                    <Route path=StaticSegment("subscribers") view=Planned/>
-                    <Route path=StaticSegment("tariffs") view=Planned/>
-                    <Route path=StaticSegment("processing-contracts") view=Planned/>
-                    <Route path=StaticSegment("transactions") view=Planned/>
-                    <Route path=StaticSegment("osmp-log") view=Planned/>
+                    <Route path=StaticSegment("subscribers") view=subscribers::SubscribersPage/>
+                    <Route path=(StaticSegment("subscribers"), ParamSegment("account")) view=subscribers::SubscriberDetail/>
+                    <Route path=StaticSegment("tariffs") view=tariffs::TariffsPage/>
+                    <Route path=StaticSegment("processing-contracts") view=contracts::ContractsPage/>
+                    <Route path=StaticSegment("transactions") view=transactions::TransactionsPage/>
+                    <Route path=StaticSegment("osmp-log") view=gateway_log::GatewayLogPage/>
                     <Route path=StaticSegment("reports") view=Planned/>
                 </Routes>
             </Portal>

@@ -1,0 +1,132 @@
+//! The provider's records as the API and the pages show them (both builds: the pages'
+//! server functions send them to the browser).
+
+use serde::{Deserialize, Serialize};
+use shared::money::{Kopecks, Money};
+
+pub fn split_services(text: &str) -> Vec<String> {
+    text.split(',')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A subscriber as the operator sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct SubscriberRow {
+    pub id: i64,
+    pub account: String,
+    pub full_name: String,
+    pub passport: String,
+    pub email: String,
+    pub services: String,
+    pub balance: i64,
+    pub status: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub closed_at: Option<String>,
+}
+
+/// The JSON shape of a subscriber (`GET /subscribers/{account}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubscriberView {
+    pub subscriber_id: i64,
+    pub account: String,
+    pub full_name: String,
+    pub passport: String,
+    pub email: String,
+    pub services: Vec<String>,
+    pub balance: Money,
+    pub status: String,
+    pub created_at: String,
+    pub closed_at: Option<String>,
+}
+
+impl From<SubscriberRow> for SubscriberView {
+    fn from(row: SubscriberRow) -> Self {
+        SubscriberView {
+            subscriber_id: row.id,
+            services: split_services(&row.services),
+            balance: Money::rub(Kopecks::new(row.balance)),
+            account: row.account,
+            full_name: row.full_name,
+            passport: row.passport,
+            email: row.email,
+            status: row.status,
+            created_at: row.created_at,
+            closed_at: row.closed_at,
+        }
+    }
+}
+
+/// A tariff: the price of one unit of a service.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Tariff {
+    pub service: String,
+    pub unit: String,
+    /// Kopecks per unit.
+    pub unit_price: Kopecks,
+}
+
+/// A processing contract as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct ContractRow {
+    pub id: i64,
+    pub processing_name: String,
+    pub protocol: String,
+    pub login: String,
+    pub min_amount: i64,
+    pub max_amount: i64,
+    pub status: String,
+    pub created_at: String,
+}
+
+/// A payment credited from a processing center.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct CreditedPayment {
+    /// The prv_txn.
+    pub id: i64,
+    pub txn_id: String,
+    pub account: String,
+    pub amount: i64,
+    pub txn_date: String,
+}
+
+/// One row of a subscriber's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct TransactionRow {
+    pub id: i64,
+    pub account: String,
+    pub kind: String,
+    pub service: Option<String>,
+    pub quantity: Option<i64>,
+    pub unit_price: Option<i64>,
+    /// Signed kopecks: negative for a usage charge, positive for a payment.
+    pub amount: i64,
+    pub balance_after: i64,
+    pub prv_txn: Option<i64>,
+    pub txn_id: Option<String>,
+    pub created_at: String,
+}
+
+/// One check or pay as the gateway saw it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct GatewayLogRow {
+    pub id: i64,
+    pub contract_id: Option<i64>,
+    pub processing_name: Option<String>,
+    pub protocol: String,
+    pub command: String,
+    pub txn_id: Option<String>,
+    pub account: Option<String>,
+    pub sum: Option<String>,
+    pub result: i64,
+    pub prv_txn: Option<i64>,
+    pub comment: String,
+    pub created_at: String,
+}
