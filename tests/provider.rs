@@ -750,3 +750,35 @@ async fn closing_a_contract_keeps_history_and_stops_its_login() {
     .await;
     assert_eq!(history.as_array().unwrap().len(), 2);
 }
+
+#[tokio::test]
+async fn a_failing_database_answers_243_to_check_and_1_to_pay() {
+    let b = Billing::new().await;
+    let a = b.account.clone();
+    // Make every read of subscribers fail, as a broken disk would.
+    sqlx::query("ALTER TABLE subscribers RENAME TO subscribers_away")
+        .execute(b.app.pool.as_ref().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        b.osmp(&format!("command=check&txn_id=31&account={a}&sum=10.00"))
+            .await
+            .1,
+        answer(Some("31"), 243, "Account state cannot be checked")
+    );
+    assert_eq!(
+        b.pay("32", &a, "10.00").await,
+        answer(Some("32"), 1, "Temporary error, repeat later")
+    );
+    sqlx::query("ALTER TABLE subscribers_away RENAME TO subscribers")
+        .execute(b.app.pool.as_ref().unwrap())
+        .await
+        .unwrap();
+    // The repeat of the temporary failure is processed again, and credited.
+    assert!(
+        b.pay("32", &a, "10.00")
+            .await
+            .contains("<result>0</result>")
+    );
+    assert_eq!(b.balance().await, 1000);
+}
