@@ -51,8 +51,20 @@ impl TestApp {
         dir: tempfile::TempDir,
         admin_password: Option<&str>,
     ) -> Result<TestApp, StartError> {
+        Self::spawn_with(role, dir, admin_password, |_| {}).await
+    }
+
+    /// Starts `role` with settings adjusted by `adjust` (e.g. shorter retry delays).
+    pub async fn spawn_with(
+        role: Role,
+        dir: tempfile::TempDir,
+        admin_password: Option<&str>,
+        adjust: impl FnOnce(&mut Settings),
+    ) -> Result<TestApp, StartError> {
         let data_dir = dir.path().join("data");
-        let app = App::build(settings(role, data_dir.clone(), admin_password)).await?;
+        let mut settings = settings(role, data_dir.clone(), admin_password);
+        adjust(&mut settings);
+        let app = App::build(settings).await?;
         let (addr, pool) = (app.addr, app.pool.clone());
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(app.run_until(async move {

@@ -8,7 +8,9 @@ mod helpers;
 
 mod auth_matrix;
 mod browser;
+mod chaos;
 mod data_dir;
 mod health;
 mod processes;
+mod processing;
 mod provider;

@@ -27,7 +27,7 @@ pub enum Command {
     Provider(ProviderArgs),
     /// The clearing center: providers, agents, payments, the ledger.
     #[command(args_override_self = true)]
-    Processing(RoleArgs),
+    Processing(ProcessingArgs),
     /// A payment terminal's back end and its kiosk screens.
     #[command(args_override_self = true)]
     Agent(AgentArgs),
@@ -57,6 +57,19 @@ pub struct ProviderArgs {
 }
 
 #[derive(Args, Debug)]
+pub struct ProcessingArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// The longest wait for one answer of a provider, in milliseconds.
+    #[arg(long, env = "PAYMESH_PROVIDER_TIMEOUT_MS", default_value_t = 60_000)]
+    pub provider_timeout_ms: u64,
+    /// The longest wait between two attempts of a pending payment, in milliseconds
+    /// (the wait starts at 1 s and doubles up to this).
+    #[arg(long, env = "PAYMESH_RETRY_DELAY_MS_MAX", default_value_t = 60_000)]
+    pub retry_delay_ms_max: u64,
+}
+
+#[derive(Args, Debug)]
 pub struct AgentArgs {
     #[command(flatten)]
     pub common: CommonArgs,
@@ -77,7 +90,11 @@ impl Command {
     pub fn into_settings(self) -> Result<Settings, DemoArgs> {
         Ok(match self {
             Command::Consumer(a) => Settings::new(Role::Consumer, a.common),
-            Command::Processing(a) => Settings::new(Role::Processing, a.common),
+            Command::Processing(a) => Settings {
+                provider_timeout: Some(std::time::Duration::from_millis(a.provider_timeout_ms)),
+                retry_delay_max: Some(std::time::Duration::from_millis(a.retry_delay_ms_max)),
+                ..Settings::new(Role::Processing, a.common)
+            },
             Command::Provider(a) => Settings {
                 provider_kind: Some(a.kind),
                 smtp_url: a.smtp_url,

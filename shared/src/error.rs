@@ -12,6 +12,12 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
     pub error: ErrorDetail,
+    /// The payment-link result code, where the refusal has one (215 for a reused key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<u16>,
+    /// With `result`: whether a retry can help (never, for 215).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fatal: Option<bool>,
 }
 
 /// The inside of an [`ErrorBody`].
@@ -132,12 +138,18 @@ mod server {
                 ApiError::Validation { fields } => Some(fields.clone()),
                 _ => None,
             };
+            let result = match self {
+                ApiError::IdempotencyConflict => Some(215),
+                _ => None,
+            };
             ErrorBody {
                 error: ErrorDetail {
                     code: self.code().to_owned(),
                     message,
                     fields,
                 },
+                result,
+                fatal: result.map(|_| true),
             }
         }
     }

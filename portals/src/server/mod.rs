@@ -55,6 +55,9 @@ pub struct Settings {
     pub provider_kind: Option<String>,
     pub smtp_url: Option<String>,
     pub mail_from: Option<String>,
+    /// Processing only: the longest wait for a provider's answer, and between retries.
+    pub provider_timeout: Option<std::time::Duration>,
+    pub retry_delay_max: Option<std::time::Duration>,
 }
 
 impl Settings {
@@ -66,6 +69,8 @@ impl Settings {
             provider_kind: None,
             smtp_url: None,
             mail_from: None,
+            provider_timeout: None,
+            retry_delay_max: None,
         }
     }
 }
@@ -266,7 +271,7 @@ fn role_parts(context: &RoleContext) -> Result<RoleParts, StartError> {
         #[cfg(feature = "provider")]
         Role::Provider => crate::provider::server::parts(context),
         #[cfg(feature = "processing")]
-        Role::Processing => Ok(crate::processing::server::parts(context)),
+        Role::Processing => crate::processing::server::parts(context),
         #[cfg(feature = "agent")]
         Role::Agent => crate::agent::server::parts(context),
         #[allow(unreachable_patterns)]

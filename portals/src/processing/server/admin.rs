@@ -1,0 +1,595 @@
+//! The operator's API, `/api/admin/v1` (wire.md "Processing"): provider and agent
+//! contracts, top-ups, payments, the ledger and its check.
+
+use std::collections::BTreeMap;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use serde::{Deserialize, Serialize};
+use shared::error::ApiError;
+use shared::extract::JsonBody;
+use shared::fee::FeeRule;
+use shared::money::{Kopecks, Money};
+use shared::wire::agent::{AGENT_PROTOCOL, Field};
+
+use super::ProcessingState;
+use super::connectors::{self, ProviderAnswer};
+use super::ledger::{self, agent_account, provider_account};
+use super::payment::{self, PaymentFilter};
+use super::store::{self, AgentRow, ProviderView};
+use crate::server::clock;
+use crate::server::credentials::new_credential;
+
+/// Rows a list answers at most.
+pub const MAX_LIST_ROWS: i64 = 500;
+
+fn db(e: sqlx::Error) -> ApiError {
+    ApiError::internal(e)
+}
+
+/// `POST /providers` body.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct ProviderContract {
+    pub name: String,
+    pub service_kind: String,
+    pub endpoint_url: String,
+    pub protocol: String,
+    pub login: String,
+    pub password: String,
+    pub fields: Vec<Field>,
+    pub min_amount: Kopecks,
+    pub max_amount: Kopecks,
+}
+
+/// Checks a provider contract, naming every bad field.
+pub fn validate_provider(body: &ProviderContract) -> Result<(), ApiError> {
+    let mut fields = BTreeMap::new();
+    let mut bad = |field: &str, why: &str| {
+        fields.insert(field.to_owned(), why.to_owned());
+    };
+    if body.name.trim().is_empty() || body.name.chars().count() > 100 {
+        bad("name", "give the provider's name (100 characters at most)");
+    }
+    if body.service_kind.trim().is_empty() || body.service_kind.chars().count() > 40 {
+        bad(
+            "service_kind",
+            "give the kind of service, e.g. mobile or internet",
+        );
+    }
+    let url = body.endpoint_url.trim();
+    if !(url.starts_with("http://") || url.starts_with("https://"))
+        || url.contains(char::is_whitespace)
+        || url.len() > 500
+    {
+        bad("endpoint_url", "an http:// or https:// URL");
+    }
+    if body.protocol != "osmp" && body.protocol != "json" {
+        bad("protocol", "the protocol is osmp or json");
+    }
+    if body.login.is_empty() || body.login.contains(':') || body.login.len() > 200 {
+        bad("login", "the login the provider issued (no colon)");
+    }
+    if body.password.is_empty() || body.password.len() > 200 {
+        bad("password", "the password the provider issued");
+    }
+    if !body.fields.iter().any(|f| f.name == "account") {
+        bad("fields", "the fields must include one named account");
+    }
+    for f in &body.fields {
+        if regex::Regex::new(&format!("^(?:{})$", f.regex)).is_err() || f.regex.len() > 500 {
+            bad(
+                "fields",
+                &format!("the regex of {} does not compile", f.name),
+            );
+        }
+    }
+    if !body.min_amount.is_positive() {
+        bad("min_amount", "a positive number of kopecks");
+    }
+    if body.max_amount < body.min_amount {
+        bad("max_amount", "must not be below min_amount");
+    }
+    if fields.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Validation { fields })
+    }
+}
+
+pub async fn create_provider(
+    state: &ProcessingState,
+    body: &ProviderContract,
+) -> Result<ProviderView, ApiError> {
+    validate_provider(body)?;
+    let now = clock::now();
+    let fields = serde_json::to_string(&body.fields).map_err(ApiError::internal)?;
+    let mut tx = state.pool.begin().await.map_err(db)?;
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO providers (name, service_kind, endpoint_url, protocol, login, password, fields, min_amount, max_amount, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id",
+    )
+    .bind(body.name.trim())
+    .bind(body.service_kind.trim())
+    .bind(body.endpoint_url.trim())
+    .bind(&body.protocol)
+    .bind(&body.login)
+    .bind(&body.password)
+    .bind(fields)
+    .bind(body.min_amount.get())
+    .bind(body.max_amount.get())
+    .bind(&now)
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(db)?;
+    ledger::open_account(&mut tx, &provider_account(id), "provider", id)
+        .await
+        .map_err(db)?;
+    tx.commit().await.map_err(db)?;
+    tracing::info!(provider = id, name = %body.name, protocol = %body.protocol, "provider contract signed");
+    let row = store::provider(&state.pool, id)
+        .await
+        .map_err(db)?
+        .ok_or_else(|| ApiError::internal("provider vanished"))?;
+    Ok(row.view())
+}
+
+async fn post_provider(
+    State(state): State<ProcessingState>,
+    JsonBody(body): JsonBody<ProviderContract>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(create_provider(&state, &body).await?),
+    ))
+}
+
+async fn list_providers(
+    State(state): State<ProcessingState>,
+) -> Result<impl IntoResponse, ApiError> {
+    let rows = store::providers(&state.pool).await.map_err(db)?;
+    Ok(Json(rows.iter().map(|p| p.view()).collect::<Vec<_>>()))
+}
+
+async fn provider_or_404(state: &ProcessingState, id: i64) -> Result<store::ProviderRow, ApiError> {
+    store::provider(&state.pool, id)
+        .await
+        .map_err(db)?
+        .ok_or_else(|| ApiError::NotFound {
+            what: format!("provider {id}"),
+        })
+}
+
+/// `PATCH /providers/{id}`: any field of the contract, and `active`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProviderChanges {
+    pub name: Option<String>,
+    pub service_kind: Option<String>,
+    pub endpoint_url: Option<String>,
+    pub protocol: Option<String>,
+    pub login: Option<String>,
+    pub password: Option<String>,
+    pub fields: Option<Vec<Field>>,
+    pub min_amount: Option<Kopecks>,
+    pub max_amount: Option<Kopecks>,
+    pub active: Option<bool>,
+}
+
+async fn patch_provider(
+    State(state): State<ProcessingState>,
+    Path(id): Path<i64>,
+    JsonBody(changes): JsonBody<ProviderChanges>,
+) -> Result<impl IntoResponse, ApiError> {
+    let current = provider_or_404(&state, id).await?;
+    let merged = ProviderContract {
+        name: changes.name.unwrap_or(current.name.clone()),
+        service_kind: changes.service_kind.unwrap_or(current.service_kind.clone()),
+        endpoint_url: changes.endpoint_url.unwrap_or(current.endpoint_url.clone()),
+        protocol: changes.protocol.unwrap_or(current.protocol.clone()),
+        login: changes.login.unwrap_or(current.login.clone()),
+        password: changes.password.unwrap_or(current.password.clone()),
+        fields: changes.fields.unwrap_or_else(|| current.fields()),
+        min_amount: changes
+            .min_amount
+            .unwrap_or(Kopecks::new(current.min_amount)),
+        max_amount: changes
+            .max_amount
+            .unwrap_or(Kopecks::new(current.max_amount)),
+    };
+    validate_provider(&merged)?;
+    let fields = serde_json::to_string(&merged.fields).map_err(ApiError::internal)?;
+    sqlx::query(
+        "UPDATE providers SET name = $1, service_kind = $2, endpoint_url = $3, protocol = $4, login = $5, password = $6,
+                fields = $7, min_amount = $8, max_amount = $9, active = $10, updated_at = $11 WHERE id = $12",
+    )
+    .bind(merged.name.trim())
+    .bind(merged.service_kind.trim())
+    .bind(merged.endpoint_url.trim())
+    .bind(&merged.protocol)
+    .bind(&merged.login)
+    .bind(&merged.password)
+    .bind(fields)
+    .bind(merged.min_amount.get())
+    .bind(merged.max_amount.get())
+    .bind(changes.active.unwrap_or(current.active))
+    .bind(clock::now())
+    .bind(id)
+    .execute(&state.pool)
+    .await
+    .map_err(db)?;
+    tracing::info!(provider = id, "provider contract changed");
+    Ok(Json(provider_or_404(&state, id).await?.view()))
+}
+
+async fn delete_provider(
+    State(state): State<ProcessingState>,
+    Path(id): Path<i64>,
+) -> Result<impl IntoResponse, ApiError> {
+    provider_or_404(&state, id).await?;
+    sqlx::query("UPDATE providers SET active = 0, updated_at = $1 WHERE id = $2")
+        .bind(clock::now())
+        .bind(id)
+        .execute(&state.pool)
+        .await
+        .map_err(db)?;
+    tracing::info!(provider = id, "provider contract deactivated");
+    Ok(Json(provider_or_404(&state, id).await?.view()))
+}
+
+/// The answer of "test connection".
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectionTest {
+    pub reached: bool,
+    pub result: Option<u16>,
+    pub answer: String,
+}
+
+pub async fn test_provider(
+    state: &ProcessingState,
+    id: i64,
+    account: &str,
+) -> Result<ConnectionTest, ApiError> {
+    let provider = provider_or_404(state, id).await?;
+    let check_id = format!(
+        "{}",
+        time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000
+    );
+    let answer = connectors::check(
+        &state.provider_client,
+        &provider.endpoint(),
+        &check_id,
+        account,
+        Kopecks::new(provider.min_amount),
+    )
+    .await;
+    tracing::info!(provider = id, answer = %answer.describe(), "test connection");
+    Ok(ConnectionTest {
+        reached: matches!(answer, ProviderAnswer::Answered { .. }),
+        result: match &answer {
+            ProviderAnswer::Answered { result, .. } => Some(*result),
+            ProviderAnswer::NoAnswer(_) => None,
+        },
+        answer: answer.describe(),
+    })
+}
+
+#[derive(Deserialize, Default)]
+struct TestBody {
+    account: Option<String>,
+}
+
+async fn post_test(
+    State(state): State<ProcessingState>,
+    Path(id): Path<i64>,
+    body: axum::body::Bytes,
+) -> Result<impl IntoResponse, ApiError> {
+    // The body is optional: `{"account": "…"}` picks the account the check asks about.
+    let body: TestBody = if body.is_empty() {
+        TestBody::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| ApiError::field("body", e.to_string()))?
+    };
+    let account = body.account.unwrap_or_else(|| "0".to_owned());
+    Ok(Json(test_provider(&state, id, &account).await?))
+}
+
+/// `POST /agents` body.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct AgentContract {
+    pub name: String,
+    #[serde(default)]
+    pub fee: FeeRule,
+}
+
+/// A new agent contract with its one-time password.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuedAgent {
+    pub agent_id: i64,
+    pub contract_number: String,
+    pub api_url: String,
+    pub protocol: String,
+    pub login: String,
+    pub password: String,
+    pub fee: FeeRule,
+    pub balance: Money,
+}
+
+pub async fn create_agent(
+    state: &ProcessingState,
+    body: &AgentContract,
+) -> Result<IssuedAgent, ApiError> {
+    let mut fields = BTreeMap::new();
+    if body.name.trim().is_empty() || body.name.chars().count() > 100 {
+        fields.insert(
+            "name".to_owned(),
+            "give the agent's name (100 characters at most)".to_owned(),
+        );
+    }
+    if let Err(e) = body.fee.validate() {
+        fields.insert(format!("fee.{}", e.field()), e.to_string());
+    }
+    if !fields.is_empty() {
+        return Err(ApiError::Validation { fields });
+    }
+    let credential = new_credential().await.map_err(ApiError::internal)?;
+    let mut tx = state.pool.begin().await.map_err(db)?;
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO agents (name, contract_number, login, fee_percent_bp, fee_fixed, fee_min, fee_max, created_at)
+         VALUES ($1, 'pending-' || hex(randomblob(8)), 'pending-' || hex(randomblob(8)), $2, $3, $4, $5, $6) RETURNING id",
+    )
+    .bind(body.name.trim())
+    .bind(i64::from(body.fee.percent_bp))
+    .bind(body.fee.fixed.get())
+    .bind(body.fee.min.get())
+    .bind(body.fee.max.map(Kopecks::get))
+    .bind(clock::now())
+    .fetch_one(&mut *tx)
+    .await
+    .map_err(db)?;
+    let contract_number = format!("AG-{id:06}");
+    let login = format!("agent-{id}");
+    sqlx::query("UPDATE agents SET contract_number = $1, login = $2 WHERE id = $3")
+        .bind(&contract_number)
+        .bind(&login)
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+    ledger::open_account(&mut tx, &agent_account(id), "agent", id)
+        .await
+        .map_err(db)?;
+    state
+        .agent_logins
+        .store(&mut tx, &login, &id.to_string(), &credential)
+        .await
+        .map_err(db)?;
+    tx.commit().await.map_err(db)?;
+    tracing::info!(agent = id, contract_number, "agent contract signed");
+    Ok(IssuedAgent {
+        agent_id: id,
+        contract_number,
+        api_url: format!("{}/api/agent/v1", state.base_url),
+        protocol: AGENT_PROTOCOL.to_owned(),
+        login,
+        password: credential.password,
+        fee: body.fee,
+        balance: Money::rub(Kopecks::ZERO),
+    })
+}
+
+async fn post_agent(
+    State(state): State<ProcessingState>,
+    JsonBody(body): JsonBody<AgentContract>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(create_agent(&state, &body).await?),
+    ))
+}
+
+/// An agent as the operator sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentView {
+    pub agent_id: i64,
+    pub name: String,
+    pub contract_number: String,
+    pub login: String,
+    pub fee: FeeRule,
+    pub balance: Money,
+    pub reserved: Money,
+    pub available: Money,
+    pub active: bool,
+    pub created_at: String,
+}
+
+impl From<&AgentRow> for AgentView {
+    fn from(a: &AgentRow) -> Self {
+        AgentView {
+            agent_id: a.id,
+            name: a.name.clone(),
+            contract_number: a.contract_number.clone(),
+            login: a.login.clone(),
+            fee: a.fee_rule(),
+            balance: Money::rub(Kopecks::new(a.balance)),
+            reserved: Money::rub(Kopecks::new(a.reserved)),
+            available: Money::rub(a.available()),
+            active: a.active,
+            created_at: a.created_at.clone(),
+        }
+    }
+}
+
+async fn list_agents(State(state): State<ProcessingState>) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(
+        store::agents(&state.pool)
+            .await
+            .map_err(db)?
+            .iter()
+            .map(AgentView::from)
+            .collect::<Vec<_>>(),
+    ))
+}
+
+async fn agent_or_404(state: &ProcessingState, id: i64) -> Result<AgentRow, ApiError> {
+    store::agent(&state.pool, id)
+        .await
+        .map_err(db)?
+        .ok_or_else(|| ApiError::NotFound {
+            what: format!("agent {id}"),
+        })
+}
+
+async fn get_agent(
+    State(state): State<ProcessingState>,
+    Path(id): Path<i64>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(AgentView::from(&agent_or_404(&state, id).await?)))
+}
+
+/// `POST /agents/{id}/topups` body.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct Topup {
+    pub amount: Kopecks,
+    pub reference: String,
+}
+
+/// Tops an agent up once per reference: a repeat changes nothing and answers the balance;
+/// the same reference with another amount is a conflict.
+pub async fn top_up(
+    state: &ProcessingState,
+    agent_id: i64,
+    topup: &Topup,
+) -> Result<Kopecks, ApiError> {
+    let reference = topup.reference.trim();
+    let mut fields = BTreeMap::new();
+    if !topup.amount.is_positive() {
+        fields.insert(
+            "amount".to_owned(),
+            "a positive number of kopecks".to_owned(),
+        );
+    }
+    if reference.is_empty() || reference.len() > 100 {
+        fields.insert(
+            "reference".to_owned(),
+            "the payment order's reference (1 to 100 characters)".to_owned(),
+        );
+    }
+    if !fields.is_empty() {
+        return Err(ApiError::Validation { fields });
+    }
+    agent_or_404(state, agent_id).await?;
+    let mut tx = state.pool.begin().await.map_err(db)?;
+    let inserted: Option<(i64,)> = sqlx::query_as(
+        "INSERT INTO topups (agent_id, reference, amount, created_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (agent_id, reference) DO NOTHING RETURNING id",
+    )
+    .bind(agent_id)
+    .bind(reference)
+    .bind(topup.amount.get())
+    .bind(clock::now())
+    .fetch_optional(&mut *tx)
+    .await
+    .map_err(db)?;
+    if inserted.is_some() {
+        let account = agent_account(agent_id);
+        ledger::post(
+            &mut tx,
+            "topup",
+            &format!("{agent_id}:{reference}"),
+            &[
+                (account.as_str(), topup.amount.get()),
+                (ledger::TOPUPS, -topup.amount.get()),
+            ],
+        )
+        .await
+        .map_err(db)?;
+        tx.commit().await.map_err(db)?;
+        tracing::info!(agent = agent_id, reference, amount = %topup.amount, "agent topped up");
+    } else {
+        tx.rollback().await.map_err(db)?;
+        let (amount,): (i64,) =
+            sqlx::query_as("SELECT amount FROM topups WHERE agent_id = $1 AND reference = $2")
+                .bind(agent_id)
+                .bind(reference)
+                .fetch_one(&state.pool)
+                .await
+                .map_err(db)?;
+        if amount != topup.amount.get() {
+            return Err(ApiError::IdempotencyConflict);
+        }
+        tracing::info!(agent = agent_id, reference, "repeated top-up ignored");
+    }
+    Ok(Kopecks::new(agent_or_404(state, agent_id).await?.balance))
+}
+
+async fn post_topup(
+    State(state): State<ProcessingState>,
+    Path(id): Path<i64>,
+    JsonBody(body): JsonBody<Topup>,
+) -> Result<impl IntoResponse, ApiError> {
+    let balance = top_up(&state, id, &body).await?;
+    Ok(Json(serde_json::json!({"balance": Money::rub(balance)})))
+}
+
+async fn list_payments(
+    State(state): State<ProcessingState>,
+    Query(filter): Query<PaymentFilter>,
+) -> Result<impl IntoResponse, ApiError> {
+    let day = |name: &str, text: &Option<String>| match text.as_deref().filter(|t| !t.is_empty()) {
+        None => Ok(None),
+        Some(t) => clock::parse_day(t)
+            .map(Some)
+            .ok_or_else(|| ApiError::field(name, "a date is YYYY-MM-DD")),
+    };
+    if let Some(status) = filter.status.as_deref().filter(|s| !s.is_empty())
+        && !["pending", "completed", "failed", "rejected"].contains(&status)
+    {
+        return Err(ApiError::field(
+            "status",
+            "pending, completed, failed or rejected",
+        ));
+    }
+    let bounds = clock::day_bounds(day("from", &filter.from)?, day("to", &filter.to)?);
+    Ok(Json(
+        payment::payments(&state.pool, &filter, bounds, MAX_LIST_ROWS)
+            .await
+            .map_err(db)?,
+    ))
+}
+
+async fn get_ledger(State(state): State<ProcessingState>) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(ledger::accounts(&state.pool).await.map_err(db)?))
+}
+
+async fn verify_ledger(
+    State(state): State<ProcessingState>,
+) -> Result<impl IntoResponse, ApiError> {
+    let verification = ledger::verify(&state.pool).await.map_err(db)?;
+    if !verification.ok {
+        tracing::error!(?verification, "ledger check failed");
+    }
+    Ok(Json(verification))
+}
+
+pub fn router(state: ProcessingState) -> axum::Router {
+    use axum::routing::{get, post};
+    axum::Router::new()
+        .route(
+            "/api/admin/v1/providers",
+            get(list_providers).post(post_provider),
+        )
+        .route(
+            "/api/admin/v1/providers/{id}",
+            axum::routing::patch(patch_provider).delete(delete_provider),
+        )
+        .route("/api/admin/v1/providers/{id}/test", post(post_test))
+        .route("/api/admin/v1/agents", get(list_agents).post(post_agent))
+        .route("/api/admin/v1/agents/{id}", get(get_agent))
+        .route("/api/admin/v1/agents/{id}/topups", post(post_topup))
+        .route("/api/admin/v1/payments", get(list_payments))
+        .route("/api/admin/v1/ledger", get(get_ledger))
+        .route("/api/admin/v1/ledger/verify", get(verify_ledger))
+        .with_state(state)
+}

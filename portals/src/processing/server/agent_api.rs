@@ -1,0 +1,202 @@
+//! The agents' API, `/api/agent/v1` (wire.md "Processing"): the catalog (with ETag), the
+//! balance, checks proxied to providers, and payments.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use sha2::{Digest, Sha256};
+use shared::auth::Principal;
+use shared::error::ApiError;
+use shared::extract::JsonBody;
+use shared::money::{Kopecks, Money};
+use shared::wire::agent::{
+    AgentBalance, Catalog, CatalogProvider, CheckAnswer, CheckRequest, PaymentRequest,
+};
+use shared::wire::osmp::ResultCode;
+
+use super::ProcessingState;
+use super::connectors::{self, ProviderAnswer};
+use super::payment::{self, Claimed};
+use super::store::{self, AgentRow};
+
+async fn agent_of(state: &ProcessingState, principal: &Principal) -> Result<AgentRow, ApiError> {
+    let id: i64 = principal
+        .subject
+        .parse()
+        .map_err(|_| ApiError::internal("agent login without an agent id"))?;
+    store::agent(&state.pool, id)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::internal("agent contract missing"))
+}
+
+/// The catalog and its version (a digest of its content: equal content, equal version).
+pub async fn catalog(state: &ProcessingState) -> Result<Catalog, ApiError> {
+    let providers: Vec<CatalogProvider> = store::providers(&state.pool)
+        .await
+        .map_err(ApiError::internal)?
+        .into_iter()
+        .filter(|p| p.active)
+        .map(|p| CatalogProvider {
+            provider_id: p.id,
+            fields: p.fields(),
+            name: p.name,
+            service_kind: p.service_kind,
+            min_amount: Kopecks::new(p.min_amount),
+            max_amount: Kopecks::new(p.max_amount),
+        })
+        .collect();
+    let digest = Sha256::digest(serde_json::to_vec(&providers).unwrap_or_default());
+    let version = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    Ok(Catalog { version, providers })
+}
+
+async fn get_catalog(
+    State(state): State<ProcessingState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let catalog = catalog(&state).await?;
+    let etag = format!("\"{}\"", catalog.version);
+    let unchanged = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            v.split(',')
+                .any(|tag| tag.trim() == etag || tag.trim() == "*")
+        });
+    if unchanged {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
+    }
+    Ok(([(header::ETAG, etag)], Json(catalog)).into_response())
+}
+
+pub fn balance_of(agent: &AgentRow) -> AgentBalance {
+    AgentBalance {
+        agent_id: agent.id,
+        balance: Money::rub(Kopecks::new(agent.balance)),
+        reserved: Money::rub(Kopecks::new(agent.reserved)),
+        available: Money::rub(agent.available()),
+        blocked: !agent.available().is_positive(),
+    }
+}
+
+async fn get_balance(
+    State(state): State<ProcessingState>,
+    Extension(principal): Extension<Principal>,
+) -> Result<Json<AgentBalance>, ApiError> {
+    Ok(Json(balance_of(&agent_of(&state, &principal).await?)))
+}
+
+async fn post_check(
+    State(state): State<ProcessingState>,
+    Extension(principal): Extension<Principal>,
+    JsonBody(body): JsonBody<CheckRequest>,
+) -> Result<Json<CheckAnswer>, ApiError> {
+    let agent = agent_of(&state, &principal).await?;
+    let provider = store::provider(&state.pool, body.provider_id)
+        .await
+        .map_err(ApiError::internal)?
+        .filter(|p| p.active)
+        .ok_or_else(|| ApiError::field("provider_id", "no active provider has this id"))?;
+    for field in provider.fields().iter().filter(|f| f.name == "account") {
+        if !payment::matches_whole(&field.regex, &body.account) {
+            return Err(ApiError::field(
+                "account",
+                format!("must match {}", field.regex),
+            ));
+        }
+    }
+    // A check is not a payment: its txn_id only has to be digits and not repeat.
+    let check_id = format!(
+        "{}",
+        time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1000
+    );
+    let answer = connectors::check(
+        &state.provider_client,
+        &provider.endpoint(),
+        &check_id,
+        &body.account,
+        Kopecks::new(provider.min_amount),
+    )
+    .await;
+    tracing::info!(agent = agent.id, provider = provider.id, account = %body.account, answer = %answer.describe(), "check");
+    Ok(Json(match answer {
+        ProviderAnswer::Answered {
+            result, message, ..
+        } => CheckAnswer {
+            result,
+            fatal: ResultCode::from_code(result).is_none_or(|r| r.is_final()) && result != 0,
+            message,
+        },
+        ProviderAnswer::NoAnswer(why) => CheckAnswer {
+            result: ResultCode::TemporaryError.code(),
+            fatal: false,
+            message: format!("The provider did not answer: {why}"),
+        },
+    }))
+}
+
+async fn post_payment(
+    State(state): State<ProcessingState>,
+    Extension(principal): Extension<Principal>,
+    JsonBody(body): JsonBody<PaymentRequest>,
+) -> Result<Response, ApiError> {
+    let agent = agent_of(&state, &principal).await?;
+    let validated = payment::validate(&state, &agent, body).await?;
+    let claimed = payment::claim_and_reserve(&state.pool, agent.id, &validated)
+        .await
+        .map_err(ApiError::internal)?;
+    let (status, row) = match claimed {
+        Claimed::Conflict(existing) => {
+            tracing::info!(agent = agent.id, agent_txn_id = %existing.agent_txn_id, "payment key reused with other data");
+            return Err(ApiError::IdempotencyConflict);
+        }
+        Claimed::Repeat(existing) => (StatusCode::OK, existing),
+        Claimed::New(row) if row.status == "pending" => {
+            tracing::info!(agent = agent.id, payment_id = row.id, agent_txn_id = %row.agent_txn_id, amount = row.amount, fee = row.processing_fee, "payment reserved");
+            (
+                StatusCode::CREATED,
+                payment::attempt(&state, &row)
+                    .await
+                    .map_err(ApiError::internal)?,
+            )
+        }
+        Claimed::New(row) => {
+            tracing::info!(
+                agent = agent.id,
+                payment_id = row.id,
+                "payment rejected: insufficient funds"
+            );
+            (StatusCode::CREATED, row)
+        }
+    };
+    let agent = agent_of(&state, &principal).await?;
+    Ok((status, Json(row.state(Kopecks::new(agent.balance)))).into_response())
+}
+
+async fn get_payment(
+    State(state): State<ProcessingState>,
+    Extension(principal): Extension<Principal>,
+    Path(agent_txn_id): Path<String>,
+) -> Result<Response, ApiError> {
+    let agent = agent_of(&state, &principal).await?;
+    let row = payment::payment_of_agent(&state.pool, agent.id, &agent_txn_id)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::NotFound {
+            what: format!("payment {agent_txn_id}"),
+        })?;
+    Ok(Json(row.state(Kopecks::new(agent.balance))).into_response())
+}
+
+pub fn router(state: ProcessingState) -> axum::Router {
+    use axum::routing::{get, post};
+    axum::Router::new()
+        .route("/api/agent/v1/catalog", get(get_catalog))
+        .route("/api/agent/v1/balance", get(get_balance))
+        .route("/api/agent/v1/checks", post(post_check))
+        .route("/api/agent/v1/payments", post(post_payment))
+        .route("/api/agent/v1/payments/{agent_txn_id}", get(get_payment))
+        .with_state(state)
+}

@@ -1,0 +1,212 @@
+//! Calls to providers in their protocol: OSMP (`GET endpoint?command=…`, XML answer) or
+//! JSON (`POST endpoint/check|pay`). Whatever the protocol, the caller gets a
+//! [`ProviderAnswer`]: a result code, or "no answer" (network error, timeout, an HTTP
+//! status other than 200, an unreadable body) — which is never final.
+
+use std::time::Duration;
+
+use shared::money::Kopecks;
+use shared::wire::osmp::{Answer, ResultCode, TxnDate, format_sum};
+use shared::wire::provider::JsonAnswer;
+
+/// Where and how to reach a provider.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub protocol: String,
+    pub url: String,
+    pub login: String,
+    pub password: String,
+}
+
+/// What a provider said, or that it said nothing usable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProviderAnswer {
+    Answered {
+        result: u16,
+        message: String,
+        prv_txn: Option<String>,
+    },
+    NoAnswer(String),
+}
+
+impl ProviderAnswer {
+    /// Whether the answer settles the question for good (a result code that is final).
+    pub fn is_final(&self) -> bool {
+        match self {
+            ProviderAnswer::Answered { result, .. } => {
+                ResultCode::from_code(*result).is_none_or(|r| r.is_final())
+            }
+            ProviderAnswer::NoAnswer(_) => false,
+        }
+    }
+
+    /// A short text for the operator's "last provider answer".
+    pub fn describe(&self) -> String {
+        match self {
+            ProviderAnswer::Answered {
+                result,
+                message,
+                prv_txn,
+            } => match prv_txn {
+                Some(prv) => format!("result {result}: {message} (prv_txn {prv})"),
+                None => format!("result {result}: {message}"),
+            },
+            ProviderAnswer::NoAnswer(why) => format!("no answer: {why}"),
+        }
+    }
+}
+
+/// The HTTP client for providers, with the longest wait for one answer.
+pub fn client(timeout: Duration) -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(Duration::from_secs(5))
+        .build()
+        .unwrap_or_else(|_| reqwest::Client::new())
+}
+
+/// `check`: may this account take this sum?
+pub async fn check(
+    client: &reqwest::Client,
+    endpoint: &Endpoint,
+    txn_id: &str,
+    account: &str,
+    sum: Kopecks,
+) -> ProviderAnswer {
+    match endpoint.protocol.as_str() {
+        "json" => {
+            let body = serde_json::json!({"txn_id": txn_id, "account": account, "amount": sum});
+            json_call(client, endpoint, "check", &body).await
+        }
+        _ => {
+            let sum = format_sum(sum);
+            osmp_call(
+                client,
+                endpoint,
+                &[
+                    ("command", "check"),
+                    ("txn_id", txn_id),
+                    ("account", account),
+                    ("sum", &sum),
+                ],
+            )
+            .await
+        }
+    }
+}
+
+/// `pay`: credit this sum to this account under `txn_id` (the provider credits it once).
+pub async fn pay(
+    client: &reqwest::Client,
+    endpoint: &Endpoint,
+    txn_id: &str,
+    account: &str,
+    sum: Kopecks,
+    txn_date: &time::OffsetDateTime,
+) -> ProviderAnswer {
+    let date = txn_date.to_offset(time::UtcOffset::UTC);
+    match endpoint.protocol.as_str() {
+        "json" => {
+            let stamp = date
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default();
+            let body = serde_json::json!({"txn_id": txn_id, "account": account, "amount": sum, "txn_date": stamp});
+            json_call(client, endpoint, "pay", &body).await
+        }
+        _ => {
+            let wire_date = TxnDate {
+                year: u16::try_from(date.year()).unwrap_or(0),
+                month: u8::from(date.month()),
+                day: date.day(),
+                hour: date.hour(),
+                minute: date.minute(),
+                second: date.second(),
+            }
+            .to_wire();
+            let sum = format_sum(sum);
+            osmp_call(
+                client,
+                endpoint,
+                &[
+                    ("command", "pay"),
+                    ("txn_id", txn_id),
+                    ("account", account),
+                    ("sum", &sum),
+                    ("txn_date", &wire_date),
+                ],
+            )
+            .await
+        }
+    }
+}
+
+async fn osmp_call(
+    client: &reqwest::Client,
+    endpoint: &Endpoint,
+    params: &[(&str, &str)],
+) -> ProviderAnswer {
+    let response = client
+        .get(&endpoint.url)
+        .query(params)
+        .basic_auth(&endpoint.login, Some(&endpoint.password))
+        .send()
+        .await;
+    let response = match response {
+        Ok(r) => r,
+        Err(e) => return ProviderAnswer::NoAnswer(describe_error(&e)),
+    };
+    if response.status() != reqwest::StatusCode::OK {
+        return ProviderAnswer::NoAnswer(format!("HTTP {}", response.status()));
+    }
+    match response.text().await {
+        Ok(text) => match Answer::parse_xml(&text) {
+            Some(answer) => ProviderAnswer::Answered {
+                result: answer.result,
+                message: answer.comment,
+                prv_txn: answer.prv_txn.map(|p| p.to_string()),
+            },
+            None => ProviderAnswer::NoAnswer("the answer is not an OSMP document".into()),
+        },
+        Err(e) => ProviderAnswer::NoAnswer(describe_error(&e)),
+    }
+}
+
+async fn json_call(
+    client: &reqwest::Client,
+    endpoint: &Endpoint,
+    command: &str,
+    body: &serde_json::Value,
+) -> ProviderAnswer {
+    let url = format!("{}/{command}", endpoint.url.trim_end_matches('/'));
+    let response = client
+        .post(url)
+        .json(body)
+        .basic_auth(&endpoint.login, Some(&endpoint.password))
+        .send()
+        .await;
+    let response = match response {
+        Ok(r) => r,
+        Err(e) => return ProviderAnswer::NoAnswer(describe_error(&e)),
+    };
+    if response.status() != reqwest::StatusCode::OK {
+        return ProviderAnswer::NoAnswer(format!("HTTP {}", response.status()));
+    }
+    match response.json::<JsonAnswer>().await {
+        Ok(answer) => ProviderAnswer::Answered {
+            result: answer.result,
+            message: answer.message,
+            prv_txn: answer.prv_txn.map(|p| p.to_string()),
+        },
+        Err(e) => ProviderAnswer::NoAnswer(format!("unreadable answer: {e}")),
+    }
+}
+
+fn describe_error(error: &reqwest::Error) -> String {
+    if error.is_timeout() {
+        "timed out".to_owned()
+    } else if error.is_connect() {
+        "cannot connect".to_owned()
+    } else {
+        error.to_string()
+    }
+}

@@ -1,0 +1,208 @@
+//! The double-entry ledger. Accounts: `agent:<id>` (an agent's prepaid deposit),
+//! `provider:<id>` (what is owed to a provider), `fees` (fee revenue) and `topups` (money
+//! that came in from outside, so it is negative by the sum of all top-ups). Every entry's
+//! postings sum to zero, so the balances of all accounts sum to zero.
+//!
+//! A reservation holds part of an agent's deposit for a pending payment: it lowers
+//! `available` (balance − reserved) but is not a posting; it is released when the
+//! payment completes (and is posted) or fails (and is voided).
+
+use serde::{Deserialize, Serialize};
+use sqlx::{SqliteConnection, SqlitePool};
+
+use crate::server::clock;
+
+pub const FEES: &str = "fees";
+pub const TOPUPS: &str = "topups";
+
+pub fn agent_account(agent_id: i64) -> String {
+    format!("agent:{agent_id}")
+}
+
+pub fn provider_account(provider_id: i64) -> String {
+    format!("provider:{provider_id}")
+}
+
+/// Opens an account (idempotent).
+pub async fn open_account(
+    conn: &mut SqliteConnection,
+    id: &str,
+    kind: &str,
+    owner_id: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("INSERT INTO ledger_accounts (id, kind, owner_id) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING")
+        .bind(id)
+        .bind(kind)
+        .bind(owner_id)
+        .execute(conn)
+        .await
+        .map(|_| ())
+}
+
+/// Writes one balanced entry and moves the balances, inside the caller's transaction.
+/// Postings with a zero amount are left out.
+pub async fn post(
+    conn: &mut SqliteConnection,
+    kind: &str,
+    reference: &str,
+    postings: &[(&str, i64)],
+) -> Result<i64, sqlx::Error> {
+    debug_assert_eq!(
+        postings.iter().map(|(_, a)| a).sum::<i64>(),
+        0,
+        "an entry must balance"
+    );
+    let (entry_id,): (i64,) = sqlx::query_as(
+        "INSERT INTO ledger_entries (kind, reference, created_at) VALUES ($1, $2, $3) RETURNING id",
+    )
+    .bind(kind)
+    .bind(reference)
+    .bind(clock::now())
+    .fetch_one(&mut *conn)
+    .await?;
+    for (account, amount) in postings.iter().filter(|(_, amount)| *amount != 0) {
+        sqlx::query(
+            "INSERT INTO ledger_postings (entry_id, account_id, amount) VALUES ($1, $2, $3)",
+        )
+        .bind(entry_id)
+        .bind(account)
+        .bind(amount)
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query("UPDATE ledger_accounts SET balance = balance + $1 WHERE id = $2")
+            .bind(amount)
+            .bind(account)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(entry_id)
+}
+
+/// An account as the operator sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct AccountRow {
+    pub id: String,
+    pub kind: String,
+    pub owner_id: Option<i64>,
+    pub balance: i64,
+    pub reserved: i64,
+}
+
+pub async fn accounts(pool: &SqlitePool) -> Result<Vec<AccountRow>, sqlx::Error> {
+    sqlx::query_as("SELECT id, kind, owner_id, balance, reserved FROM ledger_accounts ORDER BY kind, owner_id, id")
+        .fetch_all(pool)
+        .await
+}
+
+/// One invariant and whether it holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Check {
+    pub name: String,
+    pub ok: bool,
+    pub detail: String,
+}
+
+/// The ledger check: all invariants, each with what was found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verification {
+    pub ok: bool,
+    pub checks: Vec<Check>,
+}
+
+/// Verifies the ledger's invariants in one read transaction (a consistent snapshot).
+pub async fn verify(pool: &SqlitePool) -> Result<Verification, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let mut checks = Vec::new();
+    let (sum,): (i64,) = sqlx::query_as("SELECT COALESCE(SUM(balance), 0) FROM ledger_accounts")
+        .fetch_one(&mut *tx)
+        .await?;
+    checks.push(Check {
+        name: "sum_of_balances_is_zero".into(),
+        ok: sum == 0,
+        detail: format!("sum of all balances: {sum}"),
+    });
+
+    let drifted: Vec<(String, i64, i64)> = sqlx::query_as(
+        "SELECT a.id, a.balance, COALESCE((SELECT SUM(p.amount) FROM ledger_postings p WHERE p.account_id = a.id), 0) AS posted
+         FROM ledger_accounts a
+         WHERE a.balance <> COALESCE((SELECT SUM(p.amount) FROM ledger_postings p WHERE p.account_id = a.id), 0)",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    checks.push(Check {
+        name: "balances_equal_postings".into(),
+        ok: drifted.is_empty(),
+        detail: if drifted.is_empty() {
+            "every balance equals the sum of its postings".into()
+        } else {
+            drifted
+                .iter()
+                .map(|(id, b, p)| format!("{id}: balance {b}, postings {p}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        },
+    });
+
+    let unbalanced: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT entry_id, SUM(amount) FROM ledger_postings GROUP BY entry_id HAVING SUM(amount) <> 0",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    checks.push(Check {
+        name: "entries_balance".into(),
+        ok: unbalanced.is_empty(),
+        detail: if unbalanced.is_empty() {
+            "every entry's postings sum to zero".into()
+        } else {
+            unbalanced
+                .iter()
+                .map(|(e, s)| format!("entry {e} sums to {s}"))
+                .collect::<Vec<_>>()
+                .join("; ")
+        },
+    });
+
+    let (orphans,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM reservations r JOIN payments p ON p.id = r.payment_id WHERE p.status <> 'pending'",
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    let (unreserved,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM payments p WHERE p.status = 'pending' AND NOT EXISTS (SELECT 1 FROM reservations r WHERE r.payment_id = p.id)",
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    checks.push(Check {
+        name: "reservations_match_pending_payments".into(),
+        ok: orphans == 0 && unreserved == 0,
+        detail: format!("{orphans} reservations without a pending payment, {unreserved} pending payments without a reservation"),
+    });
+
+    let (mismatched,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM ledger_accounts a
+         WHERE a.reserved <> COALESCE((SELECT SUM(r.amount) FROM reservations r WHERE r.account_id = a.id), 0)",
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    checks.push(Check {
+        name: "reserved_equals_reservations".into(),
+        ok: mismatched == 0,
+        detail: format!("{mismatched} accounts whose reserved differs from their reservations"),
+    });
+
+    let (overdrawn,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM ledger_accounts WHERE kind = 'agent' AND balance - reserved < 0",
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    checks.push(Check {
+        name: "no_agent_below_zero".into(),
+        ok: overdrawn == 0,
+        detail: format!("{overdrawn} agents with available below zero"),
+    });
+    tx.rollback().await?;
+    Ok(Verification {
+        ok: checks.iter().all(|c| c.ok),
+        checks,
+    })
+}

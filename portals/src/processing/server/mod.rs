@@ -1,0 +1,66 @@
+//! The processing center's server side: its state, the agents' realm (`/api/agent/v1`,
+//! logins issued by agent contracts), its routes, and the retrier of pending payments.
+
+pub mod admin;
+pub mod agent_api;
+pub mod connectors;
+pub mod ledger;
+pub mod payment;
+pub mod retrier;
+pub mod store;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use shared::auth::CredentialStore;
+use sqlx::SqlitePool;
+
+use crate::server::credentials::DbCredentials;
+use crate::server::{RoleContext, RoleParts, StartError};
+
+/// Realm of agents' logins.
+pub const AGENT_REALM: &str = "agent";
+/// How long one call to a provider may take (osmp.md: the caller waits up to 60 s).
+pub const PROVIDER_TIMEOUT: Duration = Duration::from_secs(60);
+/// The longest wait between two attempts of a pending payment.
+pub const RETRY_DELAY_MAX: Duration = Duration::from_secs(60);
+
+/// What every processing handler needs.
+#[derive(Clone)]
+pub struct ProcessingState {
+    pub pool: SqlitePool,
+    /// `http://HOST:PORT`, the base of the URLs contracts carry.
+    pub base_url: String,
+    pub agent_logins: Arc<DbCredentials>,
+    pub provider_client: reqwest::Client,
+    pub retry_delay_max: Duration,
+}
+
+pub fn parts(context: &RoleContext) -> Result<RoleParts, StartError> {
+    let pool = context
+        .pool
+        .clone()
+        .ok_or_else(|| StartError::Other("processing needs its database".into()))?;
+    let settings = &context.settings;
+    let state = ProcessingState {
+        pool: pool.clone(),
+        base_url: context.base_url(),
+        agent_logins: DbCredentials::new(pool, AGENT_REALM),
+        provider_client: connectors::client(settings.provider_timeout.unwrap_or(PROVIDER_TIMEOUT)),
+        retry_delay_max: settings.retry_delay_max.unwrap_or(RETRY_DELAY_MAX),
+    };
+    tokio::spawn(retrier::run(state.clone()));
+    let agents: Arc<dyn CredentialStore> = state.agent_logins.clone();
+    let api = Router::new()
+        .merge(admin::router(state.clone()))
+        .merge(agent_api::router(state.clone()));
+    Ok(RoleParts {
+        api,
+        ui_context: Some(Arc::new(move || {
+            leptos::prelude::provide_context(state.clone())
+        })),
+        realms: vec![("/api/agent/v1", vec![agents])],
+        generated: Vec::new(),
+    })
+}

@@ -1,0 +1,600 @@
+//! The payment pipeline (DESIGN.md "The payment"), one named step each:
+//!
+//! 1. [`validate`] — the body makes sense; otherwise `422` and nothing is stored.
+//! 2. [`claim_and_reserve`] — one transaction: claim the agent's idempotency key
+//!    (`agent_txn_id`, with a hash of the body) and reserve `amount + processing_fee` on the
+//!    agent's deposit. A repeat returns the stored payment; the same key with another body
+//!    is a conflict (`409`, result 215); funds that do not cover it → `rejected`, 220.
+//! 3. [`attempt`] — `pay` to the provider with the payment id as `txn_id`.
+//! 4. Settle by the answer: 0 → [`complete`] (post the ledger entry, release the
+//!    reservation); a final code → [`fail`] (void the reservation); anything else → stays
+//!    `pending` with the next attempt scheduled, for the retrier.
+//!
+//! Completing and failing are conditional on the payment still being `pending`, so however
+//! many attempts race (the first request, the retrier, a restart), a payment is settled once.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use shared::error::ApiError;
+use shared::money::{Kopecks, Money};
+use shared::wire::agent::{PaymentRequest, PaymentState};
+use shared::wire::osmp::ResultCode;
+use sqlx::SqlitePool;
+
+use super::ProcessingState;
+use super::connectors::{self, ProviderAnswer};
+use super::ledger::{self, agent_account, provider_account};
+use super::store::{self, AgentRow, ProviderRow};
+use crate::server::clock;
+
+/// Longest `agent_txn_id` accepted.
+pub const MAX_AGENT_TXN_ID_LEN: usize = 64;
+
+/// A payment as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct PaymentRow {
+    pub id: i64,
+    pub agent_id: i64,
+    pub agent_txn_id: String,
+    pub request_hash: String,
+    pub provider_id: i64,
+    pub account: String,
+    pub cash: i64,
+    pub agent_fee: i64,
+    pub amount: i64,
+    pub processing_fee: i64,
+    pub status: String,
+    pub result: Option<i64>,
+    pub message: Option<String>,
+    pub prv_txn: Option<String>,
+    pub attempts: i64,
+    pub next_attempt_at: Option<String>,
+    pub last_answer: Option<String>,
+    pub accepted_at: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl PaymentRow {
+    /// What the agent is charged: the amount and processing's fee.
+    pub fn total(&self) -> i64 {
+        self.amount + self.processing_fee
+    }
+
+    /// The agent API's view, with the agent's balance at hand.
+    pub fn state(&self, balance: Kopecks) -> PaymentState {
+        let result = self.result.and_then(|r| u16::try_from(r).ok());
+        // A failed or rejected payment is final for its agent_txn_id: no retry can help.
+        let fatal = matches!(self.status.as_str(), "failed" | "rejected");
+        PaymentState {
+            payment_id: self.id,
+            agent_txn_id: self.agent_txn_id.clone(),
+            status: self.status.clone(),
+            amount: Kopecks::new(self.amount),
+            processing_fee: Kopecks::new(self.processing_fee),
+            result,
+            fatal,
+            message: self
+                .message
+                .clone()
+                .unwrap_or_else(|| match self.status.as_str() {
+                    "pending" => "Waiting for the provider's answer".to_owned(),
+                    _ => String::new(),
+                }),
+            prv_txn: self.prv_txn.clone(),
+            balance: Money::rub(balance),
+        }
+    }
+}
+
+macro_rules! select_payments {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, agent_id, agent_txn_id, request_hash, provider_id, account, cash, agent_fee, amount, processing_fee,
+                    status, result, message, prv_txn, attempts, next_attempt_at, last_answer, accepted_at, created_at, updated_at
+             FROM payments ",
+            $rest
+        )
+    };
+}
+
+pub async fn payment(pool: &SqlitePool, id: i64) -> Result<Option<PaymentRow>, sqlx::Error> {
+    sqlx::query_as(select_payments!("WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+}
+
+pub async fn payment_of_agent(
+    pool: &SqlitePool,
+    agent_id: i64,
+    agent_txn_id: &str,
+) -> Result<Option<PaymentRow>, sqlx::Error> {
+    sqlx::query_as(select_payments!(
+        "WHERE agent_id = $1 AND agent_txn_id = $2"
+    ))
+    .bind(agent_id)
+    .bind(agent_txn_id)
+    .fetch_optional(pool)
+    .await
+}
+
+/// Pending payments whose next attempt is due.
+pub async fn due(pool: &SqlitePool, now: &str, limit: i64) -> Result<Vec<PaymentRow>, sqlx::Error> {
+    sqlx::query_as(select_payments!(
+        "WHERE status = 'pending' AND next_attempt_at <= $1 ORDER BY next_attempt_at LIMIT $2"
+    ))
+    .bind(now)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// Filters of the operator's payment list.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PaymentFilter {
+    pub agent_id: Option<i64>,
+    pub provider_id: Option<i64>,
+    pub status: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+pub async fn payments(
+    pool: &SqlitePool,
+    filter: &PaymentFilter,
+    bounds: (String, String),
+    limit: i64,
+) -> Result<Vec<PaymentRow>, sqlx::Error> {
+    sqlx::query_as(select_payments!(
+        "WHERE ($1 IS NULL OR agent_id = $1) AND ($2 IS NULL OR provider_id = $2) AND ($3 IS NULL OR status = $3)
+           AND created_at >= $4 AND created_at < $5
+         ORDER BY id DESC LIMIT $6"
+    ))
+    .bind(filter.agent_id)
+    .bind(filter.provider_id)
+    .bind(filter.status.as_deref().filter(|s| !s.is_empty()))
+    .bind(bounds.0)
+    .bind(bounds.1)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// A payment request that passed validation.
+pub struct Validated {
+    pub request: PaymentRequest,
+    pub provider: ProviderRow,
+    pub accepted_at: time::OffsetDateTime,
+    pub processing_fee: Kopecks,
+    pub request_hash: String,
+}
+
+/// Whether `account` matches the field regex as a whole.
+pub fn matches_whole(regex: &str, account: &str) -> bool {
+    regex::Regex::new(&format!("^(?:{regex})$"))
+        .map(|r| r.is_match(account))
+        .unwrap_or(false)
+}
+
+/// Step 1: everything that can be judged without storing anything.
+pub async fn validate(
+    state: &ProcessingState,
+    agent: &AgentRow,
+    request: PaymentRequest,
+) -> Result<Validated, ApiError> {
+    let mut fields = std::collections::BTreeMap::new();
+    let id = request.agent_txn_id.trim();
+    if id.is_empty() || id.len() > MAX_AGENT_TXN_ID_LEN || id != request.agent_txn_id {
+        fields.insert(
+            "agent_txn_id".to_owned(),
+            format!("1 to {MAX_AGENT_TXN_ID_LEN} characters, no surrounding spaces"),
+        );
+    }
+    if !request.amount.is_positive() {
+        fields.insert(
+            "amount".to_owned(),
+            "must be a positive number of kopecks".to_owned(),
+        );
+    }
+    if request.agent_fee.is_negative() {
+        fields.insert("agent_fee".to_owned(), "must not be negative".to_owned());
+    }
+    if request.amount.checked_add(request.agent_fee) != Some(request.cash) {
+        fields.insert(
+            "cash".to_owned(),
+            "cash must equal amount + agent_fee".to_owned(),
+        );
+    }
+    let accepted_at = time::OffsetDateTime::parse(
+        &request.accepted_at,
+        &time::format_description::well_known::Rfc3339,
+    )
+    .ok();
+    if accepted_at.is_none() {
+        fields.insert(
+            "accepted_at".to_owned(),
+            "must be an RFC 3339 timestamp".to_owned(),
+        );
+    }
+    let provider = store::provider(&state.pool, request.provider_id)
+        .await
+        .map_err(ApiError::internal)?
+        .filter(|p| p.active);
+    match &provider {
+        None => {
+            fields.insert(
+                "provider_id".to_owned(),
+                "no active provider has this id".to_owned(),
+            );
+        }
+        Some(p) => {
+            for field in p.fields().iter().filter(|f| f.name == "account") {
+                if !matches_whole(&field.regex, &request.account) {
+                    fields.insert("account".to_owned(), format!("must match {}", field.regex));
+                }
+            }
+            if request.amount.is_positive()
+                && (request.amount.get() < p.min_amount || request.amount.get() > p.max_amount)
+            {
+                fields.insert(
+                    "amount".to_owned(),
+                    format!(
+                        "must be from {} to {} RUB",
+                        Kopecks::new(p.min_amount),
+                        Kopecks::new(p.max_amount)
+                    ),
+                );
+            }
+        }
+    }
+    let processing_fee = agent
+        .fee_rule()
+        .fee(request.amount)
+        .unwrap_or(Kopecks::ZERO);
+    match (provider, accepted_at) {
+        (Some(provider), Some(accepted_at)) if fields.is_empty() => {
+            let request_hash = hash(&request);
+            Ok(Validated {
+                request,
+                provider,
+                accepted_at,
+                processing_fee,
+                request_hash,
+            })
+        }
+        _ => Err(ApiError::Validation { fields }),
+    }
+}
+
+/// A stable digest of everything the agent asked for: a repeat must ask for the same.
+fn hash(request: &PaymentRequest) -> String {
+    let canonical = format!(
+        "{}\n{}\n{}\n{}\n{}\n{}\n{}",
+        request.agent_txn_id,
+        request.provider_id,
+        request.account,
+        request.cash.get(),
+        request.agent_fee.get(),
+        request.amount.get(),
+        request.accepted_at
+    );
+    Sha256::digest(canonical.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// How claiming the key ended.
+pub enum Claimed {
+    /// A new payment: `pending` with its reservation, or `rejected` (220).
+    New(PaymentRow),
+    /// The same request was made before: its payment as it stands.
+    Repeat(PaymentRow),
+    /// The key was used with another body.
+    Conflict(PaymentRow),
+}
+
+/// Step 2, one transaction: claim the key, then reserve or reject.
+pub async fn claim_and_reserve(
+    pool: &SqlitePool,
+    agent_id: i64,
+    v: &Validated,
+) -> Result<Claimed, sqlx::Error> {
+    let now = clock::now();
+    let total = v.request.amount.get() + v.processing_fee.get();
+    let mut tx = pool.begin().await?;
+    let inserted: Option<(i64,)> = sqlx::query_as(
+        "INSERT INTO payments (agent_id, agent_txn_id, request_hash, provider_id, account, cash, agent_fee, amount,
+                               processing_fee, status, next_attempt_at, accepted_at, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $11, $10, $10)
+         ON CONFLICT (agent_id, agent_txn_id) DO NOTHING RETURNING id",
+    )
+    .bind(agent_id)
+    .bind(&v.request.agent_txn_id)
+    .bind(&v.request_hash)
+    .bind(v.provider.id)
+    .bind(&v.request.account)
+    .bind(v.request.cash.get())
+    .bind(v.request.agent_fee.get())
+    .bind(v.request.amount.get())
+    .bind(v.processing_fee.get())
+    .bind(&now)
+    .bind(clock::stamp(v.accepted_at))
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some((id,)) = inserted else {
+        tx.rollback().await?;
+        let existing = payment_of_agent(pool, agent_id, &v.request.agent_txn_id)
+            .await?
+            .ok_or(sqlx::Error::RowNotFound)?;
+        return Ok(if existing.request_hash == v.request_hash {
+            Claimed::Repeat(existing)
+        } else {
+            Claimed::Conflict(existing)
+        });
+    };
+    let account = agent_account(agent_id);
+    let reserved = sqlx::query(
+        "UPDATE ledger_accounts SET reserved = reserved + $1 WHERE id = $2 AND balance - reserved >= $1",
+    )
+    .bind(total)
+    .bind(&account)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if reserved {
+        sqlx::query("INSERT INTO reservations (payment_id, account_id, amount, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(id)
+            .bind(&account)
+            .bind(total)
+            .bind(&now)
+            .execute(&mut *tx)
+            .await?;
+    } else {
+        sqlx::query(
+            "UPDATE payments SET status = 'rejected', result = $1, message = $2, next_attempt_at = NULL WHERE id = $3",
+        )
+        .bind(i64::from(ResultCode::InsufficientFunds.code()))
+        .bind(ResultCode::InsufficientFunds.comment())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    let row = payment(pool, id).await?.ok_or(sqlx::Error::RowNotFound)?;
+    Ok(Claimed::New(row))
+}
+
+/// Step 3 and 4: one `pay` to the provider and the settlement its answer calls for.
+/// Returns the payment as it stands afterwards.
+pub async fn attempt(
+    state: &ProcessingState,
+    payment: &PaymentRow,
+) -> Result<PaymentRow, sqlx::Error> {
+    let Some(provider) = store::provider(&state.pool, payment.provider_id).await? else {
+        return Err(sqlx::Error::RowNotFound);
+    };
+    let accepted_at = time::OffsetDateTime::parse(
+        &payment.accepted_at,
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap_or_else(|_| time::OffsetDateTime::now_utc());
+    let answer = connectors::pay(
+        &state.provider_client,
+        &provider.endpoint(),
+        &payment.id.to_string(),
+        &payment.account,
+        Kopecks::new(payment.amount),
+        &accepted_at,
+    )
+    .await;
+    let attempts = payment.attempts + 1;
+    tracing::info!(
+        payment_id = payment.id,
+        agent_txn_id = %payment.agent_txn_id,
+        provider = provider.id,
+        attempt = attempts,
+        answer = %answer.describe(),
+        "provider pay"
+    );
+    match &answer {
+        ProviderAnswer::Answered {
+            result: 0,
+            prv_txn,
+            message,
+        } => {
+            complete(
+                &state.pool,
+                payment,
+                prv_txn.as_deref(),
+                message,
+                attempts,
+                &answer.describe(),
+            )
+            .await?;
+        }
+        ProviderAnswer::Answered {
+            result, message, ..
+        } if answer.is_final() => {
+            fail(
+                &state.pool,
+                payment,
+                *result,
+                message,
+                attempts,
+                &answer.describe(),
+            )
+            .await?;
+        }
+        _ => {
+            let delay = backoff(attempts, state.retry_delay_max);
+            let next = clock::stamp(time::OffsetDateTime::now_utc() + delay);
+            sqlx::query(
+                "UPDATE payments SET attempts = $1, next_attempt_at = $2, last_answer = $3, updated_at = $4
+                 WHERE id = $5 AND status = 'pending'",
+            )
+            .bind(attempts)
+            .bind(next)
+            .bind(answer.describe())
+            .bind(clock::now())
+            .bind(payment.id)
+            .execute(&state.pool)
+            .await?;
+        }
+    }
+    payment_by_id(&state.pool, payment.id).await
+}
+
+async fn payment_by_id(pool: &SqlitePool, id: i64) -> Result<PaymentRow, sqlx::Error> {
+    payment(pool, id).await?.ok_or(sqlx::Error::RowNotFound)
+}
+
+/// The wait before attempt `attempts + 1`: 1 s, doubling, at most `max`.
+pub fn backoff(attempts: i64, max: Duration) -> Duration {
+    let exponent = u32::try_from(attempts.saturating_sub(1).clamp(0, 20)).unwrap_or(20);
+    Duration::from_secs(1u64 << exponent).min(max)
+}
+
+/// Settles a payment the provider credited: the ledger entry, the reservation released,
+/// the payment `completed` — or nothing, if it was settled already.
+pub async fn complete(
+    pool: &SqlitePool,
+    payment: &PaymentRow,
+    prv_txn: Option<&str>,
+    message: &str,
+    attempts: i64,
+    last_answer: &str,
+) -> Result<bool, sqlx::Error> {
+    let now = clock::now();
+    let mut tx = pool.begin().await?;
+    let settled = sqlx::query(
+        "UPDATE payments SET status = 'completed', result = 0, message = $1, prv_txn = $2, attempts = $3,
+                next_attempt_at = NULL, last_answer = $4, updated_at = $5
+         WHERE id = $6 AND status = 'pending'",
+    )
+    .bind(message)
+    .bind(prv_txn)
+    .bind(attempts)
+    .bind(last_answer)
+    .bind(&now)
+    .bind(payment.id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if !settled {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    release(&mut tx, payment).await?;
+    let agent = agent_account(payment.agent_id);
+    let provider = provider_account(payment.provider_id);
+    ledger::post(
+        &mut tx,
+        "payment",
+        &payment.id.to_string(),
+        &[
+            (agent.as_str(), -payment.total()),
+            (provider.as_str(), payment.amount),
+            (ledger::FEES, payment.processing_fee),
+        ],
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::info!(
+        payment_id = payment.id,
+        amount = payment.amount,
+        fee = payment.processing_fee,
+        "payment completed"
+    );
+    Ok(true)
+}
+
+/// Voids a payment the provider refused for good: the reservation released, the payment
+/// `failed` with the provider's code — or nothing, if it was settled already.
+pub async fn fail(
+    pool: &SqlitePool,
+    payment: &PaymentRow,
+    result: u16,
+    message: &str,
+    attempts: i64,
+    last_answer: &str,
+) -> Result<bool, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let settled = sqlx::query(
+        "UPDATE payments SET status = 'failed', result = $1, message = $2, attempts = $3, next_attempt_at = NULL,
+                last_answer = $4, updated_at = $5
+         WHERE id = $6 AND status = 'pending'",
+    )
+    .bind(i64::from(result))
+    .bind(message)
+    .bind(attempts)
+    .bind(last_answer)
+    .bind(clock::now())
+    .bind(payment.id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if !settled {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    release(&mut tx, payment).await?;
+    tx.commit().await?;
+    tracing::info!(
+        payment_id = payment.id,
+        result,
+        "payment failed; reservation voided"
+    );
+    Ok(true)
+}
+
+async fn release(
+    conn: &mut sqlx::SqliteConnection,
+    payment: &PaymentRow,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM reservations WHERE payment_id = $1")
+        .bind(payment.id)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query("UPDATE ledger_accounts SET reserved = reserved - $1 WHERE id = $2")
+        .bind(payment.total())
+        .bind(agent_account(payment.agent_id))
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_to_its_cap() {
+        let max = Duration::from_secs(60);
+        assert_eq!(backoff(1, max), Duration::from_secs(1));
+        assert_eq!(backoff(2, max), Duration::from_secs(2));
+        assert_eq!(backoff(6, max), Duration::from_secs(32));
+        assert_eq!(backoff(7, max), Duration::from_secs(60));
+        assert_eq!(backoff(1000, max), Duration::from_secs(60));
+        assert_eq!(
+            backoff(3, Duration::from_millis(200)),
+            Duration::from_millis(200)
+        );
+    }
+
+    #[test]
+    fn regexes_match_whole_values() {
+        assert!(matches_whole("9[0-9]{9}", "9161234567"));
+        assert!(!matches_whole("9[0-9]{9}", "99161234567"));
+        assert!(!matches_whole("9[0-9]{9}", "x9161234567"));
+        assert!(matches_whole("a|b", "b"));
+        assert!(!matches_whole("a|b", "ab"));
+        assert!(!matches_whole("(", "("), "a broken regex matches nothing");
+    }
+}

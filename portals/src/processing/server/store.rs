@@ -1,0 +1,152 @@
+//! Processing's contracts: providers and agents, as stored and as shown.
+
+use serde::{Deserialize, Serialize};
+use shared::fee::FeeRule;
+use shared::money::Kopecks;
+use shared::wire::agent::Field;
+use sqlx::SqlitePool;
+
+use super::connectors::Endpoint;
+
+/// A provider contract as stored (the password stays here).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ProviderRow {
+    pub id: i64,
+    pub name: String,
+    pub service_kind: String,
+    pub endpoint_url: String,
+    pub protocol: String,
+    pub login: String,
+    pub password: String,
+    pub fields: String,
+    pub min_amount: i64,
+    pub max_amount: i64,
+    pub active: bool,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// A provider contract as the API shows it: no password.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderView {
+    pub provider_id: i64,
+    pub name: String,
+    pub service_kind: String,
+    pub endpoint_url: String,
+    pub protocol: String,
+    pub login: String,
+    pub fields: Vec<Field>,
+    pub min_amount: Kopecks,
+    pub max_amount: Kopecks,
+    pub active: bool,
+    pub created_at: String,
+}
+
+impl ProviderRow {
+    pub fn fields(&self) -> Vec<Field> {
+        serde_json::from_str(&self.fields).unwrap_or_default()
+    }
+
+    pub fn endpoint(&self) -> Endpoint {
+        Endpoint {
+            protocol: self.protocol.clone(),
+            url: self.endpoint_url.clone(),
+            login: self.login.clone(),
+            password: self.password.clone(),
+        }
+    }
+
+    pub fn view(&self) -> ProviderView {
+        ProviderView {
+            provider_id: self.id,
+            name: self.name.clone(),
+            service_kind: self.service_kind.clone(),
+            endpoint_url: self.endpoint_url.clone(),
+            protocol: self.protocol.clone(),
+            login: self.login.clone(),
+            fields: self.fields(),
+            min_amount: Kopecks::new(self.min_amount),
+            max_amount: Kopecks::new(self.max_amount),
+            active: self.active,
+            created_at: self.created_at.clone(),
+        }
+    }
+}
+
+macro_rules! select_providers {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, name, service_kind, endpoint_url, protocol, login, password, fields, min_amount, max_amount, active, created_at, updated_at FROM providers ",
+            $rest
+        )
+    };
+}
+
+pub async fn provider(pool: &SqlitePool, id: i64) -> Result<Option<ProviderRow>, sqlx::Error> {
+    sqlx::query_as(select_providers!("WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+}
+
+pub async fn providers(pool: &SqlitePool) -> Result<Vec<ProviderRow>, sqlx::Error> {
+    sqlx::query_as(select_providers!("ORDER BY id"))
+        .fetch_all(pool)
+        .await
+}
+
+/// An agent contract as stored and shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct AgentRow {
+    pub id: i64,
+    pub name: String,
+    pub contract_number: String,
+    pub login: String,
+    pub fee_percent_bp: i64,
+    pub fee_fixed: i64,
+    pub fee_min: i64,
+    pub fee_max: Option<i64>,
+    pub active: bool,
+    pub created_at: String,
+    pub balance: i64,
+    pub reserved: i64,
+}
+
+impl AgentRow {
+    pub fn fee_rule(&self) -> FeeRule {
+        FeeRule {
+            percent_bp: u32::try_from(self.fee_percent_bp).unwrap_or(0),
+            fixed: Kopecks::new(self.fee_fixed),
+            min: Kopecks::new(self.fee_min),
+            max: self.fee_max.map(Kopecks::new),
+        }
+    }
+
+    pub fn available(&self) -> Kopecks {
+        Kopecks::new(self.balance - self.reserved)
+    }
+}
+
+macro_rules! select_agents {
+    ($rest:literal) => {
+        concat!(
+            "SELECT g.id, g.name, g.contract_number, g.login, g.fee_percent_bp, g.fee_fixed, g.fee_min, g.fee_max, g.active, g.created_at,
+                    a.balance, a.reserved
+             FROM agents g JOIN ledger_accounts a ON a.id = 'agent:' || g.id ",
+            $rest
+        )
+    };
+}
+
+pub async fn agent(pool: &SqlitePool, id: i64) -> Result<Option<AgentRow>, sqlx::Error> {
+    sqlx::query_as(select_agents!("WHERE g.id = $1"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+}
+
+pub async fn agents(pool: &SqlitePool) -> Result<Vec<AgentRow>, sqlx::Error> {
+    sqlx::query_as(select_agents!("ORDER BY g.id"))
+        .fetch_all(pool)
+        .await
+}

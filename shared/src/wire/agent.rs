@@ -1,0 +1,90 @@
+//! JSON bodies of processing's agent API, `/api/agent/v1` (wire.md "Processing"): what a
+//! terminal's back end sends and receives.
+
+use serde::{Deserialize, Serialize};
+
+use crate::money::{Kopecks, Money};
+
+/// The protocol an agent contract speaks.
+pub const AGENT_PROTOCOL: &str = "paymesh-agent/1";
+
+/// A payment field: its name, what the kiosk shows, and the regex the whole value must match.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Field {
+    pub name: String,
+    pub label: String,
+    pub regex: String,
+}
+
+/// One provider in the catalog.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogProvider {
+    pub provider_id: i64,
+    pub name: String,
+    pub service_kind: String,
+    pub fields: Vec<Field>,
+    pub min_amount: Kopecks,
+    pub max_amount: Kopecks,
+}
+
+/// `GET /catalog`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Catalog {
+    pub version: String,
+    pub providers: Vec<CatalogProvider>,
+}
+
+/// `GET /balance`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentBalance {
+    pub agent_id: i64,
+    pub balance: Money,
+    pub reserved: Money,
+    pub available: Money,
+    pub blocked: bool,
+}
+
+/// `POST /checks` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckRequest {
+    pub provider_id: i64,
+    pub account: String,
+}
+
+/// `POST /checks` answer: the provider's answer passed through.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckAnswer {
+    pub result: u16,
+    pub fatal: bool,
+    pub message: String,
+}
+
+/// `POST /payments` body. `cash = amount + agent_fee`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentRequest {
+    pub agent_txn_id: String,
+    pub provider_id: i64,
+    pub account: String,
+    pub cash: Kopecks,
+    pub agent_fee: Kopecks,
+    pub amount: Kopecks,
+    /// RFC 3339: when the terminal accepted the cash.
+    pub accepted_at: String,
+}
+
+/// A payment's state as the agent sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentState {
+    pub payment_id: i64,
+    pub agent_txn_id: String,
+    /// `completed`, `pending`, `failed` or `rejected`.
+    pub status: String,
+    pub amount: Kopecks,
+    pub processing_fee: Kopecks,
+    pub result: Option<u16>,
+    pub fatal: bool,
+    pub message: String,
+    pub prv_txn: Option<String>,
+    /// The agent's balance after this payment's reservation or settlement.
+    pub balance: Money,
+}

@@ -1,0 +1,680 @@
+//! Processing with a real provider behind a chaos proxy: the two-phase, exactly-once
+//! payment, its failures and outages, the ledger and its invariants.
+
+use std::time::{Duration, Instant};
+
+use portals::role::Role;
+use serde_json::{Value, json};
+
+use crate::chaos::ChaosProxy;
+use crate::helpers::{ADMIN_PASSWORD, TestApp};
+
+/// Processing's fee in these tests: 1.5 % of the amount.
+const FEE_BP: i64 = 150;
+
+pub struct Network {
+    pub provider: TestApp,
+    pub processing: TestApp,
+    pub proxy: ChaosProxy,
+    pub account: String,
+    subscriber_password: String,
+    pub provider_id: i64,
+    pub agent_id: i64,
+    agent_login: String,
+    agent_password: String,
+}
+
+async fn send(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    auth: (&str, &str),
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut request = app
+        .client
+        .request(method, app.url(path))
+        .basic_auth(auth.0, Some(auth.1));
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+pub fn fee_of(amount: i64) -> i64 {
+    (amount * FEE_BP + 5_000) / 10_000
+}
+
+impl Network {
+    pub async fn start() -> Network {
+        let provider = TestApp::spawn(Role::Provider).await;
+        let admin = ("admin", ADMIN_PASSWORD);
+        let (_, subscriber) = send(&provider, reqwest::Method::POST, "/api/admin/v1/subscribers", admin, Some(json!({
+            "full_name": "Иванов Иван", "passport": "4510 123456", "email": "i@example.ru", "services": ["call"]
+        })))
+        .await;
+        let (_, contract) = send(
+            &provider,
+            reqwest::Method::POST,
+            "/api/admin/v1/processing-contracts",
+            admin,
+            Some(json!({
+                "processing_name": "paymesh processing", "protocol": "osmp"
+            })),
+        )
+        .await;
+        let proxy = ChaosProxy::start(provider.addr).await;
+        let processing = TestApp::spawn_with(
+            Role::Processing,
+            tempfile::tempdir().unwrap(),
+            Some(ADMIN_PASSWORD),
+            |s| {
+                s.retry_delay_max = Some(Duration::from_millis(200));
+                s.provider_timeout = Some(Duration::from_secs(1));
+            },
+        )
+        .await
+        .unwrap();
+        let network = Network::connect(provider, processing, proxy, &subscriber, &contract).await;
+        network
+    }
+
+    async fn connect(
+        provider: TestApp,
+        processing: TestApp,
+        proxy: ChaosProxy,
+        subscriber: &Value,
+        contract: &Value,
+    ) -> Network {
+        let admin = ("admin", ADMIN_PASSWORD);
+        let (status, provider_row) = send(&processing, reqwest::Method::POST, "/api/admin/v1/providers", admin, Some(json!({
+            "name": "Megafon", "service_kind": "mobile",
+            "endpoint_url": format!("http://{}/osmp", proxy.addr),
+            "protocol": "osmp",
+            "login": contract["login"], "password": contract["password"],
+            "fields": contract["fields"], "min_amount": contract["min_amount"], "max_amount": contract["max_amount"]
+        })))
+        .await;
+        assert_eq!(status, 201, "{provider_row}");
+        assert!(
+            provider_row.get("password").is_none(),
+            "secrets are never echoed"
+        );
+        let (status, agent) = send(&processing, reqwest::Method::POST, "/api/admin/v1/agents", admin, Some(json!({
+            "name": "Терминал №1", "fee": {"percent_bp": FEE_BP, "fixed": 0, "min": 0, "max": null}
+        })))
+        .await;
+        assert_eq!(status, 201, "{agent}");
+        assert_eq!(agent["protocol"], "paymesh-agent/1");
+        assert_eq!(
+            agent["api_url"],
+            format!("http://{}/api/agent/v1", processing.addr)
+        );
+        Network {
+            account: subscriber["account"].as_str().unwrap().to_owned(),
+            subscriber_password: subscriber["password"].as_str().unwrap().to_owned(),
+            provider_id: provider_row["provider_id"].as_i64().unwrap(),
+            agent_id: agent["agent_id"].as_i64().unwrap(),
+            agent_login: agent["login"].as_str().unwrap().to_owned(),
+            agent_password: agent["password"].as_str().unwrap().to_owned(),
+            provider,
+            processing,
+            proxy,
+        }
+    }
+
+    pub async fn top_up(&self, amount: i64, reference: &str) -> (u16, Value) {
+        send(
+            &self.processing,
+            reqwest::Method::POST,
+            &format!("/api/admin/v1/agents/{}/topups", self.agent_id),
+            ("admin", ADMIN_PASSWORD),
+            Some(json!({"amount": amount, "reference": reference})),
+        )
+        .await
+    }
+
+    pub async fn agent(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        send(
+            &self.processing,
+            method,
+            path,
+            (&self.agent_login, &self.agent_password),
+            body,
+        )
+        .await
+    }
+
+    pub fn payment_body(&self, agent_txn_id: &str, amount: i64) -> Value {
+        json!({
+            "agent_txn_id": agent_txn_id, "provider_id": self.provider_id, "account": self.account,
+            "cash": amount, "agent_fee": 0, "amount": amount, "accepted_at": "2026-11-26T10:15:00Z"
+        })
+    }
+
+    pub async fn pay(&self, agent_txn_id: &str, amount: i64) -> (u16, Value) {
+        self.agent(
+            reqwest::Method::POST,
+            "/api/agent/v1/payments",
+            Some(self.payment_body(agent_txn_id, amount)),
+        )
+        .await
+    }
+
+    pub async fn wait_status(&self, agent_txn_id: &str, status: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let (_, payment) = self
+                .agent(
+                    reqwest::Method::GET,
+                    &format!("/api/agent/v1/payments/{agent_txn_id}"),
+                    None,
+                )
+                .await;
+            if payment["status"] == status {
+                return payment;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "payment {agent_txn_id} never became {status}: {payment}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn subscriber_balance(&self) -> i64 {
+        let (_, b) = send(
+            &self.provider,
+            reqwest::Method::GET,
+            "/api/usage/v1/balance",
+            (&self.account, &self.subscriber_password),
+            None,
+        )
+        .await;
+        b["balance"]["amount"].as_i64().unwrap()
+    }
+
+    pub async fn agent_balance(&self) -> Value {
+        self.agent(reqwest::Method::GET, "/api/agent/v1/balance", None)
+            .await
+            .1
+    }
+
+    pub async fn ledger(&self) -> Vec<Value> {
+        send(
+            &self.processing,
+            reqwest::Method::GET,
+            "/api/admin/v1/ledger",
+            ("admin", ADMIN_PASSWORD),
+            None,
+        )
+        .await
+        .1
+        .as_array()
+        .unwrap()
+        .clone()
+    }
+
+    pub async fn account_balance(&self, id: &str) -> i64 {
+        self.ledger()
+            .await
+            .iter()
+            .find(|a| a["id"] == id)
+            .map(|a| a["balance"].as_i64().unwrap())
+            .unwrap_or(0)
+    }
+
+    pub async fn assert_ledger_verifies(&self) {
+        let (status, v) = send(
+            &self.processing,
+            reqwest::Method::GET,
+            "/api/admin/v1/ledger/verify",
+            ("admin", ADMIN_PASSWORD),
+            None,
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert_eq!(v["ok"], true, "ledger check: {v}");
+    }
+
+    pub async fn provider_payments(&self) -> i64 {
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM payments")
+            .fetch_one(self.provider.pool.as_ref().unwrap())
+            .await
+            .unwrap();
+        n
+    }
+
+    pub async fn set_provider_payments(&self, switch: &str) {
+        let (status, _) = send(
+            &self.provider,
+            reqwest::Method::PUT,
+            "/api/admin/v1/settings",
+            ("admin", ADMIN_PASSWORD),
+            Some(json!({"payments": switch})),
+        )
+        .await;
+        assert_eq!(status, 200);
+    }
+}
+
+#[tokio::test]
+async fn happy_path_credits_the_subscriber_and_debits_the_agent_amount_plus_fee() {
+    let n = Network::start().await;
+    assert_eq!(
+        n.top_up(100_000, "PP-1").await.1["balance"]["amount"],
+        100_000
+    );
+    let (status, payment) = n.pay("T-1", 50_000).await;
+    assert_eq!(status, 201, "{payment}");
+    assert_eq!(payment["status"], "completed");
+    assert_eq!(payment["result"], 0);
+    assert_eq!(payment["processing_fee"], fee_of(50_000));
+    assert!(payment["prv_txn"].as_str().is_some());
+    assert_eq!(n.subscriber_balance().await, 50_000);
+    let balance = n.agent_balance().await;
+    assert_eq!(
+        balance["balance"]["amount"],
+        100_000 - 50_000 - fee_of(50_000)
+    );
+    assert_eq!(balance["reserved"]["amount"], 0);
+    assert_eq!(balance["blocked"], false);
+    assert_eq!(n.account_balance("fees").await, fee_of(50_000));
+    assert_eq!(
+        n.account_balance(&format!("provider:{}", n.provider_id))
+            .await,
+        50_000
+    );
+    assert_eq!(n.account_balance("topups").await, -100_000);
+    n.assert_ledger_verifies().await;
+
+    // A repeat: 200, the same payment, nothing moves.
+    let (status, again) = n.pay("T-1", 50_000).await;
+    assert_eq!(status, 200);
+    assert_eq!(again["payment_id"], payment["payment_id"]);
+    assert_eq!(n.subscriber_balance().await, 50_000);
+    // The same key with another body: 409, result 215.
+    let (status, conflict) = n.pay("T-1", 40_000).await;
+    assert_eq!(status, 409);
+    assert_eq!(conflict["error"]["code"], "idempotency_conflict");
+    assert_eq!(conflict["result"], 215);
+    assert_eq!(n.provider_payments().await, 1);
+}
+
+#[tokio::test]
+async fn insufficient_funds_are_rejected_with_220_and_reserve_nothing() {
+    let n = Network::start().await;
+    n.top_up(10_000, "PP-1").await;
+    let (status, payment) = n.pay("T-1", 10_000).await; // 100.00 + 1.50 fee > 100.00
+    assert_eq!(status, 201, "understood, recorded, refused");
+    assert_eq!(payment["status"], "rejected");
+    assert_eq!(payment["result"], 220);
+    assert_eq!(payment["fatal"], true);
+    assert_eq!(n.agent_balance().await["reserved"]["amount"], 0);
+    assert_eq!(n.subscriber_balance().await, 0);
+    assert_eq!(
+        n.provider_payments().await,
+        0,
+        "the provider was never asked"
+    );
+    n.assert_ledger_verifies().await;
+}
+
+#[tokio::test]
+async fn a_final_refusal_fails_the_payment_and_voids_the_reservation() {
+    let n = Network::start().await;
+    n.top_up(100_000, "PP-1").await;
+    // Close the subscriber's contract at the provider: pay answers 79, a final code.
+    send(
+        &n.provider,
+        reqwest::Method::DELETE,
+        &format!("/api/admin/v1/subscribers/{}", n.account),
+        ("admin", ADMIN_PASSWORD),
+        None,
+    )
+    .await;
+    let (_, payment) = n.pay("T-1", 1_000).await;
+    assert_eq!(payment["status"], "failed");
+    assert_eq!(payment["result"], 79);
+    assert_eq!(payment["fatal"], true);
+    let balance = n.agent_balance().await;
+    assert_eq!(balance["balance"]["amount"], 100_000);
+    assert_eq!(balance["reserved"]["amount"], 0);
+    n.assert_ledger_verifies().await;
+}
+
+#[tokio::test]
+async fn an_unknown_account_answered_5_fails_the_payment() {
+    let n = Network::start().await;
+    n.top_up(100_000, "PP-1").await;
+    let mut body = n.payment_body("T-5", 1_000);
+    body["account"] = json!("9000000000");
+    let (_, payment) = n
+        .agent(reqwest::Method::POST, "/api/agent/v1/payments", Some(body))
+        .await;
+    assert_eq!(payment["status"], "failed");
+    assert_eq!(payment["result"], 5);
+    assert_eq!(n.agent_balance().await["available"]["amount"], 100_000);
+    n.assert_ledger_verifies().await;
+}
+
+#[tokio::test]
+async fn provider_down_then_back_completes_exactly_once() {
+    let n = Network::start().await;
+    n.top_up(100_000, "PP-1").await;
+    n.proxy.break_link();
+    let (status, payment) = n.pay("T-1", 20_000).await;
+    assert_eq!(status, 201);
+    assert_eq!(payment["status"], "pending");
+    assert_eq!(payment["fatal"], false);
+    let held = n.agent_balance().await;
+    assert_eq!(held["reserved"]["amount"], 20_000 + fee_of(20_000));
+    assert_eq!(
+        held["available"]["amount"],
+        100_000 - 20_000 - fee_of(20_000)
+    );
+    n.assert_ledger_verifies().await;
+    tokio::time::sleep(Duration::from_millis(800)).await; // several failed retries
+    assert_eq!(n.subscriber_balance().await, 0);
+    n.proxy.restore();
+    n.wait_status("T-1", "completed").await;
+    assert_eq!(
+        n.subscriber_balance().await,
+        20_000,
+        "credited exactly once"
+    );
+    assert_eq!(n.provider_payments().await, 1);
+    assert_eq!(n.agent_balance().await["reserved"]["amount"], 0);
+    n.assert_ledger_verifies().await;
+}
+
+#[tokio::test]
+async fn provider_timing_out_then_back_completes_exactly_once() {
+    let n = Network::start().await;
+    n.top_up(100_000, "PP-1").await;
+    n.proxy.hang();
+    let (_, payment) = n.pay("T-1", 20_000).await;
+    assert_eq!(payment["status"], "pending");
+    n.proxy.restore();
+    n.wait_status("T-1", "completed").await;
+    assert_eq!(n.subscriber_balance().await, 20_000);
+    assert_eq!(n.provider_payments().await, 1);
+    n.assert_ledger_verifies().await;
+}
+
+#[tokio::test]
+async fn provider_answering_1_keeps_the_payment_pending_until_it_can_pay() {
+    let n = Network::start().await;
+    n.top_up(100_000, "PP-1").await;
+    n.set_provider_payments("paused").await;
+    let (_, payment) = n.pay("T-1", 20_000).await;
+    assert_eq!(payment["status"], "pending");
+    assert_eq!(payment["fatal"], false);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(n.wait_status("T-1", "pending").await["status"], "pending");
+    n.set_provider_payments("open").await;
+    n.wait_status("T-1", "completed").await;
+    assert_eq!(n.subscriber_balance().await, 20_000);
+    n.assert_ledger_verifies().await;
+}
+
+#[tokio::test]
+async fn a_restarted_processing_resumes_pending_payments() {
+    let n = Network::start().await;
+    n.top_up(100_000, "PP-1").await;
+    n.proxy.break_link();
+    assert_eq!(n.pay("T-1", 30_000).await.1["status"], "pending");
+    let Network {
+        provider,
+        processing,
+        proxy,
+        account,
+        subscriber_password,
+        provider_id,
+        agent_id,
+        agent_login,
+        agent_password,
+    } = n;
+    let dir = processing.stop().await;
+    proxy.restore();
+    let processing = TestApp::spawn_with(Role::Processing, dir, Some(ADMIN_PASSWORD), |s| {
+        s.retry_delay_max = Some(Duration::from_millis(200));
+    })
+    .await
+    .unwrap();
+    let n = Network {
+        provider,
+        processing,
+        proxy,
+        account,
+        subscriber_password,
+        provider_id,
+        agent_id,
+        agent_login,
+        agent_password,
+    };
+    n.wait_status("T-1", "completed").await;
+    assert_eq!(n.subscriber_balance().await, 30_000);
+    assert_eq!(n.provider_payments().await, 1);
+    n.assert_ledger_verifies().await;
+}
+
+#[tokio::test]
+async fn a_hundred_concurrent_repeats_make_one_payment() {
+    let n = Network::start().await;
+    n.top_up(100_000, "PP-1").await;
+    let answers = futures::future::join_all((0..100).map(|_| n.pay("SAME", 1_000))).await;
+    let ids: std::collections::HashSet<String> = answers
+        .iter()
+        .map(|(_, p)| p["payment_id"].to_string())
+        .collect();
+    assert_eq!(ids.len(), 1, "one payment");
+    assert_eq!(
+        answers.iter().filter(|(s, _)| *s == 201).count(),
+        1,
+        "one 201, the rest 200"
+    );
+    n.wait_status("SAME", "completed").await;
+    assert_eq!(n.subscriber_balance().await, 1_000);
+    assert_eq!(
+        n.agent_balance().await["balance"]["amount"],
+        100_000 - 1_000 - fee_of(1_000)
+    );
+    n.assert_ledger_verifies().await;
+}
+
+#[tokio::test]
+async fn concurrent_payments_beyond_the_balance_complete_exactly_as_many_as_fit() {
+    let n = Network::start().await;
+    let balance = 100_000;
+    let amount = 15_000; // + 225 fee
+    n.top_up(balance, "PP-1").await;
+    let answers =
+        futures::future::join_all((0..12).map(|i| n.pay_owned(format!("C-{i}"), amount))).await;
+    let completed = answers
+        .iter()
+        .filter(|(_, p)| p["status"] == "completed")
+        .count();
+    let rejected = answers
+        .iter()
+        .filter(|(_, p)| p["status"] == "rejected")
+        .count();
+    let fits = (balance / (amount + fee_of(amount))) as usize;
+    assert_eq!(completed, fits, "{answers:?}");
+    assert_eq!(rejected, 12 - fits);
+    assert_eq!(n.subscriber_balance().await, fits as i64 * amount);
+    let left = n.agent_balance().await;
+    assert_eq!(
+        left["balance"]["amount"],
+        balance - fits as i64 * (amount + fee_of(amount))
+    );
+    assert!(left["available"]["amount"].as_i64().unwrap() >= 0);
+    n.assert_ledger_verifies().await;
+}
+
+impl Network {
+    async fn pay_owned(&self, agent_txn_id: String, amount: i64) -> (u16, Value) {
+        self.pay(&agent_txn_id, amount).await
+    }
+}
+
+#[tokio::test]
+async fn top_ups_are_idempotent_by_reference() {
+    let n = Network::start().await;
+    assert_eq!(n.top_up(5_000, "PP-7").await.1["balance"]["amount"], 5_000);
+    assert_eq!(
+        n.top_up(5_000, "PP-7").await.1["balance"]["amount"],
+        5_000,
+        "a repeat does not top up twice"
+    );
+    assert_eq!(n.top_up(6_000, "PP-7").await.0, 409);
+    assert_eq!(n.top_up(-1, "PP-8").await.0, 422);
+    assert_eq!(n.top_up(1_000, "PP-8").await.1["balance"]["amount"], 6_000);
+    n.assert_ledger_verifies().await;
+}
+
+#[tokio::test]
+async fn catalog_etag_checks_and_validation() {
+    let n = Network::start().await;
+    let response = n
+        .processing
+        .client
+        .get(n.processing.url("/api/agent/v1/catalog"))
+        .basic_auth(&n.agent_login, Some(&n.agent_password))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let etag = response.headers()["etag"].to_str().unwrap().to_owned();
+    let catalog: Value = response.json().await.unwrap();
+    assert_eq!(
+        format!("\"{}\"", catalog["version"].as_str().unwrap()),
+        etag
+    );
+    assert_eq!(catalog["providers"][0]["fields"][0]["regex"], "9[0-9]{9}");
+    let cached = n
+        .processing
+        .client
+        .get(n.processing.url("/api/agent/v1/catalog"))
+        .basic_auth(&n.agent_login, Some(&n.agent_password))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cached.status(), 304);
+
+    let (status, check) = n
+        .agent(
+            reqwest::Method::POST,
+            "/api/agent/v1/checks",
+            Some(json!({"provider_id": n.provider_id, "account": n.account})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(check, json!({"result": 0, "fatal": false, "message": "OK"}));
+    let (_, missing) = n
+        .agent(
+            reqwest::Method::POST,
+            "/api/agent/v1/checks",
+            Some(json!({"provider_id": n.provider_id, "account": "9000000000"})),
+        )
+        .await;
+    assert_eq!(missing["result"], 5);
+    assert_eq!(missing["fatal"], true);
+    let asked = |pool: Option<sqlx::SqlitePool>| async move {
+        let (c,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM gateway_log")
+            .fetch_one(pool.as_ref().unwrap())
+            .await
+            .unwrap();
+        c
+    };
+    let before = asked(n.provider.pool.clone()).await;
+    let (status, refused) = n
+        .agent(
+            reqwest::Method::POST,
+            "/api/agent/v1/checks",
+            Some(json!({"provider_id": n.provider_id, "account": "12-34"})),
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert!(refused["error"]["fields"]["account"].is_string());
+    let mut bad = n.payment_body("T-bad", 1_000);
+    bad["cash"] = json!(999);
+    bad["account"] = json!("nope");
+    let (status, refused) = n
+        .agent(reqwest::Method::POST, "/api/agent/v1/payments", Some(bad))
+        .await;
+    assert_eq!(status, 422);
+    assert!(
+        refused["error"]["fields"]["cash"].is_string()
+            && refused["error"]["fields"]["account"].is_string()
+    );
+    assert_eq!(
+        asked(n.provider.pool.clone()).await,
+        before,
+        "the provider was never asked"
+    );
+    let (n_payments,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM payments")
+        .fetch_one(n.processing.pool.as_ref().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(n_payments, 0, "refused requests store nothing");
+}
+
+#[tokio::test]
+async fn the_ledger_stays_balanced_through_random_operations() {
+    // A fixed-seed random walk over top-ups, payments that complete, fail or are rejected,
+    // and provider outages; the invariants are checked after every step.
+    let n = Network::start().await;
+    let mut seed: u64 = 0x5eed_1234;
+    let mut next = move |bound: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % bound
+    };
+    for step in 0..40 {
+        match next(5) {
+            0 => {
+                n.top_up(1_000 + next(50_000) as i64, &format!("R-{step}"))
+                    .await;
+            }
+            1 => {
+                let mut body = n.payment_body(&format!("X-{step}"), 100 + next(20_000) as i64);
+                body["account"] = json!("9000000001"); // unknown: fails with 5
+                n.agent(reqwest::Method::POST, "/api/agent/v1/payments", Some(body))
+                    .await;
+            }
+            2 => n.proxy.break_link(),
+            3 => n.proxy.restore(),
+            _ => {
+                n.pay(&format!("P-{step}"), 100 + next(20_000) as i64).await;
+            }
+        }
+        n.assert_ledger_verifies().await;
+    }
+    n.proxy.restore();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while n.agent_balance().await["reserved"]["amount"] != 0 {
+        assert!(Instant::now() < deadline, "pending payments never settled");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    n.assert_ledger_verifies().await;
+    // What the provider credited is what the ledger owes it.
+    let credited: (i64,) = sqlx::query_as("SELECT COALESCE(SUM(amount), 0) FROM payments")
+        .fetch_one(n.provider.pool.as_ref().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        n.account_balance(&format!("provider:{}", n.provider_id))
+            .await,
+        credited.0
+    );
+}
