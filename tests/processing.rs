@@ -77,8 +77,7 @@ impl Network {
         )
         .await
         .unwrap();
-        let network = Network::connect(provider, processing, proxy, &subscriber, &contract).await;
-        network
+        Network::connect(provider, processing, proxy, &subscriber, &contract).await
     }
 
     async fn connect(
