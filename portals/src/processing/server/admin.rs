@@ -19,6 +19,7 @@ use super::connectors::{self, ProviderAnswer};
 use super::ledger::{self, agent_account, provider_account};
 use super::payment::{self, PaymentFilter};
 use super::store::{self, AgentRow, ProviderView};
+pub use crate::processing::model::{AgentView, ConnectionTest, IssuedAgent};
 use crate::server::clock;
 use crate::server::credentials::new_credential;
 
@@ -238,14 +239,6 @@ async fn delete_provider(
     Ok(Json(provider_or_404(&state, id).await?.view()))
 }
 
-/// The answer of "test connection".
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ConnectionTest {
-    pub reached: bool,
-    pub result: Option<u16>,
-    pub answer: String,
-}
-
 pub async fn test_provider(
     state: &ProcessingState,
     id: i64,
@@ -303,19 +296,6 @@ pub struct AgentContract {
     pub fee: FeeRule,
 }
 
-/// A new agent contract with its one-time password.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IssuedAgent {
-    pub agent_id: i64,
-    pub contract_number: String,
-    pub api_url: String,
-    pub protocol: String,
-    pub login: String,
-    pub password: String,
-    pub fee: FeeRule,
-    pub balance: Money,
-}
-
 pub async fn create_agent(
     state: &ProcessingState,
     body: &AgentContract,
@@ -337,7 +317,7 @@ pub async fn create_agent(
     let mut tx = state.pool.begin().await.map_err(db)?;
     let (id,): (i64,) = sqlx::query_as(
         "INSERT INTO agents (name, contract_number, login, fee_percent_bp, fee_fixed, fee_min, fee_max, created_at)
-         VALUES ($1, 'pending-' || hex(randomblob(8)), 'pending-' || hex(randomblob(8)), $2, $3, $4, $5, $6) RETURNING id",
+         VALUES ($1, $7, $7, $2, $3, $4, $5, $6) RETURNING id",
     )
     .bind(body.name.trim())
     .bind(i64::from(body.fee.percent_bp))
@@ -345,6 +325,9 @@ pub async fn create_agent(
     .bind(body.fee.min.get())
     .bind(body.fee.max.map(Kopecks::get))
     .bind(clock::now())
+    // The contract number and login derive from the id, known only after the insert: a
+    // placeholder unique to this transaction holds their place (portable SQL, no randomblob).
+    .bind(format!("pending-{}", shared::auth::generate_password()))
     .fetch_one(&mut *tx)
     .await
     .map_err(db)?;
@@ -387,21 +370,6 @@ async fn post_agent(
         StatusCode::CREATED,
         Json(create_agent(&state, &body).await?),
     ))
-}
-
-/// An agent as the operator sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AgentView {
-    pub agent_id: i64,
-    pub name: String,
-    pub contract_number: String,
-    pub login: String,
-    pub fee: FeeRule,
-    pub balance: Money,
-    pub reserved: Money,
-    pub available: Money,
-    pub active: bool,
-    pub created_at: String,
 }
 
 impl From<&AgentRow> for AgentView {

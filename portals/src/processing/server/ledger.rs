@@ -7,7 +7,7 @@
 //! `available` (balance − reserved) but is not a posting; it is released when the
 //! payment completes (and is posted) or fails (and is voided).
 
-use serde::{Deserialize, Serialize};
+pub use crate::processing::model::{AccountRow, Check, Verification};
 use sqlx::{SqliteConnection, SqlitePool};
 
 use crate::server::clock;
@@ -78,35 +78,10 @@ pub async fn post(
     Ok(entry_id)
 }
 
-/// An account as the operator sees it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
-pub struct AccountRow {
-    pub id: String,
-    pub kind: String,
-    pub owner_id: Option<i64>,
-    pub balance: i64,
-    pub reserved: i64,
-}
-
 pub async fn accounts(pool: &SqlitePool) -> Result<Vec<AccountRow>, sqlx::Error> {
     sqlx::query_as("SELECT id, kind, owner_id, balance, reserved FROM ledger_accounts ORDER BY kind, owner_id, id")
         .fetch_all(pool)
         .await
-}
-
-/// One invariant and whether it holds.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Check {
-    pub name: String,
-    pub ok: bool,
-    pub detail: String,
-}
-
-/// The ledger check: all invariants, each with what was found.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Verification {
-    pub ok: bool,
-    pub checks: Vec<Check>,
 }
 
 /// Verifies the ledger's invariants in one read transaction (a consistent snapshot).

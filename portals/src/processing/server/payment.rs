@@ -15,13 +15,15 @@
 
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use shared::error::ApiError;
-use shared::money::{Kopecks, Money};
-use shared::wire::agent::{PaymentRequest, PaymentState};
+use shared::money::Kopecks;
+use shared::wire::agent::PaymentRequest;
 use shared::wire::osmp::ResultCode;
 use sqlx::SqlitePool;
+
+pub use crate::processing::model::PaymentRow;
 
 use super::ProcessingState;
 use super::connectors::{self, ProviderAnswer};
@@ -31,63 +33,6 @@ use crate::server::clock;
 
 /// Longest `agent_txn_id` accepted.
 pub const MAX_AGENT_TXN_ID_LEN: usize = 64;
-
-/// A payment as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
-pub struct PaymentRow {
-    pub id: i64,
-    pub agent_id: i64,
-    pub agent_txn_id: String,
-    pub request_hash: String,
-    pub provider_id: i64,
-    pub account: String,
-    pub cash: i64,
-    pub agent_fee: i64,
-    pub amount: i64,
-    pub processing_fee: i64,
-    pub status: String,
-    pub result: Option<i64>,
-    pub message: Option<String>,
-    pub prv_txn: Option<String>,
-    pub attempts: i64,
-    pub next_attempt_at: Option<String>,
-    pub last_answer: Option<String>,
-    pub accepted_at: String,
-    pub created_at: String,
-    pub updated_at: String,
-}
-
-impl PaymentRow {
-    /// What the agent is charged: the amount and processing's fee.
-    pub fn total(&self) -> i64 {
-        self.amount + self.processing_fee
-    }
-
-    /// The agent API's view, with the agent's balance at hand.
-    pub fn state(&self, balance: Kopecks) -> PaymentState {
-        let result = self.result.and_then(|r| u16::try_from(r).ok());
-        // A failed or rejected payment is final for its agent_txn_id: no retry can help.
-        let fatal = matches!(self.status.as_str(), "failed" | "rejected");
-        PaymentState {
-            payment_id: self.id,
-            agent_txn_id: self.agent_txn_id.clone(),
-            status: self.status.clone(),
-            amount: Kopecks::new(self.amount),
-            processing_fee: Kopecks::new(self.processing_fee),
-            result,
-            fatal,
-            message: self
-                .message
-                .clone()
-                .unwrap_or_else(|| match self.status.as_str() {
-                    "pending" => "Waiting for the provider's answer".to_owned(),
-                    _ => String::new(),
-                }),
-            prv_txn: self.prv_txn.clone(),
-            balance: Money::rub(balance),
-        }
-    }
-}
 
 macro_rules! select_payments {
     ($rest:literal) => {

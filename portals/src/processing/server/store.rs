@@ -1,6 +1,8 @@
 //! Processing's contracts: providers and agents, as stored and as shown.
 
 use serde::{Deserialize, Serialize};
+
+pub use crate::processing::model::ProviderView;
 use shared::fee::FeeRule;
 use shared::money::Kopecks;
 use shared::wire::agent::Field;
@@ -24,22 +26,6 @@ pub struct ProviderRow {
     pub active: bool,
     pub created_at: String,
     pub updated_at: String,
-}
-
-/// A provider contract as the API shows it: no password.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ProviderView {
-    pub provider_id: i64,
-    pub name: String,
-    pub service_kind: String,
-    pub endpoint_url: String,
-    pub protocol: String,
-    pub login: String,
-    pub fields: Vec<Field>,
-    pub min_amount: Kopecks,
-    pub max_amount: Kopecks,
-    pub active: bool,
-    pub created_at: String,
 }
 
 impl ProviderRow {

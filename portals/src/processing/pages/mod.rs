@@ -1,5 +1,11 @@
 //! The processing center's pages.
 
+pub mod agents;
+pub mod ledger;
+pub mod payments;
+pub mod providers;
+pub mod texts;
+
 use leptos::prelude::*;
 use leptos_meta::{Title, provide_meta_context};
 use leptos_router::StaticSegment;
@@ -51,10 +57,10 @@ pub fn ProcessingApp() -> impl IntoView {
             <Portal role=Role::Processing nav=NAV>
                 <Routes fallback=NotFound>
                     <Route path=StaticSegment("") view=Home/>
-                    <Route path=StaticSegment("providers") view=Planned/>
-                    <Route path=StaticSegment("agents") view=Planned/>
-                    <Route path=StaticSegment("payments") view=Planned/>
-                    <Route path=StaticSegment("ledger") view=Planned/>
+                    <Route path=StaticSegment("providers") view=providers::ProvidersPage/>
+                    <Route path=StaticSegment("agents") view=agents::AgentsPage/>
+                    <Route path=StaticSegment("payments") view=payments::PaymentsPage/>
+                    <Route path=StaticSegment("ledger") view=ledger::LedgerPageView/>
                     <Route path=StaticSegment("reports") view=Planned/>
                     <Route path=StaticSegment("registry") view=Planned/>
                 </Routes>

@@ -1,0 +1,231 @@
+//! `/providers`: provider contracts — sign, list, switch on and off, test the connection.
+
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::texts::texts;
+use crate::processing::model::{ConnectionTest, ProviderView};
+use crate::ui::rub;
+
+#[cfg(feature = "ssr")]
+pub fn processing_state() -> Result<crate::processing::server::ProcessingState, ServerFnError> {
+    use_context::<crate::processing::server::ProcessingState>()
+        .ok_or_else(|| ServerFnError::new("this participant is not a processing center"))
+}
+
+#[cfg(feature = "ssr")]
+pub fn failed(error: impl std::fmt::Display) -> ServerFnError {
+    tracing::error!(error = %error, "page request failed");
+    ServerFnError::new(error.to_string())
+}
+
+/// A refusal's fields in one line, for a form's error message.
+#[cfg(feature = "ssr")]
+pub fn refusal(error: shared::error::ApiError) -> Result<String, ServerFnError> {
+    match error {
+        shared::error::ApiError::Validation { fields } => Ok(fields
+            .iter()
+            .map(|(field, why)| format!("{field}: {why}"))
+            .collect::<Vec<_>>()
+            .join("; ")),
+        shared::error::ApiError::IdempotencyConflict => Ok("idempotency_conflict".to_owned()),
+        other => Err(failed(other)),
+    }
+}
+
+#[server(prefix = "/ui", endpoint = "processing/providers")]
+pub async fn load_providers() -> Result<Vec<ProviderView>, ServerFnError> {
+    let state = processing_state()?;
+    let rows = crate::processing::server::store::providers(&state.pool)
+        .await
+        .map_err(failed)?;
+    Ok(rows.iter().map(|p| p.view()).collect())
+}
+
+/// The provider signed, or the form's problems in one line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Signed {
+    Provider(ProviderView),
+    Refused(String),
+}
+
+#[allow(clippy::too_many_arguments)]
+#[server(prefix = "/ui", endpoint = "processing/create-provider")]
+pub async fn create_provider(
+    name: String,
+    service_kind: String,
+    endpoint_url: String,
+    protocol: String,
+    login: String,
+    password: String,
+    field_label: String,
+    field_regex: String,
+    min_amount: String,
+    max_amount: String,
+) -> Result<Signed, ServerFnError> {
+    use crate::processing::server::admin::{self, ProviderContract};
+    use shared::money::Kopecks;
+    let state = processing_state()?;
+    let (Ok(min_amount), Ok(max_amount)) = (
+        Kopecks::parse(min_amount.trim()),
+        Kopecks::parse(max_amount.trim()),
+    ) else {
+        return Ok(Signed::Refused(
+            "min_amount/max_amount: roubles with a dot, e.g. 1.00".into(),
+        ));
+    };
+    let body = ProviderContract {
+        name,
+        service_kind,
+        endpoint_url,
+        protocol,
+        login,
+        password,
+        fields: vec![shared::wire::agent::Field {
+            name: "account".into(),
+            label: field_label,
+            regex: field_regex,
+        }],
+        min_amount,
+        max_amount,
+    };
+    match admin::create_provider(&state, &body).await {
+        Ok(view) => Ok(Signed::Provider(view)),
+        Err(e) => refusal(e).map(Signed::Refused),
+    }
+}
+
+#[server(prefix = "/ui", endpoint = "processing/provider-active")]
+pub async fn set_provider_active(id: i64, active: bool) -> Result<(), ServerFnError> {
+    let state = processing_state()?;
+    sqlx::query("UPDATE providers SET active = $1, updated_at = $2 WHERE id = $3")
+        .bind(active)
+        .bind(crate::server::clock::now())
+        .bind(id)
+        .execute(&state.pool)
+        .await
+        .map_err(failed)?;
+    tracing::info!(provider = id, active, "provider switched from the portal");
+    Ok(())
+}
+
+#[server(prefix = "/ui", endpoint = "processing/test-provider")]
+pub async fn test_provider(id: i64, account: String) -> Result<ConnectionTest, ServerFnError> {
+    let state = processing_state()?;
+    crate::processing::server::admin::test_provider(&state, id, account.trim())
+        .await
+        .map_err(failed)
+}
+
+#[component]
+pub fn ProvidersPage() -> impl IntoView {
+    let t = texts();
+    let create = ServerAction::<CreateProvider>::new();
+    let switch = ServerAction::<SetProviderActive>::new();
+    let list = Resource::new(
+        move || (create.version().get(), switch.version().get()),
+        |_| load_providers(),
+    );
+    let field = |id: &'static str, label: &'static str, value: &'static str, hint: &'static str| {
+        view! {
+            <div class="field">
+                <label for=id>{label}</label>
+                <input id=id name=id required value=value placeholder=hint autocomplete="off"/>
+            </div>
+        }
+    };
+    view! {
+        <h1>{t.providers_title}</h1>
+        <section class="card" aria-labelledby="new-provider-title">
+            <h2 id="new-provider-title">{t.new_provider}</h2>
+            <ActionForm action=create>
+                <div class="fields">
+                    {field("name", t.name, "", "Megafon")}
+                    {field("service_kind", t.service_kind, "mobile", "")}
+                    {field("endpoint_url", t.endpoint_url, "", "http://127.0.0.1:8402/osmp")}
+                    <div class="field">
+                        <label for="protocol">{t.protocol}</label>
+                        <select id="protocol" name="protocol">
+                            <option value="osmp" selected>"OSMP (XML)"</option>
+                            <option value="json">"JSON"</option>
+                        </select>
+                    </div>
+                    {field("login", t.login, "", "processing-1")}
+                    <div class="field">
+                        <label for="password">{t.password}</label>
+                        <input id="password" name="password" type="password" required autocomplete="off" placeholder=t.password_hint/>
+                    </div>
+                    {field("field_label", t.field_label, "Номер телефона", "")}
+                    {field("field_regex", t.field_regex, "9[0-9]{9}", "")}
+                    {field("min_amount", t.min_amount, "1.00", "")}
+                    {field("max_amount", t.max_amount, "15000.00", "")}
+                </div>
+                <button type="submit" disabled=move || create.pending().get()>{t.create_provider}</button>
+            </ActionForm>
+            {move || create.value().get().map(|outcome| match outcome {
+                Ok(Signed::Provider(p)) => view! { <p class="ok" role="status">{format!("{} № {}: {}", t.saved, p.provider_id, p.name)}</p> }.into_any(),
+                Ok(Signed::Refused(why)) => view! { <p class="error" role="alert">{format!("{}: {why}", t.invalid_form)}</p> }.into_any(),
+                Err(e) => view! { <p class="error" role="alert">{format!("{}: {e}", t.failed)}</p> }.into_any(),
+            })}
+        </section>
+        <Transition fallback=move || view! { <p>{t.loading}</p> }>
+            {move || list.get().map(|result| match result {
+                Ok(rows) if rows.is_empty() => view! { <p class="empty-state">{t.no_providers}</p> }.into_any(),
+                Ok(rows) => rows.into_iter().map(|p| view! { <ProviderCard p switch/> }).collect_view().into_any(),
+                Err(e) => view! { <p class="error">{format!("{}: {e}", t.failed)}</p> }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn ProviderCard(p: ProviderView, switch: ServerAction<SetProviderActive>) -> impl IntoView {
+    let t = texts();
+    let test = ServerAction::<TestProvider>::new();
+    let regex = p
+        .fields
+        .iter()
+        .map(|f| format!("{} /{}/", f.label, f.regex))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let account_id = format!("test-account-{}", p.provider_id);
+    let label_for = account_id.clone();
+    view! {
+        <section class="card">
+            <h2>{format!("№ {} · {}", p.provider_id, p.name)}
+                {" "}<span class=if p.active { "badge badge-active" } else { "badge badge-closed" }>
+                    {if p.active { t.active } else { t.deactivate }}
+                </span>
+            </h2>
+            <dl class="pairs">
+                <dt>{t.service_kind}</dt><dd>{p.service_kind.clone()}</dd>
+                <dt>{t.endpoint_url}</dt><dd><code>{p.endpoint_url.clone()}</code>{format!(" ({})", p.protocol)}</dd>
+                <dt>{t.login}</dt><dd><code>{p.login.clone()}</code></dd>
+                <dt>{t.field_regex}</dt><dd><code>{regex}</code></dd>
+                <dt>{t.min_amount}</dt><dd>{format!("{} — {}", rub(p.min_amount), rub(p.max_amount))}</dd>
+            </dl>
+            <div class="inline-form">
+                <ActionForm action=switch>
+                    <input type="hidden" name="id" value=p.provider_id.to_string()/>
+                    <input type="hidden" name="active" value=(!p.active).to_string()/>
+                    <button type="submit" class="small">{if p.active { t.deactivate } else { t.activate }}</button>
+                </ActionForm>
+                <ActionForm action=test>
+                    <input type="hidden" name="id" value=p.provider_id.to_string()/>
+                    <label for=label_for>{t.test_account}</label>
+                    <input id=account_id name="account" inputmode="numeric" value="0"/>
+                    <button type="submit" class="small">{t.test_button}</button>
+                </ActionForm>
+            </div>
+            {move || test.value().get().map(|outcome| match outcome {
+                Ok(result) => view! {
+                    <p class=if result.reached { "ok" } else { "error" } role="status">
+                        {format!("{}: {}", if result.reached { t.test_reached } else { t.test_unreached }, result.answer)}
+                    </p>
+                }.into_any(),
+                Err(e) => view! { <p class="error">{format!("{}: {e}", t.failed)}</p> }.into_any(),
+            })}
+        </section>
+    }
+}
