@@ -677,3 +677,134 @@ async fn the_ledger_stays_balanced_through_random_operations() {
         credited.0
     );
 }
+
+/// A provider running as its own `paymesh provider` process on a fixed port.
+struct ProviderProcess {
+    child: std::process::Child,
+}
+
+impl ProviderProcess {
+    async fn start(dir: &std::path::Path, port: u16) -> ProviderProcess {
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_paymesh"))
+            .args([
+                "provider",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--admin-password",
+                ADMIN_PASSWORD,
+            ])
+            .arg("--data-dir")
+            .arg(dir)
+            .env("PAYMESH_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("paymesh provider starts");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while reqwest::get(format!("http://127.0.0.1:{port}/healthz"))
+            .await
+            .is_err()
+        {
+            assert!(
+                Instant::now() < deadline,
+                "the provider process did not come up"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        ProviderProcess { child }
+    }
+
+    fn kill(&mut self) {
+        // SIGKILL: no graceful shutdown, as a crash or a pulled plug.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ProviderProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+#[tokio::test]
+async fn a_provider_process_killed_mid_flight_is_paid_once_after_it_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut provider = ProviderProcess::start(dir.path(), port).await;
+    let client = reqwest::Client::new();
+    let admin_post = |path: &str, body: Value| {
+        client
+            .post(format!("http://127.0.0.1:{port}{path}"))
+            .basic_auth("admin", Some(ADMIN_PASSWORD))
+            .json(&body)
+            .send()
+    };
+    let subscriber: Value = admin_post("/api/admin/v1/subscribers", json!({
+        "full_name": "Петров Пётр", "passport": "4510 000001", "email": "p@example.ru", "services": ["call"]
+    })).await.unwrap().json().await.unwrap();
+    let contract: Value = admin_post(
+        "/api/admin/v1/processing-contracts",
+        json!({"processing_name": "p", "protocol": "osmp"}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let account = subscriber["account"].as_str().unwrap().to_owned();
+    let balance = || {
+        let (client, account, password) = (
+            client.clone(),
+            account.clone(),
+            subscriber["password"].as_str().unwrap().to_owned(),
+        );
+        async move {
+            let b: Value = client
+                .get(format!("http://127.0.0.1:{port}/api/usage/v1/balance"))
+                .basic_auth(&account, Some(&password))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            b["balance"]["amount"].as_i64().unwrap()
+        }
+    };
+
+    // Processing reaches the provider process through a pass-through proxy. `Network` wants an
+    // in-process provider for its helpers; this test asks the process directly instead.
+    let placeholder = TestApp::spawn(Role::Provider).await;
+    let proxy = ChaosProxy::start(std::net::SocketAddr::from(([127, 0, 0, 1], port))).await;
+    let processing = TestApp::spawn_with(
+        Role::Processing,
+        tempfile::tempdir().unwrap(),
+        Some(ADMIN_PASSWORD),
+        |s| {
+            s.retry_delay_max = Some(Duration::from_millis(200));
+            s.provider_timeout = Some(Duration::from_secs(2));
+        },
+    )
+    .await
+    .unwrap();
+    let n = Network::connect(placeholder, processing, proxy, &subscriber, &contract).await;
+    n.top_up(100_000, "PP-1").await;
+    assert_eq!(n.pay("R-1", 10_000).await.1["status"], "completed");
+    assert_eq!(balance().await, 10_000);
+
+    provider.kill();
+    assert_eq!(n.pay("R-2", 20_000).await.1["status"], "pending");
+    let _provider = ProviderProcess::start(dir.path(), port).await;
+    n.wait_status("R-2", "completed").await;
+    assert_eq!(balance().await, 30_000, "credited once, after the restart");
+    n.assert_ledger_verifies().await;
+    assert_eq!(
+        n.account_balance(&format!("provider:{}", n.provider_id))
+            .await,
+        30_000
+    );
+}

@@ -31,6 +31,10 @@ pub struct CommonArgs {
     /// A TOML file with any of these settings (keys are flag names).
     #[arg(long, env = "PAYMESH_CONFIG")]
     pub config: Option<PathBuf>,
+    /// SQLite durability: `full` (the default: a commit survives a power cut) or `normal`
+    /// (faster; the last commits may be lost on a power cut, never corrupted).
+    #[arg(long, env = "PAYMESH_SQLITE_SYNCHRONOUS", default_value = "full", value_parser = ["full", "normal"])]
+    pub sqlite_synchronous: String,
     /// Also open the portal in a native window when a display exists.
     #[arg(long, env = "PAYMESH_WINDOW")]
     pub window: bool,

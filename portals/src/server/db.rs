@@ -22,13 +22,15 @@ pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// * `journal_mode=WAL` — readers never block the writer, so the UI and reports can read
 ///   while payments commit.
 /// * `synchronous=FULL` — a committed payment survives a power cut; NORMAL could lose the
-///   last transactions, and we would have told a terminal "completed".
+///   last transactions, and we would have told a terminal "completed". (`--sqlite-synchronous
+///   normal` exists for measurements and for operators who accept that trade.)
 /// * `busy_timeout=5s` — concurrent writers queue instead of failing with SQLITE_BUSY.
 /// * `foreign_keys=ON` — SQLite leaves them off by default.
 pub async fn open(
     role: Role,
     data_dir: &Path,
     database_url: Option<&str>,
+    synchronous: &str,
 ) -> Result<SqlitePool, StartError> {
     let file = data_dir.join(format!("{role}.db"));
     let options = match database_url {
@@ -46,7 +48,11 @@ pub async fn open(
     let options = options
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(SqliteSynchronous::Full)
+        .synchronous(if synchronous == "normal" {
+            SqliteSynchronous::Normal
+        } else {
+            SqliteSynchronous::Full
+        })
         .busy_timeout(BUSY_TIMEOUT)
         .foreign_keys(true);
     let pool = SqlitePoolOptions::new()

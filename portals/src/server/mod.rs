@@ -170,7 +170,16 @@ impl App {
                 .map_err(|e| StartError::Other(e.to_string()))?,
         );
         let pool = if role.has_database() {
-            Some(db::open(role, &dir, settings.common.database_url.as_deref()).await?)
+            let synchronous = settings.common.sqlite_synchronous.as_str();
+            Some(
+                db::open(
+                    role,
+                    &dir,
+                    settings.common.database_url.as_deref(),
+                    synchronous,
+                )
+                .await?,
+            )
         } else {
             None
         };
