@@ -6,6 +6,7 @@
 
 mod helpers;
 
+mod agent;
 mod auth_matrix;
 mod browser;
 mod chaos;

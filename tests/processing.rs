@@ -20,8 +20,8 @@ pub struct Network {
     subscriber_password: String,
     pub provider_id: i64,
     pub agent_id: i64,
-    agent_login: String,
-    agent_password: String,
+    pub agent_login: String,
+    pub agent_password: String,
 }
 
 async fn send(

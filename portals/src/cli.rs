@@ -76,6 +76,12 @@ pub struct AgentArgs {
     /// The kiosk's (login `kiosk`) password; generated into DIR/kiosk-password when absent.
     #[arg(long, env = "PAYMESH_KIOSK_PASSWORD", hide_env_values = true)]
     pub kiosk_password: Option<String>,
+    /// Seconds between catalog refreshes.
+    #[arg(long, env = "PAYMESH_CATALOG_INTERVAL_S", default_value_t = 1800)]
+    pub catalog_interval_s: u64,
+    /// Seconds between balance refreshes.
+    #[arg(long, env = "PAYMESH_BALANCE_INTERVAL_S", default_value_t = 300)]
+    pub balance_interval_s: u64,
 }
 
 #[derive(Args, Debug)]
@@ -103,6 +109,8 @@ impl Command {
             },
             Command::Agent(a) => Settings {
                 kiosk_password: a.kiosk_password,
+                catalog_interval: Some(std::time::Duration::from_secs(a.catalog_interval_s.max(1))),
+                balance_interval: Some(std::time::Duration::from_secs(a.balance_interval_s.max(1))),
                 ..Settings::new(Role::Agent, a.common)
             },
             Command::Demo(d) => return Err(d),

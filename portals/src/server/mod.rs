@@ -58,6 +58,9 @@ pub struct Settings {
     /// Processing only: the longest wait for a provider's answer, and between retries.
     pub provider_timeout: Option<std::time::Duration>,
     pub retry_delay_max: Option<std::time::Duration>,
+    /// Agent only: how often to refresh the catalog and the balance.
+    pub catalog_interval: Option<std::time::Duration>,
+    pub balance_interval: Option<std::time::Duration>,
 }
 
 impl Settings {
@@ -71,6 +74,8 @@ impl Settings {
             mail_from: None,
             provider_timeout: None,
             retry_delay_max: None,
+            catalog_interval: None,
+            balance_interval: None,
         }
     }
 }

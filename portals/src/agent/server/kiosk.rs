@@ -1,0 +1,447 @@
+//! The kiosk's API, `/api/kiosk/v1` (login `kiosk`): what the kiosk page and kiosk-shell
+//! use — the terminal's state and catalog, the account check, a cash session per customer
+//! with every stacked bill (each `event_id` counted once), the pay, and the receipt.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use serde::{Deserialize, Serialize};
+use shared::error::ApiError;
+use shared::extract::JsonBody;
+use shared::fee::FeeRule;
+use shared::money::Kopecks;
+use shared::wire::agent::{CatalogProvider, CheckAnswer, CheckRequest};
+
+use super::AgentState;
+use super::processing::{self, CallError};
+use super::store::{self, PaymentRow, SessionRow};
+use super::sync::{self, Status};
+use crate::server::clock;
+
+/// How long `pay` waits for processing before it answers with the payment still on its way.
+pub const PAY_WAIT: Duration = Duration::from_secs(8);
+/// Longest event id a bill may carry.
+pub const MAX_EVENT_ID_LEN: usize = 64;
+
+fn db(e: sqlx::Error) -> ApiError {
+    ApiError::internal(e)
+}
+
+/// What the kiosk shows on its first screen.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct KioskState {
+    pub status: Status,
+    pub providers: Vec<CatalogProvider>,
+    pub fee: FeeRule,
+}
+
+pub async fn kiosk_state(state: &AgentState) -> Result<KioskState, ApiError> {
+    let status = sync::status(state).await.map_err(db)?;
+    let catalog = sync::cached_catalog(
+        &store::sync_state(&state.pool, "catalog")
+            .await
+            .map_err(db)?,
+    );
+    Ok(KioskState {
+        status,
+        providers: catalog.map(|c| c.providers).unwrap_or_default(),
+        fee: store::fee_rule(&state.pool).await.map_err(db)?,
+    })
+}
+
+async fn get_state(State(state): State<AgentState>) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(kiosk_state(&state).await?))
+}
+
+async fn provider(
+    state: &AgentState,
+    provider_id: i64,
+    account: &str,
+) -> Result<CatalogProvider, ApiError> {
+    let catalog = sync::cached_catalog(
+        &store::sync_state(&state.pool, "catalog")
+            .await
+            .map_err(db)?,
+    );
+    let provider = catalog
+        .and_then(|c| {
+            c.providers
+                .into_iter()
+                .find(|p| p.provider_id == provider_id)
+        })
+        .ok_or_else(|| ApiError::field("provider_id", "no such provider in the catalog"))?;
+    for field in provider.fields.iter().filter(|f| f.name == "account") {
+        let whole = regex::Regex::new(&format!("^(?:{})$", field.regex))
+            .map(|r| r.is_match(account))
+            .unwrap_or(false);
+        if !whole {
+            return Err(ApiError::field(
+                "account",
+                format!("{} — {}", field.label, field.regex),
+            ));
+        }
+    }
+    Ok(provider)
+}
+
+pub async fn check(state: &AgentState, request: &CheckRequest) -> Result<CheckAnswer, ApiError> {
+    provider(state, request.provider_id, &request.account).await?;
+    let contract = store::contract(&state.pool)
+        .await
+        .map_err(db)?
+        .ok_or_else(|| ApiError::TerminalBlocked {
+            reason: "no_contract".into(),
+        })?;
+    match processing::check(&state.client, &contract, request).await {
+        Ok(answer) => Ok(answer),
+        Err(CallError::Refused { body, .. }) => Err(ApiError::field("account", body)),
+        Err(e) => Err(ApiError::ProviderUnavailable {
+            detail: e.to_string(),
+        }),
+    }
+}
+
+async fn post_check(
+    State(state): State<AgentState>,
+    JsonBody(body): JsonBody<CheckRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(check(&state, &body).await?))
+}
+
+/// A session as the kiosk sees it: the cash so far and what it credits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionView {
+    pub session_id: i64,
+    pub provider_id: i64,
+    pub provider_name: String,
+    pub account: String,
+    pub status: String,
+    pub min_amount: Kopecks,
+    pub max_amount: Kopecks,
+    /// Принято: the cash inserted.
+    pub cash: Kopecks,
+    /// Комиссия: the agent's fee on that cash.
+    pub agent_fee: Kopecks,
+    /// К зачислению: what the subscriber gets.
+    pub amount: Kopecks,
+}
+
+/// The agent's fee on `cash` and what is left to credit.
+pub fn split(fee: &FeeRule, cash: Kopecks) -> (Kopecks, Kopecks) {
+    let agent_fee = fee.fee(cash).unwrap_or(Kopecks::ZERO).min(cash);
+    (
+        agent_fee,
+        cash.checked_sub(agent_fee).unwrap_or(Kopecks::ZERO),
+    )
+}
+
+async fn view(state: &AgentState, session: SessionRow) -> Result<SessionView, ApiError> {
+    let fee = store::fee_rule(&state.pool).await.map_err(db)?;
+    let cash = Kopecks::new(session.cash);
+    let (agent_fee, amount) = split(&fee, cash);
+    Ok(SessionView {
+        session_id: session.id,
+        provider_id: session.provider_id,
+        provider_name: session.provider_name,
+        account: session.account,
+        status: session.status,
+        min_amount: Kopecks::new(session.min_amount),
+        max_amount: Kopecks::new(session.max_amount),
+        cash,
+        agent_fee,
+        amount,
+    })
+}
+
+async fn session_or_404(state: &AgentState, id: i64) -> Result<SessionRow, ApiError> {
+    store::session(&state.pool, id)
+        .await
+        .map_err(db)?
+        .ok_or_else(|| ApiError::NotFound {
+            what: format!("session {id}"),
+        })
+}
+
+async fn refuse_if_blocked(state: &AgentState) -> Result<(), ApiError> {
+    let status = sync::status(state).await.map_err(db)?;
+    if status.blocked {
+        return Err(ApiError::TerminalBlocked {
+            reason: status.blocked_reasons.join(", "),
+        });
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+struct OpenSession {
+    provider_id: i64,
+    account: String,
+}
+
+async fn open_session(
+    State(state): State<AgentState>,
+    JsonBody(body): JsonBody<OpenSession>,
+) -> Result<impl IntoResponse, ApiError> {
+    refuse_if_blocked(&state).await?;
+    let provider = provider(&state, body.provider_id, &body.account).await?;
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO sessions (provider_id, provider_name, account, min_amount, max_amount, status, created_at)
+         VALUES ($1, $2, $3, $4, $5, 'open', $6) RETURNING id",
+    )
+    .bind(provider.provider_id)
+    .bind(&provider.name)
+    .bind(&body.account)
+    .bind(provider.min_amount.get())
+    .bind(provider.max_amount.get())
+    .bind(clock::now())
+    .fetch_one(&state.pool)
+    .await
+    .map_err(db)?;
+    tracing::info!(session = id, provider = provider.provider_id, account = %body.account, "kiosk session opened");
+    let session = session_or_404(&state, id).await?;
+    Ok((StatusCode::CREATED, Json(view(&state, session).await?)))
+}
+
+async fn get_session(
+    State(state): State<AgentState>,
+    Path(id): Path<i64>,
+) -> Result<impl IntoResponse, ApiError> {
+    let session = session_or_404(&state, id).await?;
+    Ok(Json(view(&state, session).await?))
+}
+
+/// A stacked bill, as the validator reported it.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct Bill {
+    pub event_id: String,
+    pub amount: Kopecks,
+}
+
+/// Records a stacked bill once: the row is committed before the answer (the kiosk acks the
+/// validator only after this answer), and a repeated `event_id` counts nothing.
+pub async fn stack_bill(
+    state: &AgentState,
+    session_id: i64,
+    bill: &Bill,
+) -> Result<(SessionView, bool), ApiError> {
+    if bill.event_id.is_empty() || bill.event_id.len() > MAX_EVENT_ID_LEN {
+        return Err(ApiError::field(
+            "event_id",
+            format!("1 to {MAX_EVENT_ID_LEN} characters"),
+        ));
+    }
+    if !bill.amount.is_positive() {
+        return Err(ApiError::field("amount", "a banknote is a positive amount"));
+    }
+    let session = session_or_404(state, session_id).await?;
+    let counted = sqlx::query(
+        "INSERT INTO bills (event_id, session_id, amount, stacked_at)
+         SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM sessions WHERE id = $2 AND status = 'open')
+         ON CONFLICT (event_id) DO NOTHING",
+    )
+    .bind(&bill.event_id)
+    .bind(session_id)
+    .bind(bill.amount.get())
+    .bind(clock::now())
+    .execute(&state.pool)
+    .await
+    .map_err(db)?
+    .rows_affected()
+        == 1;
+    if counted {
+        tracing::info!(session = session_id, event_id = %bill.event_id, amount = %bill.amount, "bill stacked");
+    } else if session.status != "open" {
+        // Cash after the pay: keep it on record in the log; the operator reconciles the cassette.
+        tracing::error!(session = session_id, event_id = %bill.event_id, amount = %bill.amount, "bill for a closed session not counted");
+        return Err(ApiError::field(
+            "session",
+            "this session is paid; the bill was not counted",
+        ));
+    }
+    let session = session_or_404(state, session_id).await?;
+    Ok((view(state, session).await?, counted))
+}
+
+async fn post_bill(
+    State(state): State<AgentState>,
+    Path(id): Path<i64>,
+    JsonBody(bill): JsonBody<Bill>,
+) -> Result<impl IntoResponse, ApiError> {
+    let (session, counted) = stack_bill(&state, id, &bill).await?;
+    Ok(Json(
+        serde_json::json!({"counted": counted, "session": session}),
+    ))
+}
+
+/// A receipt: what the customer takes away.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    pub agent: String,
+    pub terminal: String,
+    pub provider: String,
+    pub account: String,
+    pub cash: Kopecks,
+    pub agent_fee: Kopecks,
+    pub amount: Kopecks,
+    pub agent_txn_id: String,
+    pub payment_id: Option<i64>,
+    pub accepted_at: String,
+    /// `queued`/`pending` (on its way), `completed`, `failed`, `rejected`.
+    pub status: String,
+    pub message: Option<String>,
+}
+
+async fn receipt(state: &AgentState, payment: PaymentRow) -> Result<Receipt, ApiError> {
+    let contract = store::contract(&state.pool).await.map_err(db)?;
+    Ok(Receipt {
+        agent: contract.map(|c| c.contract_number).unwrap_or_default(),
+        terminal: state.terminal_name.clone(),
+        provider: payment.provider_name,
+        account: payment.account,
+        cash: Kopecks::new(payment.cash),
+        agent_fee: Kopecks::new(payment.agent_fee),
+        amount: Kopecks::new(payment.amount),
+        agent_txn_id: payment.agent_txn_id,
+        payment_id: payment.processing_payment_id,
+        accepted_at: payment.accepted_at,
+        status: payment.status,
+        message: payment.message,
+    })
+}
+
+/// Closes the session and stores its payment in the outbox (one transaction); a repeat
+/// returns the same payment.
+pub async fn pay(state: &AgentState, session_id: i64) -> Result<PaymentRow, ApiError> {
+    if let Some(existing) = store::payment_of_session(&state.pool, session_id)
+        .await
+        .map_err(db)?
+    {
+        return Ok(existing);
+    }
+    let session = session_or_404(state, session_id).await?;
+    let fee = store::fee_rule(&state.pool).await.map_err(db)?;
+    let (agent_fee, amount) = split(&fee, Kopecks::new(session.cash));
+    if !amount.is_positive() || amount.get() < session.min_amount {
+        return Err(ApiError::field(
+            "cash",
+            format!(
+                "the payment must credit at least {} RUB",
+                Kopecks::new(session.min_amount)
+            ),
+        ));
+    }
+    let now = clock::now();
+    let agent_txn_id = format!("{session_id}-{}", shared::auth::generate_password());
+    let mut tx = state.pool.begin().await.map_err(db)?;
+    let closed = sqlx::query(
+        "UPDATE sessions SET status = 'paid', closed_at = $1 WHERE id = $2 AND status = 'open'",
+    )
+    .bind(&now)
+    .bind(session_id)
+    .execute(&mut *tx)
+    .await
+    .map_err(db)?
+    .rows_affected()
+        == 1;
+    if !closed {
+        tx.rollback().await.map_err(db)?;
+        return store::payment_of_session(&state.pool, session_id)
+            .await
+            .map_err(db)?
+            .ok_or_else(|| ApiError::field("session", "this session is closed"));
+    }
+    sqlx::query(
+        "INSERT INTO payments (session_id, agent_txn_id, provider_id, provider_name, account, cash, agent_fee, amount,
+                               accepted_at, status, next_attempt_at, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'queued', $9, $9, $9)",
+    )
+    .bind(session_id)
+    .bind(&agent_txn_id)
+    .bind(session.provider_id)
+    .bind(&session.provider_name)
+    .bind(&session.account)
+    .bind(session.cash)
+    .bind(agent_fee.get())
+    .bind(amount.get())
+    .bind(&now)
+    .execute(&mut *tx)
+    .await
+    .map_err(db)?;
+    tx.commit().await.map_err(db)?;
+    tracing::info!(session = session_id, agent_txn_id, cash = session.cash, agent_fee = %agent_fee, amount = %amount, "payment stored in the outbox");
+    state.outbox_wake.notify_one();
+    store::payment_of_session(&state.pool, session_id)
+        .await
+        .map_err(db)?
+        .ok_or_else(|| ApiError::internal("payment vanished"))
+}
+
+async fn post_pay(
+    State(state): State<AgentState>,
+    Path(id): Path<i64>,
+) -> Result<impl IntoResponse, ApiError> {
+    let mut payment = pay(&state, id).await?;
+    let deadline = tokio::time::Instant::now() + PAY_WAIT;
+    // Wait for the first attempt's outcome; if processing cannot be reached, answer at once:
+    // the payment is safe in the outbox and the receipt says it is on its way.
+    while payment.status == "queued"
+        && payment.attempts == 0
+        && tokio::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        payment = store::payment_of_session(&state.pool, id)
+            .await
+            .map_err(db)?
+            .unwrap_or(payment);
+    }
+    Ok(Json(receipt(&state, payment).await?))
+}
+
+async fn get_receipt(
+    State(state): State<AgentState>,
+    Path(id): Path<i64>,
+) -> Result<impl IntoResponse, ApiError> {
+    let payment = store::payment_of_session(&state.pool, id)
+        .await
+        .map_err(db)?
+        .ok_or_else(|| ApiError::NotFound {
+            what: format!("payment of session {id}"),
+        })?;
+    Ok(Json(receipt(&state, payment).await?))
+}
+
+#[derive(Deserialize)]
+struct ValidatorReport {
+    fault: Option<String>,
+}
+
+/// kiosk-shell reports the bill validator's faults here; a fault blocks the terminal.
+async fn post_validator(
+    State(state): State<AgentState>,
+    JsonBody(report): JsonBody<ValidatorReport>,
+) -> Result<impl IntoResponse, ApiError> {
+    if let Ok(mut fault) = state.validator_fault.lock() {
+        if report.fault != *fault {
+            tracing::warn!(fault = ?report.fault, "bill validator state");
+        }
+        fault.clone_from(&report.fault);
+    }
+    Ok(Json(sync::status(&state).await.map_err(db)?))
+}
+
+pub fn router(state: AgentState) -> axum::Router {
+    use axum::routing::{get, post};
+    axum::Router::new()
+        .route("/api/kiosk/v1/state", get(get_state))
+        .route("/api/kiosk/v1/checks", post(post_check))
+        .route("/api/kiosk/v1/sessions", post(open_session))
+        .route("/api/kiosk/v1/sessions/{id}", get(get_session))
+        .route("/api/kiosk/v1/sessions/{id}/bills", post(post_bill))
+        .route("/api/kiosk/v1/sessions/{id}/pay", post(post_pay))
+        .route("/api/kiosk/v1/sessions/{id}/receipt", get(get_receipt))
+        .route("/api/kiosk/v1/validator", post(post_validator))
+        .with_state(state)
+}

@@ -1,0 +1,103 @@
+//! The agent's server side: the terminal's state, the kiosk realm (login `kiosk`) for
+//! `/api/kiosk/v1` and the kiosk screens (the UI bundle is open to both the operator and
+//! the kiosk), its routes, and two background workers: sync and the outbox.
+
+pub mod admin;
+pub mod kiosk;
+pub mod outbox;
+pub mod processing;
+pub mod store;
+pub mod sync;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use shared::auth::{CredentialStore, SingleLogin};
+use sqlx::SqlitePool;
+
+use crate::server::data_dir;
+use crate::server::{RoleContext, RoleParts, StartError};
+
+/// The kiosk's login.
+pub const KIOSK_LOGIN: &str = "kiosk";
+/// Where a generated kiosk password is kept.
+pub const KIOSK_PASSWORD_FILE: &str = "kiosk-password";
+
+/// The longest wait for one answer of processing.
+pub const PROCESSING_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What every agent handler and worker needs.
+#[derive(Clone)]
+pub struct AgentState {
+    pub pool: SqlitePool,
+    pub client: reqwest::Client,
+    pub catalog_interval: Duration,
+    pub balance_interval: Duration,
+    /// The terminal's name on receipts (`--name`).
+    pub terminal_name: String,
+    /// The bill validator's fault, as kiosk-shell last reported it.
+    pub validator_fault: Arc<Mutex<Option<String>>>,
+    /// Wakes the outbox when a payment is stored.
+    pub outbox_wake: Arc<tokio::sync::Notify>,
+}
+
+pub fn parts(context: &RoleContext) -> Result<RoleParts, StartError> {
+    let dir = &context.settings.common.data_dir;
+    let (password, generated) = data_dir::password(
+        dir,
+        KIOSK_PASSWORD_FILE,
+        context.settings.kiosk_password.as_deref(),
+    )?;
+    let kiosk: Arc<dyn CredentialStore> = Arc::new(
+        SingleLogin::new("kiosk", KIOSK_LOGIN, &password)
+            .map_err(|e| StartError::Other(e.to_string()))?,
+    );
+    let pool = context
+        .pool
+        .clone()
+        .ok_or_else(|| StartError::Other("the agent needs its database".into()))?;
+    let settings = &context.settings;
+    let state = AgentState {
+        pool,
+        client: processing::client(PROCESSING_TIMEOUT),
+        catalog_interval: settings.catalog_interval.unwrap_or(sync::CATALOG_INTERVAL),
+        balance_interval: settings.balance_interval.unwrap_or(sync::BALANCE_INTERVAL),
+        terminal_name: settings
+            .common
+            .name
+            .clone()
+            .unwrap_or_else(|| "paymesh terminal".to_owned()),
+        validator_fault: Arc::default(),
+        outbox_wake: Arc::default(),
+    };
+    tokio::spawn(sync::run(state.clone()));
+    tokio::spawn(outbox::run(state.clone()));
+    let api = Router::new()
+        .merge(admin::router(state.clone()))
+        .merge(kiosk::router(state.clone()));
+    let both = vec![context.admin.clone(), kiosk.clone()];
+    let realms = vec![
+        ("/api/kiosk/v1", vec![kiosk.clone()]),
+        ("/kiosk", vec![kiosk]),
+        ("/pkg", both.clone()),
+        ("/assets", both),
+    ];
+    let generated = if generated {
+        vec![(
+            "kiosk (login kiosk)",
+            dir.join(KIOSK_PASSWORD_FILE),
+            password,
+        )]
+    } else {
+        Vec::new()
+    };
+    Ok(RoleParts {
+        api,
+        ui_context: Some(Arc::new(move || {
+            leptos::prelude::provide_context(state.clone())
+        })),
+        realms,
+        generated,
+    })
+}

@@ -1,0 +1,150 @@
+//! The agent's client of processing's agent API (`paymesh-agent/1`).
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use shared::wire::agent::{
+    AgentBalance, Catalog, CheckAnswer, CheckRequest, PaymentRequest, PaymentState,
+};
+
+/// The agent's contract with processing, as the operator entered it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, sqlx::FromRow)]
+pub struct Contract {
+    pub processing_url: String,
+    pub contract_number: String,
+    pub login: String,
+    pub password: String,
+}
+
+/// Why a call to processing did not give an answer to act on.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// Network error, timeout, 5xx: try again later.
+    #[error("processing unreachable: {0}")]
+    Unreachable(String),
+    /// 401: the contract's login or password is wrong.
+    #[error("processing refused the contract's credentials")]
+    Unauthorized,
+    /// 4xx with a body: processing understood and refused.
+    #[error("processing refused: HTTP {status}: {body}")]
+    Refused { status: u16, body: String },
+}
+
+pub fn client(timeout: Duration) -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(Duration::from_secs(5))
+        .build()
+        .unwrap_or_else(|_| reqwest::Client::new())
+}
+
+fn url(contract: &Contract, path: &str) -> String {
+    format!("{}{path}", contract.processing_url.trim_end_matches('/'))
+}
+
+async fn judge(
+    response: Result<reqwest::Response, reqwest::Error>,
+) -> Result<reqwest::Response, CallError> {
+    let response = response.map_err(|e| {
+        CallError::Unreachable(if e.is_timeout() {
+            "timed out".into()
+        } else {
+            e.to_string()
+        })
+    })?;
+    let status = response.status();
+    if status == StatusCode::UNAUTHORIZED {
+        return Err(CallError::Unauthorized);
+    }
+    if status.is_server_error() {
+        return Err(CallError::Unreachable(format!("HTTP {status}")));
+    }
+    if status.is_client_error()
+        && status != StatusCode::NOT_MODIFIED
+        && status != StatusCode::CONFLICT
+    {
+        let body = response.text().await.unwrap_or_default();
+        return Err(CallError::Refused {
+            status: status.as_u16(),
+            body,
+        });
+    }
+    Ok(response)
+}
+
+async fn json<T: serde::de::DeserializeOwned>(response: reqwest::Response) -> Result<T, CallError> {
+    response
+        .json()
+        .await
+        .map_err(|e| CallError::Unreachable(format!("unreadable answer: {e}")))
+}
+
+pub async fn balance(
+    client: &reqwest::Client,
+    contract: &Contract,
+) -> Result<AgentBalance, CallError> {
+    let response = client
+        .get(url(contract, "/balance"))
+        .basic_auth(&contract.login, Some(&contract.password))
+        .send()
+        .await;
+    json(judge(response).await?).await
+}
+
+/// The catalog, unless it is unchanged since `etag` (`Ok(None)`); with its new ETag.
+pub async fn catalog(
+    client: &reqwest::Client,
+    contract: &Contract,
+    etag: Option<&str>,
+) -> Result<Option<(Catalog, Option<String>)>, CallError> {
+    let mut request = client
+        .get(url(contract, "/catalog"))
+        .basic_auth(&contract.login, Some(&contract.password));
+    if let Some(etag) = etag {
+        request = request.header(reqwest::header::IF_NONE_MATCH, etag);
+    }
+    let response = judge(request.send().await).await?;
+    if response.status() == StatusCode::NOT_MODIFIED {
+        return Ok(None);
+    }
+    let etag = response
+        .headers()
+        .get(reqwest::header::ETAG)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    Ok(Some((json(response).await?, etag)))
+}
+
+pub async fn check(
+    client: &reqwest::Client,
+    contract: &Contract,
+    request: &CheckRequest,
+) -> Result<CheckAnswer, CallError> {
+    let response = client
+        .post(url(contract, "/checks"))
+        .basic_auth(&contract.login, Some(&contract.password))
+        .json(request)
+        .send()
+        .await;
+    json(judge(response).await?).await
+}
+
+/// Sends a payment; a 409 (the key used with other data) comes back as `Refused`.
+pub async fn pay(
+    client: &reqwest::Client,
+    contract: &Contract,
+    request: &PaymentRequest,
+) -> Result<PaymentState, CallError> {
+    let response = client
+        .post(url(contract, "/payments"))
+        .basic_auth(&contract.login, Some(&contract.password))
+        .json(request)
+        .send()
+        .await;
+    let response = judge(response).await?;
+    if response.status() == StatusCode::CONFLICT {
+        let body = response.text().await.unwrap_or_default();
+        return Err(CallError::Refused { status: 409, body });
+    }
+    json(response).await
+}

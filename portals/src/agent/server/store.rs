@@ -1,0 +1,218 @@
+//! The agent's tables.
+
+use serde::{Deserialize, Serialize};
+use shared::fee::FeeRule;
+use shared::money::Kopecks;
+use sqlx::SqlitePool;
+
+use super::processing::Contract;
+use crate::server::clock;
+
+pub async fn contract(pool: &SqlitePool) -> Result<Option<Contract>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT processing_url, contract_number, login, password FROM contract WHERE id = 1",
+    )
+    .fetch_optional(pool)
+    .await
+}
+
+pub async fn save_contract(pool: &SqlitePool, contract: &Contract) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    sqlx::query(
+        "INSERT INTO contract (id, processing_url, contract_number, login, password, saved_at) VALUES (1, $1, $2, $3, $4, $5)
+         ON CONFLICT (id) DO UPDATE SET processing_url = $1, contract_number = $2, login = $3, password = $4, saved_at = $5",
+    )
+    .bind(&contract.processing_url)
+    .bind(&contract.contract_number)
+    .bind(&contract.login)
+    .bind(&contract.password)
+    .bind(clock::now())
+    .execute(&mut *tx)
+    .await?;
+    // A new contract may mean another processing center: forget the old one's catalog.
+    sqlx::query("UPDATE sync_state SET etag = NULL WHERE what = 'catalog'")
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await
+}
+
+/// A sync's last good answer and its last attempt.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct SyncState {
+    pub body: Option<String>,
+    pub etag: Option<String>,
+    pub fetched_at: Option<String>,
+    pub last_attempt_at: Option<String>,
+    pub last_error: Option<String>,
+}
+
+pub async fn sync_state(pool: &SqlitePool, what: &str) -> Result<SyncState, sqlx::Error> {
+    Ok(sqlx::query_as("SELECT body, etag, fetched_at, last_attempt_at, last_error FROM sync_state WHERE what = $1")
+        .bind(what)
+        .fetch_optional(pool)
+        .await?
+        .unwrap_or_default())
+}
+
+pub async fn sync_succeeded(
+    pool: &SqlitePool,
+    what: &str,
+    body: Option<&str>,
+    etag: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    let now = clock::now();
+    sqlx::query(
+        "UPDATE sync_state SET body = COALESCE($1, body), etag = COALESCE($2, etag), fetched_at = $3, last_attempt_at = $3,
+                last_error = NULL WHERE what = $4",
+    )
+    .bind(body)
+    .bind(etag)
+    .bind(&now)
+    .bind(what)
+    .execute(pool)
+    .await
+    .map(|_| ())
+}
+
+pub async fn sync_failed(pool: &SqlitePool, what: &str, error: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE sync_state SET last_attempt_at = $1, last_error = $2 WHERE what = $3")
+        .bind(clock::now())
+        .bind(error)
+        .bind(what)
+        .execute(pool)
+        .await
+        .map(|_| ())
+}
+
+pub async fn fee_rule(pool: &SqlitePool) -> Result<FeeRule, sqlx::Error> {
+    let (percent_bp, fixed, min, max): (i64, i64, i64, Option<i64>) =
+        sqlx::query_as("SELECT percent_bp, fixed, min, max FROM fee_rule WHERE id = 1")
+            .fetch_one(pool)
+            .await?;
+    Ok(FeeRule {
+        percent_bp: u32::try_from(percent_bp).unwrap_or(0),
+        fixed: Kopecks::new(fixed),
+        min: Kopecks::new(min),
+        max: max.map(Kopecks::new),
+    })
+}
+
+pub async fn set_fee_rule(pool: &SqlitePool, rule: &FeeRule) -> Result<(), sqlx::Error> {
+    sqlx::query("UPDATE fee_rule SET percent_bp = $1, fixed = $2, min = $3, max = $4 WHERE id = 1")
+        .bind(i64::from(rule.percent_bp))
+        .bind(rule.fixed.get())
+        .bind(rule.min.get())
+        .bind(rule.max.map(Kopecks::get))
+        .execute(pool)
+        .await
+        .map(|_| ())
+}
+
+/// A customer's session at the kiosk.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct SessionRow {
+    pub id: i64,
+    pub provider_id: i64,
+    pub provider_name: String,
+    pub account: String,
+    pub min_amount: i64,
+    pub max_amount: i64,
+    pub status: String,
+    pub created_at: String,
+    pub cash: i64,
+}
+
+pub async fn session(pool: &SqlitePool, id: i64) -> Result<Option<SessionRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT s.id, s.provider_id, s.provider_name, s.account, s.min_amount, s.max_amount, s.status, s.created_at,
+                COALESCE((SELECT SUM(b.amount) FROM bills b WHERE b.session_id = s.id), 0) AS cash
+         FROM sessions s WHERE s.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await
+}
+
+/// A payment of the outbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+pub struct PaymentRow {
+    pub id: i64,
+    pub session_id: i64,
+    pub agent_txn_id: String,
+    pub provider_id: i64,
+    pub provider_name: String,
+    pub account: String,
+    pub cash: i64,
+    pub agent_fee: i64,
+    pub amount: i64,
+    pub accepted_at: String,
+    pub status: String,
+    pub result: Option<i64>,
+    pub message: Option<String>,
+    pub processing_payment_id: Option<i64>,
+    pub processing_fee: Option<i64>,
+    pub prv_txn: Option<String>,
+    pub attempts: i64,
+    pub next_attempt_at: Option<String>,
+    pub last_error: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+macro_rules! select_payments {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, session_id, agent_txn_id, provider_id, provider_name, account, cash, agent_fee, amount, accepted_at,
+                    status, result, message, processing_payment_id, processing_fee, prv_txn, attempts, next_attempt_at,
+                    last_error, created_at, updated_at
+             FROM payments ",
+            $rest
+        )
+    };
+}
+
+pub async fn payment_of_session(
+    pool: &SqlitePool,
+    session_id: i64,
+) -> Result<Option<PaymentRow>, sqlx::Error> {
+    sqlx::query_as(select_payments!("WHERE session_id = $1"))
+        .bind(session_id)
+        .fetch_optional(pool)
+        .await
+}
+
+pub async fn payments(
+    pool: &SqlitePool,
+    status: Option<&str>,
+    limit: i64,
+) -> Result<Vec<PaymentRow>, sqlx::Error> {
+    sqlx::query_as(select_payments!(
+        "WHERE ($1 IS NULL OR status = $1) ORDER BY id DESC LIMIT $2"
+    ))
+    .bind(status)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+pub async fn due_payments(
+    pool: &SqlitePool,
+    now: &str,
+    limit: i64,
+) -> Result<Vec<PaymentRow>, sqlx::Error> {
+    sqlx::query_as(select_payments!(
+        "WHERE status IN ('queued', 'pending') AND next_attempt_at <= $1 ORDER BY next_attempt_at LIMIT $2"
+    ))
+    .bind(now)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+pub async fn outbox_pending(pool: &SqlitePool) -> Result<i64, sqlx::Error> {
+    let (n,): (i64,) =
+        sqlx::query_as("SELECT COUNT(*) FROM payments WHERE status IN ('queued', 'pending')")
+            .fetch_one(pool)
+            .await?;
+    Ok(n)
+}
