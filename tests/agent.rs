@@ -10,9 +10,9 @@ use crate::chaos::ChaosProxy;
 use crate::helpers::{ADMIN_PASSWORD, KIOSK_PASSWORD, TestApp};
 use crate::processing::{Network, fee_of};
 
-struct Terminal {
-    net: Network,
-    agent: TestApp,
+pub struct Terminal {
+    pub net: Network,
+    pub agent: TestApp,
     /// Between the agent and processing.
     link: ChaosProxy,
 }
@@ -40,12 +40,24 @@ async fn call(
 
 impl Terminal {
     async fn start(deposit: i64) -> Terminal {
+        Self::start_with(deposit, false).await
+    }
+
+    /// `kiosk_dev`: the kiosk page offers simulated banknotes.
+    pub async fn start_with(deposit: i64, kiosk_dev: bool) -> Terminal {
         let net = Network::start().await;
         if deposit > 0 {
             net.top_up(deposit, "PP-1").await;
         }
         let link = ChaosProxy::start(net.processing.addr).await;
-        let agent = TestApp::spawn(Role::Agent).await;
+        let agent = TestApp::spawn_with(
+            Role::Agent,
+            tempfile::tempdir().unwrap(),
+            Some(ADMIN_PASSWORD),
+            |s| s.kiosk_dev = kiosk_dev,
+        )
+        .await
+        .unwrap();
         let t = Terminal { net, agent, link };
         let (status, body) = t
             .admin(

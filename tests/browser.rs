@@ -146,9 +146,22 @@ impl Browser {
     /// by its plain URL, as a person would after the prompt: the browser now sends the
     /// cached credentials by itself.
     async fn open_as_admin(&self, app: &TestApp, path: &str) {
-        self.goto(&format!("http://admin:{ADMIN_PASSWORD}@{}/", app.addr))
+        self.open_as(app, "admin", ADMIN_PASSWORD, path).await;
+    }
+
+    async fn open_as(&self, app: &TestApp, login: &str, password: &str, path: &str) {
+        self.goto(&format!("http://{login}:{password}@{}{path}", app.addr))
             .await;
         self.goto(&format!("http://{}{path}", app.addr)).await;
+    }
+
+    /// Waits until `css` is on the page.
+    async fn wait_for(&self, css: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.find(css).await.is_none() {
+            assert!(Instant::now() < deadline, "{css} never appeared");
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
     }
 
     /// Polls until `css` has `text`, doing `poke` before each look (a click that only a
@@ -310,4 +323,73 @@ async fn the_sign_form_names_bad_fields_in_russian_and_signs_nothing() {
         .await
         .unwrap();
     assert_eq!(n, 0);
+}
+
+#[tokio::test]
+async fn a_customer_pays_at_the_kiosk_with_simulated_bills_and_gets_a_receipt() {
+    let t = crate::agent::Terminal::start_with(1_000_000, true).await;
+    let browser = Browser::start().await;
+    browser
+        .open_as(&t.agent, "kiosk", crate::helpers::KIOSK_PASSWORD, "/kiosk")
+        .await;
+    browser.wait_for(".kiosk-tile").await;
+    // The first tap works once the page is hydrated.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while browser.find("#kiosk-account").await.is_none() {
+        browser.click(".kiosk-tile").await;
+        assert!(Instant::now() < deadline, "the provider tile never reacted");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    for digit in t.net.account.chars() {
+        let key = if digit == '0' {
+            11
+        } else {
+            digit.to_digit(10).unwrap()
+        };
+        browser
+            .click(&format!(".keypad .key:nth-child({key})"))
+            .await;
+    }
+    assert!(
+        browser
+            .wait_for_text("#kiosk-account", &t.net.account, || async {})
+            .await
+    );
+    assert_eq!(
+        browser.text("#kiosk-account-state").await.as_deref(),
+        Some("Номер введён верно")
+    );
+    browser.click("#kiosk-next").await;
+    browser.wait_for(".sim-bill").await;
+    // WebDriver reports no-break spaces as plain spaces.
+    browser.click(".sim-bill:nth-child(3)").await; // 500 ₽
+    assert!(
+        browser
+            .wait_for_text("#kiosk-cash", "500.00 ₽", || async {})
+            .await,
+        "the total grows with the first bill"
+    );
+    browser.click(".sim-bill:nth-child(2)").await; // 100 ₽
+    assert!(
+        browser
+            .wait_for_text("#kiosk-cash", "600.00 ₽", || async {})
+            .await
+    );
+    assert_eq!(
+        browser.text("#kiosk-amount").await.as_deref(),
+        Some("600.00 ₽")
+    );
+    browser.click("#kiosk-pay").await;
+    assert!(
+        browser
+            .wait_for_text("#receipt-status", "Проведён", || async {})
+            .await,
+        "the receipt shows a completed payment"
+    );
+    assert_eq!(
+        browser.text("#receipt-amount").await.as_deref(),
+        Some("600.00 ₽")
+    );
+    assert_eq!(t.net.subscriber_balance().await, 60_000);
+    t.net.assert_ledger_verifies().await;
 }

@@ -79,6 +79,9 @@ pub struct AgentArgs {
     /// Seconds between catalog refreshes.
     #[arg(long, env = "PAYMESH_CATALOG_INTERVAL_S", default_value_t = 1800)]
     pub catalog_interval_s: u64,
+    /// Development only: the kiosk page offers a "simulate bill" panel (no validator needed).
+    #[arg(long, env = "PAYMESH_KIOSK_DEV")]
+    pub kiosk_dev: bool,
     /// Seconds between balance refreshes.
     #[arg(long, env = "PAYMESH_BALANCE_INTERVAL_S", default_value_t = 300)]
     pub balance_interval_s: u64,
@@ -109,6 +112,7 @@ impl Command {
             },
             Command::Agent(a) => Settings {
                 kiosk_password: a.kiosk_password,
+                kiosk_dev: a.kiosk_dev,
                 catalog_interval: Some(std::time::Duration::from_secs(a.catalog_interval_s.max(1))),
                 balance_interval: Some(std::time::Duration::from_secs(a.balance_interval_s.max(1))),
                 ..Settings::new(Role::Agent, a.common)

@@ -61,6 +61,8 @@ pub struct Settings {
     /// Agent only: how often to refresh the catalog and the balance.
     pub catalog_interval: Option<std::time::Duration>,
     pub balance_interval: Option<std::time::Duration>,
+    /// Agent only: offer the "simulate bill" panel on the kiosk page (development).
+    pub kiosk_dev: bool,
 }
 
 impl Settings {
@@ -76,6 +78,7 @@ impl Settings {
             retry_delay_max: None,
             catalog_interval: None,
             balance_interval: None,
+            kiosk_dev: false,
         }
     }
 }

@@ -67,6 +67,9 @@ fn shell(options: LeptosOptions, role: Role) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="stylesheet" href="/assets/paymesh.css"/>
+                // No favicon request: on the agent, a 401 for it under the kiosk's login would
+                // make the browser forget that login (operator and kiosk share one realm name).
+                <link rel="icon" href="data:,"/>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>

@@ -9,6 +9,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
+
+pub use crate::agent::model::{KioskState, Receipt, SessionView};
 use shared::error::ApiError;
 use shared::extract::JsonBody;
 use shared::fee::FeeRule;
@@ -18,7 +20,7 @@ use shared::wire::agent::{CatalogProvider, CheckAnswer, CheckRequest};
 use super::AgentState;
 use super::processing::{self, CallError};
 use super::store::{self, PaymentRow, SessionRow};
-use super::sync::{self, Status};
+use super::sync;
 use crate::server::clock;
 
 /// How long `pay` waits for processing before it answers with the payment still on its way.
@@ -28,14 +30,6 @@ pub const MAX_EVENT_ID_LEN: usize = 64;
 
 fn db(e: sqlx::Error) -> ApiError {
     ApiError::internal(e)
-}
-
-/// What the kiosk shows on its first screen.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct KioskState {
-    pub status: Status,
-    pub providers: Vec<CatalogProvider>,
-    pub fee: FeeRule,
 }
 
 pub async fn kiosk_state(state: &AgentState) -> Result<KioskState, ApiError> {
@@ -49,6 +43,7 @@ pub async fn kiosk_state(state: &AgentState) -> Result<KioskState, ApiError> {
         status,
         providers: catalog.map(|c| c.providers).unwrap_or_default(),
         fee: store::fee_rule(&state.pool).await.map_err(db)?,
+        dev_mode: state.dev_mode,
     })
 }
 
@@ -111,24 +106,6 @@ async fn post_check(
     Ok(Json(check(&state, &body).await?))
 }
 
-/// A session as the kiosk sees it: the cash so far and what it credits.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SessionView {
-    pub session_id: i64,
-    pub provider_id: i64,
-    pub provider_name: String,
-    pub account: String,
-    pub status: String,
-    pub min_amount: Kopecks,
-    pub max_amount: Kopecks,
-    /// Принято: the cash inserted.
-    pub cash: Kopecks,
-    /// Комиссия: the agent's fee on that cash.
-    pub agent_fee: Kopecks,
-    /// К зачислению: what the subscriber gets.
-    pub amount: Kopecks,
-}
-
 /// The agent's fee on `cash` and what is left to credit.
 pub fn split(fee: &FeeRule, cash: Kopecks) -> (Kopecks, Kopecks) {
     let agent_fee = fee.fee(cash).unwrap_or(Kopecks::ZERO).min(cash);
@@ -181,28 +158,45 @@ struct OpenSession {
     account: String,
 }
 
-async fn open_session(
-    State(state): State<AgentState>,
-    JsonBody(body): JsonBody<OpenSession>,
-) -> Result<impl IntoResponse, ApiError> {
-    refuse_if_blocked(&state).await?;
-    let provider = provider(&state, body.provider_id, &body.account).await?;
+/// Opens a cash session for a provider and a valid account (not while blocked).
+pub async fn open(
+    state: &AgentState,
+    provider_id: i64,
+    account: &str,
+) -> Result<SessionView, ApiError> {
+    refuse_if_blocked(state).await?;
+    let provider = provider(state, provider_id, account).await?;
     let (id,): (i64,) = sqlx::query_as(
         "INSERT INTO sessions (provider_id, provider_name, account, min_amount, max_amount, status, created_at)
          VALUES ($1, $2, $3, $4, $5, 'open', $6) RETURNING id",
     )
     .bind(provider.provider_id)
     .bind(&provider.name)
-    .bind(&body.account)
+    .bind(account)
     .bind(provider.min_amount.get())
     .bind(provider.max_amount.get())
     .bind(clock::now())
     .fetch_one(&state.pool)
     .await
     .map_err(db)?;
-    tracing::info!(session = id, provider = provider.provider_id, account = %body.account, "kiosk session opened");
-    let session = session_or_404(&state, id).await?;
-    Ok((StatusCode::CREATED, Json(view(&state, session).await?)))
+    tracing::info!(
+        session = id,
+        provider = provider.provider_id,
+        account,
+        "kiosk session opened"
+    );
+    let session = session_or_404(state, id).await?;
+    view(state, session).await
+}
+
+async fn open_session(
+    State(state): State<AgentState>,
+    JsonBody(body): JsonBody<OpenSession>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(open(&state, body.provider_id, &body.account).await?),
+    ))
 }
 
 async fn get_session(
@@ -274,24 +268,6 @@ async fn post_bill(
     Ok(Json(
         serde_json::json!({"counted": counted, "session": session}),
     ))
-}
-
-/// A receipt: what the customer takes away.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Receipt {
-    pub agent: String,
-    pub terminal: String,
-    pub provider: String,
-    pub account: String,
-    pub cash: Kopecks,
-    pub agent_fee: Kopecks,
-    pub amount: Kopecks,
-    pub agent_txn_id: String,
-    pub payment_id: Option<i64>,
-    pub accepted_at: String,
-    /// `queued`/`pending` (on its way), `completed`, `failed`, `rejected`.
-    pub status: String,
-    pub message: Option<String>,
 }
 
 async fn receipt(state: &AgentState, payment: PaymentRow) -> Result<Receipt, ApiError> {
@@ -379,11 +355,9 @@ pub async fn pay(state: &AgentState, session_id: i64) -> Result<PaymentRow, ApiE
         .ok_or_else(|| ApiError::internal("payment vanished"))
 }
 
-async fn post_pay(
-    State(state): State<AgentState>,
-    Path(id): Path<i64>,
-) -> Result<impl IntoResponse, ApiError> {
-    let mut payment = pay(&state, id).await?;
+/// Pays and waits briefly for processing's first answer; the receipt says where it stands.
+pub async fn pay_and_wait(state: &AgentState, id: i64) -> Result<Receipt, ApiError> {
+    let mut payment = pay(state, id).await?;
     let deadline = tokio::time::Instant::now() + PAY_WAIT;
     // Wait for the first attempt's outcome; if processing cannot be reached, answer at once:
     // the payment is safe in the outbox and the receipt says it is on its way.
@@ -397,7 +371,14 @@ async fn post_pay(
             .map_err(db)?
             .unwrap_or(payment);
     }
-    Ok(Json(receipt(&state, payment).await?))
+    receipt(state, payment).await
+}
+
+async fn post_pay(
+    State(state): State<AgentState>,
+    Path(id): Path<i64>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(pay_and_wait(&state, id).await?))
 }
 
 async fn get_receipt(

@@ -40,6 +40,8 @@ pub struct AgentState {
     pub validator_fault: Arc<Mutex<Option<String>>>,
     /// Wakes the outbox when a payment is stored.
     pub outbox_wake: Arc<tokio::sync::Notify>,
+    /// `--kiosk-dev`: the kiosk page offers a "simulate bill" panel.
+    pub dev_mode: bool,
 }
 
 pub fn parts(context: &RoleContext) -> Result<RoleParts, StartError> {
@@ -70,6 +72,7 @@ pub fn parts(context: &RoleContext) -> Result<RoleParts, StartError> {
             .unwrap_or_else(|| "paymesh terminal".to_owned()),
         validator_fault: Arc::default(),
         outbox_wake: Arc::default(),
+        dev_mode: settings.kiosk_dev,
     };
     tokio::spawn(sync::run(state.clone()));
     tokio::spawn(outbox::run(state.clone()));
@@ -79,8 +82,12 @@ pub fn parts(context: &RoleContext) -> Result<RoleParts, StartError> {
     let both = vec![context.admin.clone(), kiosk.clone()];
     let realms = vec![
         ("/api/kiosk/v1", vec![kiosk.clone()]),
-        ("/kiosk", vec![kiosk]),
+        ("/kiosk", vec![kiosk.clone()]),
+        // The kiosk page's server functions.
+        ("/ui/kiosk", vec![kiosk]),
         ("/pkg", both.clone()),
+        // The kiosk's language switch.
+        ("/lang", both.clone()),
         ("/assets", both),
     ];
     let generated = if generated {

@@ -5,9 +5,10 @@
 
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
 use shared::money::{Kopecks, Money};
 use shared::wire::agent::{AgentBalance, Catalog};
+
+pub use crate::agent::model::Status;
 
 use super::AgentState;
 use super::processing;
@@ -102,23 +103,6 @@ pub async fn run(state: AgentState) {
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
-}
-
-/// The terminal as the operator and the kiosk see it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Status {
-    pub balance: Money,
-    pub available: Money,
-    pub blocked: bool,
-    /// Why it is blocked: `no_contract`, `empty_catalog`, `no_funds`, `validator_fault`.
-    pub blocked_reasons: Vec<String>,
-    pub contract_number: Option<String>,
-    pub catalog_version: Option<String>,
-    pub catalog_fetched_at: Option<String>,
-    pub catalog_error: Option<String>,
-    pub balance_fetched_at: Option<String>,
-    pub balance_error: Option<String>,
-    pub outbox_pending: i64,
 }
 
 pub fn cached_catalog(state: &store::SyncState) -> Option<Catalog> {

@@ -1,9 +1,13 @@
-//! The agent's operator pages (the kiosk screens arrive with the agent issue).
+//! The agent's pages: the operator's (in the portal frame) and the kiosk's (full screen,
+//! kiosk realm).
+
+pub mod kiosk;
+pub mod texts;
 
 use leptos::prelude::*;
 use leptos_meta::{Title, provide_meta_context};
 use leptos_router::StaticSegment;
-use leptos_router::components::{Route, Router, Routes};
+use leptos_router::components::{Outlet, ParentRoute, Route, Router, Routes};
 
 use crate::role::Role;
 use crate::ui::fee_calculator::FeeCalculator;
@@ -36,16 +40,23 @@ pub fn AgentApp() -> impl IntoView {
     view! {
         <Title text=t().agent_title/>
         <Router>
-            <Portal role=Role::Agent nav=NAV>
-                <Routes fallback=NotFound>
+            <Routes fallback=NotFound>
+                <Route path=StaticSegment("kiosk") view=kiosk::KioskPage/>
+                <ParentRoute path=StaticSegment("") view=OperatorFrame>
                     <Route path=StaticSegment("") view=Home/>
                     <Route path=StaticSegment("contract") view=Planned/>
                     <Route path=StaticSegment("payments") view=Planned/>
                     <Route path=StaticSegment("fee") view=Planned/>
-                </Routes>
-            </Portal>
+                </ParentRoute>
+            </Routes>
         </Router>
     }
+}
+
+/// The operator's pages sit in the portal frame; the kiosk has the whole screen.
+#[component]
+fn OperatorFrame() -> impl IntoView {
+    view! { <Portal role=Role::Agent nav=NAV><Outlet/></Portal> }
 }
 
 #[component]

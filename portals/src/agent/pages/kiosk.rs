@@ -1,0 +1,479 @@
+//! `/kiosk` (kiosk realm): the screens the public uses with cash in hand. Choose the
+//! provider → type the account on the keypad (checked live by the provider's regex) →
+//! check with processing → insert cash (the totals grow with each stacked bill) → pay →
+//! receipt → back to start after an idle timeout. Money is never left behind: an idle
+//! timeout with cash inserted pays it.
+
+use std::time::Duration;
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use shared::money::Kopecks;
+use shared::wire::agent::{CatalogProvider, CheckAnswer};
+
+use super::texts::texts;
+use crate::agent::model::{KioskState, Receipt, SessionView};
+use crate::ui::rub;
+
+/// Seconds without a touch before the kiosk goes back to the start (paying first if cash is in).
+pub const IDLE_SECONDS: u32 = 90;
+/// Banknotes the development panel offers, in roubles.
+const SIMULATED_BILLS_RUB: [i64; 5] = [50, 100, 500, 1000, 5000];
+
+#[cfg(feature = "ssr")]
+fn agent_state() -> Result<crate::agent::server::AgentState, ServerFnError> {
+    use_context::<crate::agent::server::AgentState>()
+        .ok_or_else(|| ServerFnError::new("this participant is not an agent"))
+}
+
+#[cfg(feature = "ssr")]
+fn refused(error: shared::error::ApiError) -> ServerFnError {
+    use shared::error::ApiError;
+    match &error {
+        ApiError::Validation { fields } => {
+            ServerFnError::new(fields.values().cloned().collect::<Vec<_>>().join("; "))
+        }
+        ApiError::TerminalBlocked { .. }
+        | ApiError::ProviderUnavailable { .. }
+        | ApiError::NotFound { .. } => ServerFnError::new(error.to_string()),
+        _ => {
+            tracing::error!(error = %error, "kiosk request failed");
+            ServerFnError::new("internal error")
+        }
+    }
+}
+
+#[server(prefix = "/ui/kiosk", endpoint = "state")]
+pub async fn load_kiosk_state() -> Result<KioskState, ServerFnError> {
+    crate::agent::server::kiosk::kiosk_state(&agent_state()?)
+        .await
+        .map_err(refused)
+}
+
+#[server(prefix = "/ui/kiosk", endpoint = "check")]
+pub async fn kiosk_check(provider_id: i64, account: String) -> Result<CheckAnswer, ServerFnError> {
+    let request = shared::wire::agent::CheckRequest {
+        provider_id,
+        account,
+    };
+    crate::agent::server::kiosk::check(&agent_state()?, &request)
+        .await
+        .map_err(refused)
+}
+
+#[server(prefix = "/ui/kiosk", endpoint = "open")]
+pub async fn kiosk_open(provider_id: i64, account: String) -> Result<SessionView, ServerFnError> {
+    crate::agent::server::kiosk::open(&agent_state()?, provider_id, &account)
+        .await
+        .map_err(refused)
+}
+
+/// A banknote the validator stacked (kiosk-shell's bridge hands it to the page).
+#[server(prefix = "/ui/kiosk", endpoint = "bill")]
+pub async fn kiosk_bill(
+    session_id: i64,
+    event_id: String,
+    amount: i64,
+) -> Result<SessionView, ServerFnError> {
+    let bill = crate::agent::server::kiosk::Bill {
+        event_id,
+        amount: Kopecks::new(amount),
+    };
+    crate::agent::server::kiosk::stack_bill(&agent_state()?, session_id, &bill)
+        .await
+        .map(|(s, _)| s)
+        .map_err(refused)
+}
+
+/// Development mode only: a banknote without a validator.
+#[server(prefix = "/ui/kiosk", endpoint = "simulate")]
+pub async fn kiosk_simulate(session_id: i64, amount: i64) -> Result<SessionView, ServerFnError> {
+    let state = agent_state()?;
+    if !state.dev_mode {
+        return Err(ServerFnError::new(
+            "simulated bills exist only with --kiosk-dev",
+        ));
+    }
+    let event_id = format!("sim-{}", shared::auth::generate_password());
+    let bill = crate::agent::server::kiosk::Bill {
+        event_id,
+        amount: Kopecks::new(amount),
+    };
+    crate::agent::server::kiosk::stack_bill(&state, session_id, &bill)
+        .await
+        .map(|(s, _)| s)
+        .map_err(refused)
+}
+
+#[server(prefix = "/ui/kiosk", endpoint = "pay")]
+pub async fn kiosk_pay(session_id: i64) -> Result<Receipt, ServerFnError> {
+    crate::agent::server::kiosk::pay_and_wait(&agent_state()?, session_id)
+        .await
+        .map_err(refused)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Screen {
+    Start,
+    Account,
+    Cash,
+    Receipt,
+}
+
+/// Whether `account` matches the provider's account field as a whole.
+fn account_valid(provider: &CatalogProvider, account: &str) -> bool {
+    provider
+        .fields
+        .iter()
+        .filter(|f| f.name == "account")
+        .all(|f| {
+            regex::Regex::new(&format!("^(?:{})$", f.regex))
+                .map(|r| r.is_match(account))
+                .unwrap_or(false)
+        })
+}
+
+fn account_label(provider: &CatalogProvider) -> String {
+    provider
+        .fields
+        .iter()
+        .find(|f| f.name == "account")
+        .map(|f| f.label.clone())
+        .unwrap_or_default()
+}
+
+#[component]
+pub fn KioskPage() -> impl IntoView {
+    let t = texts();
+    let state = Resource::new(|| (), |_| load_kiosk_state());
+    let screen = RwSignal::new(Screen::Start);
+    let provider = RwSignal::new(None::<CatalogProvider>);
+    let account = RwSignal::new(String::new());
+    let message = RwSignal::new(None::<String>);
+    let session = RwSignal::new(None::<SessionView>);
+    let receipt = RwSignal::new(None::<Receipt>);
+    let busy = RwSignal::new(false);
+    let idle = RwSignal::new(0u32);
+
+    let reset = move || {
+        screen.set(Screen::Start);
+        provider.set(None);
+        account.set(String::new());
+        message.set(None);
+        session.set(None);
+        receipt.set(None);
+        busy.set(false);
+        state.refetch();
+    };
+    let pay = move || {
+        let Some(id) = session.get_untracked().map(|s| s.session_id) else {
+            return;
+        };
+        busy.set(true);
+        message.set(Some(t.paying.to_owned()));
+        spawn_local(async move {
+            match kiosk_pay(id).await {
+                Ok(r) => {
+                    receipt.set(Some(r));
+                    message.set(None);
+                    screen.set(Screen::Receipt);
+                }
+                Err(e) => message.set(Some(format!("{}: {e}", t.failed))),
+            }
+            busy.set(false);
+        });
+    };
+    // The idle clock runs in the browser only (effects do not run on the server).
+    Effect::new(move |_| {
+        set_interval(
+            move || {
+                idle.update(|s| *s += 1);
+                if idle.get_untracked() < IDLE_SECONDS || busy.get_untracked() {
+                    return;
+                }
+                idle.set(0);
+                match screen.get_untracked() {
+                    Screen::Start => state.refetch(),
+                    Screen::Cash
+                        if session
+                            .get_untracked()
+                            .is_some_and(|s| s.cash.is_positive()) =>
+                    {
+                        pay()
+                    }
+                    _ => reset(),
+                }
+            },
+            Duration::from_secs(1),
+        );
+    });
+
+    let choose = move |p: CatalogProvider| {
+        provider.set(Some(p));
+        account.set(String::new());
+        message.set(None);
+        screen.set(Screen::Account);
+    };
+    let next = move || {
+        let (Some(p), number) = (provider.get_untracked(), account.get_untracked()) else {
+            return;
+        };
+        busy.set(true);
+        message.set(Some(t.checking.to_owned()));
+        spawn_local(async move {
+            match kiosk_check(p.provider_id, number.clone()).await {
+                Ok(answer) => match t.check(answer.result) {
+                    None => match kiosk_open(p.provider_id, number).await {
+                        Ok(s) => {
+                            session.set(Some(s));
+                            message.set(None);
+                            screen.set(Screen::Cash);
+                        }
+                        Err(e) => message.set(Some(format!("{}: {e}", t.failed))),
+                    },
+                    Some(words) => message.set(Some(words.to_owned())),
+                },
+                Err(_) => message.set(Some(t.check_unavailable.to_owned())),
+            }
+            busy.set(false);
+        });
+    };
+
+    view! {
+        <div class="kiosk" on:click=move |_| idle.set(0)>
+            <header class="kiosk-top">
+                <h1>{t.kiosk_title}</h1>
+                {move || {
+                    let other = crate::ui::i18n::use_lang().other();
+                    view! {
+                        <a class="kiosk-lang" rel="external" href=format!("/lang?to={}&back=/kiosk", other.code())>
+                            {other.t().language_name}
+                        </a>
+                    }
+                }}
+            </header>
+            <Transition fallback=|| ()>
+                {move || state.get().map(|result| match result {
+                    Err(e) => view! { <p class="kiosk-message error">{format!("{}: {e}", t.failed)}</p> }.into_any(),
+                    Ok(kiosk) => match screen.get() {
+                        Screen::Start => view! { <StartScreen kiosk choose/> }.into_any(),
+                        Screen::Account => view! { <AccountScreen provider account message busy back=reset next/> }.into_any(),
+                        Screen::Cash => view! { <CashScreen session message busy dev_mode=kiosk.dev_mode pay/> }.into_any(),
+                        Screen::Receipt => view! { <ReceiptScreen receipt done=reset/> }.into_any(),
+                    },
+                })}
+            </Transition>
+        </div>
+    }
+}
+
+#[component]
+fn StartScreen(
+    kiosk: KioskState,
+    choose: impl Fn(CatalogProvider) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let t = texts();
+    if kiosk.status.blocked {
+        let reasons = kiosk
+            .status
+            .blocked_reasons
+            .iter()
+            .map(|r| view! { <li>{t.blocked(r)}</li> })
+            .collect_view();
+        return view! {
+            <section class="kiosk-blocked" role="alert" id="kiosk-blocked">
+                <h2>{t.blocked_title}</h2>
+                <ul>{reasons}</ul>
+            </section>
+        }
+        .into_any();
+    }
+    let mut kinds: Vec<String> = kiosk
+        .providers
+        .iter()
+        .map(|p| p.service_kind.clone())
+        .collect();
+    kinds.sort();
+    kinds.dedup();
+    let groups = kinds
+        .into_iter()
+        .map(|kind| {
+            let buttons = kiosk
+                .providers
+                .iter()
+                .filter(|p| p.service_kind == kind)
+                .cloned()
+                .map(|p| {
+                    let name = p.name.clone();
+                    view! { <button type="button" class="kiosk-tile" on:click=move |_| choose(p.clone())>{name}</button> }
+                })
+                .collect_view();
+            view! {
+                <section class="kiosk-group">
+                    <h3>{t.kind(&kind)}</h3>
+                    <div class="kiosk-tiles">{buttons}</div>
+                </section>
+            }
+        })
+        .collect_view();
+    view! {
+        <h2 class="kiosk-prompt">{t.choose_provider}</h2>
+        {groups}
+    }
+    .into_any()
+}
+
+#[component]
+fn AccountScreen(
+    provider: RwSignal<Option<CatalogProvider>>,
+    account: RwSignal<String>,
+    message: RwSignal<Option<String>>,
+    busy: RwSignal<bool>,
+    back: impl Fn() + Copy + Send + Sync + 'static,
+    next: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let t = texts();
+    let valid = move || {
+        provider
+            .get()
+            .is_some_and(|p| account_valid(&p, &account.get()))
+    };
+    let press = move |key: &'static str| {
+        message.set(None);
+        account.update(|a| {
+            if a.len() < 32 {
+                a.push_str(key)
+            }
+        });
+    };
+    let keys = ["1", "2", "3", "4", "5", "6", "7", "8", "9"]
+        .into_iter()
+        .map(
+            |k| view! { <button type="button" class="key" on:click=move |_| press(k)>{k}</button> },
+        )
+        .collect_view();
+    view! {
+        <h2 class="kiosk-prompt">
+            {move || provider.get().map(|p| format!("{} · {} {}", p.name, t.enter_account, account_label(&p).to_lowercase()))}
+        </h2>
+        <output class="kiosk-account" id="kiosk-account" aria-live="polite">{move || account.get()}</output>
+        <p class=move || if valid() { "ok" } else { "hint" } id="kiosk-account-state">
+            {move || if valid() { t.account_ok } else { t.account_bad }}
+        </p>
+        <div class="keypad" role="group">
+            {keys}
+            <button type="button" class="key" on:click=move |_| account.update(|a| { a.pop(); })>{t.erase}</button>
+            <button type="button" class="key" on:click=move |_| press("0")>"0"</button>
+            <button type="button" class="key" on:click=move |_| account.set(String::new())>{t.clear}</button>
+        </div>
+        <p class="kiosk-message" role="status" id="kiosk-message">{move || message.get()}</p>
+        <div class="kiosk-actions">
+            <button type="button" class="kiosk-secondary" on:click=move |_| back()>{t.back}</button>
+            <button type="button" class="kiosk-primary" id="kiosk-next" disabled=move || !valid() || busy.get() on:click=move |_| next()>
+                {t.next}
+            </button>
+        </div>
+    }
+}
+
+#[component]
+fn CashScreen(
+    session: RwSignal<Option<SessionView>>,
+    message: RwSignal<Option<String>>,
+    busy: RwSignal<bool>,
+    dev_mode: bool,
+    pay: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let t = texts();
+    let figure = move |pick: fn(&SessionView) -> Kopecks| {
+        move || session.get().map(|s| rub(pick(&s))).unwrap_or_default()
+    };
+    let enough = move || {
+        session
+            .get()
+            .is_some_and(|s| s.amount.is_positive() && s.amount >= s.min_amount)
+    };
+    let simulate = move |rub_amount: i64| {
+        let Some(id) = session.get_untracked().map(|s| s.session_id) else {
+            return;
+        };
+        spawn_local(async move {
+            match kiosk_simulate(id, rub_amount * 100).await {
+                Ok(s) => {
+                    session.set(Some(s));
+                    message.set(None);
+                }
+                Err(e) => message.set(Some(format!("{}: {e}", t.failed))),
+            }
+        });
+    };
+    let panel = dev_mode.then(|| {
+        let buttons = SIMULATED_BILLS_RUB
+            .into_iter()
+            .map(|r| view! { <button type="button" class="sim-bill" on:click=move |_| simulate(r)>{format!("{r} ₽")}</button> })
+            .collect_view();
+        view! {
+            <section class="kiosk-sim" aria-label=t.simulate>
+                <h3>{t.simulate}</h3>
+                <p class="hint">{t.simulate_hint}</p>
+                <div class="kiosk-tiles">{buttons}</div>
+            </section>
+        }
+    });
+    view! {
+        <h2 class="kiosk-prompt">{t.insert_cash}</h2>
+        <p class="kiosk-limits">
+            {move || session.get().map(|s| format!("{} · {}: {} — {}", s.provider_name, t.limits, rub(s.min_amount), rub(s.max_amount)))}
+        </p>
+        <dl class="kiosk-totals">
+            <dt>{t.accepted}</dt><dd id="kiosk-cash">{figure(|s| s.cash)}</dd>
+            <dt>{t.fee}</dt><dd id="kiosk-fee">{figure(|s| s.agent_fee)}</dd>
+            <dt>{t.to_credit}</dt><dd id="kiosk-amount">{figure(|s| s.amount)}</dd>
+        </dl>
+        {panel}
+        <p class="kiosk-message" role="status">{move || message.get()}</p>
+        <div class="kiosk-actions">
+            <button type="button" class="kiosk-primary" id="kiosk-pay" disabled=move || !enough() || busy.get() on:click=move |_| pay()>
+                {move || if enough() { t.pay } else { t.minimum_not_reached }}
+            </button>
+        </div>
+    }
+}
+
+#[component]
+fn ReceiptScreen(
+    receipt: RwSignal<Option<Receipt>>,
+    done: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let t = texts();
+    let print = move |_| {
+        #[cfg(feature = "hydrate")]
+        if let Some(window) = web_sys::window() {
+            let _ = window.print();
+        }
+    };
+    view! {
+        {move || receipt.get().map(|r| view! {
+            <section class="receipt" id="receipt">
+                <h2>{t.receipt_title}</h2>
+                <dl>
+                    <dt>{t.agent}</dt><dd>{r.agent.clone()}</dd>
+                    <dt>{t.terminal}</dt><dd>{r.terminal.clone()}</dd>
+                    <dt>{t.provider}</dt><dd>{r.provider.clone()}</dd>
+                    <dt>{t.account}</dt><dd>{r.account.clone()}</dd>
+                    <dt>{t.accepted}</dt><dd>{rub(r.cash)}</dd>
+                    <dt>{t.fee}</dt><dd>{rub(r.agent_fee)}</dd>
+                    <dt>{t.credited}</dt><dd id="receipt-amount">{rub(r.amount)}</dd>
+                    <dt>{t.agent_txn_id}</dt><dd>{r.agent_txn_id.clone()}</dd>
+                    <dt>{t.payment_id}</dt><dd>{r.payment_id.map(|p| p.to_string()).unwrap_or_else(|| "—".into())}</dd>
+                    <dt>{t.date_time}</dt><dd>{r.accepted_at.get(..19).unwrap_or_default().replace('T', " ")}</dd>
+                    <dt>{t.status}</dt><dd id="receipt-status">{t.status(&r.status)}</dd>
+                </dl>
+            </section>
+        })}
+        <div class="kiosk-actions no-print">
+            <button type="button" class="kiosk-secondary" on:click=print>{t.print}</button>
+            <button type="button" class="kiosk-primary" on:click=move |_| done()>{t.done}</button>
+        </div>
+    }
+}
