@@ -67,6 +67,8 @@ fn money_field(
                 inputmode="decimal"
                 autocomplete="off"
                 placeholder=hint.unwrap_or_default()
+                // The attribute shows the value before hydration; the property keeps it in sync after.
+                value=value.get_untracked()
                 prop:value=move || value.get()
                 on:input=move |ev| value.set(event_target_value(&ev))
             />

@@ -2,6 +2,7 @@
 //! kiosk realm).
 
 pub mod kiosk;
+pub mod operator;
 pub mod texts;
 
 use leptos::prelude::*;
@@ -12,7 +13,7 @@ use leptos_router::components::{Outlet, ParentRoute, Route, Router, Routes};
 use crate::role::Role;
 use crate::ui::fee_calculator::FeeCalculator;
 use crate::ui::i18n::t;
-use crate::ui::{NavItem, NotFound, Planned, Portal};
+use crate::ui::{NavItem, NotFound, Portal};
 
 /// The agent's navigation; later issues fill the planned sections.
 pub const NAV: &[NavItem] = &[
@@ -44,9 +45,9 @@ pub fn AgentApp() -> impl IntoView {
                 <Route path=StaticSegment("kiosk") view=kiosk::KioskPage/>
                 <ParentRoute path=StaticSegment("") view=OperatorFrame>
                     <Route path=StaticSegment("") view=Home/>
-                    <Route path=StaticSegment("contract") view=Planned/>
-                    <Route path=StaticSegment("payments") view=Planned/>
-                    <Route path=StaticSegment("fee") view=Planned/>
+                    <Route path=StaticSegment("contract") view=operator::ContractPage/>
+                    <Route path=StaticSegment("payments") view=operator::PaymentsPage/>
+                    <Route path=StaticSegment("fee") view=operator::FeePage/>
                 </ParentRoute>
             </Routes>
         </Router>
@@ -65,6 +66,7 @@ fn Home() -> impl IntoView {
     view! {
         <h1>{t.agent_title}</h1>
         <p class="intro">{t.agent_intro}</p>
+        <operator::StatusPanel/>
         <FeeCalculator title=t.fee_calc_agent_title/>
     }
 }

@@ -101,7 +101,7 @@ fn SumChecker() -> impl IntoView {
             <div class="quick" role="group" aria-label=t.sum_check_examples>{examples}</div>
             <div class="field">
                 <label for="sum-value">{t.sum_check_label}</label>
-                <input id="sum-value" autocomplete="off" prop:value=move || text.get() on:input=move |ev| text.set(event_target_value(&ev))/>
+                <input id="sum-value" autocomplete="off" value=text.get_untracked() prop:value=move || text.get() on:input=move |ev| text.set(event_target_value(&ev))/>
             </div>
             <output class="result" for="sum-value" aria-live="polite">
                 {move || match parse_sum(text.get().as_str()) {

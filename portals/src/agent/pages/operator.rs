@@ -1,0 +1,364 @@
+//! The agent operator's pages: status with "sync now", the contract with processing, the
+//! terminal's payments (pending and rejected ones with their cash), and the fee.
+
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use shared::fee::FeeRule;
+use shared::money::Kopecks;
+
+use super::texts::texts;
+use crate::agent::model::Status;
+use crate::ui::rub;
+
+#[cfg(feature = "ssr")]
+fn agent_state() -> Result<crate::agent::server::AgentState, ServerFnError> {
+    use_context::<crate::agent::server::AgentState>()
+        .ok_or_else(|| ServerFnError::new("this participant is not an agent"))
+}
+
+#[cfg(feature = "ssr")]
+fn failed(error: impl std::fmt::Display) -> ServerFnError {
+    tracing::error!(error = %error, "page request failed");
+    ServerFnError::new(error.to_string())
+}
+
+#[server(prefix = "/ui", endpoint = "agent/status")]
+pub async fn load_status() -> Result<Status, ServerFnError> {
+    crate::agent::server::sync::status(&agent_state()?)
+        .await
+        .map_err(failed)
+}
+
+#[server(prefix = "/ui", endpoint = "agent/sync")]
+pub async fn sync_now() -> Result<Status, ServerFnError> {
+    use crate::agent::server::sync;
+    let state = agent_state()?;
+    let _ = sync::sync_catalog(&state).await;
+    let _ = sync::sync_balance(&state).await;
+    sync::status(&state).await.map_err(failed)
+}
+
+fn age(at: &Option<String>) -> String {
+    at.as_deref()
+        .map(|a| a.get(..19).unwrap_or_default().replace('T', " "))
+        .unwrap_or_default()
+}
+
+#[component]
+pub fn StatusPanel() -> impl IntoView {
+    let t = texts();
+    let sync = ServerAction::<SyncNow>::new();
+    let status = Resource::new(move || sync.version().get(), |_| load_status());
+    view! {
+        <section class="card" aria-labelledby="status-title" id="terminal-status">
+            <h2 id="status-title">{t.op_status}</h2>
+            <Transition fallback=|| ()>
+                {move || status.get().map(|result| match result {
+                    Ok(s) => {
+                        let reasons = s.blocked_reasons.iter().map(|r| view! { <li>{t.blocked(r)}</li> }).collect_view();
+                        view! {
+                            <p class=if s.blocked { "error" } else { "ok" } role="status">{if s.blocked { t.op_blocked } else { t.op_open }}</p>
+                            <ul class="error">{reasons}</ul>
+                            <dl class="pairs">
+                                <dt>{t.op_balance}</dt><dd>{rub(s.balance.amount)}{format!(" ({} {})", t.op_available.to_lowercase(), rub(s.available.amount))}</dd>
+                                <dt>{t.op_catalog}</dt>
+                                <dd>{match &s.catalog_version {
+                                    Some(v) => format!("{v}, {} {}", t.op_synced_at, age(&s.catalog_fetched_at)),
+                                    None => t.op_never.to_owned(),
+                                }}{s.catalog_error.clone().map(|e| format!(" — {}: {e}", t.op_last_error))}</dd>
+                                <dt>{t.op_balance_sync}</dt>
+                                <dd>{if s.balance_fetched_at.is_some() { format!("{} {}", t.op_synced_at, age(&s.balance_fetched_at)) } else { t.op_never.to_owned() }}
+                                    {s.balance_error.clone().map(|e| format!(" — {}: {e}", t.op_last_error))}</dd>
+                                <dt>{t.op_outbox}</dt><dd>{s.outbox_pending}</dd>
+                            </dl>
+                        }.into_any()
+                    }
+                    Err(e) => view! { <p class="error">{format!("{}: {e}", t.failed)}</p> }.into_any(),
+                })}
+            </Transition>
+            <ActionForm action=sync>
+                <button type="submit" disabled=move || sync.pending().get()>{t.op_sync_now}</button>
+            </ActionForm>
+        </section>
+    }
+}
+
+/// The contract as shown: everything but the password.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContractView {
+    pub processing_url: String,
+    pub contract_number: String,
+    pub login: String,
+}
+
+#[server(prefix = "/ui", endpoint = "agent/contract")]
+pub async fn load_contract() -> Result<Option<ContractView>, ServerFnError> {
+    let contract = crate::agent::server::store::contract(&agent_state()?.pool)
+        .await
+        .map_err(failed)?;
+    Ok(contract.map(|c| ContractView {
+        processing_url: c.processing_url,
+        contract_number: c.contract_number,
+        login: c.login,
+    }))
+}
+
+/// `Ok(None)` when saved; `Ok(Some(why))` when processing or the form refused it.
+#[server(prefix = "/ui", endpoint = "agent/save-contract")]
+pub async fn save_contract(
+    processing_url: String,
+    contract_number: String,
+    login: String,
+    password: String,
+) -> Result<Option<String>, ServerFnError> {
+    use crate::agent::server::{admin, processing::Contract};
+    let contract = Contract {
+        processing_url: processing_url.trim().to_owned(),
+        contract_number: contract_number.trim().to_owned(),
+        login: login.trim().to_owned(),
+        password,
+    };
+    match admin::set_contract(&agent_state()?, contract).await {
+        Ok(()) => Ok(None),
+        Err(shared::error::ApiError::Validation { fields }) => Ok(Some(
+            fields
+                .iter()
+                .map(|(f, why)| format!("{f}: {why}"))
+                .collect::<Vec<_>>()
+                .join("; "),
+        )),
+        Err(e) => Err(failed(e)),
+    }
+}
+
+#[component]
+pub fn ContractPage() -> impl IntoView {
+    let t = texts();
+    let save = ServerAction::<SaveContract>::new();
+    let current = Resource::new(move || save.version().get(), |_| load_contract());
+    let field = |id: &'static str, label: &'static str, kind: &'static str| {
+        view! {
+            <div class="field">
+                <label for=id>{label}</label>
+                <input id=id name=id type=kind required autocomplete="off"/>
+            </div>
+        }
+    };
+    view! {
+        <h1>{t.op_contract_title}</h1>
+        <Transition fallback=|| ()>
+            {move || current.get().map(|c| match c {
+                Ok(Some(c)) => view! {
+                    <section class="card">
+                        <h2>{t.op_current_contract}</h2>
+                        <dl class="pairs">
+                            <dt>{t.op_contract_number}</dt><dd>{c.contract_number}</dd>
+                            <dt>{t.op_processing_url}</dt><dd><code>{c.processing_url}</code></dd>
+                            <dt>{t.op_login}</dt><dd><code>{c.login}</code></dd>
+                        </dl>
+                    </section>
+                }.into_any(),
+                _ => ().into_any(),
+            })}
+        </Transition>
+        <section class="card">
+            <p class="hint">{t.op_contract_hint}</p>
+            <ActionForm action=save>
+                <div class="fields">
+                    {field("processing_url", t.op_processing_url, "url")}
+                    {field("contract_number", t.op_contract_number, "text")}
+                    {field("login", t.op_login, "text")}
+                    {field("password", t.op_password, "password")}
+                </div>
+                <button type="submit" disabled=move || save.pending().get()>{t.op_save_contract}</button>
+            </ActionForm>
+            {move || save.value().get().map(|outcome| match outcome {
+                Ok(None) => view! { <p class="ok" role="status">{t.op_contract_saved}</p> }.into_any(),
+                Ok(Some(why)) => view! { <p class="error" role="alert">{why}</p> }.into_any(),
+                Err(e) => view! { <p class="error" role="alert">{format!("{}: {e}", t.failed)}</p> }.into_any(),
+            })}
+        </section>
+    }
+}
+
+/// A payment of the terminal, as the operator sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentLine {
+    pub created_at: String,
+    pub agent_txn_id: String,
+    pub provider_name: String,
+    pub account: String,
+    pub cash: Kopecks,
+    pub agent_fee: Kopecks,
+    pub amount: Kopecks,
+    pub status: String,
+    pub result: Option<i64>,
+    pub attempts: i64,
+    pub last: String,
+}
+
+#[server(prefix = "/ui", endpoint = "agent/payments")]
+pub async fn load_payments() -> Result<Vec<PaymentLine>, ServerFnError> {
+    let rows = crate::agent::server::store::payments(&agent_state()?.pool, None, 500)
+        .await
+        .map_err(failed)?;
+    Ok(rows
+        .into_iter()
+        .map(|p| PaymentLine {
+            last: p
+                .last_error
+                .clone()
+                .or(p.message.clone())
+                .unwrap_or_default(),
+            created_at: p.created_at,
+            agent_txn_id: p.agent_txn_id,
+            provider_name: p.provider_name,
+            account: p.account,
+            cash: Kopecks::new(p.cash),
+            agent_fee: Kopecks::new(p.agent_fee),
+            amount: Kopecks::new(p.amount),
+            status: p.status,
+            result: p.result,
+            attempts: p.attempts,
+        })
+        .collect())
+}
+
+#[component]
+pub fn PaymentsPage() -> impl IntoView {
+    let t = texts();
+    let rows = Resource::new(|| (), |_| load_payments());
+    view! {
+        <h1>{t.op_payments_title}</h1>
+        <section class="card">
+            <Transition fallback=|| ()>
+                {move || rows.get().map(|result| match result {
+                    Ok(rows) if rows.is_empty() => view! { <p class="empty-state">{t.op_no_payments}</p> }.into_any(),
+                    Ok(rows) => {
+                        let body = rows.into_iter().map(|p| {
+                            let badge = match p.status.as_str() {
+                                "completed" => "badge badge-active",
+                                "queued" | "pending" => "badge badge-suspended",
+                                _ => "badge badge-closed",
+                            };
+                            view! {
+                                <tr>
+                                    <td>{p.created_at.get(..19).unwrap_or_default().replace('T', " ")}</td>
+                                    <td><code>{p.agent_txn_id}</code></td>
+                                    <td>{format!("{} · {}", p.provider_name, p.account)}</td>
+                                    <td class="num">{rub(p.cash)}</td>
+                                    <td class="num">{rub(p.agent_fee)}</td>
+                                    <td class="num">{rub(p.amount)}</td>
+                                    <td><span class=badge>{t.status(&p.status)}</span>{p.result.map(|r| format!(" ({r})")).unwrap_or_default()}</td>
+                                    <td class="num">{p.attempts}</td>
+                                    <td>{p.last}</td>
+                                </tr>
+                            }
+                        }).collect_view();
+                        view! {
+                            <table class="grid" id="terminal-payments">
+                                <thead><tr>
+                                    <th scope="col">{t.date_time}</th>
+                                    <th scope="col">{t.agent_txn_id}</th>
+                                    <th scope="col">{t.provider}</th>
+                                    <th scope="col" class="num">{t.accepted}</th>
+                                    <th scope="col" class="num">{t.fee}</th>
+                                    <th scope="col" class="num">{t.credited}</th>
+                                    <th scope="col">{t.status}</th>
+                                    <th scope="col" class="num">{t.op_attempts}</th>
+                                    <th scope="col">{t.op_last}</th>
+                                </tr></thead>
+                                <tbody>{body}</tbody>
+                            </table>
+                        }.into_any()
+                    }
+                    Err(e) => view! { <p class="error">{format!("{}: {e}", t.failed)}</p> }.into_any(),
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[server(prefix = "/ui", endpoint = "agent/fee")]
+pub async fn load_fee() -> Result<FeeRule, ServerFnError> {
+    crate::agent::server::store::fee_rule(&agent_state()?.pool)
+        .await
+        .map_err(failed)
+}
+
+/// `Ok(false)` when the rule is not valid (nothing changes).
+#[server(prefix = "/ui", endpoint = "agent/save-fee")]
+pub async fn save_fee(
+    percent: String,
+    fixed: String,
+    min: String,
+    max: String,
+) -> Result<bool, ServerFnError> {
+    let money = |text: &str| Kopecks::parse(text.trim());
+    let percent_bp = money(&percent)
+        .ok()
+        .and_then(|p| u32::try_from(p.get()).ok());
+    let max = if max.trim().is_empty() {
+        Ok(None)
+    } else {
+        money(&max).map(Some)
+    };
+    let (Some(percent_bp), Ok(fixed), Ok(min), Ok(max)) =
+        (percent_bp, money(&fixed), money(&min), max)
+    else {
+        return Ok(false);
+    };
+    let rule = FeeRule {
+        percent_bp,
+        fixed,
+        min,
+        max,
+    };
+    if rule.validate().is_err() {
+        return Ok(false);
+    }
+    crate::agent::server::store::set_fee_rule(&agent_state()?.pool, &rule)
+        .await
+        .map_err(failed)?;
+    tracing::info!(?rule, "agent fee changed from the portal");
+    Ok(true)
+}
+
+#[component]
+pub fn FeePage() -> impl IntoView {
+    let t = texts();
+    let save = ServerAction::<SaveFee>::new();
+    let fee = Resource::new(move || save.version().get(), |_| load_fee());
+    view! {
+        <h1>{t.op_fee_title}</h1>
+        <section class="card">
+            <p class="hint">{t.op_fee_hint}</p>
+            <Transition fallback=|| ()>
+                {move || fee.get().map(|result| match result {
+                    Ok(rule) => view! {
+                        <ActionForm action=save>
+                            <div class="fields">
+                                <div class="field"><label for="percent">{t.op_percent}</label>
+                                    <input id="percent" name="percent" inputmode="decimal" value=Kopecks::new(i64::from(rule.percent_bp)).to_string()/></div>
+                                <div class="field"><label for="fixed">{t.op_fixed}</label>
+                                    <input id="fixed" name="fixed" inputmode="decimal" value=rule.fixed.to_string()/></div>
+                                <div class="field"><label for="min">{t.op_min}</label>
+                                    <input id="min" name="min" inputmode="decimal" value=rule.min.to_string()/></div>
+                                <div class="field"><label for="max">{t.op_max}</label>
+                                    <input id="max" name="max" inputmode="decimal" value=rule.max.map(|m| m.to_string()).unwrap_or_default()/></div>
+                            </div>
+                            <button type="submit">{t.op_save}</button>
+                            {move || save.value().get().map(|r| match r {
+                                Ok(true) => view! { <span class="ok" role="status">{" "}{t.op_saved}</span> }.into_any(),
+                                Ok(false) => view! { <span class="error" role="alert">{" "}{t.op_bad_fee}</span> }.into_any(),
+                                Err(e) => view! { <span class="error" role="alert">{format!(" {}: {e}", t.failed)}</span> }.into_any(),
+                            })}
+                        </ActionForm>
+                    }.into_any(),
+                    Err(e) => view! { <p class="error">{format!("{}: {e}", t.failed)}</p> }.into_any(),
+                })}
+            </Transition>
+        </section>
+    }
+}
