@@ -22,7 +22,6 @@ const OPERATOR_ROUTES: &[Route] = &[
     ("GET", "/", &["operator"]),
     ("GET", "/metrics", &["operator"]),
     ("GET", "/api/admin/v1/participant", &["operator"]),
-    ("GET", "/lang?to=en", &["operator"]),
     ("GET", "/no-such-page", &["operator"]),
     ("POST", "/api/admin/v1/anything", &["operator"]),
 ];
@@ -50,6 +49,9 @@ fn routes(role: Role) -> Vec<Route> {
         Role::Agent => &["/contract", "/payments", "/fee"],
     };
     routes.extend(pages.iter().map(|p| ("GET", *p, &["operator"][..])));
+    // The language switch: the kiosk has one too.
+    let lang: &'static [&'static str] = if role == Role::Agent { &["operator", "kiosk"] } else { &["operator"] };
+    routes.push(("GET", "/lang?to=en", lang));
     match role {
         Role::Consumer => routes.extend([
             ("GET", "/pkg/paymesh.js", &["operator"][..]),
@@ -58,6 +60,7 @@ fn routes(role: Role) -> Vec<Route> {
         Role::Provider => routes.extend([
             ("GET", "/pkg/paymesh.js", &["operator"][..]),
             ("GET", "/assets/paymesh.css", &["operator"][..]),
+            ("POST", "/ui/provider/subscribers", &["operator"][..]),
             ("POST", "/api/usage/v1/usage", &["subscriber"][..]),
             ("GET", "/api/usage/v1/balance", &["subscriber"][..]),
             (
@@ -80,6 +83,8 @@ fn routes(role: Role) -> Vec<Route> {
             ("GET", "/pkg/paymesh.js", &["operator", "kiosk"][..]),
             ("GET", "/assets/paymesh.css", &["operator", "kiosk"][..]),
             ("GET", "/kiosk", &["kiosk"][..]),
+            ("POST", "/ui/kiosk/state", &["kiosk"][..]),
+            ("POST", "/ui/agent/status", &["operator"][..]),
             ("GET", "/api/kiosk/v1/catalog", &["kiosk"][..]),
             ("POST", "/api/kiosk/v1/payments", &["kiosk"][..]),
         ]),
@@ -133,7 +138,9 @@ async fn status(
     auth: Option<(&str, &str)>,
 ) -> (u16, Option<String>) {
     let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-    let mut request = app.client.request(method, app.url(path));
+    // No redirects: the status of this route, not of wherever it points.
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let mut request = client.request(method, app.url(path));
     if let Some((login, password)) = auth {
         request = request.basic_auth(login, Some(password));
     }
