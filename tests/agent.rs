@@ -323,3 +323,37 @@ async fn a_contract_is_saved_only_when_processing_accepts_it() {
     );
     assert_eq!(status["blocked"], false);
 }
+
+#[tokio::test]
+async fn a_payment_in_the_outbox_survives_a_restart_of_the_terminal() {
+    let t = Terminal::start(1_000_000).await;
+    let (_, session) = t.open_session(&t.net.account).await;
+    let id = session["session_id"].as_i64().unwrap();
+    t.bill(id, "ev-1", 20_000).await;
+    t.link.break_link();
+    let (_, receipt) = t
+        .kiosk(
+            reqwest::Method::POST,
+            &format!("/api/kiosk/v1/sessions/{id}/pay"),
+            None,
+        )
+        .await;
+    assert_eq!(receipt["status"], "queued");
+
+    // The terminal goes down with the payment undelivered, and comes back on the same data.
+    let Terminal { net, agent, link } = t;
+    let dir = agent.stop().await;
+    link.restore();
+    let agent = TestApp::spawn_with(Role::Agent, dir, Some(ADMIN_PASSWORD), |_| {})
+        .await
+        .unwrap();
+    let t = Terminal { net, agent, link };
+    let delivered = t.wait_receipt(id, "completed").await;
+    assert_eq!(
+        delivered["agent_txn_id"], receipt["agent_txn_id"],
+        "the same payment, not a new one"
+    );
+    assert_eq!(t.net.subscriber_balance().await, 20_000);
+    assert_eq!(t.net.provider_payments().await, 1);
+    t.net.assert_ledger_verifies().await;
+}

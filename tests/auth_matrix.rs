@@ -50,7 +50,11 @@ fn routes(role: Role) -> Vec<Route> {
     };
     routes.extend(pages.iter().map(|p| ("GET", *p, &["operator"][..])));
     // The language switch: the kiosk has one too.
-    let lang: &'static [&'static str] = if role == Role::Agent { &["operator", "kiosk"] } else { &["operator"] };
+    let lang: &'static [&'static str] = if role == Role::Agent {
+        &["operator", "kiosk"]
+    } else {
+        &["operator"]
+    };
     routes.push(("GET", "/lang?to=en", lang));
     match role {
         Role::Consumer => routes.extend([
@@ -139,7 +143,10 @@ async fn status(
 ) -> (u16, Option<String>) {
     let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
     // No redirects: the status of this route, not of wherever it points.
-    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     let mut request = client.request(method, app.url(path));
     if let Some((login, password)) = auth {
         request = request.basic_auth(login, Some(password));
