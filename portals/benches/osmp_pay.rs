@@ -6,8 +6,10 @@
 //! `CONCURRENCY`, default 16). Prints requests per second, p50/p99 latency and the ratio.
 
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
 
+mod load;
+
+use load::load;
 use portals::role::Role;
 use portals::server::{App, Settings};
 use shared::config::CommonArgs;
@@ -17,51 +19,6 @@ fn env_number(name: &str, default: usize) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-struct Run {
-    per_second: f64,
-    p50: Duration,
-    p99: Duration,
-}
-
-/// Sends `total` requests made by `request(i)` with `concurrency` in flight.
-async fn load<F, Fut>(total: usize, concurrency: usize, request: F) -> Run
-where
-    F: Fn(usize) -> Fut + Clone + Send + 'static,
-    Fut: std::future::Future<Output = bool> + Send,
-{
-    let started = Instant::now();
-    let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let mut workers = Vec::new();
-    for _ in 0..concurrency {
-        let next = next.clone();
-        let request = request.clone();
-        workers.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
-            loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if i >= total {
-                    break latencies;
-                }
-                let t = Instant::now();
-                assert!(request(i).await, "request {i} failed");
-                latencies.push(t.elapsed());
-            }
-        }));
-    }
-    let mut latencies = Vec::with_capacity(total);
-    for worker in workers {
-        latencies.extend(worker.await.expect("worker"));
-    }
-    let elapsed = started.elapsed();
-    latencies.sort();
-    let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
-    Run {
-        per_second: total as f64 / elapsed.as_secs_f64(),
-        p50: at(0.50),
-        p99: at(0.99),
-    }
 }
 
 async fn plain_axum() -> SocketAddr {

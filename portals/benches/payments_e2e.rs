@@ -6,8 +6,10 @@
 //! `CONCURRENCY`, default 16). Prints payments per second, p50/p99 and the ratios.
 
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
 
+mod load;
+
+use load::{Run, load};
 use portals::role::Role;
 use portals::server::{App, Settings};
 use serde_json::{Value, json};
@@ -18,49 +20,6 @@ fn env_number(name: &str, default: usize) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-struct Run {
-    per_second: f64,
-    p50: Duration,
-    p99: Duration,
-}
-
-async fn load<F, Fut>(total: usize, concurrency: usize, request: F) -> Run
-where
-    F: Fn(usize) -> Fut + Clone + Send + 'static,
-    Fut: std::future::Future<Output = bool> + Send,
-{
-    let started = Instant::now();
-    let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let mut workers = Vec::new();
-    for _ in 0..concurrency {
-        let (next, request) = (next.clone(), request.clone());
-        workers.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
-            loop {
-                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                if i >= total {
-                    break latencies;
-                }
-                let t = Instant::now();
-                assert!(request(i).await, "request {i} failed");
-                latencies.push(t.elapsed());
-            }
-        }));
-    }
-    let mut latencies = Vec::with_capacity(total);
-    for worker in workers {
-        latencies.extend(worker.await.expect("worker"));
-    }
-    let elapsed = started.elapsed();
-    latencies.sort();
-    let at = |q: f64| latencies[((latencies.len() as f64 * q) as usize).min(latencies.len() - 1)];
-    Run {
-        per_second: total as f64 / elapsed.as_secs_f64(),
-        p50: at(0.50),
-        p99: at(0.99),
-    }
 }
 
 async fn start(role: Role, dir: &std::path::Path, synchronous: &str) -> SocketAddr {

@@ -35,6 +35,22 @@ pub fn day_bounds(from: Option<Date>, to: Option<Date>) -> (String, String) {
     (low, high)
 }
 
+/// The stored-timestamp bounds for optional `from`/`to` day filters (`YYYY-MM-DD`, empty
+/// meaning unbounded); `Err` names the filter that is not a date.
+pub fn filter_bounds(
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Result<(String, String), &'static str> {
+    let day = |name: &'static str, text: Option<&str>| match text
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        None => Ok(None),
+        Some(t) => parse_day(t).map(Some).ok_or(name),
+    };
+    Ok(day_bounds(day("from", from)?, day("to", to)?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -50,5 +66,10 @@ mod tests {
         );
         assert_eq!(day_bounds(None, None), ("0000".into(), "9999".into()));
         assert!(parse_day("26.11.2026").is_none());
+        assert_eq!(
+            filter_bounds(Some(""), None),
+            Ok(("0000".into(), "9999".into()))
+        );
+        assert_eq!(filter_bounds(Some("2026-11-26"), Some("x")), Err("to"));
     }
 }

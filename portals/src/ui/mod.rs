@@ -3,6 +3,8 @@
 
 pub mod fee_calculator;
 pub mod i18n;
+#[cfg(feature = "ssr")]
+pub mod server_fn;
 
 use leptos::prelude::*;
 use leptos_router::components::A;

@@ -22,8 +22,7 @@ const SIMULATED_BILLS_RUB: [i64; 5] = [50, 100, 500, 1000, 5000];
 
 #[cfg(feature = "ssr")]
 fn agent_state() -> Result<crate::agent::server::AgentState, ServerFnError> {
-    use_context::<crate::agent::server::AgentState>()
-        .ok_or_else(|| ServerFnError::new("this participant is not an agent"))
+    crate::ui::server_fn::role_state()
 }
 
 #[cfg(feature = "ssr")]

@@ -13,15 +13,11 @@ use crate::ui::rub;
 
 #[cfg(feature = "ssr")]
 fn agent_state() -> Result<crate::agent::server::AgentState, ServerFnError> {
-    use_context::<crate::agent::server::AgentState>()
-        .ok_or_else(|| ServerFnError::new("this participant is not an agent"))
+    crate::ui::server_fn::role_state()
 }
 
 #[cfg(feature = "ssr")]
-fn failed(error: impl std::fmt::Display) -> ServerFnError {
-    tracing::error!(error = %error, "page request failed");
-    ServerFnError::new(error.to_string())
-}
+use crate::ui::server_fn::failed;
 
 #[server(prefix = "/ui", endpoint = "agent/status")]
 pub async fn load_status() -> Result<Status, ServerFnError> {

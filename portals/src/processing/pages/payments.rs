@@ -20,16 +20,8 @@ pub async fn load_payments(
     use crate::processing::server::payment::{self, PaymentFilter};
     use crate::server::clock;
     let state = processing_state()?;
-    let day = |text: &str| {
-        if text.trim().is_empty() {
-            Ok(None)
-        } else {
-            clock::parse_day(text).map(Some).ok_or(())
-        }
-    };
-    let (Ok(from_day), Ok(to_day)) = (day(&from), day(&to)) else {
-        return Err(ServerFnError::new("a date is YYYY-MM-DD"));
-    };
+    let bounds = clock::filter_bounds(Some(&from), Some(&to))
+        .map_err(|_| ServerFnError::new("a date is YYYY-MM-DD"))?;
     let filter = PaymentFilter {
         agent_id: agent_id.trim().parse().ok(),
         provider_id: provider_id.trim().parse().ok(),
@@ -37,14 +29,9 @@ pub async fn load_payments(
         from: None,
         to: None,
     };
-    payment::payments(
-        &state.pool,
-        &filter,
-        clock::day_bounds(from_day, to_day),
-        500,
-    )
-    .await
-    .map_err(failed)
+    payment::payments(&state.pool, &filter, bounds, 500)
+        .await
+        .map_err(failed)
 }
 
 #[component]

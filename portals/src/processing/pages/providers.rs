@@ -10,15 +10,11 @@ use crate::ui::rub;
 
 #[cfg(feature = "ssr")]
 pub fn processing_state() -> Result<crate::processing::server::ProcessingState, ServerFnError> {
-    use_context::<crate::processing::server::ProcessingState>()
-        .ok_or_else(|| ServerFnError::new("this participant is not a processing center"))
+    crate::ui::server_fn::role_state()
 }
 
 #[cfg(feature = "ssr")]
-pub fn failed(error: impl std::fmt::Display) -> ServerFnError {
-    tracing::error!(error = %error, "page request failed");
-    ServerFnError::new(error.to_string())
-}
+pub use crate::ui::server_fn::failed;
 
 /// A refusal's fields in one line, for a form's error message.
 #[cfg(feature = "ssr")]

@@ -505,12 +505,6 @@ async fn list_payments(
     State(state): State<ProcessingState>,
     Query(filter): Query<PaymentFilter>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let day = |name: &str, text: &Option<String>| match text.as_deref().filter(|t| !t.is_empty()) {
-        None => Ok(None),
-        Some(t) => clock::parse_day(t)
-            .map(Some)
-            .ok_or_else(|| ApiError::field(name, "a date is YYYY-MM-DD")),
-    };
     if let Some(status) = filter.status.as_deref().filter(|s| !s.is_empty())
         && !["pending", "completed", "failed", "rejected"].contains(&status)
     {
@@ -519,7 +513,8 @@ async fn list_payments(
             "pending, completed, failed or rejected",
         ));
     }
-    let bounds = clock::day_bounds(day("from", &filter.from)?, day("to", &filter.to)?);
+    let bounds = clock::filter_bounds(filter.from.as_deref(), filter.to.as_deref())
+        .map_err(|field| ApiError::field(field, "a date is YYYY-MM-DD"))?;
     Ok(Json(
         payment::payments(&state.pool, &filter, bounds, MAX_LIST_ROWS)
             .await

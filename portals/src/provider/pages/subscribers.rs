@@ -23,15 +23,11 @@ pub enum SignOutcome {
 
 #[cfg(feature = "ssr")]
 pub fn provider_state() -> Result<crate::provider::server::ProviderState, ServerFnError> {
-    use_context::<crate::provider::server::ProviderState>()
-        .ok_or_else(|| ServerFnError::new("this participant is not a provider"))
+    crate::ui::server_fn::role_state()
 }
 
 #[cfg(feature = "ssr")]
-pub fn failed(error: impl std::fmt::Display) -> ServerFnError {
-    tracing::error!(error = %error, "page request failed");
-    ServerFnError::new(error.to_string())
-}
+pub use crate::ui::server_fn::failed;
 
 /// Checked boxes arrive as `Some("on")`.
 #[cfg(feature = "ssr")]

@@ -16,25 +16,12 @@ pub async fn load_transactions(
     use super::subscribers::{failed, provider_state};
     use crate::server::clock;
     let state = provider_state()?;
-    let day = |text: &str| {
-        if text.trim().is_empty() {
-            Ok(None)
-        } else {
-            clock::parse_day(text).map(Some).ok_or(())
-        }
-    };
-    let (Ok(from), Ok(to)) = (day(&from), day(&to)) else {
-        return Err(ServerFnError::new("a date is YYYY-MM-DD"));
-    };
+    let bounds = clock::filter_bounds(Some(&from), Some(&to))
+        .map_err(|_| ServerFnError::new("a date is YYYY-MM-DD"))?;
     let account = Some(account.trim()).filter(|a| !a.is_empty());
-    crate::provider::server::store::transactions(
-        &state.pool,
-        account,
-        clock::day_bounds(from, to),
-        500,
-    )
-    .await
-    .map_err(failed)
+    crate::provider::server::store::transactions(&state.pool, account, bounds, 500)
+        .await
+        .map_err(failed)
 }
 
 #[component]

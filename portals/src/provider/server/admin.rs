@@ -339,13 +339,8 @@ async fn list_transactions(
     State(state): State<ProviderState>,
     Query(filter): Query<TransactionFilter>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let day = |name: &str, text: &Option<String>| match text.as_deref().filter(|t| !t.is_empty()) {
-        None => Ok(None),
-        Some(t) => clock::parse_day(t)
-            .map(Some)
-            .ok_or_else(|| ApiError::field(name, "a date is YYYY-MM-DD")),
-    };
-    let bounds = clock::day_bounds(day("from", &filter.from)?, day("to", &filter.to)?);
+    let bounds = clock::filter_bounds(filter.from.as_deref(), filter.to.as_deref())
+        .map_err(|field| ApiError::field(field, "a date is YYYY-MM-DD"))?;
     let account = filter.account.as_deref().filter(|a| !a.is_empty());
     Ok(Json(
         store::transactions(&state.pool, account, bounds, MAX_LIST_ROWS)

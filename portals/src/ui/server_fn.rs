@@ -1,0 +1,18 @@
+//! Helpers every role's server functions share (server build only).
+
+use std::fmt::Display;
+
+use leptos::prelude::*;
+
+/// The calling role's state, which its router provides to every page and server function.
+/// Another participant's server function reached on this one finds none and says so.
+pub fn role_state<T: Clone + Send + Sync + 'static>() -> Result<T, ServerFnError> {
+    use_context::<T>()
+        .ok_or_else(|| ServerFnError::new("this page belongs to another kind of participant"))
+}
+
+/// Logs a failure of ours and turns it into the page's error.
+pub fn failed(error: impl Display) -> ServerFnError {
+    tracing::error!(error = %error, "page request failed");
+    ServerFnError::new(error.to_string())
+}
