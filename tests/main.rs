@@ -10,6 +10,7 @@ mod agent;
 mod auth_matrix;
 mod browser;
 mod chaos;
+mod consumer;
 mod data_dir;
 mod health;
 mod processes;

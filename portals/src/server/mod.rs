@@ -284,7 +284,7 @@ impl App {
 fn role_parts(context: &RoleContext) -> Result<RoleParts, StartError> {
     match context.settings.role {
         #[cfg(feature = "consumer")]
-        Role::Consumer => Ok(crate::consumer::server::parts(context)),
+        Role::Consumer => crate::consumer::server::parts(context),
         #[cfg(feature = "provider")]
         Role::Provider => crate::provider::server::parts(context),
         #[cfg(feature = "processing")]
