@@ -393,3 +393,82 @@ async fn a_customer_pays_at_the_kiosk_with_simulated_bills_and_gets_a_receipt() 
     assert_eq!(t.net.subscriber_balance().await, 60_000);
     t.net.assert_ledger_verifies().await;
 }
+
+#[tokio::test]
+async fn the_consumer_uses_a_service_with_a_button_and_sees_the_charge() {
+    let provider = TestApp::spawn(Role::Provider).await;
+    let admin = |path: &str, body: serde_json::Value| {
+        provider
+            .client
+            .post(provider.url(path))
+            .basic_auth("admin", Some(ADMIN_PASSWORD))
+            .json(&body)
+            .send()
+    };
+    let mut issued: Value = admin("/api/admin/v1/subscribers", json!({
+        "full_name": "Иванов Иван", "passport": "4510 123456", "email": "i@example.ru", "services": ["call", "sms"]
+    })).await.unwrap().json().await.unwrap();
+    let processing: Value = admin(
+        "/api/admin/v1/processing-contracts",
+        json!({"processing_name": "p", "protocol": "osmp"}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let account = issued["account"].as_str().unwrap().to_owned();
+    provider
+        .client
+        .get(provider.url(&format!(
+            "/osmp?command=pay&txn_id=1&account={account}&sum=100.00&txn_date=20261126101500"
+        )))
+        .basic_auth(
+            processing["login"].as_str().unwrap(),
+            processing["password"].as_str(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let consumer = TestApp::spawn(Role::Consumer).await;
+    issued["provider_name"] = json!("Megafon");
+    let added = consumer
+        .client
+        .post(consumer.url("/api/admin/v1/contracts"))
+        .basic_auth("admin", Some(ADMIN_PASSWORD))
+        .json(&issued)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(added.status(), 201);
+
+    let browser = Browser::start().await;
+    browser.open_as_admin(&consumer, "/contracts").await;
+    browser.wait_for(".use-call").await;
+    // Wait for hydration: the button then answers in place.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    browser.click(".use-call").await;
+    let shown = browser
+        .wait_for_text(
+            ".use-result",
+            "Списано: 2.50 ₽ · Остаток: 97.50 ₽",
+            || async {},
+        )
+        .await;
+    assert!(
+        shown,
+        "the charge and the new balance are shown: {:?}",
+        browser.text(".use-result").await
+    );
+    let balance: Value = provider
+        .client
+        .get(provider.url("/api/usage/v1/balance"))
+        .basic_auth(&account, issued["password"].as_str())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(balance["balance"]["amount"], 9_750);
+}

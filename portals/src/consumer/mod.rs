@@ -3,3 +3,4 @@
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod server;
+pub mod server_types;

@@ -1,5 +1,7 @@
 //! The consumer portal's pages.
 
+pub mod contracts;
+
 use leptos::prelude::*;
 use leptos_meta::{Title, provide_meta_context};
 use leptos_router::StaticSegment;
@@ -34,7 +36,7 @@ pub fn ConsumerApp() -> impl IntoView {
             <Portal role=Role::Consumer nav=NAV>
                 <Routes fallback=NotFound>
                     <Route path=StaticSegment("") view=Home/>
-                    <Route path=StaticSegment("contracts") view=Planned/>
+                    <Route path=StaticSegment("contracts") view=contracts::ContractsPage/>
                     <Route path=StaticSegment("history") view=Planned/>
                 </Routes>
             </Portal>

@@ -1,0 +1,50 @@
+//! The consumer's records as the pages show them (both builds): a contract without its
+//! password, and its uses.
+
+use serde::{Deserialize, Serialize};
+use shared::money::Money;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UseView {
+    pub at: String,
+    pub service: String,
+    pub quantity: i64,
+    pub status: u16,
+    pub charged: Option<Money>,
+    pub balance: Option<Money>,
+    pub refusal: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContractView {
+    pub id: u64,
+    pub provider_name: String,
+    pub account: String,
+    pub services: Vec<String>,
+    pub uses: Vec<UseView>,
+}
+
+#[cfg(feature = "ssr")]
+impl From<&crate::consumer::server::contracts_file::Contract> for ContractView {
+    fn from(c: &crate::consumer::server::contracts_file::Contract) -> Self {
+        ContractView {
+            id: c.id,
+            provider_name: c.provider_name.clone(),
+            account: c.account.clone(),
+            services: c.services.clone(),
+            uses: c
+                .uses
+                .iter()
+                .map(|u| UseView {
+                    at: u.at.clone(),
+                    service: u.service.clone(),
+                    quantity: u.quantity,
+                    status: u.status,
+                    charged: u.charged,
+                    balance: u.balance,
+                    refusal: u.refusal.clone(),
+                })
+                .collect(),
+        }
+    }
+}
