@@ -48,6 +48,7 @@ pub async fn sign_subscriber(
     let (id, account) = billing::sign(
         &state.pool,
         state.kind,
+        state.account_offset,
         &state.subscriber_logins,
         &subscriber,
         &credential,

@@ -18,6 +18,7 @@ pub const MAX_QUANTITY: i64 = 1_000_000;
 pub async fn sign(
     pool: &SqlitePool,
     kind: ProviderKind,
+    offset: i64,
     logins: &DbCredentials,
     subscriber: &ContractData,
     credential: &NewCredential,
@@ -37,7 +38,7 @@ pub async fn sign(
     .bind(&now)
     .fetch_one(&mut *tx)
     .await?;
-    let account = account_for(kind, id);
+    let account = account_for(kind, id, offset);
     sqlx::query("UPDATE subscribers SET account = $1 WHERE id = $2")
         .bind(&account)
         .bind(id)

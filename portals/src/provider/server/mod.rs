@@ -30,6 +30,8 @@ pub const PROCESSING_REALM: &str = "processing";
 pub struct ProviderState {
     pub pool: SqlitePool,
     pub kind: ProviderKind,
+    /// Shifts this operator's phone numbers away from other operators' (from `--name`).
+    pub account_offset: i64,
     /// `http://HOST:PORT`, the base of the URLs contracts carry.
     pub base_url: String,
     pub subscriber_logins: Arc<DbCredentials>,
@@ -54,6 +56,14 @@ pub fn parts(context: &RoleContext) -> Result<RoleParts, StartError> {
     let state = ProviderState {
         pool: pool.clone(),
         kind,
+        account_offset: store::numbering_offset(
+            context
+                .settings
+                .common
+                .name
+                .as_deref()
+                .unwrap_or("paymesh provider"),
+        ),
         base_url: context.base_url(),
         subscriber_logins: DbCredentials::new(pool.clone(), SUBSCRIBER_REALM),
         processing_logins: DbCredentials::new(pool, PROCESSING_REALM),

@@ -23,14 +23,24 @@ pub fn join_services(services: &[Service]) -> String {
 /// numbers are scattered (`9` + the id scaled by 3^18 mod 10^9, a permutation because
 /// 3^18 shares no factor with 10^9) so they look like real numbers; contract numbers are
 /// sequential from 10000001. Unique by construction: no retries, no collisions.
-pub fn account_for(kind: ProviderKind, id: i64) -> String {
+/// `offset` shifts a mobile operator's numbers so that two operators do not issue the same
+/// ones (it derives from the operator's name: [`numbering_offset`]).
+pub fn account_for(kind: ProviderKind, id: i64, offset: i64) -> String {
     match kind {
         ProviderKind::Mobile => {
-            let scattered = (i128::from(id) * 387_420_489 + 161_234_566) % 1_000_000_000;
+            let scattered = (i128::from(id) * 387_420_489 + i128::from(offset)) % 1_000_000_000;
             format!("9{scattered:09}")
         }
         ProviderKind::Internet => format!("{:08}", 10_000_000 + id),
     }
+}
+
+/// A stable number below 10^9 from the operator's name (FNV-1a), for [`account_for`].
+pub fn numbering_offset(name: &str) -> i64 {
+    let hash = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    i64::try_from(hash % 1_000_000_000).unwrap_or(0)
 }
 
 /// `SELECT <every subscriber column> FROM subscribers <rest>`, as one static string.
@@ -229,11 +239,15 @@ mod tests {
     fn accounts_are_unique_and_well_formed() {
         let mut seen = std::collections::HashSet::new();
         for id in 1..20_000 {
-            let account = account_for(ProviderKind::Mobile, id);
+            let account = account_for(ProviderKind::Mobile, id, numbering_offset("Megafon"));
             assert!(ProviderKind::Mobile.is_account(&account), "{account}");
             assert!(seen.insert(account));
-            assert!(ProviderKind::Internet.is_account(&account_for(ProviderKind::Internet, id)));
+            assert!(ProviderKind::Internet.is_account(&account_for(ProviderKind::Internet, id, 0)));
         }
-        assert_eq!(account_for(ProviderKind::Internet, 1), "10000001");
+        assert_eq!(account_for(ProviderKind::Internet, 1, 0), "10000001");
+        assert_ne!(
+            account_for(ProviderKind::Mobile, 1, numbering_offset("Megafon")),
+            account_for(ProviderKind::Mobile, 1, numbering_offset("Tele2"))
+        );
     }
 }

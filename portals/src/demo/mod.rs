@@ -1,9 +1,12 @@
-//! `paymesh demo`: the four participants as separate processes of this binary, on fixed
-//! local ports, with data under one directory that the next start reuses. Prints each
-//! portal's URL and operator credentials; Ctrl-C stops every process and exits 0.
-//!
-//! (Seeding the network with contracts, and the kiosk-shell with its bill-validator
-//! simulator, arrive with the demo issue.)
+//! `paymesh demo`: a whole network as separate processes of this binary on fixed local
+//! ports — processing, three providers (Megafon and Tele2 mobile, Er-Telecom internet), an
+//! agent with a topped-up deposit, a consumer with a contract at each provider — its
+//! contracts signed through the real APIs (`seed`), its data under one directory that the
+//! next start reuses. Prints each portal's URL and credentials; Ctrl-C stops every process
+//! and exits 0. Until kiosk-shell and its bill-validator simulator exist, the agent runs
+//! with `--kiosk-dev`: the kiosk page offers simulated banknotes.
+
+pub mod seed;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -13,19 +16,57 @@ use tokio::process::{Child, Command};
 
 use crate::cli::DemoArgs;
 use crate::role::Role;
-use crate::server::{ADMIN_PASSWORD_FILE, default_listen, shutdown_signal};
+use crate::server::{ADMIN_PASSWORD_FILE, shutdown_signal};
 
 /// How long one participant may take to answer `/healthz` after it was started.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 
 struct Participant {
-    role: Role,
+    key: &'static str,
+    port: u16,
     dir: PathBuf,
     child: Child,
 }
 
-async fn wait_healthy(role: Role) -> bool {
-    let url = format!("http://{}/healthz", default_listen(role));
+/// (data directory key, role, port, extra flags) of every demo participant.
+fn lineup() -> Vec<(&'static str, Role, u16, Vec<String>)> {
+    let mut lineup = vec![
+        (
+            "processing",
+            Role::Processing,
+            seed::PROCESSING_PORT,
+            vec![],
+        ),
+        (
+            "agent",
+            Role::Agent,
+            seed::AGENT_PORT,
+            vec![
+                "--kiosk-dev".into(),
+                "--name".into(),
+                "Демо-терминал".into(),
+            ],
+        ),
+        ("consumer", Role::Consumer, seed::CONSUMER_PORT, vec![]),
+    ];
+    for p in seed::PROVIDERS {
+        lineup.push((
+            p.key,
+            Role::Provider,
+            p.port,
+            vec![
+                "--name".into(),
+                p.name.into(),
+                "--kind".into(),
+                p.kind.into(),
+            ],
+        ));
+    }
+    lineup
+}
+
+async fn wait_healthy(port: u16) -> bool {
+    let url = format!("http://127.0.0.1:{port}/healthz");
     let client = reqwest::Client::new();
     let deadline = tokio::time::Instant::now() + START_TIMEOUT;
     while tokio::time::Instant::now() < deadline {
@@ -74,73 +115,92 @@ pub async fn run(args: DemoArgs) -> ExitCode {
         }
     };
     let mut participants = Vec::new();
-    for role in Role::ALL {
-        let dir = args.data_dir.join(role.as_str());
+    for (key, role, port, extra) in lineup() {
+        let dir = args.data_dir.join(key);
         let child = Command::new(&exe)
             .arg(role.as_str())
             .arg("--listen")
-            .arg(default_listen(role).to_string())
+            .arg(format!("127.0.0.1:{port}"))
             .arg("--data-dir")
             .arg(&dir)
+            .args(&extra)
             .env_remove("PAYMESH_ADMIN_PASSWORD")
             .env_remove("PAYMESH_LISTEN")
             .env_remove("PAYMESH_CONFIG")
+            .env_remove("PAYMESH_DATA_DIR")
             // Each participant logs in full to DIR/logs; the terminal shows only warnings.
             .env(
                 "PAYMESH_LOG",
                 std::env::var("PAYMESH_LOG").unwrap_or_else(|_| "warn".into()),
             )
+            .stdout(std::process::Stdio::null())
             .kill_on_drop(true)
             .spawn();
         match child {
-            Ok(child) => participants.push(Participant { role, dir, child }),
+            Ok(child) => participants.push(Participant {
+                key,
+                port,
+                dir,
+                child,
+            }),
             Err(e) => {
-                eprintln!("paymesh demo: cannot start {role}: {e}");
+                eprintln!("paymesh demo: cannot start {key}: {e}");
                 stop_all(&mut participants).await;
                 return ExitCode::FAILURE;
             }
         }
     }
     for p in &participants {
-        if !wait_healthy(p.role).await {
+        if !wait_healthy(p.port).await {
             eprintln!(
-                "paymesh demo: {} did not come up on {}; see {}/logs",
-                p.role,
-                default_listen(p.role),
+                "paymesh demo: {} did not come up on port {}; see {}/logs",
+                p.key,
+                p.port,
                 p.dir.display()
             );
             stop_all(&mut participants).await;
             return ExitCode::FAILURE;
         }
     }
+    let seeded = match seed::seed(&args.data_dir).await {
+        Ok(seeded) => seeded,
+        Err(e) => {
+            eprintln!("paymesh demo: signing the demo contracts failed: {e}");
+            stop_all(&mut participants).await;
+            return ExitCode::FAILURE;
+        }
+    };
     println!();
     println!(
-        "paymesh demo is up (data in {}). Portals:",
+        "paymesh demo is up (data in {}; the next start reuses it). Portals, login admin:",
         args.data_dir.display()
     );
     for p in &participants {
         println!(
-            "  {:<11} http://{}/   login admin   password {}",
-            p.role.as_str(),
-            default_listen(p.role),
+            "  {:<11} http://127.0.0.1:{}/   password {}",
+            p.key,
+            p.port,
             read_secret(&p.dir, ADMIN_PASSWORD_FILE)
         );
     }
-    let agent_dir = args.data_dir.join(Role::Agent.as_str());
     println!(
-        "  {:<11} kiosk login kiosk   password {}",
-        "agent",
-        read_secret(&agent_dir, "kiosk-password")
+        "Kiosk: http://127.0.0.1:{}/kiosk   login kiosk   password {}   (simulated banknotes on the cash screen)",
+        seed::AGENT_PORT,
+        read_secret(&args.data_dir.join("agent"), "kiosk-password")
     );
+    println!("Subscriber accounts (their contracts are in the consumer app):");
+    for (provider, account, _, _) in &seeded.subscribers {
+        println!("  {provider:<11} {account}");
+    }
     println!(
-        "Logs: {}/<role>/logs. Press Ctrl-C to stop.",
+        "Logs: {}/<participant>/logs. Press Ctrl-C to stop.",
         args.data_dir.display()
     );
 
     let mut exited = None;
     tokio::select! {
         _ = shutdown_signal() => {}
-        (role, status) = first_exit(&mut participants) => exited = Some((role, status)),
+        (key, status) = first_exit(&mut participants) => exited = Some((key, status)),
     }
     stop_all(&mut participants).await;
     match exited {
@@ -148,17 +208,17 @@ pub async fn run(args: DemoArgs) -> ExitCode {
             println!("paymesh demo: stopped");
             ExitCode::SUCCESS
         }
-        Some((role, status)) => {
-            eprintln!("paymesh demo: {role} exited on its own ({status}); stopped the others");
+        Some((key, status)) => {
+            eprintln!("paymesh demo: {key} exited on its own ({status}); stopped the others");
             ExitCode::FAILURE
         }
     }
 }
 
 /// Resolves when any participant exits.
-async fn first_exit(participants: &mut [Participant]) -> (Role, String) {
+async fn first_exit(participants: &mut [Participant]) -> (&'static str, String) {
     let waits = participants.iter_mut().map(|p| {
-        let role = p.role;
+        let key = p.key;
         Box::pin(async move {
             let status = p
                 .child
@@ -166,7 +226,7 @@ async fn first_exit(participants: &mut [Participant]) -> (Role, String) {
                 .await
                 .map(|s| s.to_string())
                 .unwrap_or_else(|e| e.to_string());
-            (role, status)
+            (key, status)
         })
     });
     futures::future::select_all(waits).await.0

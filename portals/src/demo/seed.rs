@@ -1,0 +1,208 @@
+//! Signing the demo network's contracts through the participants' real APIs, once: each
+//! provider signs a subscriber and a contract with processing; processing signs the three
+//! providers and an agent, and tops the agent up; the agent saves its contract; the
+//! consumer stores its three contracts. The outcome is kept in `DIR/seeded.json`, so the
+//! next start reuses the network instead of signing it again.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+/// One provider of the demo: its key (data directory), display name, kind and port.
+pub struct DemoProvider {
+    pub key: &'static str,
+    pub name: &'static str,
+    pub kind: &'static str,
+    pub port: u16,
+}
+
+pub const PROVIDERS: [DemoProvider; 3] = [
+    DemoProvider {
+        key: "megafon",
+        name: "Megafon",
+        kind: "mobile",
+        port: 8402,
+    },
+    DemoProvider {
+        key: "tele2",
+        name: "Tele2",
+        kind: "mobile",
+        port: 8405,
+    },
+    DemoProvider {
+        key: "ertelecom",
+        name: "Er-Telecom",
+        kind: "internet",
+        port: 8406,
+    },
+];
+pub const PROCESSING_PORT: u16 = 8403;
+pub const AGENT_PORT: u16 = 8404;
+pub const CONSUMER_PORT: u16 = 8401;
+/// The agent's prepaid deposit in the demo: 100 000.00 RUB.
+pub const AGENT_DEPOSIT_KOPECKS: i64 = 10_000_000;
+pub const SEEDED_FILE: &str = "seeded.json";
+
+/// What the seeding produced, for the printout.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Seeded {
+    /// (provider, account, login, password) of the demo subscriber at each provider.
+    pub subscribers: Vec<(String, String, String, String)>,
+    pub agent_contract: String,
+}
+
+fn password(dir: &Path, key: &str, file: &str) -> Result<String, String> {
+    std::fs::read_to_string(dir.join(key).join(file))
+        .map(|s| s.trim().to_owned())
+        .map_err(|e| format!("{key}/{file}: {e}"))
+}
+
+async fn post(
+    client: &reqwest::Client,
+    url: String,
+    password: &str,
+    body: Value,
+) -> Result<Value, String> {
+    send(client, reqwest::Method::POST, url, password, body).await
+}
+
+async fn send(
+    client: &reqwest::Client,
+    method: reqwest::Method,
+    url: String,
+    password: &str,
+    body: Value,
+) -> Result<Value, String> {
+    let response = client
+        .request(method, &url)
+        .basic_auth("admin", Some(password))
+        .json(&body)
+        .send()
+        .await
+        .map_err(|e| format!("{url}: {e}"))?;
+    let status = response.status();
+    let answer: Value = response.json().await.unwrap_or(Value::Null);
+    if status.is_success() {
+        Ok(answer)
+    } else {
+        Err(format!("{url}: HTTP {status}: {answer}"))
+    }
+}
+
+/// Signs everything, unless `DIR/seeded.json` says it was done.
+pub async fn seed(dir: &Path) -> Result<Seeded, String> {
+    if let Ok(text) = std::fs::read_to_string(dir.join(SEEDED_FILE))
+        && let Ok(seeded) = serde_json::from_str(&text)
+    {
+        return Ok(seeded);
+    }
+    let client = reqwest::Client::new();
+    let processing_pw = password(dir, "processing", "admin-password")?;
+    let processing = format!("http://127.0.0.1:{PROCESSING_PORT}/api/admin/v1");
+    let mut subscribers = Vec::new();
+    let mut consumer_contracts = Vec::new();
+    for (i, p) in PROVIDERS.iter().enumerate() {
+        let pw = password(dir, p.key, "admin-password")?;
+        let base = format!("http://127.0.0.1:{}/api/admin/v1", p.port);
+        let services = if p.kind == "internet" {
+            json!(["internet"])
+        } else {
+            json!(["call", "sms", "internet"])
+        };
+        let subscriber = post(
+            &client,
+            format!("{base}/subscribers"),
+            &pw,
+            json!({
+                "full_name": "Иванов Иван Иванович", "passport": format!("4510 12345{i}"),
+                "email": "ivanov@example.ru", "services": services
+            }),
+        )
+        .await?;
+        let contract = post(
+            &client,
+            format!("{base}/processing-contracts"),
+            &pw,
+            json!({"processing_name": "paymesh processing", "protocol": "osmp"}),
+        )
+        .await?;
+        post(&client, format!("{processing}/providers"), &processing_pw, json!({
+            "name": p.name, "service_kind": p.kind, "endpoint_url": contract["endpoint_url"], "protocol": "osmp",
+            "login": contract["login"], "password": contract["password"], "fields": contract["fields"],
+            "min_amount": contract["min_amount"], "max_amount": contract["max_amount"]
+        }))
+        .await?;
+        let mut for_consumer = subscriber.clone();
+        for_consumer["provider_name"] = json!(p.name);
+        consumer_contracts.push(for_consumer);
+        subscribers.push((
+            p.name.to_owned(),
+            subscriber["account"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            subscriber["login"].as_str().unwrap_or_default().to_owned(),
+            subscriber["password"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        ));
+    }
+    let agent = post(
+        &client,
+        format!("{processing}/agents"),
+        &processing_pw,
+        json!({
+            "name": "Демо-терминал", "fee": {"percent_bp": 100, "fixed": 0, "min": 0, "max": null}
+        }),
+    )
+    .await?;
+    post(
+        &client,
+        format!("{processing}/agents/{}/topups", agent["agent_id"]),
+        &processing_pw,
+        json!({"amount": AGENT_DEPOSIT_KOPECKS, "reference": "demo-deposit"}),
+    )
+    .await?;
+    let agent_pw = password(dir, "agent", "admin-password")?;
+    send(
+        &client,
+        reqwest::Method::PUT,
+        format!("http://127.0.0.1:{AGENT_PORT}/api/admin/v1/contract"),
+        &agent_pw,
+        json!({
+            "processing_url": agent["api_url"], "contract_number": agent["contract_number"],
+            "login": agent["login"], "password": agent["password"]
+        }),
+    )
+    .await?;
+    send(
+        &client,
+        reqwest::Method::PUT,
+        format!("http://127.0.0.1:{AGENT_PORT}/api/admin/v1/fee"),
+        &agent_pw,
+        json!({"percent_bp": 200}),
+    )
+    .await?;
+    let consumer_pw = password(dir, "consumer", "admin-password")?;
+    for contract in consumer_contracts {
+        post(
+            &client,
+            format!("http://127.0.0.1:{CONSUMER_PORT}/api/admin/v1/contracts"),
+            &consumer_pw,
+            contract,
+        )
+        .await?;
+    }
+    let seeded = Seeded {
+        subscribers,
+        agent_contract: agent["contract_number"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+    };
+    let text = serde_json::to_string_pretty(&seeded).map_err(|e| e.to_string())?;
+    std::fs::write(dir.join(SEEDED_FILE), text).map_err(|e| e.to_string())?;
+    Ok(seeded)
+}
