@@ -472,3 +472,63 @@ async fn the_consumer_uses_a_service_with_a_button_and_sees_the_charge() {
         .unwrap();
     assert_eq!(balance["balance"]["amount"], 9_750);
 }
+
+#[tokio::test]
+async fn a_contract_typed_into_the_form_appears_and_can_be_edited() {
+    let consumer = TestApp::spawn(Role::Consumer).await;
+    let browser = Browser::start().await;
+    browser.open_as_admin(&consumer, "/contracts").await;
+    browser.wait_for("#provider_name").await;
+    tokio::time::sleep(Duration::from_millis(500)).await; // hydration
+    browser.type_into("#provider_name", "Megafon").await;
+    browser
+        .click("section[aria-labelledby=add-title] details summary")
+        .await;
+    browser.type_into("#new-account", "9161234567").await;
+    browser
+        .type_into("#new-usage_url", "http://127.0.0.1:8402/api/usage/v1/usage")
+        .await;
+    browser.type_into("#new-login", "9161234567").await;
+    browser.type_into("#new-password", "secret").await;
+    browser
+        .click("section[aria-labelledby=add-title] button[type=submit]")
+        .await;
+    assert!(
+        browser
+            .wait_for_text(".contract h2", "Megafon · Счёт 9161234567", || async {
+            })
+            .await,
+        "the typed contract is listed"
+    );
+    let stored: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(consumer.data_dir().join("contracts.json")).unwrap())
+            .unwrap();
+    assert_eq!(stored["contracts"][0]["password"], "secret");
+    assert_eq!(
+        stored["contracts"][0]["services"],
+        json!(["call", "internet", "sms"])
+    );
+
+    // Edit: a new account; the empty password keeps the old one.
+    browser.click(".contract details summary").await;
+    browser
+        .call(
+            reqwest::Method::POST,
+            "/execute/sync",
+            json!({"script": "document.querySelector('#edit-1-account').value = ''", "args": []}),
+        )
+        .await;
+    browser.type_into("#edit-1-account", "9161234568").await;
+    browser.click(".contract details button[type=submit]").await;
+    assert!(
+        browser
+            .wait_for_text(".contract h2", "Megafon · Счёт 9161234568", || async {
+            })
+            .await,
+        "the change is shown"
+    );
+    let stored: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(consumer.data_dir().join("contracts.json")).unwrap())
+            .unwrap();
+    assert_eq!(stored["contracts"][0]["password"], "secret");
+}

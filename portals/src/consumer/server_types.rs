@@ -20,6 +20,8 @@ pub struct ContractView {
     pub id: u64,
     pub provider_name: String,
     pub account: String,
+    pub usage_url: String,
+    pub login: String,
     pub services: Vec<String>,
     pub uses: Vec<UseView>,
 }
@@ -31,6 +33,8 @@ impl From<&crate::consumer::server::contracts_file::Contract> for ContractView {
             id: c.id,
             provider_name: c.provider_name.clone(),
             account: c.account.clone(),
+            usage_url: c.usage_url.clone(),
+            login: c.login.clone(),
             services: c.services.clone(),
             uses: c
                 .uses

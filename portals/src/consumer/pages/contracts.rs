@@ -34,6 +34,15 @@ struct Texts {
     no_history: &'static str,
     delete: &'static str,
     failed: &'static str,
+    or_fill: &'static str,
+    usage_url: &'static str,
+    login: &'static str,
+    password: &'static str,
+    keep_password: &'static str,
+    services: &'static str,
+    edit: &'static str,
+    save: &'static str,
+    saved: &'static str,
 }
 
 static RU: Texts = Texts {
@@ -59,6 +68,15 @@ static RU: Texts = Texts {
     no_history: "Услугами ещё не пользовались.",
     delete: "Удалить договор",
     failed: "Не получилось",
+    or_fill: "…или заполните поля договора",
+    usage_url: "Адрес для списаний (usage_url)",
+    login: "Логин",
+    password: "Пароль",
+    keep_password: "пусто — оставить прежний",
+    services: "Услуги",
+    edit: "Изменить договор",
+    save: "Сохранить",
+    saved: "Сохранено",
 };
 
 static EN: Texts = Texts {
@@ -84,6 +102,15 @@ static EN: Texts = Texts {
     no_history: "No services used yet.",
     delete: "Delete the contract",
     failed: "It did not work",
+    or_fill: "…or fill in the contract's fields",
+    usage_url: "Usage URL (usage_url)",
+    login: "Login",
+    password: "Password",
+    keep_password: "empty — keep the current one",
+    services: "Services",
+    edit: "Change the contract",
+    save: "Save",
+    saved: "Saved",
 };
 
 fn texts() -> &'static Texts {
@@ -105,23 +132,47 @@ pub async fn load_contracts() -> Result<Vec<ContractView>, ServerFnError> {
     Ok(contracts.contracts.iter().map(ContractView::from).collect())
 }
 
-/// `Ok(None)` when added; `Ok(Some(why))` when refused.
-#[server(prefix = "/ui", endpoint = "consumer/add")]
-pub async fn add_contract(
+/// The contract from the form: the pasted JSON when there is one, else the typed fields.
+#[cfg(feature = "ssr")]
+#[allow(clippy::too_many_arguments)]
+fn contract_input(
     provider_name: String,
     contract_json: String,
+    account: String,
+    usage_url: String,
+    login: String,
+    password: String,
+    services: [(&str, Option<String>); 3],
+) -> Result<crate::consumer::server::api::ContractInput, String> {
+    if !contract_json.trim().is_empty() {
+        let mut value: serde_json::Value = match serde_json::from_str(&contract_json) {
+            Ok(v @ serde_json::Value::Object(_)) => v,
+            _ => return Err("the contract is not a JSON object".into()),
+        };
+        value["provider_name"] = serde_json::Value::String(provider_name);
+        return serde_json::from_value(value).map_err(|e| e.to_string());
+    }
+    Ok(crate::consumer::server::api::ContractInput {
+        provider_name,
+        subscriber_id: 0,
+        account,
+        usage_url,
+        protocol: shared::wire::provider::USAGE_PROTOCOL.to_owned(),
+        login,
+        password,
+        services: services
+            .into_iter()
+            .filter(|(_, on)| on.is_some())
+            .map(|(s, _)| s.to_owned())
+            .collect(),
+    })
+}
+
+#[cfg(feature = "ssr")]
+fn refusal(
+    result: Result<crate::consumer::server::contracts_file::Contract, shared::error::ApiError>,
 ) -> Result<Option<String>, ServerFnError> {
-    use crate::consumer::server::api::{self, ContractInput};
-    let mut value: serde_json::Value = match serde_json::from_str(&contract_json) {
-        Ok(v @ serde_json::Value::Object(_)) => v,
-        _ => return Ok(Some("the contract is not a JSON object".into())),
-    };
-    value["provider_name"] = serde_json::Value::String(provider_name);
-    let input: ContractInput = match serde_json::from_value(value) {
-        Ok(input) => input,
-        Err(e) => return Ok(Some(e.to_string())),
-    };
-    match api::add(&consumer_state()?, input).await {
+    match result {
         Ok(_) => Ok(None),
         Err(shared::error::ApiError::Validation { fields }) => Ok(Some(
             fields
@@ -132,6 +183,79 @@ pub async fn add_contract(
         )),
         Err(e) => Err(crate::ui::server_fn::failed(e)),
     }
+}
+
+/// `Ok(None)` when added; `Ok(Some(why))` when refused.
+#[allow(clippy::too_many_arguments)]
+#[server(prefix = "/ui", endpoint = "consumer/add")]
+pub async fn add_contract(
+    provider_name: String,
+    contract_json: String,
+    account: String,
+    usage_url: String,
+    login: String,
+    password: String,
+    call: Option<String>,
+    internet: Option<String>,
+    sms: Option<String>,
+) -> Result<Option<String>, ServerFnError> {
+    let services = [("call", call), ("internet", internet), ("sms", sms)];
+    let input = match contract_input(
+        provider_name,
+        contract_json,
+        account,
+        usage_url,
+        login,
+        password,
+        services,
+    ) {
+        Ok(input) => input,
+        Err(why) => return Ok(Some(why)),
+    };
+    refusal(crate::consumer::server::api::add(&consumer_state()?, input).await)
+}
+
+/// Changes a contract's details from the typed fields.
+#[allow(clippy::too_many_arguments)]
+#[server(prefix = "/ui", endpoint = "consumer/edit")]
+pub async fn edit_contract(
+    id: u64,
+    provider_name: String,
+    account: String,
+    usage_url: String,
+    login: String,
+    password: String,
+    call: Option<String>,
+    internet: Option<String>,
+    sms: Option<String>,
+) -> Result<Option<String>, ServerFnError> {
+    let services = [("call", call), ("internet", internet), ("sms", sms)];
+    let state = consumer_state()?;
+    // An empty password keeps the one on file.
+    let password = if password.is_empty() {
+        let contracts = state.contracts.lock().await;
+        contracts
+            .contracts
+            .iter()
+            .find(|c| c.id == id)
+            .map(|c| c.password.clone())
+            .unwrap_or_default()
+    } else {
+        password
+    };
+    let input = match contract_input(
+        provider_name,
+        String::new(),
+        account,
+        usage_url,
+        login,
+        password,
+        services,
+    ) {
+        Ok(input) => input,
+        Err(why) => return Ok(Some(why)),
+    };
+    refusal(crate::consumer::server::api::update(&state, id, input).await)
 }
 
 #[server(prefix = "/ui", endpoint = "consumer/delete")]
@@ -193,12 +317,15 @@ pub fn ContractsPage() -> impl IntoView {
     let add = ServerAction::<AddContract>::new();
     let delete = ServerAction::<DeleteContract>::new();
     let used = ServerAction::<UseService>::new();
+    // Bumped by a card whose contract was edited.
+    let edited = RwSignal::new(0u32);
     let list = Resource::new(
         move || {
             (
                 add.version().get(),
                 delete.version().get(),
                 used.version().get(),
+                edited.get(),
             )
         },
         |_| load_contracts(),
@@ -208,7 +335,7 @@ pub fn ContractsPage() -> impl IntoView {
         <Transition fallback=|| ()>
             {move || list.get().map(|result| match result {
                 Ok(contracts) if contracts.is_empty() => view! { <p class="empty-state">{t.none}</p> }.into_any(),
-                Ok(contracts) => contracts.into_iter().map(|c| view! { <ContractCard c used delete/> }).collect_view().into_any(),
+                Ok(contracts) => contracts.into_iter().map(|c| view! { <ContractCard c used delete edited/> }).collect_view().into_any(),
                 Err(e) => view! { <p class="error">{format!("{}: {e}", t.failed)}</p> }.into_any(),
             })}
         </Transition>
@@ -222,8 +349,12 @@ pub fn ContractsPage() -> impl IntoView {
                 </div>
                 <div class="field">
                     <label for="contract_json">{t.contract_json}</label>
-                    <textarea id="contract_json" name="contract_json" rows="8" required spellcheck="false"></textarea>
+                    <textarea id="contract_json" name="contract_json" rows="8" spellcheck="false"></textarea>
                 </div>
+                <details>
+                    <summary>{t.or_fill}</summary>
+                    {contract_fields(t, "new", None)}
+                </details>
                 <button type="submit">{t.add}</button>
                 {move || add.value().get().map(|r| match r {
                     Ok(None) => view! { <span class="ok" role="status">{" "}{t.added}</span> }.into_any(),
@@ -235,13 +366,69 @@ pub fn ContractsPage() -> impl IntoView {
     }
 }
 
+/// The typed fields of a contract (`current` prefills them for an edit).
+fn contract_fields(
+    t: &'static Texts,
+    prefix: &str,
+    current: Option<&ContractView>,
+) -> impl IntoView + use<> {
+    let value = |pick: fn(&ContractView) -> String| current.map(pick).unwrap_or_default();
+    let field = |name: &'static str,
+                 label: &'static str,
+                 kind: &'static str,
+                 value: String,
+                 hint: &'static str| {
+        let id = format!("{prefix}-{name}");
+        let label_for = id.clone();
+        view! {
+            <div class="field">
+                <label for=label_for>{label}</label>
+                <input id=id name=name type=kind value=value placeholder=hint autocomplete="off"/>
+            </div>
+        }
+    };
+    let ticked = current
+        .map(|c| c.services.clone())
+        .unwrap_or_else(|| vec!["call".into(), "internet".into(), "sms".into()]);
+    let boxes = [("call", t.call), ("internet", t.internet), ("sms", t.sms)]
+        .into_iter()
+        .map(|(service, label)| {
+            let id = format!("{prefix}-service-{service}");
+            let label_for = id.clone();
+            view! {
+                <label class="check" for=label_for>
+                    <input type="checkbox" id=id name=service checked=ticked.iter().any(|s| s == service)/>
+                    {label}
+                </label>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="fields">
+            {field("account", t.account, "text", value(|c| c.account.clone()), "")}
+            {field("usage_url", t.usage_url, "url", value(|c| c.usage_url.clone()), "http://127.0.0.1:8402/api/usage/v1/usage")}
+            {field("login", t.login, "text", value(|c| c.login.clone()), "")}
+            {field("password", t.password, "password", String::new(), if current.is_some() { t.keep_password } else { "" })}
+        </div>
+        <fieldset class="services"><legend>{t.services}</legend>{boxes}</fieldset>
+    }
+}
+
 #[component]
 fn ContractCard(
     c: ContractView,
     used: ServerAction<UseService>,
     delete: ServerAction<DeleteContract>,
+    edited: RwSignal<u32>,
 ) -> impl IntoView {
     let t = texts();
+    let edit = ServerAction::<EditContract>::new();
+    // A saved change reloads the list, so the card shows the contract as it now is.
+    Effect::new(move |_| {
+        if matches!(edit.value().get(), Some(Ok(None))) {
+            edited.update(|n| *n += 1);
+        }
+    });
     let id = c.id;
     let buttons = c
         .services
@@ -301,6 +488,23 @@ fn ContractCard(
             })}
             <h3>{t.history}</h3>
             {history}
+            <details>
+                <summary>{t.edit}</summary>
+                <ActionForm action=edit>
+                    <input type="hidden" name="id" value=id.to_string()/>
+                    <div class="field">
+                        <label for=format!("edit-name-{id}")>{t.provider_name}</label>
+                        <input id=format!("edit-name-{id}") name="provider_name" required value=c.provider_name.clone()/>
+                    </div>
+                    {contract_fields(t, &format!("edit-{id}"), Some(&c))}
+                    <button type="submit">{t.save}</button>
+                    {move || edit.value().get().map(|r| match r {
+                        Ok(None) => view! { <span class="ok" role="status">{" "}{t.saved}</span> }.into_any(),
+                        Ok(Some(why)) => view! { <p class="error" role="alert">{why}</p> }.into_any(),
+                        Err(e) => view! { <p class="error" role="alert">{format!("{}: {e}", t.failed)}</p> }.into_any(),
+                    })}
+                </ActionForm>
+            </details>
             <ActionForm action=delete>
                 <input type="hidden" name="id" value=id.to_string()/>
                 <button type="submit" class="small danger">{t.delete}</button>

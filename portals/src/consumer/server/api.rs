@@ -129,11 +129,12 @@ async fn get_contract(
     Ok(Json(contract))
 }
 
-async fn put_contract(
-    State(state): State<ConsumerState>,
-    Path(id): Path<u64>,
-    JsonBody(input): JsonBody<ContractInput>,
-) -> Result<impl IntoResponse, ApiError> {
+/// Replaces a contract's details (its history stays).
+pub async fn update(
+    state: &ConsumerState,
+    id: u64,
+    input: ContractInput,
+) -> Result<Contract, ApiError> {
     validate(&input)?;
     let mut contracts = state.contracts.lock().await;
     let mut next = contracts.clone();
@@ -156,7 +157,15 @@ async fn put_contract(
     contracts_file::save(&state.dir, &next).map_err(save_error)?;
     *contracts = next;
     tracing::info!(id, "contract changed");
-    Ok(Json(changed))
+    Ok(changed)
+}
+
+async fn put_contract(
+    State(state): State<ConsumerState>,
+    Path(id): Path<u64>,
+    JsonBody(input): JsonBody<ContractInput>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(update(&state, id, input).await?))
 }
 
 async fn delete_contract(
