@@ -7,7 +7,7 @@ use portals::role::Role;
 use serde_json::{Value, json};
 
 use crate::chaos::ChaosProxy;
-use crate::helpers::{ADMIN_PASSWORD, KIOSK_PASSWORD, TestApp};
+use crate::helpers::{ADMIN_PASSWORD, KIOSK_PASSWORD, TestApp, send};
 use crate::processing::{Network, fee_of};
 
 pub struct Terminal {
@@ -15,27 +15,6 @@ pub struct Terminal {
     pub agent: TestApp,
     /// Between the agent and processing.
     link: ChaosProxy,
-}
-
-async fn call(
-    app: &TestApp,
-    method: reqwest::Method,
-    path: &str,
-    auth: (&str, &str),
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut request = app
-        .client
-        .request(method, app.url(path))
-        .basic_auth(auth.0, Some(auth.1));
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    (
-        response.status().as_u16(),
-        response.json().await.unwrap_or(Value::Null),
-    )
 }
 
 impl Terminal {
@@ -83,7 +62,7 @@ impl Terminal {
         path: &str,
         body: Option<Value>,
     ) -> (u16, Value) {
-        call(&self.agent, method, path, ("admin", ADMIN_PASSWORD), body).await
+        send(&self.agent, method, path, ("admin", ADMIN_PASSWORD), body).await
     }
 
     async fn kiosk(
@@ -92,7 +71,7 @@ impl Terminal {
         path: &str,
         body: Option<Value>,
     ) -> (u16, Value) {
-        call(&self.agent, method, path, ("kiosk", KIOSK_PASSWORD), body).await
+        send(&self.agent, method, path, ("kiosk", KIOSK_PASSWORD), body).await
     }
 
     async fn open_session(&self, account: &str) -> (u16, Value) {

@@ -3,26 +3,16 @@
 use portals::role::Role;
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN_PASSWORD, TestApp};
+use crate::helpers::{ADMIN_PASSWORD, TestApp, send};
 
+/// As the consumer's operator.
 async fn call(
     app: &TestApp,
     method: reqwest::Method,
     path: &str,
     body: Option<Value>,
 ) -> (u16, Value) {
-    let mut request = app
-        .client
-        .request(method, app.url(path))
-        .basic_auth("admin", Some(ADMIN_PASSWORD));
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    (
-        response.status().as_u16(),
-        response.json().await.unwrap_or(Value::Null),
-    )
+    send(app, method, path, ("admin", ADMIN_PASSWORD), body).await
 }
 
 #[tokio::test]

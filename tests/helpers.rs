@@ -104,6 +104,29 @@ impl TestApp {
     }
 }
 
+/// A JSON request with Basic credentials: the status and the JSON body (`Null` if none).
+pub async fn send(
+    app: &TestApp,
+    method: reqwest::Method,
+    path: &str,
+    auth: (&str, &str),
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    let mut request = app
+        .client
+        .request(method, app.url(path))
+        .basic_auth(auth.0, Some(auth.1));
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    let response = request.send().await.expect("request sent");
+    let status = response.status().as_u16();
+    (
+        status,
+        response.json().await.unwrap_or(serde_json::Value::Null),
+    )
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         if let Some(stop) = self.stop.take() {

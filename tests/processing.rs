@@ -7,7 +7,7 @@ use portals::role::Role;
 use serde_json::{Value, json};
 
 use crate::chaos::ChaosProxy;
-use crate::helpers::{ADMIN_PASSWORD, TestApp};
+use crate::helpers::{ADMIN_PASSWORD, TestApp, send};
 
 /// Processing's fee in these tests: 1.5 % of the amount.
 const FEE_BP: i64 = 150;
@@ -22,25 +22,6 @@ pub struct Network {
     pub agent_id: i64,
     pub agent_login: String,
     pub agent_password: String,
-}
-
-async fn send(
-    app: &TestApp,
-    method: reqwest::Method,
-    path: &str,
-    auth: (&str, &str),
-    body: Option<Value>,
-) -> (u16, Value) {
-    let mut request = app
-        .client
-        .request(method, app.url(path))
-        .basic_auth(auth.0, Some(auth.1));
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
 }
 
 pub fn fee_of(amount: i64) -> i64 {
