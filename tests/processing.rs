@@ -789,3 +789,79 @@ async fn a_provider_process_killed_mid_flight_is_paid_once_after_it_restarts() {
         30_000
     );
 }
+
+#[tokio::test]
+async fn the_daily_registry_lists_completed_payments_and_finds_a_planted_discrepancy() {
+    let n = Network::start().await;
+    n.top_up(1_000_000, "PP-1").await;
+    assert_eq!(n.pay("D-1", 10_045).await.1["status"], "completed");
+    let (_, second) = n.pay("D-2", 20_000).await;
+    assert_eq!(second["status"], "completed");
+    let response = n
+        .processing
+        .client
+        .get(n.processing.url(&format!(
+            "/api/admin/v1/registry/{}/2026-11-26.csv",
+            n.provider_id
+        )))
+        .basic_auth("admin", Some(ADMIN_PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/csv; charset=utf-8"
+    );
+    let csv = response.text().await.unwrap();
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len(), 4, "{csv}");
+    assert!(
+        lines[1].ends_with(&format!(";{};100.45;20261126101500", n.account)),
+        "{csv}"
+    );
+    assert_eq!(lines[3], "TOTAL;2;300.45");
+    let path = format!(
+        "/api/admin/v1/registry/{}/2026-11-26/discrepancies",
+        n.provider_id
+    );
+    let (status, clean) = send(
+        &n.processing,
+        reqwest::Method::GET,
+        &path,
+        ("admin", ADMIN_PASSWORD),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{clean}");
+    assert_eq!(clean["ok"], true, "{clean}");
+    assert_eq!(clean["theirs"], 2);
+
+    // Plant a discrepancy at the provider: one credit's sum changed behind everyone's back.
+    sqlx::query("UPDATE payments SET amount = 19000 WHERE txn_id = $1")
+        .bind(second["payment_id"].to_string())
+        .execute(n.provider.pool.as_ref().unwrap())
+        .await
+        .unwrap();
+    let (_, found) = send(
+        &n.processing,
+        reqwest::Method::GET,
+        &path,
+        ("admin", ADMIN_PASSWORD),
+        None,
+    )
+    .await;
+    assert_eq!(found["ok"], false);
+    assert_eq!(
+        found["amount_differs"],
+        json!([[second["payment_id"].to_string(), 20000, 19000]])
+    );
+    let (status, _) = send(
+        &n.processing,
+        reqwest::Method::GET,
+        &format!("/api/admin/v1/registry/{}/26.11.2026.csv", n.provider_id),
+        ("admin", ADMIN_PASSWORD),
+        None,
+    )
+    .await;
+    assert_eq!(status, 422);
+}

@@ -210,3 +210,68 @@ fn describe_error(error: &reqwest::Error) -> String {
         error.to_string()
     }
 }
+
+/// One payment in a provider's `verify` answer.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ProviderPayment {
+    pub txn_id: String,
+    pub prv_txn: String,
+    pub account: String,
+    pub amount: Kopecks,
+}
+
+/// `command=verify&date=YYYYMMDD`: the provider's own list of the day's credited payments
+/// (OSMP providers only; the JSON protocol has no verify).
+pub async fn verify(
+    client: &reqwest::Client,
+    endpoint: &Endpoint,
+    date: &str,
+) -> Result<Vec<ProviderPayment>, String> {
+    if endpoint.protocol != "osmp" {
+        return Err("the provider's protocol has no verify command".into());
+    }
+    let response = client
+        .get(&endpoint.url)
+        .query(&[("command", "verify"), ("date", date)])
+        .basic_auth(&endpoint.login, Some(&endpoint.password))
+        .send()
+        .await
+        .map_err(|e| describe_error(&e))?;
+    if response.status() != reqwest::StatusCode::OK {
+        return Err(format!("HTTP {}", response.status()));
+    }
+    let text = response.text().await.map_err(|e| describe_error(&e))?;
+    if !text.contains("<result>0</result>") {
+        return Err("the provider did not answer verify with result 0".into());
+    }
+    let attribute = |element: &str, name: &str| -> Option<String> {
+        let start = element.find(&format!("{name}=\""))? + name.len() + 2;
+        let end = start + element[start..].find('"')?;
+        Some(
+            element[start..end]
+                .replace("&quot;", "\"")
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&amp;", "&"),
+        )
+    };
+    let mut payments = Vec::new();
+    for element in text.split("<payment ").skip(1) {
+        let element = element.split("/>").next().unwrap_or_default();
+        let (Some(txn_id), Some(prv_txn), Some(account), Some(amount)) = (
+            attribute(element, "txn_id"),
+            attribute(element, "prv_txn"),
+            attribute(element, "account"),
+            attribute(element, "amount").and_then(|a| Kopecks::parse(&a).ok()),
+        ) else {
+            return Err(format!("unreadable payment in verify: {element}"));
+        };
+        payments.push(ProviderPayment {
+            txn_id,
+            prv_txn,
+            account,
+            amount,
+        });
+    }
+    Ok(payments)
+}

@@ -6,6 +6,7 @@ pub mod agent_api;
 pub mod connectors;
 pub mod ledger;
 pub mod payment;
+pub mod registry;
 pub mod retrier;
 pub mod store;
 
@@ -54,7 +55,8 @@ pub fn parts(context: &RoleContext) -> Result<RoleParts, StartError> {
     let agents: Arc<dyn CredentialStore> = state.agent_logins.clone();
     let api = Router::new()
         .merge(admin::router(state.clone()))
-        .merge(agent_api::router(state.clone()));
+        .merge(agent_api::router(state.clone()))
+        .merge(registry::router(state.clone()));
     Ok(RoleParts {
         api,
         ui_context: Some(Arc::new(move || {
