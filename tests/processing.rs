@@ -24,6 +24,16 @@ pub struct Network {
     pub agent_password: String,
 }
 
+/// Processing with short retry delays (200 ms at most) and the given provider timeout.
+pub async fn spawn_processing(dir: tempfile::TempDir, provider_timeout: Duration) -> TestApp {
+    TestApp::spawn_with(Role::Processing, dir, Some(ADMIN_PASSWORD), |s| {
+        s.retry_delay_max = Some(Duration::from_millis(200));
+        s.provider_timeout = Some(provider_timeout);
+    })
+    .await
+    .expect("processing starts")
+}
+
 pub fn fee_of(amount: i64) -> i64 {
     (amount * FEE_BP + 5_000) / 10_000
 }
@@ -47,17 +57,8 @@ impl Network {
         )
         .await;
         let proxy = ChaosProxy::start(provider.addr).await;
-        let processing = TestApp::spawn_with(
-            Role::Processing,
-            tempfile::tempdir().unwrap(),
-            Some(ADMIN_PASSWORD),
-            |s| {
-                s.retry_delay_max = Some(Duration::from_millis(200));
-                s.provider_timeout = Some(Duration::from_secs(1));
-            },
-        )
-        .await
-        .unwrap();
+        let processing =
+            spawn_processing(tempfile::tempdir().unwrap(), Duration::from_secs(1)).await;
         Network::connect(provider, processing, proxy, &subscriber, &contract).await
     }
 
@@ -424,11 +425,7 @@ async fn a_restarted_processing_resumes_pending_payments() {
     } = n;
     let dir = processing.stop().await;
     proxy.restore();
-    let processing = TestApp::spawn_with(Role::Processing, dir, Some(ADMIN_PASSWORD), |s| {
-        s.retry_delay_max = Some(Duration::from_millis(200));
-    })
-    .await
-    .unwrap();
+    let processing = spawn_processing(dir, Duration::from_secs(1)).await;
     let n = Network {
         provider,
         processing,
@@ -761,17 +758,7 @@ async fn a_provider_process_killed_mid_flight_is_paid_once_after_it_restarts() {
     // in-process provider for its helpers; this test asks the process directly instead.
     let placeholder = TestApp::spawn(Role::Provider).await;
     let proxy = ChaosProxy::start(std::net::SocketAddr::from(([127, 0, 0, 1], port))).await;
-    let processing = TestApp::spawn_with(
-        Role::Processing,
-        tempfile::tempdir().unwrap(),
-        Some(ADMIN_PASSWORD),
-        |s| {
-            s.retry_delay_max = Some(Duration::from_millis(200));
-            s.provider_timeout = Some(Duration::from_secs(2));
-        },
-    )
-    .await
-    .unwrap();
+    let processing = spawn_processing(tempfile::tempdir().unwrap(), Duration::from_secs(2)).await;
     let n = Network::connect(placeholder, processing, proxy, &subscriber, &contract).await;
     n.top_up(100_000, "PP-1").await;
     assert_eq!(n.pay("R-1", 10_000).await.1["status"], "completed");
