@@ -1,6 +1,8 @@
 //! # kiosk-shell — the payment terminal's body
 //!
-//! * [`ccnet`] — the CCNET bill-validator protocol: framing and CRC today; the host
-//!   driver, the device simulator, the bridge and the window come with their issue.
+//! * [`ccnet`] — the CCNET bill-validator protocol: framing, the host driver, the device
+//!   simulator.
+//! * [`window`] — the kiosk window (wry webview or Chromium) and the ordinary portal window.
 
 pub mod ccnet;
+pub mod window;

@@ -1,13 +1,15 @@
 //! kiosk-shell: the payment terminal's body (wire.md "kiosk-shell").
 //!
-//! This build carries the CCNET frame codec; the driver, the device simulator, the
-//! WebSocket bridge and the window arrive with the kiosk-shell issue. Until then every
-//! mode says so and exits non-zero rather than pretending to accept cash.
+//! * no subcommand: the CCNET driver and the kiosk bridge on a tokio runtime, and the
+//!   kiosk window on the main thread (GTK wants its event loop there);
+//! * `--window-only`: any portal in an ordinary window, no CCNET;
+//! * `ccnet-sim`: a CCNET bill validator on a pseudo-terminal.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use kiosk_shell::window::{self, WindowSpec};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -62,11 +64,39 @@ enum Tool {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let what = match cli.command {
-        Some(Tool::CcnetSim { .. }) => "the CCNET device simulator",
-        None if cli.shell.window_only => "the portal window",
-        None => "the CCNET driver, bridge and kiosk window",
-    };
-    eprintln!("kiosk-shell: {what} is not part of this build yet; nothing was started");
-    ExitCode::from(2)
+    match cli.command {
+        Some(Tool::CcnetSim { .. }) => {
+            eprintln!("kiosk-shell: the CCNET device simulator is not part of this build yet");
+            ExitCode::from(2)
+        }
+        None if cli.shell.window_only => {
+            let Some(url) = cli.shell.portal.clone() else {
+                eprintln!("kiosk-shell: --window-only needs --portal URL");
+                return ExitCode::from(2);
+            };
+            let spec = WindowSpec {
+                url,
+                login: cli.shell.portal_login,
+                password: cli.shell.portal_password,
+                kiosk: false,
+            };
+            finish(window::open_webview(&spec))
+        }
+        None => {
+            eprintln!(
+                "kiosk-shell: the CCNET driver and bridge are not part of this build yet; nothing was started"
+            );
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn finish(outcome: anyhow::Result<()>) -> ExitCode {
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("kiosk-shell: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }
