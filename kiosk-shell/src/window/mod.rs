@@ -1,6 +1,19 @@
 //! The windows that show a portal: the built-in webview (wry/tao) and Chromium's kiosk
 //! mode. Both block the calling thread (it must be the main thread) until the window
 //! closes.
+//!
+//! * [`origin`] — what "the portal's origin" is (navigation lock, whom credentials go to)
+//!   and credentials written into a URL.
+//! * `webview` (feature `webview`) — WebKitGTK through wry in a tao window; credentials
+//!   answer WebKit's `authenticate` signal.
+//! * [`chromium`] — `chromium --kiosk --app=URL` with a fresh profile; credentials are
+//!   added by [`auth_proxy`], a reverse proxy on 127.0.0.1.
+
+pub mod auth_proxy;
+pub mod chromium;
+pub mod origin;
+#[cfg(feature = "webview")]
+mod webview;
 
 /// What to show and how.
 #[derive(Debug, Clone)]
@@ -15,12 +28,146 @@ pub struct WindowSpec {
     pub kiosk: bool,
 }
 
-/// Opens the built-in webview window; returns when it is closed.
-pub fn open_webview(spec: &WindowSpec) -> anyhow::Result<()> {
-    anyhow::bail!("the webview window for {} is not part of this build yet", spec.url)
+/// A [`WindowSpec`] checked and normalised: credentials written into the URL are moved
+/// out of it (a page whose URL carries credentials cannot `fetch()` relative URLs in
+/// Chromium, which breaks hydration), and the origin is known.
+#[derive(Debug, Clone)]
+pub(crate) struct Target {
+    /// The URL to load, without credentials.
+    pub url: String,
+    pub origin: origin::Origin,
+    pub credentials: Option<Credentials>,
 }
 
-/// Runs `chromium --kiosk --app=URL`; returns when Chromium exits.
+/// Basic-auth credentials for the portal's origin only.
+#[derive(Clone)]
+pub(crate) struct Credentials {
+    pub login: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    // The password must not reach a log through `{:?}`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("login", &self.login)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Target {
+    pub(crate) fn of(spec: &WindowSpec) -> anyhow::Result<Target> {
+        let (url, in_url) = origin::split_credentials(&spec.url);
+        let origin = origin::Origin::of(&url).ok_or_else(|| {
+            anyhow::anyhow!("the portal URL {url:?} is not an absolute http(s) URL")
+        })?;
+        // Flags win over credentials written into the URL; a login without a password
+        // means an empty password (Basic auth allows it).
+        let credentials = match (&spec.login, &spec.password) {
+            (Some(login), password) => Some(Credentials {
+                login: login.clone(),
+                password: password.clone().unwrap_or_default(),
+            }),
+            (None, Some(_)) => {
+                anyhow::bail!("a portal password was given without a login (--portal-login)")
+            }
+            (None, None) => in_url,
+        };
+        Ok(Target {
+            url,
+            origin,
+            credentials,
+        })
+    }
+}
+
+/// Opens the built-in webview window; returns when it is closed.
+pub fn open_webview(spec: &WindowSpec) -> anyhow::Result<()> {
+    let target = Target::of(spec)?;
+    #[cfg(feature = "webview")]
+    {
+        webview::open(&target, spec.kiosk)
+    }
+    #[cfg(not(feature = "webview"))]
+    {
+        anyhow::bail!(
+            "this kiosk-shell was built without the `webview` feature; use --chromium to open {}",
+            target.url
+        )
+    }
+}
+
+/// Runs `chromium --kiosk --app=URL` (or an ordinary app window); returns when Chromium
+/// exits.
 pub fn open_chromium(spec: &WindowSpec) -> anyhow::Result<()> {
-    anyhow::bail!("the Chromium window for {} is not part of this build yet", spec.url)
+    let target = Target::of(spec)?;
+    chromium::open(&target, spec.kiosk)
+}
+
+/// Whether an X11 or Wayland display is named in the environment. GTK panics rather than
+/// failing when it has none, so we ask first and give a plain error.
+pub(crate) fn require_display() -> anyhow::Result<()> {
+    let named = |var: &str| std::env::var_os(var).is_some_and(|v| !v.is_empty());
+    if named("DISPLAY") || named("WAYLAND_DISPLAY") {
+        Ok(())
+    } else {
+        anyhow::bail!(
+            "no display: neither DISPLAY nor WAYLAND_DISPLAY is set (under systemd set Environment=DISPLAY=:0)"
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(url: &str, login: Option<&str>, password: Option<&str>) -> WindowSpec {
+        WindowSpec {
+            url: url.into(),
+            login: login.map(Into::into),
+            password: password.map(Into::into),
+            kiosk: true,
+        }
+    }
+
+    #[test]
+    fn credentials_in_the_url_are_moved_out_of_it() {
+        let t = Target::of(&spec("http://kiosk:s%40cret@127.0.0.1:8404/kiosk", None, None))
+            .unwrap();
+        assert_eq!(t.url, "http://127.0.0.1:8404/kiosk");
+        let c = t.credentials.unwrap();
+        assert_eq!((c.login.as_str(), c.password.as_str()), ("kiosk", "s@cret"));
+    }
+
+    #[test]
+    fn flags_win_over_credentials_in_the_url() {
+        let t = Target::of(&spec(
+            "http://a:b@127.0.0.1:8404/",
+            Some("kiosk"),
+            Some("pw"),
+        ))
+        .unwrap();
+        assert_eq!(t.url, "http://127.0.0.1:8404/");
+        assert_eq!(t.credentials.unwrap().password, "pw");
+    }
+
+    #[test]
+    fn a_password_without_a_login_is_refused() {
+        assert!(Target::of(&spec("http://127.0.0.1/", None, Some("pw"))).is_err());
+    }
+
+    #[test]
+    fn a_relative_or_odd_url_is_refused() {
+        assert!(Target::of(&spec("/kiosk", None, None)).is_err());
+        assert!(Target::of(&spec("file:///etc/passwd", None, None)).is_err());
+    }
+
+    #[test]
+    fn the_password_stays_out_of_debug_output() {
+        let c = Credentials {
+            login: "kiosk".into(),
+            password: "hunter2".into(),
+        };
+        assert!(!format!("{c:?}").contains("hunter2"));
+    }
 }

@@ -1,0 +1,366 @@
+//! A reverse proxy on 127.0.0.1 that adds the portal's Basic credentials to every
+//! request, so Chromium opens the portal without a login prompt.
+//!
+//! Why a proxy: Chromium has no switch to hand it credentials, a URL with
+//! `user:password@` in it makes the page unable to `fetch()` relative URLs (Leptos server
+//! functions, the wasm bundle — hydration fails), and a policy or an extension would have
+//! to be installed system-wide. Chromium opens `http://127.0.0.1:PROXY/…` instead and
+//! every request arrives at the portal with `Authorization: Basic …`.
+//!
+//! One request per upstream connection: the proxy sends `Connection: close` upstream and
+//! then copies bytes both ways until either side closes, so it never has to find where
+//! one request or response ends. Requests that upgrade (WebSocket) keep their
+//! `Connection: Upgrade` and become a plain byte tunnel after the `101`. The `Host`
+//! header is passed through unchanged: the portal's same-origin check compares `Origin`
+//! with `Host`, and both name the proxy.
+
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use anyhow::Context;
+use base64::Engine;
+
+use super::Credentials;
+use super::origin::Origin;
+
+/// Longest request head accepted (request line and headers).
+const HEAD_BYTES_MAX: usize = 64 * 1024;
+/// Connections served at once; Chromium opens about six per origin.
+const CONNECTIONS_MAX: usize = 64;
+/// How long a client may take to send its request head.
+const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long the portal may take to accept a connection.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// A connection with no bytes either way for this long is dropped.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// A running proxy; stops when dropped.
+pub struct AuthProxy {
+    addr: SocketAddr,
+    upstream: Origin,
+    stop: Arc<AtomicBool>,
+    acceptor: Option<JoinHandle<()>>,
+}
+
+impl AuthProxy {
+    /// Listens on a free port of 127.0.0.1 and forwards to `upstream` (plain HTTP only)
+    /// with the credentials added.
+    pub(crate) fn start(upstream: &Origin, credentials: &Credentials) -> anyhow::Result<AuthProxy> {
+        if upstream.scheme != "http" {
+            anyhow::bail!(
+                "--chromium adds credentials through a local proxy that speaks plain HTTP; \
+                 {upstream} is not http:// (open it without credentials, or use the built-in webview)"
+            );
+        }
+        let listener =
+            TcpListener::bind("127.0.0.1:0").context("cannot listen for the credential proxy")?;
+        let addr = listener.local_addr().context("the proxy's own address")?;
+        let token = base64::engine::general_purpose::STANDARD
+            .encode(format!("{}:{}", credentials.login, credentials.password));
+        let authorization = Arc::new(format!("Authorization: Basic {token}\r\n").into_bytes());
+        let stop = Arc::new(AtomicBool::new(false));
+        let acceptor = thread::Builder::new()
+            .name("auth-proxy".into())
+            .spawn({
+                let stop = stop.clone();
+                let upstream = upstream.authority();
+                move || accept_loop(listener, &stop, &upstream, &authorization)
+            })
+            .context("cannot start the credential proxy's thread")?;
+        tracing::info!(proxy = %addr, %upstream, "credential proxy listening");
+        Ok(AuthProxy {
+            addr,
+            upstream: upstream.clone(),
+            stop,
+            acceptor: Some(acceptor),
+        })
+    }
+
+    /// Where the proxy listens.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `url` (on the upstream origin) as seen through the proxy: same path and query.
+    pub fn url_for(&self, url: &str) -> String {
+        let rest = url.split_once("://").map_or("", |(_, rest)| rest);
+        let path = rest.find(['/', '?', '#']).map_or("/", |i| &rest[i..]);
+        debug_assert!(self.upstream.contains(url));
+        format!("http://{}{path}", self.addr)
+    }
+}
+
+impl Drop for AuthProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the blocking accept() so the thread sees the flag.
+        let _ = TcpStream::connect(self.addr);
+        if let Some(acceptor) = self.acceptor.take() {
+            let _ = acceptor.join();
+        }
+    }
+}
+
+fn accept_loop(listener: TcpListener, stop: &AtomicBool, upstream: &str, authorization: &Arc<Vec<u8>>) {
+    let active = Arc::new(AtomicUsize::new(0));
+    for client in listener.incoming() {
+        if stop.load(Ordering::SeqCst) {
+            break;
+        }
+        let mut client = match client {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "credential proxy: accept failed");
+                // Out of descriptors and the like: don't spin.
+                thread::sleep(Duration::from_millis(100));
+                continue;
+            }
+        };
+        if active.fetch_add(1, Ordering::SeqCst) >= CONNECTIONS_MAX {
+            active.fetch_sub(1, Ordering::SeqCst);
+            let _ = client.write_all(&status_response(503, "too many connections"));
+            continue;
+        }
+        let active = active.clone();
+        let upstream = upstream.to_owned();
+        let authorization = authorization.clone();
+        let spawned = thread::Builder::new()
+            .name("auth-proxy-conn".into())
+            .spawn(move || {
+                if let Err(e) = serve(client, &upstream, &authorization) {
+                    tracing::debug!(error = %e, "credential proxy: connection ended");
+                }
+                active.fetch_sub(1, Ordering::SeqCst);
+            });
+        if let Err(e) = spawned {
+            tracing::warn!(error = %e, "credential proxy: cannot start a connection thread");
+        }
+    }
+}
+
+/// One client connection: one request head rewritten, then bytes both ways.
+fn serve(mut client: TcpStream, upstream: &str, authorization: &[u8]) -> io::Result<()> {
+    client.set_read_timeout(Some(HEAD_TIMEOUT))?;
+    let Some((head, body_start)) = read_head(&mut client)? else {
+        return client.write_all(&status_response(400, "bad request head"));
+    };
+    let Some(head) = rewrite_head(&head, authorization) else {
+        return client.write_all(&status_response(400, "bad request head"));
+    };
+    let mut portal = match connect(upstream) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::warn!(upstream, error = %e, "credential proxy: the portal is unreachable");
+            return client.write_all(&status_response(502, "the portal is unreachable"));
+        }
+    };
+    portal.write_all(&head)?;
+    portal.write_all(&body_start)?;
+
+    client.set_read_timeout(Some(IDLE_TIMEOUT))?;
+    portal.set_read_timeout(Some(IDLE_TIMEOUT))?;
+    let mut client_in = client.try_clone()?;
+    let mut portal_out = portal.try_clone()?;
+    let uplink = thread::Builder::new()
+        .name("auth-proxy-up".into())
+        .spawn(move || {
+            let _ = io::copy(&mut client_in, &mut portal_out);
+            let _ = portal_out.shutdown(Shutdown::Write);
+        })?;
+    let copied = io::copy(&mut portal, &mut client);
+    // Ends the uplink's read too, if the client is still sending.
+    let _ = client.shutdown(Shutdown::Both);
+    let _ = portal.shutdown(Shutdown::Both);
+    let _ = uplink.join();
+    copied.map(drop)
+}
+
+fn connect(authority: &str) -> io::Result<TcpStream> {
+    let mut last = io::Error::new(io::ErrorKind::NotFound, "no address");
+    for addr in authority.to_socket_addrs()? {
+        match TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT) {
+            Ok(s) => return Ok(s),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
+/// Reads up to the blank line that ends a request head. Returns the head (with its final
+/// CRLF CRLF) and whatever body bytes came with it; `None` if the client closed first or
+/// the head is too long.
+fn read_head(client: &mut TcpStream) -> io::Result<Option<(Vec<u8>, Vec<u8>)>> {
+    let mut buf = Vec::with_capacity(4096);
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = client.read(&mut chunk)?;
+        if n == 0 {
+            return Ok(None);
+        }
+        // Look for the terminator only where it can have appeared.
+        let from = buf.len().saturating_sub(3);
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(i) = find(&buf[from..], b"\r\n\r\n") {
+            let end = from + i + 4;
+            let rest = buf.split_off(end);
+            return Ok(Some((buf, rest)));
+        }
+        if buf.len() > HEAD_BYTES_MAX {
+            return Ok(None);
+        }
+    }
+}
+
+/// The head with its credentials and connection handling replaced: any `Authorization`
+/// from the client is dropped and ours added; unless the request upgrades, `Connection:
+/// close` replaces the client's connection headers. `None` for a head that isn't HTTP/1.
+fn rewrite_head(head: &[u8], authorization: &[u8]) -> Option<Vec<u8>> {
+    let text = head.strip_suffix(b"\r\n\r\n")?;
+    let mut lines = text.split(|&b| b == b'\n').map(|l| l.strip_suffix(b"\r").unwrap_or(l));
+    let request_line = lines.next()?;
+    if !request_line.ends_with(b" HTTP/1.1") && !request_line.ends_with(b" HTTP/1.0") {
+        return None;
+    }
+    let headers: Vec<&[u8]> = lines.collect();
+    let name_is = |line: &[u8], name: &str| {
+        line.split(|&b| b == b':')
+            .next()
+            .is_some_and(|n| n.trim_ascii().eq_ignore_ascii_case(name.as_bytes()))
+    };
+    let upgrades = headers.iter().any(|h| name_is(h, "upgrade"));
+    let mut out = Vec::with_capacity(head.len() + authorization.len() + 32);
+    out.extend_from_slice(request_line);
+    out.extend_from_slice(b"\r\n");
+    for h in &headers {
+        if !h.contains(&b':') {
+            return None;
+        }
+        let dropped = name_is(h, "authorization")
+            || (!upgrades
+                && (name_is(h, "connection")
+                    || name_is(h, "keep-alive")
+                    || name_is(h, "proxy-connection")));
+        if !dropped {
+            out.extend_from_slice(h);
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+    out.extend_from_slice(authorization);
+    if !upgrades {
+        out.extend_from_slice(b"Connection: close\r\n");
+    }
+    out.extend_from_slice(b"\r\n");
+    Some(out)
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+fn status_response(code: u16, text: &str) -> Vec<u8> {
+    let reason = match code {
+        400 => "Bad Request",
+        502 => "Bad Gateway",
+        _ => "Service Unavailable",
+    };
+    format!(
+        "HTTP/1.1 {code} {reason}\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
+        text.len()
+    )
+    .into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const AUTH: &[u8] = b"Authorization: Basic a2lvc2s6cHc=\r\n";
+
+    fn rewrite(head: &str) -> Option<String> {
+        rewrite_head(head.as_bytes(), AUTH).map(|h| String::from_utf8(h).unwrap())
+    }
+
+    #[test]
+    fn credentials_replace_the_clients_and_the_connection_closes() {
+        let out = rewrite(
+            "GET /kiosk HTTP/1.1\r\nHost: 127.0.0.1:5\r\nauthorization: Basic eDp5\r\nConnection: keep-alive\r\nKeep-Alive: 5\r\n\r\n",
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            "GET /kiosk HTTP/1.1\r\nHost: 127.0.0.1:5\r\nAuthorization: Basic a2lvc2s6cHc=\r\nConnection: close\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn an_upgrade_keeps_its_connection_headers() {
+        let out = rewrite(
+            "GET /ws HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n",
+        )
+        .unwrap();
+        assert!(out.contains("Connection: Upgrade\r\n"));
+        assert!(!out.contains("Connection: close"));
+        assert!(out.contains("Authorization: Basic a2lvc2s6cHc=\r\n"));
+    }
+
+    #[test]
+    fn garbage_is_not_a_request() {
+        assert_eq!(rewrite("hello\r\n\r\n"), None);
+        assert_eq!(rewrite("GET / HTTP/1.1\r\nno colon here\r\n\r\n"), None);
+        assert_eq!(rewrite("GET / HTTP/1.1\r\nHost: h\r\n"), None);
+    }
+
+    #[test]
+    fn the_proxy_adds_credentials_end_to_end() {
+        let portal = TcpListener::bind("127.0.0.1:0").unwrap();
+        let origin = Origin::of(&format!("http://{}/", portal.local_addr().unwrap())).unwrap();
+        let proxy = AuthProxy::start(
+            &origin,
+            &Credentials {
+                login: "kiosk".into(),
+                password: "pw".into(),
+            },
+        )
+        .unwrap();
+        let server = thread::spawn(move || {
+            let (mut s, _) = portal.accept().unwrap();
+            let (head, body) = read_head(&mut s).unwrap().unwrap();
+            let mut body = body;
+            while body.len() < 5 {
+                let mut b = [0u8; 16];
+                let n = s.read(&mut b).unwrap();
+                body.extend_from_slice(&b[..n]);
+            }
+            s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+                .unwrap();
+            (String::from_utf8(head).unwrap(), body)
+        });
+        let mut c = TcpStream::connect(proxy.addr()).unwrap();
+        c.write_all(b"POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello")
+            .unwrap();
+        let mut answer = String::new();
+        c.read_to_string(&mut answer).unwrap();
+        let (head, body) = server.join().unwrap();
+        assert!(head.contains("Authorization: Basic a2lvc2s6cHc=\r\n"), "{head}");
+        assert!(head.contains("Host: a\r\n"), "{head}");
+        assert_eq!(body, b"hello");
+        assert!(answer.ends_with("\r\n\r\nok"), "{answer}");
+        assert_eq!(
+            proxy.url_for(&format!("{origin}/kiosk?bridge=ws://x/ccnet")),
+            format!("http://{}/kiosk?bridge=ws://x/ccnet", proxy.addr())
+        );
+    }
+
+    #[test]
+    fn https_portals_are_refused() {
+        let c = Credentials {
+            login: "a".into(),
+            password: "b".into(),
+        };
+        assert!(AuthProxy::start(&Origin::of("https://h/").unwrap(), &c).is_err());
+    }
+}
