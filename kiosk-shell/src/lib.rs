@@ -1,8 +1,14 @@
 //! # kiosk-shell — the payment terminal's body
 //!
 //! * [`ccnet`] — the CCNET bill-validator protocol: framing, the host driver, the device
-//!   simulator.
+//!   simulator and its script language.
+//! * [`journal`] — the durable journal of stacked bills.
+//! * [`bridge`] — the WebSocket between the shell and the kiosk page.
+//! * [`terminal`] — driver, journal and bridge put together.
 //! * [`window`] — the kiosk window (wry webview or Chromium) and the ordinary portal window.
 
+pub mod bridge;
 pub mod ccnet;
+pub mod journal;
+pub mod terminal;
 pub mod window;

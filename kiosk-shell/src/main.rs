@@ -5,10 +5,15 @@
 //! * `--window-only`: any portal in an ordinary window, no CCNET;
 //! * `ccnet-sim`: a CCNET bill validator on a pseudo-terminal.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
+use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
+use kiosk_shell::ccnet::{bill_table::BillTable, port, script, sim};
+use kiosk_shell::terminal::{self, TerminalConfig, Validator};
 use kiosk_shell::window::{self, WindowSpec};
 
 #[derive(Parser, Debug)]
@@ -39,12 +44,18 @@ struct ShellArgs {
     /// Use the built-in CCNET simulator instead of a device.
     #[arg(long)]
     simulator: bool,
-    /// Address of the local WebSocket bridge, e.g. 127.0.0.1:8910.
-    #[arg(long)]
-    bridge_listen: Option<String>,
+    /// A script for the built-in simulator, played at start (see docs/kiosk.md).
+    #[arg(long, requires = "simulator")]
+    sim_script: Option<PathBuf>,
+    /// Address of the local WebSocket bridge.
+    #[arg(long, default_value = "127.0.0.1:8910")]
+    bridge_listen: SocketAddr,
     /// Directory of the durable journal of stacked bills.
+    #[arg(long, default_value = "kiosk-journal")]
+    journal: PathBuf,
+    /// Where the hex frame log goes (default: frames.log in the journal directory).
     #[arg(long)]
-    journal: Option<PathBuf>,
+    frame_log: Option<PathBuf>,
     #[arg(long, conflicts_with_all = ["chromium", "window_only"])]
     no_window: bool,
     #[arg(long, conflicts_with = "window_only")]
@@ -55,48 +66,184 @@ struct ShellArgs {
 
 #[derive(Subcommand, Debug)]
 enum Tool {
-    /// A CCNET bill validator on a pseudo-terminal.
+    /// A CCNET bill validator on a pseudo-terminal: reads script lines from --script and
+    /// from standard input (`insert-rub 500`, `jam`, `cassette out` …).
     CcnetSim {
+        /// The device end of the serial line (a socat PTY link, or a real port).
         #[arg(long)]
         link: PathBuf,
+        /// A script to play at start.
+        #[arg(long)]
+        script: Option<PathBuf>,
+        /// The bill table, `rub` or `TYPE=ROUBLES,…`.
+        #[arg(long, default_value = "rub")]
+        table: String,
     },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
-        Some(Tool::CcnetSim { .. }) => {
-            eprintln!("kiosk-shell: the CCNET device simulator is not part of this build yet");
-            ExitCode::from(2)
-        }
-        None if cli.shell.window_only => {
-            let Some(url) = cli.shell.portal.clone() else {
-                eprintln!("kiosk-shell: --window-only needs --portal URL");
-                return ExitCode::from(2);
-            };
-            let spec = WindowSpec {
-                url,
-                login: cli.shell.portal_login,
-                password: cli.shell.portal_password,
-                kiosk: false,
-            };
-            finish(window::open_webview(&spec))
-        }
-        None => {
-            eprintln!(
-                "kiosk-shell: the CCNET driver and bridge are not part of this build yet; nothing was started"
-            );
-            ExitCode::from(2)
-        }
-    }
-}
-
-fn finish(outcome: anyhow::Result<()>) -> ExitCode {
+    init_tracing();
+    let outcome = match cli.command {
+        Some(Tool::CcnetSim {
+            link,
+            script,
+            table,
+        }) => run_simulator(link, script, &table),
+        None if cli.shell.window_only => open_window_only(cli.shell),
+        None => run_shell(cli.shell),
+    };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("kiosk-shell: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("KIOSK_LOG")
+        .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn open_window_only(args: ShellArgs) -> anyhow::Result<()> {
+    let url = args.portal.context("--window-only needs --portal URL")?;
+    window::open_webview(&WindowSpec {
+        url,
+        login: args.portal_login,
+        password: args.portal_password,
+        kiosk: false,
+    })
+}
+
+/// Driver + bridge on a runtime, the window (if any) on this thread.
+fn run_shell(args: ShellArgs) -> anyhow::Result<()> {
+    let validator = match (&args.serial, args.simulator) {
+        (Some(path), _) => Validator::Serial(path.clone()),
+        (None, true) => {
+            let script = match &args.sim_script {
+                Some(path) => {
+                    let text = std::fs::read_to_string(path)
+                        .with_context(|| format!("cannot read {}", path.display()))?;
+                    script::parse(&text)?
+                }
+                None => Vec::new(),
+            };
+            Validator::Simulator { script }
+        }
+        (None, false) => anyhow::bail!("say where the bill validator is: --serial PATH, or --simulator"),
+    };
+    let portal = match &args.portal {
+        Some(p) => Some(
+            reqwest::Url::parse(p).with_context(|| format!("--portal {p} is not a URL"))?,
+        ),
+        None if args.no_window => None,
+        None => anyhow::bail!("--portal URL is needed to open the kiosk window"),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    let config = TerminalConfig {
+        validator,
+        bridge_listen: args.bridge_listen,
+        frame_log: Some(
+            args.frame_log
+                .clone()
+                .unwrap_or_else(|| args.journal.join("frames.log")),
+        ),
+        journal_dir: args.journal.clone(),
+        portal: portal.clone(),
+        login: args.portal_login.clone(),
+        password: args.portal_password.clone(),
+        driver: Default::default(),
+    };
+    let terminal = runtime.block_on(terminal::start(config))?;
+    let bridge = format!("ws://{}/ccnet", terminal.bridge_addr);
+    println!("kiosk-shell: bridge on {bridge}");
+    let outcome = match portal {
+        Some(portal) if !args.no_window => {
+            let spec = WindowSpec {
+                url: kiosk_url(&portal, &bridge),
+                login: args.portal_login,
+                password: args.portal_password,
+                kiosk: true,
+            };
+            if args.chromium {
+                window::open_chromium(&spec)
+            } else {
+                window::open_webview(&spec)
+            }
+        }
+        _ => {
+            runtime.block_on(async {
+                let _ = tokio::signal::ctrl_c().await;
+            });
+            Ok(())
+        }
+    };
+    runtime.block_on(terminal.shutdown());
+    runtime.shutdown_timeout(Duration::from_secs(2));
+    outcome
+}
+
+/// The kiosk page with the bridge's address: the page connects to it when it is there.
+fn kiosk_url(portal: &reqwest::Url, bridge: &str) -> String {
+    let mut url = portal.clone();
+    if url.path() == "/" || url.path().is_empty() {
+        url.set_path("/kiosk");
+    }
+    url.query_pairs_mut().append_pair("bridge", bridge);
+    url.to_string()
+}
+
+/// `ccnet-sim`: the device on a PTY, driven by a script and standard input. A lost line
+/// (socat restarted) is re-opened, so the simulator outlives its host.
+fn run_simulator(link: PathBuf, script_path: Option<PathBuf>, table: &str) -> anyhow::Result<()> {
+    let table = match script::parse_line(&format!("table {table}")) {
+        Ok(script::Action::Table(t)) => t,
+        Ok(_) => BillTable::russian(),
+        Err(e) => anyhow::bail!("--table: {e}"),
+    };
+    let start = match &script_path {
+        Some(path) => script::parse(
+            &std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?,
+        )?,
+        None => Vec::new(),
+    };
+    let (actions, action_rx) = std::sync::mpsc::channel();
+    let player = actions.clone();
+    std::thread::spawn(move || sim::play(start, &player));
+    std::thread::spawn(move || {
+        for line in std::io::stdin().lines() {
+            let Ok(line) = line else { break };
+            match script::parse(&line) {
+                Ok(parsed) => sim::play(parsed, &actions),
+                Err(e) => eprintln!("ccnet-sim: {e}"),
+            }
+        }
+    });
+    let mut device = sim::Device::new(table);
+    loop {
+        match port::open(&link) {
+            Ok(line) => {
+                tracing::info!(link = %link.display(), "CCNET simulator on the line");
+                if let Err(e) = sim::serve(line, &mut device, &action_rx) {
+                    tracing::warn!(error = %e, "the line failed; re-opening");
+                }
+            }
+            Err(e) => {
+                tracing::warn!(link = %link.display(), error = %e, "cannot open the line; retrying");
+            }
+        }
+        std::thread::sleep(Duration::from_secs(1));
     }
 }

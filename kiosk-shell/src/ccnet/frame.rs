@@ -90,7 +90,7 @@ pub fn frame_len(bytes: &[u8]) -> Result<Option<usize>, FrameError> {
             }
             _ => Ok(None),
         },
-        Some(&len) if len < 5 => Err(FrameError::BadLength(usize::from(len))),
+        Some(&len) if len < 6 => Err(FrameError::BadLength(usize::from(len))),
         Some(&len) => Ok(Some(usize::from(len))),
     }
 }

@@ -1,0 +1,239 @@
+//! The durable journal of stacked bills (wire.md "Kiosk bridge").
+//!
+//! A bill is appended and fsynced *before* the validator's Bill Stacked reply is
+//! acknowledged, so a bill in the cassette is never a bill forgotten by the shell: after
+//! a crash or a lost page it is sent again until the page acknowledges it. The files are
+//! append-only JSON lines, readable with `cat`:
+//!
+//! * `bills.jsonl` — one line per stacked bill, with its `event_id`;
+//! * `acks.jsonl` — one line per bill the page has acknowledged (the agent counted it).
+//!
+//! A torn last line (power cut mid-write) is skipped when the journal is read back.
+
+use std::collections::HashSet;
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use shared::money::Kopecks;
+
+/// A bill in the cassette, as the page receives it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StackedBill {
+    /// Unique across restarts and journal loss: this shell's id, the time, a sequence.
+    pub event_id: String,
+    pub amount: Kopecks,
+    pub bill_type: u8,
+    /// Credited after a power loss (status 12, then 81 after initialization).
+    #[serde(default)]
+    pub recovered: bool,
+    pub stacked_at: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct AckLine {
+    event_id: String,
+}
+
+/// The journal of one shell.
+pub struct Journal {
+    dir: PathBuf,
+    bills: File,
+    acks: File,
+    shell_id: String,
+    sequence: u64,
+    unacked: Vec<StackedBill>,
+}
+
+impl Journal {
+    /// Opens (creating) the journal in `dir` and reads back what is not acknowledged.
+    pub fn open(dir: &Path) -> io::Result<Journal> {
+        std::fs::create_dir_all(dir)?;
+        let shell_id = shell_id(dir)?;
+        let bills_path = dir.join("bills.jsonl");
+        let acks_path = dir.join("acks.jsonl");
+        let acked: HashSet<String> = read_lines::<AckLine>(&acks_path)?
+            .into_iter()
+            .map(|a| a.event_id)
+            .collect();
+        let all = read_lines::<StackedBill>(&bills_path)?;
+        let sequence = all.len() as u64;
+        let unacked: Vec<StackedBill> = all
+            .into_iter()
+            .filter(|b| !acked.contains(&b.event_id))
+            .collect();
+        if !unacked.is_empty() {
+            tracing::warn!(count = unacked.len(), "stacked bills not yet acknowledged by the page; they will be sent again");
+        }
+        Ok(Journal {
+            dir: dir.to_path_buf(),
+            bills: open_for_append(&bills_path)?,
+            acks: open_for_append(&acks_path)?,
+            shell_id,
+            sequence,
+            unacked,
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Appends a stacked bill and forces it to disk before returning.
+    pub fn record(
+        &mut self,
+        bill_type: u8,
+        amount: Kopecks,
+        recovered: bool,
+    ) -> io::Result<StackedBill> {
+        self.sequence += 1;
+        let now = time::OffsetDateTime::now_utc();
+        let bill = StackedBill {
+            event_id: format!(
+                "{}-{}-{}",
+                self.shell_id,
+                now.unix_timestamp_nanos() / 1_000_000,
+                self.sequence
+            ),
+            amount,
+            bill_type,
+            recovered,
+            stacked_at: now
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+        };
+        append_line(&mut self.bills, &bill)?;
+        self.unacked.push(bill.clone());
+        Ok(bill)
+    }
+
+    /// The page has the bill counted: it is not sent again. Unknown ids are ignored.
+    pub fn ack(&mut self, event_id: &str) -> io::Result<bool> {
+        let Some(at) = self.unacked.iter().position(|b| b.event_id == event_id) else {
+            return Ok(false);
+        };
+        append_line(
+            &mut self.acks,
+            &AckLine {
+                event_id: event_id.to_string(),
+            },
+        )?;
+        self.unacked.remove(at);
+        Ok(true)
+    }
+
+    /// Bills stacked but not acknowledged, oldest first.
+    pub fn unacked(&self) -> &[StackedBill] {
+        &self.unacked
+    }
+}
+
+/// Opens a journal file for appending, ending a torn last line first so that the next
+/// record starts on a line of its own.
+fn open_for_append(path: &Path) -> io::Result<File> {
+    let mut file = OpenOptions::new().create(true).append(true).read(true).open(path)?;
+    let len = file.metadata()?.len();
+    if len > 0 {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut last = [0u8; 1];
+        file.seek(SeekFrom::Start(len - 1))?;
+        file.read_exact(&mut last)?;
+        if last[0] != b'\n' {
+            file.write_all(b"\n")?;
+            file.sync_data()?;
+        }
+    }
+    Ok(file)
+}
+
+fn append_line<T: Serialize>(file: &mut File, value: &T) -> io::Result<()> {
+    let mut line = serde_json::to_vec(value)?;
+    line.push(b'\n');
+    file.write_all(&line)?;
+    file.sync_data()
+}
+
+fn read_lines<T: for<'de> Deserialize<'de>>(path: &Path) -> io::Result<Vec<T>> {
+    let file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut out = Vec::new();
+    for (n, line) in BufReader::new(file).lines().enumerate() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str(&line) {
+            Ok(v) => out.push(v),
+            Err(e) => {
+                tracing::warn!(file = %path.display(), line = n + 1, error = %e, "skipping a damaged journal line")
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// This shell's id, made once from the kernel's random source and kept in the journal.
+fn shell_id(dir: &Path) -> io::Result<String> {
+    let path = dir.join("shell-id");
+    if let Ok(id) = std::fs::read_to_string(&path) {
+        let id = id.trim();
+        if !id.is_empty() {
+            return Ok(id.to_string());
+        }
+    }
+    let mut bytes = [0u8; 6];
+    io::Read::read_exact(&mut File::open("/dev/urandom")?, &mut bytes)?;
+    let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let mut file = File::create(&path)?;
+    file.write_all(id.as_bytes())?;
+    file.sync_all()?;
+    Ok(id)
+}
+
+impl crate::ccnet::driver::BillSink for std::sync::Arc<std::sync::Mutex<Journal>> {
+    fn record(
+        &mut self,
+        bill_type: u8,
+        amount: Kopecks,
+        recovered: bool,
+    ) -> io::Result<StackedBill> {
+        let mut journal = self
+            .lock()
+            .map_err(|_| io::Error::other("journal lock poisoned"))?;
+        journal.record(bill_type, amount, recovered)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn survives_reopen_and_torn_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let (first, second) = {
+            let mut j = Journal::open(dir.path()).unwrap();
+            let a = j.record(4, Kopecks::new(10_000), false).unwrap();
+            let b = j.record(5, Kopecks::new(50_000), true).unwrap();
+            assert!(j.ack(&a.event_id).unwrap());
+            assert!(!j.ack("nobody").unwrap());
+            (a, b)
+        };
+        // A power cut mid-append leaves half a line.
+        let mut f = OpenOptions::new()
+            .append(true)
+            .open(dir.path().join("bills.jsonl"))
+            .unwrap();
+        f.write_all(b"{\"event_id\":\"x").unwrap();
+        let mut j = Journal::open(dir.path()).unwrap();
+        assert_eq!(j.unacked(), std::slice::from_ref(&second));
+        let c = j.record(6, Kopecks::new(100_000), false).unwrap();
+        assert_ne!(c.event_id, first.event_id);
+        assert_ne!(c.event_id, second.event_id);
+        assert!(c.event_id.starts_with(first.event_id.split('-').next().unwrap()));
+    }
+}

@@ -1,0 +1,225 @@
+//! The shell's money half, put together: the validator driver on its thread (on a serial
+//! port, or on a PTY pair with the simulator on the other end), the journal, the bridge,
+//! and the fault reports to the agent portal.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use anyhow::Context;
+use tokio::sync::watch;
+
+use crate::bridge::{self, Hub};
+use crate::ccnet::bill_table::BillTable;
+use crate::ccnet::driver::{Control, Driver, DriverConfig, Event, ValidatorState};
+use crate::ccnet::framelog::FrameLog;
+use crate::ccnet::port;
+use crate::ccnet::script::Action;
+use crate::ccnet::sim;
+use crate::journal::Journal;
+
+/// Where the bills come from.
+#[derive(Debug, Clone)]
+pub enum Validator {
+    Serial(PathBuf),
+    /// The built-in simulator, with a script played at start.
+    Simulator { script: Vec<Action> },
+}
+
+/// Everything [`start`] needs.
+#[derive(Debug, Clone)]
+pub struct TerminalConfig {
+    pub validator: Validator,
+    pub bridge_listen: SocketAddr,
+    pub journal_dir: PathBuf,
+    pub frame_log: Option<PathBuf>,
+    /// The agent portal (origin allowed on the bridge, and where faults are reported).
+    pub portal: Option<reqwest::Url>,
+    pub login: Option<String>,
+    pub password: Option<String>,
+    pub driver: DriverConfig,
+}
+
+/// A running driver and bridge.
+pub struct Terminal {
+    pub bridge_addr: SocketAddr,
+    pub hub: Arc<Hub>,
+    controls: mpsc::Sender<Control>,
+    driver: Option<JoinHandle<()>>,
+    stop_bridge: watch::Sender<bool>,
+    bridge: tokio::task::JoinHandle<()>,
+}
+
+/// Starts the driver thread, the simulator if asked, and the bridge.
+pub async fn start(config: TerminalConfig) -> anyhow::Result<Terminal> {
+    let journal = Journal::open(&config.journal_dir).with_context(|| {
+        format!(
+            "cannot open the bill journal in {}",
+            config.journal_dir.display()
+        )
+    })?;
+    let journal = Arc::new(Mutex::new(journal));
+    let (controls, control_rx) = mpsc::channel();
+    let (events, mut event_rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
+
+    let (opener, simulator): (crate::ccnet::driver::Opener, _) = match &config.validator {
+        Validator::Serial(path) => {
+            let path = path.clone();
+            (Box::new(move || port::open(&path)), None)
+        }
+        Validator::Simulator { script } => {
+            let (host, device) = port::pty_pair().context("cannot create a PTY pair for the simulator")?;
+            let (actions, action_rx) = mpsc::channel();
+            std::thread::Builder::new()
+                .name("ccnet-sim".into())
+                .spawn(move || {
+                    let mut unit = sim::Device::new(BillTable::russian());
+                    if let Err(e) = sim::serve(device, &mut unit, &action_rx) {
+                        tracing::info!(error = %e, "simulator stopped");
+                    }
+                })
+                .context("cannot start the simulator thread")?;
+            let script = script.clone();
+            let player = actions.clone();
+            std::thread::spawn(move || sim::play(script, &player));
+            let mut host = Some(host);
+            let opener: crate::ccnet::driver::Opener = Box::new(move || {
+                host.take()
+                    .ok_or_else(|| std::io::Error::other("the simulator's line is gone"))
+            });
+            (opener, Some(actions))
+        }
+    };
+    let frame_log_path = config.frame_log.clone();
+    let make_log = Box::new(move || match &frame_log_path {
+        Some(path) => FrameLog::to_file(path).unwrap_or_else(|e| {
+            tracing::error!(path = %path.display(), error = %e, "cannot open the frame log; frames go to tracing only");
+            FrameLog::tracing_only()
+        }),
+        None => FrameLog::tracing_only(),
+    });
+    let driver = Driver::new(
+        config.driver.clone(),
+        opener,
+        make_log,
+        control_rx,
+        Box::new(move |event| {
+            let _ = events.send(event);
+        }),
+        Box::new(journal.clone()),
+    );
+    let driver = std::thread::Builder::new()
+        .name("ccnet-driver".into())
+        .spawn(move || driver.run())
+        .context("cannot start the driver thread")?;
+
+    let origin = config.portal.as_ref().map(|u| u.origin().ascii_serialization());
+    let hub = Hub::new(journal, controls.clone(), origin, simulator);
+    let listener = tokio::net::TcpListener::bind(config.bridge_listen)
+        .await
+        .with_context(|| format!("cannot listen on {} for the bridge", config.bridge_listen))?;
+    let bridge_addr = listener.local_addr()?;
+    let (stop_bridge, mut stopped) = watch::channel(false);
+    let bridge_hub = hub.clone();
+    let bridge = tokio::spawn(async move {
+        let shutdown = async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        };
+        if let Err(e) = bridge::serve(listener, bridge_hub, shutdown).await {
+            tracing::error!(error = %e, "bridge stopped");
+        }
+    });
+
+    let reporter = FaultReporter::new(&config);
+    let forward_hub = hub.clone();
+    tokio::spawn(async move {
+        while let Some(event) = event_rx.recv().await {
+            if let (Some(reporter), Event::State { state, detail }) = (&reporter, &event) {
+                reporter.observe(*state, detail);
+            }
+            forward_hub.publish(event);
+        }
+    });
+    tracing::info!(%bridge_addr, "kiosk bridge listening");
+    Ok(Terminal {
+        bridge_addr,
+        hub,
+        controls,
+        driver: Some(driver),
+        stop_bridge,
+        bridge,
+    })
+}
+
+impl Terminal {
+    /// Sends a control to the driver (what the page does through the bridge).
+    pub fn control(&self, control: Control) {
+        let _ = self.controls.send(control);
+    }
+
+    /// Disables the validator, stops the driver and the bridge.
+    pub async fn shutdown(mut self) {
+        let _ = self.controls.send(Control::Shutdown);
+        if let Some(driver) = self.driver.take() {
+            let _ = tokio::task::spawn_blocking(move || driver.join()).await;
+        }
+        let _ = self.stop_bridge.send(true);
+        let _ = (&mut self.bridge).await;
+    }
+}
+
+/// Tells the agent portal when the validator enters or leaves a fault, so the agent
+/// blocks the terminal (`POST /api/kiosk/v1/validator {"fault"}`).
+struct FaultReporter {
+    last: Mutex<Option<Option<String>>>,
+    send: tokio::sync::mpsc::UnboundedSender<Option<String>>,
+}
+
+impl FaultReporter {
+    fn new(config: &TerminalConfig) -> Option<FaultReporter> {
+        let portal = config.portal.clone()?;
+        let url = portal.join("/api/kiosk/v1/validator").ok()?;
+        let (send, mut rx) = tokio::sync::mpsc::unbounded_channel::<Option<String>>();
+        let login = config.login.clone();
+        let password = config.password.clone();
+        tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            while let Some(fault) = rx.recv().await {
+                // Keep trying this report until it lands or a newer one replaces it.
+                let mut fault = fault;
+                loop {
+                    let mut request = client.post(url.clone()).json(&serde_json::json!({ "fault": fault }));
+                    if let Some(login) = &login {
+                        request = request.basic_auth(login, password.as_ref());
+                    }
+                    match request.send().await {
+                        Ok(r) if r.status().is_success() => break,
+                        Ok(r) => tracing::warn!(status = %r.status(), "the agent refused the validator report"),
+                        Err(e) => tracing::warn!(error = %e, "cannot report the validator state to the agent"),
+                    }
+                    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+                    while let Ok(newer) = rx.try_recv() {
+                        fault = newer;
+                    }
+                }
+            }
+        });
+        Some(FaultReporter {
+            last: Mutex::new(None),
+            send,
+        })
+    }
+
+    fn observe(&self, state: ValidatorState, detail: &str) {
+        let fault = (state == ValidatorState::Fault).then(|| detail.to_string());
+        if let Ok(mut last) = self.last.lock() {
+            if last.as_ref() == Some(&fault) {
+                return;
+            }
+            *last = Some(fault.clone());
+        }
+        let _ = self.send.send(fault);
+    }
+}
