@@ -54,6 +54,14 @@ pub struct ProviderArgs {
     /// Sender address of report e-mails.
     #[arg(long, env = "PAYMESH_MAIL_FROM")]
     pub mail_from: Option<String>,
+    /// The longest wait between two attempts of an undelivered e-mail, in milliseconds
+    /// (the wait starts at 1 s and doubles up to this).
+    #[arg(
+        long,
+        env = "PAYMESH_MAIL_RETRY_DELAY_MS_MAX",
+        default_value_t = 600_000
+    )]
+    pub mail_retry_delay_ms_max: u64,
 }
 
 #[derive(Args, Debug)]
@@ -108,6 +116,9 @@ impl Command {
                 provider_kind: Some(a.kind),
                 smtp_url: a.smtp_url,
                 mail_from: a.mail_from,
+                mail_retry_delay_max: Some(std::time::Duration::from_millis(
+                    a.mail_retry_delay_ms_max,
+                )),
                 ..Settings::new(Role::Provider, a.common)
             },
             Command::Agent(a) => Settings {

@@ -130,3 +130,23 @@ pub struct GatewayLogRow {
     pub comment: String,
     pub created_at: String,
 }
+
+/// An e-mail in the provider's outbox, as the operator sees it (the attachment stays in
+/// the database).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct OutgoingMailView {
+    pub mail_id: i64,
+    pub account: String,
+    pub recipient: String,
+    pub subject: String,
+    pub attachment_name: String,
+    /// `queued` (waiting for its first or next attempt), `sent`, or `failed` (refused for
+    /// good or out of attempts; the operator can send it again).
+    pub status: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub next_attempt_at: Option<String>,
+    pub created_at: String,
+    pub sent_at: Option<String>,
+}

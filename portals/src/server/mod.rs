@@ -7,7 +7,9 @@ pub mod credentials;
 pub mod data_dir;
 pub mod db;
 pub mod health;
+pub mod period;
 pub mod ui;
+pub mod workbook;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -55,6 +57,8 @@ pub struct Settings {
     pub provider_kind: Option<String>,
     pub smtp_url: Option<String>,
     pub mail_from: Option<String>,
+    /// Provider only: the longest wait between two attempts of an undelivered e-mail.
+    pub mail_retry_delay_max: Option<std::time::Duration>,
     /// Processing only: the longest wait for a provider's answer, and between retries.
     pub provider_timeout: Option<std::time::Duration>,
     pub retry_delay_max: Option<std::time::Duration>,
@@ -74,6 +78,7 @@ impl Settings {
             provider_kind: None,
             smtp_url: None,
             mail_from: None,
+            mail_retry_delay_max: None,
             provider_timeout: None,
             retry_delay_max: None,
             catalog_interval: None,

@@ -7,6 +7,7 @@ pub mod connectors;
 pub mod ledger;
 pub mod payment;
 pub mod registry;
+pub mod reports;
 pub mod retrier;
 pub mod store;
 
@@ -56,7 +57,8 @@ pub fn parts(context: &RoleContext) -> Result<RoleParts, StartError> {
     let api = Router::new()
         .merge(admin::router(state.clone()))
         .merge(agent_api::router(state.clone()))
-        .merge(registry::router(state.clone()));
+        .merge(registry::router(state.clone()))
+        .merge(reports::router(state.clone()));
     Ok(RoleParts {
         api,
         ui_context: Some(Arc::new(move || {

@@ -5,7 +5,12 @@
 pub mod admin;
 pub mod billing;
 pub mod gateway;
+pub mod mail;
+pub mod mail_outbox;
 pub mod processing_api;
+pub mod report;
+pub mod report_xlsx;
+pub mod reports;
 pub mod store;
 pub mod usage;
 
@@ -30,12 +35,16 @@ pub const PROCESSING_REALM: &str = "processing";
 pub struct ProviderState {
     pub pool: SqlitePool,
     pub kind: ProviderKind,
+    /// The operator's name (`--name`), printed on reports and signed under e-mails.
+    pub name: String,
     /// Shifts this operator's phone numbers away from other operators' (from `--name`).
     pub account_offset: i64,
     /// `http://HOST:PORT`, the base of the URLs contracts carry.
     pub base_url: String,
     pub subscriber_logins: Arc<DbCredentials>,
     pub processing_logins: Arc<DbCredentials>,
+    /// The mail server and sender of report e-mails; wakes the outbox worker.
+    pub mailer: Arc<mail::Mailer>,
 }
 
 pub fn parts(context: &RoleContext) -> Result<RoleParts, StartError> {
@@ -53,26 +62,35 @@ pub fn parts(context: &RoleContext) -> Result<RoleParts, StartError> {
             "--kind must be mobile or internet, not {kind_text:?}"
         ))
     })?;
+    let settings = &context.settings;
+    let name = settings
+        .common
+        .name
+        .clone()
+        .unwrap_or_else(|| "paymesh provider".to_owned());
+    let mailer = mail::Mailer::new(
+        settings.smtp_url.as_deref(),
+        settings.mail_from.as_deref(),
+        settings.mail_retry_delay_max,
+    )
+    .map_err(|e| StartError::Other(e.to_string()))?;
     let state = ProviderState {
         pool: pool.clone(),
         kind,
-        account_offset: store::numbering_offset(
-            context
-                .settings
-                .common
-                .name
-                .as_deref()
-                .unwrap_or("paymesh provider"),
-        ),
+        account_offset: store::numbering_offset(&name),
+        name,
         base_url: context.base_url(),
         subscriber_logins: DbCredentials::new(pool.clone(), SUBSCRIBER_REALM),
-        processing_logins: DbCredentials::new(pool, PROCESSING_REALM),
+        processing_logins: DbCredentials::new(pool.clone(), PROCESSING_REALM),
+        mailer: Arc::new(mailer),
     };
+    tokio::spawn(mail_outbox::run(pool, state.mailer.clone()));
     let subscribers: Arc<dyn CredentialStore> = state.subscriber_logins.clone();
     let processing: Arc<dyn CredentialStore> = state.processing_logins.clone();
     let api = Router::new()
         .merge(admin::router(state.clone()))
         .merge(usage::router(state.clone()))
+        .merge(reports::router(state.clone()))
         .merge(
             Router::new()
                 .route("/osmp", any(processing_api::osmp))
