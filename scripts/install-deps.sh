@@ -3,7 +3,8 @@
 # registries only (apt, crates.io). Idempotent: what is already there is left alone.
 #
 #   scripts/install-deps.sh         the build toolchain (wasm target, wasm-bindgen-cli)
-#   scripts/install-deps.sh --test  plus what the tests drive (Chromium, chromedriver, nextest)
+#   scripts/install-deps.sh --test  plus what the tests drive (Chromium, chromedriver, nextest,
+#                                   the aiosmtpd mail server the report tests send to)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +17,10 @@ as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
 apt_packages=(pkg-config)
 if $want_test; then
   apt_packages+=(chromium chromium-driver)
+fi
+# The report tests mail to a real SMTP server: aiosmtpd, for Debian's /usr/bin/python3.
+if $want_test; then
+  apt_packages+=(python3-aiosmtpd)
 fi
 missing=()
 for p in "${apt_packages[@]}"; do
