@@ -14,7 +14,12 @@ want_test=false
 say() { echo "install-deps: $*"; }
 as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
 
-apt_packages=(pkg-config)
+# The kiosk window (kiosk-shell, part of the default build) links WebKitGTK and GTK.
+apt_packages=(pkg-config libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev libjavascriptcoregtk-4.1-dev)
+# The window tests: a virtual X server and a screenshot tool.
+if $want_test; then
+  apt_packages+=(xvfb imagemagick)
+fi
 if $want_test; then
   apt_packages+=(chromium chromium-driver)
 fi
