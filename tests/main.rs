@@ -16,3 +16,4 @@ mod health;
 mod processes;
 mod processing;
 mod provider;
+mod reports;
