@@ -63,6 +63,10 @@ pub struct Device {
     serial_number: String,
     /// The last data reply still waits for its ACK.
     awaiting_ack: bool,
+    /// The status the last POLL reported. An ACK retires that status, not the state the
+    /// unit stepped into while reporting it: the ACK of the last 17 Stacking must not
+    /// swallow the 81 that follows it.
+    last_reported: Option<Status>,
     corrupt_next: bool,
     silent_until: Option<Instant>,
     busy_until: Option<Instant>,
@@ -82,6 +86,7 @@ impl Device {
             part_number: "SM-RU1353".into(),
             serial_number: "00K038AS3419".into(),
             awaiting_ack: false,
+            last_reported: None,
             corrupt_next: false,
             silent_until: None,
             busy_until: None,
@@ -210,6 +215,7 @@ impl Device {
         }
         // A command instead of the ACK we wait for counts as a NAK (hosts skip ACKs).
         self.awaiting_ack = false;
+        self.last_reported = None;
         let reply = match code {
             command::POLL => return Some(self.poll()),
             command::RESET => {
@@ -296,11 +302,15 @@ impl Device {
 
     /// The host ACKed our last data reply: statuses that wait for it move on.
     fn acknowledged(&mut self) {
+        let reported = self.last_reported.take();
         if !std::mem::take(&mut self.awaiting_ack) {
             return;
         }
-        match self.state {
-            State::Stacked { .. } | State::Returned { .. } => self.state = self.ready_state(),
+        match (&self.state, reported) {
+            (State::Stacked { .. }, Some(Status::Stacked(_)))
+            | (State::Returned { .. }, Some(Status::Returned(_))) => {
+                self.state = self.ready_state()
+            }
             _ => {}
         }
     }
@@ -314,6 +324,7 @@ impl Device {
             self.busy_until = None;
         }
         let status = self.status_and_step();
+        self.last_reported = Some(status);
         status.to_bytes()
     }
 
