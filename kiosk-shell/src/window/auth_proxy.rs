@@ -105,7 +105,12 @@ impl Drop for AuthProxy {
     }
 }
 
-fn accept_loop(listener: TcpListener, stop: &AtomicBool, upstream: &str, authorization: &Arc<Vec<u8>>) {
+fn accept_loop(
+    listener: TcpListener,
+    stop: &AtomicBool,
+    upstream: &str,
+    authorization: &Arc<Vec<u8>>,
+) {
     let active = Arc::new(AtomicUsize::new(0));
     for client in listener.incoming() {
         if stop.load(Ordering::SeqCst) {
@@ -220,7 +225,9 @@ fn read_head(client: &mut TcpStream) -> io::Result<Option<(Vec<u8>, Vec<u8>)>> {
 /// close` replaces the client's connection headers. `None` for a head that isn't HTTP/1.
 fn rewrite_head(head: &[u8], authorization: &[u8]) -> Option<Vec<u8>> {
     let text = head.strip_suffix(b"\r\n\r\n")?;
-    let mut lines = text.split(|&b| b == b'\n').map(|l| l.strip_suffix(b"\r").unwrap_or(l));
+    let mut lines = text
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
     let request_line = lines.next()?;
     if !request_line.ends_with(b" HTTP/1.1") && !request_line.ends_with(b" HTTP/1.0") {
         return None;
@@ -345,7 +352,10 @@ mod tests {
         let mut answer = String::new();
         c.read_to_string(&mut answer).unwrap();
         let (head, body) = server.join().unwrap();
-        assert!(head.contains("Authorization: Basic a2lvc2s6cHc=\r\n"), "{head}");
+        assert!(
+            head.contains("Authorization: Basic a2lvc2s6cHc=\r\n"),
+            "{head}"
+        );
         assert!(head.contains("Host: a\r\n"), "{head}");
         assert_eq!(body, b"hello");
         assert!(answer.ends_with("\r\n\r\nok"), "{answer}");

@@ -169,9 +169,7 @@ mod tests {
     use super::*;
 
     fn strings(args: Vec<OsString>) -> Vec<String> {
-        args.into_iter()
-            .map(|a| a.into_string().unwrap())
-            .collect()
+        args.into_iter().map(|a| a.into_string().unwrap()).collect()
     }
 
     #[test]

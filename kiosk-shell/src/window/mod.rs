@@ -132,8 +132,12 @@ mod tests {
 
     #[test]
     fn credentials_in_the_url_are_moved_out_of_it() {
-        let t = Target::of(&spec("http://kiosk:s%40cret@127.0.0.1:8404/kiosk", None, None))
-            .unwrap();
+        let t = Target::of(&spec(
+            "http://kiosk:s%40cret@127.0.0.1:8404/kiosk",
+            None,
+            None,
+        ))
+        .unwrap();
         assert_eq!(t.url, "http://127.0.0.1:8404/kiosk");
         let c = t.credentials.unwrap();
         assert_eq!((c.login.as_str(), c.password.as_str()), ("kiosk", "s@cret"));

@@ -144,7 +144,10 @@ mod tests {
             Origin::of("http://127.0.0.1:8404/kiosk?x=1"),
             o("http", "127.0.0.1", 8404)
         );
-        assert_eq!(Origin::of("HTTP://Example.COM"), o("http", "example.com", 80));
+        assert_eq!(
+            Origin::of("HTTP://Example.COM"),
+            o("http", "example.com", 80)
+        );
         assert_eq!(Origin::of("https://a.b/#x"), o("https", "a.b", 443));
         assert_eq!(Origin::of("http://u:p@h:81/"), o("http", "h", 81));
         assert_eq!(Origin::of("http://[::1]:9/"), o("http", "[::1]", 9));

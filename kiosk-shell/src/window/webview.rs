@@ -25,8 +25,7 @@ use tao::window::{Fullscreen, WindowBuilder};
 use webkit2gtk::glib;
 use webkit2gtk::glib::translate::{ToGlibPtr, mut_override};
 use webkit2gtk::{
-    AuthenticationRequest, AuthenticationRequestExt, Credential, CredentialPersistence,
-    WebViewExt,
+    AuthenticationRequest, AuthenticationRequestExt, Credential, CredentialPersistence, WebViewExt,
 };
 use wry::{NewWindowResponse, WebViewBuilder, WebViewBuilderExtUnix, WebViewExtUnix};
 

@@ -1,0 +1,512 @@
+//! The window under a virtual X server: the real `kiosk-shell` binary opens a page from a
+//! test server that demands Basic auth, and a screenshot of the whole screen is checked
+//! pixel by pixel.
+//!
+//! Needs `Xvfb` and ImageMagick (`import`, `convert`): `scripts/install-deps.sh --test`.
+//! Every child (Xvfb, kiosk-shell and what it starts) runs in its own process group and
+//! is killed with it when its guard drops, on every path out of a test.
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// Generous: WebKit or Chromium starting on a loaded 2-core CI machine.
+const DEADLINE: Duration = Duration::from_secs(120);
+const SCREEN: (u32, u32) = (1600, 1000);
+/// The page's background, an unusual colour nothing else on the screen has.
+const PAGE_RGB: [u8; 3] = [18, 140, 126];
+const LOGIN: &str = "kiosk";
+const PASSWORD: &str = "s3cret pw";
+
+/// A child process group, killed when dropped.
+struct Group {
+    child: Child,
+    name: &'static str,
+}
+
+impl Group {
+    fn spawn(name: &'static str, command: &mut Command) -> Group {
+        let child = command.process_group(0).spawn().unwrap_or_else(|e| {
+            panic!("cannot start {name}: {e} (scripts/install-deps.sh --test)")
+        });
+        Group { child, name }
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+}
+
+impl Drop for Group {
+    fn drop(&mut self) {
+        // The whole group: Chromium's and WebKit's helper processes too.
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .stderr(Stdio::null())
+            .status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        eprintln!("stopped {}", self.name);
+    }
+}
+
+/// Xvfb on a display number nobody uses.
+struct Display {
+    number: u32,
+    _xvfb: Group,
+}
+
+impl Display {
+    fn start() -> Display {
+        let (w, h) = SCREEN;
+        // Spread parallel tests over the numbers; a lost race is just the next number.
+        let first = 100 + std::process::id() % 400;
+        for number in (first..first + 50).map(|n| n % 500 + 100) {
+            let socket = PathBuf::from(format!("/tmp/.X11-unix/X{number}"));
+            if socket.exists() || Path::new(&format!("/tmp/.X{number}-lock")).exists() {
+                continue;
+            }
+            let mut xvfb = Group::spawn(
+                "Xvfb",
+                Command::new("Xvfb")
+                    .arg(format!(":{number}"))
+                    .args(["-screen", "0", &format!("{w}x{h}x24"), "-nolisten", "tcp"])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null()),
+            );
+            let ready = wait_until(Duration::from_secs(20), || {
+                xvfb.exited().is_some() || socket.exists()
+            });
+            if ready && xvfb.exited().is_none() {
+                return Display {
+                    number,
+                    _xvfb: xvfb,
+                };
+            }
+        }
+        panic!("no free X display number for Xvfb");
+    }
+
+    fn name(&self) -> String {
+        format!(":{}", self.number)
+    }
+
+    /// The whole screen as a PNG (kept for looking at) and as RGB pixels.
+    fn screenshot(&self, name: &str) -> Screenshot {
+        let png = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}.png"));
+        let status = Command::new("import")
+            .args(["-display", &self.name(), "-window", "root"])
+            .arg(&png)
+            .status()
+            .expect("cannot run ImageMagick's import (scripts/install-deps.sh --test)");
+        assert!(status.success(), "import failed: {status}");
+        let rgb = Command::new("convert")
+            .arg(&png)
+            .arg("rgb:-")
+            .output()
+            .expect("cannot run ImageMagick's convert");
+        assert!(rgb.status.success(), "convert failed");
+        assert_eq!(rgb.stdout.len(), (SCREEN.0 * SCREEN.1 * 3) as usize);
+        Screenshot {
+            png,
+            rgb: rgb.stdout,
+        }
+    }
+}
+
+struct Screenshot {
+    png: PathBuf,
+    rgb: Vec<u8>,
+}
+
+impl Screenshot {
+    fn is_page(&self, x: u32, y: u32) -> bool {
+        let i = ((y * SCREEN.0 + x) * 3) as usize;
+        self.rgb[i..i + 3] == PAGE_RGB
+    }
+
+    /// Share of the screen in the page's colour.
+    fn page_share(&self) -> f64 {
+        let page = self.rgb.chunks_exact(3).filter(|p| *p == PAGE_RGB).count();
+        page as f64 / f64::from(SCREEN.0 * SCREEN.1)
+    }
+}
+
+/// One request as the test server saw it.
+#[derive(Debug, Clone)]
+struct Hit {
+    path: String,
+    authorized: bool,
+}
+
+/// An HTTP server on 127.0.0.x that answers only with the right Basic credentials
+/// (else 401 and a challenge) and records every request.
+struct Portal {
+    addr: SocketAddr,
+    hits: Arc<Mutex<Vec<Hit>>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Portal {
+    fn start(ip: &str, pages: HashMap<&'static str, String>) -> Portal {
+        let listener = TcpListener::bind((ip, 0)).expect("bind the test portal");
+        let addr = listener.local_addr().unwrap();
+        let hits = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let pages = Arc::new(pages);
+        let expected = format!("Basic {}", base64(&format!("{LOGIN}:{PASSWORD}")));
+        {
+            let (hits, stop) = (hits.clone(), stop.clone());
+            thread::spawn(move || {
+                for stream in listener.incoming() {
+                    if stop.load(Ordering::SeqCst) {
+                        break;
+                    }
+                    let Ok(stream) = stream else { continue };
+                    let (hits, pages, expected) = (hits.clone(), pages.clone(), expected.clone());
+                    thread::spawn(move || answer(stream, &hits, &pages, &expected));
+                }
+            });
+        }
+        Portal { addr, hits, stop }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    fn hits(&self) -> Vec<Hit> {
+        self.hits.lock().unwrap().clone()
+    }
+
+    fn saw(&self, path: &str) -> usize {
+        self.hits()
+            .iter()
+            .filter(|h| h.authorized && h.path.split('?').next() == Some(path))
+            .count()
+    }
+}
+
+impl Drop for Portal {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(self.addr);
+    }
+}
+
+fn answer(
+    mut stream: TcpStream,
+    hits: &Mutex<Vec<Hit>>,
+    pages: &HashMap<&str, String>,
+    expected: &str,
+) {
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && head.len() < 65536 {
+        match stream.read(&mut byte) {
+            Ok(1) => head.push(byte[0]),
+            _ => return,
+        }
+    }
+    let head = String::from_utf8_lossy(&head);
+    let path = head.split(' ').nth(1).unwrap_or("").to_owned();
+    let authorized = head.lines().any(|l| {
+        l.split_once(':')
+            .is_some_and(|(n, v)| n.eq_ignore_ascii_case("authorization") && v.trim() == expected)
+    });
+    hits.lock().unwrap().push(Hit {
+        path: path.clone(),
+        authorized,
+    });
+    let bare = path.split('?').next().unwrap_or("");
+    let (status, body) = match pages.get(bare) {
+        _ if !authorized => ("401 Unauthorized", "login required".to_owned()),
+        Some(body) => ("200 OK", body.clone()),
+        None => ("404 Not Found", "no such page".to_owned()),
+    };
+    let _ = write!(
+        stream,
+        "HTTP/1.1 {status}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\n\
+         WWW-Authenticate: Basic realm=\"paymesh-agent\"\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+}
+
+fn base64(s: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(s)
+}
+
+/// A full-screen page in [`PAGE_RGB`] that proves its script runs with credentials
+/// (`/after-load` is fetched relative to the page, as Leptos fetches its server functions)
+/// and then runs `then` (more script).
+fn page(title: &str, then: &str) -> String {
+    let [r, g, b] = PAGE_RGB;
+    format!(
+        r#"<!doctype html><html><head><meta charset="utf-8"><title>{title}</title>
+<style>html,body{{margin:0;height:100%;overflow:hidden;background:rgb({r},{g},{b});color:#fff;font:40px sans-serif}}
+p{{margin:0;padding:40px}}</style></head>
+<body><p>paymesh kiosk window test</p><script>
+fetch('/after-load').then(r => r.text()).then(t => {{
+  document.body.insertAdjacentHTML('beforeend', '<p>fetch with credentials: ' + t + '</p>');
+  {then}
+}});
+</script></body></html>"#
+    )
+}
+
+fn pages(first: String) -> HashMap<&'static str, String> {
+    HashMap::from([
+        ("/page", first),
+        ("/after-load", "ok".to_owned()),
+        ("/still-here", "ok".to_owned()),
+    ])
+}
+
+/// Polls `done` until it holds or `limit` passes; says which.
+fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if done() {
+            return true;
+        }
+        thread::sleep(Duration::from_millis(200));
+    }
+    done()
+}
+
+/// Waits for `cond`, failing the test with what was seen if it never holds; a kiosk-shell
+/// that exited early fails at once.
+fn expect(shell: &mut Group, portal: &Portal, what: &str, mut cond: impl FnMut() -> bool) {
+    let ok = wait_until(DEADLINE, || {
+        if let Some(status) = shell.exited() {
+            panic!("kiosk-shell exited ({status}) while waiting for {what}");
+        }
+        cond()
+    });
+    assert!(ok, "never saw {what}; the portal saw {:?}", portal.hits());
+}
+
+/// Screenshots until `good` accepts one (rendering trails the requests a little).
+fn screenshot_until(
+    display: &Display,
+    name: &str,
+    good: impl Fn(&Screenshot) -> bool,
+) -> Screenshot {
+    let mut last = None;
+    let ok = wait_until(DEADLINE, || {
+        let shot = display.screenshot(name);
+        let ok = good(&shot);
+        last = Some(shot);
+        ok
+    });
+    let shot = last.expect("at least one screenshot");
+    eprintln!("screenshot: {}", shot.png.display());
+    assert!(
+        ok,
+        "the screen never looked right: {:.1} % page colour; see {}",
+        shot.page_share() * 100.0,
+        shot.png.display()
+    );
+    shot
+}
+
+fn kiosk_shell(display: &Display) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_kiosk-shell"));
+    c.env("DISPLAY", display.name())
+        .env_remove("WAYLAND_DISPLAY")
+        .env_remove("KIOSK_PORTAL_LOGIN")
+        .env_remove("KIOSK_PORTAL_PASSWORD")
+        .env("KIOSK_LOG", "info,kiosk_shell::window=debug");
+    c
+}
+
+/// The kiosk: the shell with its simulated validator, the window on `url`.
+fn kiosk(display: &Display, url: &str, journal: &Path, extra: &[&str]) -> Group {
+    Group::spawn(
+        "kiosk-shell",
+        kiosk_shell(display)
+            .args([
+                "--portal",
+                url,
+                "--portal-login",
+                LOGIN,
+                "--portal-password",
+                PASSWORD,
+            ])
+            .args(["--simulator", "--bridge-listen", "127.0.0.1:0", "--journal"])
+            .arg(journal)
+            .args(extra),
+    )
+}
+
+#[test]
+fn window_only_opens_an_ordinary_window_with_the_credentials() {
+    let display = Display::start();
+    let portal = Portal::start("127.0.0.1", pages(page("Ordinary", "")));
+    // Credentials through the environment, as `paymesh <role> --window` passes them.
+    let mut shell = Group::spawn(
+        "kiosk-shell",
+        kiosk_shell(&display)
+            .args(["--portal", &portal.url("/page"), "--window-only"])
+            .env("KIOSK_PORTAL_LOGIN", LOGIN)
+            .env("KIOSK_PORTAL_PASSWORD", PASSWORD),
+    );
+    expect(
+        &mut shell,
+        &portal,
+        "the page and its fetch() with credentials",
+        || portal.saw("/page") >= 1 && portal.saw("/after-load") >= 1,
+    );
+    // An ordinary window: 1280×800 at the top left, the rest of the screen bare.
+    screenshot_until(&display, "window-only", |s| {
+        s.is_page(5, 5) && s.is_page(1270, 790) && !s.is_page(1400, 900) && !s.is_page(5, 990)
+    });
+}
+
+#[test]
+fn kiosk_window_covers_the_screen_and_stays_on_the_portal() {
+    let display = Display::start();
+    let elsewhere = Portal::start("127.0.0.2", pages("elsewhere".into()));
+    // Every way off the portal the page has: navigating, opening a window, following a
+    // target=_blank link. Then, half a second on, a sign of life from the same page.
+    let escape = format!(
+        r#"location.href = '{away}';
+  window.open('{popup}');
+  const a = document.createElement('a'); a.href = '{link}'; a.target = '_blank';
+  document.body.appendChild(a); a.click();
+  setTimeout(() => fetch('/still-here'), 500);"#,
+        away = elsewhere.url("/page"),
+        popup = elsewhere.url("/popup"),
+        link = elsewhere.url("/link"),
+    );
+    let portal = Portal::start("127.0.0.1", pages(page("Kiosk", &escape)));
+    let journal = tempfile::tempdir().unwrap();
+    let mut shell = kiosk(&display, &portal.url("/page"), journal.path(), &[]);
+    expect(
+        &mut shell,
+        &portal,
+        "the page still there after its escapes",
+        || portal.saw("/still-here") >= 1,
+    );
+    assert!(
+        elsewhere.hits().is_empty(),
+        "the kiosk left the portal: {:?}",
+        elsewhere.hits()
+    );
+    // The kiosk page's colour from corner to corner (the text is the only other colour).
+    let (w, h) = SCREEN;
+    screenshot_until(&display, "kiosk-window", |s| {
+        [(0, 0), (w - 1, 0), (0, h - 1), (w - 1, h - 1)]
+            .iter()
+            .all(|&(x, y)| s.is_page(x, y))
+            && s.page_share() > 0.95
+    });
+    assert!(elsewhere.hits().is_empty(), "{:?}", elsewhere.hits());
+}
+
+#[test]
+fn kiosk_window_reloads_after_its_renderer_crashes() {
+    let display = Display::start();
+    let portal = Portal::start("127.0.0.1", pages(page("Crash", "")));
+    let journal = tempfile::tempdir().unwrap();
+    let mut shell = kiosk(&display, &portal.url("/page"), journal.path(), &[]);
+    expect(&mut shell, &portal, "the first load", || {
+        portal.saw("/after-load") >= 1
+    });
+    let renderers = web_processes(shell.pid());
+    assert!(
+        !renderers.is_empty(),
+        "no WebKitWebProcess under kiosk-shell"
+    );
+    for pid in &renderers {
+        let _ = Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status();
+    }
+    // The reload asks for the page again, with credentials, and runs its script.
+    expect(&mut shell, &portal, "a reload after the crash", || {
+        portal.saw("/page") >= 2 && portal.saw("/after-load") >= 2
+    });
+    screenshot_until(&display, "kiosk-after-crash", |s| s.page_share() > 0.95);
+}
+
+#[test]
+fn chromium_window_gets_the_credentials_without_a_prompt() {
+    let display = Display::start();
+    let portal = Portal::start("127.0.0.1", pages(page("Chromium", "")));
+    let journal = tempfile::tempdir().unwrap();
+    let mut shell = kiosk(
+        &display,
+        &portal.url("/page"),
+        journal.path(),
+        &["--chromium"],
+    );
+    // Through the shell's credential proxy: the page and its relative fetch() (which a
+    // URL with user:password@ in it would break) both arrive authenticated.
+    expect(
+        &mut shell,
+        &portal,
+        "the page and its fetch() through Chromium",
+        || portal.saw("/page") >= 1 && portal.saw("/after-load") >= 1,
+    );
+    // Chromium leaves a pixel's edge at the right and bottom without a window manager.
+    screenshot_until(&display, "chromium-kiosk", |s| {
+        s.is_page(0, 0) && s.is_page(SCREEN.0 - 3, SCREEN.1 - 3) && s.page_share() > 0.95
+    });
+}
+
+/// WebKit's web (renderer) processes below `ancestor`, found through /proc (with a
+/// bubblewrap sandbox they are its grandchildren).
+fn web_processes(ancestor: u32) -> Vec<u32> {
+    let mut procs = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // "pid (comm) state ppid …"; comm may hold spaces, so split at the last ')'.
+        let Some((front, back)) = stat.rsplit_once(')') else {
+            continue;
+        };
+        let comm = front.split_once('(').map_or("", |(_, c)| c).to_owned();
+        let Some(ppid) = back
+            .split_whitespace()
+            .nth(1)
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        procs.push((pid, ppid, comm));
+    }
+    let mut family = vec![ancestor];
+    let mut grew = true;
+    while grew {
+        grew = false;
+        for (pid, ppid, _) in &procs {
+            if family.contains(ppid) && !family.contains(pid) {
+                family.push(*pid);
+                grew = true;
+            }
+        }
+    }
+    procs
+        .into_iter()
+        .filter(|(pid, _, comm)| family.contains(pid) && comm.starts_with("WebKitWebProces"))
+        .map(|(pid, _, _)| pid)
+        .collect()
+}
