@@ -4,6 +4,8 @@ pub mod agents;
 pub mod ledger;
 pub mod payments;
 pub mod providers;
+pub mod registry;
+pub mod reports;
 pub mod texts;
 
 use leptos::prelude::*;
@@ -14,9 +16,9 @@ use leptos_router::components::{Route, Router, Routes};
 use crate::role::Role;
 use crate::ui::fee_calculator::FeeCalculator;
 use crate::ui::i18n::t;
-use crate::ui::{NavItem, NotFound, Planned, Portal};
+use crate::ui::{NavItem, NotFound, Portal};
 
-/// The processing center's navigation; later issues fill the planned sections.
+/// The processing center's navigation.
 pub const NAV: &[NavItem] = &[
     NavItem {
         href: "/",
@@ -61,8 +63,8 @@ pub fn ProcessingApp() -> impl IntoView {
                     <Route path=StaticSegment("agents") view=agents::AgentsPage/>
                     <Route path=StaticSegment("payments") view=payments::PaymentsPage/>
                     <Route path=StaticSegment("ledger") view=ledger::LedgerPageView/>
-                    <Route path=StaticSegment("reports") view=Planned/>
-                    <Route path=StaticSegment("registry") view=Planned/>
+                    <Route path=StaticSegment("reports") view=reports::ReportsPage/>
+                    <Route path=StaticSegment("registry") view=registry::RegistryPage/>
                 </Routes>
             </Portal>
         </Router>

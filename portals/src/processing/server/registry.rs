@@ -101,21 +101,7 @@ async fn get_csv(
     Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], body))
 }
 
-/// What reconciliation found.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Discrepancies {
-    pub provider_id: i64,
-    pub date: String,
-    pub ok: bool,
-    pub ours: usize,
-    pub theirs: usize,
-    /// Completed here, unknown to the provider.
-    pub missing_at_provider: Vec<String>,
-    /// Credited by the provider, not completed here.
-    pub missing_at_processing: Vec<String>,
-    /// The same txn_id with different sums: (txn_id, ours, theirs).
-    pub amount_differs: Vec<(String, Kopecks, Kopecks)>,
-}
+pub use crate::processing::model::Discrepancies;
 
 pub fn compare(
     provider_id: i64,

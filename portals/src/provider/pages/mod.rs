@@ -2,6 +2,7 @@
 
 pub mod contracts;
 pub mod gateway_log;
+pub mod reports;
 pub mod subscribers;
 pub mod tariffs;
 pub mod texts;
@@ -15,9 +16,9 @@ use shared::wire::osmp::{SumError, parse_sum};
 
 use crate::role::Role;
 use crate::ui::i18n::t;
-use crate::ui::{NavItem, NotFound, Planned, Portal};
+use crate::ui::{NavItem, NotFound, Portal};
 
-/// The provider's navigation; later issues fill the planned sections.
+/// The provider's navigation.
 pub const NAV: &[NavItem] = &[
     NavItem {
         href: "/",
@@ -64,7 +65,7 @@ pub fn ProviderApp() -> impl IntoView {
                     <Route path=StaticSegment("processing-contracts") view=contracts::ContractsPage/>
                     <Route path=StaticSegment("transactions") view=transactions::TransactionsPage/>
                     <Route path=StaticSegment("osmp-log") view=gateway_log::GatewayLogPage/>
-                    <Route path=StaticSegment("reports") view=Planned/>
+                    <Route path=StaticSegment("reports") view=reports::ReportsPage/>
                 </Routes>
             </Portal>
         </Router>

@@ -370,6 +370,7 @@ fn SubscriberCard(
         </div>
         <section class="card" aria-labelledby="history-title">
             <h2 id="history-title">{t.history_title}</h2>
+            <p><A href=format!("/reports?account={}", s.account)>{t.report_link}</A></p>
             <TransactionTable rows=page.history show_account=false/>
         </section>
         {active.then(move || view! {
