@@ -666,3 +666,72 @@ async fn the_processing_transactions_workbook_lists_every_payment() {
     let rows = sheet(&none, "Платежи");
     assert_eq!(rows.len(), 2, "a header and a zero total");
 }
+
+/// A portal page as the operator's browser gets it (server-rendered HTML).
+async fn page(app: &TestApp, path: &str) -> String {
+    let response = app
+        .client
+        .get(app.url(path))
+        .basic_auth(ADMIN.0, Some(ADMIN.1))
+        .header("accept-language", "ru")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200, "{path}");
+    response.text().await.unwrap()
+}
+
+#[tokio::test]
+async fn the_registry_panel_and_report_pages_show_what_the_api_finds() {
+    let n = network_with_payments().await;
+    let path = format!("/registry?provider_id={}&date=2026-11-26", n.provider_id);
+    let clean = page(&n.processing, &path).await;
+    assert!(clean.contains("registry-verdict"), "{clean}");
+    assert!(!clean.contains("id=\"discrepancies\""), "{clean}");
+
+    // Plant a discrepancy at the provider: one credit's sum changed behind everyone's back.
+    let (id,): (i64,) = sqlx::query_as("SELECT id FROM payments WHERE agent_txn_id = 'R-2'")
+        .fetch_one(n.processing.pool.as_ref().unwrap())
+        .await
+        .unwrap();
+    sqlx::query("UPDATE payments SET amount = 19000 WHERE txn_id = $1")
+        .bind(id.to_string())
+        .execute(n.provider.pool.as_ref().unwrap())
+        .await
+        .unwrap();
+    let found = page(&n.processing, &path).await;
+    assert!(found.contains("id=\"discrepancies\""), "{found}");
+    assert!(found.contains(&format!("<code>{id}</code>")), "{found}");
+
+    let reports = page(
+        &n.processing,
+        &format!(
+            "/reports?from=2026-11-26&to=2026-11-26&provider_id={}",
+            n.provider_id
+        ),
+    )
+    .await;
+    assert!(
+        reports.contains(&format!(
+            "/api/admin/v1/reports/transactions.xlsx?from=2026-11-26&amp;to=2026-11-26&amp;provider_id={}",
+            n.provider_id
+        )),
+        "{reports}"
+    );
+    let provider = page(
+        &n.provider,
+        &format!(
+            "/reports?account={}&from=2026-11-26&to=2026-11-26",
+            n.account
+        ),
+    )
+    .await;
+    assert!(
+        provider.contains(&format!(
+            "/api/admin/v1/subscribers/{}/report.xlsx",
+            n.account
+        )),
+        "{provider}"
+    );
+    assert!(provider.contains("id=\"outbox-title\""), "{provider}");
+}
