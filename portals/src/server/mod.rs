@@ -349,7 +349,7 @@ pub async fn run(settings: Settings) -> ExitCode {
     }
     println!("paymesh {role}: listening on http://{}", app.addr);
     if window {
-        open_window(role, app.addr);
+        open_window(role, app.addr, &app.admin_password);
     }
     match app.run_until(shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
@@ -361,7 +361,9 @@ pub async fn run(settings: Settings) -> ExitCode {
 }
 
 /// `--window`: hands the portal to kiosk-shell's ordinary window when a display exists.
-fn open_window(role: Role, addr: SocketAddr) {
+/// The operator's credentials go through the environment (kiosk-shell reads
+/// KIOSK_PORTAL_LOGIN/KIOSK_PORTAL_PASSWORD), not the command line that `ps` shows.
+fn open_window(role: Role, addr: SocketAddr, admin_password: &str) {
     if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
         tracing::warn!(%role, "--window: no display (DISPLAY/WAYLAND_DISPLAY unset); serving without a window");
         return;
@@ -373,9 +375,18 @@ fn open_window(role: Role, addr: SocketAddr) {
         .unwrap_or_else(|| PathBuf::from("kiosk-shell"));
     match std::process::Command::new(&shell)
         .args(["--portal", &format!("http://{addr}/"), "--window-only"])
+        .env("KIOSK_PORTAL_LOGIN", ADMIN_LOGIN)
+        .env("KIOSK_PORTAL_PASSWORD", admin_password)
         .spawn()
     {
-        Ok(_) => tracing::info!(%role, "--window: opened the portal in kiosk-shell"),
+        Ok(mut child) => {
+            tracing::info!(%role, "--window: opened the portal in kiosk-shell");
+            // Reap it when the window closes; the portal keeps serving.
+            std::thread::spawn(move || match child.wait() {
+                Ok(status) => tracing::info!(%status, "--window: the window closed"),
+                Err(e) => tracing::warn!(error = %e, "--window: lost track of kiosk-shell"),
+            });
+        }
         Err(e) => {
             tracing::warn!(%role, error = %e, shell = %shell.display(), "--window: cannot start kiosk-shell")
         }
