@@ -412,6 +412,16 @@ impl Driver {
         if !matches!(status, Status::Stacked(_)) {
             self.credited_this_cycle = false;
         }
+        let power_up = matches!(
+            status,
+            Status::PowerUp | Status::PowerUpBillInValidator | Status::PowerUpBillInStacker
+        );
+        if self.needs_reset && !power_up && !matches!(status, Status::Stacked(_)) {
+            // A RESET follows this answer: whatever the unit says now is not a state the
+            // page may act on (after a re-opened line it may still say "idle").
+            self.set_state(ValidatorState::Disabled, "initializing");
+            return Ok(None);
+        }
         match status {
             Status::PowerUp | Status::PowerUpBillInValidator | Status::PowerUpBillInStacker => {
                 if !self.needs_reset {
@@ -618,7 +628,10 @@ impl Driver {
                     self.enable(mask)?;
                 }
             }
-            Status::Escrow(_) | Status::Holding => self.decide_escrow()?,
+            Status::Escrow(_) | Status::Holding => {
+                self.decide_escrow()?;
+                self.check_stack_timeout();
+            }
             Status::Stacking => self.check_stack_timeout(),
             Status::Stacked(_) => {
                 // Disable at once when the limit is reached (checklist 26).
@@ -688,7 +701,9 @@ impl Driver {
             .get(bill_type)
             .filter(|d| d.country == "RUS")
             .map(|d| d.value);
-        let enabled_type = super::bill_table::mask_types(self.sent_mask).any(|t| t == bill_type);
+        // What we want now, not what the unit was last told: a page that left and came
+        // back during this bill has enabled again while the bill waited in escrow.
+        let enabled_type = super::bill_table::mask_types(self.wanted_mask()).any(|t| t == bill_type);
         let decision = match (value, self.remaining()) {
             (Some(v), Some(room)) if enabled_type && v <= room => Decision::Stack,
             (Some(_), None) if self.hold_for_page => {

@@ -437,7 +437,7 @@ impl Device {
     }
 
     /// Encodes a reply frame, spoiling its CRC once if the script asked.
-    fn frame(&mut self, reply: &[u8]) -> Vec<u8> {
+    pub fn frame(&mut self, reply: &[u8]) -> Vec<u8> {
         let mut bytes = frame::encode(ADDRESS_BILL_VALIDATOR, reply).unwrap_or_default();
         if std::mem::take(&mut self.corrupt_next)
             && let Some(last) = bytes.last_mut()

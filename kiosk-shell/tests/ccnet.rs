@@ -1,0 +1,468 @@
+//! ccnet.md §4, the host driver's conformance checklist, item by item, over a socat PTY
+//! pair: simulated unit ↔ driver ↔ journal ↔ bridge ↔ a WebSocket client as the page.
+//! The numbers in comments are the checklist's.
+
+#[path = "support/ccnet_rig.rs"]
+mod rig;
+
+use std::time::Duration;
+
+use kiosk_shell::ccnet::bill_table::BillTable;
+use kiosk_shell::ccnet::codes::{ACK, NAK};
+use rig::{From, Rig, test_config};
+
+const POLL: u8 = 0x33;
+const RESET: u8 = 0x30;
+const IDENT: u8 = 0x37;
+const TABLE: u8 = 0x41;
+const ENABLE: u8 = 0x34;
+const STACK: u8 = 0x35;
+const RETURN: u8 = 0x36;
+const HOLD: u8 = 0x38;
+
+fn is_data_reply(payload: &[u8]) -> bool {
+    !matches!(payload, [ACK] | [NAK] | [0x30])
+}
+
+/// 1, 6, 10, 11, 13, 15, 35: start-up order, the enable mask, ACK discipline, bus
+/// timing, the frame log.
+#[tokio::test(flavor = "multi_thread")]
+async fn initialises_in_order_and_enables_with_a_big_endian_mask() {
+    let rig = Rig::start().await;
+    let mut page = rig.page().await;
+    page.enable(1000).await;
+    page.state("idle", "ready").await;
+
+    let frames = rig.frames();
+    let commands = rig.host_commands();
+    // 13: POLL, then RESET, then polls until 19 before IDENTIFICATION / GET BILL TABLE.
+    assert_eq!(&commands[..2], &[POLL, RESET], "{commands:02X?}");
+    let ident_at = frames
+        .iter()
+        .position(|f| f.from == From::Host && f.payload == [IDENT])
+        .expect("IDENTIFICATION sent");
+    let saw_disabled_before = frames[..ident_at]
+        .iter()
+        .any(|f| f.from == From::Device && f.payload == [0x19]);
+    assert!(saw_disabled_before, "IDENTIFICATION before status 19");
+    assert!(commands.contains(&TABLE));
+    // 15: the bills up to 1000 RUB are types 2..6: bits 2..6 of Y3, escrow mask the same.
+    let enable = frames
+        .iter()
+        .find(|f| f.from == From::Host && f.payload[0] == ENABLE)
+        .expect("ENABLE sent");
+    assert_eq!(enable.payload[1..], [0x00, 0x00, 0x7C, 0x00, 0x00, 0x7C]);
+
+    // 6: every data reply gets exactly one ACK next, an ACK reply gets none.
+    for (i, f) in frames.iter().enumerate() {
+        if f.from != From::Device {
+            continue;
+        }
+        let Some(next) = frames[i + 1..].iter().find(|n| n.from == From::Host) else {
+            continue;
+        };
+        if is_data_reply(&f.payload) {
+            assert_eq!(next.payload, [ACK], "data reply {:02X?} not ACKed", f.payload);
+        } else {
+            assert_ne!(next.payload, [ACK], "ACK sent for {:02X?}", f.payload);
+        }
+    }
+
+    // 1, 35: frames logged in hex with direction; POLL is exactly 02 03 06 33 DA 81.
+    let log = rig.frame_log();
+    assert!(log.contains("> 02 03 06 33 DA 81  POLL"), "{log}");
+    assert!(log.contains("> 02 03 06 30 41 B3  RESET"), "{log}");
+    assert!(log.contains("> 02 03 06 00 C2 82  ACK"), "{log}");
+    assert!(log.contains("< 02 03 06 19 82 0F  status"), "{log}");
+    // 10, 11: host-side times from the log (millisecond resolution, so 20 ms reads ≥ 19):
+    // ≥ 20 ms of silence after an ACK, polls no closer than 100 ms.
+    let mut last_ack: Option<i64> = None;
+    let mut last_poll: Option<i64> = None;
+    for line in log.lines().filter(|l| l.contains(" > ")) {
+        let at = millis(line);
+        if line.ends_with("ACK") {
+            last_ack = Some(at);
+            continue;
+        }
+        if let Some(ack) = last_ack.take() {
+            assert!(at - ack >= 19, "t-free broken: {line}");
+        }
+        if line.ends_with("POLL") {
+            if let Some(prev) = last_poll {
+                assert!(at - prev >= 99, "polls closer than 100 ms: {line}");
+            }
+            last_poll = Some(at);
+        }
+    }
+}
+
+/// Milliseconds of the day from a frame-log line's timestamp.
+fn millis(line: &str) -> i64 {
+    let time = &line[11..23]; // HH:MM:SS.mmm
+    let h: i64 = time[0..2].parse().unwrap();
+    let m: i64 = time[3..5].parse().unwrap();
+    let s: i64 = time[6..8].parse().unwrap();
+    let ms: i64 = time[9..12].parse().unwrap();
+    ((h * 60 + m) * 60 + s) * 1000 + ms
+}
+
+/// 19, 20, 21, 26, 27, 34 and the journal: a bill is credited once, only after its 81
+/// is journaled and ACKed, even when the unit repeats 81; the unit is disabled when the
+/// limit is reached and at shutdown.
+#[tokio::test(flavor = "multi_thread")]
+async fn credits_each_stacked_bill_once_and_disables_at_the_limit() {
+    let mut rig = Rig::start().await;
+    let mut page = rig.page().await;
+    page.enable(600).await;
+    page.state("idle", "ready").await;
+    rig.hooks().lose_acks_after_stacked = 2;
+
+    rig.act("insert-rub 500");
+    page.state("escrow", "500.00 RUB").await;
+    let bill = page.bill().await;
+    assert_eq!(bill["amount"], 50_000);
+    assert_eq!(bill["currency"], "RUB");
+    let event_id = bill["event_id"].as_str().unwrap().to_string();
+    // The unit said 81 three times (two ACKs lost); one bill, one STACK.
+    rig.until_line("three 81s", |f| {
+        f.iter().filter(|f| f.from == From::Device && f.payload == [0x81, 5]).count() >= 3
+    })
+    .await;
+    page.state("idle", "ready").await;
+    assert_eq!(page.bills().len(), 1);
+    assert_eq!(rig.count_host(STACK), 1);
+    // Journaled (and fsynced) before the first ACK of the 81 reached the unit.
+    assert_eq!(rig.hooks().journaled_before_ack.first(), Some(&true));
+    let journal = rig.journal_lines("bills.jsonl");
+    assert_eq!(journal.len(), 1);
+    assert_eq!(journal[0]["event_id"], event_id.as_str());
+    page.ack(&event_id).await;
+
+    // 26: still enabled after the bill; the next one reaches the limit and disables.
+    rig.act("insert-rub 100");
+    let second = page.bill().await;
+    assert_eq!(second["amount"], 10_000);
+    page.state("disabled", "disabled").await;
+    let last_enable = rig
+        .frames()
+        .iter()
+        .rev()
+        .find(|f| f.from == From::Host && f.payload[0] == ENABLE)
+        .map(|f| f.payload.clone());
+    assert_eq!(last_enable.as_deref(), Some(&[ENABLE, 0, 0, 0, 0, 0, 0][..]));
+    // A bill inserted now is not taken.
+    rig.act("insert-rub 100");
+    page.drain(Duration::from_millis(800)).await;
+    assert_eq!(page.bills().len(), 2);
+
+    // 27: shutdown disables the unit.
+    page.enable(5000).await;
+    page.state("idle", "ready").await;
+    rig.stop_terminal().await;
+    let last = rig.frames().into_iter().rev().find(|f| f.from == From::Host).unwrap();
+    assert_eq!(last.payload[..], [ENABLE, 0, 0, 0, 0, 0, 0]);
+    assert_eq!(rig.journal_lines("bills.jsonl").len(), 2);
+    assert_eq!(rig.journal_lines("acks.jsonl").len(), 1);
+}
+
+/// 22, 23, 25, 31: what does not fit is returned, rejections and pauses are reported
+/// without credit and without a fault.
+#[tokio::test(flavor = "multi_thread")]
+async fn returns_what_does_not_fit_and_reports_rejections() {
+    let rig = Rig::start().await;
+    let mut page = rig.page().await;
+    page.enable(600).await;
+    page.state("idle", "ready").await;
+    rig.act("insert-rub 500");
+    page.bill().await;
+    page.state("idle", "ready").await;
+
+    // 22, 23: a second 500 is enabled but 100 is all that is due: RETURN, no credit.
+    rig.act("insert-rub 500");
+    page.state("accepting", "more than the amount still due").await;
+    page.state("idle", "bill returned: 500.00 RUB").await;
+    assert_eq!(rig.count_host(RETURN), 1);
+    page.state("idle", "ready").await;
+
+    // 25: a 5000 is above the limit, so not enabled: the unit rejects it as inhibited.
+    rig.act("insert-rub 5000");
+    page.state("accepting", "inhibited denomination").await;
+    rig.act("wait 600\nreject 67");
+    page.state("accepting", "bill rejected (optic)").await;
+    // 31: a pause is transient.
+    rig.act("wait 600\npause");
+    page.state("accepting", "pause").await;
+    page.state("idle", "ready").await;
+    assert_eq!(page.bills().len(), 1);
+    assert!(!page.seen.iter().any(|m| m["state"] == "fault"), "{:#?}", page.seen);
+}
+
+/// 28, 29, 30: faults block; the cassette put back is re-initialized and re-enabled; a
+/// cheating attempt is an alarm.
+#[tokio::test(flavor = "multi_thread")]
+async fn faults_block_and_the_unit_recovers() {
+    let rig = Rig::start().await;
+    let mut page = rig.page().await;
+    page.enable(1000).await;
+    page.state("idle", "ready").await;
+    let idents = rig.count_host(IDENT);
+
+    rig.act("cassette out");
+    page.state("fault", "drop cassette out of position").await;
+    rig.act("wait 500\ncassette in");
+    page.state("disabled", "initializing").await;
+    page.state("idle", "ready").await;
+    assert_eq!(rig.count_host(IDENT), idents + 1, "re-identified");
+    assert_eq!(rig.count_host(ENABLE), 2, "re-enabled");
+
+    rig.act("jam");
+    page.state("fault", "validator jammed").await;
+    rig.act("clear");
+    page.state("idle", "ready").await;
+    rig.act("fail 50");
+    page.state("fault", "failure 0x50").await;
+    rig.act("clear");
+    page.state("idle", "ready").await;
+    rig.act("full");
+    page.state("fault", "drop cassette full").await;
+    rig.act("clear");
+    page.state("idle", "ready").await;
+
+    // 30: cheated during a bill: alarm, nothing credited.
+    rig.act("insert-rub 100\nwait 100\ncheat");
+    page.state("fault", "cheated").await;
+    page.state("idle", "ready").await;
+    page.drain(Duration::from_millis(500)).await;
+    assert!(page.bills().is_empty(), "{:#?}", page.seen);
+}
+
+/// 32: a power cut with a bill in the stacker is re-initialized and the recovered 81 is
+/// credited once; with the bill in the head nothing is credited.
+#[tokio::test(flavor = "multi_thread")]
+async fn power_loss_recovers_a_stacked_bill_once() {
+    let rig = Rig::start().await;
+    let mut page = rig.page().await;
+    page.enable(1000).await;
+    page.state("idle", "ready").await;
+    let resets = rig.count_host(RESET);
+
+    rig.act("power-cycle stacker 4");
+    page.state("disabled", "power up with a bill in the stacker").await;
+    let bill = page.bill().await;
+    assert_eq!(bill["amount"], 10_000);
+    assert_eq!(rig.journal_lines("bills.jsonl")[0]["recovered"], true);
+    page.state("idle", "ready").await;
+    assert_eq!(rig.count_host(RESET), resets + 1);
+
+    rig.act("power-cycle head");
+    page.state("disabled", "power up with a bill in the validator").await;
+    page.state("idle", "ready").await;
+    page.drain(Duration::from_millis(500)).await;
+    assert_eq!(page.bills().len(), 1);
+}
+
+/// 7, 8, 17, 18: a bad CRC is NAKed and not acted on, a device NAK makes the host send
+/// the command again (three tries), ILLEGAL COMMAND is survived, Busy is honoured.
+#[tokio::test(flavor = "multi_thread")]
+async fn link_errors_are_retried_without_double_credit() {
+    let rig = Rig::start().await;
+    let mut page = rig.page().await;
+    page.enable(1000).await;
+    page.state("idle", "ready").await;
+
+    // 7: the CRC of the reply to the next POLL is spoiled.
+    let naks = rig
+        .frames()
+        .iter()
+        .filter(|f| f.from == From::Host && f.payload == [NAK])
+        .count();
+    rig.act("corrupt-crc");
+    rig.until_line("a NAK from the host", |f| {
+        f.iter().filter(|f| f.from == From::Host && f.payload == [NAK]).count() > naks
+    })
+    .await;
+
+    // 8: three NAKs in a row: the POLL is sent three times, then the driver goes on.
+    let before = rig.frames().len();
+    rig.hooks().nak_commands = 3;
+    rig.until_line("the NAKs used up", |f| {
+        f[before..].iter().filter(|f| f.from == From::Device && f.payload == [NAK]).count() >= 3
+    })
+    .await;
+    let after: Vec<_> = rig.frames()[before..].to_vec();
+    let host: Vec<_> = after.iter().filter(|f| f.from == From::Host).take(3).collect();
+    assert!(host.iter().all(|f| f.payload == [POLL]), "{host:02X?}");
+
+    // 17: ILLEGAL COMMAND to the first STACK; the bill is still stacked once, no NAK.
+    rig.hooks().illegal_stacks = 1;
+    let naks = rig
+        .frames()
+        .iter()
+        .filter(|f| f.from == From::Host && f.payload == [NAK])
+        .count();
+    rig.act("insert-rub 100");
+    let bill = page.bill().await;
+    assert_eq!(bill["amount"], 10_000);
+    assert_eq!(rig.count_host(STACK), 2);
+    let naks_now = rig
+        .frames()
+        .iter()
+        .filter(|f| f.from == From::Host && f.payload == [NAK])
+        .count();
+    assert_eq!(naks_now, naks, "ILLEGAL COMMAND must not be NAKed");
+
+    // 18: Busy 5 (500 ms): the host waits before polling again.
+    page.state("idle", "ready").await;
+    let from = rig.frames().len();
+    rig.act("busy 5");
+    rig.until_line("a busy reply", |f| {
+        f[from..].iter().any(|f| f.from == From::Device && f.payload == [0x1B, 5])
+    })
+    .await;
+    rig.until_line("the poll after busy", |f| {
+        let i = f[from..]
+            .iter()
+            .position(|f| f.from == From::Device && f.payload == [0x1B, 5]);
+        i.is_some_and(|i| f[from + i..].iter().filter(|f| f.payload == [POLL]).count() >= 1)
+    })
+    .await;
+    let f = rig.frames();
+    let busy_at = f[from..]
+        .iter()
+        .find(|f| f.from == From::Device && f.payload == [0x1B, 5])
+        .unwrap()
+        .at;
+    let next_poll = f[from..]
+        .iter()
+        .find(|x| x.from == From::Host && x.payload == [POLL] && x.at > busy_at)
+        .unwrap()
+        .at;
+    assert!(next_poll - busy_at >= Duration::from_millis(450));
+    assert_eq!(page.bills().len(), 1);
+}
+
+/// 14: the denominations come from GET BILL TABLE: a permuted table changes the amount.
+#[tokio::test(flavor = "multi_thread")]
+async fn amounts_come_from_the_bill_table() {
+    let table = BillTable::from_rubles(&[(2, 100), (3, 10), (4, 1000), (9, 50)]);
+    let rig = Rig::start_with(table, test_config()).await;
+    let mut page = rig.page().await;
+    page.enable(1000).await;
+    page.state("idle", "ready").await;
+    rig.act("insert 2");
+    assert_eq!(page.bill().await["amount"], 10_000);
+    page.state("idle", "ready").await;
+    rig.act("insert 9");
+    assert_eq!(page.bill().await["amount"], 5_000);
+}
+
+/// 16: a unit that ignores ENABLE is reported, and the driver does not hang.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_ignored_enable_is_reported() {
+    let rig = Rig::start().await;
+    let mut page = rig.page().await;
+    page.state("disabled", "disabled").await;
+    rig.act("ignore-enable on");
+    page.enable(1000).await;
+    page.state("disabled", "ignored the enable command").await;
+    rig.act("ignore-enable off");
+    page.state("idle", "ready").await;
+}
+
+/// 21, 23, 24: when the page goes away during a bill the unit HOLDs it, stacks it when
+/// the page comes back; returns it if the page doesn't; a STACK never followed by 81 is
+/// a fault and no credit.
+#[tokio::test(flavor = "multi_thread")]
+async fn escrow_holds_for_the_page_and_stacking_times_out() {
+    let rig = Rig::start().await;
+    let mut page = rig.page().await;
+    page.enable(1000).await;
+    page.state("idle", "ready").await;
+    rig.act("insert-rub 100");
+    page.close().await;
+    rig.until_line("a HOLD", |f| f.iter().any(|f| f.from == From::Host && f.payload == [HOLD]))
+        .await;
+    let mut page = rig.page().await;
+    page.enable(1000).await;
+    let bill = page.bill().await;
+    assert_eq!(bill["amount"], 10_000);
+    page.ack(bill["event_id"].as_str().unwrap()).await;
+    page.state("idle", "ready").await;
+
+    // Nobody comes back: returned after the hold limit.
+    rig.act("insert-rub 100");
+    page.close().await;
+    rig.until_line("a RETURN", |f| f.iter().any(|f| f.from == From::Host && f.payload == [RETURN]))
+        .await;
+
+    // 24: the unit takes STACK but never stacks.
+    let mut page = rig.page().await;
+    page.enable(1000).await;
+    page.state("idle", "ready").await;
+    rig.hooks().swallow_stack = true;
+    rig.act("insert-rub 100");
+    page.state("fault", "stacking timeout").await;
+    assert_eq!(page.bills().len(), 0, "{:#?}", page.seen);
+    assert_eq!(rig.journal_lines("bills.jsonl").len(), 1);
+}
+
+/// 9, 33: silence means offline and RESETs until the unit answers; a lost line is
+/// re-opened and the driver never exits.
+#[tokio::test(flavor = "multi_thread")]
+async fn offline_and_a_lost_line_recover() {
+    let mut rig = Rig::start().await;
+    let mut page = rig.page().await;
+    page.enable(1000).await;
+    page.state("idle", "ready").await;
+
+    let from = rig.frames().len();
+    rig.act("silent 4000");
+    page.state("fault", "offline: no reply").await;
+    rig.until_line("RESETs while offline", |f| {
+        f[from..].iter().filter(|f| f.from == From::Host && f.payload == [RESET]).count() >= 2
+    })
+    .await;
+    page.state("idle", "ready").await;
+
+    rig.socat.kill();
+    page.state("fault", "offline").await;
+    let dir = rig.dir.path().to_path_buf();
+    let _ = std::fs::remove_file(dir.join("host"));
+    let _ = std::fs::remove_file(dir.join("device"));
+    rig.socat = rig::Socat::start(&dir);
+    page.state("idle", "ready").await;
+    rig.act("insert-rub 100");
+    assert_eq!(page.bill().await["amount"], 10_000);
+}
+
+/// The bridge: an unacknowledged bill goes out again after a reconnect and after a
+/// restart of the shell; an acknowledged one does not.
+#[tokio::test(flavor = "multi_thread")]
+async fn unacknowledged_bills_are_sent_again() {
+    let mut rig = Rig::start().await;
+    let mut page = rig.page().await;
+    page.enable(1000).await;
+    page.state("idle", "ready").await;
+    rig.act("insert-rub 100");
+    let bill = page.bill().await;
+    page.close().await;
+
+    let mut page = rig.page().await;
+    let again = page.bill().await;
+    assert_eq!(again["event_id"], bill["event_id"]);
+    page.close().await;
+
+    rig.stop_terminal().await;
+    rig.start_terminal().await;
+    let mut page = rig.page().await;
+    let after_restart = page.bill().await;
+    assert_eq!(after_restart["event_id"], bill["event_id"]);
+    page.ack(bill["event_id"].as_str().unwrap()).await;
+    page.drain(Duration::from_millis(300)).await;
+    page.close().await;
+
+    let mut page = rig.page().await;
+    page.state("disabled", "").await;
+    page.drain(Duration::from_millis(500)).await;
+    assert!(page.bills().is_empty(), "{:#?}", page.seen);
+}
