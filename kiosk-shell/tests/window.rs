@@ -22,6 +22,8 @@ const DEADLINE: Duration = Duration::from_secs(120);
 const SCREEN: (u32, u32) = (1600, 1000);
 /// The page's background, an unusual colour nothing else on the screen has.
 const PAGE_RGB: [u8; 3] = [18, 140, 126];
+/// The background of the shell's own notice ("out of service, retrying").
+const NOTICE_RGB: [u8; 3] = [238, 242, 250];
 const LOGIN: &str = "kiosk";
 const PASSWORD: &str = "s3cret pw";
 
@@ -138,8 +140,12 @@ impl Screenshot {
 
     /// Share of the screen in the page's colour.
     fn page_share(&self) -> f64 {
-        let page = self.rgb.chunks_exact(3).filter(|p| *p == PAGE_RGB).count();
-        page as f64 / f64::from(SCREEN.0 * SCREEN.1)
+        self.share(PAGE_RGB)
+    }
+
+    fn share(&self, rgb: [u8; 3]) -> f64 {
+        let n = self.rgb.chunks_exact(3).filter(|p| *p == rgb).count();
+        n as f64 / f64::from(SCREEN.0 * SCREEN.1)
     }
 }
 
@@ -160,7 +166,11 @@ struct Portal {
 
 impl Portal {
     fn start(ip: &str, pages: HashMap<&'static str, String>) -> Portal {
-        let listener = TcpListener::bind((ip, 0)).expect("bind the test portal");
+        Portal::start_at(&format!("{ip}:0"), pages)
+    }
+
+    fn start_at(addr: &str, pages: HashMap<&'static str, String>) -> Portal {
+        let listener = TcpListener::bind(addr).expect("bind the test portal");
         let addr = listener.local_addr().unwrap();
         let hits = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
@@ -441,6 +451,61 @@ fn kiosk_window_reloads_after_its_renderer_crashes() {
         portal.saw("/page") >= 2 && portal.saw("/after-load") >= 2
     });
     screenshot_until(&display, "kiosk-after-crash", |s| s.page_share() > 0.95);
+}
+
+#[test]
+fn kiosk_window_waits_for_a_portal_that_is_not_up_yet() {
+    let display = Display::start();
+    // A port nobody listens on, for now.
+    let addr = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let journal = tempfile::tempdir().unwrap();
+    let mut shell = kiosk(
+        &display,
+        &format!("http://{addr}/page"),
+        journal.path(),
+        &[],
+    );
+    // The shell's notice covers the screen meanwhile, not WebKit's error page.
+    screenshot_until(&display, "kiosk-portal-down", |s| s.share(NOTICE_RGB) > 0.9);
+    assert!(shell.exited().is_none(), "kiosk-shell gave up");
+    let portal = Portal::start_at(&addr.to_string(), pages(page("Late", "")));
+    expect(
+        &mut shell,
+        &portal,
+        "the page once the portal is up",
+        || portal.saw("/after-load") >= 1,
+    );
+    screenshot_until(&display, "kiosk-portal-up", |s| s.page_share() > 0.95);
+}
+
+#[test]
+fn kiosk_window_with_a_refused_password_says_so() {
+    let display = Display::start();
+    let portal = Portal::start("127.0.0.1", pages(page("Refused", "")));
+    let journal = tempfile::tempdir().unwrap();
+    let mut shell = Group::spawn(
+        "kiosk-shell",
+        kiosk_shell(&display)
+            .args(["--portal", &portal.url("/page"), "--portal-login", LOGIN])
+            .args(["--portal-password", "wrong", "--simulator"])
+            .args(["--bridge-listen", "127.0.0.1:0", "--journal"])
+            .arg(journal.path()),
+    );
+    // Asked, answered with the (wrong) credentials, refused — and no login dialog on the
+    // kiosk: the notice instead.
+    expect(&mut shell, &portal, "two attempts at the page", || {
+        portal
+            .hits()
+            .iter()
+            .filter(|h| h.path.starts_with("/page"))
+            .count()
+            >= 2
+    });
+    screenshot_until(&display, "kiosk-refused", |s| s.share(NOTICE_RGB) > 0.9);
+    assert_eq!(portal.saw("/page"), 0);
 }
 
 #[test]

@@ -38,6 +38,13 @@ const ORDINARY_SIZE: LogicalSize<f64> = LogicalSize::new(1280.0, 800.0);
 /// at once does not spin the CPU.
 const CRASH_RELOAD_DELAY: Duration = Duration::from_secs(1);
 
+/// Pause before trying the portal again when it could not be reached (it may be starting
+/// up after a power cut, like the terminal).
+const UNREACHABLE_RETRY_DELAY: Duration = Duration::from_secs(5);
+/// Pause before trying again when the portal refused the kiosk's credentials: that needs
+/// a person to fix, and every try costs the portal a password hash.
+const REFUSED_RETRY_DELAY: Duration = Duration::from_secs(30);
+
 /// What the webview's callbacks tell the event loop.
 #[derive(Debug)]
 enum UserEvent {
@@ -103,7 +110,27 @@ pub(super) fn open(target: &Target, kiosk: bool) -> anyhow::Result<()> {
     // The load above is asynchronous: these handlers are in place before the first
     // response (and its 401 challenge) is processed by this thread's main loop.
     let view = webview.webview();
-    answer_auth_challenges(&view, &origin, target.credentials.clone(), kiosk);
+    let retry = Retry {
+        kiosk,
+        home: target.url.clone(),
+        origin: origin.clone(),
+        pending: Rc::new(Cell::new(false)),
+    };
+    answer_auth_challenges(&view, &origin, target.credentials.clone(), &retry);
+    view.connect_load_failed({
+        let retry = retry.clone();
+        move |view, _event, uri, error| {
+            // A navigation we blocked, or one replaced by the next: not a failure.
+            if error.matches(webkit2gtk::NetworkError::Cancelled)
+                || error.matches(webkit2gtk::PolicyError::FrameLoadInterruptedByPolicyChange)
+            {
+                return false;
+            }
+            tracing::warn!(uri, %error, "the portal could not be loaded; trying again");
+            retry.schedule(view, uri, &error.to_string(), UNREACHABLE_RETRY_DELAY);
+            true
+        }
+    });
     view.connect_web_process_terminated(|view, reason| {
         tracing::warn!(?reason, uri = ?view.uri(), "the web process ended; reloading");
         let view = view.clone();
@@ -177,19 +204,19 @@ fn open_elsewhere(url: &str) {
 ///
 /// The credential is kept for the session, so WebKit sends it up front on later requests
 /// to the same protection space (the page's `fetch()` calls, its scripts and wasm) instead
-/// of waiting for a 401 each time. Challenges from any other host or port, from a proxy,
-/// or a retry after the credential was refused are not answered with it: in a kiosk they
-/// are cancelled (the page shows the server's 401), in an ordinary window WebKit's own
-/// login dialog appears so the user can type.
+/// of waiting for a 401 each time. Challenges from any other host or port or from a proxy
+/// are never answered with it. When the portal refuses it (a retry), a kiosk cancels, says
+/// so on the screen and tries again later; an ordinary window lets WebKit show its login
+/// dialog so the operator can type the right password.
 fn answer_auth_challenges(
     view: &webkit2gtk::WebView,
     origin: &Origin,
     credentials: Option<Credentials>,
-    kiosk: bool,
+    retry: &Retry,
 ) {
     let origin = origin.clone();
-    let refused = Rc::new(Cell::new(false));
-    view.connect_authenticate(move |_, request| {
+    let retry = retry.clone();
+    view.connect_authenticate(move |view, request| {
         let host = request.host().map(|h| h.to_ascii_lowercase());
         let ours = !request.is_for_proxy()
             && request.port() == u32::from(origin.port)
@@ -200,19 +227,84 @@ fn answer_auth_challenges(
                 authenticate(request, c);
                 true
             }
+            _ if !retry.kiosk => false,
             _ => {
-                if ours && request.is_retry() && !refused.replace(true) {
-                    tracing::warn!(realm = ?request.realm(), "the portal refused the credentials");
+                request.cancel();
+                if ours {
+                    tracing::warn!(realm = ?request.realm(), "the portal refused the kiosk's credentials");
+                    let uri = view.uri().map(|u| u.to_string()).unwrap_or_default();
+                    retry.schedule(
+                        view,
+                        &uri,
+                        "the portal refused the kiosk's login and password",
+                        REFUSED_RETRY_DELAY,
+                    );
                 }
-                if kiosk {
-                    request.cancel();
-                    true
-                } else {
-                    false
-                }
+                true
             }
         }
     });
+}
+
+/// Shows a notice instead of a page that could not be had, and loads it again later —
+/// one pending retry at a time.
+#[derive(Clone)]
+struct Retry {
+    kiosk: bool,
+    /// Where to go when the failed page is not on the portal.
+    home: String,
+    origin: Origin,
+    pending: Rc<Cell<bool>>,
+}
+
+impl Retry {
+    fn schedule(&self, view: &webkit2gtk::WebView, failed: &str, detail: &str, delay: Duration) {
+        if self.pending.replace(true) {
+            return;
+        }
+        let url = if self.origin.contains(failed) {
+            failed.to_owned()
+        } else {
+            self.home.clone()
+        };
+        let html = notice_html(self.kiosk, detail, delay);
+        // Once the failed load has wound down, so that WebKit doesn't paint over it.
+        glib::idle_add_local_once({
+            let (view, url) = (view.clone(), url.clone());
+            move || view.load_alternate_html(&html, &url, None)
+        });
+        glib::timeout_add_local_once(delay, {
+            let (view, pending) = (view.clone(), self.pending.clone());
+            move || {
+                pending.set(false);
+                view.load_uri(&url);
+            }
+        });
+    }
+}
+
+/// A full-window notice: plain words for the public (in the kiosk's languages), the
+/// technical cause small, for the engineer.
+fn notice_html(kiosk: bool, detail: &str, delay: Duration) -> String {
+    let (title, subtitle) = if kiosk {
+        (
+            "Терминал временно не работает",
+            "Terminal temporarily out of service",
+        )
+    } else {
+        ("Портал недоступен", "The portal cannot be reached")
+    };
+    let detail = detail
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    let seconds = delay.as_secs();
+    format!(
+        r#"<!doctype html><html lang="ru"><head><meta charset="utf-8"><title>{title}</title></head>
+<body style="margin:0;height:100vh;display:flex;align-items:center;justify-content:center;background:#eef2fa;color:#1b2540;font-family:sans-serif;text-align:center">
+<div><h1 style="font-size:48px;margin:0 0 16px">{title}</h1><p style="font-size:28px;margin:0 0 48px">{subtitle}</p>
+<p style="font-size:14px;color:#6b7590">{detail} — retrying every {seconds} s</p></div></body></html>"#
+    )
 }
 
 fn authenticate(request: &AuthenticationRequest, c: &Credentials) {
