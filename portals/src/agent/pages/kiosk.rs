@@ -11,6 +11,7 @@ use leptos::task::spawn_local;
 use shared::money::Kopecks;
 use shared::wire::agent::{CatalogProvider, CheckAnswer};
 
+use super::bridge::Bridge;
 use super::texts::texts;
 use crate::agent::model::{KioskState, Receipt, SessionView};
 use crate::ui::rub;
@@ -153,6 +154,8 @@ pub fn KioskPage() -> impl IntoView {
     let receipt = RwSignal::new(None::<Receipt>);
     let busy = RwSignal::new(false);
     let idle = RwSignal::new(0u32);
+    let bridge = Bridge::new();
+    let crediting = RwSignal::new(false);
 
     let reset = move || {
         screen.set(Screen::Start);
@@ -169,6 +172,10 @@ pub fn KioskPage() -> impl IntoView {
             return;
         };
         busy.set(true);
+        // No more cash once the customer pays.
+        if bridge.present.get_untracked() {
+            bridge.disable();
+        }
         message.set(Some(t.paying.to_owned()));
         spawn_local(async move {
             match kiosk_pay(id).await {
@@ -205,6 +212,54 @@ pub fn KioskPage() -> impl IntoView {
             },
             Duration::from_secs(1),
         );
+    });
+
+    // kiosk-shell's bridge, when the page runs in the terminal's window.
+    Effect::new(move |_| bridge.start());
+    // The validator takes cash only on the cash screen, up to the room left; said again
+    // after every reconnect.
+    Effect::new(move |_| {
+        let on_cash = screen.get() == Screen::Cash;
+        let _ = bridge.generation.get();
+        if !bridge.present.get_untracked() {
+            return;
+        }
+        match session.get_untracked() {
+            Some(s) if on_cash => {
+                bridge.enable(s.max_amount.checked_sub(s.cash).unwrap_or_default())
+            }
+            _ => bridge.disable(),
+        }
+    });
+    // Each stacked bill: credited by the agent first, acked to the shell after.
+    Effect::new(move |_| {
+        let queue = bridge.bills.get();
+        let (Some(bill), Some(open)) = (queue.first().cloned(), session.get()) else {
+            return;
+        };
+        if crediting.get() || open.status != "open" {
+            return;
+        }
+        crediting.set(true);
+        spawn_local(async move {
+            match kiosk_bill(open.session_id, bill.event_id.clone(), bill.amount.get()).await {
+                Ok(view) => {
+                    session.set(Some(view));
+                    bridge.ack(&bill.event_id);
+                    bridge
+                        .bills
+                        .update(|q| q.retain(|b| b.event_id != bill.event_id));
+                    message.set(None);
+                    idle.set(0);
+                    crediting.set(false);
+                }
+                Err(e) => {
+                    // Not acked: the bill stays queued (and journaled in the shell).
+                    message.set(Some(format!("{}: {e}", t.failed)));
+                    set_timeout(move || crediting.set(false), Duration::from_secs(2));
+                }
+            }
+        });
     });
 
     let choose = move |p: CatalogProvider| {
@@ -251,13 +306,16 @@ pub fn KioskPage() -> impl IntoView {
                     }
                 }}
             </header>
+            {move || (!bridge.bills.get().is_empty() && session.get().is_none()).then(|| view! {
+                <p class="kiosk-message" role="alert" id="kiosk-bills-waiting">{t.bills_waiting}</p>
+            })}
             <Transition fallback=|| ()>
                 {move || state.get().map(|result| match result {
                     Err(e) => view! { <p class="kiosk-message error">{format!("{}: {e}", t.failed)}</p> }.into_any(),
                     Ok(kiosk) => match screen.get() {
                         Screen::Start => view! { <StartScreen kiosk choose/> }.into_any(),
                         Screen::Account => view! { <AccountScreen provider account message busy back=reset next/> }.into_any(),
-                        Screen::Cash => view! { <CashScreen session message busy dev_mode=kiosk.dev_mode pay/> }.into_any(),
+                        Screen::Cash => view! { <CashScreen session message busy dev_mode=kiosk.dev_mode bridge pay/> }.into_any(),
                         Screen::Receipt => view! { <ReceiptScreen receipt done=reset/> }.into_any(),
                     },
                 })}
@@ -381,9 +439,47 @@ fn CashScreen(
     message: RwSignal<Option<String>>,
     busy: RwSignal<bool>,
     dev_mode: bool,
+    bridge: Bridge,
     pay: impl Fn() + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let t = texts();
+    let validator_line = move || {
+        bridge.present.get().then(|| {
+            let words = match bridge.validator.get() {
+                Some(v) => t.validator_words(&v.state, &v.detail),
+                None => t.validator_offline,
+            };
+            let state = bridge
+                .validator
+                .get()
+                .map(|v| v.state)
+                .unwrap_or_else(|| "offline".into());
+            view! {
+                <p class=format!("kiosk-validator {state}") id="kiosk-validator" role="status">
+                    {format!("{}: {words}", t.validator)}
+                </p>
+            }
+        })
+    };
+    let simulator = move || {
+        bridge.validator.get().filter(|v| v.simulator).map(|_| {
+            let buttons = SIMULATED_BILLS_RUB
+                .into_iter()
+                .map(|r| view! {
+                    <button type="button" class="sim-bill" on:click=move |_| bridge.simulate(&format!("insert-rub {r}"))>
+                        {format!("{r} ₽")}
+                    </button>
+                })
+                .collect_view();
+            view! {
+                <section class="kiosk-sim" aria-label=t.simulator_title id="kiosk-simulator">
+                    <h3>{t.simulator_title}</h3>
+                    <p class="hint">{t.simulator_hint}</p>
+                    <div class="kiosk-tiles">{buttons}</div>
+                </section>
+            }
+        })
+    };
     let figure = move |pick: fn(&SessionView) -> Kopecks| {
         move || session.get().map(|s| rub(pick(&s))).unwrap_or_default()
     };
@@ -406,7 +502,8 @@ fn CashScreen(
             }
         });
     };
-    let panel = dev_mode.then(|| {
+    // Without kiosk-shell the development panel stands in for the validator.
+    let panel = (dev_mode && !bridge.present.get_untracked()).then(|| {
         let buttons = SIMULATED_BILLS_RUB
             .into_iter()
             .map(|r| view! { <button type="button" class="sim-bill" on:click=move |_| simulate(r)>{format!("{r} ₽")}</button> })
@@ -429,7 +526,9 @@ fn CashScreen(
             <dt>{t.fee}</dt><dd id="kiosk-fee">{figure(|s| s.agent_fee)}</dd>
             <dt>{t.to_credit}</dt><dd id="kiosk-amount">{figure(|s| s.amount)}</dd>
         </dl>
+        {validator_line}
         {panel}
+        {simulator}
         <p class="kiosk-message" role="status">{move || message.get()}</p>
         <div class="kiosk-actions">
             <button type="button" class="kiosk-primary" id="kiosk-pay" disabled=move || !enough() || busy.get() on:click=move |_| pay()>

@@ -36,6 +36,19 @@ pub struct Texts {
     pub minimum_not_reached: &'static str,
     pub simulate: &'static str,
     pub simulate_hint: &'static str,
+    pub validator: &'static str,
+    pub validator_offline: &'static str,
+    pub simulator_title: &'static str,
+    pub simulator_hint: &'static str,
+    pub bills_waiting: &'static str,
+    pub validator_disabled: &'static str,
+    pub validator_idle: &'static str,
+    pub validator_accepting: &'static str,
+    pub validator_escrow: &'static str,
+    pub validator_stacking: &'static str,
+    pub validator_fault: &'static str,
+    pub bill_returned: &'static str,
+    pub bill_rejected: &'static str,
     pub receipt_title: &'static str,
     pub agent: &'static str,
     pub terminal: &'static str,
@@ -97,6 +110,25 @@ pub fn texts() -> &'static Texts {
 }
 
 impl Texts {
+    /// What the public reads about the validator: the state in plain words, and a
+    /// returned or rejected banknote said as such (the shell's detail is for operators).
+    pub fn validator_words(&self, state: &str, detail: &str) -> &'static str {
+        if detail.starts_with("bill returned") || detail.starts_with("returning the bill") {
+            return self.bill_returned;
+        }
+        if detail.starts_with("bill rejected") {
+            return self.bill_rejected;
+        }
+        match state {
+            "idle" => self.validator_idle,
+            "accepting" => self.validator_accepting,
+            "escrow" => self.validator_escrow,
+            "stacking" => self.validator_stacking,
+            "fault" => self.validator_fault,
+            _ => self.validator_disabled,
+        }
+    }
+
     pub fn kind(&self, kind: &str) -> &'static str {
         match kind {
             "mobile" => self.kind_mobile,
@@ -170,6 +202,19 @@ pub static RU: Texts = Texts {
     minimum_not_reached: "Внесите не меньше минимальной суммы",
     simulate: "Симуляция купюр (режим разработки)",
     simulate_hint: "Купюроприёмник не подключён: кнопки ниже изображают вставленную купюру.",
+    validator: "Купюроприёмник",
+    validator_offline: "нет связи с терминалом, подождите…",
+    simulator_title: "Симулятор купюроприёмника",
+    simulator_hint: "Кнопки вставляют купюру в симулятор CCNET: она проходит весь путь настоящей купюры.",
+    bills_waiting: "Внесённые купюры ещё не зачислены: выберите услугу — сумма войдёт в платёж.",
+    validator_disabled: "не принимает купюры",
+    validator_idle: "вставляйте купюры",
+    validator_accepting: "принимаем купюру…",
+    validator_escrow: "проверяем купюру…",
+    validator_stacking: "купюра принята",
+    validator_fault: "неисправен, обратитесь к оператору",
+    bill_returned: "купюра возвращена — заберите её",
+    bill_rejected: "купюра не принята — попробуйте другую",
     receipt_title: "Чек",
     agent: "Агент",
     terminal: "Терминал",
@@ -257,6 +302,19 @@ pub static EN: Texts = Texts {
     minimum_not_reached: "Insert at least the minimum amount",
     simulate: "Simulated banknotes (development mode)",
     simulate_hint: "No bill validator is connected: the buttons below stand for an inserted banknote.",
+    validator: "Bill validator",
+    validator_offline: "no link to the terminal, please wait…",
+    simulator_title: "Bill validator simulator",
+    simulator_hint: "The buttons insert a banknote into the CCNET simulator: it travels the whole way a real one does.",
+    bills_waiting: "Cash inserted but not yet credited: choose a service and it goes into the payment.",
+    validator_disabled: "not taking banknotes",
+    validator_idle: "insert banknotes",
+    validator_accepting: "taking the banknote…",
+    validator_escrow: "checking the banknote…",
+    validator_stacking: "banknote accepted",
+    validator_fault: "out of order, please call the operator",
+    bill_returned: "banknote returned — please take it",
+    bill_rejected: "banknote not accepted — try another one",
     receipt_title: "Receipt",
     agent: "Agent",
     terminal: "Terminal",
