@@ -413,7 +413,7 @@ async fn a_report_mail_that_failed_is_retried_and_arrives_with_the_workbook_inta
     let app = TestApp::spawn_with(Role::Provider, dir, Some(ADMIN_PASSWORD), |s| {
         s.smtp_url = Some(format!("smtp://127.0.0.1:{port}"));
         s.mail_from = Some("Megafon <reports@megafon.example>".into());
-        s.mail_retry_delay_max = Some(Duration::from_millis(300));
+        s.mail_retry_delay_max = Some(Duration::from_millis(500));
         s.common.name = Some("Megafon".into());
     })
     .await

@@ -34,8 +34,8 @@ pub struct Tally {
 
 impl Tally {
     fn absorb(&mut self, other: &Tally) -> Result<(), ReportError> {
-        let sum =
-            |a: i64, b: i64| workbook::add(Kopecks::new(a), Kopecks::new(b)).map(Kopecks::get);
+        // Counts and kopecks alike: a sum that does not fit fails the report.
+        let sum = |a: i64, b: i64| a.checked_add(b).ok_or(ReportError::Overflow);
         self.completed = sum(self.completed, other.completed)?;
         self.pending = sum(self.pending, other.pending)?;
         self.failed = sum(self.failed, other.failed)?;
