@@ -21,7 +21,9 @@ if $want_test; then
   apt_packages+=(xvfb imagemagick)
 fi
 if $want_test; then
-  apt_packages+=(chromium chromium-driver)
+  # socat: the PTY pairs of the CCNET tests; libudev-dev: the `cashcode` dev-dependency's
+  # serialport builds with libudev.
+  apt_packages+=(chromium chromium-driver socat libudev-dev)
 fi
 # The report tests mail to a real SMTP server: aiosmtpd, for Debian's /usr/bin/python3.
 if $want_test; then
