@@ -363,6 +363,10 @@ fn kiosk(display: &Display, url: &str, journal: &Path, extra: &[&str]) -> Group 
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "webview"),
+    ignore = "the built-in window is the `webview` feature"
+)]
 fn window_only_opens_an_ordinary_window_with_the_credentials() {
     let display = Display::start();
     let portal = Portal::start("127.0.0.1", pages(page("Ordinary", "")));
@@ -387,6 +391,10 @@ fn window_only_opens_an_ordinary_window_with_the_credentials() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "webview"),
+    ignore = "the built-in window is the `webview` feature"
+)]
 fn kiosk_window_covers_the_screen_and_stays_on_the_portal() {
     let display = Display::start();
     let elsewhere = Portal::start("127.0.0.2", pages("elsewhere".into()));
@@ -428,6 +436,10 @@ fn kiosk_window_covers_the_screen_and_stays_on_the_portal() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "webview"),
+    ignore = "the built-in window is the `webview` feature"
+)]
 fn kiosk_window_reloads_after_its_renderer_crashes() {
     let display = Display::start();
     let portal = Portal::start("127.0.0.1", pages(page("Crash", "")));
@@ -454,6 +466,10 @@ fn kiosk_window_reloads_after_its_renderer_crashes() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "webview"),
+    ignore = "the built-in window is the `webview` feature"
+)]
 fn kiosk_window_waits_for_a_portal_that_is_not_up_yet() {
     let display = Display::start();
     // A port nobody listens on, for now.
@@ -482,6 +498,10 @@ fn kiosk_window_waits_for_a_portal_that_is_not_up_yet() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "webview"),
+    ignore = "the built-in window is the `webview` feature"
+)]
 fn kiosk_window_with_a_refused_password_says_so() {
     let display = Display::start();
     let portal = Portal::start("127.0.0.1", pages(page("Refused", "")));
