@@ -609,6 +609,9 @@ async fn the_processing_summary_workbook_matches_the_database() {
     }
 }
 
+/// id, agent_txn_id, prv_txn, account, amount, processing_fee, status.
+type DbPayment = (i64, String, Option<String>, String, i64, i64, String);
+
 #[tokio::test]
 async fn the_processing_transactions_workbook_lists_every_payment() {
     let n = network_with_payments().await;
@@ -625,7 +628,7 @@ async fn the_processing_transactions_workbook_lists_every_payment() {
     assert_eq!(kind, XLSX);
     let rows = sheet(&bytes, "Платежи");
     assert_eq!(rows.len(), 1 + 4 + 1, "header, four payments, total");
-    let db: Vec<(i64, String, Option<String>, String, i64, i64, String)> = sqlx::query_as(
+    let db: Vec<DbPayment> = sqlx::query_as(
         "SELECT id, agent_txn_id, prv_txn, account, amount, processing_fee, status FROM payments ORDER BY accepted_at, id",
     )
     .fetch_all(n.processing.pool.as_ref().unwrap())

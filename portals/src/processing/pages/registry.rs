@@ -36,7 +36,9 @@ pub async fn reconcile(provider_id: String, date: String) -> Result<Reconciliati
     match registry::discrepancies(&state, provider_id, &day.to_string()).await {
         Ok(found) => Ok(Reconciliation::Checked(found)),
         Err(ApiError::ProviderUnavailable { detail }) => Ok(Reconciliation::Unreachable(detail)),
-        Err(ApiError::NotFound { what }) => Ok(Reconciliation::Unreachable(format!("{what} not found"))),
+        Err(ApiError::NotFound { what }) => {
+            Ok(Reconciliation::Unreachable(format!("{what} not found")))
+        }
         Err(other) => Err(failed(other)),
     }
 }
@@ -85,7 +87,10 @@ pub fn RegistryPage() -> impl IntoView {
 #[component]
 fn Found(found: Discrepancies) -> impl IntoView {
     let t = texts();
-    let csv = format!("/api/admin/v1/registry/{}/{}.csv", found.provider_id, found.date);
+    let csv = format!(
+        "/api/admin/v1/registry/{}/{}.csv",
+        found.provider_id, found.date
+    );
     let mut rows = Vec::new();
     for id in &found.missing_at_provider {
         rows.push((id.clone(), t.registry_missing_at_provider.to_owned()));
@@ -96,7 +101,12 @@ fn Found(found: Discrepancies) -> impl IntoView {
     for (id, ours, theirs) in &found.amount_differs {
         rows.push((
             id.clone(),
-            format!("{}: {} / {}", t.registry_amount_differs, rub(*ours), rub(*theirs)),
+            format!(
+                "{}: {} / {}",
+                t.registry_amount_differs,
+                rub(*ours),
+                rub(*theirs)
+            ),
         ));
     }
     let body = rows

@@ -13,7 +13,7 @@ use crate::provider::model::OutgoingMailView;
 /// What the e-mail form gets back.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum MailOutcome {
-    Queued(OutgoingMailView),
+    Queued(Box<OutgoingMailView>),
     /// Why it was refused, in one line (bad period, unknown account, no mail server).
     Refused(String),
 }
@@ -35,15 +35,24 @@ fn refusal(error: shared::error::ApiError) -> Result<MailOutcome, ServerFnError>
 }
 
 #[server(prefix = "/ui", endpoint = "provider/mail-report")]
-pub async fn mail_report(account: String, from: String, to: String) -> Result<MailOutcome, ServerFnError> {
+pub async fn mail_report(
+    account: String,
+    from: String,
+    to: String,
+) -> Result<MailOutcome, ServerFnError> {
     use crate::provider::server::reports::{self, PeriodQuery};
     let state = super::subscribers::provider_state()?;
-    let period = match (PeriodQuery { from: Some(from), to: Some(to) }).period() {
+    let period = match (PeriodQuery {
+        from: Some(from),
+        to: Some(to),
+    })
+    .period()
+    {
         Ok(period) => period,
         Err(e) => return refusal(e),
     };
     match reports::mail_report(&state, account.trim(), period).await {
-        Ok(mail) => Ok(MailOutcome::Queued(mail)),
+        Ok(mail) => Ok(MailOutcome::Queued(Box::new(mail))),
         Err(e) => refusal(e),
     }
 }
@@ -134,7 +143,10 @@ pub fn ReportsPage() -> impl IntoView {
 #[component]
 fn Outbox(rows: Vec<OutgoingMailView>, retry: ServerAction<RetryMail>) -> impl IntoView {
     let t = texts();
-    let undelivered = rows.iter().filter(|m| m.status != "sent" && m.attempts > 0).count();
+    let undelivered = rows
+        .iter()
+        .filter(|m| m.status != "sent" && m.attempts > 0)
+        .count();
     let body = rows
         .into_iter()
         .map(|m| {
