@@ -72,32 +72,29 @@ struct Display {
 impl Display {
     fn start() -> Display {
         let (w, h) = SCREEN;
-        // Spread parallel tests over the numbers; a lost race is just the next number.
-        let first = 100 + std::process::id() % 400;
-        for number in (first..first + 50).map(|n| n % 500 + 100) {
-            let socket = PathBuf::from(format!("/tmp/.X11-unix/X{number}"));
-            if socket.exists() || Path::new(&format!("/tmp/.X{number}-lock")).exists() {
-                continue;
-            }
-            let mut xvfb = Group::spawn(
-                "Xvfb",
-                Command::new("Xvfb")
-                    .arg(format!(":{number}"))
-                    .args(["-screen", "0", &format!("{w}x{h}x24"), "-nolisten", "tcp"])
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::null()),
-            );
-            let ready = wait_until(Duration::from_secs(20), || {
-                xvfb.exited().is_some() || socket.exists()
-            });
-            if ready && xvfb.exited().is_none() {
-                return Display {
-                    number,
-                    _xvfb: xvfb,
-                };
-            }
+        // -displayfd: Xvfb picks a free display number itself and writes it to the fd,
+        // here its stdout, once it is ready to accept clients — no guessing, no races
+        // between tests running in parallel.
+        let mut xvfb = Group::spawn(
+            "Xvfb",
+            Command::new("Xvfb")
+                .args(["-displayfd", "1", "-nolisten", "tcp"])
+                .args(["-screen", "0", &format!("{w}x{h}x24")])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null()),
+        );
+        let stdout = xvfb.child.stdout.take().expect("Xvfb's stdout");
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)
+            .expect("read Xvfb's display number");
+        let number = line
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("Xvfb did not start (it said {line:?})"));
+        Display {
+            number,
+            _xvfb: xvfb,
         }
-        panic!("no free X display number for Xvfb");
     }
 
     fn name(&self) -> String {
