@@ -112,10 +112,18 @@ pub async fn send(
     auth: (&str, &str),
     body: Option<serde_json::Value>,
 ) -> (u16, serde_json::Value) {
-    let mut request = app
-        .client
-        .request(method, app.url(path))
-        .basic_auth(auth.0, Some(auth.1));
+    send_to(&app.client, method, &app.url(path), auth, body).await
+}
+
+/// [`send`] to any URL: a participant that runs as its own process.
+pub async fn send_to(
+    client: &reqwest::Client,
+    method: reqwest::Method,
+    url: &str,
+    auth: (&str, &str),
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    let mut request = client.request(method, url).basic_auth(auth.0, Some(auth.1));
     if let Some(body) = body {
         request = request.json(&body);
     }

@@ -12,6 +12,7 @@ mod browser;
 mod chaos;
 mod consumer;
 mod data_dir;
+mod demo;
 mod health;
 mod processes;
 mod processing;

@@ -171,6 +171,7 @@ pub fn router(hub: Arc<Hub>) -> Router {
     Router::new()
         .route("/ccnet", get(upgrade))
         .route("/", get(status))
+        .route("/healthz", get(|| async { "ok" }))
         .route("/sim", post(simulate))
         .with_state(hub)
 }
@@ -214,6 +215,9 @@ fn run_script(hub: &Hub, text: &str) -> Result<usize, String> {
     };
     let actions = script::parse(text).map_err(|e| e.to_string())?;
     let n = actions.len();
+    if n == 0 {
+        return Err("no actions: send script lines such as `insert-rub 500`".into());
+    }
     // `wait` lines sleep: play the script off the async runtime.
     std::thread::spawn(move || crate::ccnet::sim::play(actions, &sim));
     Ok(n)
@@ -226,7 +230,11 @@ async fn upgrade(
 ) -> Response {
     if !hub.origin_allowed(&headers) {
         tracing::warn!(origin = ?headers.get(header::ORIGIN), "bridge: connection from a foreign page refused");
-        return (StatusCode::FORBIDDEN, "only the portal's pages may use the bridge").into_response();
+        return (
+            StatusCode::FORBIDDEN,
+            "only the portal's pages may use the bridge",
+        )
+            .into_response();
     }
     ws.on_upgrade(move |socket| page_session(socket, hub))
 }
@@ -281,7 +289,9 @@ async fn greet(socket: &mut WebSocket, hub: &Hub) -> Result<(), axum::Error> {
         .await?;
     for bill in hub.unacked() {
         tracing::info!(event_id = %bill.event_id, "bridge: re-sending an unacknowledged bill");
-        socket.send(Message::Text(bill_message(&bill).into())).await?;
+        socket
+            .send(Message::Text(bill_message(&bill).into()))
+            .await?;
     }
     Ok(())
 }
@@ -331,9 +341,9 @@ async fn on_message(hub: &Arc<Hub>, text: &str) -> Option<String> {
             };
         }
         Incoming::Simulate { action } => {
-            return run_script(hub, &action).err().map(|detail| {
-                to_json(&Outgoing::Error { detail })
-            });
+            return run_script(hub, &action)
+                .err()
+                .map(|detail| to_json(&Outgoing::Error { detail }));
         }
     };
     if hub.controls.send(control).is_err() {
@@ -343,4 +353,3 @@ async fn on_message(hub: &Arc<Hub>, text: &str) -> Option<String> {
     }
     None
 }
-

@@ -108,6 +108,7 @@ fn init_tracing() {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .try_init();
 }
@@ -137,12 +138,14 @@ fn run_shell(args: ShellArgs) -> anyhow::Result<()> {
             };
             Validator::Simulator { script }
         }
-        (None, false) => anyhow::bail!("say where the bill validator is: --serial PATH, or --simulator"),
+        (None, false) => {
+            anyhow::bail!("say where the bill validator is: --serial PATH, or --simulator")
+        }
     };
     let portal = match &args.portal {
-        Some(p) => Some(
-            reqwest::Url::parse(p).with_context(|| format!("--portal {p} is not a URL"))?,
-        ),
+        Some(p) => {
+            Some(reqwest::Url::parse(p).with_context(|| format!("--portal {p} is not a URL"))?)
+        }
         None if args.no_window => None,
         None => anyhow::bail!("--portal URL is needed to open the kiosk window"),
     };
@@ -183,15 +186,30 @@ fn run_shell(args: ShellArgs) -> anyhow::Result<()> {
             }
         }
         _ => {
-            runtime.block_on(async {
-                let _ = tokio::signal::ctrl_c().await;
-            });
+            runtime.block_on(stop_signal());
             Ok(())
         }
     };
     runtime.block_on(terminal.shutdown());
     runtime.shutdown_timeout(Duration::from_secs(2));
     outcome
+}
+
+/// Ctrl-C, or SIGTERM from systemd or `paymesh demo`: either way the validator is
+/// disabled before the process ends.
+async fn stop_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate => {}
+    }
 }
 
 /// The kiosk page with the bridge's address: the page connects to it when it is there.

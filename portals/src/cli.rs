@@ -97,9 +97,15 @@ pub struct AgentArgs {
 
 #[derive(Args, Debug)]
 pub struct DemoArgs {
-    /// Parent directory of the four participants' data directories.
+    /// Parent directory of the participants' data directories.
     #[arg(long, default_value = "paymesh-data")]
     pub data_dir: std::path::PathBuf,
+    /// Run kiosk-shell without its window even where a display exists.
+    #[arg(long, conflicts_with = "chromium")]
+    pub no_window: bool,
+    /// Show the kiosk in `chromium --kiosk` instead of the built-in window.
+    #[arg(long)]
+    pub chromium: bool,
 }
 
 impl Command {

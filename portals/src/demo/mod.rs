@@ -3,8 +3,14 @@
 //! agent with a topped-up deposit, a consumer with a contract at each provider — its
 //! contracts signed through the real APIs (`seed`), its data under one directory that the
 //! next start reuses. Prints each portal's URL and credentials; Ctrl-C stops every process
-//! and exits 0. Until kiosk-shell and its bill-validator simulator exist, the agent runs
-//! with `--kiosk-dev`: the kiosk page offers simulated banknotes.
+//! and exits 0.
+//!
+//! Beside the agent runs kiosk-shell with the simulated CashCode validator (`kiosk`):
+//! its kiosk window where a display exists, headless otherwise; either way its bridge
+//! serves any browser that opens the kiosk page with `?bridge=…`, and the page's
+//! simulator buttons put banknotes through the real CCNET driver. The agent also runs
+//! `--kiosk-dev`, so the kiosk page opened without the bridge still offers simulated
+//! banknotes.
 
 pub mod seed;
 
@@ -17,6 +23,9 @@ use tokio::process::{Child, Command};
 use crate::cli::DemoArgs;
 use crate::role::Role;
 use crate::server::{ADMIN_PASSWORD_FILE, shutdown_signal};
+
+/// The kiosk bridge's port (kiosk-shell's default).
+pub const BRIDGE_PORT: u16 = 8910;
 
 /// How long one participant may take to answer `/healthz` after it was started.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -88,21 +97,109 @@ fn read_secret(dir: &Path, file: &str) -> String {
 
 async fn stop_all(participants: &mut [Participant]) {
     for p in participants.iter() {
-        if let Some(pid) = p.child.id() {
-            // SIGTERM lets each participant finish its requests and close its database.
-            // SAFETY: kill(2) with a pid we spawned and still own; no memory is involved.
-            unsafe {
-                libc::kill(pid as libc::pid_t, libc::SIGTERM);
-            }
-        }
+        terminate(&p.child);
     }
     for p in participants.iter_mut() {
-        if tokio::time::timeout(Duration::from_secs(10), p.child.wait())
-            .await
-            .is_err()
-        {
-            let _ = p.child.kill().await;
+        reap(&mut p.child).await;
+    }
+}
+
+/// SIGTERM lets a process finish its requests, close its database, disable its validator.
+fn terminate(child: &Child) {
+    if let Some(pid) = child.id() {
+        // SAFETY: kill(2) with a pid we spawned and still own; no memory is involved.
+        unsafe {
+            libc::kill(pid as libc::pid_t, libc::SIGTERM);
         }
+    }
+}
+
+async fn reap(child: &mut Child) {
+    if tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .is_err()
+    {
+        let _ = child.kill().await;
+    }
+}
+
+async fn stop_child(child: &mut Child) {
+    terminate(child);
+    reap(child).await;
+}
+
+/// kiosk-shell, running beside the network.
+struct KioskShell {
+    child: Child,
+    /// "a kiosk window on :0", "headless" — for the printout.
+    how: String,
+}
+
+/// Starts kiosk-shell (next to this executable) with the simulated validator on the
+/// agent's kiosk page, and waits for its bridge.
+async fn start_kiosk_shell(exe: &Path, args: &DemoArgs) -> Result<KioskShell, String> {
+    let binary = exe.with_file_name("kiosk-shell");
+    if !binary.exists() {
+        return Err(format!("{} is not built", binary.display()));
+    }
+    let display = std::env::var("DISPLAY")
+        .ok()
+        .or_else(|| std::env::var("WAYLAND_DISPLAY").ok())
+        .filter(|d| !d.is_empty());
+    let (mode, how) = match (&display, args.no_window, args.chromium) {
+        (Some(d), false, true) => (Some("--chromium"), format!("Chromium kiosk window on {d}")),
+        (Some(d), false, false) => (None, format!("kiosk window on {d}")),
+        _ => (Some("--no-window"), "headless: no window".to_owned()),
+    };
+    let dir = args.data_dir.join("kiosk-shell");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let log = std::fs::File::create(dir.join("kiosk-shell.log"))
+        .map_err(|e| format!("{}/kiosk-shell.log: {e}", dir.display()))?;
+    let mut command = Command::new(&binary);
+    command
+        .arg("--portal")
+        .arg(format!("http://127.0.0.1:{}/", seed::AGENT_PORT))
+        .args(["--portal-login", "kiosk", "--simulator"])
+        .arg("--bridge-listen")
+        .arg(format!("127.0.0.1:{BRIDGE_PORT}"))
+        .arg("--journal")
+        .arg(&dir)
+        .args(mode)
+        .env(
+            "KIOSK_PORTAL_PASSWORD",
+            read_secret(&args.data_dir.join("agent"), "kiosk-password"),
+        )
+        .env(
+            "KIOSK_LOG",
+            std::env::var("KIOSK_LOG").unwrap_or_else(|_| "info".into()),
+        )
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .kill_on_drop(true);
+    let child = command
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
+    let mut shell = KioskShell { child, how };
+    if !wait_healthy(BRIDGE_PORT).await {
+        stop_child(&mut shell.child).await;
+        return Err(format!(
+            "its bridge did not come up on port {BRIDGE_PORT}; see {}/kiosk-shell.log",
+            dir.display()
+        ));
+    }
+    Ok(shell)
+}
+
+/// Resolves when kiosk-shell exits; never, when there is none.
+async fn shell_exit(shell: &mut Option<KioskShell>) -> String {
+    match shell {
+        Some(shell) => shell
+            .child
+            .wait()
+            .await
+            .map(|s| s.to_string())
+            .unwrap_or_else(|e| e.to_string()),
+        None => std::future::pending().await,
     }
 }
 
@@ -162,6 +259,15 @@ pub async fn run(args: DemoArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
+    let mut shell = match start_kiosk_shell(&exe, &args).await {
+        Ok(shell) => Some(shell),
+        Err(e) => {
+            eprintln!(
+                "paymesh demo: no kiosk-shell ({e}); the kiosk page offers simulated banknotes instead"
+            );
+            None
+        }
+    };
     let seeded = match seed::seed(&args.data_dir).await {
         Ok(seeded) => seeded,
         Err(e) => {
@@ -183,11 +289,26 @@ pub async fn run(args: DemoArgs) -> ExitCode {
             read_secret(&p.dir, ADMIN_PASSWORD_FILE)
         );
     }
-    println!(
-        "Kiosk: http://127.0.0.1:{}/kiosk   login kiosk   password {}   (simulated banknotes on the cash screen)",
-        seed::AGENT_PORT,
-        read_secret(&args.data_dir.join("agent"), "kiosk-password")
-    );
+    let kiosk_password = read_secret(&args.data_dir.join("agent"), "kiosk-password");
+    match &shell {
+        Some(shell) => {
+            println!(
+                "Kiosk: kiosk-shell with a simulated CashCode validator ({}). In a browser:",
+                shell.how
+            );
+            println!(
+                "  http://127.0.0.1:{}/kiosk?bridge=ws://127.0.0.1:{BRIDGE_PORT}/ccnet   login kiosk   password {kiosk_password}",
+                seed::AGENT_PORT
+            );
+            println!(
+                "  banknotes: the simulator's buttons on the cash screen, or curl -d 'insert-rub 500' http://127.0.0.1:{BRIDGE_PORT}/sim"
+            );
+        }
+        None => println!(
+            "Kiosk: http://127.0.0.1:{}/kiosk   login kiosk   password {kiosk_password}   (simulated banknotes on the cash screen)",
+            seed::AGENT_PORT
+        ),
+    }
     println!("Subscriber accounts (their contracts are in the consumer app):");
     for (provider, account, _, _) in &seeded.subscribers {
         println!("  {provider:<11} {account}");
@@ -197,10 +318,19 @@ pub async fn run(args: DemoArgs) -> ExitCode {
         args.data_dir.display()
     );
 
-    let mut exited = None;
-    tokio::select! {
-        _ = shutdown_signal() => {}
-        (key, status) = first_exit(&mut participants) => exited = Some((key, status)),
+    let exited = loop {
+        tokio::select! {
+            _ = shutdown_signal() => break None,
+            (key, status) = first_exit(&mut participants) => break Some((key, status)),
+            status = shell_exit(&mut shell) => {
+                // Closing the kiosk window is not a reason to stop the network.
+                println!("paymesh demo: kiosk-shell stopped ({status}); the network keeps running");
+                shell = None;
+            }
+        }
+    };
+    if let Some(shell) = shell.as_mut() {
+        stop_child(&mut shell.child).await;
     }
     stop_all(&mut participants).await;
     match exited {
