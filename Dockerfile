@@ -13,9 +13,11 @@ COPY Cargo.toml Cargo.lock ./
 COPY scripts/install-deps.sh scripts/install-deps.sh
 RUN scripts/install-deps.sh
 COPY . .
+# kiosk-shell without its built-in WebKit window: a container has no display, and the
+# slim image below has no WebKitGTK to run it (--no-window and --chromium still work).
 RUN scripts/build-ui.sh --release \
  && cargo build --release -p portals --bin paymesh \
- && cargo build --release -p kiosk-shell
+ && cargo build --release -p kiosk-shell --no-default-features
 
 FROM debian:bookworm-slim
 RUN apt-get update \
