@@ -25,7 +25,9 @@ use crate::journal::Journal;
 pub enum Validator {
     Serial(PathBuf),
     /// The built-in simulator, with a script played at start.
-    Simulator { script: Vec<Action> },
+    Simulator {
+        script: Vec<Action>,
+    },
 }
 
 /// Everything [`start`] needs.
@@ -70,7 +72,8 @@ pub async fn start(config: TerminalConfig) -> anyhow::Result<Terminal> {
             (Box::new(move || port::open(&path)), None)
         }
         Validator::Simulator { script } => {
-            let (host, device) = port::pty_pair().context("cannot create a PTY pair for the simulator")?;
+            let (host, device) =
+                port::pty_pair().context("cannot create a PTY pair for the simulator")?;
             let (actions, action_rx) = mpsc::channel();
             std::thread::Builder::new()
                 .name("ccnet-sim".into())
@@ -93,12 +96,14 @@ pub async fn start(config: TerminalConfig) -> anyhow::Result<Terminal> {
         }
     };
     let frame_log_path = config.frame_log.clone();
-    let make_log = Box::new(move || match &frame_log_path {
+    let make_log = Box::new(move || {
+        match &frame_log_path {
         Some(path) => FrameLog::to_file(path).unwrap_or_else(|e| {
             tracing::error!(path = %path.display(), error = %e, "cannot open the frame log; frames go to tracing only");
             FrameLog::tracing_only()
         }),
         None => FrameLog::tracing_only(),
+    }
     });
     let driver = Driver::new(
         config.driver.clone(),
@@ -115,7 +120,10 @@ pub async fn start(config: TerminalConfig) -> anyhow::Result<Terminal> {
         .spawn(move || driver.run())
         .context("cannot start the driver thread")?;
 
-    let origin = config.portal.as_ref().map(|u| u.origin().ascii_serialization());
+    let origin = config
+        .portal
+        .as_ref()
+        .map(|u| u.origin().ascii_serialization());
     let hub = Hub::new(journal, controls.clone(), origin, simulator);
     let listener = tokio::net::TcpListener::bind(config.bridge_listen)
         .await
@@ -186,23 +194,30 @@ impl FaultReporter {
         let password = config.password.clone();
         tokio::spawn(async move {
             let client = reqwest::Client::new();
-            while let Some(fault) = rx.recv().await {
-                // Keep trying this report until it lands or a newer one replaces it.
-                let mut fault = fault;
-                loop {
-                    let mut request = client.post(url.clone()).json(&serde_json::json!({ "fault": fault }));
-                    if let Some(login) = &login {
-                        request = request.basic_auth(login, password.as_ref());
-                    }
-                    match request.send().await {
-                        Ok(r) if r.status().is_success() => break,
-                        Ok(r) => tracing::warn!(status = %r.status(), "the agent refused the validator report"),
-                        Err(e) => tracing::warn!(error = %e, "cannot report the validator state to the agent"),
-                    }
-                    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
-                    while let Ok(newer) = rx.try_recv() {
-                        fault = newer;
-                    }
+            // The agent keeps the fault in memory: said again every 30 s, it survives a
+            // restart of the agent.
+            let mut repeat = tokio::time::interval(std::time::Duration::from_secs(30));
+            let mut current: Option<Option<String>> = None;
+            loop {
+                tokio::select! {
+                    fault = rx.recv() => match fault {
+                        Some(fault) => current = Some(fault),
+                        None => return,
+                    },
+                    _ = repeat.tick() => {}
+                }
+                let Some(fault) = &current else { continue };
+                let mut request = client
+                    .post(url.clone())
+                    .timeout(std::time::Duration::from_secs(5))
+                    .json(&serde_json::json!({ "fault": fault }));
+                if let Some(login) = &login {
+                    request = request.basic_auth(login, password.as_ref());
+                }
+                match request.send().await {
+                    Ok(r) if r.status().is_success() => {}
+                    Ok(r) => tracing::warn!(status = %r.status(), "the agent refused the validator report"),
+                    Err(e) => tracing::warn!(error = %e, "cannot report the validator state to the agent"),
                 }
             }
         });
