@@ -64,7 +64,10 @@ impl Journal {
             .filter(|b| !acked.contains(&b.event_id))
             .collect();
         if !unacked.is_empty() {
-            tracing::warn!(count = unacked.len(), "stacked bills not yet acknowledged by the page; they will be sent again");
+            tracing::warn!(
+                count = unacked.len(),
+                "stacked bills not yet acknowledged by the page; they will be sent again"
+            );
         }
         Ok(Journal {
             dir: dir.to_path_buf(),
@@ -132,7 +135,11 @@ impl Journal {
 /// Opens a journal file for appending, ending a torn last line first so that the next
 /// record starts on a line of its own.
 fn open_for_append(path: &Path) -> io::Result<File> {
-    let mut file = OpenOptions::new().create(true).append(true).read(true).open(path)?;
+    let mut file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .read(true)
+        .open(path)?;
     let len = file.metadata()?.len();
     if len > 0 {
         use std::io::{Read, Seek, SeekFrom};
@@ -234,6 +241,9 @@ mod tests {
         let c = j.record(6, Kopecks::new(100_000), false).unwrap();
         assert_ne!(c.event_id, first.event_id);
         assert_ne!(c.event_id, second.event_id);
-        assert!(c.event_id.starts_with(first.event_id.split('-').next().unwrap()));
+        assert!(
+            c.event_id
+                .starts_with(first.event_id.split('-').next().unwrap())
+        );
     }
 }

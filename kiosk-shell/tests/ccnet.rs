@@ -62,7 +62,12 @@ async fn initialises_in_order_and_enables_with_a_big_endian_mask() {
             continue;
         };
         if is_data_reply(&f.payload) {
-            assert_eq!(next.payload, [ACK], "data reply {:02X?} not ACKed", f.payload);
+            assert_eq!(
+                next.payload,
+                [ACK],
+                "data reply {:02X?} not ACKed",
+                f.payload
+            );
         } else {
             assert_ne!(next.payload, [ACK], "ACK sent for {:02X?}", f.payload);
         }
@@ -125,7 +130,10 @@ async fn credits_each_stacked_bill_once_and_disables_at_the_limit() {
     let event_id = bill["event_id"].as_str().unwrap().to_string();
     // The unit said 81 three times (two ACKs lost); one bill, one STACK.
     rig.until_line("three 81s", |f| {
-        f.iter().filter(|f| f.from == From::Device && f.payload == [0x81, 5]).count() >= 3
+        f.iter()
+            .filter(|f| f.from == From::Device && f.payload == [0x81, 5])
+            .count()
+            >= 3
     })
     .await;
     page.state("idle", "ready").await;
@@ -149,7 +157,10 @@ async fn credits_each_stacked_bill_once_and_disables_at_the_limit() {
         .rev()
         .find(|f| f.from == From::Host && f.payload[0] == ENABLE)
         .map(|f| f.payload.clone());
-    assert_eq!(last_enable.as_deref(), Some(&[ENABLE, 0, 0, 0, 0, 0, 0][..]));
+    assert_eq!(
+        last_enable.as_deref(),
+        Some(&[ENABLE, 0, 0, 0, 0, 0, 0][..])
+    );
     // A bill inserted now is not taken.
     rig.act("insert-rub 100");
     page.drain(Duration::from_millis(800)).await;
@@ -159,7 +170,12 @@ async fn credits_each_stacked_bill_once_and_disables_at_the_limit() {
     page.enable(5000).await;
     page.state("idle", "ready").await;
     rig.stop_terminal().await;
-    let last = rig.frames().into_iter().rev().find(|f| f.from == From::Host).unwrap();
+    let last = rig
+        .frames()
+        .into_iter()
+        .rev()
+        .find(|f| f.from == From::Host)
+        .unwrap();
     assert_eq!(last.payload[..], [ENABLE, 0, 0, 0, 0, 0, 0]);
     assert_eq!(rig.journal_lines("bills.jsonl").len(), 2);
     assert_eq!(rig.journal_lines("acks.jsonl").len(), 1);
@@ -179,7 +195,8 @@ async fn returns_what_does_not_fit_and_reports_rejections() {
 
     // 22, 23: a second 500 is enabled but 100 is all that is due: RETURN, no credit.
     rig.act("insert-rub 500");
-    page.state("accepting", "more than the amount still due").await;
+    page.state("accepting", "more than the amount still due")
+        .await;
     page.state("idle", "bill returned: 500.00 RUB").await;
     assert_eq!(rig.count_host(RETURN), 1);
     page.state("idle", "ready").await;
@@ -194,7 +211,11 @@ async fn returns_what_does_not_fit_and_reports_rejections() {
     page.state("accepting", "pause").await;
     page.state("idle", "ready").await;
     assert_eq!(page.bills().len(), 1);
-    assert!(!page.seen.iter().any(|m| m["state"] == "fault"), "{:#?}", page.seen);
+    assert!(
+        !page.seen.iter().any(|m| m["state"] == "fault"),
+        "{:#?}",
+        page.seen
+    );
 }
 
 /// 28, 29, 30: faults block; the cassette put back is re-initialized and re-enabled; a
@@ -247,7 +268,8 @@ async fn power_loss_recovers_a_stacked_bill_once() {
     let resets = rig.count_host(RESET);
 
     rig.act("power-cycle stacker 4");
-    page.state("disabled", "power up with a bill in the stacker").await;
+    page.state("disabled", "power up with a bill in the stacker")
+        .await;
     let bill = page.bill().await;
     assert_eq!(bill["amount"], 10_000);
     assert_eq!(rig.journal_lines("bills.jsonl")[0]["recovered"], true);
@@ -255,7 +277,8 @@ async fn power_loss_recovers_a_stacked_bill_once() {
     assert_eq!(rig.count_host(RESET), resets + 1);
 
     rig.act("power-cycle head");
-    page.state("disabled", "power up with a bill in the validator").await;
+    page.state("disabled", "power up with a bill in the validator")
+        .await;
     page.state("idle", "ready").await;
     page.drain(Duration::from_millis(500)).await;
     assert_eq!(page.bills().len(), 1);
@@ -278,7 +301,10 @@ async fn link_errors_are_retried_without_double_credit() {
         .count();
     rig.act("corrupt-crc");
     rig.until_line("a NAK from the host", |f| {
-        f.iter().filter(|f| f.from == From::Host && f.payload == [NAK]).count() > naks
+        f.iter()
+            .filter(|f| f.from == From::Host && f.payload == [NAK])
+            .count()
+            > naks
     })
     .await;
 
@@ -286,11 +312,19 @@ async fn link_errors_are_retried_without_double_credit() {
     let before = rig.frames().len();
     rig.hooks().nak_commands = 3;
     rig.until_line("the NAKs used up", |f| {
-        f[before..].iter().filter(|f| f.from == From::Device && f.payload == [NAK]).count() >= 3
+        f[before..]
+            .iter()
+            .filter(|f| f.from == From::Device && f.payload == [NAK])
+            .count()
+            >= 3
     })
     .await;
     let after: Vec<_> = rig.frames()[before..].to_vec();
-    let host: Vec<_> = after.iter().filter(|f| f.from == From::Host).take(3).collect();
+    let host: Vec<_> = after
+        .iter()
+        .filter(|f| f.from == From::Host)
+        .take(3)
+        .collect();
     assert!(host.iter().all(|f| f.payload == [POLL]), "{host:02X?}");
 
     // 17: ILLEGAL COMMAND to the first STACK; the bill is still stacked once, no NAK.
@@ -316,7 +350,9 @@ async fn link_errors_are_retried_without_double_credit() {
     let from = rig.frames().len();
     rig.act("busy 5");
     rig.until_line("a busy reply", |f| {
-        f[from..].iter().any(|f| f.from == From::Device && f.payload == [0x1B, 5])
+        f[from..]
+            .iter()
+            .any(|f| f.from == From::Device && f.payload == [0x1B, 5])
     })
     .await;
     rig.until_line("the poll after busy", |f| {
@@ -380,8 +416,11 @@ async fn escrow_holds_for_the_page_and_stacking_times_out() {
     page.state("idle", "ready").await;
     rig.act("insert-rub 100");
     page.close().await;
-    rig.until_line("a HOLD", |f| f.iter().any(|f| f.from == From::Host && f.payload == [HOLD]))
-        .await;
+    rig.until_line("a HOLD", |f| {
+        f.iter()
+            .any(|f| f.from == From::Host && f.payload == [HOLD])
+    })
+    .await;
     let mut page = rig.page().await;
     page.enable(1000).await;
     let bill = page.bill().await;
@@ -392,8 +431,11 @@ async fn escrow_holds_for_the_page_and_stacking_times_out() {
     // Nobody comes back: returned after the hold limit.
     rig.act("insert-rub 100");
     page.close().await;
-    rig.until_line("a RETURN", |f| f.iter().any(|f| f.from == From::Host && f.payload == [RETURN]))
-        .await;
+    rig.until_line("a RETURN", |f| {
+        f.iter()
+            .any(|f| f.from == From::Host && f.payload == [RETURN])
+    })
+    .await;
 
     // 24: the unit takes STACK but never stacks.
     let mut page = rig.page().await;
@@ -419,7 +461,11 @@ async fn offline_and_a_lost_line_recover() {
     rig.act("silent 4000");
     page.state("fault", "offline: no reply").await;
     rig.until_line("RESETs while offline", |f| {
-        f[from..].iter().filter(|f| f.from == From::Host && f.payload == [RESET]).count() >= 2
+        f[from..]
+            .iter()
+            .filter(|f| f.from == From::Host && f.payload == [RESET])
+            .count()
+            >= 2
     })
     .await;
     page.state("idle", "ready").await;

@@ -205,6 +205,9 @@ mod tests {
     fn mask_is_big_endian() {
         let table = BillTable::from_rubles(&[(0, 10), (9, 50), (23, 100)]);
         assert_eq!(table.mask_up_to(Kopecks::new(10_000)), [0x80, 0x02, 0x01]);
-        assert_eq!(mask_types([0x80, 0x02, 0x01]).collect::<Vec<_>>(), [0, 9, 23]);
+        assert_eq!(
+            mask_types([0x80, 0x02, 0x01]).collect::<Vec<_>>(),
+            [0, 9, 23]
+        );
     }
 }

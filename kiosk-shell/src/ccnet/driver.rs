@@ -294,7 +294,9 @@ impl Driver {
     /// What may still be stacked under the current enable.
     fn remaining(&self) -> Option<Kopecks> {
         let limit = self.wanted?;
-        limit.checked_sub(self.credited).filter(|r| !r.is_negative())
+        limit
+            .checked_sub(self.credited)
+            .filter(|r| !r.is_negative())
     }
 
     /// The mask the unit should have now: the bills not above the limit, or none once the
@@ -431,7 +433,9 @@ impl Driver {
                     tracing::warn!("a bill was in the head at power-up: the validator returns it");
                 }
                 if status == Status::PowerUpBillInStacker {
-                    tracing::warn!("a bill was in the stacker at power-up: expecting its recovered credit");
+                    tracing::warn!(
+                        "a bill was in the stacker at power-up: expecting its recovered credit"
+                    );
                     self.recovering = true;
                 }
                 self.needs_reset = true;
@@ -459,17 +463,16 @@ impl Driver {
                 self.set_state(ValidatorState::Idle, &format!("{why}: {amount}"));
             }
             Status::Rejecting(reason) => {
-                let detail = format!(
-                    "bill rejected ({})",
-                    super::codes::reject_reason(reason)
-                );
+                let detail = format!("bill rejected ({})", super::codes::reject_reason(reason));
                 if self.last_status != Some(status) {
                     tracing::info!(reason = format!("{reason:#04x}"), "{detail}");
                 }
                 self.set_state(ValidatorState::Accepting, &detail);
             }
             Status::Cheated => {
-                tracing::error!("SECURITY: the validator reports a cheating attempt; the current bill is not credited");
+                tracing::error!(
+                    "SECURITY: the validator reports a cheating attempt; the current bill is not credited"
+                );
                 self.cheated_this_cycle = true;
                 self.escrow = None;
                 self.stack_sent_at = None;
@@ -493,7 +496,10 @@ impl Driver {
                 self.set_state(ValidatorState::Fault, &s.describe());
             }
             Status::Pause => {
-                self.set_state(ValidatorState::Accepting, "pause: a second bill was inserted");
+                self.set_state(
+                    ValidatorState::Accepting,
+                    "pause: a second bill was inserted",
+                );
             }
             Status::Busy(n) => {
                 self.next_poll_delay = self
@@ -550,7 +556,10 @@ impl Driver {
             return Ok(None);
         }
         if self.cheated_this_cycle {
-            tracing::error!(bill_type, "SECURITY: bill stacked after a cheating attempt; not credited");
+            tracing::error!(
+                bill_type,
+                "SECURITY: bill stacked after a cheating attempt; not credited"
+            );
             self.credited_this_cycle = true;
             return Ok(None);
         }
@@ -566,7 +575,10 @@ impl Driver {
             return Ok(None);
         };
         if self.stack_sent_at.is_none() && !recovered {
-            tracing::warn!(bill_type, "bill stacked without a STACK from us; crediting it");
+            tracing::warn!(
+                bill_type,
+                "bill stacked without a STACK from us; crediting it"
+            );
         }
         let bill = self.sink.record(bill_type, denomination.value, recovered)?;
         self.credited_this_cycle = true;
@@ -608,7 +620,9 @@ impl Driver {
                     } else {
                         self.polls_since_enable += 1;
                         if self.polls_since_enable == self.config.enable_grace_polls {
-                            tracing::error!("the validator ignored ENABLE BILL TYPES; trying again");
+                            tracing::error!(
+                                "the validator ignored ENABLE BILL TYPES; trying again"
+                            );
                             self.set_state(
                                 ValidatorState::Disabled,
                                 "unit disabled: the validator ignored the enable command",
@@ -633,12 +647,13 @@ impl Driver {
                 self.check_stack_timeout();
             }
             Status::Stacking => self.check_stack_timeout(),
-            Status::Stacked(_) => {
-                // Disable at once when the limit is reached (checklist 26).
-                if self.wanted.is_some() && self.wanted_mask() == [0; 3] && self.sent_mask != [0; 3]
-                {
-                    self.enable([0; 3])?;
-                }
+            // Disable at once when the limit is reached (checklist 26).
+            Status::Stacked(_)
+                if self.wanted.is_some()
+                    && self.wanted_mask() == [0; 3]
+                    && self.sent_mask != [0; 3] =>
+            {
+                self.enable([0; 3])?;
             }
             _ => {}
         }
@@ -681,7 +696,10 @@ impl Driver {
         // The escrow mask equals the enable mask: every accepted bill waits for our decision.
         let data = [mask[0], mask[1], mask[2], mask[0], mask[1], mask[2]];
         if let Some(Reply::Ack) = self.send(command::ENABLE_BILL_TYPES, &data)? {
-            tracing::info!(mask = format!("{:02X}{:02X}{:02X}", mask[0], mask[1], mask[2]), "ENABLE BILL TYPES");
+            tracing::info!(
+                mask = format!("{:02X}{:02X}{:02X}", mask[0], mask[1], mask[2]),
+                "ENABLE BILL TYPES"
+            );
             self.sent_mask = mask;
             self.polls_since_enable = 0;
         }
@@ -703,7 +721,8 @@ impl Driver {
             .map(|d| d.value);
         // What we want now, not what the unit was last told: a page that left and came
         // back during this bill has enabled again while the bill waited in escrow.
-        let enabled_type = super::bill_table::mask_types(self.wanted_mask()).any(|t| t == bill_type);
+        let enabled_type =
+            super::bill_table::mask_types(self.wanted_mask()).any(|t| t == bill_type);
         let decision = match (value, self.remaining()) {
             (Some(v), Some(room)) if enabled_type && v <= room => Decision::Stack,
             (Some(_), None) if self.hold_for_page => {
@@ -734,7 +753,10 @@ impl Driver {
                     if let Some(c) = self.escrow.as_mut() {
                         c.decided = true;
                     }
-                    self.set_state(ValidatorState::Accepting, &format!("returning the bill: {why}"));
+                    self.set_state(
+                        ValidatorState::Accepting,
+                        &format!("returning the bill: {why}"),
+                    );
                 }
             }
             Decision::Hold => {

@@ -188,7 +188,8 @@ impl Link {
                         return Ok(Some(Answer::Corrupt));
                     }
                     Item::Frame(frame, raw) if frame.address != ADDRESS_BILL_VALIDATOR => {
-                        self.log.record(Direction::In, &raw, "other address, ignored");
+                        self.log
+                            .record(Direction::In, &raw, "other address, ignored");
                     }
                     Item::Frame(frame, raw) => {
                         self.last_heard = Some(Instant::now());
@@ -198,7 +199,8 @@ impl Link {
                             [ILLEGAL_COMMAND] => Answer::Reply(Reply::Illegal),
                             _ => Answer::Reply(Reply::Data(frame.payload.clone())),
                         };
-                        self.log.record(Direction::In, &raw, answer.note(&frame.payload));
+                        self.log
+                            .record(Direction::In, &raw, answer.note(&frame.payload));
                         return Ok(Some(answer));
                     }
                 }

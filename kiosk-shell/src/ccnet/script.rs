@@ -123,7 +123,11 @@ pub fn parse_line(line: &str) -> Result<Action, String> {
             None => Action::PowerCycle(BillAtPowerLoss::None),
             Some("head") => Action::PowerCycle(BillAtPowerLoss::Head),
             Some("stacker") => Action::PowerCycle(BillAtPowerLoss::Stacker(bill_type(2)?)),
-            Some(other) => return Err(format!("`power-cycle {other}`: say `head` or `stacker TYPE`")),
+            Some(other) => {
+                return Err(format!(
+                    "`power-cycle {other}`: say `head` or `stacker TYPE`"
+                ));
+            }
         },
         "corrupt-crc" => Action::CorruptCrc,
         "busy" => Action::Busy(u8::try_from(number(1)?).map_err(|_| "busy is 0..255".to_string())?),

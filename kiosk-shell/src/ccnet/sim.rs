@@ -8,7 +8,7 @@
 //! ACKs it. It tolerates hosts that skip ACKs or ignore t-free (the `cashcode` crate).
 
 use std::io::{self, Read, Write};
-use std::sync::mpsc::{Receiver, TryRecvError};
+use std::sync::mpsc::Receiver;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -37,21 +37,46 @@ pub enum BillAtPowerLoss {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum State {
     PowerUp(BillAtPowerLoss),
-    Initializing { polls: u8, recovered: Option<u8> },
+    Initializing {
+        polls: u8,
+        recovered: Option<u8>,
+    },
     Disabled,
     Idle,
-    Accepting { bill: u8, polls: u8 },
-    Escrow { bill: u8, deadline: Instant },
-    Stacking { bill: u8, polls: u8 },
+    Accepting {
+        bill: u8,
+        polls: u8,
+    },
+    Escrow {
+        bill: u8,
+        deadline: Instant,
+    },
+    Stacking {
+        bill: u8,
+        polls: u8,
+    },
     /// 81 until the host ACKs it.
-    Stacked { bill: u8 },
-    Returning { bill: u8, polls: u8 },
-    Returned { bill: u8 },
-    Rejecting { reason: u8, polls: u8 },
+    Stacked {
+        bill: u8,
+    },
+    Returning {
+        bill: u8,
+        polls: u8,
+    },
+    Returned {
+        bill: u8,
+    },
+    Rejecting {
+        reason: u8,
+        polls: u8,
+    },
     /// A fault that lasts until cleared by the script.
     Fault(Status),
     /// A status shown for a few polls (Cheated, Pause), then idle.
-    Passing { status: Status, polls: u8 },
+    Passing {
+        status: Status,
+        polls: u8,
+    },
 }
 
 /// The simulated unit.
@@ -464,11 +489,8 @@ pub fn serve(
     let mut reader = FrameReader::new();
     let mut chunk = [0u8; 256];
     loop {
-        loop {
-            match actions.try_recv() {
-                Ok(action) => device.act(&action),
-                Err(TryRecvError::Empty) | Err(TryRecvError::Disconnected) => break,
-            }
+        while let Ok(action) = actions.try_recv() {
+            device.act(&action);
         }
         match port.read(&mut chunk) {
             Ok(0) => {

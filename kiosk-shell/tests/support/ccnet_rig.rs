@@ -62,8 +62,14 @@ impl Socat {
     pub fn start(dir: &Path) -> Socat {
         let child = Command::new("socat")
             .arg("-d")
-            .arg(format!("pty,raw,echo=0,link={}", dir.join("host").display()))
-            .arg(format!("pty,raw,echo=0,link={}", dir.join("device").display()))
+            .arg(format!(
+                "pty,raw,echo=0,link={}",
+                dir.join("host").display()
+            ))
+            .arg(format!(
+                "pty,raw,echo=0,link={}",
+                dir.join("device").display()
+            ))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -214,7 +220,10 @@ impl Rig {
     }
 
     pub fn count_host(&self, command: u8) -> usize {
-        self.host_commands().iter().filter(|&&c| c == command).count()
+        self.host_commands()
+            .iter()
+            .filter(|&&c| c == command)
+            .count()
     }
 
     pub fn frame_log(&self) -> String {
@@ -363,7 +372,8 @@ impl Page {
     }
 
     pub async fn ack(&mut self, event_id: &str) {
-        self.send(json!({"type": "ack", "event_id": event_id})).await;
+        self.send(json!({"type": "ack", "event_id": event_id}))
+            .await;
     }
 
     /// Waits for the next message (after those already waited for) that satisfies
@@ -414,9 +424,11 @@ impl Page {
     /// Reads whatever arrives for `period` (to check that nothing else does).
     pub async fn drain(&mut self, period: Duration) {
         let until = Instant::now() + period;
-        while let Ok(Some(Ok(Message::Text(text)))) =
-            tokio::time::timeout(until.saturating_duration_since(Instant::now()), self.socket.next())
-                .await
+        while let Ok(Some(Ok(Message::Text(text)))) = tokio::time::timeout(
+            until.saturating_duration_since(Instant::now()),
+            self.socket.next(),
+        )
+        .await
         {
             if let Ok(v) = serde_json::from_str(text.as_str()) {
                 self.seen.push(v);
