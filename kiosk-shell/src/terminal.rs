@@ -216,8 +216,12 @@ impl FaultReporter {
                 }
                 match request.send().await {
                     Ok(r) if r.status().is_success() => {}
-                    Ok(r) => tracing::warn!(status = %r.status(), "the agent refused the validator report"),
-                    Err(e) => tracing::warn!(error = %e, "cannot report the validator state to the agent"),
+                    Ok(r) => {
+                        tracing::warn!(status = %r.status(), "the agent refused the validator report")
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot report the validator state to the agent")
+                    }
                 }
             }
         });
