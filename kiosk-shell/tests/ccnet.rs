@@ -73,6 +73,24 @@ async fn initialises_in_order_and_enables_with_a_big_endian_mask() {
         }
     }
 
+    // 12: one command at a time: every command the host sends gets its answer before
+    // the host sends the next.
+    let mut waiting_for_answer = false;
+    for f in &frames {
+        match f.from {
+            From::Host if f.payload != [ACK] && f.payload != [NAK] => {
+                assert!(
+                    !waiting_for_answer,
+                    "a second command before the answer: {:02X?}",
+                    f.payload
+                );
+                waiting_for_answer = true;
+            }
+            From::Device => waiting_for_answer = false,
+            From::Host => {}
+        }
+    }
+
     // 1, 35: frames logged in hex with direction; POLL is exactly 02 03 06 33 DA 81.
     let log = rig.frame_log();
     assert!(log.contains("> 02 03 06 33 DA 81  POLL"), "{log}");
@@ -511,4 +529,34 @@ async fn unacknowledged_bills_are_sent_again() {
     page.state("disabled", "").await;
     page.drain(Duration::from_millis(500)).await;
     assert!(page.bills().is_empty(), "{:#?}", page.seen);
+}
+
+/// 5, 27: frames for another bus address are ignored; the page's `disable` turns the
+/// unit off.
+#[tokio::test(flavor = "multi_thread")]
+async fn other_addresses_are_ignored_and_the_page_disables_the_unit() {
+    let rig = Rig::start().await;
+    let mut page = rig.page().await;
+    page.enable(1000).await;
+    page.state("idle", "ready").await;
+    rig.hooks().foreign_frames = 3;
+    rig.act("insert-rub 100");
+    assert_eq!(page.bill().await["amount"], 10_000);
+    let log = rig.frame_log();
+    assert!(log.contains("other address, ignored"), "{log}");
+    assert!(!log.contains("  NAK"), "nothing to NAK: {log}");
+
+    page.state("idle", "ready").await;
+    page.send(serde_json::json!({"type": "disable"})).await;
+    page.state("disabled", "disabled").await;
+    let last_enable = rig
+        .frames()
+        .iter()
+        .rev()
+        .find(|f| f.from == From::Host && f.payload[0] == ENABLE)
+        .map(|f| f.payload.clone());
+    assert_eq!(
+        last_enable.as_deref(),
+        Some(&[ENABLE, 0, 0, 0, 0, 0, 0][..])
+    );
 }

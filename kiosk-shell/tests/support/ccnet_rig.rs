@@ -49,6 +49,8 @@ pub struct Hooks {
     pub illegal_stacks: u32,
     /// Acknowledge STACK without acting on it (the bill never reaches the cassette).
     pub swallow_stack: bool,
+    /// Put a frame from another bus address (a coin changer's) before this many replies.
+    pub foreign_frames: u32,
     /// Set when the host's ACK of a Bill Stacked reply arrives: was the bill already in
     /// the journal file?
     pub journaled_before_ack: Vec<bool>,
@@ -321,6 +323,18 @@ fn unit_loop(
                     }
                 };
                 if let Some(reply) = reply {
+                    let foreign = {
+                        let mut hooks = hooks.lock().unwrap();
+                        let due = hooks.foreign_frames > 0;
+                        hooks.foreign_frames = hooks.foreign_frames.saturating_sub(1);
+                        due
+                    };
+                    if foreign {
+                        let other = kiosk_shell::ccnet::frame::encode(0x02, &[0x14]).unwrap();
+                        if port.write_all(&other).is_err() {
+                            break 'line;
+                        }
+                    }
                     if !(payload[0] == ACK || payload[0] == NAK) {
                         last_reply_was_stacked = reply.first() == Some(&0x81);
                     }
