@@ -29,9 +29,7 @@ fn is_data_reply(payload: &[u8]) -> bool {
 #[tokio::test(flavor = "multi_thread")]
 async fn initialises_in_order_and_enables_with_a_big_endian_mask() {
     let rig = Rig::start().await;
-    let mut page = rig.page().await;
-    page.enable(1000).await;
-    page.state("idle", "ready").await;
+    let mut page = rig.enabled_page(1000).await;
 
     let frames = rig.frames();
     let commands = rig.host_commands();
@@ -135,9 +133,7 @@ fn millis(line: &str) -> i64 {
 #[tokio::test(flavor = "multi_thread")]
 async fn credits_each_stacked_bill_once_and_disables_at_the_limit() {
     let mut rig = Rig::start().await;
-    let mut page = rig.page().await;
-    page.enable(600).await;
-    page.state("idle", "ready").await;
+    let mut page = rig.enabled_page(600).await;
     rig.hooks().lose_acks_after_stacked = 2;
 
     rig.act("insert-rub 500");
@@ -169,12 +165,7 @@ async fn credits_each_stacked_bill_once_and_disables_at_the_limit() {
     let second = page.bill().await;
     assert_eq!(second["amount"], 10_000);
     page.state("disabled", "disabled").await;
-    let last_enable = rig
-        .frames()
-        .iter()
-        .rev()
-        .find(|f| f.from == From::Host && f.payload[0] == ENABLE)
-        .map(|f| f.payload.clone());
+    let last_enable = rig.last_host(ENABLE);
     assert_eq!(
         last_enable.as_deref(),
         Some(&[ENABLE, 0, 0, 0, 0, 0, 0][..])
@@ -204,9 +195,7 @@ async fn credits_each_stacked_bill_once_and_disables_at_the_limit() {
 #[tokio::test(flavor = "multi_thread")]
 async fn returns_what_does_not_fit_and_reports_rejections() {
     let rig = Rig::start().await;
-    let mut page = rig.page().await;
-    page.enable(600).await;
-    page.state("idle", "ready").await;
+    let mut page = rig.enabled_page(600).await;
     rig.act("insert-rub 500");
     page.bill().await;
     page.state("idle", "ready").await;
@@ -241,9 +230,7 @@ async fn returns_what_does_not_fit_and_reports_rejections() {
 #[tokio::test(flavor = "multi_thread")]
 async fn faults_block_and_the_unit_recovers() {
     let rig = Rig::start().await;
-    let mut page = rig.page().await;
-    page.enable(1000).await;
-    page.state("idle", "ready").await;
+    let mut page = rig.enabled_page(1000).await;
     let idents = rig.count_host(IDENT);
 
     rig.act("cassette out");
@@ -280,9 +267,7 @@ async fn faults_block_and_the_unit_recovers() {
 #[tokio::test(flavor = "multi_thread")]
 async fn power_loss_recovers_a_stacked_bill_once() {
     let rig = Rig::start().await;
-    let mut page = rig.page().await;
-    page.enable(1000).await;
-    page.state("idle", "ready").await;
+    let mut page = rig.enabled_page(1000).await;
     let resets = rig.count_host(RESET);
 
     rig.act("power-cycle stacker 4");
@@ -307,16 +292,10 @@ async fn power_loss_recovers_a_stacked_bill_once() {
 #[tokio::test(flavor = "multi_thread")]
 async fn link_errors_are_retried_without_double_credit() {
     let rig = Rig::start().await;
-    let mut page = rig.page().await;
-    page.enable(1000).await;
-    page.state("idle", "ready").await;
+    let mut page = rig.enabled_page(1000).await;
 
     // 7: the CRC of the reply to the next POLL is spoiled.
-    let naks = rig
-        .frames()
-        .iter()
-        .filter(|f| f.from == From::Host && f.payload == [NAK])
-        .count();
+    let naks = rig.count(From::Host, &[NAK]);
     rig.act("corrupt-crc");
     rig.until_line("a NAK from the host", |f| {
         f.iter()
@@ -347,20 +326,12 @@ async fn link_errors_are_retried_without_double_credit() {
 
     // 17: ILLEGAL COMMAND to the first STACK; the bill is still stacked once, no NAK.
     rig.hooks().illegal_stacks = 1;
-    let naks = rig
-        .frames()
-        .iter()
-        .filter(|f| f.from == From::Host && f.payload == [NAK])
-        .count();
+    let naks = rig.count(From::Host, &[NAK]);
     rig.act("insert-rub 100");
     let bill = page.bill().await;
     assert_eq!(bill["amount"], 10_000);
     assert_eq!(rig.count_host(STACK), 2);
-    let naks_now = rig
-        .frames()
-        .iter()
-        .filter(|f| f.from == From::Host && f.payload == [NAK])
-        .count();
+    let naks_now = rig.count(From::Host, &[NAK]);
     assert_eq!(naks_now, naks, "ILLEGAL COMMAND must not be NAKed");
 
     // 18: Busy 5 (500 ms): the host waits before polling again.
@@ -400,9 +371,7 @@ async fn link_errors_are_retried_without_double_credit() {
 async fn amounts_come_from_the_bill_table() {
     let table = BillTable::from_rubles(&[(2, 100), (3, 10), (4, 1000), (9, 50)]);
     let rig = Rig::start_with(table, test_config()).await;
-    let mut page = rig.page().await;
-    page.enable(1000).await;
-    page.state("idle", "ready").await;
+    let mut page = rig.enabled_page(1000).await;
     rig.act("insert 2");
     assert_eq!(page.bill().await["amount"], 10_000);
     page.state("idle", "ready").await;
@@ -429,9 +398,7 @@ async fn an_ignored_enable_is_reported() {
 #[tokio::test(flavor = "multi_thread")]
 async fn escrow_holds_for_the_page_and_stacking_times_out() {
     let rig = Rig::start().await;
-    let mut page = rig.page().await;
-    page.enable(1000).await;
-    page.state("idle", "ready").await;
+    let mut page = rig.enabled_page(1000).await;
     rig.act("insert-rub 100");
     page.close().await;
     rig.until_line("a HOLD", |f| {
@@ -456,9 +423,7 @@ async fn escrow_holds_for_the_page_and_stacking_times_out() {
     .await;
 
     // 24: the unit takes STACK but never stacks.
-    let mut page = rig.page().await;
-    page.enable(1000).await;
-    page.state("idle", "ready").await;
+    let mut page = rig.enabled_page(1000).await;
     rig.hooks().swallow_stack = true;
     rig.act("insert-rub 100");
     page.state("fault", "stacking timeout").await;
@@ -471,9 +436,7 @@ async fn escrow_holds_for_the_page_and_stacking_times_out() {
 #[tokio::test(flavor = "multi_thread")]
 async fn offline_and_a_lost_line_recover() {
     let mut rig = Rig::start().await;
-    let mut page = rig.page().await;
-    page.enable(1000).await;
-    page.state("idle", "ready").await;
+    let mut page = rig.enabled_page(1000).await;
 
     let from = rig.frames().len();
     rig.act("silent 4000");
@@ -504,9 +467,7 @@ async fn offline_and_a_lost_line_recover() {
 #[tokio::test(flavor = "multi_thread")]
 async fn unacknowledged_bills_are_sent_again() {
     let mut rig = Rig::start().await;
-    let mut page = rig.page().await;
-    page.enable(1000).await;
-    page.state("idle", "ready").await;
+    let mut page = rig.enabled_page(1000).await;
     rig.act("insert-rub 100");
     let bill = page.bill().await;
     page.close().await;
@@ -536,9 +497,7 @@ async fn unacknowledged_bills_are_sent_again() {
 #[tokio::test(flavor = "multi_thread")]
 async fn other_addresses_are_ignored_and_the_page_disables_the_unit() {
     let rig = Rig::start().await;
-    let mut page = rig.page().await;
-    page.enable(1000).await;
-    page.state("idle", "ready").await;
+    let mut page = rig.enabled_page(1000).await;
     rig.hooks().foreign_frames = 3;
     rig.act("insert-rub 100");
     assert_eq!(page.bill().await["amount"], 10_000);
@@ -549,12 +508,7 @@ async fn other_addresses_are_ignored_and_the_page_disables_the_unit() {
     page.state("idle", "ready").await;
     page.send(serde_json::json!({"type": "disable"})).await;
     page.state("disabled", "disabled").await;
-    let last_enable = rig
-        .frames()
-        .iter()
-        .rev()
-        .find(|f| f.from == From::Host && f.payload[0] == ENABLE)
-        .map(|f| f.payload.clone());
+    let last_enable = rig.last_host(ENABLE);
     assert_eq!(
         last_enable.as_deref(),
         Some(&[ENABLE, 0, 0, 0, 0, 0, 0][..])

@@ -86,17 +86,7 @@ impl BillTable {
     /// The Russian table of the SM-RU1353 firmware (ccnet.md §1.6): types 2..7 are
     /// 10, 50, 100, 500, 1000, 5000 roubles.
     pub fn russian() -> BillTable {
-        let rub = [(2, 10), (3, 50), (4, 100), (5, 500), (6, 1000), (7, 5000)];
-        BillTable {
-            entries: rub
-                .iter()
-                .map(|&(bill_type, rubles)| Denomination {
-                    bill_type,
-                    country: "RUS".into(),
-                    value: Kopecks::new(rubles * 100),
-                })
-                .collect(),
-        }
+        BillTable::from_rubles(&[(2, 10), (3, 50), (4, 100), (5, 500), (6, 1000), (7, 5000)])
     }
 
     /// Builds a table from (type, roubles) pairs.

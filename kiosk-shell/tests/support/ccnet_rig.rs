@@ -192,6 +192,31 @@ impl Rig {
         Page::connect(&self.bridge_url()).await
     }
 
+    /// A page that has enabled the unit for `rubles` and seen it ready.
+    pub async fn enabled_page(&self, rubles: i64) -> Page {
+        let mut page = self.page().await;
+        page.enable(rubles).await;
+        page.state("idle", "ready").await;
+        page
+    }
+
+    /// The last frame the host sent with this command byte.
+    pub fn last_host(&self, command: u8) -> Option<Vec<u8>> {
+        self.frames()
+            .into_iter()
+            .rev()
+            .find(|f| f.from == From::Host && f.payload[0] == command)
+            .map(|f| f.payload)
+    }
+
+    /// How many frames `from` sent with exactly this payload.
+    pub fn count(&self, from: From, payload: &[u8]) -> usize {
+        self.frames()
+            .iter()
+            .filter(|f| f.from == from && f.payload == payload)
+            .count()
+    }
+
     /// Plays script lines on the unit.
     pub fn act(&self, script_text: &str) {
         for action in script::parse(script_text).unwrap() {

@@ -114,6 +114,23 @@ pub async fn test_provider(id: i64, account: String) -> Result<ConnectionTest, S
         .map_err(failed)
 }
 
+/// The `<option>`s of a provider picker, the one chosen in the page's query marked.
+#[component]
+pub fn ProviderOptions(
+    providers: Resource<Result<Vec<ProviderView>, ServerFnError>>,
+    selected: impl Fn() -> String + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    view! {
+        <Transition fallback=|| ()>
+            {move || providers.get().and_then(Result::ok).map(|list| list.into_iter().map(|p| {
+                let id = p.provider_id.to_string();
+                let chosen = id == selected();
+                view! { <option value=id selected=chosen>{format!("№{} {}", p.provider_id, p.name)}</option> }
+            }).collect_view())}
+        </Transition>
+    }
+}
+
 #[component]
 pub fn ProvidersPage() -> impl IntoView {
     let t = texts();

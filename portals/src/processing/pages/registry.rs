@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
-use super::providers::load_providers;
+use super::providers::{ProviderOptions, load_providers};
 use super::texts::texts;
 use crate::processing::model::Discrepancies;
 use crate::ui::rub;
@@ -60,13 +60,7 @@ pub fn RegistryPage() -> impl IntoView {
             <form method="get" class="inline-form" id="registry-form">
                 <label for="provider_id">{t.provider}</label>
                 <select id="provider_id" name="provider_id" required>
-                    <Transition fallback=|| ()>
-                        {move || providers.get().and_then(Result::ok).map(|list| list.into_iter().map(|p| {
-                            let id = p.provider_id.to_string();
-                            let selected = id == get("provider_id")();
-                            view! { <option value=id selected=selected>{format!("№{} {}", p.provider_id, p.name)}</option> }
-                        }).collect_view())}
-                    </Transition>
+                    <ProviderOptions providers selected=get("provider_id")/>
                 </select>
                 <label for="date">{t.registry_day}</label>
                 <input id="date" name="date" type="date" required prop:value=get("date")/>

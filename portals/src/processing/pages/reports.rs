@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use super::agents::load_agents;
-use super::providers::load_providers;
+use super::providers::{ProviderOptions, load_providers};
 use super::texts::texts;
 
 /// `from=…&to=…[&provider_id=…][&agent_id=…]` of the chosen filters.
@@ -54,13 +54,7 @@ pub fn ReportsPage() -> impl IntoView {
                 <label for="provider_id">{t.provider}</label>
                 <select id="provider_id" name="provider_id">
                     <option value="">{t.any}</option>
-                    <Transition fallback=|| ()>
-                        {move || providers.get().and_then(Result::ok).map(|list| list.into_iter().map(|p| {
-                            let id = p.provider_id.to_string();
-                            let selected = id == get("provider_id")();
-                            view! { <option value=id selected=selected>{format!("№{} {}", p.provider_id, p.name)}</option> }
-                        }).collect_view())}
-                    </Transition>
+                    <ProviderOptions providers selected=get("provider_id")/>
                 </select>
                 <label for="agent_id">{t.agent}</label>
                 <select id="agent_id" name="agent_id">
