@@ -160,6 +160,18 @@ impl Subscriber {
         )
     }
 
+    /// Asks the provider to e-mail the subscriber's report for one day.
+    async fn mail_report(&self, day: &str) -> (u16, serde_json::Value) {
+        send(
+            &self.app,
+            reqwest::Method::POST,
+            &format!("/api/admin/v1/subscribers/{}/report", self.account),
+            ADMIN,
+            Some(json!({"from": day, "to": day})),
+        )
+        .await
+    }
+
     async fn db_sum(&self, kind: &str) -> i64 {
         let (sum,): (i64,) =
             sqlx::query_as("SELECT COALESCE(SUM(amount), 0) FROM transactions WHERE kind = $1")
@@ -260,14 +272,7 @@ async fn the_subscriber_report_workbook_matches_the_database() {
     }
     // Without a mail server the e-mail is refused at once rather than queued forever.
     let day = today();
-    let (status, refusal) = send(
-        &s.app,
-        reqwest::Method::POST,
-        &format!("/api/admin/v1/subscribers/{}/report", s.account),
-        ADMIN,
-        Some(json!({"from": day, "to": day})),
-    )
-    .await;
+    let (status, refusal) = s.mail_report(&day).await;
     assert_eq!(status, 422, "{refusal}");
     assert!(refusal["error"]["fields"]["smtp_url"].is_string());
 }
@@ -422,14 +427,7 @@ async fn a_report_mail_that_failed_is_retried_and_arrives_with_the_workbook_inta
     let day = today();
 
     // The mail server is down: the letter is queued, the failure recorded, not lost.
-    let (status, queued) = send(
-        &s.app,
-        reqwest::Method::POST,
-        &format!("/api/admin/v1/subscribers/{}/report", s.account),
-        ADMIN,
-        Some(json!({"from": day, "to": day})),
-    )
-    .await;
+    let (status, queued) = s.mail_report(&day).await;
     assert_eq!(status, 202, "{queued}");
     assert_eq!(queued["recipient"], "anna@example.ru");
     let id = queued["mail_id"].as_i64().unwrap();
