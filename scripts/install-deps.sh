@@ -27,7 +27,8 @@ if $want_test; then
 fi
 # The report tests mail to a real SMTP server: aiosmtpd, for Debian's /usr/bin/python3.
 if $want_test; then
-  apt_packages+=(python3-aiosmtpd)
+  # openssl: the mail-over-TLS test makes its own CA and server certificate.
+  apt_packages+=(python3-aiosmtpd openssl)
 fi
 missing=()
 for p in "${apt_packages[@]}"; do

@@ -303,13 +303,23 @@ struct SmtpServer {
 
 impl SmtpServer {
     async fn start(port: u16, maildir: &Path) -> SmtpServer {
+        Self::start_with_tls(port, maildir, None).await
+    }
+
+    /// With `tls` (certificate and key files) the server demands STARTTLS before mail.
+    async fn start_with_tls(port: u16, maildir: &Path, tls: Option<(&Path, &Path)>) -> SmtpServer {
         // The Mailbox handler writes into an existing maildir.
         for part in ["tmp", "new", "cur"] {
             std::fs::create_dir_all(maildir.join(part)).unwrap();
         }
-        let child = Command::new(python())
+        let mut command = Command::new(python());
+        command
             .args(["-m", "aiosmtpd", "-n", "-l"])
-            .arg(format!("127.0.0.1:{port}"))
+            .arg(format!("127.0.0.1:{port}"));
+        if let Some((cert, key)) = tls {
+            command.arg("--tlscert").arg(cert).arg("--tlskey").arg(key);
+        }
+        let child = command
             .args(["-c", "aiosmtpd.handlers.Mailbox"])
             .arg(maildir)
             .stdout(Stdio::null())
@@ -502,6 +512,150 @@ async fn a_report_mail_that_failed_is_retried_and_arrives_with_the_workbook_inta
     )
     .await;
     assert_eq!(status, 422);
+}
+
+/// A private CA and a mail server certificate it signed (for 127.0.0.1), made with
+/// openssl: (CA certificate, server certificate, server key).
+fn private_ca(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let openssl = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=paymesh test CA",
+    ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "mail.key",
+        "-out",
+        "mail.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    ]);
+    std::fs::write(
+        dir.join("mail.ext"),
+        "basicConstraints=CA:FALSE\nsubjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "mail.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "mail.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "mail.ext",
+    ]);
+    (
+        dir.join("ca.pem"),
+        dir.join("mail.pem"),
+        dir.join("mail.key"),
+    )
+}
+
+#[tokio::test]
+async fn report_mail_goes_over_starttls_to_a_relay_signed_by_a_private_ca() {
+    let certs = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = private_ca(certs.path());
+    let maildir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let smtp = SmtpServer::start_with_tls(port, maildir.path(), Some((&cert, &key))).await;
+    let app = TestApp::spawn_with(
+        Role::Provider,
+        tempfile::tempdir().unwrap(),
+        Some(ADMIN_PASSWORD),
+        |s| {
+            s.smtp_url = Some(format!("smtp://127.0.0.1:{port}?tls=starttls"));
+            s.smtp_ca = Some(ca.clone());
+            s.mail_retry_delay_max = Some(Duration::from_millis(500));
+        },
+    )
+    .await
+    .expect("provider starts");
+    let s = Subscriber::new(app).await;
+    let (status, queued) = s.mail_report(&today()).await;
+    assert_eq!(status, 202, "{queued}");
+    let id = queued["mail_id"].as_i64().unwrap();
+    wait_mail(&s.app, id, "sent over TLS", |m| m["status"] == "sent").await;
+    assert_eq!(smtp.messages().len(), 1);
+
+    // Without the private CA the relay's certificate is not trusted: nothing is sent in
+    // clear, the failure is recorded for the operator.
+    let other = TestApp::spawn_with(
+        Role::Provider,
+        tempfile::tempdir().unwrap(),
+        Some(ADMIN_PASSWORD),
+        |s| {
+            s.smtp_url = Some(format!("smtp://127.0.0.1:{port}?tls=starttls"));
+            s.mail_retry_delay_max = Some(Duration::from_millis(500));
+        },
+    )
+    .await
+    .expect("provider starts");
+    let s = Subscriber::new(other).await;
+    let (_, queued) = s.mail_report(&today()).await;
+    let id = queued["mail_id"].as_i64().unwrap();
+    let failed = wait_mail(&s.app, id, "a refused attempt", |m| {
+        m["attempts"].as_i64().unwrap_or(0) >= 1
+    })
+    .await;
+    assert_ne!(failed["status"], "sent", "{failed}");
+    assert!(
+        failed["last_error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{failed}"
+    );
+    assert_eq!(smtp.messages().len(), 1);
+}
+
+#[tokio::test]
+async fn a_wrong_smtp_ca_file_stops_the_start_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("not-a-cert.pem");
+    std::fs::write(&bad, "hello").unwrap();
+    let outcome = TestApp::spawn_with(
+        Role::Provider,
+        tempfile::tempdir().unwrap(),
+        Some(ADMIN_PASSWORD),
+        |s| {
+            s.smtp_url = Some("smtp://127.0.0.1:2525?tls=starttls".into());
+            s.smtp_ca = Some(bad.clone());
+        },
+    )
+    .await;
+    let error = outcome.err().expect("refused to start").to_string();
+    assert!(error.contains("--smtp-ca"), "{error}");
 }
 
 // ---------------------------------------------------------------- processing

@@ -29,7 +29,7 @@ fn is_data_reply(payload: &[u8]) -> bool {
 #[tokio::test(flavor = "multi_thread")]
 async fn initialises_in_order_and_enables_with_a_big_endian_mask() {
     let rig = Rig::start().await;
-    let mut page = rig.enabled_page(1000).await;
+    let _page = rig.enabled_page(1000).await;
 
     let frames = rig.frames();
     let commands = rig.host_commands();
@@ -398,7 +398,7 @@ async fn an_ignored_enable_is_reported() {
 #[tokio::test(flavor = "multi_thread")]
 async fn escrow_holds_for_the_page_and_stacking_times_out() {
     let rig = Rig::start().await;
-    let mut page = rig.enabled_page(1000).await;
+    let page = rig.enabled_page(1000).await;
     rig.act("insert-rub 100");
     page.close().await;
     rig.until_line("a HOLD", |f| {

@@ -51,6 +51,10 @@ pub struct ProviderArgs {
     /// Mail server for reports: smtp://[user:pass@]host:port, smtps:// for TLS, ?tls=starttls.
     #[arg(long, env = "PAYMESH_SMTP_URL", hide_env_values = true)]
     pub smtp_url: Option<String>,
+    /// A PEM file with the certificate of the CA that signed the mail server's
+    /// certificate (a private relay); trusted beside the built-in roots.
+    #[arg(long, env = "PAYMESH_SMTP_CA")]
+    pub smtp_ca: Option<std::path::PathBuf>,
     /// Sender address of report e-mails.
     #[arg(long, env = "PAYMESH_MAIL_FROM")]
     pub mail_from: Option<String>,
@@ -121,6 +125,7 @@ impl Command {
             Command::Provider(a) => Settings {
                 provider_kind: Some(a.kind),
                 smtp_url: a.smtp_url,
+                smtp_ca: a.smtp_ca,
                 mail_from: a.mail_from,
                 mail_retry_delay_max: Some(std::time::Duration::from_millis(
                     a.mail_retry_delay_ms_max,

@@ -56,6 +56,8 @@ pub struct Settings {
     /// Provider only: `--kind` (`mobile` or `internet`), `--smtp-url` and `--mail-from`.
     pub provider_kind: Option<String>,
     pub smtp_url: Option<String>,
+    /// Provider only: `--smtp-ca`, the private CA of the mail server.
+    pub smtp_ca: Option<std::path::PathBuf>,
     pub mail_from: Option<String>,
     /// Provider only: the longest wait between two attempts of an undelivered e-mail.
     pub mail_retry_delay_max: Option<std::time::Duration>,
@@ -77,6 +79,7 @@ impl Settings {
             kiosk_password: None,
             provider_kind: None,
             smtp_url: None,
+            smtp_ca: None,
             mail_from: None,
             mail_retry_delay_max: None,
             provider_timeout: None,

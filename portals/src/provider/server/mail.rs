@@ -11,6 +11,7 @@ use askama::Template;
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use shared::money::Kopecks;
 use tokio::sync::Notify;
@@ -71,6 +72,10 @@ pub enum MailConfigError {
     TlsMode,
     #[error("--mail-from is not an e-mail address: {0}")]
     From(String),
+    #[error("--smtp-ca {0}")]
+    Ca(String),
+    #[error("--smtp-ca needs a TLS mail server (smtps:// or ?tls=starttls)")]
+    CaWithoutTls,
 }
 
 impl SmtpConfig {
@@ -175,6 +180,7 @@ impl Mailer {
     /// asking for it is refused at once).
     pub fn new(
         smtp_url: Option<&str>,
+        smtp_ca: Option<&std::path::Path>,
         mail_from: Option<&str>,
         retry_delay_max: Option<Duration>,
     ) -> Result<Mailer, MailConfigError> {
@@ -182,9 +188,10 @@ impl Mailer {
         let from: Mailbox = from_text
             .parse()
             .map_err(|_| MailConfigError::From(from_text.to_owned()))?;
+        let ca = smtp_ca.map(read_ca).transpose()?;
         let transport = match smtp_url {
             None => None,
-            Some(url) => Some(transport(&SmtpConfig::parse(url)?)?),
+            Some(url) => Some(transport(&SmtpConfig::parse(url)?, ca)?),
         };
         Ok(Mailer {
             transport,
@@ -229,19 +236,54 @@ impl Mailer {
     }
 }
 
-fn transport(config: &SmtpConfig) -> Result<AsyncSmtpTransport<Tokio1Executor>, MailConfigError> {
+/// The private CA's certificate, checked now so that a wrong file stops the start.
+fn read_ca(path: &std::path::Path) -> Result<Certificate, MailConfigError> {
+    let pem =
+        std::fs::read(path).map_err(|e| MailConfigError::Ca(format!("{}: {e}", path.display())))?;
+    // lettre takes a file with no certificate in it as an empty list: say so instead.
+    let has_certificate = pem
+        .windows(b"-----BEGIN CERTIFICATE-----".len())
+        .any(|w| w == b"-----BEGIN CERTIFICATE-----");
+    if !has_certificate {
+        return Err(MailConfigError::Ca(format!(
+            "{}: no PEM certificate in it",
+            path.display()
+        )));
+    }
+    Certificate::from_pem(&pem)
+        .map_err(|e| MailConfigError::Ca(format!("{}: not a PEM certificate: {e}", path.display())))
+}
+
+fn transport(
+    config: &SmtpConfig,
+    ca: Option<Certificate>,
+) -> Result<AsyncSmtpTransport<Tokio1Executor>, MailConfigError> {
     let tls_error = |e: lettre::transport::smtp::Error| MailConfigError::NotUrl(e.to_string());
-    let mut builder = match config.tls {
-        TlsMode::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&config.host),
-        TlsMode::StartTls => {
+    let builder = match (config.tls, ca) {
+        (TlsMode::None, Some(_)) => return Err(MailConfigError::CaWithoutTls),
+        (TlsMode::None, None) => {
+            AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&config.host)
+        }
+        (TlsMode::StartTls, None) => {
             AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&config.host).map_err(tls_error)?
         }
-        TlsMode::Implicit => {
+        (TlsMode::Implicit, None) => {
             AsyncSmtpTransport::<Tokio1Executor>::relay(&config.host).map_err(tls_error)?
         }
-    }
-    .port(config.port)
-    .timeout(Some(SMTP_TIMEOUT));
+        // The built-in roots and the private CA; STARTTLS stays required, never optional.
+        (mode, Some(ca)) => {
+            let parameters = TlsParameters::builder(config.host.clone())
+                .add_root_certificate(ca)
+                .build()
+                .map_err(|e| MailConfigError::Ca(e.to_string()))?;
+            let tls = match mode {
+                TlsMode::Implicit => Tls::Wrapper(parameters),
+                _ => Tls::Required(parameters),
+            };
+            AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&config.host).tls(tls)
+        }
+    };
+    let mut builder = builder.port(config.port).timeout(Some(SMTP_TIMEOUT));
     if let Some((login, password)) = &config.credentials {
         builder = builder.credentials(Credentials::new(login.clone(), password.clone()));
     }

@@ -70,6 +70,7 @@ pub fn parts(context: &RoleContext) -> Result<RoleParts, StartError> {
         .unwrap_or_else(|| "paymesh provider".to_owned());
     let mailer = mail::Mailer::new(
         settings.smtp_url.as_deref(),
+        settings.smtp_ca.as_deref(),
         settings.mail_from.as_deref(),
         settings.mail_retry_delay_max,
     )
