@@ -259,6 +259,15 @@ pub async fn run(args: DemoArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
+    let seeded = match seed::seed(&args.data_dir).await {
+        Ok(seeded) => seeded,
+        Err(e) => {
+            eprintln!("paymesh demo: signing the demo contracts failed: {e}");
+            stop_all(&mut participants).await;
+            return ExitCode::FAILURE;
+        }
+    };
+    // After the seeding: the kiosk window opens on a terminal that is ready to serve.
     let mut shell = match start_kiosk_shell(&exe, &args).await {
         Ok(shell) => Some(shell),
         Err(e) => {
@@ -266,14 +275,6 @@ pub async fn run(args: DemoArgs) -> ExitCode {
                 "paymesh demo: no kiosk-shell ({e}); the kiosk page offers simulated banknotes instead"
             );
             None
-        }
-    };
-    let seeded = match seed::seed(&args.data_dir).await {
-        Ok(seeded) => seeded,
-        Err(e) => {
-            eprintln!("paymesh demo: signing the demo contracts failed: {e}");
-            stop_all(&mut participants).await;
-            return ExitCode::FAILURE;
         }
     };
     println!();

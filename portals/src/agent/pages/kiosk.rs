@@ -18,6 +18,8 @@ use crate::ui::rub;
 
 /// Seconds without a touch before the kiosk goes back to the start (paying first if cash is in).
 pub const IDLE_SECONDS: u32 = 90;
+/// How often the start screen asks whether the terminal is blocked or serving again.
+const START_REFRESH_SECONDS: u32 = 10;
 /// Banknotes the development panel offers, in roubles.
 const SIMULATED_BILLS_RUB: [i64; 5] = [50, 100, 500, 1000, 5000];
 
@@ -194,6 +196,13 @@ pub fn KioskPage() -> impl IntoView {
         set_interval(
             move || {
                 idle.update(|s| *s += 1);
+                // At rest, the start screen follows the terminal's state: a block (no
+                // contract yet, no funds, a validator fault) lifts on screen within seconds.
+                if screen.get_untracked() == Screen::Start
+                    && idle.get_untracked() % START_REFRESH_SECONDS == 0
+                {
+                    state.refetch();
+                }
                 if idle.get_untracked() < IDLE_SECONDS || busy.get_untracked() {
                     return;
                 }
