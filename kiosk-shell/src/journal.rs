@@ -5,10 +5,17 @@
 //! a crash or a lost page it is sent again until the page acknowledges it. The files are
 //! append-only JSON lines, readable with `cat`:
 //!
-//! * `bills.jsonl` — one line per stacked bill, with its `event_id`;
+//! * `bills.jsonl` — one line per stacked bill, with its `event_id`, and before each one a
+//!   `{"stack_sent":T}` line written before STACK goes to the validator;
 //! * `acks.jsonl` — one line per bill the page has acknowledged (the agent counted it).
 //!
 //! A torn last line (power cut mid-write) is skipped when the journal is read back.
+//!
+//! Why the STACK line: a Bill Stacked (81) repeats until the validator gets our ACK. If
+//! the shell dies after journaling a bill and before its ACK reaches the unit, the
+//! restarted shell is greeted with that same 81. A new bill can only reach the cassette
+//! after a STACK of ours, so an 81 with no STACK journaled since the last bill is that
+//! bill again — acknowledged, not counted twice.
 
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
@@ -17,6 +24,11 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 use shared::money::Kopecks;
+
+use crate::ccnet::bill_table::BillTable;
+
+/// The unit's last bill table, as the 120 bytes in hex.
+const BILL_TABLE_FILE: &str = "bill-table.hex";
 
 /// A bill in the cassette, as the page receives it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,6 +48,21 @@ struct AckLine {
     event_id: String,
 }
 
+/// STACK is about to go to the validator for a bill of this type.
+#[derive(Serialize, Deserialize)]
+struct StackLine {
+    stack_sent: u8,
+    at: String,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum BillsLine {
+    Bill(StackedBill),
+    // Read only to know that it is there.
+    Stack(#[allow(dead_code)] StackLine),
+}
+
 /// The journal of one shell.
 pub struct Journal {
     dir: PathBuf,
@@ -44,6 +71,10 @@ pub struct Journal {
     shell_id: String,
     sequence: u64,
     unacked: Vec<StackedBill>,
+    /// A STACK was journaled after the last bill (or there is no bill yet): the next 81
+    /// is a new bill.
+    stack_since_last_bill: bool,
+    last_bill: Option<StackedBill>,
 }
 
 impl Journal {
@@ -57,8 +88,17 @@ impl Journal {
             .into_iter()
             .map(|a| a.event_id)
             .collect();
-        let all = read_lines::<StackedBill>(&bills_path)?;
+        let lines = read_lines::<BillsLine>(&bills_path)?;
+        let stack_since_last_bill = !matches!(lines.last(), Some(BillsLine::Bill(_)));
+        let all: Vec<StackedBill> = lines
+            .into_iter()
+            .filter_map(|l| match l {
+                BillsLine::Bill(b) => Some(b),
+                BillsLine::Stack(_) => None,
+            })
+            .collect();
         let sequence = all.len() as u64;
+        let last_bill = all.last().cloned();
         let unacked: Vec<StackedBill> = all
             .into_iter()
             .filter(|b| !acked.contains(&b.event_id))
@@ -76,7 +116,34 @@ impl Journal {
             shell_id,
             sequence,
             unacked,
+            stack_since_last_bill,
+            last_bill,
         })
+    }
+
+    /// Journals that STACK is about to be sent, before it is.
+    pub fn stack_sent(&mut self, bill_type: u8) -> io::Result<()> {
+        let at = time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        append_line(
+            &mut self.bills,
+            &StackLine {
+                stack_sent: bill_type,
+                at,
+            },
+        )?;
+        self.stack_since_last_bill = true;
+        Ok(())
+    }
+
+    /// The bill a Bill Stacked now would repeat (see the module's notes), if any.
+    pub fn repeated_bill(&self) -> Option<&StackedBill> {
+        if self.stack_since_last_bill {
+            None
+        } else {
+            self.last_bill.as_ref()
+        }
     }
 
     pub fn dir(&self) -> &Path {
@@ -107,6 +174,8 @@ impl Journal {
                 .unwrap_or_default(),
         };
         append_line(&mut self.bills, &bill)?;
+        self.stack_since_last_bill = false;
+        self.last_bill = Some(bill.clone());
         self.unacked.push(bill.clone());
         Ok(bill)
     }
@@ -202,6 +271,40 @@ fn shell_id(dir: &Path) -> io::Result<String> {
 }
 
 impl crate::ccnet::driver::BillSink for std::sync::Arc<std::sync::Mutex<Journal>> {
+    fn stack_sent(&mut self, bill_type: u8) -> io::Result<()> {
+        self.lock()
+            .map_err(|_| io::Error::other("journal lock poisoned"))?
+            .stack_sent(bill_type)
+    }
+
+    fn repeated_bill(&self) -> Option<String> {
+        self.lock()
+            .ok()
+            .and_then(|j| j.repeated_bill().map(|b| b.event_id.clone()))
+    }
+
+    fn remember_table(&mut self, table: &BillTable) -> io::Result<()> {
+        let dir = self
+            .lock()
+            .map_err(|_| io::Error::other("journal lock poisoned"))?
+            .dir
+            .clone();
+        let hex = crate::ccnet::stream::hex(&table.to_bytes());
+        let tmp = dir.join("bill-table.hex.tmp");
+        std::fs::write(&tmp, hex)?;
+        std::fs::rename(&tmp, dir.join(BILL_TABLE_FILE))
+    }
+
+    fn remembered_table(&self) -> Option<BillTable> {
+        let dir = self.lock().ok()?.dir.clone();
+        let text = std::fs::read_to_string(dir.join(BILL_TABLE_FILE)).ok()?;
+        let bytes: Option<Vec<u8>> = text
+            .split_whitespace()
+            .map(|b| u8::from_str_radix(b, 16).ok())
+            .collect();
+        BillTable::parse(&bytes?)
+    }
+
     fn record(
         &mut self,
         bill_type: u8,
@@ -244,6 +347,15 @@ mod tests {
         assert!(
             c.event_id
                 .starts_with(first.event_id.split('-').next().unwrap())
+        );
+        // No STACK since bill c: an 81 now would be c again, also after a reopen.
+        assert_eq!(j.repeated_bill().map(|b| &b.event_id), Some(&c.event_id));
+        j.stack_sent(4).unwrap();
+        assert!(j.repeated_bill().is_none());
+        let j = Journal::open(dir.path()).unwrap();
+        assert!(
+            j.repeated_bill().is_none(),
+            "the STACK line survives a reopen"
         );
     }
 }

@@ -155,7 +155,7 @@ async fn credits_each_stacked_bill_once_and_disables_at_the_limit() {
     assert_eq!(rig.count_host(STACK), 1);
     // Journaled (and fsynced) before the first ACK of the 81 reached the unit.
     assert_eq!(rig.hooks().journaled_before_ack.first(), Some(&true));
-    let journal = rig.journal_lines("bills.jsonl");
+    let journal = rig.journaled_bills();
     assert_eq!(journal.len(), 1);
     assert_eq!(journal[0]["event_id"], event_id.as_str());
     page.ack(&event_id).await;
@@ -186,7 +186,7 @@ async fn credits_each_stacked_bill_once_and_disables_at_the_limit() {
         .find(|f| f.from == From::Host)
         .unwrap();
     assert_eq!(last.payload[..], [ENABLE, 0, 0, 0, 0, 0, 0]);
-    assert_eq!(rig.journal_lines("bills.jsonl").len(), 2);
+    assert_eq!(rig.journaled_bills().len(), 2);
     assert_eq!(rig.journal_lines("acks.jsonl").len(), 1);
 }
 
@@ -275,7 +275,7 @@ async fn power_loss_recovers_a_stacked_bill_once() {
         .await;
     let bill = page.bill().await;
     assert_eq!(bill["amount"], 10_000);
-    assert_eq!(rig.journal_lines("bills.jsonl")[0]["recovered"], true);
+    assert_eq!(rig.journaled_bills()[0]["recovered"], true);
     page.state("idle", "ready").await;
     assert_eq!(rig.count_host(RESET), resets + 1);
 
@@ -428,7 +428,7 @@ async fn escrow_holds_for_the_page_and_stacking_times_out() {
     rig.act("insert-rub 100");
     page.state("fault", "stacking timeout").await;
     assert_eq!(page.bills().len(), 0, "{:#?}", page.seen);
-    assert_eq!(rig.journal_lines("bills.jsonl").len(), 1);
+    assert_eq!(rig.journaled_bills().len(), 1);
 }
 
 /// 9, 33: silence means offline and RESETs until the unit answers; a lost line is
@@ -513,4 +513,77 @@ async fn other_addresses_are_ignored_and_the_page_disables_the_unit() {
         last_enable.as_deref(),
         Some(&[ENABLE, 0, 0, 0, 0, 0, 0][..])
     );
+}
+
+/// 20 across a restart: the shell stops after journaling a bill but before the unit got
+/// the ACK of its 81 (here the unit ignores the ACK). The restarted shell hears the same
+/// 81 first: it is the journaled bill, sent again to the page under its own `event_id`,
+/// not a second one.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_restart_before_the_unit_got_its_ack_does_not_count_the_bill_twice() {
+    let mut rig = Rig::start().await;
+    let mut page = rig.enabled_page(1000).await;
+    rig.hooks().lose_acks_after_stacked = u32::MAX;
+    rig.act("insert-rub 100");
+    let bill = page.bill().await;
+    page.close().await;
+    rig.stop_terminal().await;
+    assert!(rig.count(From::Device, &[0x81, 4]) >= 1);
+
+    rig.hooks().lose_acks_after_stacked = 0;
+    let repeats = rig.count(From::Device, &[0x81, 4]);
+    rig.start_terminal().await;
+    let mut page = rig.page().await;
+    let again = page.bill().await;
+    assert_eq!(again["event_id"], bill["event_id"]);
+    rig.until_line("the 81 heard by the new shell", |f| {
+        f.iter()
+            .filter(|f| f.from == From::Device && f.payload == [0x81, 4])
+            .count()
+            > repeats
+    })
+    .await;
+    page.state("disabled", "").await;
+    page.drain(Duration::from_millis(600)).await;
+    assert_eq!(page.bills().len(), 1, "{:#?}", page.seen);
+    let journaled = rig.journaled_bills();
+    assert_eq!(journaled.len(), 1, "{journaled:?}");
+
+    // The next bill is a new one again.
+    page.enable(1000).await;
+    page.state("idle", "ready").await;
+    rig.act("insert-rub 50");
+    let next = page.bill().await;
+    assert_eq!(next["amount"], 5_000);
+    assert_ne!(next["event_id"], bill["event_id"]);
+}
+
+/// The other side of the same restart: the shell had sent STACK and died before it
+/// journaled the bill's 81 (the journal ends with the STACK line). The restarted shell
+/// hears that 81 before the unit is identified again, values it with the bill table kept
+/// in the journal directory, and credits it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bill_stacked_while_the_shell_was_down_is_credited_after_the_restart() {
+    let mut rig = Rig::start().await;
+    let mut page = rig.enabled_page(1000).await;
+    rig.hooks().lose_acks_after_stacked = u32::MAX;
+    rig.act("insert-rub 100");
+    let first = page.bill().await;
+    page.ack(first["event_id"].as_str().unwrap()).await;
+    page.drain(Duration::from_millis(300)).await;
+    page.close().await;
+    rig.stop_terminal().await;
+    // What the journal holds when the shell dies between STACK and the 81 of a bill.
+    let bills = rig.dir.path().join("journal").join("bills.jsonl");
+    let mut text = std::fs::read_to_string(&bills).unwrap();
+    text.push_str("{\"stack_sent\":4,\"at\":\"2026-11-26T10:00:00Z\"}\n");
+    std::fs::write(&bills, text).unwrap();
+
+    rig.hooks().lose_acks_after_stacked = 0;
+    rig.start_terminal().await;
+    let mut page = rig.page().await;
+    let credited = page.bill().await;
+    assert_eq!(credited["amount"], 10_000);
+    assert_ne!(credited["event_id"], first["event_id"]);
+    assert_eq!(rig.journaled_bills().len(), 2);
 }

@@ -58,6 +58,14 @@ pub enum Event {
 
 /// Durable storage of stacked bills, written before the device is acknowledged.
 pub trait BillSink: Send {
+    /// Durably notes that STACK is about to be sent (before it is).
+    fn stack_sent(&mut self, bill_type: u8) -> io::Result<()>;
+    /// The bill a Bill Stacked would repeat: one journaled with no STACK since.
+    fn repeated_bill(&self) -> Option<String>;
+    /// The unit's bill table as last read, kept so that a Bill Stacked heard before the
+    /// unit is identified again (the first poll after a restart) can still be valued.
+    fn remember_table(&mut self, table: &BillTable) -> io::Result<()>;
+    fn remembered_table(&self) -> Option<BillTable>;
     fn record(
         &mut self,
         bill_type: u8,
@@ -166,6 +174,7 @@ impl Driver {
         sink: Box<dyn BillSink>,
     ) -> Self {
         let poll = config.poll_interval;
+        let table = sink.remembered_table().unwrap_or_default();
         Driver {
             config,
             opener,
@@ -174,7 +183,7 @@ impl Driver {
             controls,
             emit,
             sink,
-            table: BillTable::default(),
+            table,
             needs_reset: true,
             identified: false,
             wanted: None,
@@ -563,6 +572,16 @@ impl Driver {
             self.credited_this_cycle = true;
             return Ok(None);
         }
+        if let Some(event_id) = self.sink.repeated_bill() {
+            // Our ACK of this 81 never reached the unit (the shell stopped between the
+            // journal and the ACK, or the line lost it): the bill is already counted.
+            tracing::warn!(%event_id, bill_type, "Bill Stacked repeats a journaled bill; not counted again");
+            self.credited_this_cycle = true;
+            self.recovering = false;
+            self.stack_sent_at = None;
+            self.escrow = None;
+            return Ok(None);
+        }
         let recovered = std::mem::take(&mut self.recovering);
         let Some(denomination) = self.table.get(bill_type).cloned() else {
             // Money is in the cassette but we cannot say how much: alarm, do not guess.
@@ -681,6 +700,9 @@ impl Driver {
                         .map(|d| format!("{}={} {}", d.bill_type, rub(d.value), d.country))
                         .collect();
                     tracing::info!(table = %list.join(", "), "bill table");
+                    if let Err(e) = self.sink.remember_table(&table) {
+                        tracing::warn!(error = %e, "cannot keep the bill table in the journal");
+                    }
                     self.table = table;
                     self.identified = true;
                     self.sent_mask = [0; 3];
@@ -739,6 +761,20 @@ impl Driver {
         };
         match decision {
             Decision::Stack => {
+                if let Err(e) = self.sink.stack_sent(bill_type) {
+                    // Without the journal no bill may be taken: give it back.
+                    tracing::error!(error = %e, "cannot journal STACK; returning the bill");
+                    self.set_state(
+                        ValidatorState::Fault,
+                        &format!("cannot write the bill journal: {e}"),
+                    );
+                    if matches!(self.send(command::RETURN, &[])?, Some(Reply::Ack))
+                        && let Some(c) = self.escrow.as_mut()
+                    {
+                        c.decided = true;
+                    }
+                    return Ok(());
+                }
                 if matches!(self.send(command::STACK, &[])?, Some(Reply::Ack)) {
                     tracing::info!(bill_type, "STACK");
                     self.stack_sent_at = Some(Instant::now());

@@ -257,6 +257,14 @@ impl Rig {
         std::fs::read_to_string(self.dir.path().join("frames.log")).unwrap_or_default()
     }
 
+    /// The bills in the journal (its STACK lines left out).
+    pub fn journaled_bills(&self) -> Vec<Value> {
+        self.journal_lines("bills.jsonl")
+            .into_iter()
+            .filter(|l| l.get("event_id").is_some())
+            .collect()
+    }
+
     pub fn journal_lines(&self, file: &str) -> Vec<Value> {
         std::fs::read_to_string(self.dir.path().join("journal").join(file))
             .unwrap_or_default()
