@@ -199,7 +199,7 @@ pub fn KioskPage() -> impl IntoView {
                 // At rest, the start screen follows the terminal's state: a block (no
                 // contract yet, no funds, a validator fault) lifts on screen within seconds.
                 if screen.get_untracked() == Screen::Start
-                    && idle.get_untracked() % START_REFRESH_SECONDS == 0
+                    && idle.get_untracked().is_multiple_of(START_REFRESH_SECONDS)
                 {
                     state.refetch();
                 }
