@@ -4,14 +4,18 @@
 use serde::{Deserialize, Serialize};
 use shared::money::Money;
 
+/// One use of a service and what the provider answered: stored in `contracts.json` and
+/// shown on the page as it is.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct UseView {
+pub struct Use {
     pub at: String,
     pub service: String,
     pub quantity: i64,
+    /// The provider's HTTP status.
     pub status: u16,
     pub charged: Option<Money>,
     pub balance: Option<Money>,
+    /// The provider's refusal, in its words.
     pub refusal: Option<String>,
 }
 
@@ -23,7 +27,7 @@ pub struct ContractView {
     pub usage_url: String,
     pub login: String,
     pub services: Vec<String>,
-    pub uses: Vec<UseView>,
+    pub uses: Vec<Use>,
 }
 
 #[cfg(feature = "ssr")]
@@ -36,19 +40,7 @@ impl From<&crate::consumer::server::contracts_file::Contract> for ContractView {
             usage_url: c.usage_url.clone(),
             login: c.login.clone(),
             services: c.services.clone(),
-            uses: c
-                .uses
-                .iter()
-                .map(|u| UseView {
-                    at: u.at.clone(),
-                    service: u.service.clone(),
-                    quantity: u.quantity,
-                    status: u.status,
-                    charged: u.charged,
-                    balance: u.balance,
-                    refusal: u.refusal.clone(),
-                })
-                .collect(),
+            uses: c.uses.clone(),
         }
     }
 }

@@ -9,9 +9,11 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use shared::money::Money;
+
+pub use crate::consumer::server_types::Use;
 
 pub const FILE_NAME: &str = "contracts.json";
+
 /// Uses remembered per contract (the oldest go first).
 pub const MAX_USES_PER_CONTRACT: usize = 200;
 
@@ -29,20 +31,6 @@ pub struct Contract {
     pub services: Vec<String>,
     #[serde(default)]
     pub uses: Vec<Use>,
-}
-
-/// One use of a service and what the provider answered.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Use {
-    pub at: String,
-    pub service: String,
-    pub quantity: i64,
-    /// The provider's HTTP status.
-    pub status: u16,
-    pub charged: Option<Money>,
-    pub balance: Option<Money>,
-    /// The provider's refusal, in its words.
-    pub refusal: Option<String>,
 }
 
 /// The whole file.
