@@ -14,11 +14,21 @@ use super::billing::{self, Charge, MAX_QUANTITY};
 use super::store;
 use crate::provider::domain::Service;
 
-fn subscriber_id(principal: &Principal) -> Result<i64, ApiError> {
-    principal
+/// The subscriber behind the login: its subject is the subscriber id.
+async fn signed_in(
+    state: &ProviderState,
+    principal: &Principal,
+) -> Result<crate::provider::model::SubscriberRow, ApiError> {
+    let id: i64 = principal
         .subject
         .parse()
-        .map_err(|_| ApiError::internal("subscriber login without a subscriber id"))
+        .map_err(|_| ApiError::internal("subscriber login without a subscriber id"))?;
+    store::subscriber_by_id(&state.pool, id)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::NotFound {
+            what: "subscriber".into(),
+        })
 }
 
 async fn use_service(
@@ -26,13 +36,7 @@ async fn use_service(
     Extension(principal): Extension<Principal>,
     JsonBody(body): JsonBody<UseService>,
 ) -> Result<Json<UsageCharged>, ApiError> {
-    let id = subscriber_id(&principal)?;
-    let subscriber = store::subscriber_by_id(&state.pool, id)
-        .await
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| ApiError::NotFound {
-            what: "subscriber".into(),
-        })?;
+    let subscriber = signed_in(&state, &principal).await?;
     let service = Service::parse(&body.service)
         .filter(|s| {
             store::split_services(&subscriber.services)
@@ -61,9 +65,16 @@ async fn use_service(
     let cost = unit_price
         .checked_mul(body.quantity)
         .ok_or_else(|| ApiError::field("quantity", "too large"))?;
-    match billing::charge(&state.pool, id, service, body.quantity, unit_price, cost)
-        .await
-        .map_err(ApiError::internal)?
+    match billing::charge(
+        &state.pool,
+        subscriber.id,
+        service,
+        body.quantity,
+        unit_price,
+        cost,
+    )
+    .await
+    .map_err(ApiError::internal)?
     {
         Charge::Charged {
             usage_id,
@@ -93,13 +104,7 @@ async fn balance(
     State(state): State<ProviderState>,
     Extension(principal): Extension<Principal>,
 ) -> Result<Json<Balance>, ApiError> {
-    let id = subscriber_id(&principal)?;
-    let subscriber = store::subscriber_by_id(&state.pool, id)
-        .await
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| ApiError::NotFound {
-            what: "subscriber".into(),
-        })?;
+    let subscriber = signed_in(&state, &principal).await?;
     Ok(Json(Balance {
         account: subscriber.account,
         balance: Money::rub(shared::money::Kopecks::new(subscriber.balance)),
