@@ -1,13 +1,13 @@
 //! The agent terminal against a real processing center and a real provider: contract,
 //! sync, blocking, the kiosk's cash sessions, the outbox through outages, receipts.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use portals::role::Role;
 use serde_json::{Value, json};
 
 use crate::chaos::ChaosProxy;
-use crate::helpers::{ADMIN_PASSWORD, KIOSK_PASSWORD, TestApp, send};
+use crate::helpers::{ADMIN_PASSWORD, KIOSK_PASSWORD, TestApp, eventually, send};
 use crate::processing::{Network, fee_of};
 
 pub struct Terminal {
@@ -93,24 +93,16 @@ impl Terminal {
     }
 
     async fn wait_receipt(&self, session: i64, status: &str) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let (_, receipt) = self
-                .kiosk(
-                    reqwest::Method::GET,
-                    &format!("/api/kiosk/v1/sessions/{session}/receipt"),
-                    None,
-                )
-                .await;
+        let path = format!("/api/kiosk/v1/sessions/{session}/receipt");
+        eventually(&format!("the payment to become {status}"), || async {
+            let (_, receipt) = self.kiosk(reqwest::Method::GET, &path, None).await;
             if receipt["status"] == status {
-                return receipt;
+                Ok(receipt)
+            } else {
+                Err(receipt.to_string())
             }
-            assert!(
-                Instant::now() < deadline,
-                "the payment never became {status}: {receipt}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        })
+        .await
     }
 }
 

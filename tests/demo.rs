@@ -14,7 +14,7 @@ use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::helpers::send_to;
+use crate::helpers::{eventually, send_to};
 
 const CONSUMER: &str = "http://127.0.0.1:8401";
 const PROCESSING: &str = "http://127.0.0.1:8403";
@@ -235,7 +235,7 @@ async fn the_demo_network_takes_a_banknote_at_the_kiosk_and_the_subscriber_pays_
     )
     .await;
     assert!(status == 200 || status == 202, "{status} {paid}");
-    let receipt = wait_for(|| async {
+    let receipt = eventually("the kiosk payment to complete", || async {
         let (_, r) = send_to(
             &client,
             reqwest::Method::GET,
@@ -244,7 +244,11 @@ async fn the_demo_network_takes_a_banknote_at_the_kiosk_and_the_subscriber_pays_
             None,
         )
         .await;
-        (r["status"] == "completed").then_some(r)
+        if r["status"] == "completed" {
+            Ok(r)
+        } else {
+            Err(r.to_string())
+        }
     })
     .await;
     assert_eq!(receipt["amount"], amount);
@@ -316,16 +320,5 @@ where
                 return value;
             }
         }
-    }
-}
-
-async fn wait_for<T, F: std::future::Future<Output = Option<T>>>(poll: impl Fn() -> F) -> T {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(v) = poll().await {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out");
-        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }

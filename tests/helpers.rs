@@ -1,7 +1,9 @@
 //! Test harness: a participant started in-process, and typed request helpers.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use portals::role::Role;
 use portals::server::{App, Settings, StartError};
@@ -140,5 +142,24 @@ impl Drop for TestApp {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+    }
+}
+
+/// Polls until `poll` gives a value (`Err` carries what it saw instead), for up to 30 s;
+/// then fails naming `what` and the last thing seen.
+pub async fn eventually<T, F>(what: &str, poll: impl Fn() -> F) -> T
+where
+    F: Future<Output = Result<T, String>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match poll().await {
+            Ok(value) => return value,
+            Err(last) => assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; last seen: {last}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

@@ -7,7 +7,7 @@ use portals::role::Role;
 use serde_json::{Value, json};
 
 use crate::chaos::ChaosProxy;
-use crate::helpers::{ADMIN_PASSWORD, TestApp, send};
+use crate::helpers::{ADMIN_PASSWORD, TestApp, eventually, send};
 
 /// Processing's fee in these tests: 1.5 % of the amount.
 const FEE_BP: i64 = 150;
@@ -150,24 +150,19 @@ impl Network {
     }
 
     pub async fn wait_status(&self, agent_txn_id: &str, status: &str) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            let (_, payment) = self
-                .agent(
-                    reqwest::Method::GET,
-                    &format!("/api/agent/v1/payments/{agent_txn_id}"),
-                    None,
-                )
-                .await;
-            if payment["status"] == status {
-                return payment;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "payment {agent_txn_id} never became {status}: {payment}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        let path = format!("/api/agent/v1/payments/{agent_txn_id}");
+        eventually(
+            &format!("payment {agent_txn_id} to become {status}"),
+            || async {
+                let (_, payment) = self.agent(reqwest::Method::GET, &path, None).await;
+                if payment["status"] == status {
+                    Ok(payment)
+                } else {
+                    Err(payment.to_string())
+                }
+            },
+        )
+        .await
     }
 
     pub async fn subscriber_balance(&self) -> i64 {

@@ -13,7 +13,7 @@ use calamine::{Data, Reader, Xlsx};
 use portals::role::Role;
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN_PASSWORD, TestApp, send};
+use crate::helpers::{ADMIN_PASSWORD, TestApp, eventually, send};
 use crate::processing::Network;
 
 const ADMIN: (&str, &str) = ("admin", ADMIN_PASSWORD);
@@ -407,18 +407,11 @@ async fn mail(app: &TestApp, id: i64) -> Value {
 }
 
 async fn wait_mail(app: &TestApp, id: i64, what: &str, done: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
+    eventually(&format!("the e-mail to get {what}"), || async {
         let m = mail(app, id).await;
-        if done(&m) {
-            return m;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the e-mail never got {what}: {m}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        if done(&m) { Ok(m) } else { Err(m.to_string()) }
+    })
+    .await
 }
 
 #[tokio::test]
