@@ -13,6 +13,7 @@ mod chaos;
 mod consumer;
 mod data_dir;
 mod demo;
+mod forged_answers;
 mod health;
 mod processes;
 mod processing;

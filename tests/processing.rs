@@ -29,6 +29,9 @@ pub async fn spawn_processing(dir: tempfile::TempDir, provider_timeout: Duration
     TestApp::spawn_with(Role::Processing, dir, Some(ADMIN_PASSWORD), |s| {
         s.retry_delay_max = Some(Duration::from_millis(200));
         s.provider_timeout = Some(provider_timeout);
+        // The payments of these tests carry a fixed day (2026-11-26) that the reports and
+        // registry tests count on; processing accepts it however old it grows.
+        s.accepted_at_age_max = Some(Duration::from_secs(100 * 366 * 86_400));
     })
     .await
     .expect("processing starts")
@@ -846,4 +849,71 @@ async fn the_daily_registry_lists_completed_payments_and_finds_a_planted_discrep
     )
     .await;
     assert_eq!(status, 422);
+}
+
+#[tokio::test]
+async fn numbers_and_dates_no_real_payment_has_are_refused_and_write_nothing() {
+    let n = Network::start().await;
+    // A top-up of i64::MAX kopecks used to turn the ledger account into a REAL and break
+    // `/ledger` for good; anything above the input bound is refused now.
+    for amount in [i64::MAX, 100_000_000_001] {
+        let (status, refused) = n.top_up(amount, &format!("BIG-{amount}")).await;
+        assert_eq!(status, 422, "{refused}");
+        assert!(refused["error"]["fields"]["amount"].is_string());
+    }
+    let (status, _) = n.top_up(100_000_000_000, "MAX").await;
+    assert_eq!(status, 200, "the bound itself is a valid top-up");
+    assert_eq!(
+        n.account_balance(&format!("agent:{}", n.agent_id)).await,
+        100_000_000_000
+    );
+    n.assert_ledger_verifies().await;
+
+    let payments = |n: &Network| {
+        let pool = n.processing.pool.clone().unwrap();
+        async move {
+            let (c,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM payments")
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            c
+        }
+    };
+    let two_days_ahead = (time::OffsetDateTime::now_utc() + time::Duration::days(2))
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    for (field, value) in [
+        ("accepted_at", json!("0000-01-01T00:00:00Z")),
+        ("accepted_at", json!(two_days_ahead)),
+    ] {
+        let mut body = n.payment_body("BAD-DATE", 10_000);
+        body[field] = value.clone();
+        let (status, refused) = n
+            .agent(reqwest::Method::POST, "/api/agent/v1/payments", Some(body))
+            .await;
+        assert_eq!(status, 422, "{value}: {refused}");
+        assert!(refused["error"]["fields"][field].is_string(), "{refused}");
+    }
+    let mut huge = n.payment_body("BAD-SUM", 10_000);
+    huge["amount"] = json!(i64::MAX - 1);
+    huge["agent_fee"] = json!(1);
+    huge["cash"] = json!(i64::MAX);
+    let (status, refused) = n
+        .agent(reqwest::Method::POST, "/api/agent/v1/payments", Some(huge))
+        .await;
+    assert_eq!(status, 422, "{refused}");
+    assert!(refused["error"]["fields"]["cash"].is_string(), "{refused}");
+    assert_eq!(payments(&n).await, 0, "refused payments store nothing");
+
+    // A provider's limit beyond the bound is refused too.
+    let (status, refused) = send(
+        &n.processing,
+        reqwest::Method::PATCH,
+        &format!("/api/admin/v1/providers/{}", n.provider_id),
+        ("admin", ADMIN_PASSWORD),
+        Some(json!({"max_amount": i64::MAX})),
+    )
+    .await;
+    assert_eq!(status, 422, "{refused}");
+    n.assert_ledger_verifies().await;
 }

@@ -430,6 +430,20 @@ async fn osmp_every_refusal_code_byte_for_byte() {
     assert_eq!(b.osmp(&check("13", &a, "10.00")).await.0, 401);
 }
 
+/// `txn_date` (`YYYYMMDDHHMMSS`, UTC) `days` from now.
+fn days_from_now(days: i64) -> String {
+    let at = time::OffsetDateTime::now_utc() + time::Duration::days(days);
+    format!(
+        "{:04}{:02}{:02}{:02}{:02}{:02}",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second()
+    )
+}
+
 #[tokio::test]
 async fn bad_input_gets_its_code_a_log_row_and_changes_nothing() {
     let b = Billing::new().await;
@@ -453,6 +467,13 @@ async fn bad_input_gets_its_code_a_log_row_and_changes_nothing() {
         (format!("command=pay&txn_id=9&account={a}%00&sum=10.00&txn_date=20261126101500"), "4"),
         (format!("command=pay&txn_id=10&account={a}&sum=10.00&txn_date=2026-11-26"), "300"),
         (format!("command=pay&txn_id=11&txn_id=12&account={a}&sum=10.00&txn_date=20261126101500"), "300"),
+        // Dates that are not real, or not yet: 31 February, the year 0, three days ahead.
+        (format!("command=pay&txn_id=13&account={a}&sum=10.00&txn_date=20260231101500"), "300"),
+        (format!("command=pay&txn_id=14&account={a}&sum=10.00&txn_date=00000101000000"), "300"),
+        (format!("command=pay&txn_id=15&account={a}&sum=10.00&txn_date={}", days_from_now(3)), "300"),
+        // A sum beyond any payment paymesh accepts (and beyond i64 kopecks).
+        (format!("command=pay&txn_id=16&account={a}&sum=1000000000.01&txn_date=20261126101500"), "300"),
+        (format!("command=pay&txn_id=17&account={a}&sum=92233720368547758.07&txn_date=20261126101500"), "300"),
     ];
     for (query, code) in &cases {
         let (status, body) = b.osmp(query).await;
@@ -663,7 +684,7 @@ async fn verify_lists_the_days_credited_payments_and_json_speaks_the_same() {
     .json()
     .await
     .unwrap();
-    assert_eq!(check, json!({"result": 0, "message": "OK"}));
+    assert_eq!(check, json!({"txn_id": "9", "result": 0, "message": "OK"}));
     let pay = call(
         "/api/processing/v1/pay",
         json!({"txn_id": "9", "account": a, "amount": 1000, "txn_date": "2026-11-26T10:15:00Z"}),
@@ -685,6 +706,27 @@ async fn verify_lists_the_days_credited_payments_and_json_speaks_the_same() {
     .await
     .unwrap();
     assert_eq!(unknown["result"], 5);
+    assert_eq!(
+        unknown["txn_id"], "10",
+        "every answer names the request it answers"
+    );
+    // Numbers and dates no real payment has: refused with 300, nothing credited.
+    for (txn_id, amount, date) in [
+        ("11", json!(i64::MAX), "2026-11-26T10:15:00Z"),
+        ("12", json!(1000), "0000-01-01T00:00:00Z"),
+        ("13", json!(1000), "2999-01-01T00:00:00Z"),
+    ] {
+        let refused: Value = call(
+            "/api/processing/v1/pay",
+            json!({"txn_id": txn_id, "account": a, "amount": amount, "txn_date": date}),
+        )
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+        assert_eq!(refused["result"], 300, "{txn_id}: {refused}");
+    }
     assert_eq!(b.balance().await, 1045 + 1000);
     // Each processing center has its own txn_id space: the OSMP contract's 501 is not the JSON one's.
     let other = call(
@@ -781,4 +823,44 @@ async fn a_failing_database_answers_243_to_check_and_1_to_pay() {
             .contains("<result>0</result>")
     );
     assert_eq!(b.balance().await, 1000);
+}
+
+#[tokio::test]
+async fn retention_deletes_old_log_rows_and_keeps_the_money() {
+    let b = Billing::new().await;
+    let a = b.account.clone();
+    assert!(b.pay("1", &a, "10.00").await.contains("<result>0</result>"));
+    assert!(b.pay("2", &a, "20.00").await.contains("<result>0</result>"));
+    let pool = b.app.pool.clone().unwrap();
+    // The first pay's log row and every transaction are made a year old.
+    sqlx::query(
+        "UPDATE gateway_log SET created_at = '2025-01-01T00:00:00.000000Z' WHERE txn_id = '1'",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query("UPDATE payments SET created_at = '2025-01-01T00:00:00.000000Z'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let (payments, logged) = (b.count("payments").await, b.count("gateway_log").await);
+    let deleted = portals::server::retention::sweep_once(
+        &pool,
+        portals::provider::server::RETENTION,
+        std::time::Duration::from_secs(90 * 86_400),
+    )
+    .await
+    .unwrap();
+    assert_eq!(deleted[0], ("gateway log rows", 1), "{deleted:?}");
+    assert_eq!(
+        b.count("gateway_log").await,
+        logged - 1,
+        "the recent row stays"
+    );
+    assert_eq!(
+        b.count("payments").await,
+        payments,
+        "money rows are never swept"
+    );
+    assert_eq!(b.balance().await, 3_000);
 }

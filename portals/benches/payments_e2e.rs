@@ -109,9 +109,12 @@ async fn payments(
     let (processing, login, password, account, provider_id) =
         network(client, synchronous, dir.path()).await;
     let client = client.clone();
+    let accepted_at = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("a UTC time formats as RFC 3339");
     let run = load(total, concurrency, move |i| {
         let body = json!({"agent_txn_id": format!("B-{i}"), "provider_id": provider_id, "account": account,
-            "cash": 10_000, "agent_fee": 0, "amount": 10_000, "accepted_at": "2026-11-26T10:15:00Z"});
+            "cash": 10_000, "agent_fee": 0, "amount": 10_000, "accepted_at": accepted_at});
         let request = client.post(format!("http://{processing}/api/agent/v1/payments")).basic_auth(&login, Some(&password)).json(&body);
         async move {
             match request.send().await {

@@ -58,6 +58,9 @@ pub struct ProviderArgs {
     /// Sender address of report e-mails.
     #[arg(long, env = "PAYMESH_MAIL_FROM")]
     pub mail_from: Option<String>,
+    /// Days after which the gateway's request log and sent or failed e-mails are deleted.
+    #[arg(long, env = "PAYMESH_RETENTION_DAYS", default_value_t = 90)]
+    pub retention_days: u32,
     /// The longest wait between two attempts of an undelivered e-mail, in milliseconds
     /// (the wait starts at 1 s and doubles up to this).
     #[arg(
@@ -79,6 +82,10 @@ pub struct ProcessingArgs {
     /// (the wait starts at 1 s and doubles up to this).
     #[arg(long, env = "PAYMESH_RETRY_DELAY_MS_MAX", default_value_t = 60_000)]
     pub retry_delay_ms_max: u64,
+    /// How many days a terminal may hold a payment before sending it (store and forward
+    /// while offline): an older `accepted_at` is refused with 422.
+    #[arg(long, env = "PAYMESH_ACCEPTED_AT_AGE_MAX_DAYS", default_value_t = 366)]
+    pub accepted_at_age_max_days: u32,
 }
 
 #[derive(Args, Debug)]
@@ -112,6 +119,11 @@ pub struct DemoArgs {
     pub chromium: bool,
 }
 
+/// `n` days (at least one) as a duration.
+fn days(n: u32) -> std::time::Duration {
+    std::time::Duration::from_secs(u64::from(n.max(1)) * 86_400)
+}
+
 impl Command {
     /// The settings of a participant command; `None` for `demo`.
     pub fn into_settings(self) -> Result<Settings, DemoArgs> {
@@ -120,6 +132,9 @@ impl Command {
             Command::Processing(a) => Settings {
                 provider_timeout: Some(std::time::Duration::from_millis(a.provider_timeout_ms)),
                 retry_delay_max: Some(std::time::Duration::from_millis(a.retry_delay_ms_max)),
+                accepted_at_age_max: Some(std::time::Duration::from_secs(
+                    u64::from(a.accepted_at_age_max_days.max(1)) * 86_400,
+                )),
                 ..Settings::new(Role::Processing, a.common)
             },
             Command::Provider(a) => Settings {
@@ -127,6 +142,7 @@ impl Command {
                 smtp_url: a.smtp_url,
                 smtp_ca: a.smtp_ca,
                 mail_from: a.mail_from,
+                retention: Some(days(a.retention_days)),
                 mail_retry_delay_max: Some(std::time::Duration::from_millis(
                     a.mail_retry_delay_ms_max,
                 )),

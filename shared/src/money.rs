@@ -39,6 +39,13 @@ impl Kopecks {
     /// The largest amount (about 92 quadrillion roubles): arithmetic beyond it fails.
     pub const MAX: Kopecks = Kopecks(i64::MAX);
 
+    /// The largest single amount accepted anywhere money enters paymesh — a banknote, a
+    /// payment, a fee, a top-up, a tariff, a provider's limit: one billion roubles. With
+    /// every input this small, no sum of them (a session, a day, a ledger account) comes
+    /// near `i64` overflow, so a hostile number is refused at the door instead of
+    /// wrapping, saturating or turning a SQLite column into REAL further in.
+    pub const MAX_INPUT: Kopecks = Kopecks(100_000_000_000);
+
     /// Wraps a number of kopecks.
     pub const fn new(kopecks: i64) -> Self {
         Kopecks(kopecks)
@@ -63,6 +70,11 @@ impl Kopecks {
 
     pub const fn is_negative(self) -> bool {
         self.0 < 0
+    }
+
+    /// Whether this is an amount an input may carry: zero up to [`Kopecks::MAX_INPUT`].
+    pub const fn is_acceptable_input(self) -> bool {
+        self.0 >= 0 && self.0 <= Self::MAX_INPUT.0
     }
 
     pub fn checked_add(self, other: Kopecks) -> Option<Kopecks> {

@@ -8,6 +8,7 @@ pub mod data_dir;
 pub mod db;
 pub mod health;
 pub mod period;
+pub mod retention;
 pub mod ui;
 pub mod workbook;
 
@@ -64,6 +65,11 @@ pub struct Settings {
     /// Processing only: the longest wait for a provider's answer, and between retries.
     pub provider_timeout: Option<std::time::Duration>,
     pub retry_delay_max: Option<std::time::Duration>,
+    /// Provider and agent: how old log-like rows (gateway log, sent mail, abandoned kiosk
+    /// sessions) may grow before they are deleted (`--retention-days`).
+    pub retention: Option<std::time::Duration>,
+    /// Processing only: how old a payment's `accepted_at` may be.
+    pub accepted_at_age_max: Option<std::time::Duration>,
     /// Agent only: how often to refresh the catalog and the balance.
     pub catalog_interval: Option<std::time::Duration>,
     pub balance_interval: Option<std::time::Duration>,
@@ -84,6 +90,8 @@ impl Settings {
             mail_retry_delay_max: None,
             provider_timeout: None,
             retry_delay_max: None,
+            accepted_at_age_max: None,
+            retention: None,
             catalog_interval: None,
             balance_interval: None,
             kiosk_dev: false,

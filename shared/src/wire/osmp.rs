@@ -120,6 +120,8 @@ pub enum SumError {
     Malformed(#[from] MoneyParseError),
     #[error("sum must be positive")]
     NotPositive,
+    #[error("sum is larger than any payment paymesh accepts")]
+    TooLarge,
 }
 
 /// Reads the `sum` of a `check` or `pay`: a decimal with a dot and at most two fraction
@@ -130,6 +132,9 @@ pub fn parse_sum(text: &str) -> Result<Kopecks, SumError> {
     if !sum.is_positive() {
         return Err(SumError::NotPositive);
     }
+    if !sum.is_acceptable_input() {
+        return Err(SumError::TooLarge);
+    }
     Ok(sum)
 }
 
@@ -138,13 +143,26 @@ pub fn format_sum(sum: Kopecks) -> String {
     sum.to_string()
 }
 
+/// The number of days of a month of the Gregorian calendar (0 for a month that isn't one).
+fn days_in_month(year: u16, month: u8) -> u8 {
+    let leap = (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400);
+    match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => 0,
+    }
+}
+
 /// Whether `text` is a valid `txn_id`: 1 to 20 decimal digits.
 pub fn is_valid_txn_id(text: &str) -> bool {
     !text.is_empty() && text.len() <= MAX_TXN_ID_DIGITS && text.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// A `txn_date` (`YYYYMMDDHHMMSS`) split into its fields, range-checked (the calendar is
-/// checked by whoever turns it into a timestamp).
+/// A `txn_date` (`YYYYMMDDHHMMSS`) split into its fields: a real calendar date (no
+/// 31 February) of the years 2000–2099, a time of day without leap seconds. Whether it is
+/// plausible *now* (not in the future) is for whoever holds a clock to judge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TxnDate {
     pub year: u16,
@@ -169,8 +187,9 @@ impl TxnDate {
             minute: u8::try_from(field(10..12)?).ok()?,
             second: u8::try_from(field(12..14)?).ok()?,
         };
-        let in_range = (1..=12).contains(&date.month)
-            && (1..=31).contains(&date.day)
+        let in_range = (2000..=2099).contains(&date.year)
+            && (1..=12).contains(&date.month)
+            && (1..=days_in_month(date.year, date.month)).contains(&date.day)
             && date.hour < 24
             && date.minute < 60
             && date.second < 60;
@@ -365,6 +384,13 @@ mod tests {
             Some("20261126064000")
         );
         assert_eq!(TxnDate::parse("20261326064000"), None);
+        // The calendar: no 31 February, 29 February only in leap years, years 2000–2099.
+        assert_eq!(TxnDate::parse("20260231120000"), None);
+        assert_eq!(TxnDate::parse("20260229120000"), None);
+        assert!(TxnDate::parse("20280229120000").is_some());
+        assert_eq!(TxnDate::parse("20000431000000"), None);
+        assert_eq!(TxnDate::parse("00000101000000"), None);
+        assert_eq!(TxnDate::parse("21000101000000"), None);
         assert_eq!(TxnDate::parse("2026112606400"), None);
         assert_eq!(TxnDate::parse("2026-11-26T06:"), None);
     }

@@ -76,6 +76,10 @@ pub struct JsonPay {
 /// The answer of the JSON processing protocol (`prv_txn` and `amount` on a `pay`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JsonAnswer {
+    /// The request's `txn_id`, echoed: processing counts an answer only for the `txn_id`
+    /// it sent (wire.md "A provider's answer is bound to its request").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub txn_id: Option<String>,
     pub result: u16,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prv_txn: Option<i64>,

@@ -57,7 +57,13 @@ async fn judge(
         return Err(CallError::Unauthorized);
     }
     if status.is_server_error() {
-        return Err(CallError::Unreachable(format!("HTTP {status}")));
+        // Processing's own words (a 502 `provider_unavailable` says why the provider gave
+        // no answer) reach the kiosk and the log; a bare status says nothing.
+        let message = error_message(&response.text().await.unwrap_or_default());
+        return Err(CallError::Unreachable(match message {
+            Some(message) => format!("HTTP {status}: {message}"),
+            None => format!("HTTP {status}"),
+        }));
     }
     if status.is_client_error()
         && status != StatusCode::NOT_MODIFIED
@@ -70,6 +76,13 @@ async fn judge(
         });
     }
     Ok(response)
+}
+
+/// The `error.message` of a wire.md error body, at most 300 characters.
+fn error_message(body: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(body).ok()?;
+    let message = value.get("error")?.get("message")?.as_str()?;
+    Some(message.chars().take(300).collect())
 }
 
 async fn json<T: serde::de::DeserializeOwned>(response: reqwest::Response) -> Result<T, CallError> {

@@ -92,6 +92,9 @@ pub fn validate_provider(body: &ProviderContract) -> Result<(), ApiError> {
     if body.max_amount < body.min_amount {
         bad("max_amount", "must not be below min_amount");
     }
+    if !body.max_amount.is_acceptable_input() {
+        bad("max_amount", &format!("at most {} RUB", Kopecks::MAX_INPUT));
+    }
     if fields.is_empty() {
         Ok(())
     } else {
@@ -432,10 +435,13 @@ pub async fn top_up(
 ) -> Result<Kopecks, ApiError> {
     let reference = topup.reference.trim();
     let mut fields = BTreeMap::new();
-    if !topup.amount.is_positive() {
+    if !topup.amount.is_positive() || !topup.amount.is_acceptable_input() {
         fields.insert(
             "amount".to_owned(),
-            "a positive number of kopecks".to_owned(),
+            format!(
+                "a positive number of kopecks, at most {} RUB",
+                Kopecks::MAX_INPUT
+            ),
         );
     }
     if reference.is_empty() || reference.len() > 100 {

@@ -121,20 +121,18 @@ async fn post_check(
     )
     .await;
     tracing::info!(agent = agent.id, provider = provider.id, account = %body.account, answer = %answer.describe(), "check");
-    Ok(Json(match answer {
+    match answer {
         ProviderAnswer::Answered {
             result, message, ..
-        } => CheckAnswer {
+        } => Ok(Json(CheckAnswer {
             result,
             fatal: ResultCode::from_code(result).is_none_or(|r| r.is_final()) && result != 0,
             message,
-        },
-        ProviderAnswer::NoAnswer(why) => CheckAnswer {
-            result: ResultCode::TemporaryError.code(),
-            fatal: false,
-            message: format!("The provider did not answer: {why}"),
-        },
-    }))
+        })),
+        // wire.md: a check that got no answer it can count (unreachable, an untrusted
+        // certificate, an answer to another request) is a 502 that says why.
+        ProviderAnswer::NoAnswer(why) => Err(ApiError::ProviderUnavailable { detail: why }),
+    }
 }
 
 async fn post_payment(

@@ -2,6 +2,11 @@
 //! JSON (`POST endpoint/check|pay`). Whatever the protocol, the caller gets a
 //! [`ProviderAnswer`]: a result code, or "no answer" (network error, timeout, an HTTP
 //! status other than 200, an unreadable body) — which is never final.
+//!
+//! An answer counts only as the answer to what was sent ([`Sent::bind`]): it must echo
+//! the `txn_id` (OSMP `osmp_txn_id`) and, for a pay, carry the sum that was sent. Anything
+//! else — a proxy's cached page, another payment's answer, a forged credit — is "no
+//! answer": the payment stays pending and is asked again, and the mismatch is logged.
 
 use std::time::Duration;
 
@@ -73,7 +78,7 @@ pub async fn check(
     account: &str,
     sum: Kopecks,
 ) -> ProviderAnswer {
-    match endpoint.protocol.as_str() {
+    let reply = match endpoint.protocol.as_str() {
         "json" => {
             let body = serde_json::json!({"txn_id": txn_id, "account": account, "amount": sum});
             json_call(client, endpoint, "check", &body).await
@@ -92,7 +97,8 @@ pub async fn check(
             )
             .await
         }
-    }
+    };
+    Sent { txn_id, sum: None }.bind(reply)
 }
 
 /// `pay`: credit this sum to this account under `txn_id` (the provider credits it once).
@@ -105,7 +111,7 @@ pub async fn pay(
     txn_date: &time::OffsetDateTime,
 ) -> ProviderAnswer {
     let date = txn_date.to_offset(time::UtcOffset::UTC);
-    match endpoint.protocol.as_str() {
+    let reply = match endpoint.protocol.as_str() {
         "json" => {
             let stamp = date
                 .format(&time::format_description::well_known::Rfc3339)
@@ -137,6 +143,91 @@ pub async fn pay(
             )
             .await
         }
+    };
+    Sent {
+        txn_id,
+        sum: Some(sum),
+    }
+    .bind(reply)
+}
+
+/// What a provider said, before it is held against the request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Reply {
+    /// `osmp_txn_id` (OSMP) or `txn_id` (JSON), as echoed.
+    txn_id: Option<String>,
+    /// `sum` (OSMP) or `amount` (JSON), when the answer carries one.
+    sum: Option<Kopecks>,
+    result: u16,
+    message: String,
+    prv_txn: Option<String>,
+}
+
+/// The request an answer must belong to.
+#[derive(Debug, Clone, Copy)]
+struct Sent<'a> {
+    txn_id: &'a str,
+    /// The sum of a `pay`; `None` for a `check`, whose answer carries no sum.
+    sum: Option<Kopecks>,
+}
+
+impl Sent<'_> {
+    /// The provider's answer if it is the answer to this request, else "no answer".
+    /// A credit (result 0 on a pay) must state its sum; any stated sum must be the one sent.
+    fn bind(self, reply: Result<Reply, String>) -> ProviderAnswer {
+        let reply = match reply {
+            Ok(reply) => reply,
+            Err(why) => return ProviderAnswer::NoAnswer(why),
+        };
+        let mismatch = if reply.txn_id.as_deref() != Some(self.txn_id) {
+            Some(format!(
+                "the answer is for txn_id {}, not {}",
+                shown(reply.txn_id.as_deref()),
+                self.txn_id
+            ))
+        } else {
+            match self.sum {
+                Some(sent)
+                    if reply.sum != Some(sent) && (reply.result == 0 || reply.sum.is_some()) =>
+                {
+                    Some(format!(
+                        "the answer states sum {}, not {sent}",
+                        reply
+                            .sum
+                            .map_or_else(|| "nothing".to_owned(), |s| s.to_string())
+                    ))
+                }
+                _ => None,
+            }
+        };
+        match mismatch {
+            Some(why) => {
+                tracing::warn!(
+                    txn_id = self.txn_id,
+                    result = reply.result,
+                    why = %why,
+                    "provider answer does not match the request; counted as no answer"
+                );
+                ProviderAnswer::NoAnswer(format!("answer not counted: {why}"))
+            }
+            None => ProviderAnswer::Answered {
+                result: reply.result,
+                message: reply.message,
+                prv_txn: reply.prv_txn,
+            },
+        }
+    }
+}
+
+/// A value from a provider's answer, fit for a log line and the operator's page: control
+/// characters escaped, at most 24 characters.
+fn shown(value: Option<&str>) -> String {
+    match value {
+        None => "none".to_owned(),
+        Some(v) => {
+            let short: String = v.chars().take(24).collect();
+            format!("{short:?}")
+        }
     }
 }
 
@@ -144,31 +235,27 @@ async fn osmp_call(
     client: &reqwest::Client,
     endpoint: &Endpoint,
     params: &[(&str, &str)],
-) -> ProviderAnswer {
+) -> Result<Reply, String> {
     let response = client
         .get(&endpoint.url)
         .query(params)
         .basic_auth(&endpoint.login, Some(&endpoint.password))
         .send()
         .await;
-    let response = match response {
-        Ok(r) => r,
-        Err(e) => return ProviderAnswer::NoAnswer(describe_error(&e)),
-    };
+    let response = response.map_err(|e| describe_error(&e))?;
     if response.status() != reqwest::StatusCode::OK {
-        return ProviderAnswer::NoAnswer(format!("HTTP {}", response.status()));
+        return Err(format!("HTTP {}", response.status()));
     }
-    match response.text().await {
-        Ok(text) => match Answer::parse_xml(&text) {
-            Some(answer) => ProviderAnswer::Answered {
-                result: answer.result,
-                message: answer.comment,
-                prv_txn: answer.prv_txn.map(|p| p.to_string()),
-            },
-            None => ProviderAnswer::NoAnswer("the answer is not an OSMP document".into()),
-        },
-        Err(e) => ProviderAnswer::NoAnswer(describe_error(&e)),
-    }
+    let text = response.text().await.map_err(|e| describe_error(&e))?;
+    let answer =
+        Answer::parse_xml(&text).ok_or_else(|| "the answer is not an OSMP document".to_owned())?;
+    Ok(Reply {
+        txn_id: answer.osmp_txn_id,
+        sum: answer.sum,
+        result: answer.result,
+        message: answer.comment,
+        prv_txn: answer.prv_txn.map(|p| p.to_string()),
+    })
 }
 
 async fn json_call(
@@ -176,7 +263,7 @@ async fn json_call(
     endpoint: &Endpoint,
     command: &str,
     body: &serde_json::Value,
-) -> ProviderAnswer {
+) -> Result<Reply, String> {
     let url = format!("{}/{command}", endpoint.url.trim_end_matches('/'));
     let response = client
         .post(url)
@@ -184,21 +271,21 @@ async fn json_call(
         .basic_auth(&endpoint.login, Some(&endpoint.password))
         .send()
         .await;
-    let response = match response {
-        Ok(r) => r,
-        Err(e) => return ProviderAnswer::NoAnswer(describe_error(&e)),
-    };
+    let response = response.map_err(|e| describe_error(&e))?;
     if response.status() != reqwest::StatusCode::OK {
-        return ProviderAnswer::NoAnswer(format!("HTTP {}", response.status()));
+        return Err(format!("HTTP {}", response.status()));
     }
-    match response.json::<JsonAnswer>().await {
-        Ok(answer) => ProviderAnswer::Answered {
-            result: answer.result,
-            message: answer.message,
-            prv_txn: answer.prv_txn.map(|p| p.to_string()),
-        },
-        Err(e) => ProviderAnswer::NoAnswer(format!("unreadable answer: {e}")),
-    }
+    let answer = response
+        .json::<JsonAnswer>()
+        .await
+        .map_err(|e| format!("unreadable answer: {e}"))?;
+    Ok(Reply {
+        txn_id: answer.txn_id,
+        sum: answer.amount,
+        result: answer.result,
+        message: answer.message,
+        prv_txn: answer.prv_txn.map(|p| p.to_string()),
+    })
 }
 
 fn describe_error(error: &reqwest::Error) -> String {
@@ -274,4 +361,71 @@ pub async fn verify(
         });
     }
     Ok(payments)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply(txn_id: Option<&str>, sum: Option<i64>, result: u16) -> Result<Reply, String> {
+        Ok(Reply {
+            txn_id: txn_id.map(str::to_owned),
+            sum: sum.map(Kopecks::new),
+            result,
+            message: "OK".into(),
+            prv_txn: Some("7".into()),
+        })
+    }
+
+    const PAY: Sent<'static> = Sent {
+        txn_id: "12",
+        sum: Some(Kopecks::new(1_000)),
+    };
+    const CHECK: Sent<'static> = Sent {
+        txn_id: "12",
+        sum: None,
+    };
+
+    fn counted(answer: &ProviderAnswer) -> bool {
+        matches!(answer, ProviderAnswer::Answered { .. })
+    }
+
+    #[test]
+    fn an_answer_to_what_was_sent_counts() {
+        assert!(counted(&PAY.bind(reply(Some("12"), Some(1_000), 0))));
+        assert!(counted(&CHECK.bind(reply(Some("12"), None, 0))));
+        // A refusal need not state a sum; a check answer carries none.
+        assert!(counted(&PAY.bind(reply(Some("12"), None, 5))));
+    }
+
+    #[test]
+    fn an_answer_for_another_txn_id_or_sum_is_no_answer() {
+        for (txn_id, sum, result) in [
+            (Some("13"), Some(1_000), 0),
+            (None, Some(1_000), 0),
+            (Some("012"), Some(1_000), 0),
+            (Some("12"), Some(1_001), 0),
+            (Some("12"), None, 0),
+            (Some("12"), Some(999), 5),
+        ] {
+            let answer = PAY.bind(reply(txn_id, sum, result));
+            assert!(!counted(&answer), "{txn_id:?} {sum:?} {result}");
+            assert!(!answer.is_final());
+        }
+        assert!(!counted(&CHECK.bind(reply(Some("1"), None, 0))));
+    }
+
+    #[test]
+    fn a_forged_value_is_shown_escaped_and_short() {
+        let answer = CHECK.bind(reply(
+            Some("1\n2026-12-02 INFO forged line and more"),
+            None,
+            0,
+        ));
+        let ProviderAnswer::NoAnswer(why) = answer else {
+            panic!("counted a forged answer");
+        };
+        assert!(!why.contains('\n'), "{why}");
+        assert!(why.len() < 120, "{why}");
+    }
 }

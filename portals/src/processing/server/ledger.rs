@@ -39,19 +39,29 @@ pub async fn open_account(
         .map(|_| ())
 }
 
+/// The largest magnitude an account's balance may reach. Inputs are bounded far below
+/// it (`Kopecks::MAX_INPUT`); reaching it means something got past them, and the entry is
+/// refused rather than let SQLite's `balance + amount` overflow into a REAL.
+pub const ACCOUNT_BALANCE_LIMIT: i64 = 1_000_000_000_000_000_000;
+
 /// Writes one balanced entry and moves the balances, inside the caller's transaction.
-/// Postings with a zero amount are left out.
+/// Postings with a zero amount are left out. An entry that does not balance, or that would
+/// take an account beyond [`ACCOUNT_BALANCE_LIMIT`], is an error: the caller's transaction
+/// must then be rolled back (dropping it does), so nothing of it is written.
 pub async fn post(
     conn: &mut SqliteConnection,
     kind: &str,
     reference: &str,
     postings: &[(&str, i64)],
 ) -> Result<i64, sqlx::Error> {
-    debug_assert_eq!(
-        postings.iter().map(|(_, a)| a).sum::<i64>(),
-        0,
-        "an entry must balance"
-    );
+    let total = postings
+        .iter()
+        .try_fold(0i64, |sum, (_, amount)| sum.checked_add(*amount));
+    if total != Some(0) {
+        return Err(sqlx::Error::InvalidArgument(format!(
+            "ledger entry {kind} {reference} does not balance: {postings:?}"
+        )));
+    }
     let (entry_id,): (i64,) = sqlx::query_as(
         "INSERT INTO ledger_entries (kind, reference, created_at) VALUES ($1, $2, $3) RETURNING id",
     )
@@ -69,11 +79,23 @@ pub async fn post(
         .bind(amount)
         .execute(&mut *conn)
         .await?;
-        sqlx::query("UPDATE ledger_accounts SET balance = balance + $1 WHERE id = $2")
-            .bind(amount)
-            .bind(account)
-            .execute(&mut *conn)
-            .await?;
+        // The bound is checked in the same statement, on integers: `balance` is at most
+        // the limit in magnitude and so is `amount` (a posting of a bounded input), so the
+        // comparison itself cannot overflow.
+        let moved = sqlx::query(
+            "UPDATE ledger_accounts SET balance = balance + $1
+             WHERE id = $2 AND ABS($1) <= $3 AND balance + $1 BETWEEN -$3 AND $3",
+        )
+        .bind(amount)
+        .bind(account)
+        .bind(ACCOUNT_BALANCE_LIMIT)
+        .execute(&mut *conn)
+        .await?;
+        if moved.rows_affected() != 1 {
+            return Err(sqlx::Error::InvalidArgument(format!(
+                "ledger account {account} is missing or would pass its limit"
+            )));
+        }
     }
     Ok(entry_id)
 }

@@ -37,6 +37,8 @@ pub struct ProcessingState {
     pub agent_logins: Arc<DbCredentials>,
     pub provider_client: reqwest::Client,
     pub retry_delay_max: Duration,
+    /// How old an `accepted_at` may be (payment::ACCEPTED_AT_AGE_MAX unless configured).
+    pub accepted_at_age_max: time::Duration,
 }
 
 pub fn parts(context: &RoleContext) -> Result<RoleParts, StartError> {
@@ -51,6 +53,10 @@ pub fn parts(context: &RoleContext) -> Result<RoleParts, StartError> {
         agent_logins: DbCredentials::new(pool, AGENT_REALM),
         provider_client: connectors::client(settings.provider_timeout.unwrap_or(PROVIDER_TIMEOUT)),
         retry_delay_max: settings.retry_delay_max.unwrap_or(RETRY_DELAY_MAX),
+        accepted_at_age_max: settings
+            .accepted_at_age_max
+            .and_then(|age| time::Duration::try_from(age).ok())
+            .unwrap_or(payment::ACCEPTED_AT_AGE_MAX),
     };
     tokio::spawn(retrier::run(state.clone()));
     let agents: Arc<dyn CredentialStore> = state.agent_logins.clone();

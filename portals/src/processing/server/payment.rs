@@ -117,6 +117,23 @@ pub struct Validated {
     pub request_hash: String,
 }
 
+/// How old a payment's `accepted_at` may be by default (`--accepted-at-age-max-days`): a
+/// terminal may hold payments while it is offline (store and forward), not for years.
+pub const ACCEPTED_AT_AGE_MAX: time::Duration = time::Duration::days(366);
+/// How far ahead of processing's clock `accepted_at` may be: a terminal's clock drifts, a
+/// date a day ahead is not drift.
+pub const ACCEPTED_AT_AHEAD_MAX: time::Duration = time::Duration::hours(24);
+
+/// Whether `accepted_at` lies in the window a real terminal's clock can produce: at most
+/// `age_max` old, at most [`ACCEPTED_AT_AHEAD_MAX`] ahead.
+pub fn plausible_acceptance(
+    accepted_at: time::OffsetDateTime,
+    now: time::OffsetDateTime,
+    age_max: time::Duration,
+) -> bool {
+    accepted_at >= now - age_max && accepted_at <= now + ACCEPTED_AT_AHEAD_MAX
+}
+
 /// Whether `account` matches the field regex as a whole.
 pub fn matches_whole(regex: &str, account: &str) -> bool {
     regex::Regex::new(&format!("^(?:{regex})$"))
@@ -147,6 +164,18 @@ pub async fn validate(
     if request.agent_fee.is_negative() {
         fields.insert("agent_fee".to_owned(), "must not be negative".to_owned());
     }
+    for (name, value) in [
+        ("amount", request.amount),
+        ("agent_fee", request.agent_fee),
+        ("cash", request.cash),
+    ] {
+        if value.get() > Kopecks::MAX_INPUT.get() {
+            fields.insert(
+                name.to_owned(),
+                format!("must be at most {} RUB", Kopecks::MAX_INPUT),
+            );
+        }
+    }
     if request.amount.checked_add(request.agent_fee) != Some(request.cash) {
         fields.insert(
             "cash".to_owned(),
@@ -158,11 +187,30 @@ pub async fn validate(
         &time::format_description::well_known::Rfc3339,
     )
     .ok();
-    if accepted_at.is_none() {
-        fields.insert(
-            "accepted_at".to_owned(),
-            "must be an RFC 3339 timestamp".to_owned(),
-        );
+    match accepted_at {
+        None => {
+            fields.insert(
+                "accepted_at".to_owned(),
+                "must be an RFC 3339 timestamp".to_owned(),
+            );
+        }
+        Some(at)
+            if !plausible_acceptance(
+                at,
+                time::OffsetDateTime::now_utc(),
+                state.accepted_at_age_max,
+            ) =>
+        {
+            fields.insert(
+                "accepted_at".to_owned(),
+                format!(
+                    "must lie between {} days ago and {} hours from now",
+                    state.accepted_at_age_max.whole_days(),
+                    ACCEPTED_AT_AHEAD_MAX.whole_hours()
+                ),
+            );
+        }
+        Some(_) => {}
     }
     let provider = store::provider(&state.pool, request.provider_id)
         .await
@@ -378,8 +426,12 @@ pub async fn attempt(
         _ => {
             let delay = backoff(attempts, state.retry_delay_max);
             let next = clock::stamp(time::OffsetDateTime::now_utc() + delay);
+            // The payment's message says why it is still pending (an unreachable provider,
+            // an untrusted certificate, an answer that did not match the request), so the
+            // agent and the operator see it without reading logs.
             sqlx::query(
-                "UPDATE payments SET attempts = $1, next_attempt_at = $2, last_answer = $3, updated_at = $4
+                "UPDATE payments SET attempts = $1, next_attempt_at = $2, last_answer = $3, message = $3,
+                        updated_at = $4
                  WHERE id = $5 AND status = 'pending'",
             )
             .bind(attempts)

@@ -108,7 +108,7 @@ fn SumChecker() -> impl IntoView {
                 {move || match parse_sum(text.get().as_str()) {
                     Ok(sum) => view! { <p class="ok">{format!("{}: {sum} ₽ = {} {}", t.sum_check_ok, sum.get(), t.sum_check_kopecks)}</p> }.into_any(),
                     Err(SumError::NotPositive) => view! { <p class="error">{t.sum_check_negative}</p> }.into_any(),
-                    Err(SumError::Malformed(_)) => view! { <p class="error">{t.sum_check_bad}</p> }.into_any(),
+                    Err(SumError::Malformed(_) | SumError::TooLarge) => view! { <p class="error">{t.sum_check_bad}</p> }.into_any(),
                 }}
             </output>
         </section>

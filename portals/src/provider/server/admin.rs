@@ -233,6 +233,12 @@ pub fn validate_contract(body: &CreateContract) -> Result<NewContract, ApiError>
             "must not be below min_amount".to_owned(),
         );
     }
+    if !max.is_acceptable_input() {
+        fields.insert(
+            "max_amount".to_owned(),
+            format!("must be at most {} RUB", Kopecks::MAX_INPUT),
+        );
+    }
     if !fields.is_empty() {
         return Err(ApiError::Validation { fields });
     }
@@ -372,10 +378,10 @@ pub fn validate_tariffs(body: &[TariffPrice]) -> Result<Vec<(Service, Kopecks)>,
                     "unknown service; the services are call, internet, sms".to_owned(),
                 );
             }
-            Some(_) if price.unit_price.is_negative() => {
+            Some(_) if !price.unit_price.is_acceptable_input() => {
                 fields.insert(
                     price.service.clone(),
-                    "a price must not be negative".to_owned(),
+                    format!("a price from 0 to {} RUB", Kopecks::MAX_INPUT),
                 );
             }
             Some(service) => prices.push((service, price.unit_price)),

@@ -3,7 +3,8 @@
 //! request with the contract that made it.
 //!
 //! Order of decisions, each answering at the first failure:
-//! 1. `txn_id` (1–20 digits) and `sum` (positive decimal) are readable — else 300.
+//! 1. `txn_id` (1–20 digits) and `sum` (positive decimal, at most `Kopecks::MAX_INPUT`)
+//!    are readable — else 300.
 //! 2. `pay` only: a payment under this contract and txn_id exists → the stored answer
 //!    (0, same prv_txn) when account and sum match, 300 when not. Idempotency comes before
 //!    every state check, so a repeat gets the first answer even after the state changed.
@@ -11,7 +12,8 @@
 //!    `paused` → 1.
 //! 4. The account fails the field regex → 4; the sum is outside the contract's limits → 241/242.
 //! 5. No such account → 5; a closed account → 79.
-//! 6. `check` → 0. `pay` needs a valid `txn_date` (else 300) and is credited → 0.
+//! 6. `check` → 0. `pay` needs a valid `txn_date` — a real date, 2000–2099, at most a day
+//!    ahead of this provider's clock — (else 300) and is credited → 0.
 //!
 //! A database failure answers 243 to a check and 1 (temporary, repeat) to a pay. 90 is
 //! never answered: a pay is credited before its answer is sent.
@@ -177,7 +179,7 @@ async fn decide(
             Ok(sum) => sum,
             Err(_) => return Outcome::code(ResultCode::Other, Some(txn_id)),
         },
-        (None, Some(amount)) if amount.is_positive() => amount,
+        (None, Some(amount)) if amount.is_positive() && amount.is_acceptable_input() => amount,
         _ => return Outcome::code(ResultCode::Other, Some(txn_id)),
     };
     let Some(account) = request.account.as_deref() else {
@@ -243,7 +245,7 @@ async fn decide(
     if command == Command::Check {
         return Outcome::code(ResultCode::Ok, Some(txn_id));
     }
-    let Some(date) = request.txn_date else {
+    let Some(date) = request.txn_date.filter(|d| plausible_txn_date(*d)) else {
         return Outcome::code(ResultCode::Other, Some(txn_id));
     };
     let payment = IncomingPayment {
@@ -259,6 +261,27 @@ async fn decide(
         Ok(Credit::Conflict) => Outcome::code(ResultCode::Other, Some(txn_id)),
         Ok(Credit::NotActive) => Outcome::code(ResultCode::AccountNotActive, Some(txn_id)),
         Err(e) => database_failure(e, failed, txn_id),
+    }
+}
+
+/// How far ahead of this provider's clock a `txn_date` may be (clocks drift; a day more
+/// is not a drift but a wrong date, and it would land the payment in a future registry).
+const TXN_DATE_AHEAD_MAX: time::Duration = time::Duration::days(1);
+
+/// Whether a `txn_date` (UTC) is a real date of the years 2000–2099 (the JSON protocol's
+/// RFC 3339 dates arrive without `TxnDate::parse`'s checks) not later than now plus a day.
+fn plausible_txn_date(date: TxnDate) -> bool {
+    let Ok(month) = time::Month::try_from(date.month) else {
+        return false;
+    };
+    if !(2000..=2099).contains(&date.year) {
+        return false;
+    }
+    let at = time::Date::from_calendar_date(i32::from(date.year), month, date.day)
+        .and_then(|day| day.with_hms(date.hour, date.minute, date.second));
+    match at {
+        Ok(at) => at.assume_utc() <= time::OffsetDateTime::now_utc() + TXN_DATE_AHEAD_MAX,
+        Err(_) => false,
     }
 }
 

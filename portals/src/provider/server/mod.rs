@@ -23,12 +23,29 @@ use sqlx::SqlitePool;
 
 use crate::provider::domain::ProviderKind;
 use crate::server::credentials::DbCredentials;
+use crate::server::retention::Sweep;
 use crate::server::{RoleContext, RoleParts, StartError};
 
 /// Realm of subscribers' logins (usage API).
 pub const SUBSCRIBER_REALM: &str = "subscriber";
 /// Realm of processing centers' logins (OSMP and JSON endpoints).
 pub const PROCESSING_REALM: &str = "processing";
+
+/// What ages out of a provider's database: the gateway's request log, and e-mails that
+/// were sent or gave up (queued ones stay until they go). Payments and transactions stay.
+pub const RETENTION: &[Sweep] = &[
+    Sweep {
+        what: "gateway log rows",
+        delete: "DELETE FROM gateway_log WHERE id IN
+                 (SELECT id FROM gateway_log WHERE created_at < $1 ORDER BY id LIMIT $2)",
+    },
+    Sweep {
+        what: "sent or failed e-mails",
+        delete: "DELETE FROM outgoing_mail WHERE id IN
+                 (SELECT id FROM outgoing_mail WHERE status IN ('sent', 'failed') AND created_at < $1
+                  ORDER BY id LIMIT $2)",
+    },
+];
 
 /// What every provider handler needs.
 #[derive(Clone)]
@@ -85,7 +102,14 @@ pub fn parts(context: &RoleContext) -> Result<RoleParts, StartError> {
         processing_logins: DbCredentials::new(pool.clone(), PROCESSING_REALM),
         mailer: Arc::new(mailer),
     };
-    tokio::spawn(mail_outbox::run(pool, state.mailer.clone()));
+    tokio::spawn(mail_outbox::run(pool.clone(), state.mailer.clone()));
+    crate::server::retention::spawn(
+        pool,
+        RETENTION,
+        settings
+            .retention
+            .unwrap_or(crate::server::retention::DEFAULT_MAX_AGE),
+    );
     let subscribers: Arc<dyn CredentialStore> = state.subscriber_logins.clone();
     let processing: Arc<dyn CredentialStore> = state.processing_logins.clone();
     let api = Router::new()

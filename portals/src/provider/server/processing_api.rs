@@ -227,6 +227,7 @@ async fn verify(state: &ProviderState, contract: &ContractRow, date: Option<&str
 /// The JSON protocol's answer.
 fn json_answer(outcome: &Outcome) -> Response {
     let answer = JsonAnswer {
+        txn_id: outcome.txn_id.clone(),
         result: outcome.result.code(),
         prv_txn: outcome.prv_txn,
         amount: outcome.sum,
