@@ -14,6 +14,7 @@ mod consumer;
 mod data_dir;
 mod demo;
 mod health;
+mod lifecycle;
 mod processes;
 mod processing;
 mod provider;

@@ -106,19 +106,17 @@ async fn post_check(
     Ok(Json(check(&state, &body).await?))
 }
 
-/// The agent's fee on `cash` and what is left to credit.
-pub fn split(fee: &FeeRule, cash: Kopecks) -> (Kopecks, Kopecks) {
-    let agent_fee = fee.fee(cash).unwrap_or(Kopecks::ZERO).min(cash);
-    (
-        agent_fee,
-        cash.checked_sub(agent_fee).unwrap_or(Kopecks::ZERO),
-    )
+/// The agent's fee on `cash` and what is left to credit. A fee that cannot be computed
+/// refuses the session's cash (`422` on `cash`); it never becomes a zero fee.
+pub fn split(fee: &FeeRule, cash: Kopecks) -> Result<(Kopecks, Kopecks), ApiError> {
+    fee.split(cash)
+        .map_err(|e| ApiError::field("cash", format!("the agent's fee cannot be computed: {e}")))
 }
 
 async fn view(state: &AgentState, session: SessionRow) -> Result<SessionView, ApiError> {
     let fee = store::fee_rule(&state.pool).await.map_err(db)?;
     let cash = Kopecks::new(session.cash);
-    let (agent_fee, amount) = split(&fee, cash);
+    let (agent_fee, amount) = split(&fee, cash)?;
     Ok(SessionView {
         session_id: session.id,
         provider_id: session.provider_id,
@@ -299,7 +297,7 @@ pub async fn pay(state: &AgentState, session_id: i64) -> Result<PaymentRow, ApiE
     }
     let session = session_or_404(state, session_id).await?;
     let fee = store::fee_rule(&state.pool).await.map_err(db)?;
-    let (agent_fee, amount) = split(&fee, Kopecks::new(session.cash));
+    let (agent_fee, amount) = split(&fee, Kopecks::new(session.cash))?;
     if !amount.is_positive() || amount.get() < session.min_amount {
         return Err(ApiError::field(
             "cash",
