@@ -146,12 +146,14 @@ pub fn AgentActions(
     };
     let id = agent.agent_id;
     let status_box = format!("confirm-status-{id}");
+    let status_for = status_box.clone();
     let rotate_box = format!("confirm-rotate-{id}");
+    let rotate_for = rotate_box.clone();
     view! {
         <ActionForm action=status>
             <input type="hidden" name="agent_id" value=id.to_string()/>
             <input type="hidden" name="status" value=to.as_str()/>
-            <label class="check" for=status_box.clone()>
+            <label class="check" for=status_for>
                 <input type="checkbox" id=status_box name="confirm" value="yes" required/>
                 {t.confirm}
             </label>
@@ -159,7 +161,7 @@ pub fn AgentActions(
         </ActionForm>
         <ActionForm action=rotate>
             <input type="hidden" name="agent_id" value=id.to_string()/>
-            <label class="check" for=rotate_box.clone()>
+            <label class="check" for=rotate_for>
                 <input type="checkbox" id=rotate_box name="confirm" value="yes" required/>
                 {t.confirm}
             </label>

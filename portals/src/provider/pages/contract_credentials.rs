@@ -86,10 +86,11 @@ pub async fn rotate_contract_password(
 pub fn RotateButton(id: i64, action: ServerAction<RotateContractPassword>) -> impl IntoView {
     let t = texts();
     let confirm_box = format!("confirm-rotate-{id}");
+    let confirm_for = confirm_box.clone();
     view! {
         <ActionForm action>
             <input type="hidden" name="id" value=id.to_string()/>
-            <label class="check" for=confirm_box.clone()>
+            <label class="check" for=confirm_for>
                 <input type="checkbox" id=confirm_box name="confirm" value="yes" required/>
                 {t.confirm}
             </label>
