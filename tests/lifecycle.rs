@@ -32,11 +32,13 @@ async fn text(app: &TestApp, path: &str) -> (u16, String) {
     (status, response.text().await.unwrap_or_default())
 }
 
-/// Asserts that none of `secrets` appears in the answer to any of `paths`.
-async fn assert_nowhere(app: &TestApp, paths: &[String], secrets: &[&str]) {
+/// Asserts that none of `secrets` appears in the answer to any of `paths`, each of which
+/// does show `shown` (so a page that rendered nothing cannot pass for a safe one).
+async fn assert_nowhere(app: &TestApp, paths: &[String], secrets: &[&str], shown: &str) {
     for path in paths {
         let (status, body) = text(app, path).await;
         assert_eq!(status, 200, "{path}: {body}");
+        assert!(body.contains(shown), "{path} does not show {shown}: {body}");
         for secret in secrets {
             assert!(
                 !body.contains(secret),
@@ -217,14 +219,15 @@ async fn processing_never_shows_a_stored_password() {
     let rotated_password = rotated["password"].as_str().unwrap().to_owned();
     let patched = admin(&processing, reqwest::Method::PATCH, &format!("/api/admin/v1/providers/{}", provider["provider_id"]), Some(json!({"name": "Megafon 2"}))).await;
     assert!(!patched.1.to_string().contains(provider_secret), "{}", patched.1);
-    let paths = [
-        "/api/admin/v1/providers".to_owned(),
+    let secrets = [provider_secret, &agent_password, &rotated_password];
+    let provider_paths = ["/api/admin/v1/providers".to_owned(), "/providers".to_owned()];
+    assert_nowhere(&processing, &provider_paths, &secrets, "Megafon 2").await;
+    let agent_paths = [
         "/api/admin/v1/agents".to_owned(),
         format!("/api/admin/v1/agents/{}", agent["agent_id"]),
-        "/providers".to_owned(),
         "/agents".to_owned(),
     ];
-    assert_nowhere(&processing, &paths, &[provider_secret, &agent_password, &rotated_password]).await;
+    assert_nowhere(&processing, &agent_paths, &secrets, "agent-1").await;
 }
 
 #[tokio::test]
@@ -244,7 +247,8 @@ async fn the_provider_never_shows_a_stored_password() {
         "/processing-contracts".to_owned(),
     ];
     let secrets = [subscriber["password"].as_str().unwrap(), contract["password"].as_str().unwrap()];
-    assert_nowhere(&provider, &paths, &secrets).await;
+    assert_nowhere(&provider, &paths[..2], &secrets, account).await;
+    assert_nowhere(&provider, &paths[2..], &secrets, "processing-1").await;
 }
 
 #[tokio::test]
@@ -283,7 +287,7 @@ async fn the_consumer_keeps_the_password_on_file_but_never_sends_it_back() {
     assert_eq!(status, 200, "{updated}");
     assert!(updated.get("password").is_none(), "{updated}");
     let paths = ["/api/admin/v1/contracts".to_owned(), format!("/api/admin/v1/contracts/{id}"), "/".to_owned()];
-    assert_nowhere(&consumer, &paths, &[secret]).await;
+    assert_nowhere(&consumer, &paths, &[secret], "9161234567").await;
     // The file keeps it: the consumer needs it to call the provider.
     let file: Value = serde_json::from_slice(&std::fs::read(consumer.data_dir().join("contracts.json")).unwrap()).unwrap();
     assert_eq!(file["contracts"][0]["password"], secret);
