@@ -239,16 +239,15 @@ async fn the_provider_never_shows_a_stored_password() {
     .await;
     let (_, contract) = admin(&provider, reqwest::Method::POST, "/api/admin/v1/processing-contracts", Some(json!({"processing_name": "P", "protocol": "osmp"}))).await;
     let account = subscriber["account"].as_str().unwrap();
-    let paths = [
+    let secrets = [subscriber["password"].as_str().unwrap(), contract["password"].as_str().unwrap()];
+    let subscriber_paths = [
         "/api/admin/v1/subscribers".to_owned(),
         format!("/api/admin/v1/subscribers/{account}"),
-        "/api/admin/v1/processing-contracts".to_owned(),
         "/subscribers".to_owned(),
-        "/processing-contracts".to_owned(),
     ];
-    let secrets = [subscriber["password"].as_str().unwrap(), contract["password"].as_str().unwrap()];
-    assert_nowhere(&provider, &paths[..2], &secrets, account).await;
-    assert_nowhere(&provider, &paths[2..], &secrets, "processing-1").await;
+    assert_nowhere(&provider, &subscriber_paths, &secrets, account).await;
+    let contract_paths = ["/api/admin/v1/processing-contracts".to_owned(), "/processing-contracts".to_owned()];
+    assert_nowhere(&provider, &contract_paths, &secrets, "processing-1").await;
 }
 
 #[tokio::test]
@@ -286,7 +285,7 @@ async fn the_consumer_keeps_the_password_on_file_but_never_sends_it_back() {
     let (status, updated) = admin(&consumer, reqwest::Method::PUT, &format!("/api/admin/v1/contracts/{id}"), Some(changed)).await;
     assert_eq!(status, 200, "{updated}");
     assert!(updated.get("password").is_none(), "{updated}");
-    let paths = ["/api/admin/v1/contracts".to_owned(), format!("/api/admin/v1/contracts/{id}"), "/".to_owned()];
+    let paths = ["/api/admin/v1/contracts".to_owned(), format!("/api/admin/v1/contracts/{id}"), "/contracts".to_owned()];
     assert_nowhere(&consumer, &paths, &[secret], "9161234567").await;
     // The file keeps it: the consumer needs it to call the provider.
     let file: Value = serde_json::from_slice(&std::fs::read(consumer.data_dir().join("contracts.json")).unwrap()).unwrap();
@@ -454,5 +453,18 @@ async fn every_file_with_a_secret_or_money_is_owner_only_after_a_real_start() {
         }
         assert_eq!(mode(&dir), 0o700, "{role}: the data directory");
         drop(app);
+    }
+    // A database named by `--database-url sqlite:PATH`, outside the data directory.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let db = elsewhere.path().join("shared.db");
+    let app = TestApp::spawn_with(Role::Processing, tempfile::tempdir().unwrap(), Some(ADMIN_PASSWORD), |s| {
+        s.common.database_url = Some(format!("sqlite:{}", db.display()));
+    })
+    .await
+    .expect("starts on a database elsewhere");
+    let (status, body) = admin(&app, reqwest::Method::POST, "/api/admin/v1/agents", Some(json!({"name": "T"}))).await;
+    assert_eq!(status, 201, "{body}");
+    for file in [db.clone(), elsewhere.path().join("shared.db-wal"), elsewhere.path().join("shared.db-shm")] {
+        assert_eq!(mode(&file), 0o600, "{} is {:o}", file.display(), mode(&file));
     }
 }
