@@ -108,6 +108,9 @@ mod tests {
         ] {
             assert_eq!(same_site_path(bad), None, "{bad:?}");
         }
-        assert_eq!(same_site_path(&format!("/{}", "a".repeat(MAX_PATH_LEN))), None);
+        assert_eq!(
+            same_site_path(&format!("/{}", "a".repeat(MAX_PATH_LEN))),
+            None
+        );
     }
 }

@@ -208,6 +208,8 @@ fn outcome_line(outcome: Result<LifecycleOutcome, ServerFnError>) -> impl IntoVi
         Ok(LifecycleOutcome::Refused(why)) => {
             view! { <p class="error" role="alert">{format!("{}: {why}", t.failed)}</p> }.into_any()
         }
-        Err(e) => view! { <p class="error" role="alert">{format!("{}: {e}", t.failed)}</p> }.into_any(),
+        Err(e) => {
+            view! { <p class="error" role="alert">{format!("{}: {e}", t.failed)}</p> }.into_any()
+        }
     }
 }

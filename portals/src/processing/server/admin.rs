@@ -4,9 +4,9 @@
 use std::collections::BTreeMap;
 
 use axum::extract::{Path, Query, State};
-use axum::{Extension, Json};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
+use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use shared::auth::Principal;
 use shared::error::ApiError;

@@ -72,7 +72,11 @@ pub fn csv(lines: &[RegistryLine]) -> String {
     }
     // Amounts are non-negative kopecks; the same `R.KK` form as Kopecks' Display.
     let total = format!("{}.{:02}", total / 100, (total % 100).abs());
-    out.push_str(&csv::line(&["TOTAL".to_owned(), lines.len().to_string(), total]));
+    out.push_str(&csv::line(&[
+        "TOTAL".to_owned(),
+        lines.len().to_string(),
+        total,
+    ]));
     out
 }
 

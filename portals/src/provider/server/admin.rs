@@ -4,9 +4,9 @@
 use std::collections::BTreeMap;
 
 use axum::extract::{Path, Query, State};
-use axum::{Extension, Json};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
+use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use shared::auth::Principal;
 use shared::error::ApiError;
@@ -356,10 +356,7 @@ pub async fn rotate_contract_password(
         .await
         .map_err(ApiError::internal)?
         .ok_or_else(|| {
-            ApiError::field(
-                "status",
-                "the contract is closed; its login stays revoked",
-            )
+            ApiError::field("status", "the contract is closed; its login stays revoked")
         })?;
     tracing::warn!(contract = id, login = %contract.login, by, "processing contract password replaced");
     Ok(RotatedCredential {
