@@ -53,9 +53,10 @@ mod tests {
 
     #[test]
     fn formulas_are_neutralised() {
+        // A formula with quotes is neutralised, then quoted for its quotes.
         assert_eq!(
             cell("=HYPERLINK(\"http://evil\")"),
-            "'=HYPERLINK(\"http://evil\")"
+            "\"'=HYPERLINK(\"\"http://evil\"\")\""
         );
         assert_eq!(cell("=1+2"), "'=1+2");
         assert_eq!(cell("+79161234567"), "'+79161234567");
