@@ -773,3 +773,51 @@ async fn every_file_with_a_secret_or_money_is_owner_only_after_a_real_start() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_suspended_agents_terminal_blocks_until_processing_resumes_it() {
+    let t = Terminal::start_with(100_000, false).await;
+    let path = format!("/api/admin/v1/agents/{}", t.net.agent_id);
+    let sync = || async {
+        let (status, body) = send(
+            &t.agent,
+            reqwest::Method::POST,
+            "/api/admin/v1/sync",
+            ADMIN,
+            None,
+        )
+        .await;
+        assert_eq!(status, 200, "{body}");
+        body
+    };
+    assert_eq!(sync().await["blocked"], false);
+
+    let (status, _) = admin(
+        &t.net.processing,
+        reqwest::Method::PATCH,
+        &path,
+        Some(json!({"status": "suspended"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let blocked = sync().await;
+    assert_eq!(blocked["blocked"], true, "{blocked}");
+    assert!(
+        blocked["blocked_reasons"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("suspended")),
+        "{blocked}"
+    );
+
+    let (status, _) = admin(
+        &t.net.processing,
+        reqwest::Method::PATCH,
+        &path,
+        Some(json!({"status": "active"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let open = sync().await;
+    assert_eq!(open["blocked"], false, "{open}");
+}

@@ -93,6 +93,9 @@ pub async fn check(state: &AgentState, request: &CheckRequest) -> Result<CheckAn
     match processing::check(&state.client, &contract, request).await {
         Ok(answer) => Ok(answer),
         Err(CallError::Refused { body, .. }) => Err(ApiError::field("account", body)),
+        Err(CallError::Suspended) => Err(ApiError::TerminalBlocked {
+            reason: "suspended".into(),
+        }),
         Err(e) => Err(ApiError::ProviderUnavailable {
             detail: e.to_string(),
         }),
