@@ -15,6 +15,7 @@ mod data_dir;
 mod demo;
 mod forged_answers;
 mod health;
+mod lifecycle;
 mod processes;
 mod processing;
 mod provider;

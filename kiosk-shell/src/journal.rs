@@ -20,6 +20,7 @@
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -204,11 +205,14 @@ impl Journal {
 /// Opens a journal file for appending, ending a torn last line first so that the next
 /// record starts on a line of its own.
 fn open_for_append(path: &Path) -> io::Result<File> {
+    // Owner-only: the journal is the record of the customers' money.
     let mut file = OpenOptions::new()
         .create(true)
         .append(true)
         .read(true)
+        .mode(0o600)
         .open(path)?;
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
     let len = file.metadata()?.len();
     if len > 0 {
         use std::io::{Read, Seek, SeekFrom};
@@ -264,7 +268,12 @@ fn shell_id(dir: &Path) -> io::Result<String> {
     let mut bytes = [0u8; 6];
     io::Read::read_exact(&mut File::open("/dev/urandom")?, &mut bytes)?;
     let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    let mut file = File::create(&path)?;
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&path)?;
     file.write_all(id.as_bytes())?;
     file.sync_all()?;
     Ok(id)
@@ -321,6 +330,28 @@ impl crate::ccnet::driver::BillSink for std::sync::Arc<std::sync::Mutex<Journal>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn journal_files_are_owner_only() {
+        let dir = tempfile::tempdir().unwrap();
+        // A journal left by an older version with a wide mode is narrowed on open.
+        std::fs::write(dir.path().join("acks.jsonl"), b"").unwrap();
+        std::fs::set_permissions(
+            dir.path().join("acks.jsonl"),
+            std::fs::Permissions::from_mode(0o644),
+        )
+        .unwrap();
+        let mut j = Journal::open(dir.path()).unwrap();
+        j.record(4, Kopecks::new(10_000), false).unwrap();
+        for name in ["bills.jsonl", "acks.jsonl", "shell-id"] {
+            let mode = std::fs::metadata(dir.path().join(name))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777;
+            assert_eq!(mode, 0o600, "{name} is {mode:o}");
+        }
+    }
 
     #[test]
     fn survives_reopen_and_torn_lines() {

@@ -66,6 +66,10 @@ mod server {
         IdempotencyConflict,
         #[error("the terminal is blocked: {reason}")]
         TerminalBlocked { reason: String },
+        /// The agent's contract is suspended by processing: its API refuses everything
+        /// until processing resumes it (payments already accepted still settle).
+        #[error("the agent's contract is suspended; ask the processing center")]
+        AgentSuspended,
         #[error("the provider could not be reached: {detail}")]
         ProviderUnavailable { detail: String },
         #[error("the request body is larger than {limit_bytes} bytes")]
@@ -97,6 +101,7 @@ mod server {
                 ApiError::InsufficientFunds { .. } => StatusCode::PAYMENT_REQUIRED,
                 ApiError::IdempotencyConflict => StatusCode::CONFLICT,
                 ApiError::TerminalBlocked { .. } => StatusCode::CONFLICT,
+                ApiError::AgentSuspended => StatusCode::FORBIDDEN,
                 ApiError::ProviderUnavailable { .. } => StatusCode::BAD_GATEWAY,
                 ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
                 ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -113,6 +118,7 @@ mod server {
                 ApiError::InsufficientFunds { .. } => "insufficient_funds",
                 ApiError::IdempotencyConflict => "idempotency_conflict",
                 ApiError::TerminalBlocked { .. } => "terminal_blocked",
+                ApiError::AgentSuspended => "agent_suspended",
                 ApiError::ProviderUnavailable { .. } => "provider_unavailable",
                 ApiError::PayloadTooLarge { .. } => "payload_too_large",
                 ApiError::Internal(_) => "internal_error",
@@ -182,6 +188,16 @@ mod server {
             assert_eq!(
                 ApiError::field("x", "y").status(),
                 StatusCode::UNPROCESSABLE_ENTITY
+            );
+        }
+
+        #[test]
+        fn a_suspended_agent_is_forbidden_with_its_own_code() {
+            let e = ApiError::AgentSuspended;
+            assert_eq!(e.status(), StatusCode::FORBIDDEN);
+            assert_eq!(
+                serde_json::to_value(e.body()).unwrap()["error"]["code"],
+                "agent_suspended"
             );
         }
 

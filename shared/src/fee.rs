@@ -109,6 +109,23 @@ impl FeeRule {
         let fee = i64::try_from(fee).map_err(|_| FeeError::Overflow)?;
         Ok(Kopecks::new(fee.max(0)))
     }
+
+    /// Splits `cash` into this rule's fee (never more than the cash) and what is left to
+    /// credit. A fee that cannot be computed is an error, never a zero fee: a zero would
+    /// quietly give the whole sum away.
+    pub fn split(&self, cash: Kopecks) -> Result<(Kopecks, Kopecks), FeeError> {
+        let fee = self.fee(cash)?.min(cash);
+        let rest = cash.checked_sub(fee).ok_or(FeeError::Overflow)?;
+        Ok((fee, rest))
+    }
+
+    /// The fee on `amount` and the total `amount + fee`, both checked: what a payer is
+    /// charged must fit in the money range.
+    pub fn on_top(&self, amount: Kopecks) -> Result<(Kopecks, Kopecks), FeeError> {
+        let fee = self.fee(amount)?;
+        let total = amount.checked_add(fee).ok_or(FeeError::Overflow)?;
+        Ok((fee, total))
+    }
 }
 
 #[cfg(test)]
@@ -197,6 +214,41 @@ mod tests {
         assert_eq!(
             rule(10_000, i64::MAX, 0, None).fee(Kopecks::MAX),
             Err(FeeError::Overflow)
+        );
+    }
+
+    #[test]
+    fn split_keeps_the_fee_and_refuses_an_overflow() {
+        // 10 % of 100.00 is 10.00; 90.00 is left to credit.
+        assert_eq!(
+            rule(1_000, 0, 0, None).split(Kopecks::new(10_000)),
+            Ok((Kopecks::new(1_000), Kopecks::new(9_000)))
+        );
+        // A fixed fee above the cash takes the cash, never more.
+        assert_eq!(
+            rule(0, 500, 0, None).split(Kopecks::new(100)),
+            Ok((Kopecks::new(100), Kopecks::ZERO))
+        );
+        // The fee on i64::MAX does not fit: an error, not a zero fee.
+        assert_eq!(
+            rule(10_000, i64::MAX, 0, None).split(Kopecks::MAX),
+            Err(FeeError::Overflow)
+        );
+    }
+
+    #[test]
+    fn on_top_refuses_a_total_that_does_not_fit() {
+        assert_eq!(
+            rule(150, 0, 0, None).on_top(Kopecks::new(100_000)),
+            Ok((Kopecks::new(1_500), Kopecks::new(101_500)))
+        );
+        assert_eq!(
+            rule(100, 0, 0, None).on_top(Kopecks::MAX),
+            Err(FeeError::Overflow)
+        );
+        assert_eq!(
+            rule(0, 1, 0, None).on_top(Kopecks::new(i64::MAX - 1)),
+            Ok((Kopecks::new(1), Kopecks::MAX))
         );
     }
 

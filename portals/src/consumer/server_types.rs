@@ -19,12 +19,16 @@ pub struct Use {
     pub refusal: Option<String>,
 }
 
+/// A contract as the API and the pages show it: everything but the password, which stays
+/// in `contracts.json` (the consumer needs it to call the provider) and is never sent back.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ContractView {
     pub id: u64,
     pub provider_name: String,
+    pub subscriber_id: i64,
     pub account: String,
     pub usage_url: String,
+    pub protocol: String,
     pub login: String,
     pub services: Vec<String>,
     pub uses: Vec<Use>,
@@ -36,8 +40,10 @@ impl From<&crate::consumer::server::contracts_file::Contract> for ContractView {
         ContractView {
             id: c.id,
             provider_name: c.provider_name.clone(),
+            subscriber_id: c.subscriber_id,
             account: c.account.clone(),
             usage_url: c.usage_url.clone(),
+            protocol: c.protocol.clone(),
             login: c.login.clone(),
             services: c.services.clone(),
             uses: c.uses.clone(),

@@ -203,6 +203,8 @@ pub async fn seed(dir: &Path) -> Result<Seeded, String> {
             .to_owned(),
     };
     let text = serde_json::to_string_pretty(&seeded).map_err(|e| e.to_string())?;
-    std::fs::write(dir.join(SEEDED_FILE), text).map_err(|e| e.to_string())?;
+    // It lists the demo subscribers' passwords: owner-only, like every secret.
+    crate::server::data_dir::write_private(&dir.join(SEEDED_FILE), text.as_bytes())
+        .map_err(|e| format!("{SEEDED_FILE}: {e}"))?;
     Ok(seeded)
 }

@@ -22,6 +22,34 @@ pub struct ProviderView {
     pub created_at: String,
 }
 
+/// Where an agent contract stands. A suspended agent's API answers `403 agent_suspended`;
+/// payments it made before still settle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AgentStatus {
+    Active,
+    Suspended,
+}
+
+impl AgentStatus {
+    /// The word stored in `agents.status` and sent on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AgentStatus::Active => "active",
+            AgentStatus::Suspended => "suspended",
+        }
+    }
+
+    /// The status a stored word names; anything unknown is treated as suspended, so a
+    /// damaged row never opens an agent's API.
+    pub fn from_stored(word: &str) -> AgentStatus {
+        match word {
+            "active" => AgentStatus::Active,
+            _ => AgentStatus::Suspended,
+        }
+    }
+}
+
 /// An agent as the operator sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AgentView {
@@ -33,8 +61,17 @@ pub struct AgentView {
     pub balance: Money,
     pub reserved: Money,
     pub available: Money,
+    pub status: AgentStatus,
+    /// `status == active`, kept for clients that read the older field.
     pub active: bool,
     pub created_at: String,
+}
+
+/// A login with its new password, shown once (`POST …/credentials`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RotatedCredential {
+    pub login: String,
+    pub password: String,
 }
 
 /// A new agent contract with its one-time password.

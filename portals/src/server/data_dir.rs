@@ -119,3 +119,20 @@ pub fn password(
         Err(e) => Err(secret_error(e.to_string())),
     }
 }
+
+/// Writes `bytes` to `path` readable by the owner only (0600), whichever way the file
+/// existed before: a new file is created with that mode (no umask window), an existing
+/// one is narrowed before anything is written into it. For files that hold passwords or
+/// money outside the database (the demo's `seeded.json`).
+pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(path)?;
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    file.set_len(0)?;
+    file.write_all(bytes)?;
+    file.sync_all()
+}

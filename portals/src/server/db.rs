@@ -1,6 +1,6 @@
 //! Opening the participant's database and bringing its schema up to date.
 
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -15,6 +15,38 @@ use crate::role::Role;
 pub const MAX_CONNECTIONS: u32 = 8;
 /// How long a writer waits for another writer before the statement fails.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The files SQLite keeps beside a database in WAL mode.
+const SIDE_FILES: [&str; 2] = ["-wal", "-shm"];
+
+/// Makes the database file owner-only (0600) *before* SQLite opens it: the database holds
+/// money and passwords (processing keeps providers' passwords for outbound calls, the
+/// agent its contract's). A missing file is created empty with mode 0600 — no umask, no
+/// window in which it is readable — and SQLite, finding it empty, makes a database of it.
+/// SQLite gives `-wal` and `-shm` the main file's mode when it creates them; files left by
+/// an older version with wider modes are narrowed here too.
+fn owner_only(file: &Path) -> Result<(), StartError> {
+    let failed = |e: std::io::Error| {
+        StartError::Database(format!("cannot make {} owner-only: {e}", file.display()))
+    };
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(file)
+        .map_err(failed)?;
+    let mut paths = vec![file.to_owned()];
+    for suffix in SIDE_FILES {
+        let mut side = file.as_os_str().to_owned();
+        side.push(suffix);
+        paths.push(side.into());
+    }
+    for path in paths.iter().filter(|p| p.exists()) {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(failed)?;
+    }
+    Ok(())
+}
 
 /// Opens `DIR/<role>.db` (or `database_url`) and applies `migrations/<role>/`.
 ///
@@ -55,15 +87,16 @@ pub async fn open(
         })
         .busy_timeout(BUSY_TIMEOUT)
         .foreign_keys(true);
+    let in_memory = options.get_filename() == Path::new(":memory:")
+        || database_url.is_some_and(|url| url.contains("mode=memory"));
+    if !in_memory {
+        owner_only(options.get_filename())?;
+    }
     let pool = SqlitePoolOptions::new()
         .max_connections(MAX_CONNECTIONS)
         .connect_with(options)
         .await
         .map_err(|e| StartError::Database(e.to_string()))?;
-    if database_url.is_none() {
-        // Processing keeps providers' passwords for outbound calls: owner-only.
-        let _ = std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600));
-    }
     let migrator = match role {
         Role::Provider => sqlx::migrate!("../migrations/provider"),
         Role::Processing => sqlx::migrate!("../migrations/processing"),

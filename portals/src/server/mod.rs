@@ -4,9 +4,11 @@
 
 pub mod clock;
 pub mod credentials;
+pub mod csv;
 pub mod data_dir;
 pub mod db;
 pub mod health;
+pub mod local_path;
 pub mod period;
 pub mod retention;
 pub mod ui;

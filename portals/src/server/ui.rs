@@ -87,16 +87,17 @@ struct LangSwitch {
 /// `GET /lang?to=en&back=/path`: remembers the language for a year and goes back.
 async fn switch_lang(Query(switch): Query<LangSwitch>) -> Response {
     let lang = Lang::from_code(&switch.to);
-    // Only a local path: never an open redirect to another site.
+    // Only a path of this site: never an open redirect to another one.
     let back = switch
         .back
-        .filter(|b| b.starts_with('/') && !b.starts_with("//") && !b.contains('\\'))
-        .unwrap_or_else(|| "/".to_owned());
+        .as_deref()
+        .and_then(super::local_path::same_site_path)
+        .unwrap_or("/");
     let cookie = format!(
         "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax",
         lang.code()
     );
-    let mut response = Redirect::to(&back).into_response();
+    let mut response = Redirect::to(back).into_response();
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         response.headers_mut().insert(header::SET_COOKIE, value);
     }

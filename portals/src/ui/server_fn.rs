@@ -16,3 +16,16 @@ pub fn failed(error: impl Display) -> ServerFnError {
     tracing::error!(error = %error, "page request failed");
     ServerFnError::new(error.to_string())
 }
+
+/// The login of whoever signed in for this request (the operator's `admin`), for the log
+/// lines that record who changed what. The auth gate put it in the request's extensions.
+pub fn signed_in_login() -> String {
+    use_context::<http::request::Parts>()
+        .and_then(|parts| {
+            parts
+                .extensions
+                .get::<shared::auth::Principal>()
+                .map(|p| p.login.clone())
+        })
+        .unwrap_or_else(|| "unknown".to_owned())
+}

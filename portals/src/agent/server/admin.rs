@@ -62,6 +62,10 @@ pub async fn set_contract(state: &AgentState, contract: Contract) -> Result<(), 
             "processing_url",
             format!("processing answered HTTP {status}"),
         )),
+        Err(CallError::Suspended) => Err(ApiError::field(
+            "contract_number",
+            "processing has suspended this agent contract",
+        )),
         Err(CallError::Unreachable(why)) => Err(ApiError::field(
             "processing_url",
             format!("processing did not answer: {why}"),

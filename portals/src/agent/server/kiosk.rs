@@ -93,6 +93,9 @@ pub async fn check(state: &AgentState, request: &CheckRequest) -> Result<CheckAn
     match processing::check(&state.client, &contract, request).await {
         Ok(answer) => Ok(answer),
         Err(CallError::Refused { body, .. }) => Err(ApiError::field("account", body)),
+        Err(CallError::Suspended) => Err(ApiError::TerminalBlocked {
+            reason: "suspended".into(),
+        }),
         Err(e) => Err(ApiError::ProviderUnavailable {
             detail: e.to_string(),
         }),
@@ -106,19 +109,17 @@ async fn post_check(
     Ok(Json(check(&state, &body).await?))
 }
 
-/// The agent's fee on `cash` and what is left to credit.
-pub fn split(fee: &FeeRule, cash: Kopecks) -> (Kopecks, Kopecks) {
-    let agent_fee = fee.fee(cash).unwrap_or(Kopecks::ZERO).min(cash);
-    (
-        agent_fee,
-        cash.checked_sub(agent_fee).unwrap_or(Kopecks::ZERO),
-    )
+/// The agent's fee on `cash` and what is left to credit. A fee that cannot be computed
+/// refuses the session's cash (`422` on `cash`); it never becomes a zero fee.
+pub fn split(fee: &FeeRule, cash: Kopecks) -> Result<(Kopecks, Kopecks), ApiError> {
+    fee.split(cash)
+        .map_err(|e| ApiError::field("cash", format!("the agent's fee cannot be computed: {e}")))
 }
 
 async fn view(state: &AgentState, session: SessionRow) -> Result<SessionView, ApiError> {
     let fee = store::fee_rule(&state.pool).await.map_err(db)?;
     let cash = Kopecks::new(session.cash);
-    let (agent_fee, amount) = split(&fee, cash);
+    let (agent_fee, amount) = split(&fee, cash)?;
     Ok(SessionView {
         session_id: session.id,
         provider_id: session.provider_id,
@@ -299,7 +300,7 @@ pub async fn pay(state: &AgentState, session_id: i64) -> Result<PaymentRow, ApiE
     }
     let session = session_or_404(state, session_id).await?;
     let fee = store::fee_rule(&state.pool).await.map_err(db)?;
-    let (agent_fee, amount) = split(&fee, Kopecks::new(session.cash));
+    let (agent_fee, amount) = split(&fee, Kopecks::new(session.cash))?;
     if !amount.is_positive() || amount.get() < session.min_amount {
         return Err(ApiError::field(
             "cash",

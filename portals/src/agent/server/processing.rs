@@ -28,7 +28,16 @@ pub enum CallError {
     /// 4xx with a body: processing understood and refused.
     #[error("processing refused: HTTP {status}: {body}")]
     Refused { status: u16, body: String },
+    /// 403 `agent_suspended`: processing has suspended this agent contract. Nothing is
+    /// final about it: queued payments wait (processing resumes the contract or not), and
+    /// the terminal blocks until a sync succeeds again.
+    #[error("{SUSPENDED}")]
+    Suspended,
 }
+
+/// What a sync records as its error while the contract is suspended; the status reads
+/// it back to block the terminal with the reason `suspended`.
+pub const SUSPENDED: &str = "processing has suspended this agent contract (agent_suspended)";
 
 pub fn client(timeout: Duration) -> reqwest::Client {
     reqwest::Client::builder()
@@ -64,6 +73,16 @@ async fn judge(
             Some(message) => format!("HTTP {status}: {message}"),
             None => format!("HTTP {status}"),
         }));
+    }
+    if status == StatusCode::FORBIDDEN {
+        let body = response.text().await.unwrap_or_default();
+        let suspended = serde_json::from_str::<shared::error::ErrorBody>(&body)
+            .is_ok_and(|b| b.error.code == "agent_suspended");
+        return Err(if suspended {
+            CallError::Suspended
+        } else {
+            CallError::Refused { status: 403, body }
+        });
     }
     if status.is_client_error()
         && status != StatusCode::NOT_MODIFIED

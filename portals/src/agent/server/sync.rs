@@ -134,6 +134,9 @@ pub async fn status(state: &AgentState) -> Result<Status, sqlx::Error> {
     {
         reasons.push("no_funds".to_owned());
     }
+    if balance_state.last_error.as_deref() == Some(processing::SUSPENDED) {
+        reasons.push("suspended".to_owned());
+    }
     if state
         .validator_fault
         .lock()

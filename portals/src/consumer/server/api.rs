@@ -12,6 +12,7 @@ use shared::wire::provider::USAGE_PROTOCOL;
 
 use super::ConsumerState;
 use super::contracts_file::{self, Contract, MAX_USES_PER_CONTRACT, Use};
+use crate::consumer::server_types::ContractView;
 use crate::server::clock;
 
 /// A contract as pasted or typed: what the provider issued plus its name.
@@ -25,6 +26,9 @@ pub struct ContractInput {
     #[serde(default = "usage_protocol")]
     pub protocol: String,
     pub login: String,
+    /// Required when adding; on `PUT` an absent or empty password keeps the stored one
+    /// (the API never sends it back, so a client cannot resend it).
+    #[serde(default)]
     pub password: String,
     pub services: Vec<String>,
 }
@@ -103,14 +107,22 @@ pub async fn add(state: &ConsumerState, input: ContractInput) -> Result<Contract
 }
 
 async fn list(State(state): State<ConsumerState>) -> impl IntoResponse {
-    Json(state.contracts.lock().await.contracts.clone())
+    let contracts = state.contracts.lock().await;
+    Json(
+        contracts
+            .contracts
+            .iter()
+            .map(ContractView::from)
+            .collect::<Vec<_>>(),
+    )
 }
 
 async fn post_contract(
     State(state): State<ConsumerState>,
     JsonBody(input): JsonBody<ContractInput>,
 ) -> Result<impl IntoResponse, ApiError> {
-    Ok((StatusCode::CREATED, Json(add(&state, input).await?)))
+    let contract = add(&state, input).await?;
+    Ok((StatusCode::CREATED, Json(ContractView::from(&contract))))
 }
 
 async fn get_contract(
@@ -126,16 +138,15 @@ async fn get_contract(
         .ok_or_else(|| ApiError::NotFound {
             what: format!("contract {id}"),
         })?;
-    Ok(Json(contract))
+    Ok(Json(ContractView::from(&contract)))
 }
 
 /// Replaces a contract's details (its history stays).
 pub async fn update(
     state: &ConsumerState,
     id: u64,
-    input: ContractInput,
+    mut input: ContractInput,
 ) -> Result<Contract, ApiError> {
-    validate(&input)?;
     let mut contracts = state.contracts.lock().await;
     let mut next = contracts.clone();
     let contract = next
@@ -145,6 +156,10 @@ pub async fn update(
         .ok_or_else(|| ApiError::NotFound {
             what: format!("contract {id}"),
         })?;
+    if input.password.is_empty() {
+        input.password = contract.password.clone();
+    }
+    validate(&input)?;
     contract.provider_name = input.provider_name.trim().to_owned();
     contract.subscriber_id = input.subscriber_id;
     contract.account = input.account.trim().to_owned();
@@ -165,7 +180,7 @@ async fn put_contract(
     Path(id): Path<u64>,
     JsonBody(input): JsonBody<ContractInput>,
 ) -> Result<impl IntoResponse, ApiError> {
-    Ok(Json(update(&state, id, input).await?))
+    Ok(Json(ContractView::from(&update(&state, id, input).await?)))
 }
 
 async fn delete_contract(

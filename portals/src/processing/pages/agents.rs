@@ -5,6 +5,10 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 use shared::money::Kopecks;
 
+use super::agent_lifecycle::{
+    AgentActions, AgentStatusBadge, LifecycleResult, RotateAgentPassword, SetAgentStatus,
+    StatusResult, status_header,
+};
 use super::texts::texts;
 use crate::processing::model::{AgentView, IssuedAgent};
 use crate::ui::rub;
@@ -98,8 +102,16 @@ pub fn AgentsPage() -> impl IntoView {
     let t = texts();
     let create = ServerAction::<CreateAgent>::new();
     let topup = ServerAction::<TopUp>::new();
+    let status = ServerAction::<SetAgentStatus>::new();
+    let rotate = ServerAction::<RotateAgentPassword>::new();
     let list = Resource::new(
-        move || (create.version().get(), topup.version().get()),
+        move || {
+            (
+                create.version().get(),
+                topup.version().get(),
+                status.version().get(),
+            )
+        },
         |_| load_agents(),
     );
     let field = |id: &'static str, label: &'static str, value: &'static str, hint: &'static str| {
@@ -147,7 +159,7 @@ pub fn AgentsPage() -> impl IntoView {
         <Transition fallback=move || view! { <p>{t.loading}</p> }>
             {move || list.get().map(|result| match result {
                 Ok(rows) if rows.is_empty() => view! { <p class="empty-state">{t.no_agents}</p> }.into_any(),
-                Ok(rows) => view! { <AgentTable rows=rows.clone()/> <TopupForm agents=rows topup/> }.into_any(),
+                Ok(rows) => view! { <AgentTable rows=rows.clone() status rotate/> <TopupForm agents=rows topup/> }.into_any(),
                 Err(e) => view! { <p class="error">{format!("{}: {e}", t.failed)}</p> }.into_any(),
             })}
         </Transition>
@@ -167,11 +179,16 @@ fn fee_text(fee: &shared::fee::FeeRule) -> String {
 }
 
 #[component]
-fn AgentTable(rows: Vec<AgentView>) -> impl IntoView {
+fn AgentTable(
+    rows: Vec<AgentView>,
+    status: ServerAction<SetAgentStatus>,
+    rotate: ServerAction<RotateAgentPassword>,
+) -> impl IntoView {
     let t = texts();
     let body = rows
         .into_iter()
         .map(|a| {
+            let actions = a.clone();
             view! {
                 <tr>
                     <td>{a.agent_id}</td>
@@ -182,6 +199,8 @@ fn AgentTable(rows: Vec<AgentView>) -> impl IntoView {
                     <td class="num">{rub(a.balance.amount)}</td>
                     <td class="num">{rub(a.reserved.amount)}</td>
                     <td class="num"><strong>{rub(a.available.amount)}</strong></td>
+                    <td><AgentStatusBadge status=a.status/></td>
+                    <td class="actions"><AgentActions agent=actions status rotate/></td>
                 </tr>
             }
         })
@@ -199,10 +218,14 @@ fn AgentTable(rows: Vec<AgentView>) -> impl IntoView {
                         <th scope="col" class="num">{t.balance}</th>
                         <th scope="col" class="num">{t.reserved}</th>
                         <th scope="col" class="num">{t.available}</th>
+                        <th scope="col">{status_header()}</th>
+                        <th scope="col"></th>
                     </tr>
                 </thead>
                 <tbody>{body}</tbody>
             </table>
+            <StatusResult action=status/>
+            <LifecycleResult action=rotate/>
         </section>
     }
 }

@@ -1,5 +1,6 @@
 //! The processing center's pages.
 
+pub mod agent_lifecycle;
 pub mod agents;
 pub mod ledger;
 pub mod payments;

@@ -3,11 +3,12 @@
 
 use std::collections::BTreeMap;
 
-use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
+use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
+use shared::auth::Principal;
 use shared::error::ApiError;
 use shared::extract::JsonBody;
 use shared::fee::FeeRule;
@@ -18,8 +19,10 @@ use super::ProcessingState;
 use super::connectors::{self, ProviderAnswer};
 use super::ledger::{self, agent_account, provider_account};
 use super::payment::{self, PaymentFilter};
-use super::store::{self, AgentRow, ProviderView};
-pub use crate::processing::model::{AgentView, ConnectionTest, IssuedAgent};
+use super::store::{self, AgentChange, AgentRow, ProviderView};
+pub use crate::processing::model::{
+    AgentStatus, AgentView, ConnectionTest, IssuedAgent, RotatedCredential,
+};
 use crate::server::clock;
 use crate::server::credentials::new_credential;
 
@@ -386,7 +389,8 @@ impl From<&AgentRow> for AgentView {
             balance: Money::rub(Kopecks::new(a.balance)),
             reserved: Money::rub(Kopecks::new(a.reserved)),
             available: Money::rub(a.available()),
-            active: a.active,
+            status: a.status(),
+            active: a.status() == AgentStatus::Active,
             created_at: a.created_at.clone(),
         }
     }
@@ -417,6 +421,98 @@ async fn get_agent(
     Path(id): Path<i64>,
 ) -> Result<impl IntoResponse, ApiError> {
     Ok(Json(AgentView::from(&agent_or_404(&state, id).await?)))
+}
+
+/// `PATCH /agents/{id}` body: the status and/or the fee rule; at least one of them.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentChanges {
+    pub status: Option<AgentStatus>,
+    pub fee: Option<FeeRule>,
+}
+
+/// Suspends, resumes and/or re-prices an agent contract. `by` is who asked (the
+/// operator's login); a change of status is logged with it.
+pub async fn change_agent(
+    state: &ProcessingState,
+    id: i64,
+    changes: &AgentChanges,
+    by: &str,
+) -> Result<AgentView, ApiError> {
+    if changes.status.is_none() && changes.fee.is_none() {
+        return Err(ApiError::field("status", "give a status and/or a fee"));
+    }
+    if let Some(fee) = &changes.fee {
+        fee.validate()
+            .map_err(|e| ApiError::field(&format!("fee.{}", e.field()), e.to_string()))?;
+    }
+    let before = agent_or_404(state, id).await?;
+    let change = AgentChange {
+        status: changes.status,
+        fee: changes.fee,
+    };
+    if !store::change_agent(&state.pool, id, &change)
+        .await
+        .map_err(db)?
+    {
+        return Err(ApiError::NotFound {
+            what: format!("agent {id}"),
+        });
+    }
+    if let Some(status) = changes.status
+        && status != before.status()
+    {
+        tracing::warn!(agent = id, contract_number = %before.contract_number, from = before.status().as_str(), to = status.as_str(), by, "agent status changed");
+    }
+    if let Some(fee) = &changes.fee {
+        tracing::info!(agent = id, ?fee, by, "agent fee changed");
+    }
+    Ok(AgentView::from(&agent_or_404(state, id).await?))
+}
+
+async fn patch_agent(
+    State(state): State<ProcessingState>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<i64>,
+    JsonBody(changes): JsonBody<AgentChanges>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(
+        change_agent(&state, id, &changes, &principal.login).await?,
+    ))
+}
+
+/// Gives an agent a new password, returned once; the old one stops working at once, in
+/// every process (each reads the stored hash on every request; see `DbCredentials`).
+pub async fn rotate_agent_password(
+    state: &ProcessingState,
+    id: i64,
+    by: &str,
+) -> Result<RotatedCredential, ApiError> {
+    let agent = agent_or_404(state, id).await?;
+    let password = state
+        .agent_logins
+        .rotate(&agent.login)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::NotFound {
+            what: format!("a login of agent {id}"),
+        })?;
+    tracing::warn!(agent = id, login = %agent.login, by, "agent password replaced");
+    Ok(RotatedCredential {
+        login: agent.login,
+        password,
+    })
+}
+
+async fn post_agent_credentials(
+    State(state): State<ProcessingState>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<i64>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(rotate_agent_password(&state, id, &principal.login).await?),
+    ))
 }
 
 /// `POST /agents/{id}/topups` body.
@@ -555,7 +651,14 @@ pub fn router(state: ProcessingState) -> axum::Router {
         )
         .route("/api/admin/v1/providers/{id}/test", post(post_test))
         .route("/api/admin/v1/agents", get(list_agents).post(post_agent))
-        .route("/api/admin/v1/agents/{id}", get(get_agent))
+        .route(
+            "/api/admin/v1/agents/{id}",
+            get(get_agent).patch(patch_agent),
+        )
+        .route(
+            "/api/admin/v1/agents/{id}/credentials",
+            post(post_agent_credentials),
+        )
         .route("/api/admin/v1/agents/{id}/topups", post(post_topup))
         .route("/api/admin/v1/payments", get(list_payments))
         .route("/api/admin/v1/ledger", get(get_ledger))

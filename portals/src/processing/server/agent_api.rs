@@ -18,7 +18,7 @@ use shared::wire::osmp::ResultCode;
 use super::ProcessingState;
 use super::connectors::{self, ProviderAnswer};
 use super::payment::{self, Claimed};
-use super::store::{self, AgentRow};
+use super::store::{self, AgentRow, AgentStatus};
 
 async fn agent_of(state: &ProcessingState, principal: &Principal) -> Result<AgentRow, ApiError> {
     let id: i64 = principal
@@ -188,6 +188,33 @@ async fn get_payment(
     Ok(Json(row.state(Kopecks::new(agent.balance))).into_response())
 }
 
+/// Refuses every request of a suspended agent with `403 agent_suspended`, before any
+/// handler runs: one place, so no route of this API can forget it. The status is read on
+/// each request, so a suspension (or a resumption) counts at once, in every process.
+/// Only requests count: the retrier settles the agent's pending payments regardless.
+async fn refuse_suspended(
+    State(state): State<ProcessingState>,
+    Extension(principal): Extension<Principal>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Result<Response, ApiError> {
+    let id: i64 = principal
+        .subject
+        .parse()
+        .map_err(|_| ApiError::internal("agent login without an agent id"))?;
+    match store::agent_status(&state.pool, id)
+        .await
+        .map_err(ApiError::internal)?
+    {
+        Some(AgentStatus::Active) => Ok(next.run(request).await),
+        Some(AgentStatus::Suspended) => {
+            tracing::info!(agent = id, path = %request.uri().path(), "suspended agent refused");
+            Err(ApiError::AgentSuspended)
+        }
+        None => Err(ApiError::internal("agent contract missing")),
+    }
+}
+
 pub fn router(state: ProcessingState) -> axum::Router {
     use axum::routing::{get, post};
     axum::Router::new()
@@ -196,5 +223,9 @@ pub fn router(state: ProcessingState) -> axum::Router {
         .route("/api/agent/v1/checks", post(post_check))
         .route("/api/agent/v1/payments", post(post_payment))
         .route("/api/agent/v1/payments/{agent_txn_id}", get(get_payment))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            refuse_suspended,
+        ))
         .with_state(state)
 }

@@ -243,10 +243,18 @@ pub async fn validate(
             }
         }
     }
-    let processing_fee = agent
-        .fee_rule()
-        .fee(request.amount)
-        .unwrap_or(Kopecks::ZERO);
+    // The fee and the total charged are checked: a fee that does not fit refuses the
+    // payment; it never becomes a zero fee.
+    let processing_fee = match agent.fee_rule().on_top(request.amount) {
+        Ok((fee, _total)) => fee,
+        Err(e) => {
+            fields.insert(
+                "amount".to_owned(),
+                format!("processing's fee cannot be computed: {e}"),
+            );
+            Kopecks::ZERO
+        }
+    };
     match (provider, accepted_at) {
         (Some(provider), Some(accepted_at)) if fields.is_empty() => {
             let request_hash = hash(&request);

@@ -15,7 +15,7 @@ use shared::money::Kopecks;
 use super::ProcessingState;
 use super::connectors::{self, ProviderPayment};
 use super::store;
-use crate::server::clock;
+use crate::server::{clock, csv};
 
 /// One completed payment of the registry.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
@@ -54,21 +54,29 @@ fn txn_date(stamp: &str) -> String {
 }
 
 /// The CSV: `txn_id;prv_txn;account;sum;txn_date` lines and a `TOTAL;<count>;<sum>` trailer.
+/// Every cell goes through [`csv::cell`]: `prv_txn` comes from the provider and `account`
+/// from a kiosk, so either may hold a separator, a quote or a formula. The total is summed
+/// in `i128`, so it cannot wrap.
 pub fn csv(lines: &[RegistryLine]) -> String {
-    let mut out = String::from("txn_id;prv_txn;account;sum;txn_date\n");
-    let mut total = 0i64;
+    let mut out = csv::line(&["txn_id", "prv_txn", "account", "sum", "txn_date"]);
+    let mut total = 0i128;
     for line in lines {
-        total += line.amount;
-        out.push_str(&format!(
-            "{};{};{};{};{}\n",
-            line.id,
-            line.prv_txn.as_deref().unwrap_or_default(),
-            line.account,
-            Kopecks::new(line.amount),
-            txn_date(&line.accepted_at)
-        ));
+        total += i128::from(line.amount);
+        out.push_str(&csv::line(&[
+            line.id.to_string(),
+            line.prv_txn.clone().unwrap_or_default(),
+            line.account.clone(),
+            Kopecks::new(line.amount).to_string(),
+            txn_date(&line.accepted_at),
+        ]));
     }
-    out.push_str(&format!("TOTAL;{};{}\n", lines.len(), Kopecks::new(total)));
+    // Amounts are non-negative kopecks; the same `R.KK` form as Kopecks' Display.
+    let total = format!("{}.{:02}", total / 100, (total % 100).abs());
+    out.push_str(&csv::line(&[
+        "TOTAL".to_owned(),
+        lines.len().to_string(),
+        total,
+    ]));
     out
 }
 

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::processing::model::ProviderView;
+pub use crate::processing::model::{AgentStatus, ProviderView};
 use shared::fee::FeeRule;
 use shared::money::Kopecks;
 use shared::wire::agent::Field;
@@ -92,7 +92,9 @@ pub struct AgentRow {
     pub fee_fixed: i64,
     pub fee_min: i64,
     pub fee_max: Option<i64>,
-    pub active: bool,
+    /// `active` or `suspended` (see [`AgentRow::status`]).
+    #[sqlx(rename = "status")]
+    pub status_word: String,
     pub created_at: String,
     pub balance: i64,
     pub reserved: i64,
@@ -111,12 +113,16 @@ impl AgentRow {
     pub fn available(&self) -> Kopecks {
         Kopecks::new(self.balance - self.reserved)
     }
+
+    pub fn status(&self) -> AgentStatus {
+        AgentStatus::from_stored(&self.status_word)
+    }
 }
 
 macro_rules! select_agents {
     ($rest:literal) => {
         concat!(
-            "SELECT g.id, g.name, g.contract_number, g.login, g.fee_percent_bp, g.fee_fixed, g.fee_min, g.fee_max, g.active, g.created_at,
+            "SELECT g.id, g.name, g.contract_number, g.login, g.fee_percent_bp, g.fee_fixed, g.fee_min, g.fee_max, g.status, g.created_at,
                     a.balance, a.reserved
              FROM agents g JOIN ledger_accounts a ON a.id = 'agent:' || g.id ",
             $rest
@@ -135,4 +141,51 @@ pub async fn agents(pool: &SqlitePool) -> Result<Vec<AgentRow>, sqlx::Error> {
     sqlx::query_as(select_agents!("ORDER BY g.id"))
         .fetch_all(pool)
         .await
+}
+
+/// The status of the agent whose login is `subject` (its id), read on every agent API
+/// request so a suspension takes effect at once in every process. `None`: no such agent.
+pub async fn agent_status(pool: &SqlitePool, id: i64) -> Result<Option<AgentStatus>, sqlx::Error> {
+    let row: Option<(String,)> = sqlx::query_as("SELECT status FROM agents WHERE id = $1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+    Ok(row.map(|(word,)| AgentStatus::from_stored(&word)))
+}
+
+/// What `PATCH /agents/{id}` changes; `None` leaves a part as it is.
+pub struct AgentChange {
+    pub status: Option<AgentStatus>,
+    pub fee: Option<FeeRule>,
+}
+
+/// Applies a change to an agent contract in one statement; `false` when there is no such
+/// agent. The old `active` flag follows the status.
+pub async fn change_agent(
+    pool: &SqlitePool,
+    id: i64,
+    change: &AgentChange,
+) -> Result<bool, sqlx::Error> {
+    let status = change.status.map(AgentStatus::as_str);
+    let fee = change.fee.as_ref();
+    let result = sqlx::query(
+        "UPDATE agents SET
+            status = COALESCE($1, status),
+            active = CASE COALESCE($1, status) WHEN 'active' THEN 1 ELSE 0 END,
+            fee_percent_bp = COALESCE($2, fee_percent_bp),
+            fee_fixed = COALESCE($3, fee_fixed),
+            fee_min = COALESCE($4, fee_min),
+            fee_max = CASE WHEN $5 THEN $6 ELSE fee_max END
+         WHERE id = $7",
+    )
+    .bind(status)
+    .bind(fee.map(|f| i64::from(f.percent_bp)))
+    .bind(fee.map(|f| f.fixed.get()))
+    .bind(fee.map(|f| f.min.get()))
+    .bind(fee.is_some())
+    .bind(fee.and_then(|f| f.max).map(Kopecks::get))
+    .bind(id)
+    .execute(pool)
+    .await?;
+    Ok(result.rows_affected() == 1)
 }

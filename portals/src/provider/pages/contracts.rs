@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 use shared::money::Kopecks;
 
+use super::contract_credentials::{RotateButton, RotateContractPassword, RotateResult};
 use super::texts::texts;
 use crate::provider::model::ContractRow;
 use crate::ui::rub;
@@ -137,6 +138,7 @@ pub fn ContractsPage() -> impl IntoView {
     let issue = ServerAction::<IssueContract>::new();
     let status = ServerAction::<SetContractStatus>::new();
     let switch = ServerAction::<SetPaymentsSwitch>::new();
+    let rotate = ServerAction::<RotateContractPassword>::new();
     let data = Resource::new(
         move || {
             (
@@ -197,7 +199,7 @@ pub fn ContractsPage() -> impl IntoView {
         </section>
         <Transition fallback=move || view! { <p>{t.loading}</p> }>
             {move || data.get().map(|result| match result {
-                Ok(data) => view! { <ContractList contracts=data.contracts status/> <PaymentsSwitch current=data.payments switch/> }.into_any(),
+                Ok(data) => view! { <ContractList contracts=data.contracts status rotate/> <PaymentsSwitch current=data.payments switch/> }.into_any(),
                 Err(e) => view! { <p class="error">{format!("{}: {e}", t.failed)}</p> }.into_any(),
             })}
         </Transition>
@@ -208,6 +210,7 @@ pub fn ContractsPage() -> impl IntoView {
 fn ContractList(
     contracts: Vec<ContractRow>,
     status: ServerAction<SetContractStatus>,
+    rotate: ServerAction<RotateContractPassword>,
 ) -> impl IntoView {
     let t = texts();
     if contracts.is_empty() {
@@ -233,6 +236,8 @@ fn ContractList(
                     }
                 })
                 .collect_view();
+            // A closed contract's login stays revoked: nothing to rotate.
+            let rotate_button = (c.status != "closed").then(|| view! { <RotateButton id=c.id action=rotate/> });
             view! {
                 <tr>
                     <td>{c.id}</td>
@@ -241,7 +246,7 @@ fn ContractList(
                     <td><code>{c.login.clone()}</code></td>
                     <td class="num">{format!("{} — {}", rub(Kopecks::new(c.min_amount)), rub(Kopecks::new(c.max_amount)))}</td>
                     <td><span class=format!("badge badge-{}", c.status)>{t.status(&c.status)}</span></td>
-                    <td class="actions">{buttons}</td>
+                    <td class="actions">{buttons}{rotate_button}</td>
                 </tr>
             }
         })
@@ -262,6 +267,7 @@ fn ContractList(
                 </thead>
                 <tbody>{rows}</tbody>
             </table>
+            <RotateResult action=rotate/>
         </section>
     }
     .into_any()

@@ -1,5 +1,6 @@
 //! The provider portal's pages.
 
+pub mod contract_credentials;
 pub mod contracts;
 pub mod gateway_log;
 pub mod reports;

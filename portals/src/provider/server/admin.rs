@@ -3,11 +3,12 @@
 
 use std::collections::BTreeMap;
 
-use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
+use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
+use shared::auth::Principal;
 use shared::error::ApiError;
 use shared::extract::JsonBody;
 use shared::money::{Kopecks, Money};
@@ -335,6 +336,52 @@ async fn patch_contract(
     Ok(Json(store::contract(&state.pool, id).await.map_err(db)?))
 }
 
+/// A processing center's login with its new password, shown once.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RotatedCredential {
+    pub login: String,
+    pub password: String,
+}
+
+/// Gives a processing contract's login a new password, returned once; the old one stops
+/// working at once, in every process. A closed contract's login stays revoked (422).
+pub async fn rotate_contract_password(
+    state: &ProviderState,
+    id: i64,
+    by: &str,
+) -> Result<RotatedCredential, ApiError> {
+    let contract = store::contract(&state.pool, id)
+        .await
+        .map_err(db)?
+        .ok_or_else(|| ApiError::NotFound {
+            what: format!("processing contract {id}"),
+        })?;
+    let password = state
+        .processing_logins
+        .rotate(&contract.login)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| {
+            ApiError::field("status", "the contract is closed; its login stays revoked")
+        })?;
+    tracing::warn!(contract = id, login = %contract.login, by, "processing contract password replaced");
+    Ok(RotatedCredential {
+        login: contract.login,
+        password,
+    })
+}
+
+async fn post_contract_credentials(
+    State(state): State<ProviderState>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<i64>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(rotate_contract_password(&state, id, &principal.login).await?),
+    ))
+}
+
 #[derive(Deserialize)]
 struct TransactionFilter {
     account: Option<String>,
@@ -463,6 +510,10 @@ pub fn router(state: ProviderState) -> axum::Router {
         .route(
             "/api/admin/v1/processing-contracts/{id}",
             patch(patch_contract),
+        )
+        .route(
+            "/api/admin/v1/processing-contracts/{id}/credentials",
+            axum::routing::post(post_contract_credentials),
         )
         .route("/api/admin/v1/transactions", get(list_transactions))
         .route("/api/admin/v1/tariffs", get(get_tariffs).put(put_tariffs))
