@@ -129,10 +129,13 @@ fn flood(
 }
 
 fn print(name: &str, health: &Run, authenticated: &Run) {
-    println!(
-        "  {name:<34} /healthz p50 {:>9.2?} p99 {:>9.2?}   authenticated p50 {:>9.2?} p99 {:>9.2?}",
-        health.p50, health.p99, authenticated.p50, authenticated.p99
-    );
+    println!("  {name}");
+    for (what, run) in [("/healthz", health), ("authenticated", authenticated)] {
+        println!(
+            "    {what:<14} p50 {:>9.2?}   p99 {:>9.2?}   {:>7.0} /s",
+            run.p50, run.p99, run.per_second
+        );
+    }
 }
 
 #[tokio::main]
@@ -148,12 +151,12 @@ async fn main() {
 
     let stop = Arc::new(AtomicBool::new(false));
     let answers = Arc::new(Mutex::new(BTreeMap::new()));
+    let flood_started = std::time::Instant::now();
     let flooders = flood(addr, in_flight, stop.clone(), answers.clone());
     // Let the flood fill the hashing queue before measuring.
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
-    let started = std::time::Instant::now();
     let (flood_health, flood_auth) = measure(addr, requests, concurrency).await;
-    let flood_seconds = started.elapsed().as_secs_f64();
+    let flood_seconds = flood_started.elapsed().as_secs_f64();
     stop.store(true, Ordering::Relaxed);
     for flooder in flooders {
         let _ = flooder.await;
@@ -171,7 +174,7 @@ async fn main() {
     let answers = answers.lock().map(|a| a.clone()).unwrap_or_default();
     let total: u64 = answers.values().sum();
     println!(
-        "  flood answers ({total}, {:.0}/s while measuring): {}",
+        "  flood answers ({total} in {flood_seconds:.1} s, {:.0}/s): {}",
         total as f64 / flood_seconds,
         answers
             .iter()

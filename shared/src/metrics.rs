@@ -174,7 +174,7 @@ pub async fn track(
     let response = next.run(request).await;
     let route = route.unwrap_or_else(|| UNMATCHED_ROUTE.to_owned());
     metrics.record(
-        &method,
+        method,
         &route,
         response.status().as_u16(),
         started.elapsed().as_secs_f64(),
