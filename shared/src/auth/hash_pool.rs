@@ -54,7 +54,10 @@ impl HashPool {
     ) -> Result<Pending<T>, HashBusy> {
         let (done, result) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move || {
-            let _ = done.send(job());
+            // A client that hung up while its job waited gets no hashing done for it.
+            if !done.is_closed() {
+                let _ = done.send(job());
+            }
         });
         match self.queue.try_send(job) {
             Ok(()) => Ok(Pending(result)),
@@ -152,6 +155,23 @@ mod tests {
             Some(7),
             "room again"
         );
+    }
+
+    #[tokio::test]
+    async fn work_nobody_waits_for_any_more_is_skipped() {
+        let pool = HashPool::new(1, 4).unwrap();
+        let (release, running) = blocker(&pool);
+        let ran = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = ran.clone();
+        let abandoned = pool
+            .try_run(move || flag.store(true, std::sync::atomic::Ordering::SeqCst))
+            .unwrap();
+        drop(abandoned);
+        release.send(()).unwrap();
+        assert_eq!(running.wait().await, Some(()));
+        // The worker takes jobs in order: once this one is done, the abandoned one was seen.
+        assert_eq!(pool.try_run(|| 1).unwrap().wait().await, Some(1));
+        assert!(!ran.load(std::sync::atomic::Ordering::SeqCst));
     }
 
     #[tokio::test]
