@@ -1,6 +1,8 @@
 //! Every route of every realm of every role, tried without credentials, with a wrong
 //! password, with every *other* realm's valid credentials (all 401), and with its own
-//! realm's credentials (never 401).
+//! realm's credentials (never 401). Each route is tried from its own loopback address,
+//! so the wrong passwords the matrix sends add up to no login throttle (which counts per
+//! login and client address; `throttle.rs` tests it).
 
 use portals::role::Role;
 use portals::server::credentials::DbCredentials;
@@ -137,6 +139,7 @@ async fn logins(app: &TestApp) -> Vec<Login> {
 
 async fn status(
     app: &TestApp,
+    from: std::net::IpAddr,
     method: &str,
     path: &str,
     auth: Option<(&str, &str)>,
@@ -145,6 +148,7 @@ async fn status(
     // No redirects: the status of this route, not of wherever it points.
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
+        .local_address(from)
         .build()
         .unwrap();
     let mut request = client.request(method, app.url(path));
@@ -165,8 +169,9 @@ async fn every_route_of_every_realm_requires_its_own_realm() {
         let app = TestApp::spawn(role).await;
         let logins = logins(&app).await;
         let expected_challenge = format!("Basic realm=\"paymesh-{role}\", charset=\"UTF-8\"");
-        for (method, path, realms) in routes(role) {
-            let (code, challenge) = status(&app, method, path, None).await;
+        for (n, (method, path, realms)) in routes(role).into_iter().enumerate() {
+            let from = std::net::IpAddr::from([127, 0, 1, u8::try_from(n + 1).unwrap()]);
+            let (code, challenge) = status(&app, from, method, path, None).await;
             assert_eq!(code, 401, "{role} {method} {path} without credentials");
             assert_eq!(
                 challenge.as_deref(),
@@ -175,15 +180,27 @@ async fn every_route_of_every_realm_requires_its_own_realm() {
             );
             for login in &logins {
                 let allowed = realms.contains(&login.realm);
-                let (code, _) =
-                    status(&app, method, path, Some((&login.login, "wrong-password"))).await;
+                let (code, _) = status(
+                    &app,
+                    from,
+                    method,
+                    path,
+                    Some((&login.login, "wrong-password")),
+                )
+                .await;
                 assert_eq!(
                     code, 401,
                     "{role} {method} {path} with a wrong {} password",
                     login.realm
                 );
-                let (code, _) =
-                    status(&app, method, path, Some((&login.login, &login.password))).await;
+                let (code, _) = status(
+                    &app,
+                    from,
+                    method,
+                    path,
+                    Some((&login.login, &login.password)),
+                )
+                .await;
                 if allowed {
                     assert_ne!(
                         code, 401,
@@ -200,9 +217,10 @@ async fn every_route_of_every_realm_requires_its_own_realm() {
             }
         }
         // Only /healthz is public.
-        assert_eq!(status(&app, "GET", "/healthz", None).await.0, 200);
+        let from = std::net::IpAddr::from([127, 0, 0, 1]);
+        assert_eq!(status(&app, from, "GET", "/healthz", None).await.0, 200);
         assert_eq!(
-            status(&app, "POST", "/healthz", None).await.0,
+            status(&app, from, "POST", "/healthz", None).await.0,
             401,
             "{role}: only GET /healthz is public"
         );
@@ -224,4 +242,57 @@ async fn a_revoked_login_stops_working_at_once() {
     let mut conn = app.pool.clone().unwrap().acquire().await.unwrap();
     store.revoke(&mut conn, "agent-7").await.unwrap();
     assert_eq!(get().await.unwrap().status(), 401);
+}
+
+/// Status, `Retry-After` and error code of a GET of `path` from `from`.
+async fn login_from(
+    app: &TestApp,
+    from: [u8; 4],
+    (path, login, password): (&str, &str, &str),
+) -> (u16, Option<u64>, String) {
+    let client = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from(from))
+        .build()
+        .unwrap();
+    let response = client
+        .get(app.url(path))
+        .basic_auth(login, Some(password))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().parse().unwrap());
+    let body: serde_json::Value = response.json().await.unwrap_or_default();
+    let code = body["error"]["code"].as_str().unwrap_or("").to_owned();
+    (status, retry_after, code)
+}
+
+#[tokio::test]
+async fn ten_failed_logins_throttle_that_login_from_that_address_only() {
+    let app = TestApp::spawn(Role::Agent).await;
+    let admin = "/api/admin/v1/participant";
+    let attacker = [127, 0, 3, 1];
+    for n in 0..10 {
+        let guess = format!("guess-{n}");
+        let (status, _, _) = login_from(&app, attacker, (admin, "admin", &guess)).await;
+        assert_eq!(status, 401, "failure {n}");
+    }
+    let (status, retry_after, code) =
+        login_from(&app, attacker, (admin, "admin", ADMIN_PASSWORD)).await;
+    assert_eq!(status, 429, "the right password too, from that address");
+    assert_eq!(code, "too_many_attempts");
+    let retry_after = retry_after.expect("Retry-After");
+    assert!(
+        (1..=300).contains(&retry_after),
+        "Retry-After: {retry_after}"
+    );
+    // The same login from another address, and another login from this one, still work.
+    let (status, _, _) = login_from(&app, [127, 0, 3, 2], (admin, "admin", ADMIN_PASSWORD)).await;
+    assert_eq!(status, 200);
+    let kiosk = ("/api/kiosk/v1/state", "kiosk", KIOSK_PASSWORD);
+    let (status, _, _) = login_from(&app, attacker, kiosk).await;
+    assert_eq!(status, 200);
 }

@@ -183,3 +183,69 @@ fn config_file_environment_and_flags_in_that_order() {
         "a given password is not written"
     );
 }
+
+/// A login carrying a newline (Basic credentials are base64, so any byte gets through)
+/// stays inside its own log line; `--max-log-files` prunes old daily files at start.
+#[test]
+fn log_files_are_pruned_and_a_forged_login_stays_on_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("c");
+    let logs = data.join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    for day in 1..=10 {
+        let old = logs.join(format!("paymesh-consumer.log.2026-01-{day:02}"));
+        std::fs::write(old, "old\n").unwrap();
+    }
+    let (_running, addr, _) = start(
+        &[
+            "consumer",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--max-log-files",
+            "3",
+        ],
+        &[("PAYMESH_LOG", "info")],
+    );
+    let ours = || -> Vec<std::path::PathBuf> {
+        std::fs::read_dir(&logs)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.to_string_lossy().contains("paymesh-consumer.log"))
+            .collect()
+    };
+    assert_eq!(ours().len(), 3, "{:?}", ours());
+
+    let forged = "mallory\nFORGED INFO paymesh: payment settled";
+    assert_eq!(
+        status_with(&format!("http://{addr}/"), Some((forged, "guess"))),
+        Some(401)
+    );
+    // The file writer flushes on its own thread: wait for the line to land.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let text = loop {
+        let text: String = ours()
+            .iter()
+            .map(|p| std::fs::read_to_string(p).unwrap_or_default())
+            .collect();
+        if text.contains("credentials refused") || Instant::now() > deadline {
+            break text;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let refused: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("credentials refused"))
+        .collect();
+    assert_eq!(refused.len(), 1, "{text}");
+    assert!(
+        refused[0].contains(r"login=mallory\nFORGED INFO"),
+        "{}",
+        refused[0]
+    );
+    assert!(
+        !text.lines().any(|l| l.starts_with("FORGED")),
+        "no forged line: {text}"
+    );
+}

@@ -106,7 +106,9 @@ fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("KIOSK_LOG")
         .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Values from the page and the validator reach log lines: escaped and bounded.
     let _ = tracing_subscriber::fmt()
+        .fmt_fields(shared::telemetry::EscapedFields)
         .with_env_filter(filter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)

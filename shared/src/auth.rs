@@ -9,19 +9,26 @@
 //!
 //! Stored passwords are argon2id PHC strings. Argon2 is deliberately slow (tens of
 //! milliseconds of CPU), so verified credentials are remembered for a few minutes in a
-//! [`VerifiedCache`] under a keyed SHA-256 digest compared in constant time, and at most
-//! [`MAX_CONCURRENT_HASHES`] hashes run at once so a password-guessing flood cannot take
-//! every core.
+//! [`VerifiedCache`] under a keyed SHA-256 digest compared in constant time. Hashes run
+//! on a fixed pool with a bounded queue ([`hash_pool`]): a password-guessing flood can
+//! take neither every core nor unbounded memory, and what does not fit is refused with a
+//! `503` at once. Failed logins are counted per login and client address, and a login
+//! that failed too often from one address is refused with a `429` before any hashing
+//! ([`throttle`]).
+
+pub mod hash_pool;
+pub mod throttle;
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use axum::extract::{Request, State};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
@@ -31,21 +38,18 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::error::ApiError;
+pub use hash_pool::HashBusy;
+use throttle::LoginThrottle;
 
 /// A boxed future, so credential stores can be trait objects.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// Argon2 hashes allowed to run at the same time in one process.
-pub const MAX_CONCURRENT_HASHES: usize = 2;
 /// How long a verified login/password pair is trusted without hashing again.
 pub const VERIFIED_TTL: Duration = Duration::from_secs(300);
 /// Entries a [`VerifiedCache`] holds before it starts over (a bound on memory).
 pub const VERIFIED_CACHE_MAX_ENTRIES: usize = 10_000;
 /// Length of generated passwords; 20 characters of a 56-letter alphabet ≈ 116 bits.
 pub const GENERATED_PASSWORD_LEN: usize = 20;
-
-static HASH_PERMITS: tokio::sync::Semaphore =
-    tokio::sync::Semaphore::const_new(MAX_CONCURRENT_HASHES);
 
 /// Who a request was authenticated as; handlers take it from the request extensions.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,6 +68,18 @@ pub struct Principal {
 #[error("credential store failed: {0}")]
 pub struct StoreError(pub String);
 
+/// Why a credential store gave no yes-or-no answer.
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    /// The store itself failed: a 500.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The password would have to be hashed and the hashing queue is full: a 503 with
+    /// `Retry-After`, and not a failed login (the password was never looked at).
+    #[error(transparent)]
+    Busy(#[from] HashBusy),
+}
+
 /// A set of logins that may use some paths.
 pub trait CredentialStore: Send + Sync {
     /// The realm's short name, e.g. `operator`.
@@ -73,7 +89,7 @@ pub trait CredentialStore: Send + Sync {
         &'a self,
         login: &'a str,
         password: &'a str,
-    ) -> BoxFuture<'a, Result<Option<Principal>, StoreError>>;
+    ) -> BoxFuture<'a, Result<Option<Principal>, VerifyError>>;
 }
 
 /// Hashes a password into an argon2id PHC string for storage.
@@ -85,21 +101,18 @@ pub fn hash_password(password: &str) -> Result<String, StoreError> {
         .map_err(|e| StoreError(format!("hashing failed: {e}")))
 }
 
-/// Checks a password against a stored PHC string, off the async runtime and under the
-/// process-wide limit of concurrent hashes. A malformed stored hash verifies nothing.
-pub async fn verify_password(password: &str, phc: &str) -> bool {
-    let Ok(_permit) = HASH_PERMITS.acquire().await else {
-        return false;
-    };
+/// Checks a password against a stored PHC string on the process-wide hashing pool (off
+/// the async runtime). A malformed stored hash verifies nothing; a full queue is
+/// [`HashBusy`], refused at once, never waited out.
+pub async fn verify_password(password: &str, phc: &str) -> Result<bool, HashBusy> {
     let (password, phc) = (password.to_owned(), phc.to_owned());
-    tokio::task::spawn_blocking(move || match PasswordHash::new(&phc) {
+    let pending = hash_pool::shared()?.try_run(move || match PasswordHash::new(&phc) {
         Ok(parsed) => Argon2::default()
             .verify_password(password.as_bytes(), &parsed)
             .is_ok(),
         Err(_) => false,
-    })
-    .await
-    .unwrap_or(false)
+    })?;
+    Ok(pending.wait().await.unwrap_or(false))
 }
 
 /// A fresh random password of letters and digits, without look-alikes (0/O, 1/l/I).
@@ -228,7 +241,7 @@ impl CredentialStore for SingleLogin {
         &'a self,
         login: &'a str,
         password: &'a str,
-    ) -> BoxFuture<'a, Result<Option<Principal>, StoreError>> {
+    ) -> BoxFuture<'a, Result<Option<Principal>, VerifyError>> {
         Box::pin(async move {
             if login != self.login {
                 return Ok(None);
@@ -236,7 +249,7 @@ impl CredentialStore for SingleLogin {
             if let Some(principal) = self.cache.get(login, &self.phc, password) {
                 return Ok(Some(principal));
             }
-            if !verify_password(password, &self.phc).await {
+            if !verify_password(password, &self.phc).await? {
                 return Ok(None);
             }
             let principal = Principal {
@@ -259,6 +272,7 @@ pub struct Gate {
     realm_name: String,
     public_paths: Vec<(http::Method, String)>,
     rules: Vec<(String, Vec<Arc<dyn CredentialStore>>)>,
+    throttle: LoginThrottle,
 }
 
 impl Gate {
@@ -274,6 +288,7 @@ impl Gate {
             realm_name,
             public_paths: Vec::new(),
             rules: Vec::new(),
+            throttle: LoginThrottle::default(),
         }
     }
 
@@ -330,6 +345,10 @@ impl Gate {
 
 /// The middleware: lets public paths through, and anything else only with credentials of
 /// one of the stores that cover the path; the [`Principal`] goes into the extensions.
+///
+/// A login throttled for the client's address is refused (429) before any store is
+/// asked; a refused credential counts against it. The address is the peer's, from the
+/// `ConnectInfo<SocketAddr>` extension the serving loop inserts.
 pub async fn require_auth(
     State(gate): State<Arc<Gate>>,
     mut request: Request,
@@ -341,6 +360,16 @@ pub async fn require_auth(
     let Some((login, password)) = basic_credentials(request.headers()) else {
         return gate.refuse();
     };
+    let client = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(peer)| peer.ip());
+    if let Err(retry_after_seconds) = gate.throttle.check(client, &login) {
+        return ApiError::TooManyAttempts {
+            retry_after_seconds,
+        }
+        .into_response();
+    }
     for store in stores {
         match store.verify(&login, &password).await {
             Ok(Some(principal)) => {
@@ -348,10 +377,23 @@ pub async fn require_auth(
                 return next.run(request).await;
             }
             Ok(None) => {}
-            Err(e) => return ApiError::internal(e).into_response(),
+            Err(VerifyError::Busy(_)) => {
+                return ApiError::Overloaded {
+                    retry_after_seconds: hash_pool::BUSY_RETRY_AFTER_SECONDS,
+                }
+                .into_response();
+            }
+            Err(VerifyError::Store(e)) => return ApiError::internal(e).into_response(),
         }
     }
-    tracing::info!(login = %login, path = %request.uri().path(), "credentials refused");
+    let path = request.uri().path();
+    match gate.throttle.record_failure(client, &login) {
+        Some(lockout) => tracing::warn!(
+            login = %login, path = %path, client = ?client,
+            lockout_seconds = lockout.as_secs(), "credentials refused; login locked for this address"
+        ),
+        None => tracing::info!(login = %login, path = %path, "credentials refused"),
+    }
     gate.refuse()
 }
 
@@ -382,9 +424,12 @@ mod tests {
     async fn hashes_verify_only_their_password() {
         let phc = hash_password("s3cret").unwrap();
         assert!(phc.starts_with("$argon2id$"));
-        assert!(verify_password("s3cret", &phc).await);
-        assert!(!verify_password("s3creT", &phc).await);
-        assert!(!verify_password("s3cret", "not a phc string").await);
+        assert_eq!(verify_password("s3cret", &phc).await, Ok(true));
+        assert_eq!(verify_password("s3creT", &phc).await, Ok(false));
+        assert_eq!(
+            verify_password("s3cret", "not a phc string").await,
+            Ok(false)
+        );
     }
 
     #[test]
@@ -497,6 +542,147 @@ mod tests {
         );
         assert_eq!(status(gate.clone(), "/pkg/paymesh.js", k).await.0, 200);
         assert_eq!(status(gate, "/pkg/paymesh.js", a).await.0, 200);
+    }
+
+    /// A store with one login that counts how often it was asked, and can be told to
+    /// answer "busy" as a full hashing queue does.
+    struct Counting {
+        inner: SingleLogin,
+        asked: std::sync::atomic::AtomicUsize,
+        busy: std::sync::atomic::AtomicBool,
+    }
+
+    impl CredentialStore for Counting {
+        fn realm(&self) -> &'static str {
+            self.inner.realm()
+        }
+        fn verify<'a>(
+            &'a self,
+            login: &'a str,
+            password: &'a str,
+        ) -> BoxFuture<'a, Result<Option<Principal>, VerifyError>> {
+            use std::sync::atomic::Ordering;
+            self.asked.fetch_add(1, Ordering::SeqCst);
+            if self.busy.load(Ordering::SeqCst) {
+                return Box::pin(async { Err(VerifyError::Busy(HashBusy)) });
+            }
+            self.inner.verify(login, password)
+        }
+    }
+
+    /// Status, `Retry-After` and error code of one request from `peer` (`None`: no
+    /// `ConnectInfo`, as when a router is driven in-process).
+    async fn attempt(
+        gate: Arc<Gate>,
+        peer: Option<[u8; 4]>,
+        login: &str,
+        password: &str,
+    ) -> (u16, Option<u64>, Option<String>) {
+        let app = axum::Router::new()
+            .fallback(get(|| async { "inside" }))
+            .layer(axum::middleware::from_fn_with_state(gate, require_auth));
+        let mut request = http::Request::get("/api/admin/v1/participant")
+            .header(http::header::AUTHORIZATION, basic(login, password))
+            .body(Body::empty())
+            .unwrap();
+        if let Some(ip) = peer {
+            request
+                .extensions_mut()
+                .insert(ConnectInfo(SocketAddr::from((ip, 40_000))));
+        }
+        let response = app.oneshot(request).await.unwrap();
+        let status = response.status().as_u16();
+        let retry_after = response
+            .headers()
+            .get(http::header::RETRY_AFTER)
+            .map(|v| v.to_str().unwrap().parse().unwrap());
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        let code = serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v["error"]["code"].as_str().map(str::to_owned));
+        (status, retry_after, code)
+    }
+
+    fn counting_gate() -> (Arc<Gate>, Arc<Counting>) {
+        let store = Arc::new(Counting {
+            inner: SingleLogin::new("operator", "admin", "right").unwrap(),
+            asked: Default::default(),
+            busy: Default::default(),
+        });
+        let gate = Gate::new("agent").protect("/", vec![store.clone() as Arc<dyn CredentialStore>]);
+        (Arc::new(gate), store)
+    }
+
+    #[tokio::test]
+    async fn ten_failures_then_even_the_right_password_gets_429_without_hashing() {
+        use std::sync::atomic::Ordering;
+        let (gate, store) = counting_gate();
+        let attacker = Some([192, 0, 2, 1]);
+        for _ in 0..throttle::MAX_FAILURES {
+            assert_eq!(
+                attempt(gate.clone(), attacker, "admin", "guess").await.0,
+                401
+            );
+        }
+        let asked = store.asked.load(Ordering::SeqCst);
+        let (status, retry_after, code) = attempt(gate.clone(), attacker, "admin", "right").await;
+        assert_eq!(status, 429, "the right password too, from that address");
+        assert!(
+            retry_after.is_some_and(|s| (1..=300).contains(&s)),
+            "{retry_after:?}"
+        );
+        assert_eq!(code.as_deref(), Some("too_many_attempts"));
+        assert_eq!(
+            store.asked.load(Ordering::SeqCst),
+            asked,
+            "a throttled attempt reaches no store (no argon2)"
+        );
+        let neighbour = Some([192, 0, 2, 2]);
+        assert_eq!(
+            attempt(gate.clone(), neighbour, "admin", "right").await.0,
+            200
+        );
+        assert_eq!(
+            attempt(gate.clone(), attacker, "someone-else", "x").await.0,
+            401,
+            "another login from that address is still judged on its password"
+        );
+    }
+
+    #[tokio::test]
+    async fn without_a_peer_address_the_throttle_still_holds() {
+        let (gate, _) = counting_gate();
+        for _ in 0..throttle::MAX_FAILURES {
+            assert_eq!(attempt(gate.clone(), None, "admin", "guess").await.0, 401);
+        }
+        assert_eq!(attempt(gate.clone(), None, "admin", "right").await.0, 429);
+        assert_eq!(
+            attempt(gate, Some([192, 0, 2, 3]), "admin", "right")
+                .await
+                .0,
+            200
+        );
+    }
+
+    #[tokio::test]
+    async fn a_full_hashing_queue_is_503_and_no_failed_login() {
+        use std::sync::atomic::Ordering;
+        let (gate, store) = counting_gate();
+        let client = Some([192, 0, 2, 1]);
+        store.busy.store(true, Ordering::SeqCst);
+        for _ in 0..3 * throttle::MAX_FAILURES {
+            let (status, retry_after, code) = attempt(gate.clone(), client, "admin", "right").await;
+            assert_eq!((status, code.as_deref()), (503, Some("overloaded")));
+            assert_eq!(retry_after, Some(hash_pool::BUSY_RETRY_AFTER_SECONDS));
+        }
+        store.busy.store(false, Ordering::SeqCst);
+        assert_eq!(
+            attempt(gate, client, "admin", "right").await.0,
+            200,
+            "busy answers are not failed logins"
+        );
     }
 
     #[tokio::test]

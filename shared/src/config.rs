@@ -38,6 +38,11 @@ pub struct CommonArgs {
     /// Also open the portal in a native window when a display exists.
     #[arg(long, env = "PAYMESH_WINDOW")]
     pub window: bool,
+    /// Daily log files kept in DIR/logs; older ones are deleted at start and at each
+    /// daily rollover.
+    #[arg(long, env = "PAYMESH_MAX_LOG_FILES", default_value_t = crate::telemetry::DEFAULT_MAX_LOG_FILES,
+          value_parser = clap::builder::TypedValueParser::map(clap::value_parser!(u16).range(1..=3650), usize::from))]
+    pub max_log_files: usize,
 }
 
 /// Why the config file could not be used.

@@ -74,6 +74,14 @@ mod server {
         ProviderUnavailable { detail: String },
         #[error("the request body is larger than {limit_bytes} bytes")]
         PayloadTooLarge { limit_bytes: usize },
+        /// Too many failed logins for this login from this address (see `auth::throttle`);
+        /// the answer carries `Retry-After`.
+        #[error("too many failed logins; try again in {retry_after_seconds} s")]
+        TooManyAttempts { retry_after_seconds: u64 },
+        /// The server cannot take this request now (the password-hashing queue is full);
+        /// nothing was done, and the answer carries `Retry-After`.
+        #[error("the server is busy; try again in {retry_after_seconds} s")]
+        Overloaded { retry_after_seconds: u64 },
         /// A bug or an outage on our side; the cause is logged, the client learns nothing of it.
         #[error("internal error: {0}")]
         Internal(Box<dyn std::error::Error + Send + Sync>),
@@ -104,6 +112,8 @@ mod server {
                 ApiError::AgentSuspended => StatusCode::FORBIDDEN,
                 ApiError::ProviderUnavailable { .. } => StatusCode::BAD_GATEWAY,
                 ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+                ApiError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
+                ApiError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
                 ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             }
         }
@@ -121,6 +131,8 @@ mod server {
                 ApiError::AgentSuspended => "agent_suspended",
                 ApiError::ProviderUnavailable { .. } => "provider_unavailable",
                 ApiError::PayloadTooLarge { .. } => "payload_too_large",
+                ApiError::TooManyAttempts { .. } => "too_many_attempts",
+                ApiError::Overloaded { .. } => "overloaded",
                 ApiError::Internal(_) => "internal_error",
             }
         }
@@ -158,6 +170,20 @@ mod server {
                 fatal: result.map(|_| true),
             }
         }
+
+        /// Seconds the client should wait before trying again, for refusals that end by
+        /// themselves; sent as `Retry-After`.
+        pub fn retry_after_seconds(&self) -> Option<u64> {
+            match self {
+                ApiError::TooManyAttempts {
+                    retry_after_seconds,
+                }
+                | ApiError::Overloaded {
+                    retry_after_seconds,
+                } => Some(*retry_after_seconds),
+                _ => None,
+            }
+        }
     }
 
     impl IntoResponse for ApiError {
@@ -167,7 +193,13 @@ mod server {
                 ApiError::Unauthorized { .. } => {}
                 other => tracing::info!(code = other.code(), error = %other, "request refused"),
             }
-            (self.status(), Json(self.body())).into_response()
+            let mut response = (self.status(), Json(self.body())).into_response();
+            if let Some(seconds) = self.retry_after_seconds() {
+                response
+                    .headers_mut()
+                    .insert(http::header::RETRY_AFTER, http::HeaderValue::from(seconds));
+            }
+            response
         }
     }
 
@@ -198,6 +230,25 @@ mod server {
             assert_eq!(
                 serde_json::to_value(e.body()).unwrap()["error"]["code"],
                 "agent_suspended"
+            );
+        }
+
+        #[test]
+        fn throttled_answers_say_when_to_come_back() {
+            let response = ApiError::TooManyAttempts {
+                retry_after_seconds: 42,
+            }
+            .into_response();
+            assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+            assert_eq!(response.headers()[http::header::RETRY_AFTER], "42");
+            let busy = ApiError::Overloaded {
+                retry_after_seconds: 1,
+            };
+            assert_eq!(busy.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(busy.body().error.code, "overloaded");
+            assert_eq!(
+                busy.into_response().headers()[http::header::RETRY_AFTER],
+                "1"
             );
         }
 

@@ -1,6 +1,10 @@
 //! A small Prometheus registry for HTTP traffic: requests and their durations by method,
-//! route template (never the raw path, which would let clients create unbounded series)
-//! and status. Rendered as Prometheus text format 0.0.4 at `GET /metrics`.
+//! route template and status. Rendered as Prometheus text format 0.0.4 at `GET /metrics`.
+//!
+//! Every label value comes from a closed set (wire.md), so no client can create series:
+//! the method is one of the nine standard ones or `other`; the route is the template the
+//! router matched (`/api/agent/v1/payments/{id}`, never the raw path) or `unmatched`; the
+//! status is a three-digit code the server itself chose.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -10,6 +14,11 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
+
+/// The route label of a request no route matched (the 404 fallback).
+pub const UNMATCHED_ROUTE: &str = "unmatched";
+/// The method label of a method outside the standard ones.
+pub const OTHER_METHOD: &str = "other";
 
 /// Upper bounds of the duration histogram, in seconds.
 const BUCKETS_SECONDS: [f64; 10] = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0];
@@ -25,7 +34,28 @@ struct Series {
 pub struct HttpMetrics {
     role: String,
     started_unix_seconds: u64,
-    series: Mutex<BTreeMap<(String, String, u16), Series>>,
+    series: Mutex<BTreeMap<(&'static str, String, u16), Series>>,
+}
+
+/// The label of a method: the standard methods (RFC 9110 plus PATCH) as themselves,
+/// anything a client invents as [`OTHER_METHOD`].
+pub fn method_label(method: &http::Method) -> &'static str {
+    use http::Method;
+    [
+        Method::GET,
+        Method::HEAD,
+        Method::POST,
+        Method::PUT,
+        Method::DELETE,
+        Method::PATCH,
+        Method::OPTIONS,
+        Method::CONNECT,
+        Method::TRACE,
+    ]
+    .iter()
+    .find(|standard| *standard == method)
+    .map(|standard| standard.as_str())
+    .unwrap_or(OTHER_METHOD)
 }
 
 impl HttpMetrics {
@@ -41,12 +71,12 @@ impl HttpMetrics {
         })
     }
 
-    fn record(&self, method: &str, route: &str, status: u16, seconds: f64) {
+    fn record(&self, method: &'static str, route: &str, status: u16, seconds: f64) {
         let Ok(mut series) = self.series.lock() else {
             return;
         };
         let entry = series
-            .entry((method.to_owned(), route.to_owned(), status))
+            .entry((method, route.to_owned(), status))
             .or_default();
         entry.count += 1;
         entry.sum_seconds += seconds;
@@ -136,15 +166,15 @@ pub async fn track(
     next: Next,
 ) -> Response {
     let started = Instant::now();
-    let method = request.method().to_string();
+    let method = method_label(request.method());
     let route = request
         .extensions()
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned());
     let response = next.run(request).await;
-    let route = route.unwrap_or_else(|| "unmatched".to_owned());
+    let route = route.unwrap_or_else(|| UNMATCHED_ROUTE.to_owned());
     metrics.record(
-        &method,
+        method,
         &route,
         response.status().as_u16(),
         started.elapsed().as_secs_f64(),
@@ -168,5 +198,49 @@ mod tests {
         ));
         assert!(text.contains("route=\"/healthz\",status=\"200\",le=\"0.005\"} 1"));
         assert!(text.contains("route=\"/healthz\",status=\"200\",le=\"+Inf\"} 2"));
+    }
+
+    #[tokio::test]
+    async fn invented_methods_and_paths_add_no_series() {
+        use axum::body::Body;
+        use axum::routing::get;
+        use tower::ServiceExt;
+
+        let metrics = HttpMetrics::new("agent");
+        let app = axum::Router::new()
+            .route("/api/items/{id}", get(|| async { "item" }))
+            .fallback(|| async { (http::StatusCode::NOT_FOUND, "no") })
+            .layer(axum::middleware::from_fn_with_state(metrics.clone(), track));
+        for n in 0..100 {
+            let invented = http::Method::from_bytes(format!("BREW{n}").as_bytes()).unwrap();
+            for (method, path) in [
+                (invented.clone(), format!("/api/items/{n}")),
+                (invented, format!("/nowhere/{n}")),
+                (http::Method::GET, format!("/api/items/{n}")),
+                (http::Method::GET, format!("/nowhere/{n}?q={n}")),
+            ] {
+                let request = http::Request::builder()
+                    .method(method)
+                    .uri(path)
+                    .body(Body::empty())
+                    .unwrap();
+                app.clone().oneshot(request).await.unwrap();
+            }
+        }
+        let text = metrics.render();
+        let series: Vec<&str> = text
+            .lines()
+            .filter(|l| l.starts_with("paymesh_http_requests_total{"))
+            .collect();
+        assert_eq!(
+            series,
+            [
+                "paymesh_http_requests_total{role=\"agent\",method=\"GET\",route=\"/api/items/{id}\",status=\"200\"} 100",
+                "paymesh_http_requests_total{role=\"agent\",method=\"GET\",route=\"unmatched\",status=\"404\"} 100",
+                "paymesh_http_requests_total{role=\"agent\",method=\"other\",route=\"/api/items/{id}\",status=\"405\"} 100",
+                "paymesh_http_requests_total{role=\"agent\",method=\"other\",route=\"unmatched\",status=\"404\"} 100",
+            ],
+            "{text}"
+        );
     }
 }

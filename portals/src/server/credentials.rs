@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use shared::auth::{
-    BoxFuture, CredentialStore, Principal, StoreError, VerifiedCache, hash_password,
+    BoxFuture, CredentialStore, Principal, StoreError, VerifiedCache, VerifyError, hash_password,
     verify_password,
 };
 use sqlx::SqlitePool;
@@ -129,7 +129,7 @@ impl CredentialStore for DbCredentials {
         &'a self,
         login: &'a str,
         password: &'a str,
-    ) -> BoxFuture<'a, Result<Option<Principal>, StoreError>> {
+    ) -> BoxFuture<'a, Result<Option<Principal>, VerifyError>> {
         Box::pin(async move {
             // The row is read on every request (an indexed lookup, no hashing), so a
             // revoked or changed login stops working at once, in every process.
@@ -147,7 +147,7 @@ impl CredentialStore for DbCredentials {
             if let Some(principal) = self.cache.get(login, &hash, password) {
                 return Ok(Some(principal));
             }
-            if !verify_password(password, &hash).await {
+            if !verify_password(password, &hash).await? {
                 return Ok(None);
             }
             let principal = Principal {

@@ -288,9 +288,14 @@ impl App {
             ..
         } = self;
         tracing::info!(%role, %addr, "serving");
-        axum::serve(listener, router)
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        // The peer's address goes into every request (`ConnectInfo`): the login throttle
+        // counts failures per client address.
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await?;
         if let Some(pool) = pool {
             pool.close().await;
         }
@@ -343,8 +348,11 @@ pub async fn run(settings: Settings) -> ExitCode {
         eprintln!("paymesh {role}: {e}");
         return ExitCode::from(2);
     }
-    let _telemetry =
-        shared::telemetry::init(&format!("paymesh-{role}.log"), Some(&dir.join("logs")));
+    let _telemetry = shared::telemetry::init(
+        &format!("paymesh-{role}.log"),
+        Some(&dir.join("logs")),
+        settings.common.max_log_files,
+    );
     let window = settings.common.window;
     let app = match App::build(settings).await {
         Ok(app) => app,
