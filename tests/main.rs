@@ -18,3 +18,4 @@ mod processes;
 mod processing;
 mod provider;
 mod reports;
+mod tls;

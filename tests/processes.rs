@@ -17,7 +17,7 @@ impl Drop for Running {
     }
 }
 
-/// Starts `paymesh <args>` and waits for its "listening on http://ADDR" line.
+/// Starts `paymesh <args>` and waits for its "listening on http(s)://ADDR" line.
 fn start(args: &[&str], env: &[(&str, &str)]) -> (Running, String, Vec<String>) {
     let mut command = Command::new(BIN);
     command
@@ -34,7 +34,11 @@ fn start(args: &[&str], env: &[(&str, &str)]) -> (Running, String, Vec<String>) 
     let mut addr = None;
     for line in BufReader::new(stdout).lines() {
         let line = line.unwrap();
-        if let Some(rest) = line.split("listening on http://").nth(1) {
+        if let Some(rest) = line
+            .split("listening on http://")
+            .nth(1)
+            .or_else(|| line.split("listening on https://").nth(1))
+        {
             addr = Some(rest.trim().to_owned());
             lines.push(line);
             break;
@@ -56,7 +60,7 @@ fn status_with(url: &str, auth: Option<(&str, &str)>) -> Option<u16> {
         .build()
         .ok()?;
     runtime.block_on(async {
-        let mut request = reqwest::Client::new().get(url);
+        let mut request = crate::helpers::plain_client().get(url);
         if let Some((login, password)) = auth {
             request = request.basic_auth(login, Some(password));
         }

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use reqwest::StatusCode;
+use shared::outbound::{self, PROCESSING_ANSWER_MAX_BYTES, Trust};
 use shared::wire::agent::{
     AgentBalance, Catalog, CheckAnswer, CheckRequest, PaymentRequest, PaymentState,
 };
@@ -30,12 +31,9 @@ pub enum CallError {
     Refused { status: u16, body: String },
 }
 
-pub fn client(timeout: Duration) -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(timeout)
-        .connect_timeout(Duration::from_secs(5))
-        .build()
-        .unwrap_or_else(|_| reqwest::Client::new())
+/// The agent's client of processing (HTTP or HTTPS; the system's roots plus `--ca-file`).
+pub fn client(trust: &Trust, timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
+    trust.client(timeout)
 }
 
 fn url(contract: &Contract, path: &str) -> String {
@@ -45,25 +43,29 @@ fn url(contract: &Contract, path: &str) -> String {
 async fn judge(
     response: Result<reqwest::Response, reqwest::Error>,
 ) -> Result<reqwest::Response, CallError> {
-    let response = response.map_err(|e| {
-        CallError::Unreachable(if e.is_timeout() {
-            "timed out".into()
-        } else {
-            e.to_string()
-        })
-    })?;
+    let response = response.map_err(|e| CallError::Unreachable(outbound::describe_error(&e)))?;
     let status = response.status();
     if status == StatusCode::UNAUTHORIZED {
         return Err(CallError::Unauthorized);
     }
     if status.is_server_error() {
-        return Err(CallError::Unreachable(format!("HTTP {status}")));
+        // Processing's own error (e.g. `502 provider_unavailable` naming a provider's
+        // certificate problem) says more than the status.
+        let body = error_body(response).await;
+        let message = serde_json::from_str::<shared::error::ErrorBody>(&body)
+            .map(|b| b.error.message)
+            .unwrap_or_default();
+        return Err(CallError::Unreachable(if message.is_empty() {
+            format!("HTTP {status}")
+        } else {
+            format!("HTTP {status}: {message}")
+        }));
     }
     if status.is_client_error()
         && status != StatusCode::NOT_MODIFIED
         && status != StatusCode::CONFLICT
     {
-        let body = response.text().await.unwrap_or_default();
+        let body = error_body(response).await;
         return Err(CallError::Refused {
             status: status.as_u16(),
             body,
@@ -72,10 +74,20 @@ async fn judge(
     Ok(response)
 }
 
-async fn json<T: serde::de::DeserializeOwned>(response: reqwest::Response) -> Result<T, CallError> {
-    response
-        .json()
+/// The largest refusal body kept (it is shown to the operator, not parsed).
+const ERROR_BODY_MAX_BYTES: usize = 64 * 1024;
+
+async fn error_body(response: reqwest::Response) -> String {
+    outbound::read_text_capped(response, ERROR_BODY_MAX_BYTES)
         .await
+        .unwrap_or_else(|e| format!("(unreadable: {e})"))
+}
+
+async fn json<T: serde::de::DeserializeOwned>(response: reqwest::Response) -> Result<T, CallError> {
+    let body = outbound::read_capped(response, PROCESSING_ANSWER_MAX_BYTES)
+        .await
+        .map_err(|e| CallError::Unreachable(format!("unreadable answer: {e}")))?;
+    serde_json::from_slice(&body)
         .map_err(|e| CallError::Unreachable(format!("unreadable answer: {e}")))
 }
 
@@ -143,7 +155,7 @@ pub async fn pay(
         .await;
     let response = judge(response).await?;
     if response.status() == StatusCode::CONFLICT {
-        let body = response.text().await.unwrap_or_default();
+        let body = error_body(response).await;
         return Err(CallError::Refused { status: 409, body });
     }
     json(response).await

@@ -121,20 +121,20 @@ async fn post_check(
     )
     .await;
     tracing::info!(agent = agent.id, provider = provider.id, account = %body.account, answer = %answer.describe(), "check");
-    Ok(Json(match answer {
+    match answer {
         ProviderAnswer::Answered {
             result, message, ..
-        } => CheckAnswer {
+        } => Ok(Json(CheckAnswer {
             result,
             fatal: ResultCode::from_code(result).is_none_or(|r| r.is_final()) && result != 0,
             message,
-        },
-        ProviderAnswer::NoAnswer(why) => CheckAnswer {
-            result: ResultCode::TemporaryError.code(),
-            fatal: false,
-            message: format!("The provider did not answer: {why}"),
-        },
-    }))
+        })),
+        // wire.md: no answer (an untrusted certificate among the reasons) is a 502 whose
+        // message says why.
+        ProviderAnswer::NoAnswer(why) => Err(ApiError::ProviderUnavailable {
+            detail: format!("the provider did not answer: {why}"),
+        }),
+    }
 }
 
 async fn post_payment(

@@ -6,6 +6,7 @@
 use std::time::Duration;
 
 use shared::money::Kopecks;
+use shared::outbound::{self, PROVIDER_ANSWER_MAX_BYTES, Trust};
 use shared::wire::osmp::{Answer, ResultCode, TxnDate, format_sum};
 use shared::wire::provider::JsonAnswer;
 
@@ -56,13 +57,10 @@ impl ProviderAnswer {
     }
 }
 
-/// The HTTP client for providers, with the longest wait for one answer.
-pub fn client(timeout: Duration) -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(timeout)
-        .connect_timeout(Duration::from_secs(5))
-        .build()
-        .unwrap_or_else(|_| reqwest::Client::new())
+/// The HTTP client for providers (HTTP or HTTPS; the system's roots plus `--ca-file`),
+/// with the longest wait for one answer.
+pub fn client(trust: &Trust, timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
+    trust.client(timeout)
 }
 
 /// `check`: may this account take this sum?
@@ -158,7 +156,7 @@ async fn osmp_call(
     if response.status() != reqwest::StatusCode::OK {
         return ProviderAnswer::NoAnswer(format!("HTTP {}", response.status()));
     }
-    match response.text().await {
+    match outbound::read_text_capped(response, PROVIDER_ANSWER_MAX_BYTES).await {
         Ok(text) => match Answer::parse_xml(&text) {
             Some(answer) => ProviderAnswer::Answered {
                 result: answer.result,
@@ -167,7 +165,7 @@ async fn osmp_call(
             },
             None => ProviderAnswer::NoAnswer("the answer is not an OSMP document".into()),
         },
-        Err(e) => ProviderAnswer::NoAnswer(describe_error(&e)),
+        Err(e) => ProviderAnswer::NoAnswer(e.to_string()),
     }
 }
 
@@ -191,7 +189,11 @@ async fn json_call(
     if response.status() != reqwest::StatusCode::OK {
         return ProviderAnswer::NoAnswer(format!("HTTP {}", response.status()));
     }
-    match response.json::<JsonAnswer>().await {
+    let body = match outbound::read_capped(response, PROVIDER_ANSWER_MAX_BYTES).await {
+        Ok(body) => body,
+        Err(e) => return ProviderAnswer::NoAnswer(e.to_string()),
+    };
+    match serde_json::from_slice::<JsonAnswer>(&body) {
         Ok(answer) => ProviderAnswer::Answered {
             result: answer.result,
             message: answer.message,
@@ -201,14 +203,9 @@ async fn json_call(
     }
 }
 
+/// What went wrong, naming a certificate problem when there is one.
 fn describe_error(error: &reqwest::Error) -> String {
-    if error.is_timeout() {
-        "timed out".to_owned()
-    } else if error.is_connect() {
-        "cannot connect".to_owned()
-    } else {
-        error.to_string()
-    }
+    outbound::describe_error(error)
 }
 
 /// One payment in a provider's `verify` answer.
@@ -240,7 +237,9 @@ pub async fn verify(
     if response.status() != reqwest::StatusCode::OK {
         return Err(format!("HTTP {}", response.status()));
     }
-    let text = response.text().await.map_err(|e| describe_error(&e))?;
+    let text = outbound::read_text_capped(response, PROVIDER_ANSWER_MAX_BYTES)
+        .await
+        .map_err(|e| e.to_string())?;
     if !text.contains("<result>0</result>") {
         return Err("the provider did not answer verify with result 0".into());
     }
