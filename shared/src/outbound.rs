@@ -205,23 +205,32 @@ pub fn describe_error(error: &reqwest::Error) -> String {
     }
 }
 
-/// The rustls error somewhere in `error`'s chain (hyper-rustls wraps it in an
-/// `io::Error`, which reqwest wraps again).
+/// The rustls error somewhere in `error`'s chain. A plain walk over `source()` misses it:
+/// tokio-rustls wraps it in an `io::Error`, hyper-rustls wraps that in another, and
+/// `io::Error::source` skips the error it wraps. So each `io::Error` is opened here.
 fn tls_cause<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
     let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(e) = current {
+    // Bounded: a cyclic chain cannot loop forever.
+    for _ in 0..32 {
+        let e = current?;
         if let Some(tls) = e.downcast_ref::<rustls::Error>() {
             return Some(tls);
         }
-        if let Some(io) = e.downcast_ref::<std::io::Error>()
+        current = if let Some(io) = e.downcast_ref::<std::io::Error>()
             && let Some(inner) = io.get_ref()
-            && let Some(tls) = inner.downcast_ref::<rustls::Error>()
         {
-            return Some(tls);
-        }
-        current = e.source();
+            Some(without_auto_traits(inner))
+        } else {
+            e.source()
+        };
     }
     None
+}
+
+fn without_auto_traits<'a>(
+    e: &'a (dyn std::error::Error + Send + Sync + 'static),
+) -> &'a (dyn std::error::Error + 'static) {
+    e
 }
 
 /// The last error in the chain, if it is not `error` itself.
@@ -265,9 +274,15 @@ mod tests {
             describe_tls(&unknown),
             "certificate not trusted: UnknownIssuer"
         );
-        // Wrapped as hyper-rustls does, the cause is still found.
-        let io = std::io::Error::other(unknown);
-        assert!(tls_cause(&io).is_some());
+        // Wrapped as tokio-rustls and the connector do, the cause is still found.
+        let io = std::io::Error::new(std::io::ErrorKind::InvalidData, unknown);
+        let outer = std::io::Error::other(io);
+        assert_eq!(
+            tls_cause(&outer),
+            Some(&rustls::Error::InvalidCertificate(
+                rustls::CertificateError::UnknownIssuer
+            ))
+        );
     }
 
     #[test]
