@@ -673,7 +673,10 @@ impl ProviderProcess {
             .spawn()
             .expect("paymesh provider starts");
         let deadline = Instant::now() + Duration::from_secs(20);
-        while reqwest::get(format!("http://127.0.0.1:{port}/healthz"))
+        let client = crate::helpers::plain_client();
+        while client
+            .get(format!("http://127.0.0.1:{port}/healthz"))
+            .send()
             .await
             .is_err()
         {

@@ -66,6 +66,15 @@ const ADMIN: (&str, &str) = ("admin", ADMIN_PASSWORD);
 /// A subscriber and a processing contract at `provider`; the provider signed at
 /// `processing` with the endpoint URL the provider issued. (provider id, account)
 async fn sign_provider(provider: &TestApp, processing: &TestApp) -> (i64, String) {
+    sign_provider_at(provider, processing, None).await
+}
+
+/// [`sign_provider`], with processing told another endpoint URL than the one issued.
+async fn sign_provider_at(
+    provider: &TestApp,
+    processing: &TestApp,
+    endpoint: Option<String>,
+) -> (i64, String) {
     let (status, subscriber) = send(provider, reqwest::Method::POST, "/api/admin/v1/subscribers", ADMIN, Some(json!({
         "full_name": "Иванов Иван", "passport": "4510 123456", "email": "i@example.ru", "services": ["call"]
     })))
@@ -81,7 +90,8 @@ async fn sign_provider(provider: &TestApp, processing: &TestApp) -> (i64, String
     .await;
     assert_eq!(status, 201, "{contract}");
     let (status, row) = send(processing, reqwest::Method::POST, "/api/admin/v1/providers", ADMIN, Some(json!({
-        "name": "Megafon", "service_kind": "mobile", "endpoint_url": contract["endpoint_url"],
+        "name": "Megafon", "service_kind": "mobile",
+        "endpoint_url": endpoint.map(Value::from).unwrap_or_else(|| contract["endpoint_url"].clone()),
         "protocol": "osmp", "login": contract["login"], "password": contract["password"],
         "fields": contract["fields"], "min_amount": contract["min_amount"], "max_amount": contract["max_amount"]
     })))
@@ -374,4 +384,58 @@ async fn connections_over_the_cap_wait_and_do_not_starve_the_others() {
     for mut stream in slow {
         closed_by_server(&mut stream).await.unwrap();
     }
+}
+
+/// A provider endpoint whose OSMP answer is valid but 2 MiB long, sent in chunks without a
+/// length: the cap must be checked while the body arrives.
+async fn oversized_osmp_endpoint() -> std::net::SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = axum::Router::new().route(
+        "/osmp",
+        axum::routing::get(|| async {
+            let head = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><response><osmp_txn_id>1</osmp_txn_id><result>0</result><comment>".to_owned();
+            let mut chunks = vec![head];
+            chunks.extend((0..32).map(|_| "x".repeat(64 * 1024)));
+            chunks.push("</comment></response>".to_owned());
+            let stream = futures::stream::iter(
+                chunks
+                    .into_iter()
+                    .map(|c| Ok::<_, std::convert::Infallible>(axum::body::Bytes::from(c))),
+            );
+            axum::body::Body::from_stream(stream)
+        }),
+    );
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    addr
+}
+
+#[tokio::test]
+async fn an_answer_over_the_size_cap_is_no_answer() {
+    let provider = TestApp::spawn(Role::Provider).await;
+    let processing = TestApp::spawn(Role::Processing).await;
+    let endpoint = oversized_osmp_endpoint().await;
+    let (provider_id, account) = sign_provider_at(
+        &provider,
+        &processing,
+        Some(format!("http://{endpoint}/osmp")),
+    )
+    .await;
+    let contract = sign_agent(&processing).await;
+    let (status, check) = send(
+        &processing,
+        reqwest::Method::POST,
+        "/api/agent/v1/checks",
+        agent_auth(&contract),
+        Some(json!({"provider_id": provider_id, "account": account})),
+    )
+    .await;
+    assert_eq!(status, 502, "{check}");
+    let message = check["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("larger than 1048576 bytes"),
+        "{message}"
+    );
 }

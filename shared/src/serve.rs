@@ -346,3 +346,119 @@ fn request_timed_out(limit: Duration) -> Response {
     };
     (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::routing::get;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// Serves `router` on a free port; (address, stop, the serving task).
+    async fn start(
+        router: Router,
+        limits: ServeLimits,
+    ) -> (
+        SocketAddr,
+        tokio::sync::oneshot::Sender<()>,
+        tokio::task::JoinHandle<std::io::Result<()>>,
+    ) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(serve(
+            listener,
+            router,
+            None,
+            limits,
+            Arc::default(),
+            async move {
+                let _ = stopped.await;
+            },
+        ));
+        (addr, stop, task)
+    }
+
+    /// One HTTP/1.1 request on its own connection; the whole answer as text.
+    async fn request(addr: SocketAddr, path: &str) -> String {
+        // A bound for a failing server, not a timing assertion.
+        tokio::time::timeout(Duration::from_secs(20), request_unbounded(addr, path))
+            .await
+            .expect("an answer")
+    }
+
+    async fn request_unbounded(addr: SocketAddr, path: &str) -> String {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+        stream
+            .write_all(
+                format!("GET {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n")
+                    .as_bytes(),
+            )
+            .await
+            .unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).await.unwrap();
+        answer
+    }
+
+    #[tokio::test]
+    async fn every_request_carries_the_peer_address() {
+        let router = Router::new().route(
+            "/peer",
+            get(|ConnectInfo(peer): ConnectInfo<SocketAddr>| async move { peer.ip().to_string() }),
+        );
+        let (addr, _stop, _task) = start(router, ServeLimits::default()).await;
+        let answer = request(addr, "/peer").await;
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert!(answer.ends_with("127.0.0.1"), "{answer}");
+    }
+
+    #[tokio::test]
+    async fn a_request_over_its_time_is_answered_503_request_timeout() {
+        let router = Router::new().route(
+            "/slow",
+            get(|| async {
+                // Never finishes on its own: only the request timeout ends it.
+                std::future::pending::<()>().await;
+            }),
+        );
+        let limits = ServeLimits {
+            request_timeout: Duration::from_millis(200),
+            ..ServeLimits::default()
+        };
+        let (addr, _stop, _task) = start(router, limits).await;
+        let answer = request(addr, "/slow").await;
+        assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+        assert!(answer.contains("\"code\":\"request_timeout\""), "{answer}");
+    }
+
+    #[tokio::test]
+    async fn shutdown_finishes_the_request_in_flight() {
+        let release = Arc::new(tokio::sync::Notify::new());
+        let entered = Arc::new(tokio::sync::Notify::new());
+        let router = Router::new().route(
+            "/work",
+            get({
+                let (release, entered) = (release.clone(), entered.clone());
+                move || async move {
+                    entered.notify_one();
+                    release.notified().await;
+                    "done"
+                }
+            }),
+        );
+        let (addr, stop, task) = start(router, ServeLimits::default()).await;
+        let in_flight = tokio::spawn(request(addr, "/work"));
+        entered.notified().await;
+        stop.send(()).unwrap();
+        // The loop stops accepting but waits for the request it is serving.
+        release.notify_one();
+        let answer = in_flight.await.unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert!(answer.ends_with("done"), "{answer}");
+        task.await.unwrap().unwrap();
+        assert!(
+            tokio::net::TcpStream::connect(addr).await.is_err(),
+            "the listener is closed"
+        );
+    }
+}
