@@ -432,10 +432,10 @@ async fn an_answer_over_the_size_cap_is_no_answer() {
         Some(json!({"provider_id": provider_id, "account": account})),
     )
     .await;
-    assert_eq!(status, 502, "{check}");
-    let message = check["error"]["message"].as_str().unwrap();
-    assert!(
-        message.contains("larger than 1048576 bytes"),
-        "{message}"
-    );
+    // The answer may be 2 MiB: say only its start when this fails.
+    let text = check.to_string();
+    let shown = &text[..text.len().min(300)];
+    assert_eq!(status, 502, "{shown}");
+    let message = check["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("larger than 1048576 bytes"), "{shown}");
 }
