@@ -187,3 +187,67 @@ fn config_file_environment_and_flags_in_that_order() {
         "a given password is not written"
     );
 }
+
+#[test]
+fn a_provider_started_with_a_certificate_serves_https_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let authority = portals::demo::pki::Authority::new("paymesh test CA").unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    let (cert, key, ca, data) = (path("cert.pem"), path("key.pem"), path("ca.pem"), path("p"));
+    authority
+        .issue("provider", &portals::demo::pki::LOCAL_NAMES)
+        .unwrap()
+        .save(Path::new(&cert), Path::new(&key))
+        .unwrap();
+    std::fs::write(&ca, authority.cert_pem()).unwrap();
+
+    // --tls-cert without --tls-key is refused before anything starts.
+    let refused = Command::new(BIN)
+        .args(["provider", "--listen", "127.0.0.1:0", "--data-dir", &data])
+        .args(["--tls-cert", &cert])
+        .env("PAYMESH_LOG", "off")
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("--tls-key"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+
+    let (_provider, addr, lines) = start(
+        &[
+            "provider", "--listen", "127.0.0.1:0", "--data-dir", &data, "--tls-cert", &cert,
+            "--tls-key", &key,
+        ],
+        &[],
+    );
+    assert!(
+        lines.iter().any(|l| l.contains(&format!("listening on https://{addr}"))),
+        "{lines:?}"
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let trusting = shared::outbound::Trust::load(Some(Path::new(&ca)))
+            .unwrap()
+            .client(Duration::from_secs(10))
+            .unwrap();
+        let health = trusting
+            .get(format!("https://{addr}/healthz"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(health.status(), 200);
+        // HTTPS only: plain HTTP on the same port gets no answer.
+        assert!(
+            crate::helpers::plain_client()
+                .get(format!("http://{addr}/healthz"))
+                .send()
+                .await
+                .is_err()
+        );
+    });
+}
