@@ -126,6 +126,7 @@ fn open_window_only(args: ShellArgs) -> anyhow::Result<()> {
         login: args.portal_login,
         password: args.portal_password,
         kiosk: false,
+        ca_file: args.ca_file,
     })
 }
 
@@ -186,6 +187,7 @@ fn run_shell(args: ShellArgs) -> anyhow::Result<()> {
                 login: args.portal_login,
                 password: args.portal_password,
                 kiosk: true,
+                ca_file: args.ca_file.clone(),
             };
             if args.chromium {
                 window::open_chromium(&spec)
