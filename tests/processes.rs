@@ -217,13 +217,22 @@ fn a_provider_started_with_a_certificate_serves_https_only() {
 
     let (_provider, addr, lines) = start(
         &[
-            "provider", "--listen", "127.0.0.1:0", "--data-dir", &data, "--tls-cert", &cert,
-            "--tls-key", &key,
+            "provider",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            &data,
+            "--tls-cert",
+            &cert,
+            "--tls-key",
+            &key,
         ],
         &[],
     );
     assert!(
-        lines.iter().any(|l| l.contains(&format!("listening on https://{addr}"))),
+        lines
+            .iter()
+            .any(|l| l.contains(&format!("listening on https://{addr}"))),
         "{lines:?}"
     );
     let runtime = tokio::runtime::Builder::new_current_thread()

@@ -105,9 +105,15 @@ async fn sign_provider_at(
 
 /// An agent at `processing` with a deposit: its contract (login, password, api_url).
 async fn sign_agent(processing: &TestApp) -> Value {
-    let (status, agent) = send(processing, reqwest::Method::POST, "/api/admin/v1/agents", ADMIN, Some(json!({
-        "name": "Терминал №1", "fee": {"percent_bp": 0, "fixed": 0, "min": 0, "max": null}
-    })))
+    let (status, agent) = send(
+        processing,
+        reqwest::Method::POST,
+        "/api/admin/v1/agents",
+        ADMIN,
+        Some(json!({
+            "name": "Терминал №1", "fee": {"percent_bp": 0, "fixed": 0, "min": 0, "max": null}
+        })),
+    )
     .await;
     assert_eq!(status, 201, "{agent}");
     let (status, topup) = send(
@@ -153,10 +159,16 @@ async fn a_payment_goes_end_to_end_over_https() {
     );
 
     // agent → processing over HTTPS: the contract is checked against processing's balance.
-    let (status, saved) = send(&agent, reqwest::Method::PUT, "/api/admin/v1/contract", ADMIN, Some(json!({
-        "processing_url": contract["api_url"], "contract_number": contract["contract_number"],
-        "login": contract["login"], "password": contract["password"]
-    })))
+    let (status, saved) = send(
+        &agent,
+        reqwest::Method::PUT,
+        "/api/admin/v1/contract",
+        ADMIN,
+        Some(json!({
+            "processing_url": contract["api_url"], "contract_number": contract["contract_number"],
+            "login": contract["login"], "password": contract["password"]
+        })),
+    )
     .await;
     assert_eq!(status, 200, "{saved}");
     // kiosk → agent → processing → provider (OSMP over HTTPS): the account exists.
@@ -255,18 +267,32 @@ async fn an_untrusted_certificate_is_named_in_the_check_and_the_pending_payment(
         None,
     )
     .await;
-    assert_eq!(subscriber["balance"]["amount"], 0, "nothing credited: {subscriber}");
+    assert_eq!(
+        subscriber["balance"]["amount"], 0,
+        "nothing credited: {subscriber}"
+    );
 
     // The agent's contract check against a processing it does not trust says so too.
     let agent = TestApp::spawn(Role::Agent).await;
-    let (status, refused) = send(&agent, reqwest::Method::PUT, "/api/admin/v1/contract", ADMIN, Some(json!({
-        "processing_url": contract["api_url"], "contract_number": contract["contract_number"],
-        "login": contract["login"], "password": contract["password"]
-    })))
+    let (status, refused) = send(
+        &agent,
+        reqwest::Method::PUT,
+        "/api/admin/v1/contract",
+        ADMIN,
+        Some(json!({
+            "processing_url": contract["api_url"], "contract_number": contract["contract_number"],
+            "login": contract["login"], "password": contract["password"]
+        })),
+    )
     .await;
     assert_eq!(status, 422, "{refused}");
-    let why = refused["error"]["fields"]["processing_url"].as_str().unwrap();
-    assert!(why.contains("certificate not trusted: UnknownIssuer"), "{why}");
+    let why = refused["error"]["fields"]["processing_url"]
+        .as_str()
+        .unwrap();
+    assert!(
+        why.contains("certificate not trusted: UnknownIssuer"),
+        "{why}"
+    );
 }
 
 /// `role` over plain HTTP with a short header-read timeout and `max_connections`.

@@ -610,19 +610,39 @@ fn openssl(dir: &Path, args: &[&str]) {
 /// A private CA (`ca.pem`) and a server certificate it signed for 127.0.0.1
 /// (`cert.pem`, `key.pem`), made with the openssl command line.
 fn private_ca(dir: &Path) {
-    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
     let mut ca = vec!["req", "-x509"];
     ca.extend(ec);
     ca.extend([
-        "-keyout", "ca.key", "-out", "ca.pem", "-days", "30", "-subj", "/CN=kiosk test CA",
-        "-addext", "basicConstraints=critical,CA:TRUE", "-addext",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "30",
+        "-subj",
+        "/CN=kiosk test CA",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
         "keyUsage=critical,keyCertSign,cRLSign",
     ]);
     openssl(dir, &ca);
     let mut request = vec!["req"];
     request.extend(ec);
     request.extend([
-        "-keyout", "key.pem", "-out", "server.csr", "-subj", "/CN=127.0.0.1",
+        "-keyout",
+        "key.pem",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=127.0.0.1",
     ]);
     openssl(dir, &request);
     std::fs::write(
@@ -633,8 +653,21 @@ fn private_ca(dir: &Path) {
     openssl(
         dir,
         &[
-            "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-            "-CAcreateserial", "-out", "cert.pem", "-days", "30", "-extfile", "server.ext",
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "cert.pem",
+            "-days",
+            "30",
+            "-extfile",
+            "server.ext",
         ],
     );
 }

@@ -249,9 +249,7 @@ fn describe_tls(error: &rustls::Error) -> String {
             C::UnknownIssuer => "certificate not trusted: UnknownIssuer".to_owned(),
             C::BadSignature => "certificate not trusted: BadSignature".to_owned(),
             C::Expired | C::ExpiredContext { .. } => "certificate expired".to_owned(),
-            C::NotValidYet | C::NotValidYetContext { .. } => {
-                "certificate not valid yet".to_owned()
-            }
+            C::NotValidYet | C::NotValidYetContext { .. } => "certificate not valid yet".to_owned(),
             C::Revoked => "certificate revoked".to_owned(),
             C::NotValidForName | C::NotValidForNameContext { .. } => {
                 format!("certificate not valid for this host: {certificate:?}")

@@ -166,11 +166,10 @@ impl TlsIdentity {
                 why: "no PEM certificate in the file".into(),
             });
         }
-        let private_key =
-            PrivateKeyDer::from_pem_file(key).map_err(|e| TlsConfigError::Key {
-                path: key.to_owned(),
-                why: e.to_string(),
-            })?;
+        let private_key = PrivateKeyDer::from_pem_file(key).map_err(|e| TlsConfigError::Key {
+            path: key.to_owned(),
+            why: e.to_string(),
+        })?;
         crate::outbound::install_crypto_provider();
         let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
             rustls::crypto::ring::default_provider(),

@@ -174,7 +174,12 @@ async fn start_kiosk_shell(
         .arg("--journal")
         .arg(&dir)
         .args(mode)
-        .args(ca_file.map(|f| ["--ca-file".as_ref(), f.as_os_str()]).into_iter().flatten())
+        .args(
+            ca_file
+                .map(|f| ["--ca-file".as_ref(), f.as_os_str()])
+                .into_iter()
+                .flatten(),
+        )
         .env_remove("KIOSK_CA_FILE")
         .env(
             "KIOSK_PORTAL_PASSWORD",

@@ -9,8 +9,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose,
-    IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose,
 };
 
 /// The names every demo certificate is valid for: the demo listens on loopback only.
@@ -84,9 +84,7 @@ impl Authority {
         params.not_before = now - time::Duration::days(1);
         params.not_after = now + time::Duration::days(SERVER_VALID_DAYS);
         let issuer = Issuer::new(ca_params(&self.name), &self.key);
-        let cert = params
-            .signed_by(&key, &issuer)
-            .map_err(|e| e.to_string())?;
+        let cert = params.signed_by(&key, &issuer).map_err(|e| e.to_string())?;
         Ok(ServerCertificate {
             cert_pem: cert.pem(),
             key_pem: key.serialize_pem(),

@@ -103,10 +103,8 @@ impl PaymentRow {
             processing_fee: Kopecks::new(self.processing_fee),
             result,
             fatal,
-            message: self
-                .message
-                .clone()
-                .unwrap_or_else(|| match (self.status.as_str(), &self.last_answer) {
+            message: self.message.clone().unwrap_or_else(|| {
+                match (self.status.as_str(), &self.last_answer) {
                     // The last attempt's outcome says why it is still pending (a provider
                     // down, an untrusted certificate…).
                     ("pending", Some(last)) => {
@@ -114,7 +112,8 @@ impl PaymentRow {
                     }
                     ("pending", None) => "Waiting for the provider's answer".to_owned(),
                     _ => String::new(),
-                }),
+                }
+            }),
             prv_txn: self.prv_txn.clone(),
             balance: Money::rub(balance),
         }

@@ -398,7 +398,12 @@ pub async fn run(settings: Settings) -> ExitCode {
     }
     println!("paymesh {role}: listening on {}", app.base_url());
     if window {
-        open_window(role, &app.base_url(), &app.admin_password, ca_file.as_deref());
+        open_window(
+            role,
+            &app.base_url(),
+            &app.admin_password,
+            ca_file.as_deref(),
+        );
     }
     match app.run_until(shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
@@ -412,7 +417,12 @@ pub async fn run(settings: Settings) -> ExitCode {
 /// `--window`: hands the portal to kiosk-shell's ordinary window when a display exists.
 /// The operator's credentials go through the environment (kiosk-shell reads
 /// KIOSK_PORTAL_LOGIN/KIOSK_PORTAL_PASSWORD), not the command line that `ps` shows.
-fn open_window(role: Role, base_url: &str, admin_password: &str, ca_file: Option<&std::path::Path>) {
+fn open_window(
+    role: Role,
+    base_url: &str,
+    admin_password: &str,
+    ca_file: Option<&std::path::Path>,
+) {
     if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
         tracing::warn!(%role, "--window: no display (DISPLAY/WAYLAND_DISPLAY unset); serving without a window");
         return;
