@@ -83,7 +83,7 @@ async fn the_demo_network_takes_a_banknote_at_the_kiosk_and_the_subscriber_pays_
     let data = tempfile::tempdir().unwrap();
     let dir = data.path();
     let mut demo = Demo::start(dir);
-    let client = reqwest::Client::new();
+    let client = crate::helpers::plain_client();
     let consumer_pw = secret(dir, "consumer", "admin-password");
     let processing_pw = secret(dir, "processing", "admin-password");
     let kiosk_pw = secret(dir, "agent", "kiosk-password");

@@ -3,11 +3,14 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use portals::role::Role;
 use portals::server::{App, Settings, StartError};
 use shared::config::CommonArgs;
+use shared::outbound::Trust;
+use shared::serve::ConnectionStats;
 use sqlx::SqlitePool;
 use tokio::sync::oneshot;
 
@@ -18,8 +21,13 @@ pub const KIOSK_PASSWORD: &str = "kiosk-test-password";
 pub struct TestApp {
     pub role: Role,
     pub addr: SocketAddr,
+    /// `http://ADDR` or, serving TLS, `https://ADDR`.
+    pub base_url: String,
     pub pool: Option<SqlitePool>,
+    /// Trusts the system's roots plus the app's own `--ca-file`.
     pub client: reqwest::Client,
+    /// The listener's connection counts.
+    pub connections: Arc<ConnectionStats>,
     dir: Option<tempfile::TempDir>,
     data_dir: PathBuf,
     stop: Option<oneshot::Sender<()>>,
@@ -66,18 +74,24 @@ impl TestApp {
         let data_dir = dir.path().join("data");
         let mut settings = settings(role, data_dir.clone(), admin_password);
         adjust(&mut settings);
+        let client = Trust::load(settings.common.ca_file.as_deref())
+            .expect("the test's CA file")
+            .client(Duration::from_secs(60))
+            .expect("an HTTP client");
         let app = App::build(settings).await?;
         let (addr, pool) = (app.addr, app.pool.clone());
+        let (base_url, connections) = (app.base_url(), app.connections.clone());
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(app.run_until(async move {
             let _ = stopped.await;
         }));
-        let client = reqwest::Client::new();
         Ok(TestApp {
             role,
             addr,
+            base_url,
             pool,
             client,
+            connections,
             dir: Some(dir),
             data_dir,
             stop: Some(stop),
@@ -102,7 +116,7 @@ impl TestApp {
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("http://{}{}", self.addr, path)
+        format!("{}{}", self.base_url, path)
     }
 }
 
@@ -162,4 +176,11 @@ where
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// A client with reqwest's defaults. Tests build clients through here (or through a
+/// [`TestApp`]): reqwest panics without the process's rustls provider, which this installs.
+pub fn plain_client() -> reqwest::Client {
+    shared::outbound::install_crypto_provider();
+    reqwest::Client::new()
 }

@@ -20,3 +20,4 @@ mod processes;
 mod processing;
 mod provider;
 mod reports;
+mod tls;

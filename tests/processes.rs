@@ -17,7 +17,7 @@ impl Drop for Running {
     }
 }
 
-/// Starts `paymesh <args>` and waits for its "listening on http://ADDR" line.
+/// Starts `paymesh <args>` and waits for its "listening on http(s)://ADDR" line.
 fn start(args: &[&str], env: &[(&str, &str)]) -> (Running, String, Vec<String>) {
     let mut command = Command::new(BIN);
     command
@@ -34,7 +34,11 @@ fn start(args: &[&str], env: &[(&str, &str)]) -> (Running, String, Vec<String>) 
     let mut addr = None;
     for line in BufReader::new(stdout).lines() {
         let line = line.unwrap();
-        if let Some(rest) = line.split("listening on http://").nth(1) {
+        if let Some(rest) = line
+            .split("listening on http://")
+            .nth(1)
+            .or_else(|| line.split("listening on https://").nth(1))
+        {
             addr = Some(rest.trim().to_owned());
             lines.push(line);
             break;
@@ -56,7 +60,7 @@ fn status_with(url: &str, auth: Option<(&str, &str)>) -> Option<u16> {
         .build()
         .ok()?;
     runtime.block_on(async {
-        let mut request = reqwest::Client::new().get(url);
+        let mut request = crate::helpers::plain_client().get(url);
         if let Some((login, password)) = auth {
             request = request.basic_auth(login, Some(password));
         }
@@ -248,4 +252,77 @@ fn log_files_are_pruned_and_a_forged_login_stays_on_its_line() {
         !text.lines().any(|l| l.starts_with("FORGED")),
         "no forged line: {text}"
     );
+}
+
+#[test]
+fn a_provider_started_with_a_certificate_serves_https_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let authority = portals::demo::pki::Authority::new("paymesh test CA").unwrap();
+    let path = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    let (cert, key, ca, data) = (path("cert.pem"), path("key.pem"), path("ca.pem"), path("p"));
+    authority
+        .issue("provider", &portals::demo::pki::LOCAL_NAMES)
+        .unwrap()
+        .save(Path::new(&cert), Path::new(&key))
+        .unwrap();
+    std::fs::write(&ca, authority.cert_pem()).unwrap();
+
+    // --tls-cert without --tls-key is refused before anything starts.
+    let refused = Command::new(BIN)
+        .args(["provider", "--listen", "127.0.0.1:0", "--data-dir", &data])
+        .args(["--tls-cert", &cert])
+        .env("PAYMESH_LOG", "off")
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("--tls-key"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+
+    let (_provider, addr, lines) = start(
+        &[
+            "provider",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            &data,
+            "--tls-cert",
+            &cert,
+            "--tls-key",
+            &key,
+        ],
+        &[],
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(&format!("listening on https://{addr}"))),
+        "{lines:?}"
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let trusting = shared::outbound::Trust::load(Some(Path::new(&ca)))
+            .unwrap()
+            .client(Duration::from_secs(10))
+            .unwrap();
+        let health = trusting
+            .get(format!("https://{addr}/healthz"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(health.status(), 200);
+        // HTTPS only: plain HTTP on the same port gets no answer.
+        assert!(
+            crate::helpers::plain_client()
+                .get(format!("http://{addr}/healthz"))
+                .send()
+                .await
+                .is_err()
+        );
+    });
 }

@@ -676,7 +676,10 @@ impl ProviderProcess {
             .spawn()
             .expect("paymesh provider starts");
         let deadline = Instant::now() + Duration::from_secs(20);
-        while reqwest::get(format!("http://127.0.0.1:{port}/healthz"))
+        let client = crate::helpers::plain_client();
+        while client
+            .get(format!("http://127.0.0.1:{port}/healthz"))
+            .send()
             .await
             .is_err()
         {
@@ -711,7 +714,7 @@ async fn a_provider_process_killed_mid_flight_is_paid_once_after_it_restarts() {
         .unwrap()
         .port();
     let mut provider = ProviderProcess::start(dir.path(), port).await;
-    let client = reqwest::Client::new();
+    let client = crate::helpers::plain_client();
     let admin_post = |path: &str, body: Value| {
         client
             .post(format!("http://127.0.0.1:{port}{path}"))

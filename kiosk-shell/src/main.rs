@@ -38,6 +38,10 @@ struct ShellArgs {
     portal_login: Option<String>,
     #[arg(long, env = "KIOSK_PORTAL_PASSWORD", hide_env_values = true)]
     portal_password: Option<String>,
+    /// A PEM file of CA certificates trusted beside the system's roots when the portal is
+    /// `https://` (a private network's own CA, e.g. the one `paymesh demo --tls` makes).
+    #[arg(long, env = "KIOSK_CA_FILE")]
+    ca_file: Option<PathBuf>,
     /// Serial port of the bill validator, e.g. /dev/ttyUSB0.
     #[arg(long, conflicts_with = "simulator")]
     serial: Option<PathBuf>,
@@ -84,6 +88,8 @@ enum Tool {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing();
+    // Before any HTTP client is built: reqwest takes the process's rustls provider.
+    shared::outbound::install_crypto_provider();
     let outcome = match cli.command {
         Some(Tool::CcnetSim {
             link,
@@ -122,6 +128,7 @@ fn open_window_only(args: ShellArgs) -> anyhow::Result<()> {
         login: args.portal_login,
         password: args.portal_password,
         kiosk: false,
+        ca_file: args.ca_file,
     })
 }
 
@@ -151,6 +158,7 @@ fn run_shell(args: ShellArgs) -> anyhow::Result<()> {
         None if args.no_window => None,
         None => anyhow::bail!("--portal URL is needed to open the kiosk window"),
     };
+    let trust = shared::outbound::Trust::load(args.ca_file.as_deref())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -168,6 +176,7 @@ fn run_shell(args: ShellArgs) -> anyhow::Result<()> {
         portal: portal.clone(),
         login: args.portal_login.clone(),
         password: args.portal_password.clone(),
+        trust,
         driver: Default::default(),
     };
     let terminal = runtime.block_on(terminal::start(config))?;
@@ -180,6 +189,7 @@ fn run_shell(args: ShellArgs) -> anyhow::Result<()> {
                 login: args.portal_login,
                 password: args.portal_password,
                 kiosk: true,
+                ca_file: args.ca_file.clone(),
             };
             if args.chromium {
                 window::open_chromium(&spec)

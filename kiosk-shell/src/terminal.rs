@@ -41,6 +41,8 @@ pub struct TerminalConfig {
     pub portal: Option<reqwest::Url>,
     pub login: Option<String>,
     pub password: Option<String>,
+    /// What the client of the agent portal trusts: the system's roots plus `--ca-file`.
+    pub trust: shared::outbound::Trust,
     pub driver: DriverConfig,
 }
 
@@ -192,8 +194,14 @@ impl FaultReporter {
         let (send, mut rx) = tokio::sync::mpsc::unbounded_channel::<Option<String>>();
         let login = config.login.clone();
         let password = config.password.clone();
+        let client = match config.trust.client_builder().build() {
+            Ok(client) => client,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot build the HTTP client; validator faults are not reported");
+                return None;
+            }
+        };
         tokio::spawn(async move {
-            let client = reqwest::Client::new();
             // The agent keeps the fault in memory: said again every 30 s, it survives a
             // restart of the agent.
             let mut repeat = tokio::time::interval(std::time::Duration::from_secs(30));
@@ -220,7 +228,7 @@ impl FaultReporter {
                         tracing::warn!(status = %r.status(), "the agent refused the validator report")
                     }
                     Err(e) => {
-                        tracing::warn!(error = %e, "cannot report the validator state to the agent")
+                        tracing::warn!(error = %shared::outbound::describe_error(&e), "cannot report the validator state to the agent")
                     }
                 }
             }

@@ -592,3 +592,127 @@ fn web_processes(ancestor: u32) -> Vec<u32> {
         .map(|(pid, _, _)| pid)
         .collect()
 }
+
+/// Runs `openssl` with `args` in `dir`; panics with its output if it fails.
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("openssl is installed");
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A private CA (`ca.pem`) and a server certificate it signed for 127.0.0.1
+/// (`cert.pem`, `key.pem`), made with the openssl command line.
+fn private_ca(dir: &Path) {
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    let mut ca = vec!["req", "-x509"];
+    ca.extend(ec);
+    ca.extend([
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "30",
+        "-subj",
+        "/CN=kiosk test CA",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+    ]);
+    openssl(dir, &ca);
+    let mut request = vec!["req"];
+    request.extend(ec);
+    request.extend([
+        "-keyout",
+        "key.pem",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    ]);
+    openssl(dir, &request);
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(
+        dir,
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "cert.pem",
+            "-days",
+            "30",
+            "-extfile",
+            "server.ext",
+        ],
+    );
+}
+
+#[test]
+#[cfg_attr(
+    not(feature = "webview"),
+    ignore = "the built-in window is the `webview` feature"
+)]
+fn window_trusts_a_portal_certificate_from_the_ca_file() {
+    let display = Display::start();
+    let dir = tempfile::tempdir().unwrap();
+    private_ca(dir.path());
+    let [r, g, b] = PAGE_RGB;
+    std::fs::write(
+        dir.path().join("page.html"),
+        format!(
+            "<!doctype html><html><head><title>TLS</title><style>html,body{{margin:0;height:100%;background:rgb({r},{g},{b})}}</style></head><body></body></html>"
+        ),
+    )
+    .unwrap();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    // An HTTPS portal whose certificate only the private CA vouches for.
+    let _server = Group::spawn(
+        "openssl s_server",
+        Command::new("openssl")
+            .args(["s_server", "-quiet", "-WWW", "-accept"])
+            .arg(format!("127.0.0.1:{port}"))
+            .args(["-cert", "cert.pem", "-key", "key.pem"])
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null()),
+    );
+    let url = format!("https://127.0.0.1:{port}/page.html");
+    let _shell = Group::spawn(
+        "kiosk-shell",
+        kiosk_shell(&display)
+            .args(["--portal", &url, "--window-only", "--ca-file"])
+            .arg(dir.path().join("ca.pem")),
+    );
+    screenshot_until(&display, "tls-ca-file", |s| {
+        s.is_page(5, 5) && s.is_page(1270, 790)
+    });
+}

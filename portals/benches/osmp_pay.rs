@@ -51,6 +51,8 @@ async fn main() {
     let addr = app.addr;
     tokio::spawn(app.run_until(std::future::pending()));
 
+    // reqwest needs the process's rustls provider before its first client.
+    shared::outbound::install_crypto_provider();
     let client = reqwest::Client::new();
     let admin = |path: &str| {
         client

@@ -132,6 +132,8 @@ async fn payments(
 async fn main() {
     let total = env_number("PAYMENTS", 2000);
     let concurrency = env_number("CONCURRENCY", 16);
+    // reqwest needs the process's rustls provider before its first client.
+    shared::outbound::install_crypto_provider();
     let client = reqwest::Client::new();
     let full = payments(&client, "full", total, concurrency).await;
     let normal = payments(&client, "normal", total, concurrency).await;

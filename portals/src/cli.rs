@@ -117,6 +117,10 @@ pub struct DemoArgs {
     /// Show the kiosk in `chromium --kiosk` instead of the built-in window.
     #[arg(long)]
     pub chromium: bool,
+    /// Run the whole network over HTTPS: a CA and a certificate per participant are made
+    /// (once) under the data directory; every client trusts that CA (`--ca-file`).
+    #[arg(long)]
+    pub tls: bool,
 }
 
 /// `n` days (at least one) as a duration.

@@ -6,6 +6,8 @@ use clap::Parser;
 use portals::cli::Cli;
 
 fn main() -> ExitCode {
+    // Before any HTTP client is built: reqwest takes the process's rustls provider (ring).
+    shared::outbound::install_crypto_provider();
     let args = match shared::config::fold_in_config_file(std::env::args_os().collect(), 2) {
         Ok(args) => args,
         Err(e) => {

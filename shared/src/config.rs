@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 /// Flags every participant takes (wire.md "Starting a participant").
-#[derive(clap::Args, Debug, Clone, Default)]
+#[derive(clap::Args, Debug, Clone)]
 pub struct CommonArgs {
     /// Address to listen on, e.g. 127.0.0.1:8402 (port 0 picks a free port).
     #[arg(long, env = "PAYMESH_LISTEN")]
@@ -43,6 +43,68 @@ pub struct CommonArgs {
     #[arg(long, env = "PAYMESH_MAX_LOG_FILES", default_value_t = crate::telemetry::DEFAULT_MAX_LOG_FILES,
           value_parser = clap::builder::TypedValueParser::map(clap::value_parser!(u16).range(1..=3650), usize::from))]
     pub max_log_files: usize,
+    /// Serve HTTPS (only) with this PEM certificate chain, leaf first; needs --tls-key.
+    #[arg(long, env = "PAYMESH_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert (PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, env = "PAYMESH_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// A PEM file of CA certificates that outbound HTTPS clients trust beside the
+    /// system's roots (a private network's own CA).
+    #[arg(long, env = "PAYMESH_CA_FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// Connections served at once; more wait in the kernel's backlog.
+    #[arg(long, env = "PAYMESH_MAX_CONNECTIONS", default_value_t = crate::serve::MAX_CONNECTIONS)]
+    pub max_connections: usize,
+    /// The longest wait, in milliseconds, for a TLS handshake and for a request's headers.
+    #[arg(long, env = "PAYMESH_HEADER_READ_TIMEOUT_MS", default_value_t = 10_000)]
+    pub header_read_timeout_ms: u64,
+    /// The longest a request may take once its headers are in (body and handler), in
+    /// milliseconds; then it is answered 503 `request_timeout`.
+    #[arg(long, env = "PAYMESH_REQUEST_TIMEOUT_MS", default_value_t = 90_000)]
+    pub request_timeout_ms: u64,
+}
+
+/// What clap would fill in with no flags at all (the tests build settings this way).
+impl Default for CommonArgs {
+    fn default() -> Self {
+        let limits = crate::serve::ServeLimits::default();
+        CommonArgs {
+            listen: None,
+            data_dir: PathBuf::from("paymesh-data"),
+            admin_password: None,
+            name: None,
+            database_url: None,
+            config: None,
+            sqlite_synchronous: "full".to_owned(),
+            window: false,
+            tls_cert: None,
+            tls_key: None,
+            ca_file: None,
+            max_connections: limits.max_connections,
+            header_read_timeout_ms: duration_ms(limits.header_read_timeout),
+            request_timeout_ms: duration_ms(limits.request_timeout),
+            max_log_files: crate::telemetry::DEFAULT_MAX_LOG_FILES,
+        }
+    }
+}
+
+fn duration_ms(duration: std::time::Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+impl CommonArgs {
+    /// The listener's limits from `--max-connections`, `--header-read-timeout-ms` and
+    /// `--request-timeout-ms` (a zero is taken as the smallest sane value, not "none").
+    pub fn serve_limits(&self) -> crate::serve::ServeLimits {
+        crate::serve::ServeLimits {
+            max_connections: self.max_connections.max(1),
+            header_read_timeout: std::time::Duration::from_millis(
+                self.header_read_timeout_ms.max(100),
+            ),
+            request_timeout: std::time::Duration::from_millis(self.request_timeout_ms.max(100)),
+        }
+    }
 }
 
 /// Why the config file could not be used.

@@ -16,6 +16,10 @@
 //! * `config` — flags common to all roles, `PAYMESH_*` variables and the TOML config file.
 //! * `telemetry` — logging to stdout and a daily file; a span per request with its id.
 //! * `metrics` — request counters and latency histograms in Prometheus text.
+//! * `serve` — the one serving loop (HTTP or HTTPS) with its header-read and request
+//!   timeouts, connection cap, graceful shutdown and the peer's address on each request.
+//! * `outbound` — the one builder of outbound HTTP clients (rustls + ring, system roots
+//!   plus `--ca-file`), size-capped answer reading, errors that name a TLS problem.
 
 pub mod error;
 pub mod fee;
@@ -32,6 +36,10 @@ pub mod csrf;
 pub mod extract;
 #[cfg(feature = "server")]
 pub mod metrics;
+#[cfg(feature = "client")]
+pub mod outbound;
+#[cfg(feature = "server")]
+pub mod serve;
 #[cfg(feature = "server")]
 pub mod telemetry;
 

@@ -26,6 +26,9 @@ pub struct WindowSpec {
     /// Kiosk: full screen, undecorated, navigation locked to the portal's origin, reload on
     /// a renderer crash. Otherwise an ordinary window.
     pub kiosk: bool,
+    /// `--ca-file`: a private CA that may vouch for the portal's certificate (built-in
+    /// window only; see `webview`).
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 /// A [`WindowSpec`] checked and normalised: credentials written into the URL are moved
@@ -86,7 +89,7 @@ pub fn open_webview(spec: &WindowSpec) -> anyhow::Result<()> {
     let target = Target::of(spec)?;
     #[cfg(feature = "webview")]
     {
-        webview::open(&target, spec.kiosk)
+        webview::open(&target, spec.kiosk, spec.ca_file.as_deref())
     }
     #[cfg(not(feature = "webview"))]
     {
@@ -127,6 +130,7 @@ mod tests {
             login: login.map(Into::into),
             password: password.map(Into::into),
             kiosk: true,
+            ca_file: None,
         }
     }
 

@@ -12,6 +12,7 @@
 
 use std::cell::Cell;
 use std::panic::catch_unwind;
+use std::path::Path;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -22,10 +23,12 @@ use tao::event_loop::{ControlFlow, EventLoop, EventLoopBuilder};
 use tao::platform::run_return::EventLoopExtRunReturn;
 use tao::platform::unix::WindowExtUnix;
 use tao::window::{Fullscreen, WindowBuilder};
+use webkit2gtk::gio::{self, prelude::TlsCertificateExt};
 use webkit2gtk::glib;
 use webkit2gtk::glib::translate::{ToGlibPtr, mut_override};
 use webkit2gtk::{
-    AuthenticationRequest, AuthenticationRequestExt, Credential, CredentialPersistence, WebViewExt,
+    AuthenticationRequest, AuthenticationRequestExt, Credential, CredentialPersistence,
+    WebContextExt, WebViewExt,
 };
 use wry::{NewWindowResponse, WebViewBuilder, WebViewBuilderExtUnix, WebViewExtUnix};
 
@@ -51,7 +54,15 @@ enum UserEvent {
     TitleChanged(String),
 }
 
-pub(super) fn open(target: &Target, kiosk: bool) -> anyhow::Result<()> {
+pub(super) fn open(target: &Target, kiosk: bool, ca_file: Option<&Path>) -> anyhow::Result<()> {
+    // Read before any window exists: a bad --ca-file is a start-up error, not a blank screen.
+    let private_ca = match ca_file {
+        Some(path) => Some(
+            gio::TlsCertificate::from_file(path)
+                .with_context(|| format!("--ca-file {}: not a PEM certificate", path.display()))?,
+        ),
+        None => None,
+    };
     super::require_display()?;
     // tao panics when GTK cannot start (say, a display that refuses us); turn that into an
     // error the caller can report.
@@ -117,6 +128,9 @@ pub(super) fn open(target: &Target, kiosk: bool) -> anyhow::Result<()> {
         pending: Rc::new(Cell::new(false)),
     };
     answer_auth_challenges(&view, &origin, target.credentials.clone(), &retry);
+    if let Some(ca) = private_ca {
+        trust_private_ca(&view, &origin, ca);
+    }
     view.connect_load_failed({
         let retry = retry.clone();
         move |view, _event, uri, error| {
@@ -243,6 +257,37 @@ fn answer_auth_challenges(
                 true
             }
         }
+    });
+}
+
+/// `--ca-file`: WebKit trusts only the system's roots (GnuTLS's store), so a portal with a
+/// certificate from a private CA (`paymesh demo --tls`, a terminal network's own CA)
+/// fails with a TLS error. Then, and only for the portal's own host and port, the
+/// certificate is verified here against that CA and for that host; if it passes, WebKit
+/// is told to accept exactly this certificate for this host, and the page is loaded
+/// again. Verification is never switched off: any other certificate, host or error is
+/// still refused.
+fn trust_private_ca(view: &webkit2gtk::WebView, origin: &Origin, ca: gio::TlsCertificate) {
+    let origin = origin.clone();
+    view.connect_load_failed_with_tls_errors(move |view, uri, certificate, errors| {
+        if !origin.contains(uri) {
+            tracing::warn!(uri, ?errors, "TLS error off the portal; refused");
+            return false;
+        }
+        let host = origin.host.trim_matches(['[', ']']).to_owned();
+        let identity = gio::NetworkAddress::new(&host, origin.port);
+        let problems = certificate.verify(Some(&identity), Some(&ca));
+        if !problems.is_empty() {
+            tracing::warn!(uri, ?errors, ?problems, "the portal's certificate is not vouched for by --ca-file; refused");
+            return false;
+        }
+        let Some(context) = view.context() else {
+            return false;
+        };
+        tracing::info!(%host, "the portal's certificate is signed by --ca-file; allowed for this host");
+        context.allow_tls_certificate_for_host(certificate, &host);
+        view.load_uri(uri);
+        true
     });
 }
 

@@ -11,7 +11,13 @@
 //! simulator buttons put banknotes through the real CCNET driver. The agent also runs
 //! `--kiosk-dev`, so the kiosk page opened without the bridge still offers simulated
 //! banknotes.
+//!
+//! `--tls` runs the same network over HTTPS: `pki` makes a CA and a certificate per
+//! participant under the data directory (once; the next start reuses them), every
+//! participant serves HTTPS with its own, and every client — the participants' outbound
+//! clients, the seeding, kiosk-shell — trusts that CA through `--ca-file`.
 
+pub mod pki;
 pub mod seed;
 
 use std::path::{Path, PathBuf};
@@ -74,12 +80,10 @@ fn lineup() -> Vec<(&'static str, Role, u16, Vec<String>)> {
     lineup
 }
 
-async fn wait_healthy(port: u16) -> bool {
-    let url = format!("http://127.0.0.1:{port}/healthz");
-    let client = reqwest::Client::new();
+async fn wait_healthy(url: &str, client: &reqwest::Client) -> bool {
     let deadline = tokio::time::Instant::now() + START_TIMEOUT;
     while tokio::time::Instant::now() < deadline {
-        if let Ok(response) = client.get(&url).send().await
+        if let Ok(response) = client.get(url).send().await
             && response.status().is_success()
         {
             return true;
@@ -137,7 +141,12 @@ struct KioskShell {
 
 /// Starts kiosk-shell (next to this executable) with the simulated validator on the
 /// agent's kiosk page, and waits for its bridge.
-async fn start_kiosk_shell(exe: &Path, args: &DemoArgs) -> Result<KioskShell, String> {
+async fn start_kiosk_shell(
+    exe: &Path,
+    args: &DemoArgs,
+    web: &seed::Web,
+    ca_file: Option<&Path>,
+) -> Result<KioskShell, String> {
     let binary = exe.with_file_name("kiosk-shell");
     if !binary.exists() {
         return Err(format!("{} is not built", binary.display()));
@@ -158,13 +167,20 @@ async fn start_kiosk_shell(exe: &Path, args: &DemoArgs) -> Result<KioskShell, St
     let mut command = Command::new(&binary);
     command
         .arg("--portal")
-        .arg(format!("http://127.0.0.1:{}/", seed::AGENT_PORT))
+        .arg(format!("{}/", web.base(seed::AGENT_PORT)))
         .args(["--portal-login", "kiosk", "--simulator"])
         .arg("--bridge-listen")
         .arg(format!("127.0.0.1:{BRIDGE_PORT}"))
         .arg("--journal")
         .arg(&dir)
         .args(mode)
+        .args(
+            ca_file
+                .map(|f| ["--ca-file".as_ref(), f.as_os_str()])
+                .into_iter()
+                .flatten(),
+        )
+        .env_remove("KIOSK_CA_FILE")
         .env(
             "KIOSK_PORTAL_PASSWORD",
             read_secret(&args.data_dir.join("agent"), "kiosk-password"),
@@ -180,7 +196,9 @@ async fn start_kiosk_shell(exe: &Path, args: &DemoArgs) -> Result<KioskShell, St
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
     let mut shell = KioskShell { child, how };
-    if !wait_healthy(BRIDGE_PORT).await {
+    // The bridge is plain HTTP on loopback (the page reaches it as ws://127.0.0.1).
+    let bridge = format!("http://127.0.0.1:{BRIDGE_PORT}/healthz");
+    if !wait_healthy(&bridge, &web.client).await {
         stop_child(&mut shell.child).await;
         return Err(format!(
             "its bridge did not come up on port {BRIDGE_PORT}; see {}/kiosk-shell.log",
@@ -211,9 +229,41 @@ pub async fn run(args: DemoArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let lineup = lineup();
+    let (ca_file, server_files) = if args.tls {
+        let keys: Vec<&str> = lineup.iter().map(|(key, ..)| *key).collect();
+        match pki::prepare(&args.data_dir, &keys) {
+            Ok((pki, files)) => (Some(pki.ca_file), Some(files)),
+            Err(e) => {
+                eprintln!("paymesh demo: cannot make the demo's certificates: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        (None, None)
+    };
+    let web = match demo_web(ca_file.as_deref()) {
+        Ok(web) => web,
+        Err(e) => {
+            eprintln!("paymesh demo: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let mut participants = Vec::new();
-    for (key, role, port, extra) in lineup() {
+    for (i, (key, role, port, extra)) in lineup.into_iter().enumerate() {
         let dir = args.data_dir.join(key);
+        let mut tls_args: Vec<std::ffi::OsString> = Vec::new();
+        if let (Some(ca_file), Some(files)) = (&ca_file, &server_files) {
+            let files = &files[i];
+            for (flag, path) in [
+                ("--tls-cert", &files.cert),
+                ("--tls-key", &files.key),
+                ("--ca-file", ca_file),
+            ] {
+                tls_args.push(flag.into());
+                tls_args.push(path.into());
+            }
+        }
         let child = Command::new(&exe)
             .arg(role.as_str())
             .arg("--listen")
@@ -221,7 +271,11 @@ pub async fn run(args: DemoArgs) -> ExitCode {
             .arg("--data-dir")
             .arg(&dir)
             .args(&extra)
+            .args(&tls_args)
             .env_remove("PAYMESH_ADMIN_PASSWORD")
+            .env_remove("PAYMESH_TLS_CERT")
+            .env_remove("PAYMESH_TLS_KEY")
+            .env_remove("PAYMESH_CA_FILE")
             .env_remove("PAYMESH_LISTEN")
             .env_remove("PAYMESH_CONFIG")
             .env_remove("PAYMESH_DATA_DIR")
@@ -248,7 +302,7 @@ pub async fn run(args: DemoArgs) -> ExitCode {
         }
     }
     for p in &participants {
-        if !wait_healthy(p.port).await {
+        if !wait_healthy(&format!("{}/healthz", web.base(p.port)), &web.client).await {
             eprintln!(
                 "paymesh demo: {} did not come up on port {}; see {}/logs",
                 p.key,
@@ -259,7 +313,7 @@ pub async fn run(args: DemoArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
-    let seeded = match seed::seed(&args.data_dir).await {
+    let seeded = match seed::seed(&args.data_dir, &web).await {
         Ok(seeded) => seeded,
         Err(e) => {
             eprintln!("paymesh demo: signing the demo contracts failed: {e}");
@@ -268,7 +322,7 @@ pub async fn run(args: DemoArgs) -> ExitCode {
         }
     };
     // After the seeding: the kiosk window opens on a terminal that is ready to serve.
-    let mut shell = match start_kiosk_shell(&exe, &args).await {
+    let mut shell = match start_kiosk_shell(&exe, &args, &web, ca_file.as_deref()).await {
         Ok(shell) => Some(shell),
         Err(e) => {
             eprintln!(
@@ -284,9 +338,9 @@ pub async fn run(args: DemoArgs) -> ExitCode {
     );
     for p in &participants {
         println!(
-            "  {:<11} http://127.0.0.1:{}/   password {}",
+            "  {:<11} {}/   password {}",
             p.key,
-            p.port,
+            web.base(p.port),
             read_secret(&p.dir, ADMIN_PASSWORD_FILE)
         );
     }
@@ -298,17 +352,23 @@ pub async fn run(args: DemoArgs) -> ExitCode {
                 shell.how
             );
             println!(
-                "  http://127.0.0.1:{}/kiosk?bridge=ws://127.0.0.1:{BRIDGE_PORT}/ccnet   login kiosk   password {kiosk_password}",
-                seed::AGENT_PORT
+                "  {}/kiosk?bridge=ws://127.0.0.1:{BRIDGE_PORT}/ccnet   login kiosk   password {kiosk_password}",
+                web.base(seed::AGENT_PORT)
             );
             println!(
                 "  banknotes: the simulator's buttons on the cash screen, or curl -d 'insert-rub 500' http://127.0.0.1:{BRIDGE_PORT}/sim"
             );
         }
         None => println!(
-            "Kiosk: http://127.0.0.1:{}/kiosk   login kiosk   password {kiosk_password}   (simulated banknotes on the cash screen)",
-            seed::AGENT_PORT
+            "Kiosk: {}/kiosk   login kiosk   password {kiosk_password}   (simulated banknotes on the cash screen)",
+            web.base(seed::AGENT_PORT)
         ),
+    }
+    if let Some(ca_file) = &ca_file {
+        println!(
+            "TLS: every portal serves HTTPS with a certificate of the demo's CA, {}; import it into a browser (or curl --cacert) to trust the portals.",
+            ca_file.display()
+        );
     }
     println!("Subscriber accounts (their contracts are in the consumer app):");
     for (provider, account, _, _) in &seeded.subscribers {
@@ -344,6 +404,18 @@ pub async fn run(args: DemoArgs) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The seeding's and health checks' client: it trusts the demo's CA when there is one.
+fn demo_web(ca_file: Option<&Path>) -> Result<seed::Web, String> {
+    let trust = shared::outbound::Trust::load(ca_file).map_err(|e| e.to_string())?;
+    let client = trust
+        .client(Duration::from_secs(30))
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+    Ok(seed::Web {
+        https: ca_file.is_some(),
+        client,
+    })
 }
 
 /// Resolves when any participant exits.

@@ -50,6 +50,23 @@ pub struct Seeded {
     /// (provider, account, login, password) of the demo subscriber at each provider.
     pub subscribers: Vec<(String, String, String, String)>,
     pub agent_contract: String,
+    /// Whether the contracts carry `https://` URLs (`paymesh demo --tls`).
+    #[serde(default)]
+    pub https: bool,
+}
+
+/// How the seeding reaches the participants: their scheme, and a client that trusts them.
+pub struct Web {
+    pub https: bool,
+    pub client: reqwest::Client,
+}
+
+impl Web {
+    /// `http(s)://127.0.0.1:PORT`.
+    pub fn base(&self, port: u16) -> String {
+        let scheme = if self.https { "https" } else { "http" };
+        format!("{scheme}://127.0.0.1:{port}")
+    }
 }
 
 fn password(dir: &Path, key: &str, file: &str) -> Result<String, String> {
@@ -90,28 +107,40 @@ async fn send(
     }
 }
 
-/// Signs everything, unless `DIR/seeded.json` says it was done.
-pub async fn seed(dir: &Path) -> Result<Seeded, String> {
+/// Signs everything, unless `DIR/seeded.json` says it was done (with the same scheme:
+/// contracts signed over HTTP carry `http://` URLs that an HTTPS network cannot use).
+pub async fn seed(dir: &Path, web: &Web) -> Result<Seeded, String> {
     if let Ok(text) = std::fs::read_to_string(dir.join(SEEDED_FILE))
-        && let Ok(seeded) = serde_json::from_str(&text)
+        && let Ok(seeded) = serde_json::from_str::<Seeded>(&text)
     {
+        if seeded.https != web.https {
+            let (was, now) = if seeded.https {
+                ("with --tls", "without")
+            } else {
+                ("without --tls", "with")
+            };
+            return Err(format!(
+                "{} was seeded {was}; its contracts' URLs do not work {now} it. Start the demo as before, or use another --data-dir",
+                dir.display()
+            ));
+        }
         return Ok(seeded);
     }
-    let client = reqwest::Client::new();
+    let client = &web.client;
     let processing_pw = password(dir, "processing", "admin-password")?;
-    let processing = format!("http://127.0.0.1:{PROCESSING_PORT}/api/admin/v1");
+    let processing = format!("{}/api/admin/v1", web.base(PROCESSING_PORT));
     let mut subscribers = Vec::new();
     let mut consumer_contracts = Vec::new();
     for (i, p) in PROVIDERS.iter().enumerate() {
         let pw = password(dir, p.key, "admin-password")?;
-        let base = format!("http://127.0.0.1:{}/api/admin/v1", p.port);
+        let base = format!("{}/api/admin/v1", web.base(p.port));
         let services = if p.kind == "internet" {
             json!(["internet"])
         } else {
             json!(["call", "sms", "internet"])
         };
         let subscriber = post(
-            &client,
+            client,
             format!("{base}/subscribers"),
             &pw,
             json!({
@@ -121,13 +150,13 @@ pub async fn seed(dir: &Path) -> Result<Seeded, String> {
         )
         .await?;
         let contract = post(
-            &client,
+            client,
             format!("{base}/processing-contracts"),
             &pw,
             json!({"processing_name": "paymesh processing", "protocol": "osmp"}),
         )
         .await?;
-        post(&client, format!("{processing}/providers"), &processing_pw, json!({
+        post(client, format!("{processing}/providers"), &processing_pw, json!({
             "name": p.name, "service_kind": p.kind, "endpoint_url": contract["endpoint_url"], "protocol": "osmp",
             "login": contract["login"], "password": contract["password"], "fields": contract["fields"],
             "min_amount": contract["min_amount"], "max_amount": contract["max_amount"]
@@ -150,7 +179,7 @@ pub async fn seed(dir: &Path) -> Result<Seeded, String> {
         ));
     }
     let agent = post(
-        &client,
+        client,
         format!("{processing}/agents"),
         &processing_pw,
         json!({
@@ -159,7 +188,7 @@ pub async fn seed(dir: &Path) -> Result<Seeded, String> {
     )
     .await?;
     post(
-        &client,
+        client,
         format!("{processing}/agents/{}/topups", agent["agent_id"]),
         &processing_pw,
         json!({"amount": AGENT_DEPOSIT_KOPECKS, "reference": "demo-deposit"}),
@@ -167,9 +196,9 @@ pub async fn seed(dir: &Path) -> Result<Seeded, String> {
     .await?;
     let agent_pw = password(dir, "agent", "admin-password")?;
     send(
-        &client,
+        client,
         reqwest::Method::PUT,
-        format!("http://127.0.0.1:{AGENT_PORT}/api/admin/v1/contract"),
+        format!("{}/api/admin/v1/contract", web.base(AGENT_PORT)),
         &agent_pw,
         json!({
             "processing_url": agent["api_url"], "contract_number": agent["contract_number"],
@@ -178,9 +207,9 @@ pub async fn seed(dir: &Path) -> Result<Seeded, String> {
     )
     .await?;
     send(
-        &client,
+        client,
         reqwest::Method::PUT,
-        format!("http://127.0.0.1:{AGENT_PORT}/api/admin/v1/fee"),
+        format!("{}/api/admin/v1/fee", web.base(AGENT_PORT)),
         &agent_pw,
         json!({"percent_bp": 200}),
     )
@@ -188,8 +217,8 @@ pub async fn seed(dir: &Path) -> Result<Seeded, String> {
     let consumer_pw = password(dir, "consumer", "admin-password")?;
     for contract in consumer_contracts {
         post(
-            &client,
-            format!("http://127.0.0.1:{CONSUMER_PORT}/api/admin/v1/contracts"),
+            client,
+            format!("{}/api/admin/v1/contracts", web.base(CONSUMER_PORT)),
             &consumer_pw,
             contract,
         )
@@ -201,6 +230,7 @@ pub async fn seed(dir: &Path) -> Result<Seeded, String> {
             .as_str()
             .unwrap_or_default()
             .to_owned(),
+        https: web.https,
     };
     let text = serde_json::to_string_pretty(&seeded).map_err(|e| e.to_string())?;
     // It lists the demo subscribers' passwords: owner-only, like every secret.

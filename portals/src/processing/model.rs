@@ -140,13 +140,17 @@ impl PaymentRow {
             processing_fee: Kopecks::new(self.processing_fee),
             result,
             fatal,
-            message: self
-                .message
-                .clone()
-                .unwrap_or_else(|| match self.status.as_str() {
-                    "pending" => "Waiting for the provider's answer".to_owned(),
+            message: self.message.clone().unwrap_or_else(|| {
+                match (self.status.as_str(), &self.last_answer) {
+                    // The last attempt's outcome says why it is still pending (a provider
+                    // down, an untrusted certificate…).
+                    ("pending", Some(last)) => {
+                        format!("Waiting for the provider's answer; last attempt: {last}")
+                    }
+                    ("pending", None) => "Waiting for the provider's answer".to_owned(),
                     _ => String::new(),
-                }),
+                }
+            }),
             prv_txn: self.prv_txn.clone(),
             balance: Money::rub(balance),
         }

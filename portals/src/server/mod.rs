@@ -27,6 +27,8 @@ use shared::auth::{CredentialStore, Gate, SingleLogin, require_auth};
 use shared::config::CommonArgs;
 use shared::error::ApiError;
 use shared::metrics::HttpMetrics;
+use shared::outbound::Trust;
+use shared::serve::{ConnectionStats, ServeLimits, TlsIdentity};
 use sqlx::SqlitePool;
 use tokio::net::TcpListener;
 
@@ -122,6 +124,10 @@ pub enum StartError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("TLS: {0}")]
+    Tls(#[from] shared::serve::TlsConfigError),
+    #[error("{0}")]
+    Trust(#[from] shared::outbound::TrustError),
     #[error("{0}")]
     Other(String),
 }
@@ -133,13 +139,25 @@ pub struct RoleContext {
     pub addr: SocketAddr,
     pub pool: Option<SqlitePool>,
     pub admin: Arc<dyn CredentialStore>,
+    /// Whether this participant serves HTTPS (`--tls-cert`): its URLs say `https://`.
+    pub https: bool,
+    /// What its outbound clients trust: the system's roots plus `--ca-file`. Every
+    /// outbound client is built from it (`trust.client(timeout)`).
+    pub trust: Trust,
 }
 
 impl RoleContext {
-    /// `http://ADDR`, the base of URLs this participant issues (usage_url, endpoint_url).
+    /// `http://ADDR` or `https://ADDR`, the base of URLs this participant issues
+    /// (usage_url, endpoint_url, api_url).
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        base_url(self.https, self.addr)
     }
+}
+
+/// The base of a participant's URLs: the scheme it serves, and its address.
+pub fn base_url(https: bool, addr: SocketAddr) -> String {
+    let scheme = if https { "https" } else { "http" };
+    format!("{scheme}://{addr}")
 }
 
 /// Provides a role's state to its pages and server functions, once per request.
@@ -165,8 +183,12 @@ pub struct App {
     /// Passwords generated on this start: (what, file, password).
     pub generated: Vec<(&'static str, PathBuf, String)>,
     pub pool: Option<SqlitePool>,
+    /// The listener's connection counts (open, peak, accepted).
+    pub connections: Arc<ConnectionStats>,
     listener: TcpListener,
     router: Router,
+    tls: Option<TlsIdentity>,
+    limits: ServeLimits,
     _lock: data_dir::DataDirLock,
 }
 
@@ -176,6 +198,13 @@ impl App {
     pub async fn build(settings: Settings) -> Result<App, StartError> {
         let role = settings.role;
         let dir = settings.common.data_dir.clone();
+        // Before anything can build an HTTP client: reqwest needs a rustls provider.
+        shared::outbound::install_crypto_provider();
+        let tls = TlsIdentity::from_flags(
+            settings.common.tls_cert.as_deref(),
+            settings.common.tls_key.as_deref(),
+        )?;
+        let trust = Trust::load(settings.common.ca_file.as_deref())?;
         data_dir::prepare(&dir)?;
         let lock = data_dir::lock(&dir)?;
         let (admin_password, admin_generated) = data_dir::password(
@@ -229,6 +258,8 @@ impl App {
             addr,
             pool: pool.clone(),
             admin: admin.clone(),
+            https: tls.is_some(),
+            trust,
         };
         let parts = role_parts(&context)?;
         generated.extend(parts.generated);
@@ -267,10 +298,23 @@ impl App {
             admin_password,
             generated,
             pool,
+            connections: Arc::default(),
             listener,
             router,
+            limits: settings.common.serve_limits(),
+            tls,
             _lock: lock,
         })
+    }
+
+    /// Whether it serves HTTPS.
+    pub fn https(&self) -> bool {
+        self.tls.is_some()
+    }
+
+    /// `http://ADDR` or `https://ADDR`.
+    pub fn base_url(&self) -> String {
+        base_url(self.https(), self.addr)
     }
 
     /// Serves until `shutdown` resolves, then finishes the requests in flight.
@@ -284,18 +328,14 @@ impl App {
             listener,
             router,
             pool,
+            tls,
+            limits,
+            connections,
             _lock,
             ..
         } = self;
-        tracing::info!(%role, %addr, "serving");
-        // The peer's address goes into every request (`ConnectInfo`): the login throttle
-        // counts failures per client address.
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown)
-        .await?;
+        tracing::info!(%role, %addr, https = tls.is_some(), max_connections = limits.max_connections, "serving");
+        shared::serve::serve(listener, router, tls, limits, connections, shutdown).await?;
         if let Some(pool) = pool {
             pool.close().await;
         }
@@ -354,6 +394,7 @@ pub async fn run(settings: Settings) -> ExitCode {
         settings.common.max_log_files,
     );
     let window = settings.common.window;
+    let ca_file = settings.common.ca_file.clone();
     let app = match App::build(settings).await {
         Ok(app) => app,
         Err(e) => {
@@ -368,9 +409,14 @@ pub async fn run(settings: Settings) -> ExitCode {
             file.display()
         );
     }
-    println!("paymesh {role}: listening on http://{}", app.addr);
+    println!("paymesh {role}: listening on {}", app.base_url());
     if window {
-        open_window(role, app.addr, &app.admin_password);
+        open_window(
+            role,
+            &app.base_url(),
+            &app.admin_password,
+            ca_file.as_deref(),
+        );
     }
     match app.run_until(shutdown_signal()).await {
         Ok(()) => ExitCode::SUCCESS,
@@ -384,7 +430,12 @@ pub async fn run(settings: Settings) -> ExitCode {
 /// `--window`: hands the portal to kiosk-shell's ordinary window when a display exists.
 /// The operator's credentials go through the environment (kiosk-shell reads
 /// KIOSK_PORTAL_LOGIN/KIOSK_PORTAL_PASSWORD), not the command line that `ps` shows.
-fn open_window(role: Role, addr: SocketAddr, admin_password: &str) {
+fn open_window(
+    role: Role,
+    base_url: &str,
+    admin_password: &str,
+    ca_file: Option<&std::path::Path>,
+) {
     if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
         tracing::warn!(%role, "--window: no display (DISPLAY/WAYLAND_DISPLAY unset); serving without a window");
         return;
@@ -395,7 +446,13 @@ fn open_window(role: Role, addr: SocketAddr, admin_password: &str) {
         .filter(|p| p.exists())
         .unwrap_or_else(|| PathBuf::from("kiosk-shell"));
     match std::process::Command::new(&shell)
-        .args(["--portal", &format!("http://{addr}/"), "--window-only"])
+        .args(["--portal", &format!("{base_url}/"), "--window-only"])
+        .args(
+            ca_file
+                .map(|f| ["--ca-file".as_ref(), f.as_os_str()])
+                .into_iter()
+                .flatten(),
+        )
         .env("KIOSK_PORTAL_LOGIN", ADMIN_LOGIN)
         .env("KIOSK_PORTAL_PASSWORD", admin_password)
         .spawn()

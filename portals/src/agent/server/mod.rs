@@ -62,7 +62,8 @@ pub fn parts(context: &RoleContext) -> Result<RoleParts, StartError> {
     let settings = &context.settings;
     let state = AgentState {
         pool,
-        client: processing::client(PROCESSING_TIMEOUT),
+        client: processing::client(&context.trust, PROCESSING_TIMEOUT)
+            .map_err(|e| StartError::Other(format!("cannot build the HTTP client: {e}")))?,
         catalog_interval: settings.catalog_interval.unwrap_or(sync::CATALOG_INTERVAL),
         balance_interval: settings.balance_interval.unwrap_or(sync::BALANCE_INTERVAL),
         terminal_name: settings

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use reqwest::StatusCode;
+use shared::outbound::{self, PROCESSING_ANSWER_MAX_BYTES, Trust};
 use shared::wire::agent::{
     AgentBalance, Catalog, CheckAnswer, CheckRequest, PaymentRequest, PaymentState,
 };
@@ -39,12 +40,9 @@ pub enum CallError {
 /// it back to block the terminal with the reason `suspended`.
 pub const SUSPENDED: &str = "processing has suspended this agent contract (agent_suspended)";
 
-pub fn client(timeout: Duration) -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(timeout)
-        .connect_timeout(Duration::from_secs(5))
-        .build()
-        .unwrap_or_else(|_| reqwest::Client::new())
+/// The agent's client of processing (HTTP or HTTPS; the system's roots plus `--ca-file`).
+pub fn client(trust: &Trust, timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
+    trust.client(timeout)
 }
 
 fn url(contract: &Contract, path: &str) -> String {
@@ -54,28 +52,26 @@ fn url(contract: &Contract, path: &str) -> String {
 async fn judge(
     response: Result<reqwest::Response, reqwest::Error>,
 ) -> Result<reqwest::Response, CallError> {
-    let response = response.map_err(|e| {
-        CallError::Unreachable(if e.is_timeout() {
-            "timed out".into()
-        } else {
-            e.to_string()
-        })
-    })?;
+    let response = response.map_err(|e| CallError::Unreachable(outbound::describe_error(&e)))?;
     let status = response.status();
     if status == StatusCode::UNAUTHORIZED {
         return Err(CallError::Unauthorized);
     }
     if status.is_server_error() {
-        // Processing's own words (a 502 `provider_unavailable` says why the provider gave
-        // no answer) reach the kiosk and the log; a bare status says nothing.
-        let message = error_message(&response.text().await.unwrap_or_default());
-        return Err(CallError::Unreachable(match message {
-            Some(message) => format!("HTTP {status}: {message}"),
-            None => format!("HTTP {status}"),
+        // Processing's own error (e.g. `502 provider_unavailable` naming a provider's
+        // certificate problem) says more than the status.
+        let body = error_body(response).await;
+        let message = serde_json::from_str::<shared::error::ErrorBody>(&body)
+            .map(|b| b.error.message)
+            .unwrap_or_default();
+        return Err(CallError::Unreachable(if message.is_empty() {
+            format!("HTTP {status}")
+        } else {
+            format!("HTTP {status}: {message}")
         }));
     }
     if status == StatusCode::FORBIDDEN {
-        let body = response.text().await.unwrap_or_default();
+        let body = error_body(response).await;
         let suspended = serde_json::from_str::<shared::error::ErrorBody>(&body)
             .is_ok_and(|b| b.error.code == "agent_suspended");
         return Err(if suspended {
@@ -88,7 +84,7 @@ async fn judge(
         && status != StatusCode::NOT_MODIFIED
         && status != StatusCode::CONFLICT
     {
-        let body = response.text().await.unwrap_or_default();
+        let body = error_body(response).await;
         return Err(CallError::Refused {
             status: status.as_u16(),
             body,
@@ -97,17 +93,20 @@ async fn judge(
     Ok(response)
 }
 
-/// The `error.message` of a wire.md error body, at most 300 characters.
-fn error_message(body: &str) -> Option<String> {
-    let value: serde_json::Value = serde_json::from_str(body).ok()?;
-    let message = value.get("error")?.get("message")?.as_str()?;
-    Some(message.chars().take(300).collect())
+/// The largest refusal body kept (it is shown to the operator, not parsed).
+const ERROR_BODY_MAX_BYTES: usize = 64 * 1024;
+
+async fn error_body(response: reqwest::Response) -> String {
+    outbound::read_text_capped(response, ERROR_BODY_MAX_BYTES)
+        .await
+        .unwrap_or_else(|e| format!("(unreadable: {e})"))
 }
 
 async fn json<T: serde::de::DeserializeOwned>(response: reqwest::Response) -> Result<T, CallError> {
-    response
-        .json()
+    let body = outbound::read_capped(response, PROCESSING_ANSWER_MAX_BYTES)
         .await
+        .map_err(|e| CallError::Unreachable(format!("unreadable answer: {e}")))?;
+    serde_json::from_slice(&body)
         .map_err(|e| CallError::Unreachable(format!("unreadable answer: {e}")))
 }
 
@@ -175,7 +174,7 @@ pub async fn pay(
         .await;
     let response = judge(response).await?;
     if response.status() == StatusCode::CONFLICT {
-        let body = response.text().await.unwrap_or_default();
+        let body = error_body(response).await;
         return Err(CallError::Refused { status: 409, body });
     }
     json(response).await

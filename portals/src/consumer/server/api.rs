@@ -8,6 +8,7 @@ use serde::Deserialize;
 use shared::error::ApiError;
 use shared::extract::JsonBody;
 use shared::money::Money;
+use shared::outbound;
 use shared::wire::provider::USAGE_PROTOCOL;
 
 use super::ConsumerState;
@@ -208,6 +209,9 @@ pub struct UseRequest {
     pub quantity: i64,
 }
 
+/// The largest usage answer read from a provider (a real one is a few hundred bytes).
+const USAGE_ANSWER_MAX_BYTES: usize = 64 * 1024;
+
 /// Uses a service: POSTs to the provider's usage URL with the contract's credentials and
 /// passes the provider's status and body through (a 402 stays a 402), remembering the use.
 pub async fn use_service(
@@ -234,12 +238,21 @@ pub async fn use_service(
         .send()
         .await
         .map_err(|e| {
-            tracing::warn!(id, provider = %contract.provider_name, error = %e, "provider unreachable");
-            ApiError::ProviderUnavailable { detail: format!("{} did not answer", contract.provider_name) }
+            let why = outbound::describe_error(&e);
+            tracing::warn!(id, provider = %contract.provider_name, error = %why, "provider unreachable");
+            ApiError::ProviderUnavailable { detail: format!("{} did not answer: {why}", contract.provider_name) }
         })?;
     let status =
         StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
-    let body: serde_json::Value = response.json().await.unwrap_or(serde_json::Value::Null);
+    let body = outbound::read_capped(response, USAGE_ANSWER_MAX_BYTES)
+        .await
+        .map_err(|e| {
+            tracing::warn!(id, provider = %contract.provider_name, error = %e, "unreadable usage answer");
+            ApiError::ProviderUnavailable {
+                detail: format!("{} did not answer: {e}", contract.provider_name),
+            }
+        })?;
+    let body: serde_json::Value = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
     let money = |field: &str| serde_json::from_value::<Money>(body[field].clone()).ok();
     let record = Use {
         at: clock::now(),

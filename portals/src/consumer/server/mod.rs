@@ -26,6 +26,13 @@ pub struct ConsumerState {
     pub set_aside: Option<(PathBuf, String)>,
 }
 
+/// The consumer's client of providers' usage URLs (HTTP or HTTPS, `--ca-file` trusted).
+pub fn client(trust: &shared::outbound::Trust) -> Result<reqwest::Client, StartError> {
+    trust
+        .client(PROVIDER_TIMEOUT)
+        .map_err(|e| StartError::Other(format!("cannot build the HTTP client: {e}")))
+}
+
 pub fn parts(context: &RoleContext) -> Result<RoleParts, StartError> {
     let dir = context.settings.common.data_dir.clone();
     let loaded = contracts_file::load(&dir).map_err(|e| {
@@ -37,10 +44,7 @@ pub fn parts(context: &RoleContext) -> Result<RoleParts, StartError> {
     let state = ConsumerState {
         dir,
         contracts: Arc::new(Mutex::new(loaded.contracts)),
-        client: reqwest::Client::builder()
-            .timeout(PROVIDER_TIMEOUT)
-            .build()
-            .unwrap_or_default(),
+        client: client(&context.trust)?,
         set_aside: loaded.set_aside,
     };
     let api = api::router(state.clone());

@@ -11,6 +11,7 @@
 use std::time::Duration;
 
 use shared::money::Kopecks;
+use shared::outbound::{self, PROVIDER_ANSWER_MAX_BYTES, Trust};
 use shared::wire::osmp::{Answer, ResultCode, TxnDate, format_sum};
 use shared::wire::provider::JsonAnswer;
 
@@ -61,13 +62,10 @@ impl ProviderAnswer {
     }
 }
 
-/// The HTTP client for providers, with the longest wait for one answer.
-pub fn client(timeout: Duration) -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(timeout)
-        .connect_timeout(Duration::from_secs(5))
-        .build()
-        .unwrap_or_else(|_| reqwest::Client::new())
+/// The HTTP client for providers (HTTP or HTTPS; the system's roots plus `--ca-file`),
+/// with the longest wait for one answer.
+pub fn client(trust: &Trust, timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
+    trust.client(timeout)
 }
 
 /// `check`: may this account take this sum?
@@ -246,7 +244,9 @@ async fn osmp_call(
     if response.status() != reqwest::StatusCode::OK {
         return Err(format!("HTTP {}", response.status()));
     }
-    let text = response.text().await.map_err(|e| describe_error(&e))?;
+    let text = outbound::read_text_capped(response, PROVIDER_ANSWER_MAX_BYTES)
+        .await
+        .map_err(|e| e.to_string())?;
     let answer =
         Answer::parse_xml(&text).ok_or_else(|| "the answer is not an OSMP document".to_owned())?;
     Ok(Reply {
@@ -275,9 +275,10 @@ async fn json_call(
     if response.status() != reqwest::StatusCode::OK {
         return Err(format!("HTTP {}", response.status()));
     }
-    let answer = response
-        .json::<JsonAnswer>()
+    let body = outbound::read_capped(response, PROVIDER_ANSWER_MAX_BYTES)
         .await
+        .map_err(|e| e.to_string())?;
+    let answer = serde_json::from_slice::<JsonAnswer>(&body)
         .map_err(|e| format!("unreadable answer: {e}"))?;
     Ok(Reply {
         txn_id: answer.txn_id,
@@ -288,14 +289,9 @@ async fn json_call(
     })
 }
 
+/// What went wrong, naming a certificate problem when there is one.
 fn describe_error(error: &reqwest::Error) -> String {
-    if error.is_timeout() {
-        "timed out".to_owned()
-    } else if error.is_connect() {
-        "cannot connect".to_owned()
-    } else {
-        error.to_string()
-    }
+    outbound::describe_error(error)
 }
 
 /// One payment in a provider's `verify` answer.
@@ -327,7 +323,9 @@ pub async fn verify(
     if response.status() != reqwest::StatusCode::OK {
         return Err(format!("HTTP {}", response.status()));
     }
-    let text = response.text().await.map_err(|e| describe_error(&e))?;
+    let text = outbound::read_text_capped(response, PROVIDER_ANSWER_MAX_BYTES)
+        .await
+        .map_err(|e| e.to_string())?;
     if !text.contains("<result>0</result>") {
         return Err("the provider did not answer verify with result 0".into());
     }
