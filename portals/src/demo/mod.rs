@@ -7,7 +7,8 @@
 //!
 //! Beside the agent runs kiosk-shell with the simulated CashCode validator (`kiosk`):
 //! its kiosk window where a display exists, headless otherwise; either way its bridge
-//! serves any browser that opens the kiosk page with `?bridge=…`, and the page's
+//! serves a browser that opens the kiosk page (on the agent's own origin) with the
+//! `?bridge=…` URL the demo prints — the bridge's token is in it — and the page's
 //! simulator buttons put banknotes through the real CCNET driver. The agent also runs
 //! `--kiosk-dev`, so the kiosk page opened without the bridge still offers simulated
 //! banknotes.
@@ -133,6 +134,11 @@ struct KioskShell {
     child: Child,
     /// "a kiosk window on :0", "headless" — for the printout.
     how: String,
+    /// The bridge's URL with this start's token (kiosk-shell writes it to its journal).
+    bridge_url: String,
+    /// The bridge lets in pages of the agent's origin (not only the `--chromium`
+    /// window's, whose pages come from its credential proxy).
+    browser_may_connect: bool,
 }
 
 /// Starts kiosk-shell (next to this executable) with the simulated validator on the
@@ -179,7 +185,12 @@ async fn start_kiosk_shell(exe: &Path, args: &DemoArgs) -> Result<KioskShell, St
     let child = command
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
-    let mut shell = KioskShell { child, how };
+    let mut shell = KioskShell {
+        child,
+        how,
+        bridge_url: String::new(),
+        browser_may_connect: mode != Some("--chromium"),
+    };
     if !wait_healthy(BRIDGE_PORT).await {
         stop_child(&mut shell.child).await;
         return Err(format!(
@@ -187,6 +198,8 @@ async fn start_kiosk_shell(exe: &Path, args: &DemoArgs) -> Result<KioskShell, St
             dir.display()
         ));
     }
+    // Written before the bridge answers.
+    shell.bridge_url = read_secret(&dir, "bridge-url");
     Ok(shell)
 }
 
@@ -294,15 +307,26 @@ pub async fn run(args: DemoArgs) -> ExitCode {
     match &shell {
         Some(shell) => {
             println!(
-                "Kiosk: kiosk-shell with a simulated CashCode validator ({}). In a browser:",
+                "Kiosk: kiosk-shell with a simulated CashCode validator ({}).",
                 shell.how
             );
+            if shell.browser_may_connect {
+                println!(
+                    "  In a browser: {}   login kiosk   password {kiosk_password}",
+                    kiosk_page_url(&shell.bridge_url)
+                );
+            } else {
+                println!(
+                    "  The bridge serves only the Chromium window's page; in another browser: http://127.0.0.1:{}/kiosk   login kiosk   password {kiosk_password}",
+                    seed::AGENT_PORT
+                );
+            }
+            let token = shell
+                .bridge_url
+                .split_once("?token=")
+                .map_or("", |(_, t)| t);
             println!(
-                "  http://127.0.0.1:{}/kiosk?bridge=ws://127.0.0.1:{BRIDGE_PORT}/ccnet   login kiosk   password {kiosk_password}",
-                seed::AGENT_PORT
-            );
-            println!(
-                "  banknotes: the simulator's buttons on the cash screen, or curl -d 'insert-rub 500' http://127.0.0.1:{BRIDGE_PORT}/sim"
+                "  banknotes: the simulator's buttons on the cash screen, or curl -d 'insert-rub 500' 'http://127.0.0.1:{BRIDGE_PORT}/sim?token={token}'"
             );
         }
         None => println!(
@@ -343,6 +367,18 @@ pub async fn run(args: DemoArgs) -> ExitCode {
             eprintln!("paymesh demo: {key} exited on its own ({status}); stopped the others");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The agent's kiosk page with the bridge's URL (and token) in its `bridge` parameter.
+fn kiosk_page_url(bridge_url: &str) -> String {
+    let page = format!("http://127.0.0.1:{}/kiosk", seed::AGENT_PORT);
+    match reqwest::Url::parse(&page) {
+        Ok(mut url) => {
+            url.query_pairs_mut().append_pair("bridge", bridge_url);
+            url.to_string()
+        }
+        Err(_) => page,
     }
 }
 
