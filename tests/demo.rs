@@ -192,10 +192,9 @@ async fn the_demo_network_takes_a_banknote_at_the_kiosk_and_the_subscriber_pays_
         .to_string();
     let token = bridge_url.split_once("?token=").unwrap().1.to_string();
     assert!(
-        demo.printed
-            .iter()
-            .any(|l| l.contains("/kiosk?bridge=ws%3A%2F%2F127.0.0.1%3A8910%2Fccnet%3Ftoken%3D")
-                && l.contains(&token)),
+        demo.printed.iter().any(|l| l
+            .contains("/kiosk?bridge=ws%3A%2F%2F127.0.0.1%3A8910%2Fccnet%3Ftoken%3D")
+            && l.contains(&token)),
         "{:#?}",
         demo.printed
     );

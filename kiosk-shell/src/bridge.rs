@@ -18,8 +18,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
-use axum::extract::{RawQuery, State};
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -128,7 +128,6 @@ impl Hub {
             .map(|j| j.unacked().to_vec())
             .unwrap_or_default()
     }
-
 }
 
 fn bill_message(bill: &StackedBill) -> String {
@@ -187,7 +186,11 @@ async fn simulate(
 ) -> Response {
     if let Err(refusal) = hub.guard.admit_token(query.as_deref()) {
         tracing::warn!(%refusal, "bridge: simulator input refused");
-        return (StatusCode::FORBIDDEN, "the simulator needs the bridge's token\n").into_response();
+        return (
+            StatusCode::FORBIDDEN,
+            "the simulator needs the bridge's token\n",
+        )
+            .into_response();
     }
     match run_script(&hub, &body) {
         Ok(n) => (StatusCode::OK, format!("{n} action(s) queued\n")).into_response(),

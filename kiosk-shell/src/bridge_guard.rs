@@ -149,10 +149,7 @@ mod tests {
         let ok = format!("token={}", guard.token);
         let page = headers(Some("http://127.0.0.1:8404"));
         assert_eq!(guard.admit_page(Some(&ok), &page), Ok(()));
-        assert_eq!(
-            guard.admit_page(Some(&format!("x=1&{ok}")), &page),
-            Ok(())
-        );
+        assert_eq!(guard.admit_page(Some(&format!("x=1&{ok}")), &page), Ok(()));
         assert_eq!(guard.admit_page(None, &page), Err(Refusal::NoToken));
         assert_eq!(
             guard.admit_page(Some("token="), &page),

@@ -488,7 +488,10 @@ mod tests {
         let mut j = Journal::open(dir.path()).unwrap();
         assert_eq!(j.held(), Some(&held));
         assert_eq!(j.repeated_bill(), Some(held.event_id.as_str()));
-        assert!(j.unacked().is_empty(), "not a bill for the page before it has a value");
+        assert!(
+            j.unacked().is_empty(),
+            "not a bill for the page before it has a value"
+        );
         let bill = j.release_held(Kopecks::new(10_000)).unwrap().unwrap();
         assert_eq!(bill.event_id, held.event_id);
         assert!(bill.recovered);

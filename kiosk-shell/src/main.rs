@@ -178,7 +178,9 @@ fn run_shell(args: ShellArgs) -> anyhow::Result<()> {
     println!(
         "kiosk-shell: bridge on ws://{}/ccnet (its URL with the token: {})",
         terminal.bridge_addr,
-        args.journal.join(kiosk_shell::bridge_guard::URL_FILE).display()
+        args.journal
+            .join(kiosk_shell::bridge_guard::URL_FILE)
+            .display()
     );
     let outcome = match (window, portal) {
         (Some(window), Some(portal)) => window.open(&kiosk_url(&portal, &terminal.bridge_url)),

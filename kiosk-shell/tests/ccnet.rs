@@ -606,7 +606,11 @@ async fn a_bill_stacked_as_another_type_than_escrowed_is_a_fault_not_a_credit() 
     assert_eq!(rig.count_host(STACK), 1);
     // ACKed all the same: the unit is not left repeating it.
     page.state("idle", "ready").await;
-    assert!(rig.journaled_bills().is_empty(), "{:?}", rig.journaled_bills());
+    assert!(
+        rig.journaled_bills().is_empty(),
+        "{:?}",
+        rig.journaled_bills()
+    );
 
     rig.act("insert-rub 50");
     let bill = page.bill().await;
@@ -732,8 +736,14 @@ async fn the_bridge_admits_only_its_token_and_the_pages_origin() {
     let refused = [
         (bare.to_string(), Some(rig::PAGE_ORIGIN)),
         (format!("{bare}?token="), Some(rig::PAGE_ORIGIN)),
-        (format!("{bare}?token=0{}", &token[1..]), Some(rig::PAGE_ORIGIN)),
-        (format!("{bare}?token={}", &token[1..]), Some(rig::PAGE_ORIGIN)),
+        (
+            format!("{bare}?token=0{}", &token[1..]),
+            Some(rig::PAGE_ORIGIN),
+        ),
+        (
+            format!("{bare}?token={}", &token[1..]),
+            Some(rig::PAGE_ORIGIN),
+        ),
         (url.clone(), None),
         (url.clone(), Some("http://evil.example")),
         (url.clone(), Some("http://127.0.0.1:8405")),

@@ -694,7 +694,10 @@ impl Driver {
                 .map(|bytes| super::stream::hex(&bytes))
                 .unwrap_or_default()
         };
-        let escrowed = self.escrow.as_ref().map(|e| frame(Status::Escrow(e.bill_type)));
+        let escrowed = self
+            .escrow
+            .as_ref()
+            .map(|e| frame(Status::Escrow(e.bill_type)));
         let reason = match why {
             Unordered::NoStack => "with no STACK sent".to_string(),
             Unordered::OtherType { ordered } => format!(
@@ -740,7 +743,10 @@ impl Driver {
                 self.add_credit(value);
                 self.set_state(
                     ValidatorState::Stacking,
-                    &format!("bill stacked: {} (recovered after a power loss)", rub(value)),
+                    &format!(
+                        "bill stacked: {} (recovered after a power loss)",
+                        rub(value)
+                    ),
                 );
                 (self.emit)(Event::Bill(bill));
             }

@@ -456,9 +456,7 @@ mod tests {
             format!("GET / HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n\r\n", port + 1),
             "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".to_string(),
             "GET / HTTP/1.1\r\nX-Host: 127.0.0.1\r\n\r\n".to_string(),
-            format!(
-                "GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nHost: evil.example\r\n\r\n"
-            ),
+            format!("GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nHost: evil.example\r\n\r\n"),
         ];
         for head in refused {
             let answer = ask(head.clone());
@@ -473,7 +471,10 @@ mod tests {
         }
         let reached = reached.lock().unwrap().clone();
         assert_eq!(reached.len(), 2, "{reached:#?}");
-        assert!(reached.iter().all(|h| h.starts_with("GET /own ")), "{reached:#?}");
+        assert!(
+            reached.iter().all(|h| h.starts_with("GET /own ")),
+            "{reached:#?}"
+        );
     }
 
     #[test]
