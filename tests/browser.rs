@@ -540,9 +540,11 @@ async fn a_contract_typed_into_the_form_appears_and_can_be_edited() {
 }
 
 /// kiosk-shell as a process: the simulator behind the real CCNET driver, the bridge,
-/// the journal. Its stdout names the bridge's port.
+/// the journal. Its stdout says when the bridge is up; its URL with the token is in the
+/// journal's `bridge-url`.
 struct KioskShell {
     child: std::process::Child,
+    /// The bridge's URL with its token, as kiosk-shell gives it to the kiosk page.
     bridge: String,
     journal: tempfile::TempDir,
 }
@@ -569,14 +571,17 @@ impl KioskShell {
             .spawn()
             .unwrap();
         let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
-        let line = lines
+        lines
             .by_ref()
             .map_while(Result::ok)
             .find(|l| l.contains("bridge on "))
             .expect("kiosk-shell names its bridge");
         // Keep reading, so that the shell never writes into a closed pipe.
         std::thread::spawn(move || lines.for_each(drop));
-        let bridge = line.rsplit(' ').next().unwrap().to_string();
+        let bridge = std::fs::read_to_string(journal.path().join("bridge-url"))
+            .expect("kiosk-shell writes its bridge URL")
+            .trim()
+            .to_string();
         KioskShell {
             child,
             bridge,
@@ -604,7 +609,11 @@ async fn the_kiosk_takes_a_banknote_from_the_validator_through_kiosk_shell() {
     let t = crate::agent::Terminal::start_with(1_000_000, false).await;
     let shell = KioskShell::start(&t.agent);
     let browser = Browser::start().await;
-    reach_the_cash_screen(&browser, &t, &format!("/kiosk?bridge={}", shell.bridge)).await;
+    // The kiosk page as kiosk-shell opens it: the bridge URL, token and all, in `bridge`.
+    let mut page = reqwest::Url::parse("http://kiosk/kiosk").unwrap();
+    page.query_pairs_mut().append_pair("bridge", &shell.bridge);
+    let path = format!("/kiosk?{}", page.query().unwrap());
+    reach_the_cash_screen(&browser, &t, &path).await;
     // The page found the bridge: the validator's state and the simulator's buttons show.
     browser.wait_for("#kiosk-simulator .sim-bill").await;
     assert!(

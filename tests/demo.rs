@@ -25,6 +25,8 @@ const BRIDGE: &str = "127.0.0.1:8910";
 /// children: killing it outright would leave them holding the demo's ports.
 struct Demo {
     child: Child,
+    /// What it printed up to "Press Ctrl-C to stop".
+    printed: Vec<String>,
 }
 
 impl Demo {
@@ -37,13 +39,20 @@ impl Demo {
             .spawn()
             .unwrap();
         let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
-        let up = lines
-            .by_ref()
-            .map_while(Result::ok)
-            .any(|l| l.contains("Press Ctrl-C to stop"));
-        assert!(up, "the demo did not come up");
+        let mut printed = Vec::new();
+        for line in lines.by_ref().map_while(Result::ok) {
+            let up = line.contains("Press Ctrl-C to stop");
+            printed.push(line);
+            if up {
+                break;
+            }
+        }
+        assert!(
+            printed.last().is_some_and(|l| l.contains("Press Ctrl-C")),
+            "the demo did not come up: {printed:#?}"
+        );
         std::thread::spawn(move || lines.for_each(drop));
-        Demo { child }
+        Demo { child, printed }
     }
 
     fn stop(&mut self) -> Option<i32> {
@@ -175,7 +184,44 @@ async fn the_demo_network_takes_a_banknote_at_the_kiosk_and_the_subscriber_pays_
     .await;
     assert_eq!(status, 201, "{session}");
     let session_id = session["session_id"].as_i64().unwrap();
-    let (mut page, _) = tokio_tungstenite::connect_async(format!("ws://{BRIDGE}/ccnet"))
+    // The bridge's URL with its token, as kiosk-shell wrote it and the demo printed it
+    // (inside the kiosk page's URL); the page's origin is the agent's.
+    let bridge_url = std::fs::read_to_string(dir.join("kiosk-shell").join("bridge-url"))
+        .unwrap()
+        .trim()
+        .to_string();
+    let token = bridge_url.split_once("?token=").unwrap().1.to_string();
+    assert!(
+        demo.printed.iter().any(|l| l
+            .contains("/kiosk?bridge=ws%3A%2F%2F127.0.0.1%3A8910%2Fccnet%3Ftoken%3D")
+            && l.contains(&token)),
+        "{:#?}",
+        demo.printed
+    );
+    let with_origin = |url: &str, origin: Option<&str>| {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let mut request = url.into_client_request().unwrap();
+        if let Some(origin) = origin {
+            request
+                .headers_mut()
+                .insert("Origin", origin.parse().unwrap());
+        }
+        request
+    };
+    // Without the token, or from another origin, the bridge refuses the page.
+    for (url, origin) in [
+        (format!("ws://{BRIDGE}/ccnet"), Some(AGENT)),
+        (bridge_url.clone(), Some("http://127.0.0.1:8401")),
+        (bridge_url.clone(), None),
+    ] {
+        assert!(
+            tokio_tungstenite::connect_async(with_origin(&url, origin))
+                .await
+                .is_err(),
+            "{url} {origin:?}"
+        );
+    }
+    let (mut page, _) = tokio_tungstenite::connect_async(with_origin(&bridge_url, Some(AGENT)))
         .await
         .unwrap();
     page.send(Message::Text(
@@ -187,18 +233,19 @@ async fn the_demo_network_takes_a_banknote_at_the_kiosk_and_the_subscriber_pays_
     .unwrap();
     until(&mut page, |m| m["type"] == "state" && m["state"] == "idle").await;
 
-    // A 500 ₽ banknote into the simulated validator.
-    let (status, _) = send_to(
-        &client,
-        post.clone(),
-        &format!("http://{BRIDGE}/sim"),
-        ("", ""),
-        None,
-    )
-    .await;
+    // A 500 ₽ banknote into the simulated validator (the simulator wants the token too).
+    let sim = format!("http://{BRIDGE}/sim?token={token}");
+    let (status, _) = send_to(&client, post.clone(), &sim, ("", ""), None).await;
     assert_eq!(status, 422, "an empty script is refused");
-    let inserted = client
+    let refused = client
         .post(format!("http://{BRIDGE}/sim"))
+        .body("insert-rub 500")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403, "no token, no banknote");
+    let inserted = client
+        .post(&sim)
         .body("insert-rub 500")
         .send()
         .await

@@ -35,6 +35,7 @@ use kiosk_shell::ccnet::sim::Device;
 use kiosk_shell::ccnet::stream::{FrameReader, Item};
 use kiosk_shell::terminal::{self, TerminalConfig, Validator};
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 /// Runs when `BILL_LATENCY` is not set: (bills, poll interval in ms).
 const DEFAULT_PLAN: &[(usize, u64)] = &[(300, 20), (60, 200)];
@@ -42,6 +43,8 @@ const DEFAULT_PLAN: &[(usize, u64)] = &[(300, 20), (60, 200)];
 const BILL_TYPE: u8 = 4;
 /// Far above the limit a run can reach (300 × 100 RUB), in kopecks.
 const MAX_AMOUNT: i64 = 100_000_000;
+/// The origin the bridge lets in, standing for the kiosk page's.
+const PAGE_ORIGIN: &str = "http://127.0.0.1:8404";
 /// A bill takes about seven polls; anything slower than this per bill is a hang.
 const PER_BILL_POLLS_MAX: u32 = 60;
 
@@ -115,6 +118,7 @@ async fn run(bills: usize, poll: Duration) -> Vec<Duration> {
         frame_log: Some(journal_dir.join("frames.log")),
         journal_dir,
         portal: None,
+        page_origin: Some(PAGE_ORIGIN.into()),
         login: None,
         password: None,
         trust: Default::default(),
@@ -124,8 +128,16 @@ async fn run(bills: usize, poll: Duration) -> Vec<Duration> {
         },
     };
     let term = terminal::start(config).await.expect("terminal starts");
-    let url = format!("ws://{}/ccnet", term.bridge_addr);
-    let (mut socket, _) = tokio_tungstenite::connect_async(url.as_str())
+    let mut request = term
+        .bridge_url
+        .as_str()
+        .into_client_request()
+        .expect("the bridge URL");
+    request.headers_mut().insert(
+        "Origin",
+        PAGE_ORIGIN.parse().expect("an origin header value"),
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(request)
         .await
         .expect("connect to the bridge");
     let enable = serde_json::json!({"type": "enable", "max_amount": MAX_AMOUNT});

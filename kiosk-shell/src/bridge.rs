@@ -1,5 +1,5 @@
-//! The kiosk bridge: the WebSocket at `ws://127.0.0.1:PORT/ccnet` between the shell and
-//! the kiosk page (wire.md "Kiosk bridge").
+//! The kiosk bridge: the WebSocket at `ws://127.0.0.1:PORT/ccnet?token=T` between the
+//! shell and the kiosk page (wire.md "Kiosk bridge").
 //!
 //! shell → page: `{"type":"state","state","detail","simulator"}` on every change and on
 //! connect; `{"type":"bill","event_id","amount","currency":"RUB"}` for each stacked bill,
@@ -7,8 +7,9 @@
 //! {max_amount}`, `disable`, `ack {event_id}`, and — only when the shell runs the
 //! simulator — `simulate {action}` with a line of the simulator's script language.
 //!
-//! Only the portal's own pages may connect (the `Origin` header is checked), so another
-//! site open on the machine cannot switch the validator on. When the last page goes
+//! Only the page kiosk-shell opened may connect: it alone has the per-start token, and
+//! its `Origin` must be exactly the portal's (or the `--chromium` proxy's), see
+//! [`crate::bridge_guard`]. When the last page goes
 //! away the validator is disabled, holding a bill in escrow for a while in case the
 //! page comes back.
 
@@ -17,8 +18,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
-use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -26,6 +27,7 @@ use serde::{Deserialize, Serialize};
 use shared::money::Kopecks;
 use tokio::sync::broadcast;
 
+use crate::bridge_guard::BridgeGuard;
 use crate::ccnet::driver::{Control, Event, ValidatorState};
 use crate::ccnet::script::{self, Action};
 use crate::journal::{Journal, StackedBill};
@@ -37,7 +39,7 @@ pub struct Hub {
     journal: Arc<Mutex<Journal>>,
     controls: std::sync::mpsc::Sender<Control>,
     clients: AtomicUsize,
-    allowed_origin: Option<String>,
+    guard: BridgeGuard,
     simulator: Option<std::sync::mpsc::Sender<Action>>,
 }
 
@@ -74,7 +76,7 @@ impl Hub {
     pub fn new(
         journal: Arc<Mutex<Journal>>,
         controls: std::sync::mpsc::Sender<Control>,
-        allowed_origin: Option<String>,
+        guard: BridgeGuard,
         simulator: Option<std::sync::mpsc::Sender<Action>>,
     ) -> Arc<Hub> {
         let (out, _) = broadcast::channel(256);
@@ -84,7 +86,7 @@ impl Hub {
             journal,
             controls,
             clients: AtomicUsize::new(0),
-            allowed_origin,
+            guard,
             simulator,
         })
     }
@@ -126,31 +128,6 @@ impl Hub {
             .map(|j| j.unacked().to_vec())
             .unwrap_or_default()
     }
-
-    fn origin_allowed(&self, headers: &HeaderMap) -> bool {
-        match (headers.get(header::ORIGIN), &self.allowed_origin) {
-            // Not a browser (a test client, a diagnostic tool on the machine).
-            (None, _) => true,
-            (Some(_), None) => true,
-            (Some(origin), Some(allowed)) => {
-                origin.as_bytes() == allowed.as_bytes() || is_loopback_origin(origin.as_bytes())
-            }
-        }
-    }
-}
-
-/// The kiosk's own machine: the `--chromium` window reaches the portal through a
-/// credentials proxy on 127.0.0.1, so its pages carry that origin.
-fn is_loopback_origin(origin: &[u8]) -> bool {
-    let Ok(origin) = std::str::from_utf8(origin) else {
-        return false;
-    };
-    let host = origin
-        .strip_prefix("http://")
-        .or_else(|| origin.strip_prefix("https://"))
-        .unwrap_or("");
-    let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
-    matches!(host, "127.0.0.1" | "localhost" | "[::1]")
 }
 
 fn bill_message(bill: &StackedBill) -> String {
@@ -201,8 +178,20 @@ async fn status(State(hub): State<Arc<Hub>>) -> impl IntoResponse {
     }))
 }
 
-/// `POST /sim` with script lines: drives the built-in simulator (curl-friendly).
-async fn simulate(State(hub): State<Arc<Hub>>, body: String) -> Response {
+/// `POST /sim?token=T` with script lines: drives the built-in simulator (curl-friendly).
+async fn simulate(
+    State(hub): State<Arc<Hub>>,
+    RawQuery(query): RawQuery,
+    body: String,
+) -> Response {
+    if let Err(refusal) = hub.guard.admit_token(query.as_deref()) {
+        tracing::warn!(%refusal, "bridge: simulator input refused");
+        return (
+            StatusCode::FORBIDDEN,
+            "the simulator needs the bridge's token\n",
+        )
+            .into_response();
+    }
     match run_script(&hub, &body) {
         Ok(n) => (StatusCode::OK, format!("{n} action(s) queued\n")).into_response(),
         Err(e) => (StatusCode::UNPROCESSABLE_ENTITY, format!("{e}\n")).into_response(),
@@ -225,14 +214,16 @@ fn run_script(hub: &Hub, text: &str) -> Result<usize, String> {
 
 async fn upgrade(
     State(hub): State<Arc<Hub>>,
+    RawQuery(query): RawQuery,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
-    if !hub.origin_allowed(&headers) {
-        tracing::warn!(origin = ?headers.get(header::ORIGIN), "bridge: connection from a foreign page refused");
+    if let Err(refusal) = hub.guard.admit_page(query.as_deref(), &headers) {
+        // The origin as received, escaped by Debug; the token is never logged.
+        tracing::warn!(%refusal, origin = ?headers.get(header::ORIGIN), "bridge: connection refused");
         return (
             StatusCode::FORBIDDEN,
-            "only the portal's pages may use the bridge",
+            "only the kiosk page kiosk-shell opened may use the bridge",
         )
             .into_response();
     }

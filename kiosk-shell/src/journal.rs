@@ -6,7 +6,10 @@
 //! append-only JSON lines, readable with `cat`:
 //!
 //! * `bills.jsonl` — one line per stacked bill, with its `event_id`, and before each one a
-//!   `{"stack_sent":T}` line written before STACK goes to the validator;
+//!   `{"stack_sent":T}` line written before STACK goes to the validator; a bill the unit
+//!   recovered at power-up before its bill table could be read is first a
+//!   `{"held":{…}}` line (its `event_id` and type, no amount yet), then a bill line with
+//!   the same `event_id` once the table values it;
 //! * `acks.jsonl` — one line per bill the page has acknowledged (the agent counted it).
 //!
 //! A torn last line (power cut mid-write) is skipped when the journal is read back.
@@ -56,12 +59,27 @@ struct StackLine {
     at: String,
 }
 
+/// A bill in the cassette whose value is not known yet: the unit reported it at power-up
+/// (credit recovery) before its bill table was read. Its `event_id` is fixed now, so the
+/// bill line that values it later, and a repeat of its Bill Stacked, refer to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldBill {
+    pub event_id: String,
+    pub bill_type: u8,
+    pub stacked_at: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct HeldLine {
+    held: HeldBill,
+}
+
 #[derive(Deserialize)]
 #[serde(untagged)]
 enum BillsLine {
     Bill(StackedBill),
-    // Read only to know that it is there.
-    Stack(#[allow(dead_code)] StackLine),
+    Stack(StackLine),
+    Held(HeldLine),
 }
 
 /// The journal of one shell.
@@ -72,10 +90,13 @@ pub struct Journal {
     shell_id: String,
     sequence: u64,
     unacked: Vec<StackedBill>,
-    /// A STACK was journaled after the last bill (or there is no bill yet): the next 81
-    /// is a new bill.
-    stack_since_last_bill: bool,
-    last_bill: Option<StackedBill>,
+    /// The bill type of the STACK journaled after the last bill, if there is one: the
+    /// next 81 is a new bill, and it must be of this type.
+    stack_since_last_bill: Option<u8>,
+    /// The `event_id` of the last bill (held or valued) journaled.
+    last_event_id: Option<String>,
+    /// A held bill not valued yet.
+    held: Option<HeldBill>,
 }
 
 impl Journal {
@@ -90,16 +111,31 @@ impl Journal {
             .map(|a| a.event_id)
             .collect();
         let lines = read_lines::<BillsLine>(&bills_path)?;
-        let stack_since_last_bill = !matches!(lines.last(), Some(BillsLine::Bill(_)));
-        let all: Vec<StackedBill> = lines
-            .into_iter()
-            .filter_map(|l| match l {
-                BillsLine::Bill(b) => Some(b),
-                BillsLine::Stack(_) => None,
-            })
-            .collect();
-        let sequence = all.len() as u64;
-        let last_bill = all.last().cloned();
+        let mut stack_since_last_bill = None;
+        let mut last_event_id = None;
+        let mut held: Option<HeldBill> = None;
+        let mut all: Vec<StackedBill> = Vec::new();
+        let mut sequence = 0u64;
+        for line in lines {
+            match line {
+                BillsLine::Bill(bill) => {
+                    if held.as_ref().is_some_and(|h| h.event_id == bill.event_id) {
+                        held = None;
+                    }
+                    stack_since_last_bill = None;
+                    last_event_id = Some(bill.event_id.clone());
+                    sequence += 1;
+                    all.push(bill);
+                }
+                BillsLine::Stack(stack) => stack_since_last_bill = Some(stack.stack_sent),
+                BillsLine::Held(line) => {
+                    stack_since_last_bill = None;
+                    last_event_id = Some(line.held.event_id.clone());
+                    sequence += 1;
+                    held = Some(line.held);
+                }
+            }
+        }
         let unacked: Vec<StackedBill> = all
             .into_iter()
             .filter(|b| !acked.contains(&b.event_id))
@@ -118,7 +154,8 @@ impl Journal {
             sequence,
             unacked,
             stack_since_last_bill,
-            last_bill,
+            last_event_id,
+            held,
         })
     }
 
@@ -134,17 +171,83 @@ impl Journal {
                 at,
             },
         )?;
-        self.stack_since_last_bill = true;
+        self.stack_since_last_bill = Some(bill_type);
         Ok(())
     }
 
-    /// The bill a Bill Stacked now would repeat (see the module's notes), if any.
-    pub fn repeated_bill(&self) -> Option<&StackedBill> {
-        if self.stack_since_last_bill {
-            None
-        } else {
-            self.last_bill.as_ref()
+    /// The `event_id` of the bill a Bill Stacked now would repeat (see the module's
+    /// notes), if any.
+    pub fn repeated_bill(&self) -> Option<&str> {
+        match self.stack_since_last_bill {
+            Some(_) => None,
+            None => self.last_event_id.as_deref(),
         }
+    }
+
+    /// The bill type of a STACK journaled since the last bill: a Bill Stacked heard now
+    /// (also by a restarted shell) may be a new bill only of this type.
+    pub fn pending_stack(&self) -> Option<u8> {
+        self.stack_since_last_bill
+    }
+
+    /// The held bill waiting for the bill table, if any.
+    pub fn held(&self) -> Option<&HeldBill> {
+        self.held.as_ref()
+    }
+
+    /// Journals (and fsyncs) a bill in the cassette that cannot be valued yet.
+    pub fn hold(&mut self, bill_type: u8) -> io::Result<HeldBill> {
+        let (event_id, stacked_at) = self.next_event_id();
+        let held = HeldBill {
+            event_id,
+            bill_type,
+            stacked_at,
+        };
+        append_line(&mut self.bills, &HeldLine { held: held.clone() })?;
+        self.stack_since_last_bill = None;
+        self.last_event_id = Some(held.event_id.clone());
+        self.held = Some(held.clone());
+        Ok(held)
+    }
+
+    /// Values the held bill: a bill line under its `event_id`, a recovered bill.
+    pub fn release_held(&mut self, amount: Kopecks) -> io::Result<Option<StackedBill>> {
+        let Some(held) = self.held.clone() else {
+            return Ok(None);
+        };
+        let bill = StackedBill {
+            event_id: held.event_id,
+            amount,
+            bill_type: held.bill_type,
+            recovered: true,
+            stacked_at: held.stacked_at,
+        };
+        self.append_bill(&bill)?;
+        self.held = None;
+        Ok(Some(bill))
+    }
+
+    fn next_event_id(&mut self) -> (String, String) {
+        self.sequence += 1;
+        let now = time::OffsetDateTime::now_utc();
+        let event_id = format!(
+            "{}-{}-{}",
+            self.shell_id,
+            now.unix_timestamp_nanos() / 1_000_000,
+            self.sequence
+        );
+        let at = now
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        (event_id, at)
+    }
+
+    fn append_bill(&mut self, bill: &StackedBill) -> io::Result<()> {
+        append_line(&mut self.bills, bill)?;
+        self.stack_since_last_bill = None;
+        self.last_event_id = Some(bill.event_id.clone());
+        self.unacked.push(bill.clone());
+        Ok(())
     }
 
     pub fn dir(&self) -> &Path {
@@ -158,26 +261,15 @@ impl Journal {
         amount: Kopecks,
         recovered: bool,
     ) -> io::Result<StackedBill> {
-        self.sequence += 1;
-        let now = time::OffsetDateTime::now_utc();
+        let (event_id, stacked_at) = self.next_event_id();
         let bill = StackedBill {
-            event_id: format!(
-                "{}-{}-{}",
-                self.shell_id,
-                now.unix_timestamp_nanos() / 1_000_000,
-                self.sequence
-            ),
+            event_id,
             amount,
             bill_type,
             recovered,
-            stacked_at: now
-                .format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_default(),
+            stacked_at,
         };
-        append_line(&mut self.bills, &bill)?;
-        self.stack_since_last_bill = false;
-        self.last_bill = Some(bill.clone());
-        self.unacked.push(bill.clone());
+        self.append_bill(&bill)?;
         Ok(bill)
     }
 
@@ -289,7 +381,27 @@ impl crate::ccnet::driver::BillSink for std::sync::Arc<std::sync::Mutex<Journal>
     fn repeated_bill(&self) -> Option<String> {
         self.lock()
             .ok()
-            .and_then(|j| j.repeated_bill().map(|b| b.event_id.clone()))
+            .and_then(|j| j.repeated_bill().map(str::to_owned))
+    }
+
+    fn pending_stack(&self) -> Option<u8> {
+        self.lock().ok().and_then(|j| j.pending_stack())
+    }
+
+    fn hold(&mut self, bill_type: u8) -> io::Result<HeldBill> {
+        self.lock()
+            .map_err(|_| io::Error::other("journal lock poisoned"))?
+            .hold(bill_type)
+    }
+
+    fn held(&self) -> Option<HeldBill> {
+        self.lock().ok().and_then(|j| j.held().cloned())
+    }
+
+    fn release_held(&mut self, amount: Kopecks) -> io::Result<Option<StackedBill>> {
+        self.lock()
+            .map_err(|_| io::Error::other("journal lock poisoned"))?
+            .release_held(amount)
     }
 
     fn remember_table(&mut self, table: &BillTable) -> io::Result<()> {
@@ -380,7 +492,8 @@ mod tests {
                 .starts_with(first.event_id.split('-').next().unwrap())
         );
         // No STACK since bill c: an 81 now would be c again, also after a reopen.
-        assert_eq!(j.repeated_bill().map(|b| &b.event_id), Some(&c.event_id));
+        assert_eq!(j.repeated_bill(), Some(c.event_id.as_str()));
+        assert_eq!(j.pending_stack(), None);
         j.stack_sent(4).unwrap();
         assert!(j.repeated_bill().is_none());
         let j = Journal::open(dir.path()).unwrap();
@@ -388,5 +501,39 @@ mod tests {
             j.repeated_bill().is_none(),
             "the STACK line survives a reopen"
         );
+        assert_eq!(j.pending_stack(), Some(4), "and so does its bill type");
+    }
+
+    /// A bill held for the bill table survives a restart: still held, its Bill Stacked
+    /// still recognised as a repeat, valued later under the `event_id` it got when held.
+    #[test]
+    fn a_held_bill_survives_reopen_and_is_valued_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let held = {
+            let mut j = Journal::open(dir.path()).unwrap();
+            j.stack_sent(4).unwrap();
+            let held = j.hold(4).unwrap();
+            assert_eq!(j.pending_stack(), None);
+            held
+        };
+        let mut j = Journal::open(dir.path()).unwrap();
+        assert_eq!(j.held(), Some(&held));
+        assert_eq!(j.repeated_bill(), Some(held.event_id.as_str()));
+        assert!(
+            j.unacked().is_empty(),
+            "not a bill for the page before it has a value"
+        );
+        let bill = j.release_held(Kopecks::new(10_000)).unwrap().unwrap();
+        assert_eq!(bill.event_id, held.event_id);
+        assert!(bill.recovered);
+        assert_eq!(j.release_held(Kopecks::new(10_000)).unwrap(), None);
+        let j = Journal::open(dir.path()).unwrap();
+        assert_eq!(j.held(), None, "valued once, also after a reopen");
+        assert_eq!(j.unacked(), std::slice::from_ref(&bill));
+        let next = Journal::open(dir.path())
+            .unwrap()
+            .record(5, Kopecks::new(50_000), false)
+            .unwrap();
+        assert_ne!(next.event_id, bill.event_id);
     }
 }

@@ -4,10 +4,12 @@
 //!   simulator and its script language.
 //! * [`journal`] — the durable journal of stacked bills.
 //! * [`bridge`] — the WebSocket between the shell and the kiosk page.
+//! * [`bridge_guard`] — who may use it: the per-start token and the page's exact origin.
 //! * [`terminal`] — driver, journal and bridge put together.
 //! * [`window`] — the kiosk window (wry webview or Chromium) and the ordinary portal window.
 
 pub mod bridge;
+pub mod bridge_guard;
 pub mod ccnet;
 pub mod journal;
 pub mod terminal;

@@ -159,6 +159,10 @@ fn run_shell(args: ShellArgs) -> anyhow::Result<()> {
         None => anyhow::bail!("--portal URL is needed to open the kiosk window"),
     };
     let trust = shared::outbound::Trust::load(args.ca_file.as_deref())?;
+    let window = match &portal {
+        Some(portal) if !args.no_window => Some(KioskWindow::prepare(&args, portal)?),
+        _ => None,
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -174,29 +178,23 @@ fn run_shell(args: ShellArgs) -> anyhow::Result<()> {
         ),
         journal_dir: args.journal.clone(),
         portal: portal.clone(),
+        page_origin: window.as_ref().and_then(KioskWindow::page_origin),
         login: args.portal_login.clone(),
         password: args.portal_password.clone(),
         trust,
         driver: Default::default(),
     };
     let terminal = runtime.block_on(terminal::start(config))?;
-    let bridge = format!("ws://{}/ccnet", terminal.bridge_addr);
-    println!("kiosk-shell: bridge on {bridge}");
-    let outcome = match portal {
-        Some(portal) if !args.no_window => {
-            let spec = WindowSpec {
-                url: kiosk_url(&portal, &bridge),
-                login: args.portal_login,
-                password: args.portal_password,
-                kiosk: true,
-                ca_file: args.ca_file.clone(),
-            };
-            if args.chromium {
-                window::open_chromium(&spec)
-            } else {
-                window::open_webview(&spec)
-            }
-        }
+    // The token stays off standard output (a service's goes to the system log).
+    println!(
+        "kiosk-shell: bridge on ws://{}/ccnet (its URL with the token: {})",
+        terminal.bridge_addr,
+        args.journal
+            .join(kiosk_shell::bridge_guard::URL_FILE)
+            .display()
+    );
+    let outcome = match (window, portal) {
+        (Some(window), Some(portal)) => window.open(&kiosk_url(&portal, &terminal.bridge_url)),
         _ => {
             runtime.block_on(stop_signal());
             Ok(())
@@ -205,6 +203,49 @@ fn run_shell(args: ShellArgs) -> anyhow::Result<()> {
     runtime.block_on(terminal.shutdown());
     runtime.shutdown_timeout(Duration::from_secs(2));
     outcome
+}
+
+/// The kiosk window, readied before the bridge starts: with `--chromium` the credential
+/// proxy is already listening, so the bridge knows the page's origin.
+enum KioskWindow {
+    Webview(WindowSpec),
+    Chromium(window::chromium::Prepared),
+}
+
+impl KioskWindow {
+    fn prepare(args: &ShellArgs, portal: &reqwest::Url) -> anyhow::Result<KioskWindow> {
+        let spec = WindowSpec {
+            url: portal.to_string(),
+            login: args.portal_login.clone(),
+            password: args.portal_password.clone(),
+            kiosk: true,
+            ca_file: args.ca_file.clone(),
+        };
+        Ok(if args.chromium {
+            KioskWindow::Chromium(window::prepare_chromium(&spec)?)
+        } else {
+            KioskWindow::Webview(spec)
+        })
+    }
+
+    /// The origin the page will have, when it is not the portal's.
+    fn page_origin(&self) -> Option<String> {
+        match self {
+            KioskWindow::Webview(_) => None,
+            KioskWindow::Chromium(chromium) => chromium.page_origin(),
+        }
+    }
+
+    /// Opens `url` (the kiosk page with its bridge); returns when the window closes.
+    fn open(self, url: &str) -> anyhow::Result<()> {
+        match self {
+            KioskWindow::Webview(spec) => window::open_webview(&WindowSpec {
+                url: url.to_owned(),
+                ..spec
+            }),
+            KioskWindow::Chromium(chromium) => chromium.run(url),
+        }
+    }
 }
 
 /// Ctrl-C, or SIGTERM from systemd or `paymesh demo`: either way the validator is
@@ -224,7 +265,8 @@ async fn stop_signal() {
     }
 }
 
-/// The kiosk page with the bridge's address: the page connects to it when it is there.
+/// The kiosk page with the bridge's address (and token): the page connects to it when
+/// it is there.
 fn kiosk_url(portal: &reqwest::Url, bridge: &str) -> String {
     let mut url = portal.clone();
     if url.path() == "/" || url.path().is_empty() {

@@ -12,6 +12,7 @@ use anyhow::Context;
 use tokio::sync::watch;
 
 use crate::bridge::{self, Hub};
+use crate::bridge_guard::{self, BridgeGuard};
 use crate::ccnet::bill_table::BillTable;
 use crate::ccnet::driver::{Control, Driver, DriverConfig, Event, ValidatorState};
 use crate::ccnet::framelog::FrameLog;
@@ -39,6 +40,9 @@ pub struct TerminalConfig {
     pub frame_log: Option<PathBuf>,
     /// The agent portal (origin allowed on the bridge, and where faults are reported).
     pub portal: Option<reqwest::Url>,
+    /// The origin of the kiosk page when it is not the portal's: the `--chromium`
+    /// credential proxy's (`http://127.0.0.1:PORT`). The bridge lets in this origin only.
+    pub page_origin: Option<String>,
     pub login: Option<String>,
     pub password: Option<String>,
     /// What the client of the agent portal trusts: the system's roots plus `--ca-file`.
@@ -49,6 +53,9 @@ pub struct TerminalConfig {
 /// A running driver and bridge.
 pub struct Terminal {
     pub bridge_addr: SocketAddr,
+    /// `ws://ADDR/ccnet?token=T`, for the page (also in `JOURNAL/bridge-url`). A secret:
+    /// not for logs.
+    pub bridge_url: String,
     pub hub: Arc<Hub>,
     controls: mpsc::Sender<Control>,
     driver: Option<JoinHandle<()>>,
@@ -122,15 +129,30 @@ pub async fn start(config: TerminalConfig) -> anyhow::Result<Terminal> {
         .spawn(move || driver.run())
         .context("cannot start the driver thread")?;
 
-    let origin = config
-        .portal
-        .as_ref()
-        .map(|u| u.origin().ascii_serialization());
-    let hub = Hub::new(journal, controls.clone(), origin, simulator);
+    let page_origin = config.page_origin.clone().or_else(|| {
+        config
+            .portal
+            .as_ref()
+            .map(|u| u.origin().ascii_serialization())
+    });
+    if page_origin.is_none() {
+        tracing::warn!("no --portal: the bridge lets no page in");
+    }
+    let guard = BridgeGuard::new(page_origin).context("cannot make the bridge's token")?;
     let listener = tokio::net::TcpListener::bind(config.bridge_listen)
         .await
         .with_context(|| format!("cannot listen on {} for the bridge", config.bridge_listen))?;
     let bridge_addr = listener.local_addr()?;
+    // Before the bridge answers anything: whoever waits for it finds the URL in place.
+    let bridge_url = guard.url(bridge_addr);
+    bridge_guard::write_url_file(&config.journal_dir, &bridge_url).with_context(|| {
+        format!(
+            "cannot write {}/{}",
+            config.journal_dir.display(),
+            bridge_guard::URL_FILE
+        )
+    })?;
+    let hub = Hub::new(journal, controls.clone(), guard, simulator);
     let (stop_bridge, mut stopped) = watch::channel(false);
     let bridge_hub = hub.clone();
     let bridge = tokio::spawn(async move {
@@ -155,6 +177,7 @@ pub async fn start(config: TerminalConfig) -> anyhow::Result<Terminal> {
     tracing::info!(%bridge_addr, "kiosk bridge listening");
     Ok(Terminal {
         bridge_addr,
+        bridge_url,
         hub,
         controls,
         driver: Some(driver),

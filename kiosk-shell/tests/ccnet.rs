@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use kiosk_shell::ccnet::bill_table::BillTable;
 use kiosk_shell::ccnet::codes::{ACK, NAK};
-use rig::{From, Rig, test_config};
+use rig::{From, Page, Rig, test_config};
 
 const POLL: u8 = 0x33;
 const RESET: u8 = 0x30;
@@ -586,4 +586,232 @@ async fn a_bill_stacked_while_the_shell_was_down_is_credited_after_the_restart()
     assert_eq!(credited["amount"], 10_000);
     assert_ne!(credited["event_id"], first["event_id"]);
     assert_eq!(rig.journaled_bills().len(), 2);
+}
+
+/// Issue #13: the unit escrows a 10 RUB bill (type 2), is told to STACK it, and reports
+/// Bill Stacked of type 7 (5,000 RUB: not enabled, far above the limit). The 81 answers
+/// no STACK of ours: a fault with the frames logged, never a credit. The unit goes on,
+/// and the next honest bill is credited.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bill_stacked_as_another_type_than_escrowed_is_a_fault_not_a_credit() {
+    let rig = Rig::start().await;
+    let mut page = rig.enabled_page(1000).await;
+    rig.act("stack-as 7\ninsert-rub 10");
+    page.state(
+        "fault",
+        "unordered bill stacked: type 7 (5000.00 RUB) after STACK of type 2 (10.00 RUB); not credited",
+    )
+    .await;
+    assert!(rig.count(From::Device, &[0x80, 2]) > 0);
+    assert_eq!(rig.count_host(STACK), 1);
+    // ACKed all the same: the unit is not left repeating it.
+    page.state("idle", "ready").await;
+    assert!(
+        rig.journaled_bills().is_empty(),
+        "{:?}",
+        rig.journaled_bills()
+    );
+
+    rig.act("insert-rub 50");
+    let bill = page.bill().await;
+    assert_eq!(bill["amount"], 5_000);
+    page.drain(Duration::from_millis(300)).await;
+    assert_eq!(page.bills().len(), 1, "{:#?}", page.seen);
+    assert_eq!(rig.journaled_bills().len(), 1);
+}
+
+/// Issue #13: a Bill Stacked out of nowhere — no escrow, no STACK sent — even of a type
+/// that is enabled and fits the limit, is a fault and no credit.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unsolicited_bill_stacked_is_a_fault_not_a_credit() {
+    let rig = Rig::start().await;
+    let mut page = rig.enabled_page(1000).await;
+    rig.act("stacked 4");
+    page.state(
+        "fault",
+        "unordered bill stacked: type 4 (100.00 RUB) with no STACK sent; not credited",
+    )
+    .await;
+    page.state("idle", "ready").await;
+    page.drain(Duration::from_millis(500)).await;
+    assert!(page.bills().is_empty(), "{:#?}", page.seen);
+    assert!(rig.journaled_bills().is_empty());
+    assert_eq!(rig.count_host(STACK), 0);
+}
+
+/// Issue #13, checklist 32 on a fresh journal: the unit powers up with a bill in the
+/// stacker before this shell ever read its bill table. The recovered 81 comes right after
+/// initialization, before the table may be asked for: the bill is journaled as held, then
+/// valued and credited once the table is read — once, also after a later re-initialization.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bill_recovered_at_power_up_on_an_empty_journal_is_held_then_credited_once() {
+    let mut rig = Rig::unstarted(BillTable::russian(), test_config());
+    rig.act("power-cycle stacker 4");
+    assert!(!rig.dir.path().join("journal").exists(), "no journal yet");
+    rig.start_terminal().await;
+    let mut page = rig.page().await;
+    let bill = page.bill().await;
+    assert_eq!(bill["amount"], 10_000);
+    let lines = rig.journal_lines("bills.jsonl");
+    assert_eq!(lines.len(), 2, "{lines:#?}");
+    // Journaled as held (before the ACK of its 81), then valued under the same id.
+    assert_eq!(lines[0]["held"]["bill_type"], 4);
+    assert_eq!(lines[0]["held"]["event_id"], bill["event_id"]);
+    assert_eq!(lines[1]["event_id"], bill["event_id"]);
+    assert_eq!(lines[1]["recovered"], true);
+    // The 81 came before the table was read.
+    let frames = rig.frames();
+    let stacked_at = frames
+        .iter()
+        .position(|f| f.from == From::Device && f.payload == [0x81, 4])
+        .unwrap();
+    let table_at = frames
+        .iter()
+        .position(|f| f.from == From::Host && f.payload == [TABLE])
+        .unwrap();
+    assert!(stacked_at < table_at);
+    page.ack(bill["event_id"].as_str().unwrap()).await;
+
+    // Re-initialized (the table read again): still one bill.
+    rig.act("cassette out\nwait 500\ncassette in");
+    page.state("disabled", "initializing").await;
+    page.enable(1000).await;
+    page.state("idle", "ready").await;
+    page.drain(Duration::from_millis(300)).await;
+    assert_eq!(page.bills().len(), 1, "{:#?}", page.seen);
+    assert_eq!(rig.journaled_bills().len(), 1);
+}
+
+/// The crash window of a held bill: the shell journaled it as held and stopped before
+/// the unit got the ACK of its 81. The restarted shell (no bill table kept) hears that
+/// 81 again — the held bill, not a new one — and values it once the table is read.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_held_bill_is_valued_once_after_a_restart() {
+    let mut rig = Rig::unstarted(BillTable::russian(), test_config());
+    let journal = rig.dir.path().join("journal");
+    std::fs::create_dir_all(&journal).unwrap();
+    std::fs::write(
+        journal.join("bills.jsonl"),
+        "{\"held\":{\"event_id\":\"0a0b0c-1-1\",\"bill_type\":4,\"stacked_at\":\"2026-11-26T10:00:00Z\"}}\n",
+    )
+    .unwrap();
+    rig.act("stacked 4");
+    rig.start_terminal().await;
+    let mut page = rig.page().await;
+    let bill = page.bill().await;
+    assert_eq!(bill["event_id"], "0a0b0c-1-1");
+    assert_eq!(bill["amount"], 10_000);
+    page.drain(Duration::from_millis(500)).await;
+    assert_eq!(page.bills().len(), 1, "{:#?}", page.seen);
+    assert!(rig.count(From::Device, &[0x81, 4]) >= 1);
+    let bills = rig.journaled_bills();
+    assert_eq!(bills.len(), 1, "{bills:#?}");
+    assert_eq!(bills[0]["recovered"], true);
+    assert!(
+        !page.seen.iter().any(|m| m["state"] == "fault"),
+        "{:#?}",
+        page.seen
+    );
+}
+
+/// The bridge lets in only the page kiosk-shell opened: its URL's token and the
+/// portal's exact origin. A wrong, a missing or a truncated token, a missing Origin, a
+/// foreign one (loopback included) — all refused at the handshake. The simulator's input
+/// wants the token too. The URL is in `JOURNAL/bridge-url`, readable by the shell's user
+/// only, and a new start makes a new token.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_bridge_admits_only_its_token_and_the_pages_origin() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut rig = Rig::start().await;
+    let url = rig.bridge_url();
+    let file = rig.dir.path().join("journal").join("bridge-url");
+    assert_eq!(std::fs::read_to_string(&file).unwrap().trim(), url);
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let (bare, token) = url.split_once("?token=").unwrap();
+    assert!(token.len() >= 32, "{url}");
+
+    let refused = [
+        (bare.to_string(), Some(rig::PAGE_ORIGIN)),
+        (format!("{bare}?token="), Some(rig::PAGE_ORIGIN)),
+        (
+            format!("{bare}?token=0{}", &token[1..]),
+            Some(rig::PAGE_ORIGIN),
+        ),
+        (
+            format!("{bare}?token={}", &token[1..]),
+            Some(rig::PAGE_ORIGIN),
+        ),
+        (url.clone(), None),
+        (url.clone(), Some("http://evil.example")),
+        (url.clone(), Some("http://127.0.0.1:8405")),
+        (url.clone(), Some("http://localhost:8404")),
+        (url.clone(), Some("null")),
+    ];
+    for (url, origin) in &refused {
+        match Page::connect(url, *origin).await {
+            Err(status) => assert_eq!(status, 403, "{url} {origin:?}"),
+            Ok(_) => panic!("let in: {url} with Origin {origin:?}"),
+        }
+    }
+    // Nothing reached the driver from them; the right page works.
+    let mut page = Page::connect(&url, Some(rig::PAGE_ORIGIN)).await.unwrap();
+    page.state("disabled", "").await;
+    page.enable(1000).await;
+    page.state("idle", "ready").await;
+
+    let http = reqwest::Client::new();
+    let sim = format!("http://{}/sim", rig.terminal.as_ref().unwrap().bridge_addr);
+    let status = |r: reqwest::Response| r.status().as_u16();
+    assert_eq!(
+        status(http.post(&sim).body("insert-rub 100").send().await.unwrap()),
+        403
+    );
+    assert_eq!(
+        status(
+            http.post(format!("{sim}?token=nope"))
+                .body("insert-rub 100")
+                .send()
+                .await
+                .unwrap()
+        ),
+        403
+    );
+    // With the token the request gets past the guard (this rig has no simulator).
+    assert_eq!(
+        status(
+            http.post(format!("{sim}?token={token}"))
+                .body("insert-rub 100")
+                .send()
+                .await
+                .unwrap()
+        ),
+        422
+    );
+    page.drain(Duration::from_millis(300)).await;
+    assert!(page.bills().is_empty());
+
+    // A new start, a new token: the old URL is refused.
+    page.close().await;
+    rig.stop_terminal().await;
+    rig.start_terminal().await;
+    let new_url = rig.bridge_url();
+    assert_ne!(new_url, url);
+    let old_with_new_port = format!(
+        "ws://{}/ccnet?token={token}",
+        rig.terminal.as_ref().unwrap().bridge_addr
+    );
+    assert_eq!(
+        Page::connect(&old_with_new_port, Some(rig::PAGE_ORIGIN))
+            .await
+            .err(),
+        Some(403)
+    );
+    assert!(
+        Page::connect(&new_url, Some(rig::PAGE_ORIGIN))
+            .await
+            .is_ok()
+    );
 }

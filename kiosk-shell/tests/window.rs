@@ -279,8 +279,15 @@ fn pages(first: String) -> HashMap<&'static str, String> {
         ("/page", first),
         ("/after-load", "ok".to_owned()),
         ("/still-here", "ok".to_owned()),
+        ("/bridge-open", "ok".to_owned()),
     ])
 }
+
+/// Page script: connect to the kiosk bridge named in the page's `bridge` parameter, as
+/// the agent's kiosk page does, and say so (`/bridge-open`) once the bridge let it in —
+/// which it does only with the token and the page's exact origin.
+const BRIDGE_PROBE: &str = r#"const bridge = new URLSearchParams(location.search).get('bridge');
+  if (bridge) { const ws = new WebSocket(bridge); ws.onopen = () => fetch('/bridge-open'); }"#;
 
 /// Polls `done` until it holds or `limit` passes; says which.
 fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
@@ -439,11 +446,12 @@ fn kiosk_window_covers_the_screen_and_stays_on_the_portal() {
 )]
 fn kiosk_window_reloads_after_its_renderer_crashes() {
     let display = Display::start();
-    let portal = Portal::start("127.0.0.1", pages(page("Crash", "")));
+    let portal = Portal::start("127.0.0.1", pages(page("Crash", BRIDGE_PROBE)));
     let journal = tempfile::tempdir().unwrap();
     let mut shell = kiosk(&display, &portal.url("/page"), journal.path(), &[]);
-    expect(&mut shell, &portal, "the first load", || {
-        portal.saw("/after-load") >= 1
+    // The page opened by the shell reaches the bridge (its token, the portal's origin).
+    expect(&mut shell, &portal, "the first load and the bridge", || {
+        portal.saw("/after-load") >= 1 && portal.saw("/bridge-open") >= 1
     });
     let renderers = web_processes(shell.pid());
     assert!(
@@ -457,7 +465,9 @@ fn kiosk_window_reloads_after_its_renderer_crashes() {
     }
     // The reload asks for the page again, with credentials, and runs its script.
     expect(&mut shell, &portal, "a reload after the crash", || {
-        portal.saw("/page") >= 2 && portal.saw("/after-load") >= 2
+        portal.saw("/page") >= 2
+            && portal.saw("/after-load") >= 2
+            && portal.saw("/bridge-open") >= 2
     });
     screenshot_until(&display, "kiosk-after-crash", |s| s.page_share() > 0.95);
 }
@@ -528,7 +538,7 @@ fn kiosk_window_with_a_refused_password_says_so() {
 #[test]
 fn chromium_window_gets_the_credentials_without_a_prompt() {
     let display = Display::start();
-    let portal = Portal::start("127.0.0.1", pages(page("Chromium", "")));
+    let portal = Portal::start("127.0.0.1", pages(page("Chromium", BRIDGE_PROBE)));
     let journal = tempfile::tempdir().unwrap();
     let mut shell = kiosk(
         &display,
@@ -537,12 +547,17 @@ fn chromium_window_gets_the_credentials_without_a_prompt() {
         &["--chromium"],
     );
     // Through the shell's credential proxy: the page and its relative fetch() (which a
-    // URL with user:password@ in it would break) both arrive authenticated.
+    // URL with user:password@ in it would break) both arrive authenticated. The page's
+    // origin is the proxy's, and the bridge lets exactly that origin in.
     expect(
         &mut shell,
         &portal,
-        "the page and its fetch() through Chromium",
-        || portal.saw("/page") >= 1 && portal.saw("/after-load") >= 1,
+        "the page, its fetch() and the bridge through Chromium",
+        || {
+            portal.saw("/page") >= 1
+                && portal.saw("/after-load") >= 1
+                && portal.saw("/bridge-open") >= 1
+        },
     );
     // Chromium leaves a pixel's edge at the right and bottom without a window manager.
     screenshot_until(&display, "chromium-kiosk", |s| {

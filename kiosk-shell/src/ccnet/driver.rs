@@ -17,7 +17,7 @@ use super::bill_table::BillTable;
 use super::codes::{Status, command};
 use super::link::{Link, LinkError, LinkTiming, Reply};
 use super::port::Port;
-use crate::journal::StackedBill;
+use crate::journal::{HeldBill, StackedBill};
 
 /// What the rest of the shell asks of the validator.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +62,16 @@ pub trait BillSink: Send {
     fn stack_sent(&mut self, bill_type: u8) -> io::Result<()>;
     /// The bill a Bill Stacked would repeat: one journaled with no STACK since.
     fn repeated_bill(&self) -> Option<String>;
+    /// The bill type of a STACK journaled since the last bill (a restarted shell inherits
+    /// it: the unit may still report that bill's Bill Stacked).
+    fn pending_stack(&self) -> Option<u8>;
+    /// Durably notes a stacked bill that cannot be valued yet (power-up recovery before the
+    /// bill table is read), before its Bill Stacked is acknowledged.
+    fn hold(&mut self, bill_type: u8) -> io::Result<HeldBill>;
+    /// The bill held for the bill table, if any (also one held before a restart).
+    fn held(&self) -> Option<HeldBill>;
+    /// Values the held bill: journaled as a recovered bill under its `event_id`.
+    fn release_held(&mut self, amount: Kopecks) -> io::Result<Option<StackedBill>>;
     /// The unit's bill table as last read, kept so that a Bill Stacked heard before the
     /// unit is identified again (the first poll after a restart) can still be valued.
     fn remember_table(&mut self, table: &BillTable) -> io::Result<()>;
@@ -125,6 +135,44 @@ struct EscrowCycle {
     last_hold: Option<Instant>,
 }
 
+/// The STACK a Bill Stacked must answer (issue #13: a bill is credited only for the type
+/// this driver escrowed and told the unit to stack). It is set when STACK is journaled,
+/// just before it is sent, so a STACK whose ACK the line lost still counts; a restarted
+/// shell inherits the one its journal ends with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct StackOrder {
+    bill_type: u8,
+}
+
+/// Why a Bill Stacked is not credited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unordered {
+    /// No STACK of ours is waiting for a bill, and it is not a power-up recovery.
+    NoStack,
+    /// Our STACK was for a bill of another type (the one escrowed in this cycle).
+    OtherType { ordered: u8 },
+}
+
+/// Whether a Bill Stacked of `bill_type` answers a STACK of ours. The STACK was sent
+/// only for a type that was enabled and fit what was still due (`decide_escrow`), so the
+/// same type is also within the enabled types and the limit. A power-up recovery (status
+/// 12, then 81) with no STACK outstanding is the unit's own credit recovery — on a fresh
+/// journal there is nothing to match — but with one outstanding it must match it too.
+fn check_stacked(
+    order: Option<StackOrder>,
+    bill_type: u8,
+    recovered: bool,
+) -> Result<(), Unordered> {
+    match order {
+        Some(o) if o.bill_type == bill_type => Ok(()),
+        Some(o) => Err(Unordered::OtherType {
+            ordered: o.bill_type,
+        }),
+        None if recovered => Ok(()),
+        None => Err(Unordered::NoStack),
+    }
+}
+
 /// The driver's whole state.
 pub struct Driver {
     config: DriverConfig,
@@ -147,6 +195,8 @@ pub struct Driver {
     sent_mask: [u8; 3],
     polls_since_enable: u32,
     escrow: Option<EscrowCycle>,
+    /// The STACK the next Bill Stacked must answer.
+    stack_order: Option<StackOrder>,
     stack_sent_at: Option<Instant>,
     stack_timed_out: bool,
     /// The 81 now being reported was already credited (it repeats until ACKed).
@@ -175,6 +225,9 @@ impl Driver {
     ) -> Self {
         let poll = config.poll_interval;
         let table = sink.remembered_table().unwrap_or_default();
+        let stack_order = sink
+            .pending_stack()
+            .map(|bill_type| StackOrder { bill_type });
         Driver {
             config,
             opener,
@@ -192,6 +245,7 @@ impl Driver {
             sent_mask: [0; 3],
             polls_since_enable: 0,
             escrow: None,
+            stack_order,
             stack_sent_at: None,
             stack_timed_out: false,
             credited_this_cycle: false,
@@ -460,6 +514,7 @@ impl Driver {
             Status::Stacked(bill_type) => return self.on_stacked(bill_type),
             Status::Returned(bill_type) => {
                 let was_stacking = self.stack_sent_at.take().is_some();
+                self.stack_order = None;
                 self.escrow = None;
                 self.stack_timed_out = false;
                 let amount = self.value_text(bill_type);
@@ -523,6 +578,7 @@ impl Driver {
                     .is_none_or(|e| e.bill_type != bill_type);
                 if fresh {
                     self.cheated_this_cycle = false;
+                    self.stack_order = None;
                     self.escrow = Some(EscrowCycle {
                         bill_type,
                         since: Instant::now(),
@@ -538,15 +594,19 @@ impl Driver {
             Status::Returning => self.set_state(ValidatorState::Accepting, "returning the bill"),
             Status::Accepting => {
                 self.cheated_this_cycle = false;
+                self.stack_order = None;
                 self.set_state(ValidatorState::Accepting, "accepting");
             }
             Status::Idling => {
+                // No bill is on its way to the cassette: a later 81 answers no STACK.
                 self.escrow = None;
+                self.stack_order = None;
                 self.cheated_this_cycle = false;
                 self.set_state(ValidatorState::Idle, "ready for bills");
             }
             Status::UnitDisabled => {
                 self.escrow = None;
+                self.stack_order = None;
                 if self.wanted.is_none() || self.wanted_mask() == [0; 3] {
                     self.set_state(ValidatorState::Disabled, "disabled");
                 }
@@ -576,46 +636,130 @@ impl Driver {
             // Our ACK of this 81 never reached the unit (the shell stopped between the
             // journal and the ACK, or the line lost it): the bill is already counted.
             tracing::warn!(%event_id, bill_type, "Bill Stacked repeats a journaled bill; not counted again");
-            self.credited_this_cycle = true;
-            self.recovering = false;
-            self.stack_sent_at = None;
-            self.escrow = None;
+            self.bill_done();
             return Ok(None);
         }
-        let recovered = std::mem::take(&mut self.recovering);
+        let recovered = self.recovering;
+        if let Err(why) = check_stacked(self.stack_order, bill_type, recovered) {
+            self.unordered_bill(bill_type, why);
+            return Ok(None);
+        }
         let Some(denomination) = self.table.get(bill_type).cloned() else {
-            // Money is in the cassette but we cannot say how much: alarm, do not guess.
-            tracing::error!(bill_type, "bill of an unknown type stacked; not credited");
-            self.credited_this_cycle = true;
+            // A bill we may credit but cannot value yet: the unit's credit recovery comes
+            // right after initialization, before we may ask for its bill table. Journal it
+            // (before the ACK) and value it once the table is read.
+            let held = self.sink.hold(bill_type)?;
+            tracing::warn!(event_id = %held.event_id, bill_type, "bill stacked before the bill table is known; held until it is read");
+            self.bill_done();
             self.set_state(
-                ValidatorState::Fault,
-                &format!("bill of unknown type {bill_type} stacked; not credited"),
+                ValidatorState::Stacking,
+                &format!("bill of type {bill_type} stacked; held until the bill table is read"),
             );
             return Ok(None);
         };
-        if self.stack_sent_at.is_none() && !recovered {
-            tracing::warn!(
-                bill_type,
-                "bill stacked without a STACK from us; crediting it"
-            );
-        }
         let bill = self.sink.record(bill_type, denomination.value, recovered)?;
-        self.credited_this_cycle = true;
-        self.stack_sent_at = None;
-        self.stack_timed_out = false;
-        self.escrow = None;
-        if self.wanted.is_some() {
-            self.credited = self
-                .credited
-                .checked_add(denomination.value)
-                .unwrap_or(Kopecks::MAX);
-        }
+        self.bill_done();
+        self.add_credit(denomination.value);
         let mut detail = format!("bill stacked: {}", rub(denomination.value));
         if recovered {
             detail.push_str(" (recovered after a power loss)");
         }
         self.set_state(ValidatorState::Stacking, &detail);
         Ok(Some(bill))
+    }
+
+    /// The bill of this cycle is dealt with (credited, held, recognised as a repeat or
+    /// refused): its repeated 81s are the same bill, and it answered whatever STACK there was.
+    fn bill_done(&mut self) {
+        self.credited_this_cycle = true;
+        self.recovering = false;
+        self.stack_order = None;
+        self.stack_sent_at = None;
+        self.stack_timed_out = false;
+        self.escrow = None;
+    }
+
+    fn add_credit(&mut self, value: Kopecks) {
+        if self.wanted.is_some() {
+            self.credited = self.credited.checked_add(value).unwrap_or(Kopecks::MAX);
+        }
+    }
+
+    /// A Bill Stacked that answers no STACK of ours: money may be in the cassette, but
+    /// not money this driver agreed to take. A security fault, never a credit.
+    fn unordered_bill(&mut self, bill_type: u8, why: Unordered) {
+        // The frames as they were on the line, for whoever investigates the alarm.
+        let frame = |status: Status| {
+            super::frame::encode(super::frame::ADDRESS_BILL_VALIDATOR, &status.to_bytes())
+                .map(|bytes| super::stream::hex(&bytes))
+                .unwrap_or_default()
+        };
+        let escrowed = self
+            .escrow
+            .as_ref()
+            .map(|e| frame(Status::Escrow(e.bill_type)));
+        let reason = match why {
+            Unordered::NoStack => "with no STACK sent".to_string(),
+            Unordered::OtherType { ordered } => format!(
+                "after STACK of type {ordered} ({})",
+                self.value_text(ordered)
+            ),
+        };
+        tracing::error!(
+            stacked = %frame(Status::Stacked(bill_type)),
+            escrowed = escrowed.as_deref().unwrap_or("none"),
+            ?why,
+            "SECURITY: Bill Stacked that answers no STACK of ours; not credited"
+        );
+        self.bill_done();
+        self.set_state(
+            ValidatorState::Fault,
+            &format!(
+                "unordered bill stacked: type {bill_type} ({}) {reason}; not credited",
+                self.value_text(bill_type)
+            ),
+        );
+    }
+
+    /// Values the bill held for the bill table, now that the table is read.
+    fn release_held_bill(&mut self) {
+        let Some(held) = self.sink.held() else {
+            return;
+        };
+        let Some(value) = self.table.get(held.bill_type).map(|d| d.value) else {
+            tracing::error!(event_id = %held.event_id, bill_type = held.bill_type, "a held bill's type is not in the bill table; not credited");
+            self.set_state(
+                ValidatorState::Fault,
+                &format!(
+                    "bill of unknown type {} stacked; not credited",
+                    held.bill_type
+                ),
+            );
+            return;
+        };
+        match self.sink.release_held(value) {
+            Ok(Some(bill)) => {
+                tracing::info!(event_id = %bill.event_id, amount = %bill.amount, "held bill valued; bill stacked");
+                self.add_credit(value);
+                self.set_state(
+                    ValidatorState::Stacking,
+                    &format!(
+                        "bill stacked: {} (recovered after a power loss)",
+                        rub(value)
+                    ),
+                );
+                (self.emit)(Event::Bill(bill));
+            }
+            Ok(None) => {}
+            Err(e) => {
+                // Still held in the journal: valued at the next initialization.
+                tracing::error!(error = %e, "cannot journal the held bill's value");
+                self.set_state(
+                    ValidatorState::Fault,
+                    &format!("cannot write the bill journal: {e}"),
+                );
+            }
+        }
     }
 
     /// The commands a status calls for, sent after its ACK.
@@ -706,6 +850,7 @@ impl Driver {
                     self.table = table;
                     self.identified = true;
                     self.sent_mask = [0; 3];
+                    self.release_held_bill();
                 }
                 None => tracing::error!(len = data.len(), "bill table too short"),
             },
@@ -775,6 +920,7 @@ impl Driver {
                     }
                     return Ok(());
                 }
+                self.stack_order = Some(StackOrder { bill_type });
                 if matches!(self.send(command::STACK, &[])?, Some(Reply::Ack)) {
                     tracing::info!(bill_type, "STACK");
                     self.stack_sent_at = Some(Instant::now());
@@ -891,4 +1037,27 @@ fn into_io(e: LinkError) -> io::Error {
 /// "500.00 RUB".
 fn rub(value: Kopecks) -> String {
     format!("{value} RUB")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bill_stacked_must_answer_our_stack() {
+        let order = |bill_type| Some(StackOrder { bill_type });
+        assert_eq!(check_stacked(order(2), 2, false), Ok(()));
+        assert_eq!(
+            check_stacked(order(2), 7, false),
+            Err(Unordered::OtherType { ordered: 2 })
+        );
+        assert_eq!(check_stacked(None, 4, false), Err(Unordered::NoStack));
+        // Credit recovery at power-up: nothing to match on a fresh journal…
+        assert_eq!(check_stacked(None, 4, true), Ok(()));
+        // …but an outstanding STACK must still be matched.
+        assert_eq!(
+            check_stacked(order(2), 7, true),
+            Err(Unordered::OtherType { ordered: 2 })
+        );
+    }
 }

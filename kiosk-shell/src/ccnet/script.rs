@@ -7,6 +7,8 @@
 //! jam | cassette-jam | full | fail 50 | cheat | pause
 //! cassette out | cassette in | clear
 //! power-cycle [head | stacker TYPE]
+//! stack-as 7          report the next bill it stacks as type 7, whatever was escrowed
+//! stacked 4           report Bill Stacked of type 4 now: no bill, no escrow, no STACK
 //! corrupt-crc         spoil the CRC of the next reply
 //! busy 3              answer "busy" (1B 03) for 300 ms
 //! silent 6000         answer nothing for 6 s
@@ -38,6 +40,10 @@ pub enum Action {
     Cheat,
     Pause,
     PowerCycle(BillAtPowerLoss),
+    /// A lying (or tampered) unit: the next bill stacked is reported as this type.
+    StackAs(u8),
+    /// A Bill Stacked of this type out of nowhere.
+    Stacked(u8),
     CorruptCrc,
     Busy(u8),
     Silent(Duration),
@@ -129,6 +135,8 @@ pub fn parse_line(line: &str) -> Result<Action, String> {
                 ));
             }
         },
+        "stack-as" => Action::StackAs(bill_type(1)?),
+        "stacked" => Action::Stacked(bill_type(1)?),
         "corrupt-crc" => Action::CorruptCrc,
         "busy" => Action::Busy(u8::try_from(number(1)?).map_err(|_| "busy is 0..255".to_string())?),
         "silent" => Action::Silent(Duration::from_millis(number(1)?)),
@@ -173,7 +181,7 @@ mod tests {
 
     #[test]
     fn parses_a_script() {
-        let script = "# a session\ninsert 5\ninsert-rub 100\nwait 250 # breathe\npower-cycle stacker 4\ntable 2=100,3=10\nreject\nfail 5f\n";
+        let script = "# a session\ninsert 5\ninsert-rub 100\nwait 250 # breathe\npower-cycle stacker 4\ntable 2=100,3=10\nreject\nfail 5f\nstack-as 7\nstacked 4\n";
         let actions = parse(script).unwrap();
         assert_eq!(actions[0], Action::Insert(5));
         assert_eq!(actions[1], Action::InsertValue(Kopecks::new(10_000)));
@@ -181,6 +189,9 @@ mod tests {
         assert_eq!(actions[3], Action::PowerCycle(BillAtPowerLoss::Stacker(4)));
         assert_eq!(actions[5], Action::Reject(0x65));
         assert_eq!(actions[6], Action::Failure(0x5F));
+        assert_eq!(actions[7], Action::StackAs(7));
+        assert_eq!(actions[8], Action::Stacked(4));
+        assert!(parse("stacked 24").is_err());
         let err = parse("insert 5\ninsert 40\n").unwrap_err();
         assert_eq!(err.line, 2);
         assert!(parse("dance").is_err());

@@ -98,6 +98,8 @@ pub struct Device {
     busy_tenths: u8,
     ignore_enable: bool,
     last_escrow_bill: Option<u8>,
+    /// `stack-as T`: the type the next stacked bill is reported as.
+    stack_as: Option<u8>,
     /// Bills the unit has stacked, for tests and the operator.
     pub stacked_count: u32,
 }
@@ -118,6 +120,7 @@ impl Device {
             busy_tenths: 0,
             ignore_enable: false,
             last_escrow_bill: None,
+            stack_as: None,
             stacked_count: 0,
         }
     }
@@ -191,6 +194,11 @@ impl Device {
                 self.mask = [0; 3];
                 self.awaiting_ack = false;
                 self.state = State::PowerUp(at);
+            }
+            Action::StackAs(bill) => self.stack_as = Some(*bill),
+            Action::Stacked(bill) => {
+                self.stacked_count += 1;
+                self.state = State::Stacked { bill: *bill };
             }
             Action::CorruptCrc => self.corrupt_next = true,
             Action::Busy(tenths) => {
@@ -414,7 +422,9 @@ impl Device {
                     }
                 } else {
                     self.stacked_count += 1;
-                    State::Stacked { bill }
+                    State::Stacked {
+                        bill: self.stack_as.take().unwrap_or(bill),
+                    }
                 };
                 (Status::Stacking, Some(next))
             }

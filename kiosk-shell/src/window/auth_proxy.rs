@@ -13,6 +13,12 @@
 //! `Connection: Upgrade` and become a plain byte tunnel after the `101`. The `Host`
 //! header is passed through unchanged: the portal's same-origin check compares `Origin`
 //! with `Host`, and both name the proxy.
+//!
+//! Only requests for the proxy itself are answered: their `Host` must be
+//! `127.0.0.1:PORT` or `localhost:PORT` with the proxy's own port. Anything else gets
+//! `421 Misdirected Request` and a log line, and never reaches the portal: a web page
+//! whose DNS name was rebound to 127.0.0.1 sends its own name as `Host`, and must not
+//! get the kiosk's credentials added to its requests.
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
@@ -68,7 +74,8 @@ impl AuthProxy {
             .spawn({
                 let stop = stop.clone();
                 let upstream = upstream.authority();
-                move || accept_loop(listener, &stop, &upstream, &authorization)
+                let port = addr.port();
+                move || accept_loop(listener, &stop, &upstream, port, &authorization)
             })
             .context("cannot start the credential proxy's thread")?;
         tracing::info!(proxy = %addr, %upstream, "credential proxy listening");
@@ -109,6 +116,7 @@ fn accept_loop(
     listener: TcpListener,
     stop: &AtomicBool,
     upstream: &str,
+    port: u16,
     authorization: &Arc<Vec<u8>>,
 ) {
     let active = Arc::new(AtomicUsize::new(0));
@@ -136,7 +144,7 @@ fn accept_loop(
         let spawned = thread::Builder::new()
             .name("auth-proxy-conn".into())
             .spawn(move || {
-                if let Err(e) = serve(client, &upstream, &authorization) {
+                if let Err(e) = serve(client, &upstream, port, &authorization) {
                     tracing::debug!(error = %e, "credential proxy: connection ended");
                 }
                 active.fetch_sub(1, Ordering::SeqCst);
@@ -147,12 +155,19 @@ fn accept_loop(
     }
 }
 
-/// One client connection: one request head rewritten, then bytes both ways.
-fn serve(mut client: TcpStream, upstream: &str, authorization: &[u8]) -> io::Result<()> {
+/// One client connection: one request head checked and rewritten, then bytes both ways.
+fn serve(mut client: TcpStream, upstream: &str, port: u16, authorization: &[u8]) -> io::Result<()> {
     client.set_read_timeout(Some(HEAD_TIMEOUT))?;
     let Some((head, body_start)) = read_head(&mut client)? else {
         return client.write_all(&status_response(400, "bad request head"));
     };
+    if let Err(host) = own_host(&head, port) {
+        tracing::warn!(
+            host = %host,
+            "credential proxy: a request for another host refused"
+        );
+        return client.write_all(&status_response(421, "not this proxy's host"));
+    }
     let Some(head) = rewrite_head(&head, authorization) else {
         return client.write_all(&status_response(400, "bad request head"));
     };
@@ -264,6 +279,32 @@ fn rewrite_head(head: &[u8], authorization: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// Checks that a request head has exactly one `Host` and that it names this proxy:
+/// `127.0.0.1:PORT` or `localhost:PORT`. On refusal, the host as given (escaped and
+/// cut short, for the log).
+fn own_host(head: &[u8], port: u16) -> Result<(), String> {
+    let mut hosts = head
+        .split(|&b| b == b'\n')
+        .skip(1)
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+        .filter_map(|line| {
+            let (name, value) = line.split_at(line.iter().position(|&b| b == b':')?);
+            name.trim_ascii()
+                .eq_ignore_ascii_case(b"host")
+                .then(|| value[1..].trim_ascii())
+        });
+    let (Some(host), None) = (hosts.next(), hosts.next()) else {
+        return Err("(none, or more than one)".into());
+    };
+    let ours = [format!("127.0.0.1:{port}"), format!("localhost:{port}")];
+    if ours.iter().any(|o| host.eq_ignore_ascii_case(o.as_bytes())) {
+        Ok(())
+    } else {
+        let shown: String = String::from_utf8_lossy(host).chars().take(100).collect();
+        Err(format!("{shown:?}"))
+    }
+}
+
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
@@ -271,6 +312,7 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 fn status_response(code: u16, text: &str) -> Vec<u8> {
     let reason = match code {
         400 => "Bad Request",
+        421 => "Misdirected Request",
         502 => "Bad Gateway",
         _ => "Service Unavailable",
     };
@@ -347,8 +389,12 @@ mod tests {
             (String::from_utf8(head).unwrap(), body)
         });
         let mut c = TcpStream::connect(proxy.addr()).unwrap();
-        c.write_all(b"POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello")
-            .unwrap();
+        let host = format!("localhost:{}", proxy.addr().port());
+        c.write_all(
+            format!("POST /x HTTP/1.1\r\nHost: {host}\r\nContent-Length: 5\r\n\r\nhello")
+                .as_bytes(),
+        )
+        .unwrap();
         let mut answer = String::new();
         c.read_to_string(&mut answer).unwrap();
         let (head, body) = server.join().unwrap();
@@ -356,12 +402,78 @@ mod tests {
             head.contains("Authorization: Basic a2lvc2s6cHc=\r\n"),
             "{head}"
         );
-        assert!(head.contains("Host: a\r\n"), "{head}");
+        assert!(head.contains(&format!("Host: {host}\r\n")), "{head}");
         assert_eq!(body, b"hello");
         assert!(answer.ends_with("\r\n\r\nok"), "{answer}");
         assert_eq!(
             proxy.url_for(&format!("{origin}/kiosk?bridge=ws://x/ccnet")),
             format!("http://{}/kiosk?bridge=ws://x/ccnet", proxy.addr())
+        );
+    }
+
+    /// Requests for any other host are answered 421 by the proxy itself and never reach
+    /// the portal; the proxy's own names still work afterwards.
+    #[test]
+    fn only_requests_for_the_proxys_own_host_are_forwarded() {
+        let portal = TcpListener::bind("127.0.0.1:0").unwrap();
+        let origin = Origin::of(&format!("http://{}/", portal.local_addr().unwrap())).unwrap();
+        let proxy = AuthProxy::start(
+            &origin,
+            &Credentials {
+                login: "kiosk".into(),
+                password: "pw".into(),
+            },
+        )
+        .unwrap();
+        let port = proxy.addr().port();
+        // The portal answers everything and notes what reached it.
+        let reached = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        thread::spawn({
+            let reached = reached.clone();
+            move || {
+                for s in portal.incoming() {
+                    let mut s = s.unwrap();
+                    let (head, _) = read_head(&mut s).unwrap().unwrap();
+                    reached
+                        .lock()
+                        .unwrap()
+                        .push(String::from_utf8(head).unwrap());
+                    let _ = s.write_all(
+                        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
+                    );
+                }
+            }
+        });
+        let ask = |head: String| {
+            let mut c = TcpStream::connect(proxy.addr()).unwrap();
+            c.write_all(head.as_bytes()).unwrap();
+            let mut answer = String::new();
+            c.read_to_string(&mut answer).unwrap();
+            answer
+        };
+        let refused = [
+            format!("GET / HTTP/1.1\r\nHost: evil.example:{port}\r\n\r\n"),
+            format!("GET / HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n\r\n", port + 1),
+            "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".to_string(),
+            "GET / HTTP/1.1\r\nX-Host: 127.0.0.1\r\n\r\n".to_string(),
+            format!("GET / HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nHost: evil.example\r\n\r\n"),
+        ];
+        for head in refused {
+            let answer = ask(head.clone());
+            assert!(
+                answer.starts_with("HTTP/1.1 421 Misdirected Request\r\n"),
+                "{head:?} → {answer}"
+            );
+        }
+        for own in [format!("127.0.0.1:{port}"), format!("LOCALHOST:{port}")] {
+            let answer = ask(format!("GET /own HTTP/1.1\r\nHost: {own}\r\n\r\n"));
+            assert!(answer.ends_with("\r\n\r\nok"), "{answer}");
+        }
+        let reached = reached.lock().unwrap().clone();
+        assert_eq!(reached.len(), 2, "{reached:#?}");
+        assert!(
+            reached.iter().all(|h| h.starts_with("GET /own ")),
+            "{reached:#?}"
         );
     }
 

@@ -44,16 +44,56 @@ const KIOSK_FLAGS: [&str; 3] = [
     "--overscroll-history-navigation=0",
 ];
 
-pub(super) fn open(target: &Target, kiosk: bool) -> anyhow::Result<()> {
+/// Chromium found and its credential proxy listening, not started yet: the proxy's
+/// origin is known before the page opens (the bridge must let exactly that in).
+pub struct Prepared {
+    binary: PathBuf,
+    proxy: Option<AuthProxy>,
+    kiosk: bool,
+}
+
+impl Prepared {
+    /// The origin the page will have in Chromium: the proxy's (`http://127.0.0.1:PORT`),
+    /// or `None` when there is no proxy and the page is on the portal's own origin.
+    pub fn page_origin(&self) -> Option<String> {
+        self.proxy.as_ref().map(|p| format!("http://{}", p.addr()))
+    }
+
+    /// Runs Chromium on `url` (on the portal's origin; the proxy's in its place when
+    /// there is one); returns when Chromium exits.
+    pub fn run(self, url: &str) -> anyhow::Result<()> {
+        run(self, url)
+    }
+}
+
+pub(super) fn prepare(target: &Target, kiosk: bool) -> anyhow::Result<Prepared> {
     super::require_display()?;
     let binary = find_binary()?;
     let proxy = match &target.credentials {
         Some(c) => Some(AuthProxy::start(&target.origin, c)?),
         None => None,
     };
+    Ok(Prepared {
+        binary,
+        proxy,
+        kiosk,
+    })
+}
+
+pub(super) fn open(target: &Target, kiosk: bool) -> anyhow::Result<()> {
+    prepare(target, kiosk)?.run(&target.url)
+}
+
+fn run(prepared: Prepared, url: &str) -> anyhow::Result<()> {
+    let Prepared {
+        binary,
+        proxy,
+        kiosk,
+    } = prepared;
+    let (url, _) = super::origin::split_credentials(url);
     let url = proxy
         .as_ref()
-        .map_or_else(|| target.url.clone(), |p| p.url_for(&target.url));
+        .map_or_else(|| url.clone(), |p| p.url_for(&url));
     // A fresh profile each run: no state from the last customer, and no "Chromium is
     // already running" hand-off to another instance that would make this one exit at once.
     let profile = tempfile::Builder::new()
@@ -73,7 +113,7 @@ pub(super) fn open(target: &Target, kiosk: bool) -> anyhow::Result<()> {
         running_as_root(),
         std::env::var("KIOSK_CHROMIUM_FLAGS").ok().as_deref(),
     );
-    tracing::info!(binary = %binary.display(), %url, kiosk, "starting Chromium");
+    tracing::info!(binary = %binary.display(), url = super::origin::without_query(&url), kiosk, "starting Chromium");
     let status = Command::new(&binary)
         .args(&args)
         .status()

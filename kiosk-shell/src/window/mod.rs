@@ -107,6 +107,14 @@ pub fn open_chromium(spec: &WindowSpec) -> anyhow::Result<()> {
     chromium::open(&target, spec.kiosk)
 }
 
+/// Finds Chromium and starts its credential proxy for `spec`'s portal, without opening
+/// anything yet: the kiosk asks the result for the page's origin before it opens the
+/// page with [`chromium::Prepared::run`].
+pub fn prepare_chromium(spec: &WindowSpec) -> anyhow::Result<chromium::Prepared> {
+    let target = Target::of(spec)?;
+    chromium::prepare(&target, spec.kiosk)
+}
+
 /// Whether an X11 or Wayland display is named in the environment. GTK panics rather than
 /// failing when it has none, so we ask first and give a plain error.
 pub(crate) fn require_display() -> anyhow::Result<()> {

@@ -76,6 +76,12 @@ impl fmt::Display for Origin {
     }
 }
 
+/// A URL without its query and fragment, for logs: the kiosk page's query carries the
+/// bridge's secret token.
+pub fn without_query(url: &str) -> &str {
+    url.find(['?', '#']).map_or(url, |i| &url[..i])
+}
+
 /// The authority part of what follows `scheme://`.
 fn authority_of(rest: &str) -> &str {
     let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
@@ -192,6 +198,16 @@ mod tests {
         let (url, c) = split_credentials("http://h:1/a@b");
         assert_eq!(url, "http://h:1/a@b");
         assert!(c.is_none());
+    }
+
+    #[test]
+    fn logged_urls_lose_their_query() {
+        assert_eq!(
+            without_query("http://h:1/kiosk?bridge=ws%3A%2F%2Fx%3Ftoken%3Dsecret"),
+            "http://h:1/kiosk"
+        );
+        assert_eq!(without_query("http://h/a#b"), "http://h/a");
+        assert_eq!(without_query("http://h/a"), "http://h/a");
     }
 
     #[test]

@@ -140,13 +140,22 @@ pub(super) fn open(target: &Target, kiosk: bool, ca_file: Option<&Path>) -> anyh
             {
                 return false;
             }
-            tracing::warn!(uri, %error, "the portal could not be loaded; trying again");
+            tracing::warn!(
+                uri = super::origin::without_query(uri),
+                %error,
+                "the portal could not be loaded; trying again"
+            );
             retry.schedule(view, uri, &error.to_string(), UNREACHABLE_RETRY_DELAY);
             true
         }
     });
     view.connect_web_process_terminated(|view, reason| {
-        tracing::warn!(?reason, uri = ?view.uri(), "the web process ended; reloading");
+        let uri = view.uri();
+        tracing::warn!(
+            ?reason,
+            uri = uri.as_deref().map(super::origin::without_query),
+            "the web process ended; reloading"
+        );
         let view = view.clone();
         glib::timeout_add_local_once(CRASH_RELOAD_DELAY, move || view.reload());
     });
@@ -154,7 +163,11 @@ pub(super) fn open(target: &Target, kiosk: bool, ca_file: Option<&Path>) -> anyh
         // No "Back / Reload / Inspect" menu on a terminal.
         view.connect_context_menu(|_, _, _, _| true);
     }
-    tracing::info!(url = %target.url, kiosk, "window open");
+    tracing::info!(
+        url = super::origin::without_query(&target.url),
+        kiosk,
+        "window open"
+    );
 
     let exit = event_loop.run_return(|event, _, control_flow| {
         *control_flow = ControlFlow::Wait;

@@ -23,6 +23,10 @@ use kiosk_shell::ccnet::stream::{FrameReader, Item};
 use kiosk_shell::terminal::{self, Terminal, TerminalConfig, Validator};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+/// The kiosk page's origin as the rig's bridge knows it (the portal's, in real life).
+pub const PAGE_ORIGIN: &str = "http://127.0.0.1:8404";
 
 /// Who wrote a frame on the line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,6 +130,14 @@ impl Rig {
     }
 
     pub async fn start_with(table: BillTable, config: DriverConfig) -> Rig {
+        let mut rig = Rig::unstarted(table, config);
+        rig.start_terminal().await;
+        rig
+    }
+
+    /// The line and the unit, but no shell yet: a test may set up the unit's state and
+    /// the journal first, then call [`Rig::start_terminal`].
+    pub fn unstarted(table: BillTable, config: DriverConfig) -> Rig {
         let _ = tracing_subscriber::fmt()
             .with_env_filter(
                 tracing_subscriber::EnvFilter::try_from_env("KIOSK_LOG")
@@ -150,7 +162,7 @@ impl Rig {
             let journal = dir.path().join("journal").join("bills.jsonl");
             std::thread::spawn(move || unit_loop(&path, &journal, device, hooks, line, stop));
         }
-        let mut rig = Rig {
+        Rig {
             dir,
             socat,
             device,
@@ -159,9 +171,7 @@ impl Rig {
             stop,
             terminal: None,
             config,
-        };
-        rig.start_terminal().await;
-        rig
+        }
     }
 
     pub async fn start_terminal(&mut self) {
@@ -171,6 +181,7 @@ impl Rig {
             journal_dir: self.dir.path().join("journal"),
             frame_log: Some(self.dir.path().join("frames.log")),
             portal: None,
+            page_origin: Some(PAGE_ORIGIN.into()),
             login: None,
             password: None,
             trust: Default::default(),
@@ -185,12 +196,15 @@ impl Rig {
         }
     }
 
+    /// The bridge's URL with its token, as the shell hands it to the page.
     pub fn bridge_url(&self) -> String {
-        format!("ws://{}/ccnet", self.terminal.as_ref().unwrap().bridge_addr)
+        self.terminal.as_ref().unwrap().bridge_url.clone()
     }
 
     pub async fn page(&self) -> Page {
-        Page::connect(&self.bridge_url()).await
+        Page::connect(&self.bridge_url(), Some(PAGE_ORIGIN))
+            .await
+            .expect("the page is let in")
     }
 
     /// A page that has enabled the unit for `rubles` and seen it ready.
@@ -398,12 +412,25 @@ pub struct Page {
 }
 
 impl Page {
-    pub async fn connect(url: &str) -> Page {
-        let (socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-        Page {
-            socket,
-            seen: Vec::new(),
-            cursor: 0,
+    /// Opens the bridge as a browser page of `origin` would (`None`: no `Origin`
+    /// header, like a program). A refused handshake is the error's HTTP status.
+    pub async fn connect(url: &str, origin: Option<&str>) -> Result<Page, u16> {
+        let mut request = url.into_client_request().unwrap();
+        if let Some(origin) = origin {
+            request
+                .headers_mut()
+                .insert("Origin", origin.parse().unwrap());
+        }
+        match tokio_tungstenite::connect_async(request).await {
+            Ok((socket, _)) => Ok(Page {
+                socket,
+                seen: Vec::new(),
+                cursor: 0,
+            }),
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                Err(response.status().as_u16())
+            }
+            Err(e) => panic!("cannot reach the bridge: {e}"),
         }
     }
 

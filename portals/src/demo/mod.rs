@@ -7,7 +7,8 @@
 //!
 //! Beside the agent runs kiosk-shell with the simulated CashCode validator (`kiosk`):
 //! its kiosk window where a display exists, headless otherwise; either way its bridge
-//! serves any browser that opens the kiosk page with `?bridge=…`, and the page's
+//! serves a browser that opens the kiosk page (on the agent's own origin) with the
+//! `?bridge=…` URL the demo prints — the bridge's token is in it — and the page's
 //! simulator buttons put banknotes through the real CCNET driver. The agent also runs
 //! `--kiosk-dev`, so the kiosk page opened without the bridge still offers simulated
 //! banknotes.
@@ -137,6 +138,11 @@ struct KioskShell {
     child: Child,
     /// "a kiosk window on :0", "headless" — for the printout.
     how: String,
+    /// The bridge's URL with this start's token (kiosk-shell writes it to its journal).
+    bridge_url: String,
+    /// The bridge lets in pages of the agent's origin (not only the `--chromium`
+    /// window's, whose pages come from its credential proxy).
+    browser_may_connect: bool,
 }
 
 /// Starts kiosk-shell (next to this executable) with the simulated validator on the
@@ -195,7 +201,12 @@ async fn start_kiosk_shell(
     let child = command
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
-    let mut shell = KioskShell { child, how };
+    let mut shell = KioskShell {
+        child,
+        how,
+        bridge_url: String::new(),
+        browser_may_connect: mode != Some("--chromium"),
+    };
     // The bridge is plain HTTP on loopback (the page reaches it as ws://127.0.0.1).
     let bridge = format!("http://127.0.0.1:{BRIDGE_PORT}/healthz");
     if !wait_healthy(&bridge, &web.client).await {
@@ -205,6 +216,8 @@ async fn start_kiosk_shell(
             dir.display()
         ));
     }
+    // Written before the bridge answers.
+    shell.bridge_url = read_secret(&dir, "bridge-url");
     Ok(shell)
 }
 
@@ -348,15 +361,26 @@ pub async fn run(args: DemoArgs) -> ExitCode {
     match &shell {
         Some(shell) => {
             println!(
-                "Kiosk: kiosk-shell with a simulated CashCode validator ({}). In a browser:",
+                "Kiosk: kiosk-shell with a simulated CashCode validator ({}).",
                 shell.how
             );
+            if shell.browser_may_connect {
+                println!(
+                    "  In a browser: {}   login kiosk   password {kiosk_password}",
+                    kiosk_page_url(&web, &shell.bridge_url)
+                );
+            } else {
+                println!(
+                    "  The bridge serves only the Chromium window's page; in another browser: {}/kiosk   login kiosk   password {kiosk_password}",
+                    web.base(seed::AGENT_PORT)
+                );
+            }
+            let token = shell
+                .bridge_url
+                .split_once("?token=")
+                .map_or("", |(_, t)| t);
             println!(
-                "  {}/kiosk?bridge=ws://127.0.0.1:{BRIDGE_PORT}/ccnet   login kiosk   password {kiosk_password}",
-                web.base(seed::AGENT_PORT)
-            );
-            println!(
-                "  banknotes: the simulator's buttons on the cash screen, or curl -d 'insert-rub 500' http://127.0.0.1:{BRIDGE_PORT}/sim"
+                "  banknotes: the simulator's buttons on the cash screen, or curl -d 'insert-rub 500' 'http://127.0.0.1:{BRIDGE_PORT}/sim?token={token}'"
             );
         }
         None => println!(
@@ -416,6 +440,18 @@ fn demo_web(ca_file: Option<&Path>) -> Result<seed::Web, String> {
         https: ca_file.is_some(),
         client,
     })
+}
+
+/// The agent's kiosk page with the bridge's URL (and token) in its `bridge` parameter.
+fn kiosk_page_url(web: &seed::Web, bridge_url: &str) -> String {
+    let page = format!("{}/kiosk", web.base(seed::AGENT_PORT));
+    match reqwest::Url::parse(&page) {
+        Ok(mut url) => {
+            url.query_pairs_mut().append_pair("bridge", bridge_url);
+            url.to_string()
+        }
+        Err(_) => page,
+    }
 }
 
 /// Resolves when any participant exits.
