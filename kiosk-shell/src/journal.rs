@@ -7,7 +7,10 @@
 //!
 //! * `bills.jsonl` — one line per stacked bill, with its `event_id`, and before each one a
 //!   `{"stack_sent":T}` line written before STACK goes to the validator;
-//! * `acks.jsonl` — one line per bill the page has acknowledged (the agent counted it).
+//! * `acks.jsonl` — one line per bill the page has acknowledged (it has shown it);
+//! * `delivered.jsonl` — one line per bill the agent has answered for (counted into a
+//!   session, kept as unassigned cash, or refused), so the reporter sends each bill until
+//!   the agent has it, across agent outages and shell restarts.
 //!
 //! A torn last line (power cut mid-write) is skipped when the journal is read back.
 //!
@@ -41,11 +44,24 @@ pub struct StackedBill {
     #[serde(default)]
     pub recovered: bool,
     pub stacked_at: String,
+    /// The agent's session the validator was enabled for when the bill was stacked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<i64>,
 }
 
 #[derive(Serialize, Deserialize)]
 struct AckLine {
     event_id: String,
+}
+
+/// The agent's answer for a bill: it will not be sent again.
+#[derive(Serialize, Deserialize)]
+struct DeliveredLine {
+    event_id: String,
+    /// `credited`, `unassigned`, or `refused: …` (a bill the agent will never take: the
+    /// operator must look at it).
+    outcome: String,
+    at: String,
 }
 
 /// STACK is about to go to the validator for a bill of this type.
@@ -68,9 +84,14 @@ pub struct Journal {
     dir: PathBuf,
     bills: File,
     acks: File,
+    delivered: File,
     shell_id: String,
     sequence: u64,
     unacked: Vec<StackedBill>,
+    /// Bills the agent has not answered for yet, oldest first.
+    undelivered: Vec<StackedBill>,
+    /// The agent's session the validator is enabled for now (stamped on each new bill).
+    session: Option<i64>,
     /// A STACK was journaled after the last bill (or there is no bill yet): the next 81
     /// is a new bill.
     stack_since_last_bill: bool,
@@ -84,6 +105,11 @@ impl Journal {
         let shell_id = shell_id(dir)?;
         let bills_path = dir.join("bills.jsonl");
         let acks_path = dir.join("acks.jsonl");
+        let delivered_path = dir.join("delivered.jsonl");
+        let delivered: HashSet<String> = read_lines::<DeliveredLine>(&delivered_path)?
+            .into_iter()
+            .map(|d| d.event_id)
+            .collect();
         let acked: HashSet<String> = read_lines::<AckLine>(&acks_path)?
             .into_iter()
             .map(|a| a.event_id)
@@ -99,10 +125,21 @@ impl Journal {
             .collect();
         let sequence = all.len() as u64;
         let last_bill = all.last().cloned();
+        let undelivered: Vec<StackedBill> = all
+            .iter()
+            .filter(|b| !delivered.contains(&b.event_id))
+            .cloned()
+            .collect();
         let unacked: Vec<StackedBill> = all
             .into_iter()
             .filter(|b| !acked.contains(&b.event_id))
             .collect();
+        if !undelivered.is_empty() {
+            tracing::warn!(
+                count = undelivered.len(),
+                "stacked bills not yet answered for by the agent; they will be reported again"
+            );
+        }
         if !unacked.is_empty() {
             tracing::warn!(
                 count = unacked.len(),
@@ -113,9 +150,12 @@ impl Journal {
             dir: dir.to_path_buf(),
             bills: open_for_append(&bills_path)?,
             acks: open_for_append(&acks_path)?,
+            delivered: open_for_append(&delivered_path)?,
             shell_id,
             sequence,
             unacked,
+            undelivered,
+            session: None,
             stack_since_last_bill,
             last_bill,
         })
@@ -172,12 +212,48 @@ impl Journal {
             stacked_at: now
                 .format(&time::format_description::well_known::Rfc3339)
                 .unwrap_or_default(),
+            session_id: self.session,
         };
         append_line(&mut self.bills, &bill)?;
         self.stack_since_last_bill = false;
         self.last_bill = Some(bill.clone());
         self.unacked.push(bill.clone());
+        self.undelivered.push(bill.clone());
         Ok(bill)
+    }
+
+    /// The agent's session that bills stacked from now on belong to (`None`: no session;
+    /// the agent keeps such bills as unassigned cash).
+    pub fn set_session(&mut self, session: Option<i64>) {
+        self.session = session;
+    }
+
+    /// Bills the agent has not answered for, oldest first.
+    pub fn undelivered(&self) -> &[StackedBill] {
+        &self.undelivered
+    }
+
+    /// The agent has answered for the bill (`outcome` says how): it is not sent again.
+    pub fn delivered(&mut self, event_id: &str, outcome: &str) -> io::Result<()> {
+        let Some(at) = self
+            .undelivered
+            .iter()
+            .position(|b| b.event_id == event_id)
+        else {
+            return Ok(());
+        };
+        append_line(
+            &mut self.delivered,
+            &DeliveredLine {
+                event_id: event_id.to_string(),
+                outcome: outcome.to_string(),
+                at: time::OffsetDateTime::now_utc()
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default(),
+            },
+        )?;
+        self.undelivered.remove(at);
+        Ok(())
     }
 
     /// The page has the bill counted: it is not sent again. Unknown ids are ignored.
@@ -357,5 +433,30 @@ mod tests {
             j.repeated_bill().is_none(),
             "the STACK line survives a reopen"
         );
+    }
+
+    #[test]
+    fn bills_stay_undelivered_until_the_agent_answers_also_across_reopens() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = {
+            let mut j = Journal::open(dir.path()).unwrap();
+            j.set_session(Some(7));
+            let a = j.record(4, Kopecks::new(10_000), false).unwrap();
+            j.set_session(None);
+            let b = j.record(5, Kopecks::new(50_000), false).unwrap();
+            assert_eq!(a.session_id, Some(7));
+            assert_eq!(b.session_id, None);
+            // The page's ack is not the agent's answer.
+            assert!(j.ack(&a.event_id).unwrap());
+            assert_eq!(j.undelivered().len(), 2);
+            j.delivered(&a.event_id, "credited").unwrap();
+            (a, b)
+        };
+        let mut j = Journal::open(dir.path()).unwrap();
+        assert_eq!(j.undelivered(), std::slice::from_ref(&b));
+        assert_ne!(j.undelivered()[0].event_id, a.event_id);
+        j.delivered(&b.event_id, "unassigned").unwrap();
+        let j = Journal::open(dir.path()).unwrap();
+        assert!(j.undelivered().is_empty());
     }
 }

@@ -70,6 +70,14 @@ mod server {
         ProviderUnavailable { detail: String },
         #[error("the request body is larger than {limit_bytes} bytes")]
         PayloadTooLarge { limit_bytes: usize },
+        /// A kiosk session is paid only after a successful check (result 0) of the same
+        /// provider and account.
+        #[error("this session's account was not checked successfully; check it before paying")]
+        CheckRequired,
+        /// A bill arrived before kiosk-shell reported the validator's bill table, so its
+        /// value cannot be verified yet (the shell sends the table and tries again).
+        #[error("the validator's bill table is not known yet")]
+        BillTableUnknown,
         /// A bug or an outage on our side; the cause is logged, the client learns nothing of it.
         #[error("internal error: {0}")]
         Internal(Box<dyn std::error::Error + Send + Sync>),
@@ -99,6 +107,8 @@ mod server {
                 ApiError::TerminalBlocked { .. } => StatusCode::CONFLICT,
                 ApiError::ProviderUnavailable { .. } => StatusCode::BAD_GATEWAY,
                 ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+                ApiError::CheckRequired => StatusCode::CONFLICT,
+                ApiError::BillTableUnknown => StatusCode::CONFLICT,
                 ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             }
         }
@@ -115,6 +125,8 @@ mod server {
                 ApiError::TerminalBlocked { .. } => "terminal_blocked",
                 ApiError::ProviderUnavailable { .. } => "provider_unavailable",
                 ApiError::PayloadTooLarge { .. } => "payload_too_large",
+                ApiError::CheckRequired => "check_required",
+                ApiError::BillTableUnknown => "bill_table_unknown",
                 ApiError::Internal(_) => "internal_error",
             }
         }

@@ -173,6 +173,7 @@ impl Rig {
             portal: None,
             login: None,
             password: None,
+            terminal: None,
             driver: self.config.clone(),
         };
         self.terminal = Some(terminal::start(config).await.unwrap());

@@ -8,9 +8,10 @@
 //! Beside the agent runs kiosk-shell with the simulated CashCode validator (`kiosk`):
 //! its kiosk window where a display exists, headless otherwise; either way its bridge
 //! serves any browser that opens the kiosk page with `?bridge=…`, and the page's
-//! simulator buttons put banknotes through the real CCNET driver. The agent also runs
-//! `--kiosk-dev`, so the kiosk page opened without the bridge still offers simulated
-//! banknotes.
+//! simulator buttons put banknotes through the real CCNET driver; kiosk-shell reports each
+//! stacked bill to the agent with the terminal credential (`DIR/agent/terminal-password`,
+//! handed over in its environment, never on its command line). The agent also runs
+//! `--kiosk-dev`, so the kiosk page opened without the bridge says how to get banknotes.
 
 pub mod seed;
 
@@ -160,6 +161,7 @@ async fn start_kiosk_shell(exe: &Path, args: &DemoArgs) -> Result<KioskShell, St
         .arg("--portal")
         .arg(format!("http://127.0.0.1:{}/", seed::AGENT_PORT))
         .args(["--portal-login", "kiosk", "--simulator"])
+        .args(["--terminal-login", "terminal"])
         .arg("--bridge-listen")
         .arg(format!("127.0.0.1:{BRIDGE_PORT}"))
         .arg("--journal")
@@ -168,6 +170,11 @@ async fn start_kiosk_shell(exe: &Path, args: &DemoArgs) -> Result<KioskShell, St
         .env(
             "KIOSK_PORTAL_PASSWORD",
             read_secret(&args.data_dir.join("agent"), "kiosk-password"),
+        )
+        // Secrets go through the environment: `ps` shows argv to every user.
+        .env(
+            "KIOSK_TERMINAL_PASSWORD",
+            read_secret(&args.data_dir.join("agent"), "terminal-password"),
         )
         .env(
             "KIOSK_LOG",
@@ -272,7 +279,7 @@ pub async fn run(args: DemoArgs) -> ExitCode {
         Ok(shell) => Some(shell),
         Err(e) => {
             eprintln!(
-                "paymesh demo: no kiosk-shell ({e}); the kiosk page offers simulated banknotes instead"
+                "paymesh demo: no kiosk-shell ({e}); the kiosk takes no cash without it"
             );
             None
         }
@@ -306,7 +313,7 @@ pub async fn run(args: DemoArgs) -> ExitCode {
             );
         }
         None => println!(
-            "Kiosk: http://127.0.0.1:{}/kiosk   login kiosk   password {kiosk_password}   (simulated banknotes on the cash screen)",
+            "Kiosk: http://127.0.0.1:{}/kiosk   login kiosk   password {kiosk_password}   (no cash: kiosk-shell is not running)",
             seed::AGENT_PORT
         ),
     }
