@@ -253,13 +253,6 @@ async fn the_limit_is_what_the_deposit_less_the_outbox_covers_after_fees() {
     let t = Terminal::start(100_000).await;
     t.report_bill_table().await;
     let first = t.checked_session(&t.net.account).await;
-    let limit = |t: &Terminal| async move {
-        let (status, limit) = t
-            .terminal(reqwest::Method::GET, "/api/terminal/v1/limit", None)
-            .await;
-        assert_eq!(status, 200, "{limit}");
-        limit
-    };
     let covered = |cash: i64, deposit: i64| cash + fee_of(cash) <= deposit;
     let now = limit(&t).await;
     assert_eq!(now["session_id"], first);
@@ -285,6 +278,15 @@ async fn the_limit_is_what_the_deposit_less_the_outbox_covers_after_fees() {
     let left = 100_000 - 50_000 - fee_of(50_000);
     let max = now["max_amount"].as_i64().unwrap();
     assert!(covered(max, left) && !covered(max + 1, left), "{now}");
+}
+
+/// What kiosk-shell hears when it asks how much the validator may take.
+async fn limit(t: &Terminal) -> Value {
+    let (status, limit) = t
+        .terminal(reqwest::Method::GET, "/api/terminal/v1/limit", None)
+        .await;
+    assert_eq!(status, 200, "{limit}");
+    limit
 }
 
 /// Waits until kiosk-shell has told the agent the unit's bill table.

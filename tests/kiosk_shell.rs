@@ -40,7 +40,14 @@ impl KioskShell {
             .env("KIOSK_TERMINAL_LOGIN", "terminal")
             .env("KIOSK_TERMINAL_PASSWORD", TERMINAL_PASSWORD)
             .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
+            // Its log beside the journal, for a failing test's reader.
+            .stderr(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(journal.join("kiosk-shell.log"))
+                    .unwrap(),
+            )
             .spawn()
             .unwrap();
         let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();

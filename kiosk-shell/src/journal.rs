@@ -92,6 +92,8 @@ pub struct Journal {
     undelivered: Vec<StackedBill>,
     /// The agent's session the validator is enabled for now (stamped on each new bill).
     session: Option<i64>,
+    /// Told when the unit's bill table has been read and kept (the reporter sends it).
+    on_table: Option<Box<dyn Fn() + Send>>,
     /// A STACK was journaled after the last bill (or there is no bill yet): the next 81
     /// is a new bill.
     stack_since_last_bill: bool,
@@ -156,6 +158,7 @@ impl Journal {
             unacked,
             undelivered,
             session: None,
+            on_table: None,
             stack_since_last_bill,
             last_bill,
         })
@@ -226,6 +229,11 @@ impl Journal {
     /// the agent keeps such bills as unassigned cash).
     pub fn set_session(&mut self, session: Option<i64>) {
         self.session = session;
+    }
+
+    /// `hook` runs each time the unit's bill table has been read and kept.
+    pub fn on_table_kept(&mut self, hook: Box<dyn Fn() + Send>) {
+        self.on_table = Some(hook);
     }
 
     /// Bills the agent has not answered for, oldest first.
@@ -368,7 +376,13 @@ impl crate::ccnet::driver::BillSink for std::sync::Arc<std::sync::Mutex<Journal>
         let hex = crate::ccnet::stream::hex(&table.to_bytes());
         let tmp = dir.join("bill-table.hex.tmp");
         std::fs::write(&tmp, hex)?;
-        std::fs::rename(&tmp, dir.join(BILL_TABLE_FILE))
+        std::fs::rename(&tmp, dir.join(BILL_TABLE_FILE))?;
+        if let Ok(journal) = self.lock()
+            && let Some(hook) = &journal.on_table
+        {
+            hook();
+        }
+        Ok(())
     }
 
     fn remembered_table(&self) -> Option<BillTable> {

@@ -219,6 +219,14 @@ impl Reporter {
             observed: Mutex::new(Observed::default()),
             wake: Notify::new(),
         });
+        let weak = Arc::downgrade(&reporter);
+        if let Ok(mut journal) = reporter.journal.lock() {
+            journal.on_table_kept(Box::new(move || {
+                if let Some(reporter) = weak.upgrade() {
+                    reporter.wake.notify_one();
+                }
+            }));
+        }
         tokio::spawn(reporter.clone().run());
         reporter
     }

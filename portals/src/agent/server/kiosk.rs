@@ -9,7 +9,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 pub use crate::agent::model::{KioskState, Receipt, SessionView};
 use shared::error::ApiError;
