@@ -464,6 +464,7 @@ mod tests {
             assert!(j.ack(&a.event_id).unwrap());
             assert_eq!(j.undelivered().len(), 2);
             j.delivered(&a.event_id, "credited").unwrap();
+            assert_eq!(j.undelivered(), std::slice::from_ref(&b));
             (a, b)
         };
         let mut j = Journal::open(dir.path()).unwrap();
