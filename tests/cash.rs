@@ -75,7 +75,10 @@ async fn the_kiosk_credential_cannot_add_cash_and_the_terminal_credential_cannot
     for (method, path) in [
         (reqwest::Method::POST, "/api/kiosk/v1/sessions".to_owned()),
         (reqwest::Method::POST, "/api/kiosk/v1/checks".to_owned()),
-        (reqwest::Method::POST, format!("/api/kiosk/v1/sessions/{id}/pay")),
+        (
+            reqwest::Method::POST,
+            format!("/api/kiosk/v1/sessions/{id}/pay"),
+        ),
         (reqwest::Method::GET, "/api/admin/v1/status".to_owned()),
         (reqwest::Method::PUT, "/api/admin/v1/fee".to_owned()),
         (reqwest::Method::POST, "/ui/kiosk/pay".to_owned()),
@@ -258,7 +261,11 @@ async fn the_limit_is_what_the_deposit_less_the_outbox_covers_after_fees() {
     assert_eq!(now["session_id"], first);
     let max = now["max_amount"].as_i64().unwrap();
     assert!(covered(max, 100_000) && !covered(max + 1, 100_000), "{now}");
-    assert_eq!(t.session(first).await["acceptable"], max, "the page shows it");
+    assert_eq!(
+        t.session(first).await["acceptable"],
+        max,
+        "the page shows it"
+    );
 
     // 500 ₽ in, and the payment stuck in the outbox: the deposit no longer has it.
     t.bill(first, "ev-1", 50_000).await;
@@ -296,7 +303,11 @@ async fn table_reported(t: &Terminal) {
             .fetch_one(t.agent.pool.as_ref().unwrap())
             .await
             .unwrap();
-        if n > 0 { Ok(()) } else { Err("no table".into()) }
+        if n > 0 {
+            Ok(())
+        } else {
+            Err("no table".into())
+        }
     })
     .await;
 }
@@ -333,7 +344,11 @@ async fn kiosk_shell_reports_a_bill_through_an_agent_outage_and_its_own_restart(
     shell.simulate("insert-rub 500").await;
     let bill = page.until(|m| m["type"] == "bill").await;
     assert_eq!(bill["amount"], 50_000);
-    assert_eq!(t.session(id).await["cash"], 0, "the agent has not heard of it");
+    assert_eq!(
+        t.session(id).await["cash"],
+        0,
+        "the agent has not heard of it"
+    );
     assert_eq!(shell.journaled_bills().len(), 1);
     assert!(shell.journal_lines("delivered.jsonl").is_empty());
     // The shell dies with the bill undelivered; the agent comes back; so does the shell.

@@ -306,8 +306,7 @@ async fn the_demo_network_takes_a_banknote_at_the_kiosk_and_the_subscriber_pays_
 
     // The terminal's password went to kiosk-shell through its environment, never argv
     // (which every user of the machine can read).
-    let terminal_pw =
-        std::fs::read_to_string(dir.join("agent").join("terminal-password")).unwrap();
+    let terminal_pw = std::fs::read_to_string(dir.join("agent").join("terminal-password")).unwrap();
     let argv = kiosk_shell_argv(&dir.join("kiosk-shell"));
     assert!(argv.iter().any(|a| a == "--simulator"), "{argv:?}");
     assert!(
@@ -321,7 +320,6 @@ async fn the_demo_network_takes_a_banknote_at_the_kiosk_and_the_subscriber_pays_
         let journal = std::fs::read_to_string(dir.join("kiosk-shell").join(file)).unwrap();
         assert_eq!(journal.lines().count(), 1, "{file}");
     }
-
 }
 
 /// The command line of the kiosk-shell process whose journal is `journal`.

@@ -117,7 +117,7 @@ async fn run(bills: usize, poll: Duration) -> Vec<Duration> {
         portal: None,
         login: None,
         password: None,
-            terminal: None,
+        terminal: None,
         driver: DriverConfig {
             poll_interval: poll,
             ..DriverConfig::default()

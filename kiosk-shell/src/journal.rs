@@ -243,11 +243,7 @@ impl Journal {
 
     /// The agent has answered for the bill (`outcome` says how): it is not sent again.
     pub fn delivered(&mut self, event_id: &str, outcome: &str) -> io::Result<()> {
-        let Some(at) = self
-            .undelivered
-            .iter()
-            .position(|b| b.event_id == event_id)
-        else {
+        let Some(at) = self.undelivered.iter().position(|b| b.event_id == event_id) else {
             return Ok(());
         };
         append_line(

@@ -158,9 +158,17 @@ impl AgentLink {
         if code == 409 && body.contains("bill_table_unknown") {
             return Err(CallError::NeedsTable);
         }
-        // 401 (a wrong credential) and 422 are answers; 5xx, 408, 429 are worth retrying.
-        if status.is_client_error() && code != 408 && code != 429 && code != 409 {
+        // Only a refusal of the bill itself is final (422, or 400 for a body the agent could
+        // not read). A wrong credential (401) is fixed by the operator and the bill must
+        // still go through then; 5xx, 408, 409, 429 pass too.
+        if code == 400 || code == 422 {
             return Err(CallError::Refused { status: code, body });
+        }
+        if code == 401 || code == 403 {
+            tracing::error!(
+                status = code,
+                "the agent refuses the terminal credential (--terminal-password)"
+            );
         }
         Err(CallError::Retry(code))
     }

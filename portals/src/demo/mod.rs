@@ -278,9 +278,7 @@ pub async fn run(args: DemoArgs) -> ExitCode {
     let mut shell = match start_kiosk_shell(&exe, &args).await {
         Ok(shell) => Some(shell),
         Err(e) => {
-            eprintln!(
-                "paymesh demo: no kiosk-shell ({e}); the kiosk takes no cash without it"
-            );
+            eprintln!("paymesh demo: no kiosk-shell ({e}); the kiosk takes no cash without it");
             None
         }
     };

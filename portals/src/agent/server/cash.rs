@@ -196,7 +196,9 @@ pub async fn credit(state: &AgentState, bill: &StackedBill) -> Result<BillOutcom
     };
     if let Some(t) = bill.bill_type
         && t != denomination.bill_type
-        && !table.iter().any(|d| d.bill_type == t && d.amount == bill.amount)
+        && !table
+            .iter()
+            .any(|d| d.bill_type == t && d.amount == bill.amount)
     {
         return Err(ApiError::field(
             "bill_type",

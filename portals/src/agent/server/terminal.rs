@@ -60,7 +60,9 @@ async fn put_validator(
         }
         fault.clone_from(&report.fault);
     }
-    Ok(Json(sync::status(&state).await.map_err(ApiError::internal)?))
+    Ok(Json(
+        sync::status(&state).await.map_err(ApiError::internal)?,
+    ))
 }
 
 async fn get_limit(State(state): State<AgentState>) -> Result<impl IntoResponse, ApiError> {
