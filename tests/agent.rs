@@ -7,22 +7,24 @@ use portals::role::Role;
 use serde_json::{Value, json};
 
 use crate::chaos::ChaosProxy;
-use crate::helpers::{ADMIN_PASSWORD, KIOSK_PASSWORD, TestApp, eventually, send};
+use crate::helpers::{
+    ADMIN_PASSWORD, KIOSK_PASSWORD, TERMINAL_PASSWORD, TestApp, eventually, send,
+};
 use crate::processing::{Network, fee_of};
 
 pub struct Terminal {
     pub net: Network,
     pub agent: TestApp,
     /// Between the agent and processing.
-    link: ChaosProxy,
+    pub link: ChaosProxy,
 }
 
 impl Terminal {
-    async fn start(deposit: i64) -> Terminal {
+    pub async fn start(deposit: i64) -> Terminal {
         Self::start_with(deposit, false).await
     }
 
-    /// `kiosk_dev`: the kiosk page offers simulated banknotes.
+    /// `kiosk_dev`: the kiosk page without kiosk-shell says how to simulate banknotes.
     pub async fn start_with(deposit: i64, kiosk_dev: bool) -> Terminal {
         let net = Network::start().await;
         if deposit > 0 {
@@ -56,7 +58,7 @@ impl Terminal {
         })
     }
 
-    async fn admin(
+    pub async fn admin(
         &self,
         method: reqwest::Method,
         path: &str,
@@ -65,7 +67,7 @@ impl Terminal {
         send(&self.agent, method, path, ("admin", ADMIN_PASSWORD), body).await
     }
 
-    async fn kiosk(
+    pub async fn kiosk(
         &self,
         method: reqwest::Method,
         path: &str,
@@ -74,7 +76,61 @@ impl Terminal {
         send(&self.agent, method, path, ("kiosk", KIOSK_PASSWORD), body).await
     }
 
-    async fn open_session(&self, account: &str) -> (u16, Value) {
+    /// As kiosk-shell: the terminal realm.
+    pub async fn terminal(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        send(
+            &self.agent,
+            method,
+            path,
+            ("terminal", TERMINAL_PASSWORD),
+            body,
+        )
+        .await
+    }
+
+    /// kiosk-shell's report of a Russian validator's bill table (10 ₽ … 5000 ₽).
+    pub async fn report_bill_table(&self) {
+        let table: Vec<Value> = [(2, 10), (3, 50), (4, 100), (5, 500), (6, 1000), (7, 5000)]
+            .into_iter()
+            .map(|(t, rub)| json!({"bill_type": t, "amount": rub * 100}))
+            .collect();
+        let (status, body) = self
+            .terminal(
+                reqwest::Method::PUT,
+                "/api/terminal/v1/validator",
+                Some(json!({"state": "disabled", "fault": null, "bill_table": table})),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+
+    /// The account checked with the provider, as the page does before opening a session.
+    pub async fn check(&self, account: &str) -> Value {
+        let (status, check) = self
+            .kiosk(
+                reqwest::Method::POST,
+                "/api/kiosk/v1/checks",
+                Some(json!({"provider_id": self.net.provider_id, "account": account})),
+            )
+            .await;
+        assert_eq!(status, 200, "{check}");
+        check
+    }
+
+    /// Check, then open: the page's way.
+    pub async fn checked_session(&self, account: &str) -> i64 {
+        assert_eq!(self.check(account).await["result"], 0);
+        let (status, session) = self.open_session(account).await;
+        assert_eq!(status, 201, "{session}");
+        session["session_id"].as_i64().unwrap()
+    }
+
+    pub async fn open_session(&self, account: &str) -> (u16, Value) {
         self.kiosk(
             reqwest::Method::POST,
             "/api/kiosk/v1/sessions",
@@ -83,16 +139,29 @@ impl Terminal {
         .await
     }
 
-    async fn bill(&self, session: i64, event_id: &str, amount: i64) -> (u16, Value) {
-        self.kiosk(
+    /// A stacked bill as kiosk-shell reports it (terminal realm).
+    pub async fn bill(&self, session: i64, event_id: &str, amount: i64) -> (u16, Value) {
+        self.terminal(
             reqwest::Method::POST,
-            &format!("/api/kiosk/v1/sessions/{session}/bills"),
-            Some(json!({"event_id": event_id, "amount": amount})),
+            "/api/terminal/v1/bills",
+            Some(json!({"event_id": event_id, "amount": amount, "session_id": session})),
         )
         .await
     }
 
-    async fn wait_receipt(&self, session: i64, status: &str) -> Value {
+    pub async fn session(&self, session: i64) -> Value {
+        let (status, view) = self
+            .kiosk(
+                reqwest::Method::GET,
+                &format!("/api/kiosk/v1/sessions/{session}"),
+                None,
+            )
+            .await;
+        assert_eq!(status, 200, "{view}");
+        view
+    }
+
+    pub async fn wait_receipt(&self, session: i64, status: &str) -> Value {
         let path = format!("/api/kiosk/v1/sessions/{session}/receipt");
         eventually(&format!("the payment to become {status}"), || async {
             let (_, receipt) = self.kiosk(reqwest::Method::GET, &path, None).await;
@@ -131,25 +200,17 @@ async fn a_customer_pays_with_two_bills_and_the_subscriber_balance_rises() {
         .kiosk(reqwest::Method::GET, "/api/kiosk/v1/state", None)
         .await;
     assert_eq!(state["providers"][0]["name"], "Megafon");
-    let (_, check) = t
-        .kiosk(
-            reqwest::Method::POST,
-            "/api/kiosk/v1/checks",
-            Some(json!({"provider_id": t.net.provider_id, "account": t.net.account})),
-        )
-        .await;
-    assert_eq!(check["result"], 0);
-
-    let (status, session) = t.open_session(&t.net.account).await;
-    assert_eq!(status, 201, "{session}");
-    let id = session["session_id"].as_i64().unwrap();
+    t.report_bill_table().await;
+    let id = t.checked_session(&t.net.account).await;
     assert_eq!(t.bill(id, "ev-1", 50_000).await.1["counted"], true);
     let (_, again) = t.bill(id, "ev-1", 50_000).await;
     assert_eq!(again["counted"], false, "a repeated event is counted once");
     let (_, after) = t.bill(id, "ev-2", 10_000).await;
-    assert_eq!(after["session"]["cash"], 60_000);
-    assert_eq!(after["session"]["agent_fee"], 1_200);
-    assert_eq!(after["session"]["amount"], 58_800);
+    assert_eq!(after["session_id"], id);
+    let after = t.session(id).await;
+    assert_eq!(after["cash"], 60_000);
+    assert_eq!(after["agent_fee"], 1_200);
+    assert_eq!(after["amount"], 58_800);
 
     let (status, receipt) = t
         .kiosk(
@@ -171,7 +232,8 @@ async fn a_customer_pays_with_two_bills_and_the_subscriber_balance_rises() {
         1_000_000 - 58_800 - fee_of(58_800)
     );
     t.net.assert_ledger_verifies().await;
-    // Paying again answers the same receipt; a bill after the pay is not counted.
+    // Paying again answers the same receipt; a bill after the pay is not counted into it:
+    // it is kept as unassigned cash for the operator.
     let (_, again) = t
         .kiosk(
             reqwest::Method::POST,
@@ -180,16 +242,20 @@ async fn a_customer_pays_with_two_bills_and_the_subscriber_balance_rises() {
         )
         .await;
     assert_eq!(again["agent_txn_id"], receipt["agent_txn_id"]);
-    assert_eq!(t.bill(id, "ev-3", 10_000).await.0, 422);
+    let (status, late) = t.bill(id, "ev-3", 10_000).await;
+    assert_eq!(status, 200, "{late}");
+    assert_eq!(late["session_id"], Value::Null);
+    assert_eq!(late["unassigned"], "session_closed");
+    assert_eq!(t.session(id).await["cash"], 60_000);
     assert_eq!(t.net.subscriber_balance().await, 58_800);
 }
 
 #[tokio::test]
 async fn processing_down_during_pay_completes_later_exactly_once() {
     let t = Terminal::start(1_000_000).await;
-    let (_, session) = t.open_session(&t.net.account).await;
-    let id = session["session_id"].as_i64().unwrap();
-    t.bill(id, "ev-1", 100_000).await;
+    t.report_bill_table().await;
+    let id = t.checked_session(&t.net.account).await;
+    assert_eq!(t.bill(id, "ev-1", 100_000).await.0, 200);
     t.link.break_link();
     let (status, receipt) = t
         .kiosk(
@@ -298,9 +364,11 @@ async fn a_contract_is_saved_only_when_processing_accepts_it() {
 #[tokio::test]
 async fn a_payment_in_the_outbox_survives_a_restart_of_the_terminal() {
     let t = Terminal::start(1_000_000).await;
-    let (_, session) = t.open_session(&t.net.account).await;
-    let id = session["session_id"].as_i64().unwrap();
-    t.bill(id, "ev-1", 20_000).await;
+    t.report_bill_table().await;
+    let id = t.checked_session(&t.net.account).await;
+    // 100 ₽ + 100 ₽: 200 ₽.
+    assert_eq!(t.bill(id, "ev-1", 10_000).await.0, 200);
+    assert_eq!(t.bill(id, "ev-2", 10_000).await.0, 200);
     t.link.break_link();
     let (_, receipt) = t
         .kiosk(

@@ -7,7 +7,7 @@
 use portals::role::Role;
 use portals::server::credentials::DbCredentials;
 
-use crate::helpers::{ADMIN_PASSWORD, KIOSK_PASSWORD, TestApp};
+use crate::helpers::{ADMIN_PASSWORD, KIOSK_PASSWORD, TERMINAL_PASSWORD, TestApp};
 
 /// A login/password pair of one realm.
 #[derive(Clone)]
@@ -93,6 +93,12 @@ fn routes(role: Role) -> Vec<Route> {
             ("POST", "/ui/agent/status", &["operator"][..]),
             ("GET", "/api/kiosk/v1/catalog", &["kiosk"][..]),
             ("POST", "/api/kiosk/v1/payments", &["kiosk"][..]),
+            ("POST", "/api/kiosk/v1/sessions", &["kiosk"][..]),
+            ("POST", "/api/kiosk/v1/sessions/1/pay", &["kiosk"][..]),
+            // kiosk-shell's realm: the only way cash comes in.
+            ("POST", "/api/terminal/v1/bills", &["terminal"][..]),
+            ("PUT", "/api/terminal/v1/validator", &["terminal"][..]),
+            ("GET", "/api/terminal/v1/limit", &["terminal"][..]),
         ]),
     }
     routes
@@ -114,6 +120,11 @@ async fn logins(app: &TestApp) -> Vec<Login> {
                 realm: "kiosk",
                 login: "kiosk".into(),
                 password: KIOSK_PASSWORD.into(),
+            });
+            logins.push(Login {
+                realm: "terminal",
+                login: "terminal".into(),
+                password: TERMINAL_PASSWORD.into(),
             });
             &[]
         }

@@ -16,6 +16,8 @@ use tokio::sync::oneshot;
 
 pub const ADMIN_PASSWORD: &str = "admin-test-password";
 pub const KIOSK_PASSWORD: &str = "kiosk-test-password";
+/// kiosk-shell's own credential at the agent (login `terminal`).
+pub const TERMINAL_PASSWORD: &str = "terminal-test-password";
 
 /// A running participant; stops (and deletes its data directory) when dropped.
 pub struct TestApp {
@@ -43,6 +45,7 @@ pub fn settings(role: Role, dir: PathBuf, admin_password: Option<&str>) -> Setti
     };
     Settings {
         kiosk_password: Some(KIOSK_PASSWORD.to_owned()),
+        terminal_password: Some(TERMINAL_PASSWORD.to_owned()),
         ..Settings::new(role, common)
     }
 }

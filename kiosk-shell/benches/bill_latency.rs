@@ -122,6 +122,7 @@ async fn run(bills: usize, poll: Duration) -> Vec<Duration> {
         login: None,
         password: None,
         trust: Default::default(),
+        terminal: None,
         driver: DriverConfig {
             poll_interval: poll,
             ..DriverConfig::default()

@@ -41,6 +41,8 @@ pub struct Hub {
     clients: AtomicUsize,
     guard: BridgeGuard,
     simulator: Option<std::sync::mpsc::Sender<Action>>,
+    /// Bounds the page's `enable` by what the agent allows (set when there is an agent).
+    enable_gate: std::sync::OnceLock<Arc<crate::reporter::EnableGate>>,
 }
 
 /// shell → page.
@@ -88,7 +90,14 @@ impl Hub {
             clients: AtomicUsize::new(0),
             guard,
             simulator,
+            enable_gate: std::sync::OnceLock::new(),
         })
+    }
+
+    /// From now on an `enable` takes at most what the agent allows (see
+    /// [`crate::reporter::EnableGate`]); set once, at start.
+    pub fn set_enable_gate(&self, gate: Arc<crate::reporter::EnableGate>) {
+        let _ = self.enable_gate.set(gate);
     }
 
     /// Passes a driver event on to every page.
@@ -300,7 +309,17 @@ async fn on_message(hub: &Arc<Hub>, text: &str) -> Option<String> {
     tracing::debug!(?message, "bridge: from the page");
     let control = match message {
         Incoming::Enable { max_amount } if max_amount.is_positive() => {
-            Control::Enable { max_amount }
+            match hub.enable_gate.get() {
+                None => Control::Enable { max_amount },
+                Some(gate) => match gate.allow(max_amount).await {
+                    Ok(max_amount) => Control::Enable { max_amount },
+                    Err(detail) => {
+                        tracing::warn!(%detail, "bridge: enable refused");
+                        let _ = hub.controls.send(Control::Disable);
+                        return Some(to_json(&Outgoing::Error { detail }));
+                    }
+                },
+            }
         }
         Incoming::Enable { .. } => {
             return Some(to_json(&Outgoing::Error {

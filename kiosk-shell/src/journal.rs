@@ -10,7 +10,10 @@
 //!   recovered at power-up before its bill table could be read is first a
 //!   `{"held":{…}}` line (its `event_id` and type, no amount yet), then a bill line with
 //!   the same `event_id` once the table values it;
-//! * `acks.jsonl` — one line per bill the page has acknowledged (the agent counted it).
+//! * `acks.jsonl` — one line per bill the page has acknowledged (it has shown it);
+//! * `delivered.jsonl` — one line per bill the agent has answered for (counted into a
+//!   session, kept as unassigned cash, or refused), so the reporter sends each bill until
+//!   the agent has it, across agent outages and shell restarts.
 //!
 //! A torn last line (power cut mid-write) is skipped when the journal is read back.
 //!
@@ -45,6 +48,9 @@ pub struct StackedBill {
     #[serde(default)]
     pub recovered: bool,
     pub stacked_at: String,
+    /// The agent's session the validator was enabled for when the bill was stacked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_id: Option<i64>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -56,6 +62,16 @@ struct AckLine {
 #[derive(Serialize, Deserialize)]
 struct StackLine {
     stack_sent: u8,
+    at: String,
+}
+
+/// The agent's answer for a bill: it will not be sent again.
+#[derive(Serialize, Deserialize)]
+struct DeliveredLine {
+    event_id: String,
+    /// `credited`, `unassigned`, or `refused: …` (a bill the agent will never take: the
+    /// operator must look at it).
+    outcome: String,
     at: String,
 }
 
@@ -87,9 +103,16 @@ pub struct Journal {
     dir: PathBuf,
     bills: File,
     acks: File,
+    delivered: File,
     shell_id: String,
     sequence: u64,
     unacked: Vec<StackedBill>,
+    /// Bills the agent has not answered for yet, oldest first.
+    undelivered: Vec<StackedBill>,
+    /// The agent's session the validator is enabled for now (stamped on each new bill).
+    session: Option<i64>,
+    /// Told when the unit's bill table has been read and kept (the reporter sends it).
+    on_table: Option<Box<dyn Fn() + Send>>,
     /// The bill type of the STACK journaled after the last bill, if there is one: the
     /// next 81 is a new bill, and it must be of this type.
     stack_since_last_bill: Option<u8>,
@@ -106,6 +129,11 @@ impl Journal {
         let shell_id = shell_id(dir)?;
         let bills_path = dir.join("bills.jsonl");
         let acks_path = dir.join("acks.jsonl");
+        let delivered_path = dir.join("delivered.jsonl");
+        let delivered: HashSet<String> = read_lines::<DeliveredLine>(&delivered_path)?
+            .into_iter()
+            .map(|d| d.event_id)
+            .collect();
         let acked: HashSet<String> = read_lines::<AckLine>(&acks_path)?
             .into_iter()
             .map(|a| a.event_id)
@@ -136,6 +164,17 @@ impl Journal {
                 }
             }
         }
+        let undelivered: Vec<StackedBill> = all
+            .iter()
+            .filter(|b| !delivered.contains(&b.event_id))
+            .cloned()
+            .collect();
+        if !undelivered.is_empty() {
+            tracing::warn!(
+                count = undelivered.len(),
+                "stacked bills not yet answered for by the agent; they will be reported again"
+            );
+        }
         let unacked: Vec<StackedBill> = all
             .into_iter()
             .filter(|b| !acked.contains(&b.event_id))
@@ -150,9 +189,13 @@ impl Journal {
             dir: dir.to_path_buf(),
             bills: open_for_append(&bills_path)?,
             acks: open_for_append(&acks_path)?,
+            delivered: open_for_append(&delivered_path)?,
             shell_id,
             sequence,
             unacked,
+            undelivered,
+            session: None,
+            on_table: None,
             stack_since_last_bill,
             last_event_id,
             held,
@@ -221,6 +264,9 @@ impl Journal {
             bill_type: held.bill_type,
             recovered: true,
             stacked_at: held.stacked_at,
+            // A recovery belongs to whatever session is open now, usually none: the agent
+            // then keeps it as unassigned cash.
+            session_id: self.session,
         };
         self.append_bill(&bill)?;
         self.held = None;
@@ -247,6 +293,7 @@ impl Journal {
         self.stack_since_last_bill = None;
         self.last_event_id = Some(bill.event_id.clone());
         self.unacked.push(bill.clone());
+        self.undelivered.push(bill.clone());
         Ok(())
     }
 
@@ -268,9 +315,45 @@ impl Journal {
             bill_type,
             recovered,
             stacked_at,
+            session_id: self.session,
         };
         self.append_bill(&bill)?;
         Ok(bill)
+    }
+
+    /// The agent's session that bills stacked from now on belong to (`None`: no session;
+    /// the agent keeps such bills as unassigned cash).
+    pub fn set_session(&mut self, session: Option<i64>) {
+        self.session = session;
+    }
+
+    /// `hook` runs each time the unit's bill table has been read and kept.
+    pub fn on_table_kept(&mut self, hook: Box<dyn Fn() + Send>) {
+        self.on_table = Some(hook);
+    }
+
+    /// Bills the agent has not answered for, oldest first.
+    pub fn undelivered(&self) -> &[StackedBill] {
+        &self.undelivered
+    }
+
+    /// The agent has answered for the bill (`outcome` says how): it is not sent again.
+    pub fn delivered(&mut self, event_id: &str, outcome: &str) -> io::Result<()> {
+        let Some(at) = self.undelivered.iter().position(|b| b.event_id == event_id) else {
+            return Ok(());
+        };
+        append_line(
+            &mut self.delivered,
+            &DeliveredLine {
+                event_id: event_id.to_string(),
+                outcome: outcome.to_string(),
+                at: time::OffsetDateTime::now_utc()
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default(),
+            },
+        )?;
+        self.undelivered.remove(at);
+        Ok(())
     }
 
     /// The page has the bill counted: it is not sent again. Unknown ids are ignored.
@@ -413,7 +496,13 @@ impl crate::ccnet::driver::BillSink for std::sync::Arc<std::sync::Mutex<Journal>
         let hex = crate::ccnet::stream::hex(&table.to_bytes());
         let tmp = dir.join("bill-table.hex.tmp");
         std::fs::write(&tmp, hex)?;
-        std::fs::rename(&tmp, dir.join(BILL_TABLE_FILE))
+        std::fs::rename(&tmp, dir.join(BILL_TABLE_FILE))?;
+        if let Ok(journal) = self.lock()
+            && let Some(hook) = &journal.on_table
+        {
+            hook();
+        }
+        Ok(())
     }
 
     fn remembered_table(&self) -> Option<BillTable> {
@@ -535,5 +624,31 @@ mod tests {
             .record(5, Kopecks::new(50_000), false)
             .unwrap();
         assert_ne!(next.event_id, bill.event_id);
+    }
+
+    #[test]
+    fn bills_stay_undelivered_until_the_agent_answers_also_across_reopens() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = {
+            let mut j = Journal::open(dir.path()).unwrap();
+            j.set_session(Some(7));
+            let a = j.record(4, Kopecks::new(10_000), false).unwrap();
+            j.set_session(None);
+            let b = j.record(5, Kopecks::new(50_000), false).unwrap();
+            assert_eq!(a.session_id, Some(7));
+            assert_eq!(b.session_id, None);
+            // The page's ack is not the agent's answer.
+            assert!(j.ack(&a.event_id).unwrap());
+            assert_eq!(j.undelivered().len(), 2);
+            j.delivered(&a.event_id, "credited").unwrap();
+            assert_eq!(j.undelivered(), std::slice::from_ref(&b));
+            (a, b)
+        };
+        let mut j = Journal::open(dir.path()).unwrap();
+        assert_eq!(j.undelivered(), std::slice::from_ref(&b));
+        assert_ne!(j.undelivered()[0].event_id, a.event_id);
+        j.delivered(&b.event_id, "unassigned").unwrap();
+        let j = Journal::open(dir.path()).unwrap();
+        assert!(j.undelivered().is_empty());
     }
 }

@@ -13,6 +13,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use kiosk_shell::ccnet::{bill_table::BillTable, port, script, sim};
+use kiosk_shell::reporter::TerminalCredential;
 use kiosk_shell::terminal::{self, TerminalConfig, Validator};
 use kiosk_shell::window::{self, WindowSpec};
 
@@ -42,6 +43,14 @@ struct ShellArgs {
     /// `https://` (a private network's own CA, e.g. the one `paymesh demo --tls` makes).
     #[arg(long, env = "KIOSK_CA_FILE")]
     ca_file: Option<PathBuf>,
+    /// The shell's own login in the agent's terminal realm, with which it reports stacked
+    /// bills and the validator (the kiosk page's credential cannot add cash).
+    #[arg(long, env = "KIOSK_TERMINAL_LOGIN", default_value = "terminal")]
+    terminal_login: String,
+    /// Its password (the agent's DIR/terminal-password); better given in the environment,
+    /// which `ps` does not show. Without it the validator is never enabled.
+    #[arg(long, env = "KIOSK_TERMINAL_PASSWORD", hide_env_values = true)]
+    terminal_password: Option<String>,
     /// Serial port of the bill validator, e.g. /dev/ttyUSB0.
     #[arg(long, conflicts_with = "simulator")]
     serial: Option<PathBuf>,
@@ -182,6 +191,13 @@ fn run_shell(args: ShellArgs) -> anyhow::Result<()> {
         login: args.portal_login.clone(),
         password: args.portal_password.clone(),
         trust,
+        terminal: args
+            .terminal_password
+            .clone()
+            .map(|password| TerminalCredential {
+                login: args.terminal_login.clone(),
+                password,
+            }),
         driver: Default::default(),
     };
     let terminal = runtime.block_on(terminal::start(config))?;

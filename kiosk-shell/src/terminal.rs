@@ -1,6 +1,6 @@
 //! The shell's money half, put together: the validator driver on its thread (on a serial
 //! port, or on a PTY pair with the simulator on the other end), the journal, the bridge,
-//! and the fault reports to the agent portal.
+//! and the reporter that hands bills and the validator's state to the agent.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -14,12 +14,13 @@ use tokio::sync::watch;
 use crate::bridge::{self, Hub};
 use crate::bridge_guard::{self, BridgeGuard};
 use crate::ccnet::bill_table::BillTable;
-use crate::ccnet::driver::{Control, Driver, DriverConfig, Event, ValidatorState};
+use crate::ccnet::driver::{Control, Driver, DriverConfig, Event};
 use crate::ccnet::framelog::FrameLog;
 use crate::ccnet::port;
 use crate::ccnet::script::Action;
 use crate::ccnet::sim;
 use crate::journal::Journal;
+use crate::reporter::{AgentLink, EnableGate, Reporter, TerminalCredential};
 
 /// Where the bills come from.
 #[derive(Debug, Clone)]
@@ -38,7 +39,9 @@ pub struct TerminalConfig {
     pub bridge_listen: SocketAddr,
     pub journal_dir: PathBuf,
     pub frame_log: Option<PathBuf>,
-    /// The agent portal (origin allowed on the bridge, and where faults are reported).
+    /// The agent portal (origin allowed on the bridge, and where bills and the validator's
+    /// state are reported). Without it the page's enable figure is taken as it is (driver
+    /// tests and benches: there is no agent to credit anything).
     pub portal: Option<reqwest::Url>,
     /// The origin of the kiosk page when it is not the portal's: the `--chromium`
     /// credential proxy's (`http://127.0.0.1:PORT`). The bridge lets in this origin only.
@@ -47,6 +50,9 @@ pub struct TerminalConfig {
     pub password: Option<String>,
     /// What the client of the agent portal trusts: the system's roots plus `--ca-file`.
     pub trust: shared::outbound::Trust,
+    /// The shell's own credential in the agent's terminal realm; without it (and with a
+    /// portal) the validator is never enabled.
+    pub terminal: Option<TerminalCredential>,
     pub driver: DriverConfig,
 }
 
@@ -139,6 +145,25 @@ pub async fn start(config: TerminalConfig) -> anyhow::Result<Terminal> {
         tracing::warn!("no --portal: the bridge lets no page in");
     }
     let guard = BridgeGuard::new(page_origin).context("cannot make the bridge's token")?;
+    let link = match (&config.portal, &config.terminal) {
+        (Some(portal), Some(credential)) => {
+            Some(Arc::new(AgentLink::new(portal, credential.clone(), &config.trust)))
+        }
+        (Some(_), None) => {
+            tracing::error!(
+                "no terminal credential (--terminal-login/--terminal-password): the validator stays disabled, since its bills could not be reported"
+            );
+            None
+        }
+        _ => None,
+    };
+    let reporter = link
+        .clone()
+        .map(|link| Reporter::spawn(link, journal.clone()));
+    let gate = config
+        .portal
+        .is_some()
+        .then(|| Arc::new(EnableGate::new(link, journal.clone())));
     let listener = tokio::net::TcpListener::bind(config.bridge_listen)
         .await
         .with_context(|| format!("cannot listen on {} for the bridge", config.bridge_listen))?;
@@ -153,6 +178,9 @@ pub async fn start(config: TerminalConfig) -> anyhow::Result<Terminal> {
         )
     })?;
     let hub = Hub::new(journal, controls.clone(), guard, simulator);
+    if let Some(gate) = gate {
+        hub.set_enable_gate(gate);
+    }
     let (stop_bridge, mut stopped) = watch::channel(false);
     let bridge_hub = hub.clone();
     let bridge = tokio::spawn(async move {
@@ -164,12 +192,14 @@ pub async fn start(config: TerminalConfig) -> anyhow::Result<Terminal> {
         }
     });
 
-    let reporter = FaultReporter::new(&config);
     let forward_hub = hub.clone();
     tokio::spawn(async move {
         while let Some(event) = event_rx.recv().await {
-            if let (Some(reporter), Event::State { state, detail }) = (&reporter, &event) {
-                reporter.observe(*state, detail);
+            if let Some(reporter) = &reporter {
+                match &event {
+                    Event::State { state, detail } => reporter.observe_state(*state, detail),
+                    Event::Bill(_) => reporter.bill_stacked(),
+                }
             }
             forward_hub.publish(event);
         }
@@ -200,76 +230,5 @@ impl Terminal {
         }
         let _ = self.stop_bridge.send(true);
         let _ = (&mut self.bridge).await;
-    }
-}
-
-/// Tells the agent portal when the validator enters or leaves a fault, so the agent
-/// blocks the terminal (`POST /api/kiosk/v1/validator {"fault"}`).
-struct FaultReporter {
-    last: Mutex<Option<Option<String>>>,
-    send: tokio::sync::mpsc::UnboundedSender<Option<String>>,
-}
-
-impl FaultReporter {
-    fn new(config: &TerminalConfig) -> Option<FaultReporter> {
-        let portal = config.portal.clone()?;
-        let url = portal.join("/api/kiosk/v1/validator").ok()?;
-        let (send, mut rx) = tokio::sync::mpsc::unbounded_channel::<Option<String>>();
-        let login = config.login.clone();
-        let password = config.password.clone();
-        let client = match config.trust.client_builder().build() {
-            Ok(client) => client,
-            Err(e) => {
-                tracing::error!(error = %e, "cannot build the HTTP client; validator faults are not reported");
-                return None;
-            }
-        };
-        tokio::spawn(async move {
-            // The agent keeps the fault in memory: said again every 30 s, it survives a
-            // restart of the agent.
-            let mut repeat = tokio::time::interval(std::time::Duration::from_secs(30));
-            let mut current: Option<Option<String>> = None;
-            loop {
-                tokio::select! {
-                    fault = rx.recv() => match fault {
-                        Some(fault) => current = Some(fault),
-                        None => return,
-                    },
-                    _ = repeat.tick() => {}
-                }
-                let Some(fault) = &current else { continue };
-                let mut request = client
-                    .post(url.clone())
-                    .timeout(std::time::Duration::from_secs(5))
-                    .json(&serde_json::json!({ "fault": fault }));
-                if let Some(login) = &login {
-                    request = request.basic_auth(login, password.as_ref());
-                }
-                match request.send().await {
-                    Ok(r) if r.status().is_success() => {}
-                    Ok(r) => {
-                        tracing::warn!(status = %r.status(), "the agent refused the validator report")
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %shared::outbound::describe_error(&e), "cannot report the validator state to the agent")
-                    }
-                }
-            }
-        });
-        Some(FaultReporter {
-            last: Mutex::new(None),
-            send,
-        })
-    }
-
-    fn observe(&self, state: ValidatorState, detail: &str) {
-        let fault = (state == ValidatorState::Fault).then(|| detail.to_string());
-        if let Ok(mut last) = self.last.lock() {
-            if last.as_ref() == Some(&fault) {
-                return;
-            }
-            *last = Some(fault.clone());
-        }
-        let _ = self.send.send(fault);
     }
 }

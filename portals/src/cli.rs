@@ -95,10 +95,15 @@ pub struct AgentArgs {
     /// The kiosk's (login `kiosk`) password; generated into DIR/kiosk-password when absent.
     #[arg(long, env = "PAYMESH_KIOSK_PASSWORD", hide_env_values = true)]
     pub kiosk_password: Option<String>,
+    /// kiosk-shell's (login `terminal`) password, the only credential that reports cash;
+    /// generated into DIR/terminal-password when absent.
+    #[arg(long, env = "PAYMESH_TERMINAL_PASSWORD", hide_env_values = true)]
+    pub terminal_password: Option<String>,
     /// Seconds between catalog refreshes.
     #[arg(long, env = "PAYMESH_CATALOG_INTERVAL_S", default_value_t = 1800)]
     pub catalog_interval_s: u64,
-    /// Development only: the kiosk page offers a "simulate bill" panel (no validator needed).
+    /// Development only: the kiosk page opened without kiosk-shell says how to simulate
+    /// banknotes (`kiosk-shell --simulator`); cash still comes only from kiosk-shell.
     #[arg(long, env = "PAYMESH_KIOSK_DEV")]
     pub kiosk_dev: bool,
     /// Seconds between balance refreshes.
@@ -154,6 +159,7 @@ impl Command {
             },
             Command::Agent(a) => Settings {
                 kiosk_password: a.kiosk_password,
+                terminal_password: a.terminal_password,
                 kiosk_dev: a.kiosk_dev,
                 catalog_interval: Some(std::time::Duration::from_secs(a.catalog_interval_s.max(1))),
                 balance_interval: Some(std::time::Duration::from_secs(a.balance_interval_s.max(1))),

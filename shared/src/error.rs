@@ -82,6 +82,14 @@ mod server {
         /// nothing was done, and the answer carries `Retry-After`.
         #[error("the server is busy; try again in {retry_after_seconds} s")]
         Overloaded { retry_after_seconds: u64 },
+        /// A kiosk session is paid only after a successful check (result 0) of the same
+        /// provider and account.
+        #[error("this session's account was not checked successfully; check it before paying")]
+        CheckRequired,
+        /// A bill arrived before kiosk-shell reported the validator's bill table, so its
+        /// value cannot be verified yet (the shell sends the table and tries again).
+        #[error("the validator's bill table is not known yet")]
+        BillTableUnknown,
         /// A bug or an outage on our side; the cause is logged, the client learns nothing of it.
         #[error("internal error: {0}")]
         Internal(Box<dyn std::error::Error + Send + Sync>),
@@ -114,6 +122,8 @@ mod server {
                 ApiError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
                 ApiError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
                 ApiError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
+                ApiError::CheckRequired => StatusCode::CONFLICT,
+                ApiError::BillTableUnknown => StatusCode::CONFLICT,
                 ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             }
         }
@@ -133,6 +143,8 @@ mod server {
                 ApiError::PayloadTooLarge { .. } => "payload_too_large",
                 ApiError::TooManyAttempts { .. } => "too_many_attempts",
                 ApiError::Overloaded { .. } => "overloaded",
+                ApiError::CheckRequired => "check_required",
+                ApiError::BillTableUnknown => "bill_table_unknown",
                 ApiError::Internal(_) => "internal_error",
             }
         }

@@ -185,6 +185,7 @@ impl Rig {
             login: None,
             password: None,
             trust: Default::default(),
+            terminal: None,
             driver: self.config.clone(),
         };
         self.terminal = Some(terminal::start(config).await.unwrap());

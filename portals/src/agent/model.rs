@@ -28,7 +28,8 @@ pub struct KioskState {
     pub status: Status,
     pub providers: Vec<CatalogProvider>,
     pub fee: FeeRule,
-    /// Whether the "simulate bill" panel is offered (`--kiosk-dev`).
+    /// `--kiosk-dev`: the page explains how to get simulated banknotes (kiosk-shell's
+    /// simulator) when it runs without kiosk-shell.
     pub dev_mode: bool,
 }
 
@@ -48,6 +49,10 @@ pub struct SessionView {
     pub agent_fee: Kopecks,
     /// К зачислению: what the subscriber gets.
     pub amount: Kopecks,
+    /// The most cash the validator may still take for this session: the provider's
+    /// maximum less the cash in it, bounded by what the agent's deposit can cover.
+    #[serde(default)]
+    pub acceptable: Kopecks,
 }
 
 /// A receipt: what the customer takes away.

@@ -9,9 +9,10 @@
 //! its kiosk window where a display exists, headless otherwise; either way its bridge
 //! serves a browser that opens the kiosk page (on the agent's own origin) with the
 //! `?bridge=…` URL the demo prints — the bridge's token is in it — and the page's
-//! simulator buttons put banknotes through the real CCNET driver. The agent also runs
-//! `--kiosk-dev`, so the kiosk page opened without the bridge still offers simulated
-//! banknotes.
+//! simulator buttons put banknotes through the real CCNET driver; kiosk-shell reports each
+//! stacked bill to the agent with the terminal credential (`DIR/agent/terminal-password`,
+//! handed over in its environment, never on its command line). The agent also runs
+//! `--kiosk-dev`, so the kiosk page opened without the bridge says how to get banknotes.
 //!
 //! `--tls` runs the same network over HTTPS: `pki` makes a CA and a certificate per
 //! participant under the data directory (once; the next start reuses them), every
@@ -175,6 +176,7 @@ async fn start_kiosk_shell(
         .arg("--portal")
         .arg(format!("{}/", web.base(seed::AGENT_PORT)))
         .args(["--portal-login", "kiosk", "--simulator"])
+        .args(["--terminal-login", "terminal"])
         .arg("--bridge-listen")
         .arg(format!("127.0.0.1:{BRIDGE_PORT}"))
         .arg("--journal")
@@ -190,6 +192,11 @@ async fn start_kiosk_shell(
         .env(
             "KIOSK_PORTAL_PASSWORD",
             read_secret(&args.data_dir.join("agent"), "kiosk-password"),
+        )
+        // Secrets go through the environment: `ps` shows argv to every user.
+        .env(
+            "KIOSK_TERMINAL_PASSWORD",
+            read_secret(&args.data_dir.join("agent"), "terminal-password"),
         )
         .env(
             "KIOSK_LOG",
@@ -338,9 +345,7 @@ pub async fn run(args: DemoArgs) -> ExitCode {
     let mut shell = match start_kiosk_shell(&exe, &args, &web, ca_file.as_deref()).await {
         Ok(shell) => Some(shell),
         Err(e) => {
-            eprintln!(
-                "paymesh demo: no kiosk-shell ({e}); the kiosk page offers simulated banknotes instead"
-            );
+            eprintln!("paymesh demo: no kiosk-shell ({e}); the kiosk takes no cash without it");
             None
         }
     };
@@ -384,7 +389,7 @@ pub async fn run(args: DemoArgs) -> ExitCode {
             );
         }
         None => println!(
-            "Kiosk: {}/kiosk   login kiosk   password {kiosk_password}   (simulated banknotes on the cash screen)",
+            "Kiosk: {}/kiosk   login kiosk   password {kiosk_password}   (no cash: kiosk-shell is not running)",
             web.base(seed::AGENT_PORT)
         ),
     }

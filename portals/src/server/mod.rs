@@ -58,6 +58,8 @@ pub struct Settings {
     pub common: CommonArgs,
     /// Agent only: the kiosk realm's password (`--kiosk-password`).
     pub kiosk_password: Option<String>,
+    /// Agent only: the terminal realm's password (`--terminal-password`), kiosk-shell's.
+    pub terminal_password: Option<String>,
     /// Provider only: `--kind` (`mobile` or `internet`), `--smtp-url` and `--mail-from`.
     pub provider_kind: Option<String>,
     pub smtp_url: Option<String>,
@@ -77,7 +79,7 @@ pub struct Settings {
     /// Agent only: how often to refresh the catalog and the balance.
     pub catalog_interval: Option<std::time::Duration>,
     pub balance_interval: Option<std::time::Duration>,
-    /// Agent only: offer the "simulate bill" panel on the kiosk page (development).
+    /// Agent only: the kiosk page without kiosk-shell explains how to simulate bills.
     pub kiosk_dev: bool,
 }
 
@@ -87,6 +89,7 @@ impl Settings {
             role,
             common,
             kiosk_password: None,
+            terminal_password: None,
             provider_kind: None,
             smtp_url: None,
             smtp_ca: None,

@@ -42,6 +42,11 @@ pub struct AgentBalance {
     pub reserved: Money,
     pub available: Money,
     pub blocked: bool,
+    /// Processing's fee rule for this agent, so that a terminal can tell how much cash its
+    /// deposit can still cover (`amount + processing_fee ≤ available`). Absent from
+    /// processing centers that predate it; the terminal then assumes no processing fee.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fee: Option<crate::fee::FeeRule>,
 }
 
 /// `POST /checks` body.

@@ -2,10 +2,10 @@
 //! the page as `/kiosk?bridge=ws://127.0.0.1:PORT/ccnet`; the page keeps that address for
 //! the browser session, connects, and reconnects every two seconds when the link drops.
 //!
-//! The page enables the validator with the room left in the session, credits each
-//! `bill` through the agent (stored before the answer), and only then acks it to the
-//! shell, so a bill is never acked before the agent has it. A bill that arrives with no
-//! session open (re-sent after a reload) waits in the queue and goes to the next session.
+//! The page enables the validator with what the agent says the session can still take
+//! (kiosk-shell asks the agent too and enables the smaller). Cash is none of the page's
+//! business: kiosk-shell reports each stacked bill to the agent itself; a `bill` here only
+//! tells the page to show the session's new totals, and the page acks it as seen.
 //! Without a bridge (a browser, `--kiosk-dev`) nothing here runs.
 
 use leptos::prelude::*;
@@ -21,7 +21,7 @@ pub struct ValidatorView {
     pub simulator: bool,
 }
 
-/// A stacked bill the agent has not been told about yet.
+/// A stacked bill, as the shell announces it (kiosk-shell reports it to the agent).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct BillEvent {
     pub event_id: String,
@@ -46,7 +46,7 @@ pub struct Bridge {
     pub validator: RwSignal<Option<ValidatorView>>,
     /// Bumped on every (re)connect: the page states its wishes again.
     pub generation: RwSignal<u32>,
-    /// Bills waiting to be credited, oldest first, each once.
+    /// Bills announced and not yet acked as seen, oldest first, each once.
     pub bills: RwSignal<Vec<BillEvent>>,
 }
 
@@ -93,7 +93,7 @@ impl Bridge {
         self.send(&serde_json::json!({"type": "disable"}));
     }
 
-    /// The agent has the bill: the shell may forget it.
+    /// The page has shown the bill.
     pub fn ack(&self, event_id: &str) {
         self.send(&serde_json::json!({"type": "ack", "event_id": event_id}));
     }

@@ -3,6 +3,10 @@
 //! check with processing → insert cash (the totals grow with each stacked bill) → pay →
 //! receipt → back to start after an idle timeout. Money is never left behind: an idle
 //! timeout with cash inserted pays it.
+//!
+//! The page never adds cash: kiosk-shell reports each stacked bill to the agent with its
+//! own credential; the page only enables the validator (up to what the agent says the
+//! session can take) and shows the session's totals as the agent has them.
 
 use std::time::Duration;
 
@@ -20,7 +24,7 @@ use crate::ui::rub;
 pub const IDLE_SECONDS: u32 = 90;
 /// How often the start screen asks whether the terminal is blocked or serving again.
 const START_REFRESH_SECONDS: u32 = 10;
-/// Banknotes the development panel offers, in roubles.
+/// Banknotes the simulator's panel offers, in roubles.
 const SIMULATED_BILLS_RUB: [i64; 5] = [50, 100, 500, 1000, 5000];
 
 #[cfg(feature = "ssr")]
@@ -70,40 +74,11 @@ pub async fn kiosk_open(provider_id: i64, account: String) -> Result<SessionView
         .map_err(refused)
 }
 
-/// A banknote the validator stacked (kiosk-shell's bridge hands it to the page).
-#[server(prefix = "/ui/kiosk", endpoint = "bill")]
-pub async fn kiosk_bill(
-    session_id: i64,
-    event_id: String,
-    amount: i64,
-) -> Result<SessionView, ServerFnError> {
-    let bill = crate::agent::server::kiosk::Bill {
-        event_id,
-        amount: Kopecks::new(amount),
-    };
-    crate::agent::server::kiosk::stack_bill(&agent_state()?, session_id, &bill)
+/// The session as the agent has it now: the cash kiosk-shell has reported into it.
+#[server(prefix = "/ui/kiosk", endpoint = "session")]
+pub async fn kiosk_session(session_id: i64) -> Result<SessionView, ServerFnError> {
+    crate::agent::server::kiosk::session_view(&agent_state()?, session_id)
         .await
-        .map(|(s, _)| s)
-        .map_err(refused)
-}
-
-/// Development mode only: a banknote without a validator.
-#[server(prefix = "/ui/kiosk", endpoint = "simulate")]
-pub async fn kiosk_simulate(session_id: i64, amount: i64) -> Result<SessionView, ServerFnError> {
-    let state = agent_state()?;
-    if !state.dev_mode {
-        return Err(ServerFnError::new(
-            "simulated bills exist only with --kiosk-dev",
-        ));
-    }
-    let event_id = format!("sim-{}", shared::auth::generate_password());
-    let bill = crate::agent::server::kiosk::Bill {
-        event_id,
-        amount: Kopecks::new(amount),
-    };
-    crate::agent::server::kiosk::stack_bill(&state, session_id, &bill)
-        .await
-        .map(|(s, _)| s)
         .map_err(refused)
 }
 
@@ -157,7 +132,6 @@ pub fn KioskPage() -> impl IntoView {
     let busy = RwSignal::new(false);
     let idle = RwSignal::new(0u32);
     let bridge = Bridge::new();
-    let crediting = RwSignal::new(false);
 
     let reset = move || {
         screen.set(Screen::Start);
@@ -203,6 +177,10 @@ pub fn KioskPage() -> impl IntoView {
                 {
                     state.refetch();
                 }
+                // On the cash screen the totals follow what kiosk-shell has reported.
+                if screen.get_untracked() == Screen::Cash && bridge.present.get_untracked() {
+                    refresh(session);
+                }
                 if idle.get_untracked() < IDLE_SECONDS || busy.get_untracked() {
                     return;
                 }
@@ -234,41 +212,24 @@ pub fn KioskPage() -> impl IntoView {
             return;
         }
         match session.get_untracked() {
-            Some(s) if on_cash => {
-                bridge.enable(s.max_amount.checked_sub(s.cash).unwrap_or_default())
-            }
+            // kiosk-shell asks the agent too and enables the smaller of the two.
+            Some(s) if on_cash => bridge.enable(s.acceptable),
             _ => bridge.disable(),
         }
     });
-    // Each stacked bill: credited by the agent first, acked to the shell after.
+    // Each stacked bill: kiosk-shell reports it to the agent itself; the page shows the
+    // session's new totals and tells the shell it has seen the bill.
     Effect::new(move |_| {
         let queue = bridge.bills.get();
-        let (Some(bill), Some(open)) = (queue.first().cloned(), session.get()) else {
-            return;
-        };
-        if crediting.get() || open.status != "open" {
+        if queue.is_empty() {
             return;
         }
-        crediting.set(true);
-        spawn_local(async move {
-            match kiosk_bill(open.session_id, bill.event_id.clone(), bill.amount.get()).await {
-                Ok(view) => {
-                    session.set(Some(view));
-                    bridge.ack(&bill.event_id);
-                    bridge
-                        .bills
-                        .update(|q| q.retain(|b| b.event_id != bill.event_id));
-                    message.set(None);
-                    idle.set(0);
-                    crediting.set(false);
-                }
-                Err(e) => {
-                    // Not acked: the bill stays queued (and journaled in the shell).
-                    message.set(Some(format!("{}: {e}", t.failed)));
-                    set_timeout(move || crediting.set(false), Duration::from_secs(2));
-                }
-            }
-        });
+        for bill in &queue {
+            bridge.ack(&bill.event_id);
+        }
+        bridge.bills.set(Vec::new());
+        idle.set(0);
+        refresh(session);
     });
 
     let choose = move |p: CatalogProvider| {
@@ -315,9 +276,6 @@ pub fn KioskPage() -> impl IntoView {
                     }
                 }}
             </header>
-            {move || (!bridge.bills.get().is_empty() && session.get().is_none()).then(|| view! {
-                <p class="kiosk-message" role="alert" id="kiosk-bills-waiting">{t.bills_waiting}</p>
-            })}
             <Transition fallback=|| ()>
                 {move || state.get().map(|result| match result {
                     Err(e) => view! { <p class="kiosk-message error">{format!("{}: {e}", t.failed)}</p> }.into_any(),
@@ -331,6 +289,22 @@ pub fn KioskPage() -> impl IntoView {
             </Transition>
         </div>
     }
+}
+
+/// Reloads the open session's totals from the agent.
+fn refresh(session: RwSignal<Option<SessionView>>) {
+    let Some(open) = session.get_untracked().filter(|s| s.status == "open") else {
+        return;
+    };
+    spawn_local(async move {
+        if let Ok(view) = kiosk_session(open.session_id).await
+            && session
+                .get_untracked()
+                .is_some_and(|s| s.session_id == view.session_id && s != view)
+        {
+            session.set(Some(view));
+        }
+    });
 }
 
 #[component]
@@ -497,31 +471,12 @@ fn CashScreen(
             .get()
             .is_some_and(|s| s.amount.is_positive() && s.amount >= s.min_amount)
     };
-    let simulate = move |rub_amount: i64| {
-        let Some(id) = session.get_untracked().map(|s| s.session_id) else {
-            return;
-        };
-        spawn_local(async move {
-            match kiosk_simulate(id, rub_amount * 100).await {
-                Ok(s) => {
-                    session.set(Some(s));
-                    message.set(None);
-                }
-                Err(e) => message.set(Some(format!("{}: {e}", t.failed))),
-            }
-        });
-    };
-    // Without kiosk-shell the development panel stands in for the validator.
+    // Without kiosk-shell there is no cash at all: say how to get the simulator.
     let panel = (dev_mode && !bridge.present.get_untracked()).then(|| {
-        let buttons = SIMULATED_BILLS_RUB
-            .into_iter()
-            .map(|r| view! { <button type="button" class="sim-bill" on:click=move |_| simulate(r)>{format!("{r} ₽")}</button> })
-            .collect_view();
         view! {
-            <section class="kiosk-sim" aria-label=t.simulate>
+            <section class="kiosk-sim" aria-label=t.simulate id="kiosk-no-validator">
                 <h3>{t.simulate}</h3>
                 <p class="hint">{t.simulate_hint}</p>
-                <div class="kiosk-tiles">{buttons}</div>
             </section>
         }
     });
@@ -529,6 +484,9 @@ fn CashScreen(
         <h2 class="kiosk-prompt">{t.insert_cash}</h2>
         <p class="kiosk-limits">
             {move || session.get().map(|s| format!("{} · {}: {} — {}", s.provider_name, t.limits, rub(s.min_amount), rub(s.max_amount)))}
+        </p>
+        <p class="kiosk-limits" id="kiosk-acceptable">
+            {move || session.get().map(|s| format!("{}: {}", t.acceptable, rub(s.acceptable)))}
         </p>
         <dl class="kiosk-totals">
             <dt>{t.accepted}</dt><dd id="kiosk-cash">{figure(|s| s.cash)}</dd>

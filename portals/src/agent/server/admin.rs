@@ -125,6 +125,13 @@ async fn list_payments(
     ))
 }
 
+/// Cash the validator stacked that is in no session (docs/agent.md "Unassigned cash").
+async fn list_unassigned_cash(
+    State(state): State<AgentState>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(super::cash::unassigned(&state.pool, 500).await?))
+}
+
 async fn get_fee(State(state): State<AgentState>) -> Result<impl IntoResponse, ApiError> {
     Ok(Json(store::fee_rule(&state.pool).await.map_err(db)?))
 }
@@ -151,5 +158,6 @@ pub fn router(state: AgentState) -> axum::Router {
         .route("/api/admin/v1/sync", post(post_sync))
         .route("/api/admin/v1/payments", get(list_payments))
         .route("/api/admin/v1/fee", get(get_fee).put(put_fee))
+        .route("/api/admin/v1/unassigned-cash", get(list_unassigned_cash))
         .with_state(state)
 }

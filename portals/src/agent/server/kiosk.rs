@@ -1,6 +1,7 @@
-//! The kiosk's API, `/api/kiosk/v1` (login `kiosk`): what the kiosk page and kiosk-shell
-//! use — the terminal's state and catalog, the account check, a cash session per customer
-//! with every stacked bill (each `event_id` counted once), the pay, and the receipt.
+//! The kiosk's API, `/api/kiosk/v1` (login `kiosk`): what the kiosk page uses — the
+//! terminal's state and catalog, the account check, a cash session per customer, the pay,
+//! and the receipt. Cash never comes from here: kiosk-shell reports each stacked bill in
+//! the terminal realm (`terminal.rs`), and a session pays only after a successful check.
 
 use std::time::Duration;
 
@@ -8,7 +9,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 pub use crate::agent::model::{KioskState, Receipt, SessionView};
 use shared::error::ApiError;
@@ -25,8 +26,8 @@ use crate::server::clock;
 
 /// How long `pay` waits for processing before it answers with the payment still on its way.
 pub const PAY_WAIT: Duration = Duration::from_secs(8);
-/// Longest event id a bill may carry.
-pub const MAX_EVENT_ID_LEN: usize = 64;
+/// How long a successful check lets a session be opened and paid on it.
+pub const CHECK_VALID: Duration = Duration::from_secs(30 * 60);
 
 fn db(e: sqlx::Error) -> ApiError {
     ApiError::internal(e)
@@ -91,7 +92,19 @@ pub async fn check(state: &AgentState, request: &CheckRequest) -> Result<CheckAn
             reason: "no_contract".into(),
         })?;
     match processing::check(&state.client, &contract, request).await {
-        Ok(answer) => Ok(answer),
+        Ok(answer) => {
+            sqlx::query(
+                "INSERT INTO checks (provider_id, account, result, checked_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(request.provider_id)
+            .bind(&request.account)
+            .bind(i64::from(answer.result))
+            .bind(clock::now())
+            .execute(&state.pool)
+            .await
+            .map_err(db)?;
+            Ok(answer)
+        }
         Err(CallError::Refused { body, .. }) => Err(ApiError::field("account", body)),
         Err(CallError::Suspended) => Err(ApiError::TerminalBlocked {
             reason: "suspended".into(),
@@ -120,7 +133,9 @@ async fn view(state: &AgentState, session: SessionRow) -> Result<SessionView, Ap
     let fee = store::fee_rule(&state.pool).await.map_err(db)?;
     let cash = Kopecks::new(session.cash);
     let (agent_fee, amount) = split(&fee, cash)?;
+    let acceptable = super::cash::acceptable(state, &session).await?;
     Ok(SessionView {
+        acceptable,
         session_id: session.id,
         provider_id: session.provider_id,
         provider_name: session.provider_name,
@@ -153,6 +168,27 @@ async fn refuse_if_blocked(state: &AgentState) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// The newest check of this provider and account that the provider answered with result 0,
+/// within [`CHECK_VALID`].
+async fn successful_check(
+    state: &AgentState,
+    provider_id: i64,
+    account: &str,
+) -> Result<Option<i64>, ApiError> {
+    let since = clock::stamp(time::OffsetDateTime::now_utc() - CHECK_VALID);
+    let found: Option<(i64,)> = sqlx::query_as(
+        "SELECT id FROM checks WHERE provider_id = $1 AND account = $2 AND result = 0 AND checked_at >= $3
+         ORDER BY id DESC LIMIT 1",
+    )
+    .bind(provider_id)
+    .bind(account)
+    .bind(since)
+    .fetch_optional(&state.pool)
+    .await
+    .map_err(db)?;
+    Ok(found.map(|(id,)| id))
+}
+
 #[derive(Deserialize)]
 struct OpenSession {
     provider_id: i64,
@@ -167,9 +203,10 @@ pub async fn open(
 ) -> Result<SessionView, ApiError> {
     refuse_if_blocked(state).await?;
     let provider = provider(state, provider_id, account).await?;
+    let check_id = successful_check(state, provider_id, account).await?;
     let (id,): (i64,) = sqlx::query_as(
-        "INSERT INTO sessions (provider_id, provider_name, account, min_amount, max_amount, status, created_at)
-         VALUES ($1, $2, $3, $4, $5, 'open', $6) RETURNING id",
+        "INSERT INTO sessions (provider_id, provider_name, account, min_amount, max_amount, status, created_at, check_id)
+         VALUES ($1, $2, $3, $4, $5, 'open', $6, $7) RETURNING id",
     )
     .bind(provider.provider_id)
     .bind(&provider.name)
@@ -177,6 +214,7 @@ pub async fn open(
     .bind(provider.min_amount.get())
     .bind(provider.max_amount.get())
     .bind(clock::now())
+    .bind(check_id)
     .fetch_one(&state.pool)
     .await
     .map_err(db)?;
@@ -200,75 +238,17 @@ async fn open_session(
     ))
 }
 
+/// A session's totals as the agent has them.
+pub async fn session_view(state: &AgentState, id: i64) -> Result<SessionView, ApiError> {
+    let session = session_or_404(state, id).await?;
+    view(state, session).await
+}
+
 async fn get_session(
     State(state): State<AgentState>,
     Path(id): Path<i64>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let session = session_or_404(&state, id).await?;
-    Ok(Json(view(&state, session).await?))
-}
-
-/// A stacked bill, as the validator reported it.
-#[derive(Debug, Clone, Deserialize, Serialize)]
-pub struct Bill {
-    pub event_id: String,
-    pub amount: Kopecks,
-}
-
-/// Records a stacked bill once: the row is committed before the answer (the kiosk acks the
-/// validator only after this answer), and a repeated `event_id` counts nothing.
-pub async fn stack_bill(
-    state: &AgentState,
-    session_id: i64,
-    bill: &Bill,
-) -> Result<(SessionView, bool), ApiError> {
-    if bill.event_id.is_empty() || bill.event_id.len() > MAX_EVENT_ID_LEN {
-        return Err(ApiError::field(
-            "event_id",
-            format!("1 to {MAX_EVENT_ID_LEN} characters"),
-        ));
-    }
-    if !bill.amount.is_positive() {
-        return Err(ApiError::field("amount", "a banknote is a positive amount"));
-    }
-    let session = session_or_404(state, session_id).await?;
-    let counted = sqlx::query(
-        "INSERT INTO bills (event_id, session_id, amount, stacked_at)
-         SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM sessions WHERE id = $2 AND status = 'open')
-         ON CONFLICT (event_id) DO NOTHING",
-    )
-    .bind(&bill.event_id)
-    .bind(session_id)
-    .bind(bill.amount.get())
-    .bind(clock::now())
-    .execute(&state.pool)
-    .await
-    .map_err(db)?
-    .rows_affected()
-        == 1;
-    if counted {
-        tracing::info!(session = session_id, event_id = %bill.event_id, amount = %bill.amount, "bill stacked");
-    } else if session.status != "open" {
-        // Cash after the pay: keep it on record in the log; the operator reconciles the cassette.
-        tracing::error!(session = session_id, event_id = %bill.event_id, amount = %bill.amount, "bill for a closed session not counted");
-        return Err(ApiError::field(
-            "session",
-            "this session is paid; the bill was not counted",
-        ));
-    }
-    let session = session_or_404(state, session_id).await?;
-    Ok((view(state, session).await?, counted))
-}
-
-async fn post_bill(
-    State(state): State<AgentState>,
-    Path(id): Path<i64>,
-    JsonBody(bill): JsonBody<Bill>,
-) -> Result<impl IntoResponse, ApiError> {
-    let (session, counted) = stack_bill(&state, id, &bill).await?;
-    Ok(Json(
-        serde_json::json!({"counted": counted, "session": session}),
-    ))
+    Ok(Json(session_view(&state, id).await?))
 }
 
 async fn receipt(state: &AgentState, payment: PaymentRow) -> Result<Receipt, ApiError> {
@@ -299,6 +279,10 @@ pub async fn pay(state: &AgentState, session_id: i64) -> Result<PaymentRow, ApiE
         return Ok(existing);
     }
     let session = session_or_404(state, session_id).await?;
+    // The page checks before it opens a session, but the page is not what guards money.
+    if session.check_id.is_none() {
+        return Err(ApiError::CheckRequired);
+    }
     let fee = store::fee_rule(&state.pool).await.map_err(db)?;
     let (agent_fee, amount) = split(&fee, Kopecks::new(session.cash))?;
     if !amount.is_positive() || amount.get() < session.min_amount {
@@ -395,25 +379,6 @@ async fn get_receipt(
     Ok(Json(receipt(&state, payment).await?))
 }
 
-#[derive(Deserialize)]
-struct ValidatorReport {
-    fault: Option<String>,
-}
-
-/// kiosk-shell reports the bill validator's faults here; a fault blocks the terminal.
-async fn post_validator(
-    State(state): State<AgentState>,
-    JsonBody(report): JsonBody<ValidatorReport>,
-) -> Result<impl IntoResponse, ApiError> {
-    if let Ok(mut fault) = state.validator_fault.lock() {
-        if report.fault != *fault {
-            tracing::warn!(fault = ?report.fault, "bill validator state");
-        }
-        fault.clone_from(&report.fault);
-    }
-    Ok(Json(sync::status(&state).await.map_err(db)?))
-}
-
 pub fn router(state: AgentState) -> axum::Router {
     use axum::routing::{get, post};
     axum::Router::new()
@@ -421,9 +386,7 @@ pub fn router(state: AgentState) -> axum::Router {
         .route("/api/kiosk/v1/checks", post(post_check))
         .route("/api/kiosk/v1/sessions", post(open_session))
         .route("/api/kiosk/v1/sessions/{id}", get(get_session))
-        .route("/api/kiosk/v1/sessions/{id}/bills", post(post_bill))
         .route("/api/kiosk/v1/sessions/{id}/pay", post(post_pay))
         .route("/api/kiosk/v1/sessions/{id}/receipt", get(get_receipt))
-        .route("/api/kiosk/v1/validator", post(post_validator))
         .with_state(state)
 }

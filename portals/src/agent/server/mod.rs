@@ -1,13 +1,17 @@
 //! The agent's server side: the terminal's state, the kiosk realm (login `kiosk`) for
 //! `/api/kiosk/v1` and the kiosk screens (the UI bundle is open to both the operator and
-//! the kiosk), its routes, and two background workers: sync and the outbox.
+//! the kiosk), the terminal realm (login `terminal`, kiosk-shell's own) for
+//! `/api/terminal/v1` where the cash comes in, its routes, and two background workers:
+//! sync and the outbox.
 
 pub mod admin;
+pub mod cash;
 pub mod kiosk;
 pub mod outbox;
 pub mod processing;
 pub mod store;
 pub mod sync;
+pub mod terminal;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -40,7 +44,8 @@ pub struct AgentState {
     pub validator_fault: Arc<Mutex<Option<String>>>,
     /// Wakes the outbox when a payment is stored.
     pub outbox_wake: Arc<tokio::sync::Notify>,
-    /// `--kiosk-dev`: the kiosk page offers a "simulate bill" panel.
+    /// `--kiosk-dev`: the kiosk page, opened without kiosk-shell, says how to get
+    /// simulated banknotes (kiosk-shell's simulator); it never adds cash itself.
     pub dev_mode: bool,
 }
 
@@ -53,6 +58,15 @@ pub fn parts(context: &RoleContext) -> Result<RoleParts, StartError> {
     )?;
     let kiosk: Arc<dyn CredentialStore> = Arc::new(
         SingleLogin::new("kiosk", KIOSK_LOGIN, &password)
+            .map_err(|e| StartError::Other(e.to_string()))?,
+    );
+    let (terminal_password, terminal_generated) = data_dir::password(
+        dir,
+        terminal::TERMINAL_PASSWORD_FILE,
+        context.settings.terminal_password.as_deref(),
+    )?;
+    let terminal_store: Arc<dyn CredentialStore> = Arc::new(
+        SingleLogin::new("terminal", terminal::TERMINAL_LOGIN, &terminal_password)
             .map_err(|e| StartError::Other(e.to_string()))?,
     );
     let pool = context
@@ -79,10 +93,13 @@ pub fn parts(context: &RoleContext) -> Result<RoleParts, StartError> {
     tokio::spawn(outbox::run(state.clone()));
     let api = Router::new()
         .merge(admin::router(state.clone()))
-        .merge(kiosk::router(state.clone()));
+        .merge(kiosk::router(state.clone()))
+        .merge(terminal::router(state.clone()));
     let both = vec![context.admin.clone(), kiosk.clone()];
     let realms = vec![
         ("/api/kiosk/v1", vec![kiosk.clone()]),
+        // kiosk-shell's own credential: the only way cash comes in.
+        ("/api/terminal/v1", vec![terminal_store]),
         ("/kiosk", vec![kiosk.clone()]),
         // The kiosk page's server functions.
         ("/ui/kiosk", vec![kiosk]),
@@ -91,21 +108,27 @@ pub fn parts(context: &RoleContext) -> Result<RoleParts, StartError> {
         ("/lang", both.clone()),
         ("/assets", both),
     ];
-    let generated = if generated {
-        vec![(
+    let mut generated_now = Vec::new();
+    if generated {
+        generated_now.push((
             "kiosk (login kiosk)",
             dir.join(KIOSK_PASSWORD_FILE),
             password,
-        )]
-    } else {
-        Vec::new()
-    };
+        ));
+    }
+    if terminal_generated {
+        generated_now.push((
+            "terminal (login terminal, kiosk-shell's)",
+            dir.join(terminal::TERMINAL_PASSWORD_FILE),
+            terminal_password,
+        ));
+    }
     Ok(RoleParts {
         api,
         ui_context: Some(Arc::new(move || {
             leptos::prelude::provide_context(state.clone())
         })),
         realms,
-        generated,
+        generated: generated_now,
     })
 }

@@ -120,12 +120,14 @@ pub struct SessionRow {
     pub status: String,
     pub created_at: String,
     pub cash: i64,
+    /// The successful check the session was opened on; none: it cannot be paid.
+    pub check_id: Option<i64>,
 }
 
 pub async fn session(pool: &SqlitePool, id: i64) -> Result<Option<SessionRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT s.id, s.provider_id, s.provider_name, s.account, s.min_amount, s.max_amount, s.status, s.created_at,
-                COALESCE((SELECT SUM(b.amount) FROM bills b WHERE b.session_id = s.id), 0) AS cash
+                COALESCE((SELECT SUM(b.amount) FROM bills b WHERE b.session_id = s.id), 0) AS cash, s.check_id
          FROM sessions s WHERE s.id = $1",
     )
     .bind(id)

@@ -78,6 +78,7 @@ pub fn balance_of(agent: &AgentRow) -> AgentBalance {
         reserved: Money::rub(Kopecks::new(agent.reserved)),
         available: Money::rub(agent.available()),
         blocked: !agent.available().is_positive(),
+        fee: Some(agent.fee_rule()),
     }
 }
 
