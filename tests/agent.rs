@@ -396,3 +396,43 @@ async fn a_payment_in_the_outbox_survives_a_restart_of_the_terminal() {
     assert_eq!(t.net.provider_payments().await, 1);
     t.net.assert_ledger_verifies().await;
 }
+
+#[tokio::test]
+async fn retention_deletes_sessions_left_without_cash_and_keeps_those_with_cash() {
+    let t = Terminal::start(1_000_000).await;
+    t.report_bill_table().await;
+    let account = t.net.account.clone();
+    let empty = t.checked_session(&account).await;
+    let with_cash = t.checked_session(&account).await;
+    let (status, body) = t.bill(with_cash, "R-1", 10_000).await;
+    assert!(status == 200 || status == 201, "{body}");
+    let pool = t.agent.pool.clone().unwrap();
+    // Both sessions, and every check, are made a year old.
+    sqlx::query("UPDATE sessions SET created_at = '2025-01-01T00:00:00.000000Z'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE checks SET checked_at = '2025-01-01T00:00:00.000000Z'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let deleted = portals::server::retention::sweep_once(
+        &pool,
+        portals::agent::server::RETENTION,
+        std::time::Duration::from_secs(90 * 86_400),
+    )
+    .await
+    .unwrap();
+    assert_eq!(deleted[0].1, 1, "{deleted:?}");
+    let ids: Vec<(i64,)> = sqlx::query_as("SELECT id FROM sessions ORDER BY id")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(ids, vec![(with_cash,)], "the empty session {empty} went");
+    let (checks,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM checks")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(checks, 1, "the check the session with cash was opened on stays");
+    assert_eq!(t.session(with_cash).await["cash"], 10_000);
+}

@@ -72,21 +72,30 @@ async fn a_second_participant_on_the_same_data_dir_refuses_to_start() {
 }
 
 #[tokio::test]
-async fn the_kiosk_password_is_generated_beside_the_admin_password() {
+async fn the_kiosk_and_terminal_passwords_are_generated_beside_the_admin_password() {
     let dir = tempfile::tempdir().unwrap();
     let mut settings = crate::helpers::settings(Role::Agent, dir.path().join("data"), None);
     settings.kiosk_password = None;
+    settings.terminal_password = None;
     let app = portals::server::App::build(settings).await.unwrap();
     let files: Vec<_> = app
         .generated
         .iter()
         .map(|(_, f, _)| f.file_name().unwrap().to_owned())
         .collect();
-    assert_eq!(files, ["admin-password", "kiosk-password"]);
-    let mode = std::fs::metadata(dir.path().join("data/kiosk-password"))
-        .unwrap()
-        .permissions()
-        .mode()
-        & 0o777;
-    assert_eq!(mode, 0o600);
+    assert_eq!(
+        files,
+        ["admin-password", "kiosk-password", "terminal-password"]
+    );
+    for file in ["kiosk-password", "terminal-password"] {
+        let mode = std::fs::metadata(dir.path().join("data").join(file))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600, "{file}");
+    }
+    // kiosk-shell's password is its own, not the kiosk page's.
+    let read = |f: &str| std::fs::read_to_string(dir.path().join("data").join(f)).unwrap();
+    assert_ne!(read("kiosk-password"), read("terminal-password"));
 }

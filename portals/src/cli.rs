@@ -109,6 +109,10 @@ pub struct AgentArgs {
     /// Seconds between balance refreshes.
     #[arg(long, env = "PAYMESH_BALANCE_INTERVAL_S", default_value_t = 300)]
     pub balance_interval_s: u64,
+    /// Days after which kiosk sessions a customer left without cash, and checks no
+    /// session used, are deleted (sessions with cash and payments are kept).
+    #[arg(long, env = "PAYMESH_RETENTION_DAYS", default_value_t = 90)]
+    pub retention_days: u32,
 }
 
 #[derive(Args, Debug)]
@@ -163,6 +167,7 @@ impl Command {
                 kiosk_dev: a.kiosk_dev,
                 catalog_interval: Some(std::time::Duration::from_secs(a.catalog_interval_s.max(1))),
                 balance_interval: Some(std::time::Duration::from_secs(a.balance_interval_s.max(1))),
+                retention: Some(days(a.retention_days)),
                 ..Settings::new(Role::Agent, a.common)
             },
             Command::Demo(d) => return Err(d),

@@ -49,6 +49,29 @@ pub struct AgentState {
     pub dev_mode: bool,
 }
 
+/// What ages out of the terminal's database: sessions a customer opened and left without
+/// inserting cash (no bill, no payment), then the checks no remaining session points to.
+/// Sessions with cash, bills, unassigned cash and payments are the terminal's books and stay.
+pub const RETENTION: &[crate::server::retention::Sweep] = &[
+    crate::server::retention::Sweep {
+        what: "kiosk sessions left without cash",
+        delete: "DELETE FROM sessions WHERE id IN
+                 (SELECT s.id FROM sessions s
+                  WHERE s.status = 'open' AND s.created_at < $1
+                    AND NOT EXISTS (SELECT 1 FROM bills b WHERE b.session_id = s.id)
+                    AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.session_id = s.id)
+                  ORDER BY s.id LIMIT $2)",
+    },
+    crate::server::retention::Sweep {
+        what: "account checks no session uses",
+        delete: "DELETE FROM checks WHERE id IN
+                 (SELECT c.id FROM checks c
+                  WHERE c.checked_at < $1
+                    AND NOT EXISTS (SELECT 1 FROM sessions s WHERE s.check_id = c.id)
+                  ORDER BY c.id LIMIT $2)",
+    },
+];
+
 pub fn parts(context: &RoleContext) -> Result<RoleParts, StartError> {
     let dir = &context.settings.common.data_dir;
     let (password, generated) = data_dir::password(
@@ -91,6 +114,13 @@ pub fn parts(context: &RoleContext) -> Result<RoleParts, StartError> {
     };
     tokio::spawn(sync::run(state.clone()));
     tokio::spawn(outbox::run(state.clone()));
+    crate::server::retention::spawn(
+        state.pool.clone(),
+        RETENTION,
+        settings
+            .retention
+            .unwrap_or(crate::server::retention::DEFAULT_MAX_AGE),
+    );
     let api = Router::new()
         .merge(admin::router(state.clone()))
         .merge(kiosk::router(state.clone()))
