@@ -431,6 +431,39 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn silent_and_idle_connections_are_closed_after_the_header_timeout() {
+        let router = Router::new().route("/", get(|| async { "ok" }));
+        let limits = ServeLimits {
+            header_read_timeout: Duration::from_millis(300),
+            ..ServeLimits::default()
+        };
+        let (addr, _stop, _task) = start(router, limits).await;
+        // Bounds for a failing server, not timing assertions.
+        let closed = |mut stream: tokio::net::TcpStream| async move {
+            let mut rest = Vec::new();
+            tokio::time::timeout(Duration::from_secs(20), stream.read_to_end(&mut rest))
+                .await
+                .map(|_| rest)
+        };
+        // Connected, never a byte sent.
+        let silent = tokio::net::TcpStream::connect(addr).await.unwrap();
+        assert!(
+            closed(silent).await.is_ok(),
+            "a silent connection is closed"
+        );
+        // One request served, then idle on a kept-alive connection.
+        let mut idle = tokio::net::TcpStream::connect(addr).await.unwrap();
+        idle.write_all(b"GET / HTTP/1.1\r\nHost: test\r\n\r\n")
+            .await
+            .unwrap();
+        let answer = closed(idle).await.expect("an idle connection is closed");
+        assert!(
+            String::from_utf8_lossy(&answer).starts_with("HTTP/1.1 200"),
+            "its request was answered first"
+        );
+    }
+
+    #[tokio::test]
     async fn shutdown_finishes_the_request_in_flight() {
         let release = Arc::new(tokio::sync::Notify::new());
         let entered = Arc::new(tokio::sync::Notify::new());
