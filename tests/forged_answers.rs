@@ -76,7 +76,7 @@ async fn start_forger(upstream: String) -> (SocketAddr, Arc<AtomicU8>) {
     let forger = Forger {
         mode: mode.clone(),
         upstream,
-        client: reqwest::Client::new(),
+        client: crate::helpers::plain_client(),
     };
     let app = axum::Router::new()
         .route("/osmp", axum::routing::get(answer))

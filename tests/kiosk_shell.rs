@@ -98,7 +98,7 @@ impl KioskShell {
             .trim_start_matches("ws://")
             .split_once("/ccnet?token=")
             .unwrap();
-        let response = reqwest::Client::new()
+        let response = crate::helpers::plain_client()
             .post(format!("http://{port}/sim?token={token}"))
             .body(script.to_owned())
             .send()
