@@ -821,3 +821,143 @@ async fn a_suspended_agents_terminal_blocks_until_processing_resumes_it() {
     let open = sync().await;
     assert_eq!(open["blocked"], false, "{open}");
 }
+
+/// A portal form posted as the browser posts it (before hydration): the server
+/// function's status and JSON answer.
+async fn submit(app: &TestApp, endpoint: &str, form: &str) -> (u16, Value) {
+    let response = app
+        .client
+        .post(app.url(endpoint))
+        .basic_auth("admin", Some(ADMIN_PASSWORD))
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
+        .body(form.to_owned())
+        .send()
+        .await
+        .expect("form sent");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn the_portal_buttons_suspend_and_rotate_only_when_confirmed() {
+    let processing = TestApp::spawn(Role::Processing).await;
+    let (_, agent) = admin(
+        &processing,
+        reqwest::Method::POST,
+        "/api/admin/v1/agents",
+        Some(json!({"name": "T"})),
+    )
+    .await;
+    let login = agent["login"].as_str().unwrap().to_owned();
+    let old = agent["password"].as_str().unwrap().to_owned();
+    let balance = |password: String| {
+        let (processing, login) = (&processing, login.clone());
+        async move {
+            send(
+                processing,
+                reqwest::Method::GET,
+                "/api/agent/v1/balance",
+                (&login, &password),
+                None,
+            )
+            .await
+            .0
+        }
+    };
+    // The agents page offers both buttons, each with its confirmation box, required.
+    let (_, page) = text(&processing, "/agents").await;
+    for id in [
+        "status-1",
+        "rotate-1",
+        "confirm-status-1",
+        "confirm-rotate-1",
+    ] {
+        assert!(
+            page.contains(&format!("id=\"{id}\"")),
+            "no #{id} on the agents page"
+        );
+    }
+    assert!(
+        page.contains("required"),
+        "the confirmation boxes are required"
+    );
+
+    // Unconfirmed: nothing changes.
+    let (status, answer) = submit(
+        &processing,
+        "/ui/processing/agent-status",
+        "agent_id=1&status=suspended",
+    )
+    .await;
+    assert_eq!((status, answer), (200, json!("Unconfirmed")));
+    let (status, answer) = submit(
+        &processing,
+        "/ui/processing/agent-credentials",
+        "agent_id=1",
+    )
+    .await;
+    assert_eq!((status, answer), (200, json!("Unconfirmed")));
+    assert_eq!(balance(old.clone()).await, 200);
+
+    // Confirmed: suspended, then a new password, shown once in the answer.
+    let (status, answer) = submit(
+        &processing,
+        "/ui/processing/agent-status",
+        "agent_id=1&status=suspended&confirm=yes",
+    )
+    .await;
+    assert_eq!((status, answer), (200, json!({"StatusSet": "suspended"})));
+    assert_eq!(balance(old.clone()).await, 403);
+    let (status, answer) = submit(
+        &processing,
+        "/ui/processing/agent-credentials",
+        "agent_id=1&confirm=yes",
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["Rotated"]["login"], login.as_str());
+    let new = answer["Rotated"]["password"].as_str().unwrap().to_owned();
+    assert_eq!(balance(old.clone()).await, 401, "the old password is gone");
+    assert_eq!(
+        balance(new.clone()).await,
+        403,
+        "the new one works, for a suspended agent"
+    );
+    let (status, _) = submit(
+        &processing,
+        "/ui/processing/agent-status",
+        "agent_id=1&status=active&confirm=yes",
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(balance(new).await, 200);
+
+    // The provider's button works the same way.
+    let provider = TestApp::spawn(Role::Provider).await;
+    let (_, contract) = admin(
+        &provider,
+        reqwest::Method::POST,
+        "/api/admin/v1/processing-contracts",
+        Some(json!({"processing_name": "P", "protocol": "json"})),
+    )
+    .await;
+    let (_, page) = text(&provider, "/processing-contracts").await;
+    assert!(
+        page.contains("id=\"confirm-rotate-1\""),
+        "no confirmation box on the contracts page"
+    );
+    let (status, answer) = submit(&provider, "/ui/provider/contract-credentials", "id=1").await;
+    assert_eq!((status, answer), (200, json!("Unconfirmed")));
+    let (status, answer) = submit(
+        &provider,
+        "/ui/provider/contract-credentials",
+        "id=1&confirm=yes",
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["Rotated"]["login"], contract["login"]);
+    assert_ne!(answer["Rotated"]["password"], contract["password"]);
+}

@@ -12,6 +12,7 @@ pub struct Texts {
     pub blocked_no_contract: &'static str,
     pub blocked_empty_catalog: &'static str,
     pub blocked_no_funds: &'static str,
+    pub blocked_suspended: &'static str,
     pub blocked_validator: &'static str,
     pub enter_account: &'static str,
     pub account_ok: &'static str,
@@ -143,6 +144,7 @@ impl Texts {
             "no_contract" => self.blocked_no_contract,
             "empty_catalog" => self.blocked_empty_catalog,
             "no_funds" => self.blocked_no_funds,
+            "suspended" => self.blocked_suspended,
             _ => self.blocked_validator,
         }
     }
@@ -179,6 +181,7 @@ pub static RU: Texts = Texts {
     blocked_no_contract: "Терминал ещё не подключён к процессингу.",
     blocked_empty_catalog: "Список получателей платежей пока пуст.",
     blocked_no_funds: "Исчерпан аванс терминала.",
+    blocked_suspended: "Договор терминала с процессингом приостановлен.",
     blocked_validator: "Неисправен купюроприёмник.",
     enter_account: "Введите",
     account_ok: "Номер введён верно",
@@ -279,6 +282,7 @@ pub static EN: Texts = Texts {
     blocked_no_contract: "The terminal is not connected to processing yet.",
     blocked_empty_catalog: "The list of payees is empty.",
     blocked_no_funds: "The terminal's deposit is used up.",
+    blocked_suspended: "The processing center has suspended the terminal's contract.",
     blocked_validator: "The bill validator is out of order.",
     enter_account: "Enter",
     account_ok: "The number looks right",
