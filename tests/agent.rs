@@ -433,6 +433,9 @@ async fn retention_deletes_sessions_left_without_cash_and_keeps_those_with_cash(
         .fetch_one(&pool)
         .await
         .unwrap();
-    assert_eq!(checks, 1, "the check the session with cash was opened on stays");
+    assert_eq!(
+        checks, 1,
+        "the check the session with cash was opened on stays"
+    );
     assert_eq!(t.session(with_cash).await["cash"], 10_000);
 }

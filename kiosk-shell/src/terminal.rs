@@ -146,9 +146,11 @@ pub async fn start(config: TerminalConfig) -> anyhow::Result<Terminal> {
     }
     let guard = BridgeGuard::new(page_origin).context("cannot make the bridge's token")?;
     let link = match (&config.portal, &config.terminal) {
-        (Some(portal), Some(credential)) => {
-            Some(Arc::new(AgentLink::new(portal, credential.clone(), &config.trust)))
-        }
+        (Some(portal), Some(credential)) => Some(Arc::new(AgentLink::new(
+            portal,
+            credential.clone(),
+            &config.trust,
+        ))),
         (Some(_), None) => {
             tracing::error!(
                 "no terminal credential (--terminal-login/--terminal-password): the validator stays disabled, since its bills could not be reported"

@@ -762,6 +762,7 @@ async fn the_bridge_admits_only_its_token_and_the_pages_origin() {
     page.enable(1000).await;
     page.state("idle", "ready").await;
 
+    shared::outbound::install_crypto_provider();
     let http = reqwest::Client::new();
     let sim = format!("http://{}/sim", rig.terminal.as_ref().unwrap().bridge_addr);
     let status = |r: reqwest::Response| r.status().as_u16();

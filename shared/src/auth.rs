@@ -104,7 +104,72 @@ pub fn hash_password(password: &str) -> Result<String, StoreError> {
 /// Checks a password against a stored PHC string on the process-wide hashing pool (off
 /// the async runtime). A malformed stored hash verifies nothing; a full queue is
 /// [`HashBusy`], refused at once, never waited out.
+///
+/// Concurrent checks of the same password against the same stored hash share one argon2
+/// run: a client that opens a hundred connections at once with its (not yet cached)
+/// credentials costs one queue slot, not a hundred, and is not refused as a flood.
 pub async fn verify_password(password: &str, phc: &str) -> Result<bool, HashBusy> {
+    let Some((digest, shared)) = in_flight().join(phc, password) else {
+        return hash_once(password, phc).await;
+    };
+    let result = *shared.get_or_init(|| hash_once(password, phc)).await;
+    in_flight().leave(&digest, &shared);
+    result
+}
+
+/// The verifications under way, by a keyed digest of (stored hash, password).
+struct InFlight {
+    key: [u8; 32],
+    verifications: Mutex<HashMap<[u8; 32], SharedVerification>>,
+}
+
+/// The one argon2 run that concurrent checks of the same credentials wait for.
+type SharedVerification = Arc<tokio::sync::OnceCell<Result<bool, HashBusy>>>;
+
+fn in_flight() -> &'static InFlight {
+    static IN_FLIGHT: std::sync::OnceLock<InFlight> = std::sync::OnceLock::new();
+    IN_FLIGHT.get_or_init(|| {
+        let mut key = [0u8; 32];
+        OsRng.fill_bytes(&mut key);
+        InFlight {
+            key,
+            verifications: Mutex::new(HashMap::new()),
+        }
+    })
+}
+
+impl InFlight {
+    /// The verification of these credentials to wait for (a new one if none is under
+    /// way). `None` if the table is unusable (a poisoned lock): the caller hashes alone.
+    /// The table holds only verifications in flight, so it is bounded by the requests a
+    /// process serves at once (the connection cap).
+    fn join(&self, phc: &str, password: &str) -> Option<([u8; 32], SharedVerification)> {
+        let mut hasher = Sha256::new();
+        hasher.update(self.key);
+        hasher.update((phc.len() as u64).to_le_bytes());
+        hasher.update(phc.as_bytes());
+        hasher.update(password.as_bytes());
+        let digest: [u8; 32] = hasher.finalize().into();
+        let mut verifications = self.verifications.lock().ok()?;
+        let shared = verifications.entry(digest).or_default().clone();
+        Some((digest, shared))
+    }
+
+    /// Forgets a finished verification, so a later request verifies afresh (a changed
+    /// stored hash is a different digest anyway).
+    fn leave(&self, digest: &[u8; 32], shared: &SharedVerification) {
+        if let Ok(mut verifications) = self.verifications.lock()
+            && verifications
+                .get(digest)
+                .is_some_and(|current| Arc::ptr_eq(current, shared))
+        {
+            verifications.remove(digest);
+        }
+    }
+}
+
+/// One argon2 verification on the hashing pool.
+async fn hash_once(password: &str, phc: &str) -> Result<bool, HashBusy> {
     let (password, phc) = (password.to_owned(), phc.to_owned());
     let pending = hash_pool::shared()?.try_run(move || match PasswordHash::new(&phc) {
         Ok(parsed) => Argon2::default()
@@ -664,6 +729,29 @@ mod tests {
                 .0,
             200
         );
+    }
+
+    /// A client opening many connections at once with credentials not yet cached (a
+    /// processing center's burst after a restart) shares one argon2 run: none of its
+    /// requests is refused as if it were a flood.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_checks_of_the_same_credentials_share_one_hash() {
+        let phc = hash_password("burst-password").unwrap();
+        let checks = (0..300).map(|_| {
+            let phc = phc.clone();
+            tokio::spawn(async move { verify_password("burst-password", &phc).await })
+        });
+        for check in futures_join(checks.collect()).await {
+            assert_eq!(check, Ok(true));
+        }
+    }
+
+    async fn futures_join<T>(handles: Vec<tokio::task::JoinHandle<T>>) -> Vec<T> {
+        let mut out = Vec::with_capacity(handles.len());
+        for handle in handles {
+            out.push(handle.await.unwrap());
+        }
+        out
     }
 
     #[tokio::test]
