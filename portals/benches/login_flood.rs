@@ -1,6 +1,7 @@
 //! A password-guessing flood against a participant: `/healthz` p50/p99 and an
-//! authenticated operator's p99, first on a quiet server, then with `FLOOD` (default
-//! 1,000) wrong-password requests in flight all the time. Shows that hashing runs on a
+//! authenticated operator's p50/p99, first on a quiet server, then with `FLOOD` (default
+//! 1,000) requests without credentials in flight (the cost of the requests alone), then
+//! with as many wrong-password requests in flight. Shows that hashing runs on a
 //! bounded pool with a bounded queue (what does not fit gets `503` at once) and that a
 //! client whose credentials are already verified never waits for it.
 //!
@@ -93,9 +94,19 @@ fn flood_client(from: IpAddr) -> reqwest::Client {
         .expect("client")
 }
 
-/// `in_flight` tasks sending wrong passwords until `stop`; the answers counted by status.
+/// What the flood sends.
+#[derive(Clone, Copy)]
+enum Flood {
+    /// No credentials: a `401` without hashing, the cost of the requests alone.
+    Anonymous,
+    /// The operator's login with a wrong password each time.
+    WrongPasswords,
+}
+
+/// `in_flight` tasks sending `kind` until `stop`; the answers counted by status.
 fn flood(
     addr: SocketAddr,
+    kind: Flood,
     in_flight: usize,
     stop: Arc<AtomicBool>,
     answers: Arc<Mutex<BTreeMap<u16, u64>>>,
@@ -109,9 +120,11 @@ fn flood(
                 let mut n = 0u64;
                 while !stop.load(Ordering::Relaxed) {
                     n += 1;
-                    let status = client
-                        .get(format!("http://{addr}/api/admin/v1/participant"))
-                        .basic_auth("admin", Some(format!("guess-{i}-{n}")))
+                    let mut request = client.get(format!("http://{addr}/api/admin/v1/participant"));
+                    if let Flood::WrongPasswords = kind {
+                        request = request.basic_auth("admin", Some(format!("guess-{i}-{n}")));
+                    }
+                    let status = request
                         .send()
                         .await
                         .map(|r| r.status().as_u16())
@@ -126,6 +139,35 @@ fn flood(
             })
         })
         .collect()
+}
+
+/// Measures while `in_flight` requests of `kind` are in flight, and prints it all.
+async fn under_flood(addr: SocketAddr, kind: Flood, name: &str, settings: (usize, usize, usize)) {
+    let (in_flight, requests, concurrency) = settings;
+    let stop = Arc::new(AtomicBool::new(false));
+    let answers = Arc::new(Mutex::new(BTreeMap::new()));
+    let flood_started = std::time::Instant::now();
+    let flooders = flood(addr, kind, in_flight, stop.clone(), answers.clone());
+    // Let the flood build up (fill the hashing queue) before measuring.
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let (health, authenticated) = measure(addr, requests, concurrency).await;
+    let flood_seconds = flood_started.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    for flooder in flooders {
+        let _ = flooder.await;
+    }
+    print(name, &health, &authenticated);
+    let answers = answers.lock().map(|a| a.clone()).unwrap_or_default();
+    let total: u64 = answers.values().sum();
+    println!(
+        "    flood answered {total} in {flood_seconds:.1} s ({:.0}/s): {}",
+        total as f64 / flood_seconds,
+        answers
+            .iter()
+            .map(|(status, n)| format!("{status}: {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
 }
 
 fn print(name: &str, health: &Run, authenticated: &Run) {
@@ -146,41 +188,16 @@ async fn main() {
     let dir = tempfile::tempdir().expect("temp dir");
     let addr = start(dir.path()).await;
 
+    println!(
+        "login_flood: {requests} requests per measurement, {concurrency} in flight; floods of {in_flight} requests in flight"
+    );
     // The operator's credentials are verified once here, then served from the cache.
     let (quiet_health, quiet_auth) = measure(addr, requests, concurrency).await;
-
-    let stop = Arc::new(AtomicBool::new(false));
-    let answers = Arc::new(Mutex::new(BTreeMap::new()));
-    let flood_started = std::time::Instant::now();
-    let flooders = flood(addr, in_flight, stop.clone(), answers.clone());
-    // Let the flood fill the hashing queue before measuring.
-    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
-    let (flood_health, flood_auth) = measure(addr, requests, concurrency).await;
-    let flood_seconds = flood_started.elapsed().as_secs_f64();
-    stop.store(true, Ordering::Relaxed);
-    for flooder in flooders {
-        let _ = flooder.await;
-    }
-
-    println!(
-        "login_flood: {requests} requests per measurement, {concurrency} in flight; flood: {in_flight} wrong-password requests in flight"
-    );
     print("quiet", &quiet_health, &quiet_auth);
-    print(
-        &format!("{in_flight} wrong passwords in flight"),
-        &flood_health,
-        &flood_auth,
-    );
-    let answers = answers.lock().map(|a| a.clone()).unwrap_or_default();
-    let total: u64 = answers.values().sum();
-    println!(
-        "  flood answers ({total} in {flood_seconds:.1} s, {:.0}/s): {}",
-        total as f64 / flood_seconds,
-        answers
-            .iter()
-            .map(|(status, n)| format!("{status}: {n}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
+    let settings = (in_flight, requests, concurrency);
+    let anonymous = format!("{in_flight} requests without credentials in flight");
+    under_flood(addr, Flood::Anonymous, &anonymous, settings).await;
+    let guessing = format!("{in_flight} wrong-password requests in flight");
+    under_flood(addr, Flood::WrongPasswords, &guessing, settings).await;
     drop(dir);
 }

@@ -1,7 +1,7 @@
 //! The password-hashing pool: a fixed number of worker threads take argon2 work from a
 //! queue of bounded length. Work that finds the queue full is refused at once
 //! ([`HashBusy`], a `503` with `Retry-After` at the gate) instead of waiting, so a flood
-//! of wrong passwords costs the process at most [`HASH_WORKERS`] busy cores and
+//! of wrong passwords costs the process at most [`hash_workers`] busy cores and
 //! [`HASH_QUEUE_CAPACITY`] queued jobs: the async runtime, `/healthz` and clients whose
 //! credentials are already in a `VerifiedCache` never wait behind it.
 //!
@@ -12,8 +12,16 @@ use std::panic::AssertUnwindSafe;
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex, OnceLock};
 
-/// Worker threads of the process-wide pool: argon2 runs on at most this many cores.
-pub const HASH_WORKERS: usize = 2;
+/// Worker threads of the process-wide pool: half the cores, at least one. argon2 keeps a
+/// core fully busy, so a pool as large as the machine would leave nothing for serving
+/// (`benches/login_flood.rs` on two cores with two workers: `/healthz` p50 under 1,000
+/// wrong passwords in flight was 2–5 times that under 1,000 requests without credentials).
+pub fn hash_workers() -> usize {
+    std::thread::available_parallelism()
+        .map(|cores| cores.get() / 2)
+        .unwrap_or(1)
+        .max(1)
+}
 /// Jobs that may wait for a worker; one more is refused, not queued.
 pub const HASH_QUEUE_CAPACITY: usize = 64;
 /// What a refused client is told to wait (`Retry-After`): the queue drains in well under
@@ -95,7 +103,7 @@ fn work(jobs: &Mutex<Receiver<Job>>) {
 /// The process-wide pool every credential store hashes on.
 pub fn shared() -> Result<&'static HashPool, HashBusy> {
     static POOL: OnceLock<Option<HashPool>> = OnceLock::new();
-    POOL.get_or_init(|| match HashPool::new(HASH_WORKERS, HASH_QUEUE_CAPACITY) {
+    POOL.get_or_init(|| match HashPool::new(hash_workers(), HASH_QUEUE_CAPACITY) {
         Ok(pool) => Some(pool),
         Err(e) => {
             tracing::error!(error = %e, "cannot start the password-hashing threads; every uncached login will be refused");
