@@ -14,6 +14,11 @@
 //! header is passed through unchanged: the portal's same-origin check compares `Origin`
 //! with `Host`, and both name the proxy.
 //!
+//! An `https://` portal is reached over TLS (`upstream_tls`: the system's roots plus
+//! `--ca-file`); then a whole request goes up — its body by `Content-Length` — and the
+//! answer comes back until the portal closes. Upgrades are not forwarded to an https
+//! portal: nothing it serves needs one (the bridge is reached directly, not through here).
+//!
 //! Only requests for the proxy itself are answered: their `Host` must be
 //! `127.0.0.1:PORT` or `localhost:PORT` with the proxy's own port. Anything else gets
 //! `421 Misdirected Request` and a log line, and never reaches the portal: a web page
@@ -32,6 +37,7 @@ use base64::Engine;
 
 use super::Credentials;
 use super::origin::Origin;
+use super::upstream_tls::UpstreamTls;
 
 /// Longest request head accepted (request line and headers).
 const HEAD_BYTES_MAX: usize = 64 * 1024;
@@ -43,6 +49,8 @@ const HEAD_TIMEOUT: Duration = Duration::from_secs(30);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// A connection with no bytes either way for this long is dropped.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+/// Longest request body forwarded to an https portal (it takes 256 KiB at most anyway).
+const TLS_REQUEST_BODY_MAX: usize = 1024 * 1024;
 
 /// A running proxy; stops when dropped.
 pub struct AuthProxy {
@@ -53,15 +61,18 @@ pub struct AuthProxy {
 }
 
 impl AuthProxy {
-    /// Listens on a free port of 127.0.0.1 and forwards to `upstream` (plain HTTP only)
-    /// with the credentials added.
-    pub(crate) fn start(upstream: &Origin, credentials: &Credentials) -> anyhow::Result<AuthProxy> {
-        if upstream.scheme != "http" {
-            anyhow::bail!(
-                "--chromium adds credentials through a local proxy that speaks plain HTTP; \
-                 {upstream} is not http:// (open it without credentials, or use the built-in webview)"
-            );
-        }
+    /// Listens on a free port of 127.0.0.1 and forwards to `upstream` with the
+    /// credentials added; an `https://` upstream over TLS, trusting the system's roots
+    /// plus `ca_file`.
+    pub(crate) fn start(
+        upstream: &Origin,
+        credentials: &Credentials,
+        ca_file: Option<&std::path::Path>,
+    ) -> anyhow::Result<AuthProxy> {
+        let tls = match upstream.scheme.as_str() {
+            "https" => Some(Arc::new(UpstreamTls::new(&upstream.host, ca_file)?)),
+            _ => None,
+        };
         let listener =
             TcpListener::bind("127.0.0.1:0").context("cannot listen for the credential proxy")?;
         let addr = listener.local_addr().context("the proxy's own address")?;
@@ -73,7 +84,10 @@ impl AuthProxy {
             .name("auth-proxy".into())
             .spawn({
                 let stop = stop.clone();
-                let upstream = upstream.authority();
+                let upstream = Upstream {
+                    authority: upstream.authority(),
+                    tls,
+                };
                 let port = addr.port();
                 move || accept_loop(listener, &stop, &upstream, port, &authorization)
             })
@@ -112,10 +126,17 @@ impl Drop for AuthProxy {
     }
 }
 
+/// Where requests go: the portal's `host:port`, and TLS when it is `https://`.
+#[derive(Clone)]
+struct Upstream {
+    authority: String,
+    tls: Option<Arc<UpstreamTls>>,
+}
+
 fn accept_loop(
     listener: TcpListener,
     stop: &AtomicBool,
-    upstream: &str,
+    upstream: &Upstream,
     port: u16,
     authorization: &Arc<Vec<u8>>,
 ) {
@@ -139,7 +160,7 @@ fn accept_loop(
             continue;
         }
         let active = active.clone();
-        let upstream = upstream.to_owned();
+        let upstream = upstream.clone();
         let authorization = authorization.clone();
         let spawned = thread::Builder::new()
             .name("auth-proxy-conn".into())
@@ -156,7 +177,12 @@ fn accept_loop(
 }
 
 /// One client connection: one request head checked and rewritten, then bytes both ways.
-fn serve(mut client: TcpStream, upstream: &str, port: u16, authorization: &[u8]) -> io::Result<()> {
+fn serve(
+    mut client: TcpStream,
+    upstream: &Upstream,
+    port: u16,
+    authorization: &[u8],
+) -> io::Result<()> {
     client.set_read_timeout(Some(HEAD_TIMEOUT))?;
     let Some((head, body_start)) = read_head(&mut client)? else {
         return client.write_all(&status_response(400, "bad request head"));
@@ -171,13 +197,16 @@ fn serve(mut client: TcpStream, upstream: &str, port: u16, authorization: &[u8])
     let Some(head) = rewrite_head(&head, authorization) else {
         return client.write_all(&status_response(400, "bad request head"));
     };
-    let mut portal = match connect(upstream) {
+    let mut portal = match connect(&upstream.authority) {
         Ok(s) => s,
         Err(e) => {
-            tracing::warn!(upstream, error = %e, "credential proxy: the portal is unreachable");
+            tracing::warn!(upstream = %upstream.authority, error = %e, "credential proxy: the portal is unreachable");
             return client.write_all(&status_response(502, "the portal is unreachable"));
         }
     };
+    if let Some(tls) = &upstream.tls {
+        return serve_tls(client, portal, tls, &head, body_start);
+    }
     portal.write_all(&head)?;
     portal.write_all(&body_start)?;
 
@@ -197,6 +226,80 @@ fn serve(mut client: TcpStream, upstream: &str, port: u16, authorization: &[u8])
     let _ = portal.shutdown(Shutdown::Both);
     let _ = uplink.join();
     copied.map(drop)
+}
+
+/// One request to an `https://` portal: the whole request up, then the answer back until
+/// the portal closes (the head asked for `Connection: close`).
+fn serve_tls(
+    mut client: TcpStream,
+    portal: TcpStream,
+    tls: &UpstreamTls,
+    head: &[u8],
+    mut body: Vec<u8>,
+) -> io::Result<()> {
+    let length = match request_body_length(head) {
+        Ok(length) => length,
+        Err((code, why)) => return client.write_all(&status_response(code, why)),
+    };
+    if length > TLS_REQUEST_BODY_MAX {
+        return client.write_all(&status_response(413, "request body too large"));
+    }
+    body.truncate(length);
+    let have = body.len();
+    body.resize(length, 0);
+    client.read_exact(&mut body[have..])?;
+    portal.set_read_timeout(Some(IDLE_TIMEOUT))?;
+    portal.set_write_timeout(Some(IDLE_TIMEOUT))?;
+    let mut portal = match tls.wrap(portal) {
+        Ok(stream) => stream,
+        Err(e) => {
+            // A certificate the proxy does not trust is said in the log, never waved through.
+            tracing::warn!(error = %e, "credential proxy: TLS to the portal failed");
+            return client.write_all(&status_response(502, "TLS to the portal failed"));
+        }
+    };
+    portal.write_all(head)?;
+    portal.write_all(&body)?;
+    portal.flush()?;
+    match io::copy(&mut portal, &mut client) {
+        Ok(_) => {}
+        // A portal that closes without TLS's close_notify has still sent its whole answer
+        // (`Connection: close` delimits it).
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {}
+        Err(e) => return Err(e),
+    }
+    let _ = client.shutdown(Shutdown::Both);
+    Ok(())
+}
+
+/// The body length of a request forwarded to an https portal, from `Content-Length` (no
+/// header: no body); a chunked body or an upgrade is refused with the status to answer.
+fn request_body_length(head: &[u8]) -> Result<usize, (u16, &'static str)> {
+    let mut length = None;
+    for line in head.split(|&b| b == b'\n').skip(1) {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let Some(colon) = line.iter().position(|&b| b == b':') else {
+            continue;
+        };
+        let (name, value) = (line[..colon].trim_ascii(), line[colon + 1..].trim_ascii());
+        if name.eq_ignore_ascii_case(b"transfer-encoding") {
+            return Err((411, "send the body with a Content-Length"));
+        }
+        if name.eq_ignore_ascii_case(b"upgrade") {
+            return Err((501, "no upgrades through the proxy to an https portal"));
+        }
+        if name.eq_ignore_ascii_case(b"content-length") {
+            let parsed = std::str::from_utf8(value)
+                .ok()
+                .and_then(|v| v.parse::<usize>().ok())
+                .ok_or((400, "bad Content-Length"))?;
+            if length.is_some_and(|l| l != parsed) {
+                return Err((400, "conflicting Content-Length"));
+            }
+            length = Some(parsed);
+        }
+    }
+    Ok(length.unwrap_or(0))
 }
 
 fn connect(authority: &str) -> io::Result<TcpStream> {
@@ -312,7 +415,10 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 fn status_response(code: u16, text: &str) -> Vec<u8> {
     let reason = match code {
         400 => "Bad Request",
+        411 => "Length Required",
+        413 => "Content Too Large",
         421 => "Misdirected Request",
+        501 => "Not Implemented",
         502 => "Bad Gateway",
         _ => "Service Unavailable",
     };
@@ -373,6 +479,7 @@ mod tests {
                 login: "kiosk".into(),
                 password: "pw".into(),
             },
+            None,
         )
         .unwrap();
         let server = thread::spawn(move || {
@@ -423,6 +530,7 @@ mod tests {
                 login: "kiosk".into(),
                 password: "pw".into(),
             },
+            None,
         )
         .unwrap();
         let port = proxy.addr().port();
@@ -477,12 +585,117 @@ mod tests {
         );
     }
 
+    /// A CA, and a certificate for `localhost` signed by it: (CA PEM, server config).
+    fn portal_certificate() -> (String, Arc<rustls::ServerConfig>) {
+        use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+        let ca_key = KeyPair::generate().unwrap();
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca = ca_params.self_signed(&ca_key).unwrap();
+        let key = KeyPair::generate().unwrap();
+        let leaf = CertificateParams::new(vec!["localhost".to_owned()])
+            .unwrap()
+            .signed_by(&key, &Issuer::new(ca_params, &ca_key))
+            .unwrap();
+        let key_der = rustls::pki_types::PrivateKeyDer::try_from(key.serialize_der()).unwrap();
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![leaf.der().clone()], key_der)
+        .unwrap();
+        (ca.pem(), Arc::new(config))
+    }
+
+    /// An https portal that answers each connection `hello` and keeps the requests it got.
+    fn tls_portal(config: Arc<rustls::ServerConfig>) -> (u16, Arc<std::sync::Mutex<Vec<String>>>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let record = seen.clone();
+        thread::spawn(move || {
+            for tcp in listener.incoming() {
+                let Ok(tcp) = tcp else { continue };
+                let connection = rustls::ServerConnection::new(config.clone()).unwrap();
+                let mut tls = rustls::StreamOwned::new(connection, tcp);
+                let mut request = Vec::new();
+                let mut chunk = [0u8; 4096];
+                // The head, then a 3-byte body.
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") || !request.ends_with(b"abc") {
+                    match tls.read(&mut chunk) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => request.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                record
+                    .lock()
+                    .unwrap()
+                    .push(String::from_utf8_lossy(&request).into_owned());
+                let _ = tls.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",
+                );
+                tls.conn.send_close_notify();
+                let _ = tls.flush();
+            }
+        });
+        (port, seen)
+    }
+
+    fn post_through(proxy: &AuthProxy) -> String {
+        let mut c = TcpStream::connect(proxy.addr()).unwrap();
+        let head = format!(
+            "POST /x HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Length: 3\r\n\r\nabc",
+            proxy.addr().port()
+        );
+        c.write_all(head.as_bytes()).unwrap();
+        let mut answer = String::new();
+        let _ = c.read_to_string(&mut answer);
+        answer
+    }
+
+    /// An https portal is reached over TLS, its certificate checked against --ca-file:
+    /// trusted, the request arrives whole with the credentials; not trusted, a 502.
     #[test]
-    fn https_portals_are_refused() {
+    fn an_https_portal_is_reached_over_tls_only_with_a_trusted_certificate() {
+        let (ca_pem, config) = portal_certificate();
+        let (port, seen) = tls_portal(config);
+        let dir = tempfile::tempdir().unwrap();
+        let ca_file = dir.path().join("ca.pem");
+        std::fs::write(&ca_file, ca_pem).unwrap();
+        let origin = Origin::of(&format!("https://localhost:{port}/")).unwrap();
+        let credentials = Credentials {
+            login: "kiosk".into(),
+            password: "pw".into(),
+        };
+
+        let proxy = AuthProxy::start(&origin, &credentials, Some(&ca_file)).unwrap();
+        let answer = post_through(&proxy);
+        assert!(answer.starts_with("HTTP/1.1 200 OK"), "{answer}");
+        assert!(answer.ends_with("hello"), "{answer}");
+        let request = seen.lock().unwrap().pop().unwrap();
+        assert!(
+            request.contains("Authorization: Basic a2lvc2s6cHc=\r\n"),
+            "{request}"
+        );
+        assert!(request.ends_with("\r\n\r\nabc"), "{request}");
+
+        // Without the CA, the portal's certificate is not trusted: nothing is forwarded.
+        let untrusting = AuthProxy::start(&origin, &credentials, None).unwrap();
+        let refused = post_through(&untrusting);
+        assert!(refused.starts_with("HTTP/1.1 502"), "{refused}");
+    }
+
+    #[test]
+    fn https_portals_need_a_certificate_to_trust() {
         let c = Credentials {
             login: "a".into(),
             password: "b".into(),
         };
-        assert!(AuthProxy::start(&Origin::of("https://h/").unwrap(), &c).is_err());
+        let dir = tempfile::tempdir().unwrap();
+        let empty = dir.path().join("empty.pem");
+        std::fs::write(&empty, "").unwrap();
+        assert!(AuthProxy::start(&Origin::of("https://h/").unwrap(), &c, Some(&empty)).is_err());
     }
 }

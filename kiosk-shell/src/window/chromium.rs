@@ -70,7 +70,11 @@ pub(super) fn prepare(target: &Target, kiosk: bool) -> anyhow::Result<Prepared> 
     super::require_display()?;
     let binary = find_binary()?;
     let proxy = match &target.credentials {
-        Some(c) => Some(AuthProxy::start(&target.origin, c)?),
+        Some(c) => Some(AuthProxy::start(
+            &target.origin,
+            c,
+            target.ca_file.as_deref(),
+        )?),
         None => None,
     };
     Ok(Prepared {

@@ -12,6 +12,7 @@
 pub mod auth_proxy;
 pub mod chromium;
 pub mod origin;
+mod upstream_tls;
 #[cfg(feature = "webview")]
 mod webview;
 
@@ -40,6 +41,8 @@ pub(crate) struct Target {
     pub url: String,
     pub origin: origin::Origin,
     pub credentials: Option<Credentials>,
+    /// `--ca-file`: a private CA that may vouch for an `https://` portal.
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 /// Basic-auth credentials for the portal's origin only.
@@ -80,6 +83,7 @@ impl Target {
             url,
             origin,
             credentials,
+            ca_file: spec.ca_file.clone(),
         })
     }
 }
