@@ -326,3 +326,31 @@ fn a_provider_started_with_a_certificate_serves_https_only() {
         );
     });
 }
+
+/// A first start on a fresh data directory says nothing alarming: the log directory is
+/// made before the log rotation looks into it (tracing-appender used to print "Error
+/// reading the log directory" on every first start).
+#[test]
+fn a_first_start_prints_no_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("fresh");
+    let mut child = Command::new(BIN)
+        .args(["consumer", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&data)
+        .env("PAYMESH_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("paymesh starts");
+    let stdout = child.stdout.take().unwrap();
+    let up = BufReader::new(stdout)
+        .lines()
+        .map_while(Result::ok)
+        .any(|l| l.contains("listening on"));
+    assert!(up, "it started");
+    send_signal(child.id(), "TERM");
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("Error"), "stderr: {stderr}");
+    assert!(data.join("logs").is_dir());
+}

@@ -93,6 +93,10 @@ pub fn rolling_file(
     file_prefix: &str,
     max_log_files: usize,
 ) -> Result<RollingFileAppender, InitError> {
+    // The directory first: tracing-appender prunes old files before it creates the
+    // directory, and says "Error reading the log directory" on every first start otherwise.
+    // If it can't be made, the builder's own error names the problem.
+    let _ = std::fs::create_dir_all(dir);
     RollingFileAppender::builder()
         .rotation(Rotation::DAILY)
         .filename_prefix(file_prefix)
