@@ -15,6 +15,34 @@ use crate::processing::Network;
 
 const ADMIN: (&str, &str) = ("admin", ADMIN_PASSWORD);
 
+/// A new agent contract on processing `app`: its creation answer (201 asserted).
+async fn new_agent(app: &TestApp) -> Value {
+    let (status, agent) = admin(
+        app,
+        reqwest::Method::POST,
+        "/api/admin/v1/agents",
+        Some(json!({"name": "T"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{agent}");
+    agent
+}
+
+/// A processing process whose database is `db` (`--database-url sqlite:PATH`): a second
+/// process behind a load balancer, or a database kept outside the data directory.
+async fn processing_on(db: &Path) -> TestApp {
+    TestApp::spawn_with(
+        Role::Processing,
+        tempfile::tempdir().unwrap(),
+        Some(ADMIN_PASSWORD),
+        |s| {
+            s.common.database_url = Some(format!("sqlite:{}", db.display()));
+        },
+    )
+    .await
+    .expect("processing starts on the given database")
+}
+
 async fn admin(
     app: &TestApp,
     method: reqwest::Method,
@@ -217,24 +245,8 @@ async fn a_rotated_agent_password_stops_the_old_one_at_once_in_every_process() {
     let first = TestApp::spawn(Role::Processing).await;
     // A second processing process on the same database (as behind a load balancer).
     let db = first.data_dir().join("processing.db");
-    let second = TestApp::spawn_with(
-        Role::Processing,
-        tempfile::tempdir().unwrap(),
-        Some(ADMIN_PASSWORD),
-        |s| {
-            s.common.database_url = Some(format!("sqlite:{}", db.display()));
-        },
-    )
-    .await
-    .expect("a second processing starts on the same database");
-    let (status, agent) = admin(
-        &first,
-        reqwest::Method::POST,
-        "/api/admin/v1/agents",
-        Some(json!({"name": "T"})),
-    )
-    .await;
-    assert_eq!(status, 201, "{agent}");
+    let second = processing_on(&db).await;
+    let agent = new_agent(&first).await;
     let login = agent["login"].as_str().unwrap().to_owned();
     let old = agent["password"].as_str().unwrap().to_owned();
     // Both processes have verified (and cached) the old password.
@@ -388,13 +400,7 @@ async fn processing_never_shows_a_stored_password() {
     })))
     .await;
     assert_eq!(status, 201, "{provider}");
-    let (_, agent) = admin(
-        &processing,
-        reqwest::Method::POST,
-        "/api/admin/v1/agents",
-        Some(json!({"name": "T"})),
-    )
-    .await;
+    let agent = new_agent(&processing).await;
     let agent_password = agent["password"].as_str().unwrap().to_owned();
     let rotate = format!("/api/admin/v1/agents/{}/credentials", agent["agent_id"]);
     let rotated = admin(&processing, reqwest::Method::POST, &rotate, None)
@@ -576,13 +582,7 @@ async fn registry_csv_cells_are_quoted_and_neutralised() {
         "min_amount": 100, "max_amount": 100000
     })))
     .await;
-    let (_, agent) = admin(
-        &processing,
-        reqwest::Method::POST,
-        "/api/admin/v1/agents",
-        Some(json!({"name": "T"})),
-    )
-    .await;
+    let agent = new_agent(&processing).await;
     // Completed payments whose provider-given prv_txn and kiosk-typed account are hostile.
     let pool = processing.pool.as_ref().unwrap();
     for (id, account, prv_txn) in [
@@ -741,24 +741,8 @@ async fn every_file_with_a_secret_or_money_is_owner_only_after_a_real_start() {
     // A database named by `--database-url sqlite:PATH`, outside the data directory.
     let elsewhere = tempfile::tempdir().unwrap();
     let db = elsewhere.path().join("shared.db");
-    let app = TestApp::spawn_with(
-        Role::Processing,
-        tempfile::tempdir().unwrap(),
-        Some(ADMIN_PASSWORD),
-        |s| {
-            s.common.database_url = Some(format!("sqlite:{}", db.display()));
-        },
-    )
-    .await
-    .expect("starts on a database elsewhere");
-    let (status, body) = admin(
-        &app,
-        reqwest::Method::POST,
-        "/api/admin/v1/agents",
-        Some(json!({"name": "T"})),
-    )
-    .await;
-    assert_eq!(status, 201, "{body}");
+    let app = processing_on(&db).await;
+    new_agent(&app).await;
     for file in [
         db.clone(),
         elsewhere.path().join("shared.db-wal"),
@@ -844,13 +828,7 @@ async fn submit(app: &TestApp, endpoint: &str, form: &str) -> (u16, Value) {
 #[tokio::test]
 async fn the_portal_buttons_suspend_and_rotate_only_when_confirmed() {
     let processing = TestApp::spawn(Role::Processing).await;
-    let (_, agent) = admin(
-        &processing,
-        reqwest::Method::POST,
-        "/api/admin/v1/agents",
-        Some(json!({"name": "T"})),
-    )
-    .await;
+    let agent = new_agent(&processing).await;
     let login = agent["login"].as_str().unwrap().to_owned();
     let old = agent["password"].as_str().unwrap().to_owned();
     let balance = |password: String| {
