@@ -16,9 +16,10 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::helpers::{eventually, send_to};
 
-const CONSUMER: &str = "http://127.0.0.1:8401";
-const PROCESSING: &str = "http://127.0.0.1:8403";
-const AGENT: &str = "http://127.0.0.1:8404";
+/// The demo's fixed ports (its tests run one at a time: .config/nextest.toml).
+const CONSUMER_PORT: u16 = 8401;
+const PROCESSING_PORT: u16 = 8403;
+const AGENT_PORT: u16 = 8404;
 const BRIDGE: &str = "127.0.0.1:8910";
 
 /// The demo as a process; stopped with SIGTERM (as Ctrl-C) so that it stops its own
@@ -30,10 +31,11 @@ struct Demo {
 }
 
 impl Demo {
-    fn start(dir: &Path) -> Demo {
+    fn start(dir: &Path, tls: bool) -> Demo {
         let mut child = Command::new(env!("CARGO_BIN_EXE_paymesh"))
             .args(["demo", "--no-window", "--data-dir"])
             .arg(dir)
+            .args(tls.then_some("--tls"))
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -89,10 +91,59 @@ fn secret(dir: &Path, key: &str, file: &str) -> String {
 
 #[tokio::test]
 async fn the_demo_network_takes_a_banknote_at_the_kiosk_and_the_subscriber_pays_for_calls() {
+    a_banknote_at_the_kiosk_pays_for_calls(false).await;
+}
+
+/// The same over HTTPS (`paymesh demo --tls`): every portal, every hop between them and
+/// kiosk-shell's reports, with the CA the demo made; plain HTTP gets no answer.
+#[tokio::test]
+async fn the_demo_over_https_takes_a_banknote_at_the_kiosk_and_pays_for_calls() {
+    a_banknote_at_the_kiosk_pays_for_calls(true).await;
+}
+
+async fn a_banknote_at_the_kiosk_pays_for_calls(tls: bool) {
     let data = tempfile::tempdir().unwrap();
     let dir = data.path();
-    let mut demo = Demo::start(dir);
-    let client = crate::helpers::plain_client();
+    let mut demo = Demo::start(dir, tls);
+    let scheme = if tls { "https" } else { "http" };
+    let consumer_url = format!("{scheme}://127.0.0.1:{CONSUMER_PORT}");
+    let processing_url = format!("{scheme}://127.0.0.1:{PROCESSING_PORT}");
+    let agent_url = format!("{scheme}://127.0.0.1:{AGENT_PORT}");
+    let client = if tls {
+        let ca = dir.join("tls").join("ca.pem");
+        let client = shared::outbound::Trust::load(Some(&ca))
+            .unwrap()
+            .client(Duration::from_secs(30))
+            .unwrap();
+        // HTTPS only: plain HTTP, or HTTPS without the demo's CA, gets nowhere.
+        let plain = crate::helpers::plain_client();
+        assert!(
+            plain
+                .get(format!("http://127.0.0.1:{AGENT_PORT}/healthz"))
+                .send()
+                .await
+                .is_err()
+        );
+        assert!(
+            plain
+                .get(format!("{agent_url}/healthz"))
+                .send()
+                .await
+                .is_err()
+        );
+        assert_eq!(
+            client
+                .get(format!("{agent_url}/healthz"))
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            200
+        );
+        client
+    } else {
+        crate::helpers::plain_client()
+    };
     let consumer_pw = secret(dir, "consumer", "admin-password");
     let processing_pw = secret(dir, "processing", "admin-password");
     let kiosk_pw = secret(dir, "agent", "kiosk-password");
@@ -103,7 +154,7 @@ async fn the_demo_network_takes_a_banknote_at_the_kiosk_and_the_subscriber_pays_
     let (_, contracts) = send_to(
         &client,
         get.clone(),
-        &format!("{CONSUMER}/api/admin/v1/contracts"),
+        &format!("{consumer_url}/api/admin/v1/contracts"),
         ("admin", &consumer_pw),
         None,
     )
@@ -152,7 +203,10 @@ async fn the_demo_network_takes_a_banknote_at_the_kiosk_and_the_subscriber_pays_
     };
     let use_calls = |minutes: i64| {
         let client = client.clone();
-        let url = format!("{CONSUMER}/api/admin/v1/contracts/{}/use", megafon["id"]);
+        let url = format!(
+            "{consumer_url}/api/admin/v1/contracts/{}/use",
+            megafon["id"]
+        );
         let pw = consumer_pw.clone();
         async move {
             send_to(
@@ -169,13 +223,13 @@ async fn the_demo_network_takes_a_banknote_at_the_kiosk_and_the_subscriber_pays_
     let (status, refused) = use_calls(3).await;
     assert_eq!(status, 402, "no money, no calls: {refused}");
 
-    let agent_before = agent_balance(&client, &processing_pw).await;
+    let agent_before = agent_balance(&client, &processing_url, &processing_pw).await;
 
     // The kiosk, as its page does it: a session, the validator enabled over the bridge.
     let (_, state) = send_to(
         &client,
         get.clone(),
-        &format!("{AGENT}/api/kiosk/v1/state"),
+        &format!("{agent_url}/api/kiosk/v1/state"),
         ("kiosk", &kiosk_pw),
         None,
     )
@@ -190,7 +244,7 @@ async fn the_demo_network_takes_a_banknote_at_the_kiosk_and_the_subscriber_pays_
     let (status, check) = send_to(
         &client,
         post.clone(),
-        &format!("{AGENT}/api/kiosk/v1/checks"),
+        &format!("{agent_url}/api/kiosk/v1/checks"),
         ("kiosk", &kiosk_pw),
         Some(json!({"provider_id": provider_id, "account": megafon["account"]})),
     )
@@ -199,7 +253,7 @@ async fn the_demo_network_takes_a_banknote_at_the_kiosk_and_the_subscriber_pays_
     let (status, session) = send_to(
         &client,
         post.clone(),
-        &format!("{AGENT}/api/kiosk/v1/sessions"),
+        &format!("{agent_url}/api/kiosk/v1/sessions"),
         ("kiosk", &kiosk_pw),
         Some(json!({"provider_id": provider_id, "account": megafon["account"]})),
     )
@@ -232,7 +286,7 @@ async fn the_demo_network_takes_a_banknote_at_the_kiosk_and_the_subscriber_pays_
     };
     // Without the token, or from another origin, the bridge refuses the page.
     for (url, origin) in [
-        (format!("ws://{BRIDGE}/ccnet"), Some(AGENT)),
+        (format!("ws://{BRIDGE}/ccnet"), Some(agent_url.as_str())),
         (bridge_url.clone(), Some("http://127.0.0.1:8401")),
         (bridge_url.clone(), None),
     ] {
@@ -243,9 +297,10 @@ async fn the_demo_network_takes_a_banknote_at_the_kiosk_and_the_subscriber_pays_
             "{url} {origin:?}"
         );
     }
-    let (mut page, _) = tokio_tungstenite::connect_async(with_origin(&bridge_url, Some(AGENT)))
-        .await
-        .unwrap();
+    let (mut page, _) =
+        tokio_tungstenite::connect_async(with_origin(&bridge_url, Some(agent_url.as_str())))
+            .await
+            .unwrap();
     page.send(Message::Text(
         json!({"type": "enable", "max_amount": 100_000})
             .to_string()
@@ -288,7 +343,7 @@ async fn the_demo_network_takes_a_banknote_at_the_kiosk_and_the_subscriber_pays_
         let (_, view) = send_to(
             &client,
             reqwest::Method::GET,
-            &format!("{AGENT}/api/kiosk/v1/sessions/{session_id}"),
+            &format!("{agent_url}/api/kiosk/v1/sessions/{session_id}"),
             ("kiosk", &kiosk_pw),
             None,
         )
@@ -306,7 +361,7 @@ async fn the_demo_network_takes_a_banknote_at_the_kiosk_and_the_subscriber_pays_
     let (status, paid) = send_to(
         &client,
         post.clone(),
-        &format!("{AGENT}/api/kiosk/v1/sessions/{session_id}/pay"),
+        &format!("{agent_url}/api/kiosk/v1/sessions/{session_id}/pay"),
         ("kiosk", &kiosk_pw),
         None,
     )
@@ -316,7 +371,7 @@ async fn the_demo_network_takes_a_banknote_at_the_kiosk_and_the_subscriber_pays_
         let (_, r) = send_to(
             &client,
             reqwest::Method::GET,
-            &format!("{AGENT}/api/kiosk/v1/sessions/{session_id}/receipt"),
+            &format!("{agent_url}/api/kiosk/v1/sessions/{session_id}/receipt"),
             ("kiosk", &kiosk_pw),
             None,
         )
@@ -335,7 +390,7 @@ async fn the_demo_network_takes_a_banknote_at_the_kiosk_and_the_subscriber_pays_
     let (_, payments) = send_to(
         &client,
         get.clone(),
-        &format!("{PROCESSING}/api/admin/v1/payments"),
+        &format!("{processing_url}/api/admin/v1/payments"),
         ("admin", &processing_pw),
         None,
     )
@@ -345,13 +400,13 @@ async fn the_demo_network_takes_a_banknote_at_the_kiosk_and_the_subscriber_pays_
     assert_eq!(payment["amount"], amount);
     let fee = payment["processing_fee"].as_i64().unwrap();
     assert_eq!(
-        agent_balance(&client, &processing_pw).await,
+        agent_balance(&client, &processing_url, &processing_pw).await,
         agent_before - amount - fee
     );
     let (_, verify) = send_to(
         &client,
         get.clone(),
-        &format!("{PROCESSING}/api/admin/v1/ledger/verify"),
+        &format!("{processing_url}/api/admin/v1/ledger/verify"),
         ("admin", &processing_pw),
         None,
     )
@@ -399,11 +454,11 @@ fn kiosk_shell_argv(journal: &Path) -> Vec<String> {
         .expect("kiosk-shell runs beside the demo")
 }
 
-async fn agent_balance(client: &reqwest::Client, password: &str) -> i64 {
+async fn agent_balance(client: &reqwest::Client, processing_url: &str, password: &str) -> i64 {
     let (_, agents) = send_to(
         client,
         reqwest::Method::GET,
-        &format!("{PROCESSING}/api/admin/v1/agents"),
+        &format!("{processing_url}/api/admin/v1/agents"),
         ("admin", password),
         None,
     )
