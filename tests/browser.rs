@@ -5,6 +5,7 @@
 //! a WebDriver crate (whose default features download a driver at build time).
 
 use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -41,7 +42,10 @@ impl Browser {
             .local_addr()
             .unwrap()
             .port();
+        // Its own process group: chromedriver's Chromium (the browser, its zygotes and
+        // renderers) is in it too, and the group is what drop ends.
         let driver = Command::new(CHROMEDRIVER)
+            .process_group(0)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -197,8 +201,12 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        // Ending the driver ends its browser; the session needs no separate DELETE.
-        let _ = self.driver.kill();
+        // Killing chromedriver alone leaves its Chromium running, reparented to init: the
+        // whole process group goes, browser and all.
+        // SAFETY: kill(2) on the process group of our own child.
+        unsafe {
+            libc::kill(-(self.driver.id() as libc::pid_t), libc::SIGKILL);
+        }
         let _ = self.driver.wait();
     }
 }
