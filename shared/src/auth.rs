@@ -117,9 +117,37 @@ pub async fn verify_password(password: &str, phc: &str) -> Result<bool, HashBusy
     result
 }
 
-/// The verifications under way, by a keyed digest of (stored hash, password).
-struct InFlight {
+/// SHA-256 under a random per-process key, over length-framed parts: how the verified
+/// cache, the verifications in flight and the login throttle name a login or a password
+/// without keeping it, and without an attacker being able to aim at a digest.
+pub(crate) struct SecretDigest {
     key: [u8; 32],
+}
+
+impl Default for SecretDigest {
+    fn default() -> Self {
+        let mut key = [0u8; 32];
+        OsRng.fill_bytes(&mut key);
+        SecretDigest { key }
+    }
+}
+
+impl SecretDigest {
+    /// The digest of `parts`, each framed by its length so that no two lists collide.
+    pub(crate) fn of(&self, parts: &[&str]) -> [u8; 32] {
+        let mut hasher = Sha256::new();
+        hasher.update(self.key);
+        for part in parts {
+            hasher.update((part.len() as u64).to_le_bytes());
+            hasher.update(part.as_bytes());
+        }
+        hasher.finalize().into()
+    }
+}
+
+/// The verifications under way, by a secret digest of (stored hash, password).
+struct InFlight {
+    digest: SecretDigest,
     verifications: Mutex<HashMap<[u8; 32], SharedVerification>>,
 }
 
@@ -128,13 +156,9 @@ type SharedVerification = Arc<tokio::sync::OnceCell<Result<bool, HashBusy>>>;
 
 fn in_flight() -> &'static InFlight {
     static IN_FLIGHT: std::sync::OnceLock<InFlight> = std::sync::OnceLock::new();
-    IN_FLIGHT.get_or_init(|| {
-        let mut key = [0u8; 32];
-        OsRng.fill_bytes(&mut key);
-        InFlight {
-            key,
-            verifications: Mutex::new(HashMap::new()),
-        }
+    IN_FLIGHT.get_or_init(|| InFlight {
+        digest: SecretDigest::default(),
+        verifications: Mutex::new(HashMap::new()),
     })
 }
 
@@ -144,12 +168,7 @@ impl InFlight {
     /// The table holds only verifications in flight, so it is bounded by the requests a
     /// process serves at once (the connection cap).
     fn join(&self, phc: &str, password: &str) -> Option<([u8; 32], SharedVerification)> {
-        let mut hasher = Sha256::new();
-        hasher.update(self.key);
-        hasher.update((phc.len() as u64).to_le_bytes());
-        hasher.update(phc.as_bytes());
-        hasher.update(password.as_bytes());
-        let digest: [u8; 32] = hasher.finalize().into();
+        let digest = self.digest.of(&[phc, password]);
         let mut verifications = self.verifications.lock().ok()?;
         let shared = verifications.entry(digest).or_default().clone();
         Some((digest, shared))
@@ -216,7 +235,7 @@ pub fn basic_credentials(headers: &HeaderMap) -> Option<(String, String)> {
 /// Remembers login/password pairs that passed argon2 recently, so that a client sending
 /// the same Basic header on every request pays for one hash, not one per request.
 pub struct VerifiedCache {
-    key: [u8; 32],
+    digest: SecretDigest,
     entries: Mutex<HashMap<String, Verified>>,
 }
 
@@ -225,10 +244,8 @@ type Verified = (Instant, [u8; 32], Principal);
 
 impl Default for VerifiedCache {
     fn default() -> Self {
-        let mut key = [0u8; 32];
-        OsRng.fill_bytes(&mut key);
         VerifiedCache {
-            key,
+            digest: SecretDigest::default(),
             entries: Mutex::new(HashMap::new()),
         }
     }
@@ -236,14 +253,7 @@ impl Default for VerifiedCache {
 
 impl VerifiedCache {
     fn digest(&self, login: &str, stored_hash: &str, password: &str) -> [u8; 32] {
-        let mut hasher = Sha256::new();
-        hasher.update(self.key);
-        for part in [login, stored_hash] {
-            hasher.update((part.len() as u64).to_le_bytes());
-            hasher.update(part.as_bytes());
-        }
-        hasher.update(password.as_bytes());
-        hasher.finalize().into()
+        self.digest.of(&[login, stored_hash, password])
     }
 
     /// The principal for this pair if it was verified against `stored_hash` less than

@@ -36,9 +36,6 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use rand_core::{OsRng, RngCore};
-use sha2::{Digest, Sha256};
-
 /// Failed logins tolerated within [`FAILURE_WINDOW`]; the next attempt is refused.
 pub const MAX_FAILURES: usize = 10;
 /// The sliding window the failures are counted in.
@@ -202,22 +199,13 @@ impl Table {
 }
 
 /// Counts failed logins per login and client address; one per [`super::Gate`].
+#[derive(Default)]
 pub struct LoginThrottle {
-    /// Keys the login digests, so what the table holds says nothing about the logins.
-    key: [u8; 32],
+    /// Names logins by a secret digest, so what the table holds says nothing about them.
+    digest: super::SecretDigest,
     table: Mutex<Table>,
 }
 
-impl Default for LoginThrottle {
-    fn default() -> Self {
-        let mut key = [0u8; 32];
-        OsRng.fill_bytes(&mut key);
-        LoginThrottle {
-            key,
-            table: Mutex::default(),
-        }
-    }
-}
 
 /// Whole seconds a client must wait, rounded up, as `Retry-After` carries them.
 fn whole_seconds(left: Duration) -> u64 {
@@ -227,10 +215,7 @@ fn whole_seconds(left: Duration) -> u64 {
 
 impl LoginThrottle {
     fn login_key(&self, login: &str) -> LoginKey {
-        let mut hasher = Sha256::new();
-        hasher.update(self.key);
-        hasher.update(login.as_bytes());
-        hasher.finalize().into()
+        self.digest.of(&[login])
     }
 
     /// `Err(seconds)` when an attempt for `login` from `client` must be refused now;
