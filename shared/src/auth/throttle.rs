@@ -206,7 +206,6 @@ pub struct LoginThrottle {
     table: Mutex<Table>,
 }
 
-
 /// Whole seconds a client must wait, rounded up, as `Retry-After` carries them.
 fn whole_seconds(left: Duration) -> u64 {
     let seconds = left.as_secs() + u64::from(left.subsec_nanos() > 0);

@@ -99,7 +99,9 @@ pub fn parts(context: &RoleContext) -> Result<RoleParts, StartError> {
     let settings = &context.settings;
     let state = AgentState {
         pool,
-        client: processing::client(&context.trust, PROCESSING_TIMEOUT)
+        client: context
+            .trust
+            .client(PROCESSING_TIMEOUT)
             .map_err(|e| StartError::Other(format!("cannot build the HTTP client: {e}")))?,
         catalog_interval: settings.catalog_interval.unwrap_or(sync::CATALOG_INTERVAL),
         balance_interval: settings.balance_interval.unwrap_or(sync::BALANCE_INTERVAL),

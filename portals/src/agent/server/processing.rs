@@ -1,9 +1,7 @@
 //! The agent's client of processing's agent API (`paymesh-agent/1`).
 
-use std::time::Duration;
-
 use reqwest::StatusCode;
-use shared::outbound::{self, PROCESSING_ANSWER_MAX_BYTES, Trust};
+use shared::outbound::{self, PROCESSING_ANSWER_MAX_BYTES};
 use shared::wire::agent::{
     AgentBalance, Catalog, CheckAnswer, CheckRequest, PaymentRequest, PaymentState,
 };
@@ -39,11 +37,6 @@ pub enum CallError {
 /// What a sync records as its error while the contract is suspended; the status reads
 /// it back to block the terminal with the reason `suspended`.
 pub const SUSPENDED: &str = "processing has suspended this agent contract (agent_suspended)";
-
-/// The agent's client of processing (HTTP or HTTPS; the system's roots plus `--ca-file`).
-pub fn client(trust: &Trust, timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
-    trust.client(timeout)
-}
 
 fn url(contract: &Contract, path: &str) -> String {
     format!("{}{path}", contract.processing_url.trim_end_matches('/'))

@@ -8,10 +8,8 @@
 //! else — a proxy's cached page, another payment's answer, a forged credit — is "no
 //! answer": the payment stays pending and is asked again, and the mismatch is logged.
 
-use std::time::Duration;
-
 use shared::money::Kopecks;
-use shared::outbound::{self, PROVIDER_ANSWER_MAX_BYTES, Trust};
+use shared::outbound::{self, PROVIDER_ANSWER_MAX_BYTES};
 use shared::wire::osmp::{Answer, ResultCode, TxnDate, format_sum};
 use shared::wire::provider::JsonAnswer;
 
@@ -60,12 +58,6 @@ impl ProviderAnswer {
             ProviderAnswer::NoAnswer(why) => format!("no answer: {why}"),
         }
     }
-}
-
-/// The HTTP client for providers (HTTP or HTTPS; the system's roots plus `--ca-file`),
-/// with the longest wait for one answer.
-pub fn client(trust: &Trust, timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
-    trust.client(timeout)
 }
 
 /// `check`: may this account take this sum?
@@ -240,7 +232,7 @@ async fn osmp_call(
         .basic_auth(&endpoint.login, Some(&endpoint.password))
         .send()
         .await;
-    let response = response.map_err(|e| describe_error(&e))?;
+    let response = response.map_err(|e| outbound::describe_error(&e))?;
     if response.status() != reqwest::StatusCode::OK {
         return Err(format!("HTTP {}", response.status()));
     }
@@ -271,7 +263,7 @@ async fn json_call(
         .basic_auth(&endpoint.login, Some(&endpoint.password))
         .send()
         .await;
-    let response = response.map_err(|e| describe_error(&e))?;
+    let response = response.map_err(|e| outbound::describe_error(&e))?;
     if response.status() != reqwest::StatusCode::OK {
         return Err(format!("HTTP {}", response.status()));
     }
@@ -287,11 +279,6 @@ async fn json_call(
         message: answer.message,
         prv_txn: answer.prv_txn.map(|p| p.to_string()),
     })
-}
-
-/// What went wrong, naming a certificate problem when there is one.
-fn describe_error(error: &reqwest::Error) -> String {
-    outbound::describe_error(error)
 }
 
 /// One payment in a provider's `verify` answer.
@@ -319,7 +306,7 @@ pub async fn verify(
         .basic_auth(&endpoint.login, Some(&endpoint.password))
         .send()
         .await
-        .map_err(|e| describe_error(&e))?;
+        .map_err(|e| outbound::describe_error(&e))?;
     if response.status() != reqwest::StatusCode::OK {
         return Err(format!("HTTP {}", response.status()));
     }

@@ -51,11 +51,10 @@ pub fn parts(context: &RoleContext) -> Result<RoleParts, StartError> {
         pool: pool.clone(),
         base_url: context.base_url(),
         agent_logins: DbCredentials::new(pool, AGENT_REALM),
-        provider_client: connectors::client(
-            &context.trust,
-            settings.provider_timeout.unwrap_or(PROVIDER_TIMEOUT),
-        )
-        .map_err(|e| StartError::Other(format!("cannot build the HTTP client: {e}")))?,
+        provider_client: context
+            .trust
+            .client(settings.provider_timeout.unwrap_or(PROVIDER_TIMEOUT))
+            .map_err(|e| StartError::Other(format!("cannot build the HTTP client: {e}")))?,
         retry_delay_max: settings.retry_delay_max.unwrap_or(RETRY_DELAY_MAX),
         accepted_at_age_max: settings
             .accepted_at_age_max
