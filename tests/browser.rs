@@ -369,6 +369,24 @@ async fn reach_the_cash_screen(browser: &Browser, t: &crate::agent::Terminal, pa
     browser.click("#kiosk-next").await;
 }
 
+/// The page found the bridge (the simulator's buttons show) and kiosk-shell has enabled
+/// the validator for the session. A bill inserted before that is returned by the unit, as
+/// a real one would be, so a test that clicks earlier races the enable command.
+async fn wait_until_the_validator_accepts(browser: &Browser) {
+    browser.wait_for("#kiosk-simulator .sim-bill").await;
+    assert!(
+        browser
+            .wait_for_text(
+                "#kiosk-validator",
+                "Купюроприёмник: вставляйте купюры",
+                || async {}
+            )
+            .await,
+        "the validator is enabled for the session: {:?}",
+        browser.text("#kiosk-validator").await
+    );
+}
+
 #[tokio::test]
 async fn a_customer_pays_at_the_kiosk_with_simulated_bills_and_gets_a_receipt() {
     let t = crate::agent::Terminal::start_with(1_000_000, true).await;
@@ -378,7 +396,7 @@ async fn a_customer_pays_at_the_kiosk_with_simulated_bills_and_gets_a_receipt() 
     let mut page = reqwest::Url::parse("http://kiosk/kiosk").unwrap();
     page.query_pairs_mut().append_pair("bridge", &shell.bridge);
     reach_the_cash_screen(&browser, &t, &format!("/kiosk?{}", page.query().unwrap())).await;
-    browser.wait_for(".sim-bill").await;
+    wait_until_the_validator_accepts(&browser).await;
     // WebDriver reports no-break spaces as plain spaces.
     browser.click(".sim-bill:nth-child(3)").await; // 500 ₽
     assert!(
@@ -387,6 +405,7 @@ async fn a_customer_pays_at_the_kiosk_with_simulated_bills_and_gets_a_receipt() 
             .await,
         "the total grows with the first bill"
     );
+    wait_until_the_validator_accepts(&browser).await;
     browser.click(".sim-bill:nth-child(2)").await; // 100 ₽
     assert!(
         browser
@@ -562,19 +581,7 @@ async fn the_kiosk_takes_a_banknote_from_the_validator_through_kiosk_shell() {
     page.query_pairs_mut().append_pair("bridge", &shell.bridge);
     let path = format!("/kiosk?{}", page.query().unwrap());
     reach_the_cash_screen(&browser, &t, &path).await;
-    // The page found the bridge: the validator's state and the simulator's buttons show.
-    browser.wait_for("#kiosk-simulator .sim-bill").await;
-    assert!(
-        browser
-            .wait_for_text(
-                "#kiosk-validator",
-                "Купюроприёмник: вставляйте купюры",
-                || async {}
-            )
-            .await,
-        "the validator is enabled for the session: {:?}",
-        browser.text("#kiosk-validator").await
-    );
+    wait_until_the_validator_accepts(&browser).await;
     // 500 ₽ into the simulated unit: escrow, STACK, stacked, journaled, reported to the
     // agent by kiosk-shell itself, shown by the page.
     browser

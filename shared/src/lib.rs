@@ -5,6 +5,8 @@
 //!
 //! * [`money`] — [`money::Kopecks`], the integer money type, and the wire `Money` object.
 //! * [`fee`] — fee rules (percent in basis points + fixed, clamped to min/max).
+//! * [`fields`] — payment fields (name, labels, regex matched whole, mask, options) and
+//!   the one matcher every participant checks values with.
 //! * [`error`] — the JSON error body of wire.md, and (server) [`error::ApiError`], the one
 //!   error type every handler returns, mapped once to a status and body.
 //!
@@ -23,6 +25,7 @@
 
 pub mod error;
 pub mod fee;
+pub mod fields;
 pub mod money;
 pub mod wire;
 

@@ -9,12 +9,10 @@ use crate::money::{Kopecks, Money};
 pub const AGENT_PROTOCOL: &str = "paymesh-agent/1";
 
 /// A payment field: its name, what the kiosk shows, and the regex the whole value must match.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Field {
-    pub name: String,
-    pub label: String,
-    pub regex: String,
-}
+pub use crate::fields::Field;
+
+/// The payment fields after `account`, by name (wire.md `extra`).
+pub type Extra = std::collections::BTreeMap<String, String>;
 
 /// One provider in the catalog.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,6 +52,8 @@ pub struct AgentBalance {
 pub struct CheckRequest {
     pub provider_id: i64,
     pub account: String,
+    #[serde(default, skip_serializing_if = "Extra::is_empty")]
+    pub extra: Extra,
 }
 
 /// `POST /checks` answer: the provider's answer passed through.
@@ -70,6 +70,8 @@ pub struct PaymentRequest {
     pub agent_txn_id: String,
     pub provider_id: i64,
     pub account: String,
+    #[serde(default, skip_serializing_if = "Extra::is_empty")]
+    pub extra: Extra,
     pub cash: Kopecks,
     pub agent_fee: Kopecks,
     pub amount: Kopecks,

@@ -61,6 +61,7 @@ pub async fn kiosk_check(provider_id: i64, account: String) -> Result<CheckAnswe
     let request = shared::wire::agent::CheckRequest {
         provider_id,
         account,
+        extra: Default::default(),
     };
     crate::agent::server::kiosk::check(&agent_state()?, &request)
         .await

@@ -31,6 +31,7 @@ pub async fn attempt(state: &AgentState, payment: &PaymentRow) -> Result<(), sql
         agent_txn_id: payment.agent_txn_id.clone(),
         provider_id: payment.provider_id,
         account: payment.account.clone(),
+        extra: Default::default(),
         cash: Kopecks::new(payment.cash),
         agent_fee: Kopecks::new(payment.agent_fee),
         amount: Kopecks::new(payment.amount),

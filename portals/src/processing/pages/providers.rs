@@ -78,11 +78,11 @@ pub async fn create_provider(
         protocol,
         login,
         password,
-        fields: vec![shared::wire::agent::Field {
-            name: "account".into(),
-            label: field_label,
-            regex: field_regex,
-        }],
+        fields: vec![shared::wire::agent::Field::new(
+            "account",
+            &field_label,
+            &field_regex,
+        )],
         min_amount,
         max_amount,
     };

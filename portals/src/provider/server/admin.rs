@@ -184,12 +184,7 @@ pub struct CreateContract {
 }
 
 /// A payment field as issued to processing centers.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Field {
-    pub name: String,
-    pub label: String,
-    pub regex: String,
-}
+pub use shared::fields::Field;
 
 /// A new processing contract with its one-time password.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -276,11 +271,11 @@ pub async fn issue_contract(
         protocol: contract.protocol,
         login,
         password: credential.password,
-        fields: vec![Field {
-            name: "account".to_owned(),
-            label: state.kind.account_label().to_owned(),
-            regex: state.kind.account_regex().to_owned(),
-        }],
+        fields: vec![Field::new(
+            "account",
+            state.kind.account_label(),
+            state.kind.account_regex(),
+        )],
         min_amount: contract.min_amount,
         max_amount: contract.max_amount,
     })
