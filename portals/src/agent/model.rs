@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use shared::fee::FeeRule;
 use shared::money::{Kopecks, Money};
-use shared::wire::agent::CatalogProvider;
+use shared::wire::agent::{CatalogProvider, Extra};
 
 /// The terminal as the operator and the kiosk see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,6 +40,9 @@ pub struct SessionView {
     pub provider_id: i64,
     pub provider_name: String,
     pub account: String,
+    /// The payment fields after `account`, by name.
+    #[serde(default, skip_serializing_if = "Extra::is_empty")]
+    pub extra: Extra,
     pub status: String,
     pub min_amount: Kopecks,
     pub max_amount: Kopecks,
@@ -62,6 +65,9 @@ pub struct Receipt {
     pub terminal: String,
     pub provider: String,
     pub account: String,
+    /// The payment fields after `account`, by name (the page labels them from the catalog).
+    #[serde(default, skip_serializing_if = "Extra::is_empty")]
+    pub extra: Extra,
     pub cash: Kopecks,
     pub agent_fee: Kopecks,
     pub amount: Kopecks,

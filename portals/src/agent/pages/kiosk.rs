@@ -1,8 +1,10 @@
 //! `/kiosk` (kiosk realm): the screens the public uses with cash in hand. Choose the
-//! provider → type the account on the keypad (checked live by the provider's regex) →
-//! check with processing → insert cash (the totals grow with each stacked bill) → pay →
-//! receipt → back to start after an idle timeout. Money is never left behind: an idle
-//! timeout with cash inserted pays it.
+//! provider → one screen per payment field of the catalog, in order (the keypad the
+//! field's regex calls for, its mask, label, hint, and a live check with the shared
+//! matcher) → check with processing → insert cash (the totals, and the most the terminal
+//! can still take, follow each stacked bill) → pay → receipt with every field → back to
+//! start after an idle timeout. Money is never left behind: an idle timeout with cash
+//! inserted pays it.
 //!
 //! The page never adds cash: kiosk-shell reports each stacked bill to the agent with its
 //! own credential; the page only enables the validator (up to what the agent says the
@@ -12,8 +14,9 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use shared::fields::{Field, FieldSet, Keypad, MAX_VALUE_CHARS, keypad};
 use shared::money::Kopecks;
-use shared::wire::agent::{CatalogProvider, CheckAnswer};
+use shared::wire::agent::{CatalogProvider, CheckAnswer, Extra};
 
 use super::bridge::Bridge;
 use super::texts::texts;
@@ -56,12 +59,31 @@ pub async fn load_kiosk_state() -> Result<KioskState, ServerFnError> {
         .map_err(refused)
 }
 
+/// The longest `extra` a server function takes, as JSON text: every field at its longest.
+#[cfg(feature = "ssr")]
+const EXTRA_JSON_MAX_BYTES: usize = 8 * 1024;
+
+/// The fields after `account`, as the page sends them (a JSON object: the form encoding
+/// of server functions has no maps). Bounded before it is parsed; the agent then checks
+/// every value against the provider's fields.
+#[cfg(feature = "ssr")]
+fn parse_extra(text: &str) -> Result<Extra, ServerFnError> {
+    if text.len() > EXTRA_JSON_MAX_BYTES {
+        return Err(ServerFnError::new("too many payment fields"));
+    }
+    serde_json::from_str(text).map_err(|_| ServerFnError::new("malformed payment fields"))
+}
+
 #[server(prefix = "/ui/kiosk", endpoint = "check")]
-pub async fn kiosk_check(provider_id: i64, account: String) -> Result<CheckAnswer, ServerFnError> {
+pub async fn kiosk_check(
+    provider_id: i64,
+    account: String,
+    extra: String,
+) -> Result<CheckAnswer, ServerFnError> {
     let request = shared::wire::agent::CheckRequest {
         provider_id,
         account,
-        extra: Default::default(),
+        extra: parse_extra(&extra)?,
     };
     crate::agent::server::kiosk::check(&agent_state()?, &request)
         .await
@@ -69,8 +91,12 @@ pub async fn kiosk_check(provider_id: i64, account: String) -> Result<CheckAnswe
 }
 
 #[server(prefix = "/ui/kiosk", endpoint = "open")]
-pub async fn kiosk_open(provider_id: i64, account: String) -> Result<SessionView, ServerFnError> {
-    crate::agent::server::kiosk::open(&agent_state()?, provider_id, &account)
+pub async fn kiosk_open(
+    provider_id: i64,
+    account: String,
+    extra: String,
+) -> Result<SessionView, ServerFnError> {
+    crate::agent::server::kiosk::open(&agent_state()?, provider_id, &account, &parse_extra(&extra)?)
         .await
         .map_err(refused)
 }
@@ -93,31 +119,25 @@ pub async fn kiosk_pay(session_id: i64) -> Result<Receipt, ServerFnError> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Screen {
     Start,
-    Account,
+    /// One payment field of the provider; which one is `step`.
+    Field,
     Cash,
     Receipt,
 }
 
-/// Whether `account` matches the provider's account field as a whole.
-fn account_valid(provider: &CatalogProvider, account: &str) -> bool {
-    provider
-        .fields
-        .iter()
-        .filter(|f| f.name == "account")
-        .all(|f| {
-            regex::Regex::new(&format!("^(?:{})$", f.regex))
-                .map(|r| r.is_match(account))
-                .unwrap_or(false)
-        })
-}
-
-fn account_label(provider: &CatalogProvider) -> String {
-    provider
-        .fields
-        .iter()
-        .find(|f| f.name == "account")
-        .map(|f| f.label.clone())
-        .unwrap_or_default()
+/// The values typed on the field screens, split as the API takes them: the first field
+/// is `account` (the shared model requires it), the others go into `extra` by name.
+fn split_values(provider: &CatalogProvider, values: &[String]) -> (String, Extra) {
+    let mut account = String::new();
+    let mut extra = Extra::new();
+    for (field, value) in provider.fields.iter().zip(values) {
+        if field.name == shared::fields::ACCOUNT {
+            account = value.clone();
+        } else {
+            extra.insert(field.name.clone(), value.clone());
+        }
+    }
+    (account, extra)
 }
 
 #[component]
@@ -126,7 +146,12 @@ pub fn KioskPage() -> impl IntoView {
     let state = Resource::new(|| (), |_| load_kiosk_state());
     let screen = RwSignal::new(Screen::Start);
     let provider = RwSignal::new(None::<CatalogProvider>);
-    let account = RwSignal::new(String::new());
+    // The provider's fields compiled once, when it is chosen (None: the catalog's
+    // definitions do not compile, and no value can be valid).
+    let field_set = RwSignal::new(None::<FieldSet>);
+    // One value per field of the provider, in its order; `step` is the field on screen.
+    let values = RwSignal::new(Vec::<String>::new());
+    let step = RwSignal::new(0usize);
     let message = RwSignal::new(None::<String>);
     let session = RwSignal::new(None::<SessionView>);
     let receipt = RwSignal::new(None::<Receipt>);
@@ -137,7 +162,9 @@ pub fn KioskPage() -> impl IntoView {
     let reset = move || {
         screen.set(Screen::Start);
         provider.set(None);
-        account.set(String::new());
+        field_set.set(None);
+        values.set(Vec::new());
+        step.set(0);
         message.set(None);
         session.set(None);
         receipt.set(None);
@@ -234,21 +261,39 @@ pub fn KioskPage() -> impl IntoView {
     });
 
     let choose = move |p: CatalogProvider| {
+        field_set.set(FieldSet::compile(&p.fields).ok());
+        values.set(vec![String::new(); p.fields.len()]);
+        step.set(0);
         provider.set(Some(p));
-        account.set(String::new());
         message.set(None);
-        screen.set(Screen::Account);
+        screen.set(Screen::Field);
     };
+    // Back: the previous field, or the start from the first one.
+    let back = move || {
+        message.set(None);
+        match step.get_untracked() {
+            0 => reset(),
+            n => step.set(n - 1),
+        }
+    };
+    // Next: the following field; after the last one, the check, then the cash screen.
     let next = move || {
-        let (Some(p), number) = (provider.get_untracked(), account.get_untracked()) else {
+        let Some(p) = provider.get_untracked() else {
             return;
         };
+        message.set(None);
+        if step.get_untracked() + 1 < p.fields.len() {
+            step.update(|s| *s += 1);
+            return;
+        }
+        let (account, extra) = split_values(&p, &values.get_untracked());
+        let extra = serde_json::to_string(&extra).unwrap_or_else(|_| "{}".to_owned());
         busy.set(true);
         message.set(Some(t.checking.to_owned()));
         spawn_local(async move {
-            match kiosk_check(p.provider_id, number.clone()).await {
+            match kiosk_check(p.provider_id, account.clone(), extra.clone()).await {
                 Ok(answer) => match t.check(answer.result) {
-                    None => match kiosk_open(p.provider_id, number).await {
+                    None => match kiosk_open(p.provider_id, account, extra).await {
                         Ok(s) => {
                             session.set(Some(s));
                             message.set(None);
@@ -282,14 +327,50 @@ pub fn KioskPage() -> impl IntoView {
                     Err(e) => view! { <p class="kiosk-message error">{format!("{}: {e}", t.failed)}</p> }.into_any(),
                     Ok(kiosk) => match screen.get() {
                         Screen::Start => view! { <StartScreen kiosk choose/> }.into_any(),
-                        Screen::Account => view! { <AccountScreen provider account message busy back=reset next/> }.into_any(),
+                        Screen::Field => view! { <FieldScreen provider field_set values step message busy back next/> }.into_any(),
                         Screen::Cash => view! { <CashScreen session message busy dev_mode=kiosk.dev_mode bridge pay/> }.into_any(),
-                        Screen::Receipt => view! { <ReceiptScreen receipt done=reset/> }.into_any(),
+                        Screen::Receipt => view! { <ReceiptScreen receipt provider done=reset/> }.into_any(),
                     },
                 })}
             </Transition>
         </div>
     }
+}
+
+/// Every payment field of a receipt, labelled and masked as the provider's catalog entry
+/// says, in its order; a field the catalog no longer has is shown by its name.
+fn receipt_fields(
+    receipt: &Receipt,
+    provider: Option<&CatalogProvider>,
+    lang: &'static str,
+    account_label: &'static str,
+) -> AnyView {
+    let mut rows: Vec<(String, String, String)> = Vec::new();
+    let known = provider.map(|p| p.fields.as_slice()).unwrap_or_default();
+    let value_of = |name: &str| {
+        if name == shared::fields::ACCOUNT {
+            Some(receipt.account.clone())
+        } else {
+            receipt.extra.get(name).cloned()
+        }
+    };
+    for field in known {
+        if let Some(value) = value_of(&field.name) {
+            rows.push((field.name.clone(), field.label_for(lang).to_owned(), field.masked(&value)));
+        }
+    }
+    if !known.iter().any(|f| f.name == shared::fields::ACCOUNT) {
+        rows.insert(0, (shared::fields::ACCOUNT.to_owned(), account_label.to_owned(), receipt.account.clone()));
+    }
+    for (name, value) in &receipt.extra {
+        if !known.iter().any(|f| &f.name == name) {
+            rows.push((name.clone(), name.clone(), value.clone()));
+        }
+    }
+    rows.into_iter()
+        .map(|(name, label, value)| view! { <dt>{label}</dt><dd id=format!("receipt-field-{name}")>{value}</dd> })
+        .collect_view()
+        .into_any()
 }
 
 /// Reloads the open session's totals from the agent.
@@ -364,28 +445,113 @@ fn StartScreen(
     .into_any()
 }
 
+/// One payment field: its label and hint, the value as its mask shows it, one state line
+/// from the shared matcher, the keypad its regex calls for, Back and Next.
 #[component]
-fn AccountScreen(
+fn FieldScreen(
     provider: RwSignal<Option<CatalogProvider>>,
-    account: RwSignal<String>,
+    field_set: RwSignal<Option<FieldSet>>,
+    values: RwSignal<Vec<String>>,
+    step: RwSignal<usize>,
     message: RwSignal<Option<String>>,
     busy: RwSignal<bool>,
     back: impl Fn() + Copy + Send + Sync + 'static,
     next: impl Fn() + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let t = texts();
-    let valid = move || {
+    let lang = crate::ui::i18n::use_lang().code();
+    let field = move || {
         provider
             .get()
-            .is_some_and(|p| account_valid(&p, &account.get()))
+            .and_then(|p| p.fields.get(step.get()).cloned())
     };
+    let value = move || {
+        values
+            .get()
+            .get(step.get())
+            .cloned()
+            .unwrap_or_default()
+    };
+    let valid = move || {
+        field().is_some_and(|f| {
+            field_set.with(|set| set.as_ref().is_some_and(|set| set.matches(&f.name, &value())))
+        })
+    };
+    let state_line = move || match field() {
+        _ if valid() => t.field_ok,
+        Some(f) if keypad(&f) == Keypad::Options => t.field_choose,
+        _ => t.field_bad,
+    };
+    let heading = move || {
+        provider.get().map(|p| {
+            format!(
+                "{} · {} {} {} {}",
+                p.name,
+                t.step,
+                step.get() + 1,
+                t.step_of,
+                p.fields.len()
+            )
+        })
+    };
+    view! {
+        <h2 class="kiosk-prompt" id="kiosk-step">{heading}</h2>
+        {move || field().map(|f| {
+            let label = f.label_for(lang).to_owned();
+            let hint = f.hint.clone();
+            let pad = keypad(&f);
+            let shown = {
+                let f = f.clone();
+                move || f.masked(&value())
+            };
+            view! {
+                <label class="kiosk-field-label" for="kiosk-value" id="kiosk-label">{label}</label>
+                <output class="kiosk-account" id="kiosk-value" data-keypad=format!("{pad:?}").to_lowercase() aria-live="polite">
+                    {shown}
+                </output>
+                {hint.map(|h| view! { <p class="hint kiosk-hint" id="kiosk-hint">{h}</p> })}
+                {match pad {
+                    Keypad::Options => view! { <OptionButtons field=f values step message/> }.into_any(),
+                    Keypad::Digits => view! { <DigitKeypad values step message/> }.into_any(),
+                    Keypad::Text => view! { <TextKeyboard values step message/> }.into_any(),
+                }}
+            }
+        })}
+        <p class=move || if valid() { "ok" } else { "hint" } id="kiosk-value-state" role="status">{state_line}</p>
+        <p class="kiosk-message" role="status" id="kiosk-message">{move || message.get()}</p>
+        <div class="kiosk-actions">
+            <button type="button" class="kiosk-secondary" id="kiosk-back" on:click=move |_| back()>{t.back}</button>
+            <button type="button" class="kiosk-primary" id="kiosk-next" disabled=move || !valid() || busy.get() on:click=move |_| next()>
+                {t.next}
+            </button>
+        </div>
+    }
+}
+
+/// Changes the value of the field on screen (at most [`MAX_VALUE_CHARS`] characters).
+fn edit(values: RwSignal<Vec<String>>, step: RwSignal<usize>, change: impl FnOnce(&mut String)) {
+    let at = step.get_untracked();
+    values.update(|all| {
+        if let Some(value) = all.get_mut(at) {
+            change(value);
+            if value.chars().count() > MAX_VALUE_CHARS {
+                value.pop();
+            }
+        }
+    });
+}
+
+/// Digits only: the field's regex allows nothing else.
+#[component]
+fn DigitKeypad(
+    values: RwSignal<Vec<String>>,
+    step: RwSignal<usize>,
+    message: RwSignal<Option<String>>,
+) -> impl IntoView {
+    let t = texts();
     let press = move |key: &'static str| {
         message.set(None);
-        account.update(|a| {
-            if a.len() < 32 {
-                a.push_str(key)
-            }
-        });
+        edit(values, step, |v| v.push_str(key));
     };
     let keys = ["1", "2", "3", "4", "5", "6", "7", "8", "9"]
         .into_iter()
@@ -394,27 +560,84 @@ fn AccountScreen(
         )
         .collect_view();
     view! {
-        <h2 class="kiosk-prompt">
-            {move || provider.get().map(|p| format!("{} · {} {}", p.name, t.enter_account, account_label(&p).to_lowercase()))}
-        </h2>
-        <output class="kiosk-account" id="kiosk-account" aria-live="polite">{move || account.get()}</output>
-        <p class=move || if valid() { "ok" } else { "hint" } id="kiosk-account-state">
-            {move || if valid() { t.account_ok } else { t.account_bad }}
-        </p>
         <div class="keypad" role="group">
             {keys}
-            <button type="button" class="key" on:click=move |_| account.update(|a| { a.pop(); })>{t.erase}</button>
+            <button type="button" class="key" on:click=move |_| edit(values, step, |v| { v.pop(); })>{t.erase}</button>
             <button type="button" class="key" on:click=move |_| press("0")>"0"</button>
-            <button type="button" class="key" on:click=move |_| account.set(String::new())>{t.clear}</button>
-        </div>
-        <p class="kiosk-message" role="status" id="kiosk-message">{move || message.get()}</p>
-        <div class="kiosk-actions">
-            <button type="button" class="kiosk-secondary" on:click=move |_| back()>{t.back}</button>
-            <button type="button" class="kiosk-primary" id="kiosk-next" disabled=move || !valid() || busy.get() on:click=move |_| next()>
-                {t.next}
-            </button>
+            <button type="button" class="key" on:click=move |_| edit(values, step, String::clear)>{t.clear}</button>
         </div>
     }
+}
+
+/// Letters of the page's language (Russian, or Latin in English) and digits.
+#[component]
+fn TextKeyboard(
+    values: RwSignal<Vec<String>>,
+    step: RwSignal<usize>,
+    message: RwSignal<Option<String>>,
+) -> impl IntoView {
+    let t = texts();
+    let press = move |key: char| {
+        message.set(None);
+        edit(values, step, |v| v.push(key));
+    };
+    let row = move |keys: &'static str| {
+        let buttons = keys
+            .chars()
+            .map(|k| view! { <button type="button" class="key" data-key=k.to_string() on:click=move |_| press(k)>{k.to_string()}</button> })
+            .collect_view();
+        view! { <div class="keyboard-row">{buttons}</div> }
+    };
+    let rows = std::iter::once("1234567890")
+        .chain(t.letter_rows.iter().copied())
+        .map(row)
+        .collect_view();
+    view! {
+        <div class="keyboard" role="group">
+            {rows}
+            <div class="keyboard-row">
+                <button type="button" class="key" data-key="-" on:click=move |_| press('-')>"-"</button>
+                <button type="button" class="key wide" data-key=" " on:click=move |_| press(' ')>{t.space}</button>
+                <button type="button" class="key" on:click=move |_| edit(values, step, |v| { v.pop(); })>{t.erase}</button>
+                <button type="button" class="key wide" on:click=move |_| edit(values, step, String::clear)>{t.clear}</button>
+            </div>
+        </div>
+    }
+}
+
+/// A fixed list: one button per option, no typing.
+#[component]
+fn OptionButtons(
+    field: Field,
+    values: RwSignal<Vec<String>>,
+    step: RwSignal<usize>,
+    message: RwSignal<Option<String>>,
+) -> impl IntoView {
+    let buttons = field
+        .options
+        .into_iter()
+        .map(|option| {
+            let chosen = {
+                let option = option.clone();
+                Signal::derive(move || values.get().get(step.get()) == Some(&option))
+            };
+            let pick = {
+                let option = option.clone();
+                move |_| {
+                    message.set(None);
+                    let option = option.clone();
+                    edit(values, step, move |v| *v = option);
+                }
+            };
+            view! {
+                <button type="button" class=move || if chosen.get() { "kiosk-tile kiosk-option chosen" } else { "kiosk-tile kiosk-option" }
+                        aria-pressed=move || chosen.get().to_string() on:click=pick>
+                    {option}
+                </button>
+            }
+        })
+        .collect_view();
+    view! { <div class="kiosk-tiles kiosk-options" role="group">{buttons}</div> }
 }
 
 #[component]
@@ -486,8 +709,17 @@ fn CashScreen(
         <p class="kiosk-limits">
             {move || session.get().map(|s| format!("{} · {}: {} — {}", s.provider_name, t.limits, rub(s.min_amount), rub(s.max_amount)))}
         </p>
-        <p class="kiosk-limits" id="kiosk-acceptable">
-            {move || session.get().map(|s| format!("{}: {}", t.acceptable, rub(s.acceptable)))}
+        // The most the validator takes now: the provider's maximum and the agent's deposit
+        // less the payments still on their way, after fees; the agent's figure, renewed
+        // after every bill.
+        <p class="kiosk-acceptable" id="kiosk-acceptable" role="status">
+            {move || session.get().map(|s| {
+                if s.acceptable.is_positive() || s.cash.is_positive() {
+                    format!("{}: {}", t.acceptable, rub(s.acceptable))
+                } else {
+                    t.acceptable_none.to_owned()
+                }
+            })}
         </p>
         <dl class="kiosk-totals">
             <dt>{t.accepted}</dt><dd id="kiosk-cash">{figure(|s| s.cash)}</dd>
@@ -509,9 +741,11 @@ fn CashScreen(
 #[component]
 fn ReceiptScreen(
     receipt: RwSignal<Option<Receipt>>,
+    provider: RwSignal<Option<CatalogProvider>>,
     done: impl Fn() + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let t = texts();
+    let lang = crate::ui::i18n::use_lang().code();
     let print = move |_| {
         #[cfg(feature = "hydrate")]
         if let Some(window) = web_sys::window() {
@@ -526,7 +760,7 @@ fn ReceiptScreen(
                     <dt>{t.agent}</dt><dd>{r.agent.clone()}</dd>
                     <dt>{t.terminal}</dt><dd>{r.terminal.clone()}</dd>
                     <dt>{t.provider}</dt><dd>{r.provider.clone()}</dd>
-                    <dt>{t.account}</dt><dd>{r.account.clone()}</dd>
+                    {receipt_fields(&r, provider.get_untracked().as_ref(), lang, t.account)}
                     <dt>{t.accepted}</dt><dd>{rub(r.cash)}</dd>
                     <dt>{t.fee}</dt><dd>{rub(r.agent_fee)}</dd>
                     <dt>{t.credited}</dt><dd id="receipt-amount">{rub(r.amount)}</dd>

@@ -374,9 +374,15 @@ async fn owed(
 
 /// The most cash `session` may still take: the provider's maximum less the cash already
 /// in it, and no more than the agent's available deposit — less what the outbox still
-/// owes — can pay out after the agent's fee and processing's fee.
+/// owes — can pay out after the agent's fee and processing's fee. None at all for a
+/// session its check does not vouch for: it could never be paid, so its cash would be
+/// stranded.
 pub async fn acceptable(state: &AgentState, session: &SessionRow) -> Result<Kopecks, ApiError> {
-    if session.status != "open" {
+    if session.status != "open"
+        || !store::session_vouched(&state.pool, session.id)
+            .await
+            .map_err(db)?
+    {
         return Ok(Kopecks::ZERO);
     }
     let balance_state = store::sync_state(&state.pool, "balance")

@@ -16,12 +16,13 @@ use shared::error::ApiError;
 use shared::extract::JsonBody;
 use shared::fee::FeeRule;
 use shared::money::Kopecks;
-use shared::wire::agent::{CatalogProvider, CheckAnswer, CheckRequest};
+use shared::wire::agent::{CatalogProvider, CheckAnswer, CheckRequest, Extra};
 
 use super::AgentState;
 use super::processing::{self, CallError};
 use super::store::{self, PaymentRow, SessionRow};
 use super::sync;
+use super::values;
 use crate::server::clock;
 
 /// How long `pay` waits for processing before it answers with the payment still on its way.
@@ -52,10 +53,13 @@ async fn get_state(State(state): State<AgentState>) -> Result<impl IntoResponse,
     Ok(Json(kiosk_state(&state).await?))
 }
 
+/// The provider from the catalog, if the payer's values fit its fields (`422` naming the
+/// field otherwise, before processing is asked).
 async fn provider(
     state: &AgentState,
     provider_id: i64,
     account: &str,
+    extra: &Extra,
 ) -> Result<CatalogProvider, ApiError> {
     let catalog = sync::cached_catalog(
         &store::sync_state(&state.pool, "catalog")
@@ -69,22 +73,32 @@ async fn provider(
                 .find(|p| p.provider_id == provider_id)
         })
         .ok_or_else(|| ApiError::field("provider_id", "no such provider in the catalog"))?;
-    for field in provider.fields.iter().filter(|f| f.name == "account") {
-        let whole = regex::Regex::new(&format!("^(?:{})$", field.regex))
-            .map(|r| r.is_match(account))
-            .unwrap_or(false);
-        if !whole {
-            return Err(ApiError::field(
-                "account",
-                format!("{} — {}", field.label, field.regex),
-            ));
-        }
-    }
+    values::validate(&provider, account, extra)?;
     Ok(provider)
 }
 
+/// Processing's `422 validation_failed` names the fields it refused (wire.md); the kiosk
+/// passes those on. Any other refusal is said about the account, as before.
+fn refusal(body: String) -> ApiError {
+    let named = serde_json::from_str::<shared::error::ErrorBody>(&body)
+        .ok()
+        .and_then(|b| b.error.fields)
+        .filter(|f| !f.is_empty() && f.len() <= shared::fields::MAX_FIELDS + 1);
+    match named {
+        Some(fields) => ApiError::Validation {
+            fields: fields
+                .into_iter()
+                .map(|(k, v)| (k.chars().take(40).collect(), v.chars().take(200).collect()))
+                .collect(),
+        },
+        None => ApiError::field("account", body),
+    }
+}
+
+/// Checks the payer's values with the provider, through processing, and records the
+/// answer: a session opened on these exact values may then be paid.
 pub async fn check(state: &AgentState, request: &CheckRequest) -> Result<CheckAnswer, ApiError> {
-    provider(state, request.provider_id, &request.account).await?;
+    provider(state, request.provider_id, &request.account, &request.extra).await?;
     let contract = store::contract(&state.pool)
         .await
         .map_err(db)?
@@ -93,19 +107,18 @@ pub async fn check(state: &AgentState, request: &CheckRequest) -> Result<CheckAn
         })?;
     match processing::check(&state.client, &contract, request).await {
         Ok(answer) => {
-            sqlx::query(
-                "INSERT INTO checks (provider_id, account, result, checked_at) VALUES ($1, $2, $3, $4)",
+            store::record_check(
+                &state.pool,
+                request.provider_id,
+                &request.account,
+                &values::to_text(&request.extra),
+                i64::from(answer.result),
             )
-            .bind(request.provider_id)
-            .bind(&request.account)
-            .bind(i64::from(answer.result))
-            .bind(clock::now())
-            .execute(&state.pool)
             .await
             .map_err(db)?;
             Ok(answer)
         }
-        Err(CallError::Refused { body, .. }) => Err(ApiError::field("account", body)),
+        Err(CallError::Refused { body, .. }) => Err(refusal(body)),
         Err(CallError::Suspended) => Err(ApiError::TerminalBlocked {
             reason: "suspended".into(),
         }),
@@ -140,12 +153,22 @@ async fn view(state: &AgentState, session: SessionRow) -> Result<SessionView, Ap
         provider_id: session.provider_id,
         provider_name: session.provider_name,
         account: session.account,
+        extra: stored_extra(&session.extra),
         status: session.status,
         min_amount: Kopecks::new(session.min_amount),
         max_amount: Kopecks::new(session.max_amount),
         cash,
         agent_fee,
         amount,
+    })
+}
+
+/// Values this module stored, for showing; an unreadable text (never written by us) shows
+/// as none and is logged.
+fn stored_extra(text: &str) -> Extra {
+    values::from_text(text).unwrap_or_else(|e| {
+        tracing::error!(error = %e, "unreadable stored payment fields");
+        Extra::new()
     })
 }
 
@@ -168,45 +191,33 @@ async fn refuse_if_blocked(state: &AgentState) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// The newest check of this provider and account that the provider answered with result 0,
-/// within [`CHECK_VALID`].
-async fn successful_check(
-    state: &AgentState,
-    provider_id: i64,
-    account: &str,
-) -> Result<Option<i64>, ApiError> {
-    let since = clock::stamp(time::OffsetDateTime::now_utc() - CHECK_VALID);
-    let found: Option<(i64,)> = sqlx::query_as(
-        "SELECT id FROM checks WHERE provider_id = $1 AND account = $2 AND result = 0 AND checked_at >= $3
-         ORDER BY id DESC LIMIT 1",
-    )
-    .bind(provider_id)
-    .bind(account)
-    .bind(since)
-    .fetch_optional(&state.pool)
-    .await
-    .map_err(db)?;
-    Ok(found.map(|(id,)| id))
-}
-
 #[derive(Deserialize)]
 struct OpenSession {
     provider_id: i64,
     account: String,
+    #[serde(default)]
+    extra: Extra,
 }
 
-/// Opens a cash session for a provider and a valid account (not while blocked).
+/// Opens a cash session for a provider and valid values (not while blocked). It
+/// remembers the newest successful check of exactly these values within [`CHECK_VALID`];
+/// without one it opens, takes no cash and cannot be paid.
 pub async fn open(
     state: &AgentState,
     provider_id: i64,
     account: &str,
+    extra: &Extra,
 ) -> Result<SessionView, ApiError> {
     refuse_if_blocked(state).await?;
-    let provider = provider(state, provider_id, account).await?;
-    let check_id = successful_check(state, provider_id, account).await?;
+    let provider = provider(state, provider_id, account, extra).await?;
+    let extra = values::to_text(extra);
+    let since = clock::stamp(time::OffsetDateTime::now_utc() - CHECK_VALID);
+    let check_id = store::successful_check(&state.pool, provider_id, account, &extra, &since)
+        .await
+        .map_err(db)?;
     let (id,): (i64,) = sqlx::query_as(
-        "INSERT INTO sessions (provider_id, provider_name, account, min_amount, max_amount, status, created_at, check_id)
-         VALUES ($1, $2, $3, $4, $5, 'open', $6, $7) RETURNING id",
+        "INSERT INTO sessions (provider_id, provider_name, account, min_amount, max_amount, status, created_at, check_id, extra)
+         VALUES ($1, $2, $3, $4, $5, 'open', $6, $7, $8) RETURNING id",
     )
     .bind(provider.provider_id)
     .bind(&provider.name)
@@ -215,6 +226,7 @@ pub async fn open(
     .bind(provider.max_amount.get())
     .bind(clock::now())
     .bind(check_id)
+    .bind(&extra)
     .fetch_one(&state.pool)
     .await
     .map_err(db)?;
@@ -234,7 +246,7 @@ async fn open_session(
 ) -> Result<impl IntoResponse, ApiError> {
     Ok((
         StatusCode::CREATED,
-        Json(open(&state, body.provider_id, &body.account).await?),
+        Json(open(&state, body.provider_id, &body.account, &body.extra).await?),
     ))
 }
 
@@ -258,6 +270,7 @@ async fn receipt(state: &AgentState, payment: PaymentRow) -> Result<Receipt, Api
         terminal: state.terminal_name.clone(),
         provider: payment.provider_name,
         account: payment.account,
+        extra: stored_extra(&payment.extra),
         cash: Kopecks::new(payment.cash),
         agent_fee: Kopecks::new(payment.agent_fee),
         amount: Kopecks::new(payment.amount),
@@ -279,8 +292,13 @@ pub async fn pay(state: &AgentState, session_id: i64) -> Result<PaymentRow, ApiE
         return Ok(existing);
     }
     let session = session_or_404(state, session_id).await?;
-    // The page checks before it opens a session, but the page is not what guards money.
-    if session.check_id.is_none() {
+    // The page checks before it opens a session, but the page is not what guards money:
+    // the session's own check must have vouched for its provider, account and every
+    // other field.
+    if !store::session_vouched(&state.pool, session_id)
+        .await
+        .map_err(db)?
+    {
         return Err(ApiError::CheckRequired);
     }
     let fee = store::fee_rule(&state.pool).await.map_err(db)?;
@@ -316,8 +334,8 @@ pub async fn pay(state: &AgentState, session_id: i64) -> Result<PaymentRow, ApiE
     }
     sqlx::query(
         "INSERT INTO payments (session_id, agent_txn_id, provider_id, provider_name, account, cash, agent_fee, amount,
-                               accepted_at, status, next_attempt_at, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'queued', $9, $9, $9)",
+                               accepted_at, status, next_attempt_at, created_at, updated_at, extra)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'queued', $9, $9, $9, $10)",
     )
     .bind(session_id)
     .bind(&agent_txn_id)
@@ -328,6 +346,7 @@ pub async fn pay(state: &AgentState, session_id: i64) -> Result<PaymentRow, ApiE
     .bind(agent_fee.get())
     .bind(amount.get())
     .bind(&now)
+    .bind(&session.extra)
     .execute(&mut *tx)
     .await
     .map_err(db)?;

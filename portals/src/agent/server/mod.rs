@@ -12,6 +12,7 @@ pub mod processing;
 pub mod store;
 pub mod sync;
 pub mod terminal;
+pub mod values;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -12,6 +12,7 @@ use super::AgentState;
 use super::processing::{self, CallError};
 use super::store::{self, PaymentRow};
 use super::sync;
+use super::values;
 use crate::server::clock;
 
 /// The longest wait between two attempts.
@@ -27,11 +28,20 @@ pub async fn attempt(state: &AgentState, payment: &PaymentRow) -> Result<(), sql
     let Some(contract) = store::contract(&state.pool).await? else {
         return reschedule(state, payment, "no contract with processing").await;
     };
+    // The payment's other fields travel with it on every attempt; a payment whose stored
+    // fields cannot be read is not sent without them (processing would refuse it as
+    // missing a field, and the cash would look rejected for a fault of ours).
+    let extra = match values::from_text(&payment.extra) {
+        Ok(extra) => extra,
+        Err(e) => {
+            return reschedule(state, payment, &format!("unreadable payment fields: {e}")).await;
+        }
+    };
     let request = PaymentRequest {
         agent_txn_id: payment.agent_txn_id.clone(),
         provider_id: payment.provider_id,
         account: payment.account.clone(),
-        extra: Default::default(),
+        extra,
         cash: Kopecks::new(payment.cash),
         agent_fee: Kopecks::new(payment.agent_fee),
         amount: Kopecks::new(payment.amount),

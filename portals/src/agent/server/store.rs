@@ -122,17 +122,81 @@ pub struct SessionRow {
     pub cash: i64,
     /// The successful check the session was opened on; none: it cannot be paid.
     pub check_id: Option<i64>,
+    /// The fields after `account`, as a JSON object (`values::to_text`).
+    pub extra: String,
 }
 
 pub async fn session(pool: &SqlitePool, id: i64) -> Result<Option<SessionRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT s.id, s.provider_id, s.provider_name, s.account, s.min_amount, s.max_amount, s.status, s.created_at,
-                COALESCE((SELECT SUM(b.amount) FROM bills b WHERE b.session_id = s.id), 0) AS cash, s.check_id
+                COALESCE((SELECT SUM(b.amount) FROM bills b WHERE b.session_id = s.id), 0) AS cash, s.check_id,
+                s.extra
          FROM sessions s WHERE s.id = $1",
     )
     .bind(id)
     .fetch_optional(pool)
     .await
+}
+
+/// Records what the provider answered to a check of these values (the values as the
+/// canonical text of `values::to_text`); a session opened on it may be paid.
+pub async fn record_check(
+    pool: &SqlitePool,
+    provider_id: i64,
+    account: &str,
+    extra: &str,
+    result: i64,
+) -> Result<i64, sqlx::Error> {
+    let (id,): (i64,) = sqlx::query_as(
+        "INSERT INTO checks (provider_id, account, extra, result, checked_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
+    )
+    .bind(provider_id)
+    .bind(account)
+    .bind(extra)
+    .bind(result)
+    .bind(clock::now())
+    .fetch_one(pool)
+    .await?;
+    Ok(id)
+}
+
+/// The newest check of exactly these values that the provider answered with result 0,
+/// made at or after `since`.
+pub async fn successful_check(
+    pool: &SqlitePool,
+    provider_id: i64,
+    account: &str,
+    extra: &str,
+    since: &str,
+) -> Result<Option<i64>, sqlx::Error> {
+    let found: Option<(i64,)> = sqlx::query_as(
+        "SELECT id FROM checks
+         WHERE provider_id = $1 AND account = $2 AND extra = $3 AND result = 0 AND checked_at >= $4
+         ORDER BY id DESC LIMIT 1",
+    )
+    .bind(provider_id)
+    .bind(account)
+    .bind(extra)
+    .bind(since)
+    .fetch_optional(pool)
+    .await?;
+    Ok(found.map(|(id,)| id))
+}
+
+/// Whether the session's own check vouches for what it would pay: the same provider,
+/// account and other fields, answered with result 0. Held against the check row itself,
+/// not the session's link alone, so that no later change of either can pay unchecked
+/// values.
+pub async fn session_vouched(pool: &SqlitePool, session_id: i64) -> Result<bool, sqlx::Error> {
+    let (vouched,): (bool,) = sqlx::query_as(
+        "SELECT EXISTS (SELECT 1 FROM sessions s JOIN checks c ON c.id = s.check_id
+                        WHERE s.id = $1 AND c.result = 0 AND c.provider_id = s.provider_id
+                          AND c.account = s.account AND c.extra = s.extra)",
+    )
+    .bind(session_id)
+    .fetch_one(pool)
+    .await?;
+    Ok(vouched)
 }
 
 /// A payment of the outbox.
@@ -159,6 +223,8 @@ pub struct PaymentRow {
     pub last_error: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+    /// The fields after `account` it carries to processing, as a JSON object.
+    pub extra: String,
 }
 
 macro_rules! select_payments {
@@ -166,7 +232,7 @@ macro_rules! select_payments {
         concat!(
             "SELECT id, session_id, agent_txn_id, provider_id, provider_name, account, cash, agent_fee, amount, accepted_at,
                     status, result, message, processing_payment_id, processing_fee, prv_txn, attempts, next_attempt_at,
-                    last_error, created_at, updated_at
+                    last_error, created_at, updated_at, extra
              FROM payments ",
             $rest
         )
