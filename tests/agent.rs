@@ -26,7 +26,11 @@ impl Terminal {
 
     /// `kiosk_dev`: the kiosk page without kiosk-shell says how to simulate banknotes.
     pub async fn start_with(deposit: i64, kiosk_dev: bool) -> Terminal {
-        let net = Network::start().await;
+        Self::start_on(Network::start().await, deposit, kiosk_dev).await
+    }
+
+    /// A terminal on a network made elsewhere (e.g. a provider with more payment fields).
+    pub async fn start_on(net: Network, deposit: i64, kiosk_dev: bool) -> Terminal {
         if deposit > 0 {
             net.top_up(deposit, "PP-1").await;
         }

@@ -16,6 +16,7 @@ mod data_dir;
 mod demo;
 mod forged_answers;
 mod health;
+mod kiosk_fields;
 mod kiosk_shell;
 mod lifecycle;
 mod processes;

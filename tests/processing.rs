@@ -65,7 +65,7 @@ impl Network {
         Network::connect(provider, processing, proxy, &subscriber, &contract).await
     }
 
-    async fn connect(
+    pub(crate) async fn connect(
         provider: TestApp,
         processing: TestApp,
         proxy: ChaosProxy,
