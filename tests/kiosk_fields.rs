@@ -222,6 +222,19 @@ async fn a_session_pays_only_on_a_check_of_the_same_fields_and_the_fields_travel
     assert_eq!(count(&t, "SELECT COUNT(*) FROM payments").await, 0, "nothing was stored");
     assert!(recorder.bodies("/api/agent/v1/payments").is_empty());
 
+    // Pay holds the session against its check row itself: values changed after the
+    // session was opened on a good check (by a bug, by hand) are not vouched for.
+    let tampered = open(&t, &account, json!({"city": "Пермь"})).await;
+    let tampered = tampered["session_id"].as_i64().unwrap();
+    sqlx::query("UPDATE sessions SET extra = '{\"city\":\"Казань\"}' WHERE id = $1")
+        .bind(tampered)
+        .execute(t.agent.pool.as_ref().unwrap())
+        .await
+        .unwrap();
+    t.bill(tampered, "ev-tampered", 50_000).await;
+    assert_eq!(pay(&t, tampered).await.0, 409);
+    assert_eq!(count(&t, "SELECT COUNT(*) FROM payments").await, 0);
+
     // The checked values pay, and the payment carries them to processing.
     let checked = open(&t, &account, json!({"city": "Пермь"})).await;
     assert!(checked["acceptable"].as_i64().unwrap() > 0, "{checked}");
