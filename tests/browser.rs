@@ -187,6 +187,32 @@ impl Browser {
         false
     }
 
+    /// Sizes the window as a kiosk's screen.
+    async fn resize(&self, width: u32, height: u32) {
+        self.call(
+            reqwest::Method::POST,
+            "/window/rect",
+            json!({"width": width, "height": height}),
+        )
+        .await;
+    }
+
+    /// Saves a PNG of the page into `$PAYMESH_SCREENSHOTS/name` when that is set (how
+    /// docs/img's kiosk screens are made: `PAYMESH_SCREENSHOTS=docs/img`); else nothing.
+    async fn screenshot(&self, name: &str) {
+        use base64::Engine;
+        let Some(dir) = std::env::var_os("PAYMESH_SCREENSHOTS") else {
+            return;
+        };
+        let png = self
+            .call(reqwest::Method::GET, "/screenshot", Value::Null)
+            .await;
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(png.as_str().expect("a screenshot"))
+            .unwrap();
+        std::fs::write(Path::new(&dir).join(name), png).unwrap();
+    }
+
     async fn click(&self, css: &str) {
         if let Some(element) = self.find(css).await {
             self.call(
@@ -342,7 +368,7 @@ async fn reach_the_cash_screen(browser: &Browser, t: &crate::agent::Terminal, pa
     browser.wait_for(".kiosk-tile").await;
     // The first tap works once the page is hydrated.
     let deadline = Instant::now() + Duration::from_secs(30);
-    while browser.find("#kiosk-account").await.is_none() {
+    while browser.find("#kiosk-value").await.is_none() {
         browser.click(".kiosk-tile").await;
         assert!(Instant::now() < deadline, "the provider tile never reacted");
         tokio::time::sleep(Duration::from_millis(250)).await;
@@ -359,12 +385,12 @@ async fn reach_the_cash_screen(browser: &Browser, t: &crate::agent::Terminal, pa
     }
     assert!(
         browser
-            .wait_for_text("#kiosk-account", &t.net.account, || async {})
+            .wait_for_text("#kiosk-value", &t.net.account, || async {})
             .await
     );
     assert_eq!(
-        browser.text("#kiosk-account-state").await.as_deref(),
-        Some("Номер введён верно")
+        browser.text("#kiosk-value-state").await.as_deref(),
+        Some("Введено верно")
     );
     browser.click("#kiosk-next").await;
 }
@@ -604,4 +630,159 @@ async fn the_kiosk_takes_a_banknote_from_the_validator_through_kiosk_shell() {
     // kiosk-shell has the agent's answer journaled; the page has seen the bill.
     assert_eq!(shell.journal_lines("delivered.jsonl").len(), 1);
     assert_eq!(shell.journal_lines("acks.jsonl").len(), 1);
+}
+
+/// The kopecks in a figure as the page shows it (`1 234.50 ₽` → 123450).
+fn kopecks_in(text: &str) -> i64 {
+    text.chars()
+        .filter(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .unwrap_or_else(|_| panic!("no figure in {text:?}"))
+}
+
+#[tokio::test]
+async fn a_customer_pays_a_two_field_provider_through_its_field_screens_to_the_receipt() {
+    // 1000 ₽ of deposit: less than the provider's maximum, so the deposit sets the limit.
+    let net = crate::kiosk_fields::network_with_fields(crate::kiosk_fields::two_fields()).await;
+    let t = crate::agent::Terminal::start_on(net, 100_000, true).await;
+    let journal = tempfile::tempdir().unwrap();
+    let shell = crate::kiosk_shell::KioskShell::start(t.agent.addr, journal.path());
+    let browser = Browser::start().await;
+    // 1280×800 inside the window, as the kiosk's screen.
+    browser.resize(1280, 943).await;
+    let mut page = reqwest::Url::parse("http://kiosk/kiosk").unwrap();
+    page.query_pairs_mut().append_pair("bridge", &shell.bridge);
+    browser
+        .open_as(
+            &t.agent,
+            "kiosk",
+            crate::helpers::KIOSK_PASSWORD,
+            &format!("/kiosk?{}", page.query().unwrap()),
+        )
+        .await;
+    browser.wait_for(".kiosk-tile").await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while browser.find("#kiosk-value").await.is_none() {
+        browser.click(".kiosk-tile").await;
+        assert!(Instant::now() < deadline, "the provider tile never reacted");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+
+    // Field 1 of 2: the phone number on the digit keypad, shown through its mask.
+    assert_eq!(
+        browser.text("#kiosk-label").await.as_deref(),
+        Some("Номер телефона")
+    );
+    assert_eq!(
+        browser.text("#kiosk-hint").await.as_deref(),
+        Some("10 цифр, без восьмёрки")
+    );
+    assert_eq!(
+        browser.text("#kiosk-value").await.as_deref(),
+        Some("(9xx) xxx-xx-xx")
+    );
+    let account = t.net.account.clone();
+    for digit in account.chars().take(4) {
+        let key = if digit == '0' { 11 } else { digit.to_digit(10).unwrap() };
+        browser.click(&format!(".keypad .key:nth-child({key})")).await;
+    }
+    let partly = crate::kiosk_fields::masked_phone(&account[..4]);
+    assert!(browser.wait_for_text("#kiosk-value", &partly, || async {}).await);
+    assert_eq!(
+        browser.text("#kiosk-value-state").await.as_deref(),
+        Some("Введено не полностью или неверно")
+    );
+    assert!(browser.find("#kiosk-next[disabled]").await.is_some());
+    for digit in account.chars().skip(4) {
+        let key = if digit == '0' { 11 } else { digit.to_digit(10).unwrap() };
+        browser.click(&format!(".keypad .key:nth-child({key})")).await;
+    }
+    let shown = crate::kiosk_fields::masked_phone(&account);
+    assert!(
+        browser.wait_for_text("#kiosk-value", &shown, || async {}).await,
+        "{:?}",
+        browser.text("#kiosk-value").await
+    );
+    assert_eq!(
+        browser.text("#kiosk-value-state").await.as_deref(),
+        Some("Введено верно")
+    );
+    browser.screenshot("kiosk-field-mask.png").await;
+    browser.click("#kiosk-next").await;
+
+    // Field 2 of 2: the city from a fixed list; Back returns to the number, kept.
+    browser.wait_for(".kiosk-option").await;
+    assert_eq!(browser.text("#kiosk-label").await.as_deref(), Some("Город"));
+    assert_eq!(
+        browser.text("#kiosk-value-state").await.as_deref(),
+        Some("Выберите один из вариантов")
+    );
+    browser.click("#kiosk-back").await;
+    assert!(browser.wait_for_text("#kiosk-value", &shown, || async {}).await);
+    browser.click("#kiosk-next").await;
+    browser.wait_for(".kiosk-option").await;
+    browser.click(".kiosk-option:nth-child(2)").await; // Казань
+    assert!(
+        browser
+            .wait_for_text("#kiosk-value-state", "Введено верно", || async {})
+            .await
+    );
+    assert!(browser.find(".kiosk-option.chosen").await.is_some());
+    browser.screenshot("kiosk-field-options.png").await;
+    browser.click("#kiosk-next").await;
+
+    // The check, then cash: the page shows the agent's limit and follows it after a bill.
+    wait_until_the_validator_accepts(&browser).await;
+    let (session,): (i64,) = sqlx::query_as("SELECT id FROM sessions ORDER BY id DESC LIMIT 1")
+        .fetch_one(t.agent.pool.as_ref().unwrap())
+        .await
+        .unwrap();
+    let acceptable = || async {
+        t.session(session).await["acceptable"].as_i64().unwrap()
+    };
+    let before = acceptable().await;
+    assert!(
+        before > 0 && before < 100_000,
+        "the deposit, not the provider's maximum, sets the limit: {before}"
+    );
+    let shown_limit = browser.text("#kiosk-acceptable").await.unwrap();
+    assert!(shown_limit.starts_with("Можно внести ещё не более"), "{shown_limit}");
+    assert_eq!(kopecks_in(&shown_limit), before, "{shown_limit}");
+    browser.screenshot("kiosk-cash-limit.png").await;
+    browser.click(".sim-bill:nth-child(3)").await; // 500 ₽
+    assert!(
+        browser
+            .wait_for_text("#kiosk-cash", "500.00 ₽", || async {})
+            .await,
+        "the bill reaches the session"
+    );
+    assert_eq!(acceptable().await, before - 50_000);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while kopecks_in(&browser.text("#kiosk-acceptable").await.unwrap()) != before - 50_000 {
+        assert!(Instant::now() < deadline, "the limit on screen never followed the bill");
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    browser.click("#kiosk-pay").await;
+    assert!(
+        browser
+            .wait_for_text("#receipt-status", "Проведён", || async {})
+            .await,
+        "the receipt shows a completed payment"
+    );
+    assert_eq!(
+        browser.text("#receipt-field-account").await.as_deref(),
+        Some(shown.as_str())
+    );
+    assert_eq!(
+        browser.text("#receipt-field-city").await.as_deref(),
+        Some("Казань")
+    );
+    let (extra,): (String,) = sqlx::query_as("SELECT extra FROM payments WHERE session_id = $1")
+        .bind(session)
+        .fetch_one(t.agent.pool.as_ref().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(extra, r#"{"city":"Казань"}"#);
+    assert_eq!(t.net.subscriber_balance().await, 50_000);
 }

@@ -29,6 +29,15 @@ pub fn two_fields() -> Value {
     ])
 }
 
+/// A phone number as the kiosk shows it through `(9xx) xxx-xx-xx`.
+pub fn masked_phone(typed: &str) -> String {
+    let field = shared::fields::Field {
+        mask: Some("(9xx) xxx-xx-xx".into()),
+        ..shared::fields::Field::new("account", "", "")
+    };
+    field.masked(typed)
+}
+
 /// A network whose provider asks for `fields`: the provider's processing contract is
 /// signed with them and processing's provider record carries them, so both sides agree.
 pub async fn network_with_fields(fields: Value) -> Network {

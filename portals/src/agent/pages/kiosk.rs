@@ -510,21 +510,26 @@ fn FieldScreen(
                     {shown}
                 </output>
                 {hint.map(|h| view! { <p class="hint kiosk-hint" id="kiosk-hint">{h}</p> })}
-                {match pad {
-                    Keypad::Options => view! { <OptionButtons field=f values step message/> }.into_any(),
-                    Keypad::Digits => view! { <DigitKeypad values step message/> }.into_any(),
-                    Keypad::Text => view! { <TextKeyboard values step message/> }.into_any(),
-                }}
+                <p class=move || if valid() { "ok kiosk-state" } else { "hint kiosk-state" } id="kiosk-value-state" role="status">{state_line}</p>
+                // The keypad beside the actions: a 1280×800 kiosk shows both without scrolling.
+                <div class="kiosk-field-body">
+                    {match pad {
+                        Keypad::Options => view! { <OptionButtons field=f values step message/> }.into_any(),
+                        Keypad::Digits => view! { <DigitKeypad values step message/> }.into_any(),
+                        Keypad::Text => view! { <TextKeyboard values step message/> }.into_any(),
+                    }}
+                    <div class="kiosk-field-side">
+                        <p class="kiosk-message" role="status" id="kiosk-message">{move || message.get()}</p>
+                        <div class="kiosk-actions">
+                            <button type="button" class="kiosk-secondary" id="kiosk-back" on:click=move |_| back()>{t.back}</button>
+                            <button type="button" class="kiosk-primary" id="kiosk-next" disabled=move || !valid() || busy.get() on:click=move |_| next()>
+                                {t.next}
+                            </button>
+                        </div>
+                    </div>
+                </div>
             }
         })}
-        <p class=move || if valid() { "ok" } else { "hint" } id="kiosk-value-state" role="status">{state_line}</p>
-        <p class="kiosk-message" role="status" id="kiosk-message">{move || message.get()}</p>
-        <div class="kiosk-actions">
-            <button type="button" class="kiosk-secondary" id="kiosk-back" on:click=move |_| back()>{t.back}</button>
-            <button type="button" class="kiosk-primary" id="kiosk-next" disabled=move || !valid() || busy.get() on:click=move |_| next()>
-                {t.next}
-            </button>
-        </div>
     }
 }
 
