@@ -684,23 +684,41 @@ async fn a_customer_pays_a_two_field_provider_through_its_field_screens_to_the_r
     );
     let account = t.net.account.clone();
     for digit in account.chars().take(4) {
-        let key = if digit == '0' { 11 } else { digit.to_digit(10).unwrap() };
-        browser.click(&format!(".keypad .key:nth-child({key})")).await;
+        let key = if digit == '0' {
+            11
+        } else {
+            digit.to_digit(10).unwrap()
+        };
+        browser
+            .click(&format!(".keypad .key:nth-child({key})"))
+            .await;
     }
     let partly = crate::kiosk_fields::masked_phone(&account[..4]);
-    assert!(browser.wait_for_text("#kiosk-value", &partly, || async {}).await);
+    assert!(
+        browser
+            .wait_for_text("#kiosk-value", &partly, || async {})
+            .await
+    );
     assert_eq!(
         browser.text("#kiosk-value-state").await.as_deref(),
         Some("Введено не полностью или неверно")
     );
     assert!(browser.find("#kiosk-next[disabled]").await.is_some());
     for digit in account.chars().skip(4) {
-        let key = if digit == '0' { 11 } else { digit.to_digit(10).unwrap() };
-        browser.click(&format!(".keypad .key:nth-child({key})")).await;
+        let key = if digit == '0' {
+            11
+        } else {
+            digit.to_digit(10).unwrap()
+        };
+        browser
+            .click(&format!(".keypad .key:nth-child({key})"))
+            .await;
     }
     let shown = crate::kiosk_fields::masked_phone(&account);
     assert!(
-        browser.wait_for_text("#kiosk-value", &shown, || async {}).await,
+        browser
+            .wait_for_text("#kiosk-value", &shown, || async {})
+            .await,
         "{:?}",
         browser.text("#kiosk-value").await
     );
@@ -719,13 +737,18 @@ async fn a_customer_pays_a_two_field_provider_through_its_field_screens_to_the_r
         Some("Выберите один из вариантов")
     );
     browser.click("#kiosk-back").await;
-    assert!(browser.wait_for_text("#kiosk-value", &shown, || async {}).await);
+    assert!(
+        browser
+            .wait_for_text("#kiosk-value", &shown, || async {})
+            .await
+    );
     browser.click("#kiosk-next").await;
     browser.wait_for(".kiosk-option").await;
     browser.click(".kiosk-option:nth-child(2)").await; // Казань
     assert!(
         browser
-            .wait_for_text("#kiosk-value-state", "Введено верно", || async {})
+            .wait_for_text("#kiosk-value-state", "Введено верно", || async {
+            })
             .await
     );
     assert!(browser.find(".kiosk-option.chosen").await.is_some());
@@ -738,16 +761,17 @@ async fn a_customer_pays_a_two_field_provider_through_its_field_screens_to_the_r
         .fetch_one(t.agent.pool.as_ref().unwrap())
         .await
         .unwrap();
-    let acceptable = || async {
-        t.session(session).await["acceptable"].as_i64().unwrap()
-    };
+    let acceptable = || async { t.session(session).await["acceptable"].as_i64().unwrap() };
     let before = acceptable().await;
     assert!(
         before > 0 && before < 100_000,
         "the deposit, not the provider's maximum, sets the limit: {before}"
     );
     let shown_limit = browser.text("#kiosk-acceptable").await.unwrap();
-    assert!(shown_limit.starts_with("Можно внести ещё не более"), "{shown_limit}");
+    assert!(
+        shown_limit.starts_with("Можно внести ещё не более"),
+        "{shown_limit}"
+    );
     assert_eq!(kopecks_in(&shown_limit), before, "{shown_limit}");
     browser.screenshot("kiosk-cash-limit.png").await;
     browser.click(".sim-bill:nth-child(3)").await; // 500 ₽
@@ -760,7 +784,10 @@ async fn a_customer_pays_a_two_field_provider_through_its_field_screens_to_the_r
     assert_eq!(acceptable().await, before - 50_000);
     let deadline = Instant::now() + Duration::from_secs(30);
     while kopecks_in(&browser.text("#kiosk-acceptable").await.unwrap()) != before - 50_000 {
-        assert!(Instant::now() < deadline, "the limit on screen never followed the bill");
+        assert!(
+            Instant::now() < deadline,
+            "the limit on screen never followed the bill"
+        );
         tokio::time::sleep(Duration::from_millis(150)).await;
     }
     browser.click("#kiosk-pay").await;

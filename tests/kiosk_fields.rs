@@ -52,7 +52,9 @@ pub async fn network_with_fields(fields: Value) -> Network {
         reqwest::Method::POST,
         "/api/admin/v1/processing-contracts",
         admin,
-        Some(json!({"processing_name": "paymesh processing", "protocol": "osmp", "fields": fields})),
+        Some(
+            json!({"processing_name": "paymesh processing", "protocol": "osmp", "fields": fields}),
+        ),
     )
     .await;
     assert_eq!(status, 201, "{contract}");
@@ -208,10 +210,16 @@ async fn a_session_pays_only_on_a_check_of_the_same_fields_and_the_fields_travel
 
     let account = t.net.account.clone();
     let (status, answer) = check(&t, &account, json!({"city": "Пермь"})).await;
-    assert_eq!((status, answer["result"].clone()), (200, json!(0)), "{answer}");
+    assert_eq!(
+        (status, answer["result"].clone()),
+        (200, json!(0)),
+        "{answer}"
+    );
     assert_eq!(
         recorder.bodies("/api/agent/v1/checks"),
-        vec![json!({"provider_id": t.net.provider_id, "account": account, "extra": {"city": "Пермь"}})],
+        vec![
+            json!({"provider_id": t.net.provider_id, "account": account, "extra": {"city": "Пермь"}})
+        ],
         "the check carried the city to processing"
     );
 
@@ -228,7 +236,11 @@ async fn a_session_pays_only_on_a_check_of_the_same_fields_and_the_fields_travel
     let (status, refused) = pay(&t, other).await;
     assert_eq!(status, 409, "{refused}");
     assert_eq!(refused["error"]["code"], "check_required");
-    assert_eq!(count(&t, "SELECT COUNT(*) FROM payments").await, 0, "nothing was stored");
+    assert_eq!(
+        count(&t, "SELECT COUNT(*) FROM payments").await,
+        0,
+        "nothing was stored"
+    );
     assert!(recorder.bodies("/api/agent/v1/payments").is_empty());
 
     // Pay holds the session against its check row itself: values changed after the
@@ -274,9 +286,19 @@ async fn a_field_that_fails_its_regex_is_refused_before_processing_is_asked() {
     sync(&t).await;
     let account = t.net.account.clone();
     for (account, extra, field, why) in [
-        (account.as_str(), json!({"city": "Москва"}), "city", "must match Пермь|Казань"),
+        (
+            account.as_str(),
+            json!({"city": "Москва"}),
+            "city",
+            "must match Пермь|Казань",
+        ),
         (account.as_str(), json!({}), "city", "required"),
-        ("12345", json!({"city": "Пермь"}), "account", "must match 9\\d{9}"),
+        (
+            "12345",
+            json!({"city": "Пермь"}),
+            "account",
+            "must match 9\\d{9}",
+        ),
         (
             account.as_str(),
             json!({"city": "Пермь", "flat": "1"}),
@@ -302,6 +324,14 @@ async fn a_field_that_fails_its_regex_is_refused_before_processing_is_asked() {
         recorder.bodies("/api/agent/v1/checks").is_empty(),
         "processing was never asked"
     );
-    assert_eq!(count(&t, "SELECT COUNT(*) FROM checks").await, 0, "no check was recorded");
-    assert_eq!(count(&t, "SELECT COUNT(*) FROM sessions").await, 0, "no session was opened");
+    assert_eq!(
+        count(&t, "SELECT COUNT(*) FROM checks").await,
+        0,
+        "no check was recorded"
+    );
+    assert_eq!(
+        count(&t, "SELECT COUNT(*) FROM sessions").await,
+        0,
+        "no session was opened"
+    );
 }

@@ -96,9 +96,14 @@ pub async fn kiosk_open(
     account: String,
     extra: String,
 ) -> Result<SessionView, ServerFnError> {
-    crate::agent::server::kiosk::open(&agent_state()?, provider_id, &account, &parse_extra(&extra)?)
-        .await
-        .map_err(refused)
+    crate::agent::server::kiosk::open(
+        &agent_state()?,
+        provider_id,
+        &account,
+        &parse_extra(&extra)?,
+    )
+    .await
+    .map_err(refused)
 }
 
 /// The session as the agent has it now: the cash kiosk-shell has reported into it.
@@ -356,11 +361,22 @@ fn receipt_fields(
     };
     for field in known {
         if let Some(value) = value_of(&field.name) {
-            rows.push((field.name.clone(), field.label_for(lang).to_owned(), field.masked(&value)));
+            rows.push((
+                field.name.clone(),
+                field.label_for(lang).to_owned(),
+                field.masked(&value),
+            ));
         }
     }
     if !known.iter().any(|f| f.name == shared::fields::ACCOUNT) {
-        rows.insert(0, (shared::fields::ACCOUNT.to_owned(), account_label.to_owned(), receipt.account.clone()));
+        rows.insert(
+            0,
+            (
+                shared::fields::ACCOUNT.to_owned(),
+                account_label.to_owned(),
+                receipt.account.clone(),
+            ),
+        );
     }
     for (name, value) in &receipt.extra {
         if !known.iter().any(|f| &f.name == name) {
@@ -465,16 +481,13 @@ fn FieldScreen(
             .get()
             .and_then(|p| p.fields.get(step.get()).cloned())
     };
-    let value = move || {
-        values
-            .get()
-            .get(step.get())
-            .cloned()
-            .unwrap_or_default()
-    };
+    let value = move || values.get().get(step.get()).cloned().unwrap_or_default();
     let valid = move || {
         field().is_some_and(|f| {
-            field_set.with(|set| set.as_ref().is_some_and(|set| set.matches(&f.name, &value())))
+            field_set.with(|set| {
+                set.as_ref()
+                    .is_some_and(|set| set.matches(&f.name, &value()))
+            })
         })
     };
     let state_line = move || match field() {

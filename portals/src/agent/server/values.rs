@@ -12,7 +12,11 @@ use shared::wire::agent::{CatalogProvider, Extra};
 /// for that provider until it is fixed, rather than paid unchecked.
 pub fn field_set(provider: &CatalogProvider) -> Result<FieldSet, ApiError> {
     FieldSet::compile(&provider.fields).map_err(|refused| {
-        tracing::error!(provider = provider.provider_id, ?refused, "the catalog's payment fields of this provider do not compile");
+        tracing::error!(
+            provider = provider.provider_id,
+            ?refused,
+            "the catalog's payment fields of this provider do not compile"
+        );
         ApiError::field(
             "provider_id",
             "this provider's payment fields cannot be used; the operator must sync the catalog",
