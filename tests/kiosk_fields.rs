@@ -97,7 +97,10 @@ async fn relay(
             request = request.header(name, value.clone());
         }
     }
-    let answer = request.send().await.unwrap();
+    // Processing out of reach (the link broken): the agent sees a 502 and tries again.
+    let Ok(answer) = request.send().await else {
+        return (StatusCode::BAD_GATEWAY, HeaderMap::new(), Bytes::new());
+    };
     let status = StatusCode::from_u16(answer.status().as_u16()).unwrap();
     let mut out = HeaderMap::new();
     for name in ["content-type", "etag"] {
@@ -105,7 +108,7 @@ async fn relay(
             out.insert(name, value.clone());
         }
     }
-    (status, out, answer.bytes().await.unwrap())
+    (status, out, answer.bytes().await.unwrap_or_default())
 }
 
 impl Recorder {
@@ -334,4 +337,54 @@ async fn a_field_that_fails_its_regex_is_refused_before_processing_is_asked() {
         0,
         "no session was opened"
     );
+}
+
+#[tokio::test]
+async fn every_retry_of_a_payment_carries_its_fields() {
+    let t = Terminal::start_on(network_with_fields(two_fields()).await, 1_000_000, false).await;
+    let recorder = Recorder::between(&t).await;
+    sync(&t).await;
+    t.report_bill_table().await;
+    let account = t.net.account.clone();
+    let (status, answer) = check(&t, &account, json!({"city": "Казань"})).await;
+    assert_eq!(
+        (status, answer["result"].clone()),
+        (200, json!(0)),
+        "{answer}"
+    );
+    let session = open(&t, &account, json!({"city": "Казань"})).await["session_id"]
+        .as_i64()
+        .unwrap();
+    t.bill(session, "ev-retry", 50_000).await;
+
+    // Processing out of reach: the payment waits in the outbox and is tried again.
+    t.link.break_link();
+    let (status, receipt) = pay(&t, session).await;
+    assert_eq!(status, 200, "{receipt}");
+    let txn = receipt["agent_txn_id"].as_str().unwrap().to_owned();
+    crate::helpers::eventually("two attempts of the payment", || async {
+        let tries = recorder
+            .bodies("/api/agent/v1/payments")
+            .into_iter()
+            .filter(|b| b["agent_txn_id"] == txn.as_str())
+            .count();
+        if tries >= 2 {
+            Ok(())
+        } else {
+            Err(format!("{tries} attempts"))
+        }
+    })
+    .await;
+    t.link.restore();
+    t.wait_receipt(session, "completed").await;
+    let attempts: Vec<Value> = recorder
+        .bodies("/api/agent/v1/payments")
+        .into_iter()
+        .filter(|b| b["agent_txn_id"] == txn.as_str())
+        .collect();
+    assert!(attempts.len() >= 3, "{attempts:?}");
+    for body in &attempts {
+        assert_eq!(body["extra"], json!({"city": "Казань"}), "{body}");
+    }
+    assert_eq!(t.net.subscriber_balance().await, 50_000);
 }
