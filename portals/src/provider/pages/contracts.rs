@@ -41,7 +41,7 @@ pub async fn load_contracts() -> Result<ContractsPageData, ServerFnError> {
     use crate::provider::server::store;
     let state = provider_state()?;
     Ok(ContractsPageData {
-        contracts: store::contracts(&state.pool).await.map_err(failed)?,
+        contracts: store::contracts(&state.pool, state.kind).await.map_err(failed)?,
         payments: store::payments_switch(&state.pool).await.map_err(failed)?,
     })
 }
@@ -67,8 +67,9 @@ pub async fn issue_contract(
         protocol,
         min_amount: Some(min),
         max_amount: Some(max),
+        fields: None,
     };
-    let contract = match admin::validate_contract(&body) {
+    let contract = match admin::validate_contract(&body, state.kind) {
         Ok(contract) => contract,
         Err(shared::error::ApiError::Validation { fields })
             if fields.contains_key("processing_name") =>
