@@ -480,3 +480,135 @@ async fn processing_refuses_a_provider_whose_field_regex_does_not_compile() {
     let (_, listed) = send(&processing, reqwest::Method::GET, "/api/admin/v1/providers", ADMIN, None).await;
     assert_eq!(listed[0]["fields"], two_fields(), "the refused change changed nothing");
 }
+
+/// A Leptos server function called as a form posts it: (status, JSON answer).
+async fn submit(app: &TestApp, endpoint: &str, form: &[(&str, &str)]) -> (u16, Value) {
+    let response = app
+        .client
+        .post(app.url(endpoint))
+        .basic_auth("admin", Some(ADMIN_PASSWORD))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// A page as the server renders it.
+async fn page(app: &TestApp, path: &str) -> String {
+    let response = app
+        .client
+        .get(app.url(path))
+        .basic_auth("admin", Some(ADMIN_PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{path}");
+    response.text().await.unwrap()
+}
+
+#[tokio::test]
+async fn the_provider_portal_edits_a_contracts_fields_and_names_a_refused_one() {
+    let provider = TestApp::spawn(Role::Provider).await;
+    let (status, _) = send(
+        &provider,
+        reqwest::Method::POST,
+        "/api/admin/v1/processing-contracts",
+        ADMIN,
+        Some(json!({"processing_name": "Cyberplat", "protocol": "osmp"})),
+    )
+    .await;
+    assert_eq!(status, 201);
+    // The contract's page: one row per field, each with its try-a-value box.
+    let html = page(&provider, "/processing-contracts/1").await;
+    for shown in ["field-0-regex", "field-0-sample", "9[0-9]{9}"] {
+        assert!(html.contains(shown), "no {shown} on the fields page");
+    }
+    let mut broken = two_fields();
+    broken[1]["regex"] = json!("(Пермь");
+    let (status, answer) = submit(
+        &provider,
+        "/ui/provider/contract-fields",
+        &[("id", "1"), ("fields", &broken.to_string())],
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert!(
+        answer["Refused"]["fields.city"]
+            .as_str()
+            .is_some_and(|why| why.starts_with("the regex does not compile")),
+        "{answer}"
+    );
+    let (status, answer) = submit(
+        &provider,
+        "/ui/provider/contract-fields",
+        &[("id", "1"), ("fields", &two_fields().to_string())],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(answer, json!({"Saved": two_fields()}));
+    let (_, listed) = send(
+        &provider,
+        reqwest::Method::GET,
+        "/api/admin/v1/processing-contracts",
+        ADMIN,
+        None,
+    )
+    .await;
+    assert_eq!(listed[0]["fields"], two_fields());
+    let html = page(&provider, "/processing-contracts").await;
+    assert!(html.contains("account, city"), "the list names the fields");
+}
+
+#[tokio::test]
+async fn the_processing_portal_takes_the_fields_json_and_shows_each_refusal() {
+    let processing = spawn_processing(tempfile::tempdir().unwrap(), Duration::from_secs(1)).await;
+    let form = |fields: &str| {
+        vec![
+            ("name", "Er-Telecom".to_owned()),
+            ("service_kind", "internet".to_owned()),
+            ("endpoint_url", "http://127.0.0.1:9/osmp".to_owned()),
+            ("protocol", "osmp".to_owned()),
+            ("login", "processing-1".to_owned()),
+            ("password", "secret".to_owned()),
+            ("fields", fields.to_owned()),
+            ("min_amount", "1.00".to_owned()),
+            ("max_amount", "15000.00".to_owned()),
+        ]
+    };
+    let post = |fields: String| {
+        let form = form(&fields);
+        let processing = &processing;
+        async move {
+            let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            submit(processing, "/ui/processing/create-provider", &pairs).await
+        }
+    };
+    let (status, answer) = post("[{\"name\": \"account\"".to_owned()).await;
+    assert_eq!(status, 200);
+    assert!(answer["Refused"]["fields"].is_string(), "{answer}");
+    let mut broken = two_fields();
+    broken[1]["regex"] = json!("Пермь|(");
+    broken[0]["name"] = json!("Account");
+    let (_, answer) = post(broken.to_string()).await;
+    assert!(answer["Refused"]["fields.city"].is_string(), "{answer}");
+    assert!(answer["Refused"]["fields.0"].is_string(), "{answer}");
+    assert_eq!(count(&processing, "SELECT COUNT(*) FROM providers").await, 0);
+
+    let (_, answer) = post(two_fields().to_string()).await;
+    assert_eq!(answer["Provider"]["fields"], two_fields(), "{answer}");
+    let html = page(&processing, "/providers").await;
+    for shown in ["Пермь | Казань | Самара", "(9xx) xxx-xx-xx", "Phone number"] {
+        assert!(html.contains(shown), "the provider card does not show {shown}");
+    }
+}
+
+#[tokio::test]
+async fn the_transactions_page_shows_a_payments_fields() {
+    let n = FieldNetwork::start("json").await;
+    let (status, paid) = n.pay("T-page", json!({"city": "Самара"})).await;
+    assert_eq!((status, &paid["status"]), (201, &json!("completed")), "{paid}");
+    let html = page(&n.provider, &format!("/transactions?account={}", n.account)).await;
+    assert!(html.contains("city: Самара"), "the payment's city is not shown");
+}

@@ -3,6 +3,7 @@
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;
+use leptos_router::components::A;
 use serde::{Deserialize, Serialize};
 use shared::money::Kopecks;
 
@@ -237,6 +238,7 @@ fn ContractList(
                     }
                 })
                 .collect_view();
+            let field_names = c.fields.0.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", ");
             // A closed contract's login stays revoked: nothing to rotate.
             let rotate_button = (c.status != "closed").then(|| view! { <RotateButton id=c.id action=rotate/> });
             view! {
@@ -244,6 +246,7 @@ fn ContractList(
                     <td>{c.id}</td>
                     <td>{c.processing_name.clone()}</td>
                     <td>{c.protocol.clone()}</td>
+                    <td><A href=format!("/processing-contracts/{}", c.id)>{field_names}</A></td>
                     <td><code>{c.login.clone()}</code></td>
                     <td class="num">{format!("{} — {}", rub(Kopecks::new(c.min_amount)), rub(Kopecks::new(c.max_amount)))}</td>
                     <td><span class=format!("badge badge-{}", c.status)>{t.status(&c.status)}</span></td>
@@ -260,6 +263,7 @@ fn ContractList(
                         <th scope="col">"№"</th>
                         <th scope="col">{t.processing_name}</th>
                         <th scope="col">{t.protocol}</th>
+                        <th scope="col">{t.col_fields}</th>
                         <th scope="col">{t.login}</th>
                         <th scope="col" class="num">{t.limits}</th>
                         <th scope="col">{t.col_status}</th>
