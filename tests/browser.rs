@@ -327,7 +327,11 @@ async fn a_provider_tries_values_against_a_contracts_fields_as_it_types_and_save
         async move {
             if let Some(element) = browser.find(css).await {
                 browser
-                    .call(reqwest::Method::POST, &format!("/element/{element}/clear"), json!({}))
+                    .call(
+                        reqwest::Method::POST,
+                        &format!("/element/{element}/clear"),
+                        json!({}),
+                    )
                     .await;
             }
             browser.type_into(css, text).await;
@@ -341,21 +345,31 @@ async fn a_provider_tries_values_against_a_contracts_fields_as_it_types_and_save
             || retype("#field-0-sample", "9161234567"),
         )
         .await;
-    assert!(judged, "the try-a-value box never judged the sample: no hydration");
+    assert!(
+        judged,
+        "the try-a-value box never judged the sample: no hydration"
+    );
     retype("#field-0-sample", "8161234567").await;
     assert!(
         browser
-            .wait_for_text("#field-0-row output", "✗ не подходит", || async {})
+            .wait_for_text("#field-0-row output", "✗ не подходит", || async {
+            })
             .await
     );
     retype("#field-1-regex", "(Пермь|Казань").await;
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let said = browser.text("#field-1-row output").await.unwrap_or_default();
+        let said = browser
+            .text("#field-1-row output")
+            .await
+            .unwrap_or_default();
         if said.starts_with("the regex does not compile") {
             break;
         }
-        assert!(Instant::now() < deadline, "a broken regex was not named: {said}");
+        assert!(
+            Instant::now() < deadline,
+            "a broken regex was not named: {said}"
+        );
         tokio::time::sleep(Duration::from_millis(150)).await;
     }
     browser.click("button[type=submit]").await;

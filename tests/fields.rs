@@ -54,7 +54,10 @@ async fn a_contract_whose_field_regex_does_not_compile_is_refused_naming_the_fie
         0,
         "nothing stored"
     );
-    assert_eq!(count(&provider, "SELECT COUNT(*) FROM credentials").await, 0);
+    assert_eq!(
+        count(&provider, "SELECT COUNT(*) FROM credentials").await,
+        0
+    );
 
     // A field named like an OSMP parameter would collide with it on the wire.
     let mut fields = two_fields();
@@ -68,7 +71,10 @@ async fn a_contract_whose_field_regex_does_not_compile_is_refused_naming_the_fie
     )
     .await;
     assert_eq!(status, 422);
-    assert!(refused["error"]["fields"]["fields.sum"].is_string(), "{refused}");
+    assert!(
+        refused["error"]["fields"]["fields.sum"].is_string(),
+        "{refused}"
+    );
 
     let (status, issued) = send(
         &provider,
@@ -79,7 +85,11 @@ async fn a_contract_whose_field_regex_does_not_compile_is_refused_naming_the_fie
     )
     .await;
     assert_eq!(status, 201, "{issued}");
-    assert_eq!(issued["fields"], two_fields(), "issued as defined, every part");
+    assert_eq!(
+        issued["fields"],
+        two_fields(),
+        "issued as defined, every part"
+    );
     let id = issued["contract_id"].as_i64().unwrap();
 
     // Changing them later: the same rules, and a refusal changes nothing.
@@ -93,7 +103,10 @@ async fn a_contract_whose_field_regex_does_not_compile_is_refused_naming_the_fie
     )
     .await;
     assert_eq!(status, 422);
-    assert!(refused["error"]["fields"]["fields"].is_string(), "{refused}");
+    assert!(
+        refused["error"]["fields"]["fields"].is_string(),
+        "{refused}"
+    );
     let (_, listed) = send(
         &provider,
         reqwest::Method::GET,
@@ -148,7 +161,9 @@ impl FieldNetwork {
             reqwest::Method::POST,
             "/api/admin/v1/processing-contracts",
             ADMIN,
-            Some(json!({"processing_name": "paymesh", "protocol": protocol, "fields": two_fields()})),
+            Some(
+                json!({"processing_name": "paymesh", "protocol": protocol, "fields": two_fields()}),
+            ),
         )
         .await;
         assert_eq!(status, 201, "{contract}");
@@ -169,9 +184,15 @@ impl FieldNetwork {
         .await;
         assert_eq!(status, 201, "{row}");
         assert_eq!(row["fields"], two_fields());
-        let (_, agent) = send(&processing, reqwest::Method::POST, "/api/admin/v1/agents", ADMIN, Some(json!({
-            "name": "Терминал", "fee": {"percent_bp": 0, "fixed": 0, "min": 0, "max": null}
-        })))
+        let (_, agent) = send(
+            &processing,
+            reqwest::Method::POST,
+            "/api/admin/v1/agents",
+            ADMIN,
+            Some(json!({
+                "name": "Терминал", "fee": {"percent_bp": 0, "fixed": 0, "min": 0, "max": null}
+            })),
+        )
         .await;
         let (status, _) = send(
             &processing,
@@ -195,7 +216,12 @@ impl FieldNetwork {
         }
     }
 
-    async fn agent(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    async fn agent(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         send(
             &self.processing,
             method,
@@ -260,7 +286,9 @@ impl FieldNetwork {
 /// good ones on check and pay, and the provider stores and shows them.
 async fn extras_arrive_and_are_stored(protocol: &str) {
     let n = FieldNetwork::start(protocol).await;
-    let (_, catalog) = n.agent(reqwest::Method::GET, "/api/agent/v1/catalog", None).await;
+    let (_, catalog) = n
+        .agent(reqwest::Method::GET, "/api/agent/v1/catalog", None)
+        .await;
     assert_eq!(
         catalog["providers"][0]["fields"],
         two_fields(),
@@ -454,7 +482,10 @@ async fn processing_refuses_a_provider_whose_field_regex_does_not_compile() {
     assert_eq!(status, 422, "{refused}");
     let why = refused["error"]["fields"]["fields.city"].as_str().unwrap();
     assert!(why.starts_with("the regex does not compile"), "{why}");
-    assert_eq!(count(&processing, "SELECT COUNT(*) FROM providers").await, 0);
+    assert_eq!(
+        count(&processing, "SELECT COUNT(*) FROM providers").await,
+        0
+    );
 
     let mut good = body.clone();
     good["fields"] = two_fields();
@@ -477,8 +508,19 @@ async fn processing_refuses_a_provider_whose_field_regex_does_not_compile() {
     .await;
     assert_eq!(status, 422);
     assert!(refused["error"]["fields"]["fields.city"].is_string());
-    let (_, listed) = send(&processing, reqwest::Method::GET, "/api/admin/v1/providers", ADMIN, None).await;
-    assert_eq!(listed[0]["fields"], two_fields(), "the refused change changed nothing");
+    let (_, listed) = send(
+        &processing,
+        reqwest::Method::GET,
+        "/api/admin/v1/providers",
+        ADMIN,
+        None,
+    )
+    .await;
+    assert_eq!(
+        listed[0]["fields"],
+        two_fields(),
+        "the refused change changed nothing"
+    );
 }
 
 /// A Leptos server function called as a form posts it: (status, JSON answer).
@@ -594,13 +636,19 @@ async fn the_processing_portal_takes_the_fields_json_and_shows_each_refusal() {
     let (_, answer) = post(broken.to_string()).await;
     assert!(answer["Refused"]["fields.city"].is_string(), "{answer}");
     assert!(answer["Refused"]["fields.0"].is_string(), "{answer}");
-    assert_eq!(count(&processing, "SELECT COUNT(*) FROM providers").await, 0);
+    assert_eq!(
+        count(&processing, "SELECT COUNT(*) FROM providers").await,
+        0
+    );
 
     let (_, answer) = post(two_fields().to_string()).await;
     assert_eq!(answer["Provider"]["fields"], two_fields(), "{answer}");
     let html = page(&processing, "/providers").await;
     for shown in ["Пермь | Казань | Самара", "(9xx) xxx-xx-xx", "Phone number"] {
-        assert!(html.contains(shown), "the provider card does not show {shown}");
+        assert!(
+            html.contains(shown),
+            "the provider card does not show {shown}"
+        );
     }
 }
 
@@ -608,7 +656,14 @@ async fn the_processing_portal_takes_the_fields_json_and_shows_each_refusal() {
 async fn the_transactions_page_shows_a_payments_fields() {
     let n = FieldNetwork::start("json").await;
     let (status, paid) = n.pay("T-page", json!({"city": "Самара"})).await;
-    assert_eq!((status, &paid["status"]), (201, &json!("completed")), "{paid}");
+    assert_eq!(
+        (status, &paid["status"]),
+        (201, &json!("completed")),
+        "{paid}"
+    );
     let html = page(&n.provider, &format!("/transactions?account={}", n.account)).await;
-    assert!(html.contains("city: Самара"), "the payment's city is not shown");
+    assert!(
+        html.contains("city: Самара"),
+        "the payment's city is not shown"
+    );
 }

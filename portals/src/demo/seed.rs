@@ -45,13 +45,8 @@ pub const AGENT_DEPOSIT_KOPECKS: i64 = 10_000_000;
 pub const SEEDED_FILE: &str = "seeded.json";
 
 /// The cities Er-Telecom's demo contract serves: its `city` field offers exactly these.
-pub const ER_TELECOM_CITIES: [&str; 5] = [
-    "Пермь",
-    "Казань",
-    "Екатеринбург",
-    "Самара",
-    "Новосибирск",
-];
+pub const ER_TELECOM_CITIES: [&str; 5] =
+    ["Пермь", "Казань", "Екатеринбург", "Самара", "Новосибирск"];
 
 /// The payment fields a demo provider issues on its processing contract, in the shapes
 /// real operators use: a mobile number typed under a mask; an internet operator's

@@ -48,7 +48,8 @@ pub enum Signed {
 }
 
 /// What the fields box holds when the form opens: a mobile operator's account field.
-const DEFAULT_FIELDS_JSON: &str = r#"[{"name": "account", "label": "Номер телефона", "regex": "9\\d{9}"}]"#;
+const DEFAULT_FIELDS_JSON: &str =
+    r#"[{"name": "account", "label": "Номер телефона", "regex": "9\\d{9}"}]"#;
 
 /// Longest fields list the form takes.
 #[cfg(feature = "ssr")]
@@ -221,11 +222,15 @@ fn ProviderCard(p: ProviderView, switch: ServerAction<SetProviderActive>) -> imp
         .fields
         .iter()
         .map(|f| {
-            let more = [f.mask.clone(), f.hint.clone(), (!f.options.is_empty()).then(|| f.options.join(" | "))]
-                .into_iter()
-                .flatten()
-                .collect::<Vec<_>>()
-                .join(" · ");
+            let more = [
+                f.mask.clone(),
+                f.hint.clone(),
+                (!f.options.is_empty()).then(|| f.options.join(" | ")),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" · ");
             view! {
                 <tr>
                     <td><code>{f.name.clone()}</code></td>

@@ -9,8 +9,8 @@
 //! answer": the payment stays pending and is asked again, and the mismatch is logged.
 
 use shared::money::Kopecks;
-use shared::wire::agent::Extra;
 use shared::outbound::{self, PROVIDER_ANSWER_MAX_BYTES};
+use shared::wire::agent::Extra;
 use shared::wire::osmp::{Answer, ResultCode, TxnDate, format_sum};
 use shared::wire::provider::JsonAnswer;
 
@@ -66,7 +66,11 @@ impl ProviderAnswer {
 /// fields, whose names are never OSMP's own (`osmp::reserved_field_names`).
 fn osmp_query<'a>(own: &[(&'a str, &'a str)], extra: &'a Extra) -> Vec<(&'a str, &'a str)> {
     let mut query = own.to_vec();
-    query.extend(extra.iter().map(|(name, value)| (name.as_str(), value.as_str())));
+    query.extend(
+        extra
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str())),
+    );
     query
 }
 

@@ -155,8 +155,7 @@ pub async fn save_contract_fields(id: i64, fields: String) -> Result<FieldsSaved
         Err(e) => return refused(format!("not a list of fields: {e}")),
     };
     let by = crate::ui::server_fn::signed_in_login();
-    match crate::provider::server::admin::change_contract_fields(&state, id, &fields, &by).await
-    {
+    match crate::provider::server::admin::change_contract_fields(&state, id, &fields, &by).await {
         Ok(row) => Ok(FieldsSaved::Saved(row.fields.0)),
         Err(ApiError::Validation { fields }) => Ok(FieldsSaved::Refused(fields)),
         Err(e) => Err(failed(e)),
@@ -320,7 +319,10 @@ fn FieldRow(
             .unwrap_or(0)
     };
     let id = move |part: &str| format!("field-{}-{part}", row.key);
-    let input = move |part: &'static str, label: &'static str, value: RwSignal<String>, hint: Option<&'static str>| {
+    let input = move |part: &'static str,
+                      label: &'static str,
+                      value: RwSignal<String>,
+                      hint: Option<&'static str>| {
         let input_id = id(part);
         let label_for = input_id.clone();
         view! {
@@ -342,14 +344,21 @@ fn FieldRow(
         let name = row.name.get().trim().to_owned();
         let sample = row.sample.get();
         match verdict.get() {
-            Err(refused) => match refusal_of(&refused, index(), &name).or_else(|| refused.get("fields")) {
-                Some(why) => view! { <p class="error">{why.clone()}</p> }.into_any(),
-                None => view! { <p class="hint">{t.other_rows}</p> }.into_any(),
-            },
+            Err(refused) => {
+                match refusal_of(&refused, index(), &name).or_else(|| refused.get("fields")) {
+                    Some(why) => view! { <p class="error">{why.clone()}</p> }.into_any(),
+                    None => view! { <p class="hint">{t.other_rows}</p> }.into_any(),
+                }
+            }
             Ok(_) if sample.is_empty() => ().into_any(),
             Ok(set) if set.matches(&name, &sample) => {
-                let shown = set.fields().find(|f| f.name == name).map(|f| f.masked(&sample)).unwrap_or_default();
-                view! { <p class="ok">{format!("✓ {} · {}: {shown}", t.matches, t.shown_as)}</p> }.into_any()
+                let shown = set
+                    .fields()
+                    .find(|f| f.name == name)
+                    .map(|f| f.masked(&sample))
+                    .unwrap_or_default();
+                view! { <p class="ok">{format!("✓ {} · {}: {shown}", t.matches, t.shown_as)}</p> }
+                    .into_any()
             }
             Ok(_) => view! { <p class="error">{format!("✗ {}", t.no_match)}</p> }.into_any(),
         }

@@ -42,7 +42,9 @@ pub async fn load_contracts() -> Result<ContractsPageData, ServerFnError> {
     use crate::provider::server::store;
     let state = provider_state()?;
     Ok(ContractsPageData {
-        contracts: store::contracts(&state.pool, state.kind).await.map_err(failed)?,
+        contracts: store::contracts(&state.pool, state.kind)
+            .await
+            .map_err(failed)?,
         payments: store::payments_switch(&state.pool).await.map_err(failed)?,
     })
 }

@@ -389,7 +389,12 @@ pub async fn change_contract_fields(
         ));
     }
     let names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
-    tracing::info!(contract = id, ?names, by, "processing contract fields changed");
+    tracing::info!(
+        contract = id,
+        ?names,
+        by,
+        "processing contract fields changed"
+    );
     contract_or_404(state, id).await
 }
 

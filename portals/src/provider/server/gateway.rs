@@ -231,7 +231,11 @@ async fn decide(
         Err(refused) => {
             // Definitions are checked when saved; one that no longer compiles is this
             // provider's fault, answered like a database failure until it is fixed.
-            tracing::error!(contract = contract.id, ?refused, "stored payment fields do not compile");
+            tracing::error!(
+                contract = contract.id,
+                ?refused,
+                "stored payment fields do not compile"
+            );
             return Outcome::code(failed, Some(txn_id));
         }
     };
@@ -239,7 +243,12 @@ async fn decide(
         return Outcome::code(ResultCode::BadAccountFormat, Some(txn_id));
     }
     if let Err(refused) = fields.validate(account, &request.extra) {
-        tracing::info!(contract = contract.id, txn_id, ?refused, "payment fields refused");
+        tracing::info!(
+            contract = contract.id,
+            txn_id,
+            ?refused,
+            "payment fields refused"
+        );
         return Outcome::code(ResultCode::BadAccountFormat, Some(txn_id));
     }
     if sum.get() < contract.min_amount {

@@ -159,14 +159,7 @@ pub async fn osmp(
         txn_date: get("txn_date").and_then(|d| TxnDate::parse(&d)),
         extra: extra_parameters(&params),
     };
-    let outcome = gateway::handle(
-        &state.pool,
-        &contract,
-        "osmp",
-        command,
-        &request,
-    )
-    .await;
+    let outcome = gateway::handle(&state.pool, &contract, "osmp", command, &request).await;
     Ok(osmp_answer(&outcome))
 }
 
@@ -299,14 +292,7 @@ pub async fn json(
             });
         }
     };
-    let outcome = gateway::handle(
-        &state.pool,
-        &contract,
-        "json",
-        command,
-        &request,
-    )
-    .await;
+    let outcome = gateway::handle(&state.pool, &contract, "json", command, &request).await;
     Ok(json_answer(&outcome))
 }
 
