@@ -342,6 +342,17 @@ async fn extras_arrive_and_are_stored(protocol: &str) {
         .unwrap();
     assert_eq!(extra, r#"{"city":"Казань"}"#, "processing stores them too");
 
+    // The operator's connection test fills a listed field with its first option.
+    let (status, tested) = send(
+        &n.processing,
+        reqwest::Method::POST,
+        &format!("/api/admin/v1/providers/{}/test", n.provider_id),
+        ADMIN,
+        Some(json!({"account": n.account})),
+    )
+    .await;
+    assert_eq!((status, &tested["result"]), (200, &json!(0)), "{tested}");
+
     // The same agent_txn_id with another city is another payment: a conflict, not a repeat.
     let (status, conflict) = n.pay("T-1", json!({"city": "Пермь"})).await;
     assert_eq!(status, 409, "{conflict}");

@@ -241,6 +241,17 @@ async fn delete_provider(
     Ok(Json(provider_or_404(&state, id).await?.view()))
 }
 
+/// The extra fields a connection test sends: each field's first option, where it has a
+/// list, so that a provider that needs a city is asked a question it can answer. A field
+/// without options is left out, and the provider's answer (4) says so.
+fn sample_extra(fields: &[Field]) -> shared::wire::agent::Extra {
+    fields
+        .iter()
+        .filter(|f| f.name != shared::fields::ACCOUNT)
+        .filter_map(|f| Some((f.name.clone(), f.options.first()?.clone())))
+        .collect()
+}
+
 pub async fn test_provider(
     state: &ProcessingState,
     id: i64,
@@ -256,7 +267,7 @@ pub async fn test_provider(
         &provider.endpoint(),
         &check_id,
         account,
-        &Default::default(),
+        &sample_extra(&provider.fields()),
         Kopecks::new(provider.min_amount),
     )
     .await;
