@@ -67,6 +67,13 @@ fn routes(role: Role) -> Vec<Route> {
             ("GET", "/pkg/paymesh.js", &["operator"][..]),
             ("GET", "/assets/paymesh.css", &["operator"][..]),
             ("POST", "/ui/provider/subscribers", &["operator"][..]),
+            ("POST", "/ui/provider/contract-fields", &["operator"][..]),
+            ("GET", "/processing-contracts/1", &["operator"][..]),
+            (
+                "PUT",
+                "/api/admin/v1/processing-contracts/1/fields",
+                &["operator"][..],
+            ),
             ("POST", "/api/usage/v1/usage", &["subscriber"][..]),
             ("GET", "/api/usage/v1/balance", &["subscriber"][..]),
             (

@@ -326,6 +326,93 @@ async fn an_operator_signs_a_subscriber_through_the_form_and_sees_the_account() 
     );
 }
 
+/// The provider's payment-fields page runs `shared::fields` in the browser: a sample is
+/// judged (and shown through the mask) as it is typed, a regex that does not compile is
+/// named at once, and saving goes through the server's own check.
+#[tokio::test]
+async fn a_provider_tries_values_against_a_contracts_fields_as_it_types_and_saves_them() {
+    let app = TestApp::spawn(Role::Provider).await;
+    let fields = json!([
+        {"name": "account", "label": "Номер телефона", "regex": "9\\d{9}", "mask": "(9xx) xxx-xx-xx"},
+        {"name": "city", "label": "Город", "regex": "Пермь|Казань", "options": ["Пермь", "Казань"]}
+    ]);
+    let issued = app
+        .client
+        .post(app.url("/api/admin/v1/processing-contracts"))
+        .basic_auth("admin", Some(ADMIN_PASSWORD))
+        .json(&json!({"processing_name": "Cyberplat", "protocol": "osmp", "fields": fields}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(issued.status(), 201);
+    let browser = Browser::start().await;
+    browser.open_as_admin(&app, "/processing-contracts/1").await;
+    browser.wait_for("#field-0-sample").await;
+    let retype = |css: &'static str, text: &'static str| {
+        let browser = &browser;
+        async move {
+            if let Some(element) = browser.find(css).await {
+                browser
+                    .call(
+                        reqwest::Method::POST,
+                        &format!("/element/{element}/clear"),
+                        json!({}),
+                    )
+                    .await;
+            }
+            browser.type_into(css, text).await;
+        }
+    };
+    // Only the hydrated page judges what is typed.
+    let judged = browser
+        .wait_for_text(
+            "#field-0-row output",
+            "✓ подходит · на экране: (916) 123-45-67",
+            || retype("#field-0-sample", "9161234567"),
+        )
+        .await;
+    assert!(
+        judged,
+        "the try-a-value box never judged the sample: no hydration"
+    );
+    retype("#field-0-sample", "8161234567").await;
+    assert!(
+        browser
+            .wait_for_text("#field-0-row output", "✗ не подходит", || async {
+            })
+            .await
+    );
+    retype("#field-1-regex", "(Пермь|Казань").await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let said = browser
+            .text("#field-1-row output")
+            .await
+            .unwrap_or_default();
+        if said.starts_with("the regex does not compile") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "a broken regex was not named: {said}"
+        );
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    browser.click("button[type=submit]").await;
+    browser.wait_for("#fields-refused").await;
+    retype("#field-1-regex", "Пермь|Казань|Самара").await;
+    browser.click("button[type=submit]").await;
+    browser.wait_for("#fields-saved").await;
+    let (stored,): (String,) =
+        sqlx::query_as("SELECT fields FROM processing_contracts WHERE id = 1")
+            .fetch_one(app.pool.as_ref().unwrap())
+            .await
+            .unwrap();
+    let stored: Value = serde_json::from_str(&stored).unwrap();
+    assert_eq!(stored[1]["regex"], "Пермь|Казань|Самара", "{stored}");
+    assert_eq!(stored[0]["mask"], "(9xx) xxx-xx-xx");
+}
+
 #[tokio::test]
 async fn the_sign_form_names_bad_fields_in_russian_and_signs_nothing() {
     let app = TestApp::spawn(Role::Provider).await;

@@ -14,6 +14,7 @@ mod chaos;
 mod consumer;
 mod data_dir;
 mod demo;
+mod fields;
 mod forged_answers;
 mod health;
 mod kiosk_fields;

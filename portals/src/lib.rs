@@ -17,6 +17,7 @@
 //! credential store) → CSRF check → the role's handler or the Leptos renderer →
 //! `shared::error::ApiError` on failure, mapped once to the JSON error body.
 
+pub mod json_column;
 pub mod role;
 pub mod ui;
 

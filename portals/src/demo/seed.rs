@@ -44,6 +44,32 @@ pub const CONSUMER_PORT: u16 = 8401;
 pub const AGENT_DEPOSIT_KOPECKS: i64 = 10_000_000;
 pub const SEEDED_FILE: &str = "seeded.json";
 
+/// The cities Er-Telecom's demo contract serves: its `city` field offers exactly these.
+pub const ER_TELECOM_CITIES: [&str; 5] =
+    ["Пермь", "Казань", "Екатеринбург", "Самара", "Новосибирск"];
+
+/// The payment fields a demo provider issues on its processing contract, in the shapes
+/// real operators use: a mobile number typed under a mask; an internet operator's
+/// contract number plus the city of the contract, picked from a fixed list.
+pub fn payment_fields(kind: &str) -> Value {
+    if kind == "internet" {
+        json!([
+            {"name": "account", "label": "Номер договора", "label_en": "Contract number",
+             "regex": "\\d{8}", "mask": "xxxx xxxx",
+             "hint": "8 цифр — в договоре и в личном кабинете"},
+            {"name": "city", "label": "Город", "label_en": "City",
+             "regex": ER_TELECOM_CITIES.join("|"), "options": ER_TELECOM_CITIES,
+             "hint": "Город, где подключён интернет"}
+        ])
+    } else {
+        json!([
+            {"name": "account", "label": "Номер телефона", "label_en": "Phone number",
+             "regex": "9\\d{9}", "mask": "(9xx) xxx-xx-xx",
+             "hint": "10 цифр, без 8 и +7"}
+        ])
+    }
+}
+
 /// What the seeding produced, for the printout.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Seeded {
@@ -153,7 +179,10 @@ pub async fn seed(dir: &Path, web: &Web) -> Result<Seeded, String> {
             client,
             format!("{base}/processing-contracts"),
             &pw,
-            json!({"processing_name": "paymesh processing", "protocol": "osmp"}),
+            json!({
+                "processing_name": "paymesh processing", "protocol": "osmp",
+                "fields": payment_fields(p.kind)
+            }),
         )
         .await?;
         post(client, format!("{processing}/providers"), &processing_pw, json!({
@@ -237,4 +266,28 @@ pub async fn seed(dir: &Path, web: &Web) -> Result<Seeded, String> {
     crate::server::data_dir::write_private(&dir.join(SEEDED_FILE), text.as_bytes())
         .map_err(|e| format!("{SEEDED_FILE}: {e}"))?;
     Ok(seeded)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shared::fields::{Field, FieldSet, Keypad, keypad};
+
+    fn fields(kind: &str) -> Vec<Field> {
+        serde_json::from_value(payment_fields(kind)).expect("demo fields are Field objects")
+    }
+
+    #[test]
+    fn the_demo_fields_compile_and_take_the_accounts_the_providers_issue() {
+        let mobile = FieldSet::compile(&fields("mobile")).expect("mobile fields compile");
+        assert!(mobile.validate("9161234567", &Default::default()).is_ok());
+        assert_eq!(fields("mobile")[0].masked("9161234567"), "(916) 123-45-67");
+        assert_eq!(keypad(&fields("mobile")[0]), Keypad::Digits);
+
+        let internet = FieldSet::compile(&fields("internet")).expect("internet fields compile");
+        let city = [("city".to_owned(), "Казань".to_owned())].into();
+        assert!(internet.validate("10000001", &city).is_ok());
+        assert!(internet.validate("10000001", &Default::default()).is_err());
+        assert_eq!(keypad(&fields("internet")[1]), Keypad::Options);
+    }
 }

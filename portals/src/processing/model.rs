@@ -4,7 +4,9 @@
 use serde::{Deserialize, Serialize};
 use shared::fee::FeeRule;
 use shared::money::{Kopecks, Money};
-use shared::wire::agent::{Field, PaymentState};
+use shared::wire::agent::{Extra, Field, PaymentState};
+
+use crate::json_column::JsonColumn;
 
 /// A provider contract as the API shows it: no password.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -119,6 +121,9 @@ pub struct PaymentRow {
     pub accepted_at: String,
     pub created_at: String,
     pub updated_at: String,
+    /// The payment fields after `account`, sent to the provider with every attempt.
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
+    pub extra: JsonColumn<Extra>,
 }
 
 impl PaymentRow {

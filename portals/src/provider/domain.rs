@@ -84,6 +84,16 @@ impl ProviderKind {
         }
     }
 
+    /// The payment fields a processing contract carries when none are given: the one
+    /// `account` field of this kind.
+    pub fn default_fields(self) -> Vec<shared::fields::Field> {
+        vec![shared::fields::Field::new(
+            shared::fields::ACCOUNT,
+            self.account_label(),
+            self.account_regex(),
+        )]
+    }
+
     /// Whether `account` has this kind's shape (the same rule as [`Self::account_regex`]).
     pub fn is_account(self, account: &str) -> bool {
         let digits = account.bytes().all(|b| b.is_ascii_digit());

@@ -2,7 +2,11 @@
 //! server functions send them to the browser).
 
 use serde::{Deserialize, Serialize};
+use shared::fields::Field;
 use shared::money::{Kopecks, Money};
+use shared::wire::agent::Extra;
+
+use crate::json_column::JsonColumn;
 
 pub fn split_services(text: &str) -> Vec<String> {
     text.split(',')
@@ -81,6 +85,10 @@ pub struct ContractRow {
     pub max_amount: i64,
     pub status: String,
     pub created_at: String,
+    /// The payment fields issued with the contract, `account` first. Empty only for a
+    /// contract signed before fields existed, until the store fills in the kind's default.
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
+    pub fields: JsonColumn<Vec<Field>>,
 }
 
 /// A payment credited from a processing center.
@@ -111,6 +119,9 @@ pub struct TransactionRow {
     pub prv_txn: Option<i64>,
     pub txn_id: Option<String>,
     pub created_at: String,
+    /// A payment's fields after `account` (`{"city":"Пермь"}`); empty for usage.
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
+    pub extra: JsonColumn<Extra>,
 }
 
 /// One check or pay as the gateway saw it.

@@ -10,6 +10,25 @@ use crate::money::{Kopecks, MoneyParseError};
 pub const MAX_TXN_ID_DIGITS: usize = 20;
 /// The `Content-Type` of every answer.
 pub const CONTENT_TYPE: &str = "application/xml; charset=utf-8";
+
+/// The request parameters OSMP itself defines. Payment fields after `account` travel as
+/// parameters of their own names, so no field may take one of these names.
+pub const PARAMETERS: [&str; 6] = ["command", "txn_id", "account", "sum", "txn_date", "date"];
+
+/// Refuses payment field definitions whose names are OSMP's own parameters (`sum`,
+/// `txn_id`…): sent as query parameters they would collide. Keys as `FieldSet::compile`'s.
+pub fn reserved_field_names(fields: &[crate::fields::Field]) -> crate::fields::Refusals {
+    fields
+        .iter()
+        .filter(|f| f.name != crate::fields::ACCOUNT && PARAMETERS.contains(&f.name.as_str()))
+        .map(|f| {
+            (
+                format!("fields.{}", f.name),
+                "this name is an OSMP parameter; choose another".to_owned(),
+            )
+        })
+        .collect()
+}
 const XML_DECLARATION: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>";
 
 /// A result code of the payment links: OSMP's table plus paymesh's 215 and 220.

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::money::{Kopecks, Money};
+use crate::wire::agent::Extra;
 
 /// The protocol a subscriber contract speaks.
 pub const USAGE_PROTOCOL: &str = "paymesh-usage/1";
@@ -61,6 +62,9 @@ pub struct JsonCheck {
     pub txn_id: String,
     pub account: String,
     pub amount: Kopecks,
+    /// The contract's payment fields after `account` (wire.md `extra`).
+    #[serde(default, skip_serializing_if = "Extra::is_empty")]
+    pub extra: Extra,
 }
 
 /// `POST /api/processing/v1/pay` body.
@@ -71,6 +75,9 @@ pub struct JsonPay {
     pub amount: Kopecks,
     /// RFC 3339.
     pub txn_date: String,
+    /// The contract's payment fields after `account` (wire.md `extra`).
+    #[serde(default, skip_serializing_if = "Extra::is_empty")]
+    pub extra: Extra,
 }
 
 /// The answer of the JSON processing protocol (`prv_txn` and `amount` on a `pay`).

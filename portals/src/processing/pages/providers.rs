@@ -39,12 +39,21 @@ pub async fn load_providers() -> Result<Vec<ProviderView>, ServerFnError> {
     Ok(rows.iter().map(|p| p.view()).collect())
 }
 
-/// The provider signed, or the form's problems in one line.
+/// The provider signed, or the form's problems, one per field (`fields.city` for a
+/// payment field, as the API keys them).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Signed {
     Provider(ProviderView),
-    Refused(String),
+    Refused(std::collections::BTreeMap<String, String>),
 }
+
+/// What the fields box holds when the form opens: a mobile operator's account field.
+const DEFAULT_FIELDS_JSON: &str =
+    r#"[{"name": "account", "label": "Номер телефона", "regex": "9\\d{9}"}]"#;
+
+/// Longest fields list the form takes.
+#[cfg(feature = "ssr")]
+const MAX_FIELDS_JSON_BYTES: usize = 64 * 1024;
 
 #[allow(clippy::too_many_arguments)]
 #[server(prefix = "/ui", endpoint = "processing/create-provider")]
@@ -55,21 +64,29 @@ pub async fn create_provider(
     protocol: String,
     login: String,
     password: String,
-    field_label: String,
-    field_regex: String,
+    fields: String,
     min_amount: String,
     max_amount: String,
 ) -> Result<Signed, ServerFnError> {
     use crate::processing::server::admin::{self, ProviderContract};
     use shared::money::Kopecks;
     let state = processing_state()?;
+    let refused = |field: &str, why: String| Ok(Signed::Refused([(field.to_owned(), why)].into()));
     let (Ok(min_amount), Ok(max_amount)) = (
         Kopecks::parse(min_amount.trim()),
         Kopecks::parse(max_amount.trim()),
     ) else {
-        return Ok(Signed::Refused(
+        return refused(
+            "min_amount",
             "min_amount/max_amount: roubles with a dot, e.g. 1.00".into(),
-        ));
+        );
+    };
+    if fields.len() > MAX_FIELDS_JSON_BYTES {
+        return refused("fields", format!("at most {MAX_FIELDS_JSON_BYTES} bytes"));
+    }
+    let fields: Vec<shared::wire::agent::Field> = match serde_json::from_str(&fields) {
+        Ok(fields) => fields,
+        Err(e) => return refused("fields", format!("not a JSON list of fields: {e}")),
     };
     let body = ProviderContract {
         name,
@@ -78,17 +95,14 @@ pub async fn create_provider(
         protocol,
         login,
         password,
-        fields: vec![shared::wire::agent::Field::new(
-            "account",
-            &field_label,
-            &field_regex,
-        )],
+        fields,
         min_amount,
         max_amount,
     };
     match admin::create_provider(&state, &body).await {
         Ok(view) => Ok(Signed::Provider(view)),
-        Err(e) => refusal(e).map(Signed::Refused),
+        Err(shared::error::ApiError::Validation { fields }) => Ok(Signed::Refused(fields)),
+        Err(e) => refusal(e).map(|why| Signed::Refused([("form".to_owned(), why)].into())),
     }
 }
 
@@ -169,16 +183,24 @@ pub fn ProvidersPage() -> impl IntoView {
                         <label for="password">{t.password}</label>
                         <input id="password" name="password" type="password" required autocomplete="off" placeholder=t.password_hint/>
                     </div>
-                    {field("field_label", t.field_label, "Номер телефона", "")}
-                    {field("field_regex", t.field_regex, "9[0-9]{9}", "")}
                     {field("min_amount", t.min_amount, "1.00", "")}
                     {field("max_amount", t.max_amount, "15000.00", "")}
+                </div>
+                <div class="field">
+                    <label for="fields">{t.fields_json}</label>
+                    <textarea id="fields" name="fields" rows="6" required spellcheck="false" aria-describedby="fields-hint">{DEFAULT_FIELDS_JSON}</textarea>
+                    <span class="hint" id="fields-hint">{t.fields_json_hint}</span>
                 </div>
                 <button type="submit" disabled=move || create.pending().get()>{t.create_provider}</button>
             </ActionForm>
             {move || create.value().get().map(|outcome| match outcome {
                 Ok(Signed::Provider(p)) => view! { <p class="ok" role="status">{format!("{} № {}: {}", t.saved, p.provider_id, p.name)}</p> }.into_any(),
-                Ok(Signed::Refused(why)) => view! { <p class="error" role="alert">{format!("{}: {why}", t.invalid_form)}</p> }.into_any(),
+                Ok(Signed::Refused(refused)) => view! {
+                    <div class="error" role="alert" id="provider-refused">
+                        <p>{t.invalid_form}</p>
+                        <ul>{refused.into_iter().map(|(field, why)| view! { <li><code>{field}</code>": "{why}</li> }).collect_view()}</ul>
+                    </div>
+                }.into_any(),
                 Err(e) => view! { <p class="error" role="alert">{format!("{}: {e}", t.failed)}</p> }.into_any(),
             })}
         </section>
@@ -196,12 +218,29 @@ pub fn ProvidersPage() -> impl IntoView {
 fn ProviderCard(p: ProviderView, switch: ServerAction<SetProviderActive>) -> impl IntoView {
     let t = texts();
     let test = ServerAction::<TestProvider>::new();
-    let regex = p
+    let field_rows = p
         .fields
         .iter()
-        .map(|f| format!("{} /{}/", f.label, f.regex))
-        .collect::<Vec<_>>()
-        .join(", ");
+        .map(|f| {
+            let more = [
+                f.mask.clone(),
+                f.hint.clone(),
+                (!f.options.is_empty()).then(|| f.options.join(" | ")),
+            ]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" · ");
+            view! {
+                <tr>
+                    <td><code>{f.name.clone()}</code></td>
+                    <td>{f.label.clone()}{f.label_en.clone().map(|en| format!(" / {en}"))}</td>
+                    <td><code>{f.regex.clone()}</code></td>
+                    <td>{more}</td>
+                </tr>
+            }
+        })
+        .collect_view();
     let account_id = format!("test-account-{}", p.provider_id);
     let label_for = account_id.clone();
     view! {
@@ -215,9 +254,18 @@ fn ProviderCard(p: ProviderView, switch: ServerAction<SetProviderActive>) -> imp
                 <dt>{t.service_kind}</dt><dd>{p.service_kind.clone()}</dd>
                 <dt>{t.endpoint_url}</dt><dd><code>{p.endpoint_url.clone()}</code>{format!(" ({})", p.protocol)}</dd>
                 <dt>{t.login}</dt><dd><code>{p.login.clone()}</code></dd>
-                <dt>{t.field_regex}</dt><dd><code>{regex}</code></dd>
                 <dt>{t.min_amount}</dt><dd>{format!("{} — {}", rub(p.min_amount), rub(p.max_amount))}</dd>
             </dl>
+            <table class="grid">
+                <caption>{t.field_regex}</caption>
+                <thead><tr>
+                    <th scope="col">{t.col_field_name}</th>
+                    <th scope="col">{t.col_field_label}</th>
+                    <th scope="col">{t.col_field_regex}</th>
+                    <th scope="col">{t.col_field_more}</th>
+                </tr></thead>
+                <tbody>{field_rows}</tbody>
+            </table>
             <div class="inline-form">
                 <ActionForm action=switch>
                     <input type="hidden" name="id" value=p.provider_id.to_string()/>

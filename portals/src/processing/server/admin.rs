@@ -12,6 +12,7 @@ use shared::auth::Principal;
 use shared::error::ApiError;
 use shared::extract::JsonBody;
 use shared::fee::FeeRule;
+use shared::fields::FieldSet;
 use shared::money::{Kopecks, Money};
 use shared::wire::agent::{AGENT_PROTOCOL, Field};
 
@@ -49,9 +50,9 @@ pub struct ProviderContract {
 
 /// Checks a provider contract, naming every bad field.
 pub fn validate_provider(body: &ProviderContract) -> Result<(), ApiError> {
-    let mut fields = BTreeMap::new();
+    let mut refusals = BTreeMap::new();
     let mut bad = |field: &str, why: &str| {
-        fields.insert(field.to_owned(), why.to_owned());
+        refusals.insert(field.to_owned(), why.to_owned());
     };
     if body.name.trim().is_empty() || body.name.chars().count() > 100 {
         bad("name", "give the provider's name (100 characters at most)");
@@ -78,17 +79,6 @@ pub fn validate_provider(body: &ProviderContract) -> Result<(), ApiError> {
     if body.password.is_empty() || body.password.len() > 200 {
         bad("password", "the password the provider issued");
     }
-    if !body.fields.iter().any(|f| f.name == "account") {
-        bad("fields", "the fields must include one named account");
-    }
-    for f in &body.fields {
-        if regex::Regex::new(&format!("^(?:{})$", f.regex)).is_err() || f.regex.len() > 500 {
-            bad(
-                "fields",
-                &format!("the regex of {} does not compile", f.name),
-            );
-        }
-    }
     if !body.min_amount.is_positive() {
         bad("min_amount", "a positive number of kopecks");
     }
@@ -98,10 +88,16 @@ pub fn validate_provider(body: &ProviderContract) -> Result<(), ApiError> {
     if !body.max_amount.is_acceptable_input() {
         bad("max_amount", &format!("at most {} RUB", Kopecks::MAX_INPUT));
     }
-    if fields.is_empty() {
+    // The same rules as the provider's (shared::fields): `account` first, names, regexes
+    // compiled whole within bounds, options that match; keyed `fields.<name>`.
+    if let Err(refused) = FieldSet::compile(&body.fields) {
+        refusals.extend(refused);
+    }
+    refusals.extend(shared::wire::osmp::reserved_field_names(&body.fields));
+    if refusals.is_empty() {
         Ok(())
     } else {
-        Err(ApiError::Validation { fields })
+        Err(ApiError::Validation { fields: refusals })
     }
 }
 
@@ -245,6 +241,17 @@ async fn delete_provider(
     Ok(Json(provider_or_404(&state, id).await?.view()))
 }
 
+/// The extra fields a connection test sends: each field's first option, where it has a
+/// list, so that a provider that needs a city is asked a question it can answer. A field
+/// without options is left out, and the provider's answer (4) says so.
+fn sample_extra(fields: &[Field]) -> shared::wire::agent::Extra {
+    fields
+        .iter()
+        .filter(|f| f.name != shared::fields::ACCOUNT)
+        .filter_map(|f| Some((f.name.clone(), f.options.first()?.clone())))
+        .collect()
+}
+
 pub async fn test_provider(
     state: &ProcessingState,
     id: i64,
@@ -260,6 +267,7 @@ pub async fn test_provider(
         &provider.endpoint(),
         &check_id,
         account,
+        &sample_extra(&provider.fields()),
         Kopecks::new(provider.min_amount),
     )
     .await;

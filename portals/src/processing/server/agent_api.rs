@@ -100,14 +100,12 @@ async fn post_check(
         .map_err(ApiError::internal)?
         .filter(|p| p.active)
         .ok_or_else(|| ApiError::field("provider_id", "no active provider has this id"))?;
-    for field in provider.fields().iter().filter(|f| f.name == "account") {
-        if !payment::matches_whole(&field.regex, &body.account) {
-            return Err(ApiError::field(
-                "account",
-                format!("must match {}", field.regex),
-            ));
-        }
-    }
+    // Every field is matched before the provider is asked: a value that cannot be right
+    // never leaves processing (wire.md: 422 keyed by the field's name).
+    provider
+        .field_set()?
+        .validate(&body.account, &body.extra)
+        .map_err(|fields| ApiError::Validation { fields })?;
     // A check is not a payment: its txn_id only has to be digits and not repeat.
     let check_id = format!(
         "{}",
@@ -118,6 +116,7 @@ async fn post_check(
         &provider.endpoint(),
         &check_id,
         &body.account,
+        &body.extra,
         Kopecks::new(provider.min_amount),
     )
     .await;

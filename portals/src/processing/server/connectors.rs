@@ -10,6 +10,7 @@
 
 use shared::money::Kopecks;
 use shared::outbound::{self, PROVIDER_ANSWER_MAX_BYTES};
+use shared::wire::agent::Extra;
 use shared::wire::osmp::{Answer, ResultCode, TxnDate, format_sum};
 use shared::wire::provider::JsonAnswer;
 
@@ -60,43 +61,70 @@ impl ProviderAnswer {
     }
 }
 
-/// `check`: may this account take this sum?
+/// The OSMP query of a command: its own parameters, then each extra field as a
+/// parameter of the same name (wire.md). The names were matched against the provider's
+/// fields, whose names are never OSMP's own (`osmp::reserved_field_names`).
+fn osmp_query<'a>(own: &[(&'a str, &'a str)], extra: &'a Extra) -> Vec<(&'a str, &'a str)> {
+    let mut query = own.to_vec();
+    query.extend(
+        extra
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str())),
+    );
+    query
+}
+
+/// The JSON body of a command, with `"extra"` when there are extra fields.
+fn json_body(mut body: serde_json::Value, extra: &Extra) -> serde_json::Value {
+    if !extra.is_empty() {
+        body["extra"] = serde_json::json!(extra);
+    }
+    body
+}
+
+/// `check`: may this account take this sum? `extra` are the payment fields after
+/// `account`, sent along in the provider's protocol.
 pub async fn check(
     client: &reqwest::Client,
     endpoint: &Endpoint,
     txn_id: &str,
     account: &str,
+    extra: &Extra,
     sum: Kopecks,
 ) -> ProviderAnswer {
     let reply = match endpoint.protocol.as_str() {
         "json" => {
-            let body = serde_json::json!({"txn_id": txn_id, "account": account, "amount": sum});
+            let body = json_body(
+                serde_json::json!({"txn_id": txn_id, "account": account, "amount": sum}),
+                extra,
+            );
             json_call(client, endpoint, "check", &body).await
         }
         _ => {
             let sum = format_sum(sum);
-            osmp_call(
-                client,
-                endpoint,
+            let query = osmp_query(
                 &[
                     ("command", "check"),
                     ("txn_id", txn_id),
                     ("account", account),
                     ("sum", &sum),
                 ],
-            )
-            .await
+                extra,
+            );
+            osmp_call(client, endpoint, &query).await
         }
     };
     Sent { txn_id, sum: None }.bind(reply)
 }
 
-/// `pay`: credit this sum to this account under `txn_id` (the provider credits it once).
+/// `pay`: credit this sum to this account under `txn_id` (the provider credits it once),
+/// with the payment fields after `account`.
 pub async fn pay(
     client: &reqwest::Client,
     endpoint: &Endpoint,
     txn_id: &str,
     account: &str,
+    extra: &Extra,
     sum: Kopecks,
     txn_date: &time::OffsetDateTime,
 ) -> ProviderAnswer {
@@ -106,7 +134,10 @@ pub async fn pay(
             let stamp = date
                 .format(&time::format_description::well_known::Rfc3339)
                 .unwrap_or_default();
-            let body = serde_json::json!({"txn_id": txn_id, "account": account, "amount": sum, "txn_date": stamp});
+            let body = json_body(
+                serde_json::json!({"txn_id": txn_id, "account": account, "amount": sum, "txn_date": stamp}),
+                extra,
+            );
             json_call(client, endpoint, "pay", &body).await
         }
         _ => {
@@ -120,9 +151,7 @@ pub async fn pay(
             }
             .to_wire();
             let sum = format_sum(sum);
-            osmp_call(
-                client,
-                endpoint,
+            let query = osmp_query(
                 &[
                     ("command", "pay"),
                     ("txn_id", txn_id),
@@ -130,8 +159,9 @@ pub async fn pay(
                     ("sum", &sum),
                     ("txn_date", &wire_date),
                 ],
-            )
-            .await
+                extra,
+            );
+            osmp_call(client, endpoint, &query).await
         }
     };
     Sent {

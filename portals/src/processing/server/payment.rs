@@ -38,7 +38,8 @@ macro_rules! select_payments {
     ($rest:literal) => {
         concat!(
             "SELECT id, agent_id, agent_txn_id, request_hash, provider_id, account, cash, agent_fee, amount, processing_fee,
-                    status, result, message, prv_txn, attempts, next_attempt_at, last_answer, accepted_at, created_at, updated_at
+                    status, result, message, prv_txn, attempts, next_attempt_at, last_answer, accepted_at, created_at, updated_at,
+                    extra
              FROM payments ",
             $rest
         )
@@ -134,13 +135,6 @@ pub fn plausible_acceptance(
     accepted_at >= now - age_max && accepted_at <= now + ACCEPTED_AT_AHEAD_MAX
 }
 
-/// Whether `account` matches the field regex as a whole.
-pub fn matches_whole(regex: &str, account: &str) -> bool {
-    regex::Regex::new(&format!("^(?:{regex})$"))
-        .map(|r| r.is_match(account))
-        .unwrap_or(false)
-}
-
 /// Step 1: everything that can be judged without storing anything.
 pub async fn validate(
     state: &ProcessingState,
@@ -224,10 +218,8 @@ pub async fn validate(
             );
         }
         Some(p) => {
-            for field in p.fields().iter().filter(|f| f.name == "account") {
-                if !matches_whole(&field.regex, &request.account) {
-                    fields.insert("account".to_owned(), format!("must match {}", field.regex));
-                }
+            if let Err(refused) = p.field_set()?.validate(&request.account, &request.extra) {
+                fields.extend(refused);
             }
             if request.amount.is_positive()
                 && (request.amount.get() < p.min_amount || request.amount.get() > p.max_amount)
@@ -271,8 +263,10 @@ pub async fn validate(
 }
 
 /// A stable digest of everything the agent asked for: a repeat must ask for the same.
+/// The extra fields join the digest only when there are some, so a payment made before
+/// fields existed hashes as it did then (its repeat after an upgrade is still a repeat).
 fn hash(request: &PaymentRequest) -> String {
-    let canonical = format!(
+    let mut canonical = format!(
         "{}\n{}\n{}\n{}\n{}\n{}\n{}",
         request.agent_txn_id,
         request.provider_id,
@@ -282,6 +276,11 @@ fn hash(request: &PaymentRequest) -> String {
         request.amount.get(),
         request.accepted_at
     );
+    if !request.extra.is_empty() {
+        // A BTreeMap serialises in key order: equal maps, equal text.
+        canonical.push('\n');
+        canonical.push_str(&crate::json_column::to_text(&request.extra));
+    }
     Sha256::digest(canonical.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))
@@ -309,8 +308,8 @@ pub async fn claim_and_reserve(
     let mut tx = pool.begin().await?;
     let inserted: Option<(i64,)> = sqlx::query_as(
         "INSERT INTO payments (agent_id, agent_txn_id, request_hash, provider_id, account, cash, agent_fee, amount,
-                               processing_fee, status, next_attempt_at, accepted_at, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $11, $10, $10)
+                               processing_fee, status, next_attempt_at, accepted_at, created_at, updated_at, extra)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $11, $10, $10, $12)
          ON CONFLICT (agent_id, agent_txn_id) DO NOTHING RETURNING id",
     )
     .bind(agent_id)
@@ -324,6 +323,7 @@ pub async fn claim_and_reserve(
     .bind(v.processing_fee.get())
     .bind(&now)
     .bind(clock::stamp(v.accepted_at))
+    .bind(crate::json_column::to_text(&v.request.extra))
     .fetch_optional(&mut *tx)
     .await?;
     let Some((id,)) = inserted else {
@@ -389,6 +389,7 @@ pub async fn attempt(
         &provider.endpoint(),
         &payment.id.to_string(),
         &payment.account,
+        &payment.extra.0,
         Kopecks::new(payment.amount),
         &accepted_at,
     )
@@ -591,15 +592,5 @@ mod tests {
             backoff(3, Duration::from_millis(200)),
             Duration::from_millis(200)
         );
-    }
-
-    #[test]
-    fn regexes_match_whole_values() {
-        assert!(matches_whole("9[0-9]{9}", "9161234567"));
-        assert!(!matches_whole("9[0-9]{9}", "99161234567"));
-        assert!(!matches_whole("9[0-9]{9}", "x9161234567"));
-        assert!(matches_whole("a|b", "b"));
-        assert!(!matches_whole("a|b", "ab"));
-        assert!(!matches_whole("(", "("), "a broken regex matches nothing");
     }
 }

@@ -3,7 +3,9 @@
 use serde::{Deserialize, Serialize};
 
 pub use crate::processing::model::{AgentStatus, ProviderView};
+use shared::error::ApiError;
 use shared::fee::FeeRule;
+use shared::fields::FieldSet;
 use shared::money::Kopecks;
 use shared::wire::agent::Field;
 use sqlx::SqlitePool;
@@ -31,6 +33,18 @@ pub struct ProviderRow {
 impl ProviderRow {
     pub fn fields(&self) -> Vec<Field> {
         serde_json::from_str(&self.fields).unwrap_or_default()
+    }
+
+    /// The provider's fields, compiled to check values with. They were checked when
+    /// saved; stored definitions that no longer compile are a fault of this server (500),
+    /// never a reason to let a value through unchecked.
+    pub fn field_set(&self) -> Result<FieldSet, ApiError> {
+        FieldSet::compile(&self.fields()).map_err(|refused| {
+            ApiError::internal(format!(
+                "provider {}: stored payment fields do not compile: {refused:?}",
+                self.id
+            ))
+        })
     }
 
     pub fn endpoint(&self) -> Endpoint {

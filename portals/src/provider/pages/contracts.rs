@@ -3,6 +3,7 @@
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;
+use leptos_router::components::A;
 use serde::{Deserialize, Serialize};
 use shared::money::Kopecks;
 
@@ -41,7 +42,9 @@ pub async fn load_contracts() -> Result<ContractsPageData, ServerFnError> {
     use crate::provider::server::store;
     let state = provider_state()?;
     Ok(ContractsPageData {
-        contracts: store::contracts(&state.pool).await.map_err(failed)?,
+        contracts: store::contracts(&state.pool, state.kind)
+            .await
+            .map_err(failed)?,
         payments: store::payments_switch(&state.pool).await.map_err(failed)?,
     })
 }
@@ -67,8 +70,9 @@ pub async fn issue_contract(
         protocol,
         min_amount: Some(min),
         max_amount: Some(max),
+        fields: None,
     };
-    let contract = match admin::validate_contract(&body) {
+    let contract = match admin::validate_contract(&body, state.kind) {
         Ok(contract) => contract,
         Err(shared::error::ApiError::Validation { fields })
             if fields.contains_key("processing_name") =>
@@ -236,6 +240,7 @@ fn ContractList(
                     }
                 })
                 .collect_view();
+            let field_names = c.fields.0.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", ");
             // A closed contract's login stays revoked: nothing to rotate.
             let rotate_button = (c.status != "closed").then(|| view! { <RotateButton id=c.id action=rotate/> });
             view! {
@@ -243,6 +248,7 @@ fn ContractList(
                     <td>{c.id}</td>
                     <td>{c.processing_name.clone()}</td>
                     <td>{c.protocol.clone()}</td>
+                    <td><A href=format!("/processing-contracts/{}", c.id)>{field_names}</A></td>
                     <td><code>{c.login.clone()}</code></td>
                     <td class="num">{format!("{} — {}", rub(Kopecks::new(c.min_amount)), rub(Kopecks::new(c.max_amount)))}</td>
                     <td><span class=format!("badge badge-{}", c.status)>{t.status(&c.status)}</span></td>
@@ -259,6 +265,7 @@ fn ContractList(
                         <th scope="col">"№"</th>
                         <th scope="col">{t.processing_name}</th>
                         <th scope="col">{t.protocol}</th>
+                        <th scope="col">{t.col_fields}</th>
                         <th scope="col">{t.login}</th>
                         <th scope="col" class="num">{t.limits}</th>
                         <th scope="col">{t.col_status}</th>

@@ -1,6 +1,7 @@
 //! The provider portal's pages.
 
 pub mod contract_credentials;
+pub mod contract_fields;
 pub mod contracts;
 pub mod gateway_log;
 pub mod reports;
@@ -64,6 +65,7 @@ pub fn ProviderApp() -> impl IntoView {
                     <Route path=(StaticSegment("subscribers"), ParamSegment("account")) view=subscribers::SubscriberDetail/>
                     <Route path=StaticSegment("tariffs") view=tariffs::TariffsPage/>
                     <Route path=StaticSegment("processing-contracts") view=contracts::ContractsPage/>
+                    <Route path=(StaticSegment("processing-contracts"), ParamSegment("id")) view=contract_fields::ContractFieldsPage/>
                     <Route path=StaticSegment("transactions") view=transactions::TransactionsPage/>
                     <Route path=StaticSegment("osmp-log") view=gateway_log::GatewayLogPage/>
                     <Route path=StaticSegment("reports") view=reports::ReportsPage/>

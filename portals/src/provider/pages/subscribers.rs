@@ -437,7 +437,14 @@ pub fn TransactionTable(rows: Vec<TransactionRow>, show_account: bool) -> impl I
                         t.per
                     ),
                 ),
-                _ => (t.kind_payment, format!("txn_id {} · prv_txn {}", r.txn_id.unwrap_or_default(), r.prv_txn.unwrap_or_default())),
+                // The payment's fields after the account (`city: Пермь`), as the
+                // processing center sent them.
+                _ => (t.kind_payment, format!(
+                    "txn_id {} · prv_txn {}{}",
+                    r.txn_id.unwrap_or_default(),
+                    r.prv_txn.unwrap_or_default(),
+                    r.extra.0.iter().map(|(name, value)| format!(" · {name}: {value}")).collect::<String>()
+                )),
             };
             let account = r.account.clone();
             view! {

@@ -11,13 +11,14 @@ use serde::{Deserialize, Serialize};
 use shared::auth::Principal;
 use shared::error::ApiError;
 use shared::extract::JsonBody;
+use shared::fields::FieldSet;
 use shared::money::{Kopecks, Money};
 use shared::wire::provider::{SignSubscriber, SubscriberContract, USAGE_PROTOCOL};
 
 use super::ProviderState;
 use super::billing::{self, NewContract};
-use super::store::{self, SubscriberView, Tariff};
-use crate::provider::domain::{self, ContractData, Service};
+use super::store::{self, ContractRow, SubscriberView, Tariff};
+use crate::provider::domain::{self, ContractData, ProviderKind, Service};
 use crate::server::clock;
 use crate::server::credentials::new_credential;
 
@@ -181,6 +182,9 @@ pub struct CreateContract {
     pub protocol: String,
     pub min_amount: Option<Kopecks>,
     pub max_amount: Option<Kopecks>,
+    /// The payment fields, `account` first; absent: the kind's one `account` field.
+    #[serde(default)]
+    pub fields: Option<Vec<Field>>,
 }
 
 /// A payment field as issued to processing centers.
@@ -200,8 +204,29 @@ pub struct IssuedContract {
     pub max_amount: Kopecks,
 }
 
-pub fn validate_contract(body: &CreateContract) -> Result<NewContract, ApiError> {
+/// Checks payment field definitions as they are saved (`FieldSet::compile`: `account`
+/// first, names, regexes compiled within bounds, options that match). The refusals are
+/// keyed `fields.<name>` (`fields` for the list as a whole).
+/// Names that are OSMP's own parameters are refused too: they travel as parameters.
+pub fn validate_fields(fields: &[Field]) -> Result<(), BTreeMap<String, String>> {
+    let mut refused = FieldSet::compile(fields).err().unwrap_or_default();
+    refused.extend(shared::wire::osmp::reserved_field_names(fields));
+    if refused.is_empty() {
+        Ok(())
+    } else {
+        Err(refused)
+    }
+}
+
+pub fn validate_contract(
+    body: &CreateContract,
+    kind: ProviderKind,
+) -> Result<NewContract, ApiError> {
     let mut fields = BTreeMap::new();
+    let payment_fields = body.fields.clone().unwrap_or_else(|| kind.default_fields());
+    if let Err(refused) = validate_fields(&payment_fields) {
+        fields.extend(refused);
+    }
     let name = body.processing_name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         fields.insert(
@@ -243,6 +268,7 @@ pub fn validate_contract(body: &CreateContract) -> Result<NewContract, ApiError>
         protocol: body.protocol.clone(),
         min_amount: min,
         max_amount: max,
+        fields: payment_fields,
     })
 }
 
@@ -271,11 +297,7 @@ pub async fn issue_contract(
         protocol: contract.protocol,
         login,
         password: credential.password,
-        fields: vec![Field::new(
-            "account",
-            state.kind.account_label(),
-            state.kind.account_regex(),
-        )],
+        fields: contract.fields,
         min_amount: contract.min_amount,
         max_amount: contract.max_amount,
     })
@@ -285,7 +307,7 @@ async fn create_contract(
     State(state): State<ProviderState>,
     JsonBody(body): JsonBody<CreateContract>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let contract = validate_contract(&body)?;
+    let contract = validate_contract(&body, state.kind)?;
     Ok((
         StatusCode::CREATED,
         Json(issue_contract(&state, contract).await?),
@@ -293,7 +315,11 @@ async fn create_contract(
 }
 
 async fn list_contracts(State(state): State<ProviderState>) -> Result<impl IntoResponse, ApiError> {
-    Ok(Json(store::contracts(&state.pool).await.map_err(db)?))
+    Ok(Json(
+        store::contracts(&state.pool, state.kind)
+            .await
+            .map_err(db)?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -312,12 +338,7 @@ async fn patch_contract(
             "the status is active, suspended or closed",
         ));
     }
-    store::contract(&state.pool, id)
-        .await
-        .map_err(db)?
-        .ok_or_else(|| ApiError::NotFound {
-            what: format!("processing contract {id}"),
-        })?;
+    contract_or_404(&state, id).await?;
     if !billing::set_contract_status(&state.pool, &state.processing_logins, id, &body.status)
         .await
         .map_err(db)?
@@ -328,7 +349,64 @@ async fn patch_contract(
         ));
     }
     tracing::info!(contract = id, status = %body.status, "processing contract status changed");
-    Ok(Json(store::contract(&state.pool, id).await.map_err(db)?))
+    Ok(Json(contract_or_404(&state, id).await?))
+}
+
+async fn contract_or_404(state: &ProviderState, id: i64) -> Result<ContractRow, ApiError> {
+    store::contract(&state.pool, state.kind, id)
+        .await
+        .map_err(db)?
+        .ok_or_else(|| ApiError::NotFound {
+            what: format!("processing contract {id}"),
+        })
+}
+
+/// `PUT /processing-contracts/{id}/fields` body: the whole new list, `account` first.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContractFields {
+    pub fields: Vec<Field>,
+}
+
+/// Replaces a contract's payment fields. They apply to the next check or pay at once;
+/// the processing center must be given the same list (its `PATCH /providers/{id}`), or
+/// it keeps sending the old ones and is answered 4. A closed contract keeps its fields.
+pub async fn change_contract_fields(
+    state: &ProviderState,
+    id: i64,
+    fields: &[Field],
+    by: &str,
+) -> Result<ContractRow, ApiError> {
+    validate_fields(fields).map_err(|fields| ApiError::Validation { fields })?;
+    contract_or_404(state, id).await?;
+    if !store::set_contract_fields(&state.pool, id, fields)
+        .await
+        .map_err(db)?
+    {
+        return Err(ApiError::field(
+            "status",
+            "the contract is closed; a closed contract keeps its fields",
+        ));
+    }
+    let names: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
+    tracing::info!(
+        contract = id,
+        ?names,
+        by,
+        "processing contract fields changed"
+    );
+    contract_or_404(state, id).await
+}
+
+async fn put_contract_fields(
+    State(state): State<ProviderState>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<i64>,
+    JsonBody(body): JsonBody<ContractFields>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(
+        change_contract_fields(&state, id, &body.fields, &principal.login).await?,
+    ))
 }
 
 /// A processing center's login with its new password, shown once.
@@ -345,12 +423,7 @@ pub async fn rotate_contract_password(
     id: i64,
     by: &str,
 ) -> Result<RotatedCredential, ApiError> {
-    let contract = store::contract(&state.pool, id)
-        .await
-        .map_err(db)?
-        .ok_or_else(|| ApiError::NotFound {
-            what: format!("processing contract {id}"),
-        })?;
+    let contract = contract_or_404(state, id).await?;
     let password = state
         .processing_logins
         .rotate(&contract.login)
@@ -505,6 +578,10 @@ pub fn router(state: ProviderState) -> axum::Router {
         .route(
             "/api/admin/v1/processing-contracts/{id}",
             patch(patch_contract),
+        )
+        .route(
+            "/api/admin/v1/processing-contracts/{id}/fields",
+            axum::routing::put(put_contract_fields),
         )
         .route(
             "/api/admin/v1/processing-contracts/{id}/credentials",

@@ -3,7 +3,9 @@
 //! and concurrent writers queue (busy_timeout) instead of failing on a lock upgrade; the
 //! same statements run on PostgreSQL.
 
+use shared::fields::Field;
 use shared::money::Kopecks;
+use shared::wire::agent::Extra;
 use sqlx::SqlitePool;
 
 use super::store::{account_for, join_services};
@@ -179,6 +181,8 @@ pub struct IncomingPayment<'a> {
     pub contract_id: i64,
     pub txn_id: &'a str,
     pub account: &'a str,
+    /// The values of the contract's fields after `account`, already matched.
+    pub extra: &'a Extra,
     pub amount: Kopecks,
     /// `YYYYMMDDHHMMSS`, UTC.
     pub txn_date: String,
@@ -191,32 +195,57 @@ pub struct IncomingPayment<'a> {
 pub enum Credit {
     /// Credited now, or earlier under the same txn_id with the same account and sum.
     Credited { prv_txn: i64, repeated: bool },
-    /// The txn_id was used before with another account or sum.
+    /// The txn_id was used before with another account, sum or extra fields.
     Conflict,
     /// The account was closed (OSMP 79).
     NotActive,
 }
 
-/// An earlier payment under this contract and txn_id, as (prv_txn, account, amount).
+/// A payment credited earlier under a contract and txn_id: what a repeat must match.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EarlierPayment {
+    pub prv_txn: i64,
+    pub account: String,
+    pub amount: i64,
+    pub extra: Extra,
+}
+
+impl EarlierPayment {
+    /// Whether a repeat asks for the same credit: account, sum and every extra field.
+    pub fn same_as(&self, account: &str, amount: Kopecks, extra: &Extra) -> bool {
+        self.account == account && self.amount == amount.get() && &self.extra == extra
+    }
+}
+
+/// An earlier payment under this contract and txn_id.
 pub async fn earlier_payment(
     pool: &SqlitePool,
     contract_id: i64,
     txn_id: &str,
-) -> Result<Option<(i64, String, i64)>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT id, account, amount FROM payments WHERE contract_id = $1 AND txn_id = $2",
+) -> Result<Option<EarlierPayment>, sqlx::Error> {
+    let row: Option<(i64, String, i64, String)> = sqlx::query_as(
+        "SELECT id, account, amount, extra FROM payments WHERE contract_id = $1 AND txn_id = $2",
     )
     .bind(contract_id)
     .bind(txn_id)
     .fetch_optional(pool)
-    .await
+    .await?;
+    row.map(|(prv_txn, account, amount, extra)| {
+        let extra = serde_json::from_str(&extra).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+        Ok(EarlierPayment {
+            prv_txn,
+            account,
+            amount,
+            extra,
+        })
+    })
+    .transpose()
 }
 
-fn judge_repeat(earlier: (i64, String, i64), payment: &IncomingPayment<'_>) -> Credit {
-    let (prv_txn, account, amount) = earlier;
-    if account == payment.account && amount == payment.amount.get() {
+fn judge_repeat(earlier: EarlierPayment, payment: &IncomingPayment<'_>) -> Credit {
+    if earlier.same_as(payment.account, payment.amount, payment.extra) {
         Credit::Credited {
-            prv_txn,
+            prv_txn: earlier.prv_txn,
             repeated: true,
         }
     } else {
@@ -235,8 +264,8 @@ pub async fn credit(
     let now = clock::now();
     let mut tx = pool.begin().await?;
     let inserted: Option<(i64,)> = sqlx::query_as(
-        "INSERT INTO payments (contract_id, txn_id, account, amount, txn_date, txn_day, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)
+        "INSERT INTO payments (contract_id, txn_id, account, amount, txn_date, txn_day, created_at, extra)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
          ON CONFLICT (contract_id, txn_id) DO NOTHING RETURNING id",
     )
     .bind(payment.contract_id)
@@ -246,6 +275,7 @@ pub async fn credit(
     .bind(&payment.txn_date)
     .bind(&payment.txn_day)
     .bind(&now)
+    .bind(crate::json_column::to_text(payment.extra))
     .fetch_optional(&mut *tx)
     .await?;
     let Some((prv_txn,)) = inserted else {
@@ -290,12 +320,14 @@ pub async fn credit(
     })
 }
 
-/// Payment limits of a new processing contract.
+/// A new processing contract: its limits and payment fields, validated.
 pub struct NewContract {
     pub processing_name: String,
     pub protocol: String,
     pub min_amount: Kopecks,
     pub max_amount: Kopecks,
+    /// Checked with `FieldSet::compile`; `account` first.
+    pub fields: Vec<Field>,
 }
 
 /// Creates a processing contract and its login (`processing-<id>`) in one transaction.
@@ -307,14 +339,15 @@ pub async fn create_contract(
 ) -> Result<(i64, String), sqlx::Error> {
     let mut tx = pool.begin().await?;
     let (id,): (i64,) = sqlx::query_as(
-        "INSERT INTO processing_contracts (processing_name, protocol, login, min_amount, max_amount, created_at)
-         VALUES ($1, $2, 'pending-' || hex(randomblob(8)), $3, $4, $5) RETURNING id",
+        "INSERT INTO processing_contracts (processing_name, protocol, login, min_amount, max_amount, created_at, fields)
+         VALUES ($1, $2, 'pending-' || hex(randomblob(8)), $3, $4, $5, $6) RETURNING id",
     )
     .bind(&contract.processing_name)
     .bind(&contract.protocol)
     .bind(contract.min_amount.get())
     .bind(contract.max_amount.get())
     .bind(clock::now())
+    .bind(crate::json_column::to_text(&contract.fields))
     .fetch_one(&mut *tx)
     .await?;
     let login = format!("processing-{id}");

@@ -6,11 +6,13 @@
 //! 1. `txn_id` (1–20 digits) and `sum` (positive decimal, at most `Kopecks::MAX_INPUT`)
 //!    are readable — else 300.
 //! 2. `pay` only: a payment under this contract and txn_id exists → the stored answer
-//!    (0, same prv_txn) when account and sum match, 300 when not. Idempotency comes before
+//!    (0, same prv_txn) when account, sum and extra fields match, 300 when not. Idempotency comes before
 //!    every state check, so a repeat gets the first answer even after the state changed.
 //! 3. The contract is suspended → 7; the provider's payments switch is `closed` → 8,
 //!    `paused` → 1.
-//! 4. The account fails the field regex → 4; the sum is outside the contract's limits → 241/242.
+//! 4. The account or another of the contract's payment fields fails its regex (matched
+//!    whole), a field is missing, or an unknown one is sent → 4; the sum is outside the
+//!    contract's limits → 241/242.
 //! 5. No such account → 5; a closed account → 79.
 //! 6. `check` → 0. `pay` needs a valid `txn_date` — a real date, 2000–2099, at most a day
 //!    ahead of this provider's clock — (else 300) and is credited → 0.
@@ -18,13 +20,14 @@
 //! A database failure answers 243 to a check and 1 (temporary, repeat) to a pay. 90 is
 //! never answered: a pay is credited before its answer is sent.
 
+use shared::fields::FieldSet;
 use shared::money::Kopecks;
+use shared::wire::agent::Extra;
 use shared::wire::osmp::{ResultCode, TxnDate, is_valid_txn_id, parse_sum};
 use sqlx::SqlitePool;
 
 use super::billing::{self, Credit, IncomingPayment};
 use super::store::{self, ContractRow};
-use crate::provider::domain::ProviderKind;
 use crate::server::clock;
 
 /// Longest account string looked at; longer ones fail the format check at once.
@@ -55,6 +58,9 @@ pub struct Request {
     /// … or already in kopecks (JSON).
     pub amount: Option<Kopecks>,
     pub txn_date: Option<TxnDate>,
+    /// The payment fields after `account` (OSMP: the other query parameters; JSON:
+    /// `extra`), matched against the contract's fields.
+    pub extra: Extra,
 }
 
 /// The gateway's answer.
@@ -81,13 +87,12 @@ impl Outcome {
 /// Decides, credits and logs one request.
 pub async fn handle(
     pool: &SqlitePool,
-    kind: ProviderKind,
     contract: &ContractRow,
     protocol: &str,
     command: Command,
     request: &Request,
 ) -> Outcome {
-    let outcome = decide(pool, kind, contract, command, request).await;
+    let outcome = decide(pool, contract, command, request).await;
     let sum_text = request
         .sum_text
         .clone()
@@ -99,6 +104,7 @@ pub async fn handle(
         command = command.as_str(),
         txn_id = request.txn_id.as_deref().unwrap_or("-"),
         account = request.account.as_deref().unwrap_or("-"),
+        extra = ?request.extra,
         sum = sum_text.as_deref().unwrap_or("-"),
         result = outcome.result.code(),
         prv_txn = outcome.prv_txn.unwrap_or(0),
@@ -164,7 +170,6 @@ fn truncate(text: &str, max_chars: usize) -> String {
 
 async fn decide(
     pool: &SqlitePool,
-    kind: ProviderKind,
     contract: &ContractRow,
     command: Command,
     request: &Request,
@@ -193,9 +198,9 @@ async fn decide(
     // 2. a repeated pay gets its first answer
     if command == Command::Pay {
         match billing::earlier_payment(pool, contract.id, txn_id).await {
-            Ok(Some((prv_txn, earlier_account, amount))) => {
-                return if earlier_account == account && amount == sum.get() {
-                    credited(txn_id, prv_txn, sum)
+            Ok(Some(earlier)) => {
+                return if earlier.same_as(account, sum, &request.extra) {
+                    credited(txn_id, earlier.prv_txn, sum)
                 } else {
                     Outcome::code(ResultCode::Other, Some(txn_id))
                 };
@@ -220,8 +225,30 @@ async fn decide(
         Err(e) => return database_failure(e, failed, txn_id),
     }
 
-    // 4. format and limits
-    if account.len() > MAX_ACCOUNT_LEN || !kind.is_account(account) {
+    // 4. the payment fields, and the limits
+    let fields = match FieldSet::compile(&contract.fields.0) {
+        Ok(fields) => fields,
+        Err(refused) => {
+            // Definitions are checked when saved; one that no longer compiles is this
+            // provider's fault, answered like a database failure until it is fixed.
+            tracing::error!(
+                contract = contract.id,
+                ?refused,
+                "stored payment fields do not compile"
+            );
+            return Outcome::code(failed, Some(txn_id));
+        }
+    };
+    if account.len() > MAX_ACCOUNT_LEN {
+        return Outcome::code(ResultCode::BadAccountFormat, Some(txn_id));
+    }
+    if let Err(refused) = fields.validate(account, &request.extra) {
+        tracing::info!(
+            contract = contract.id,
+            txn_id,
+            ?refused,
+            "payment fields refused"
+        );
         return Outcome::code(ResultCode::BadAccountFormat, Some(txn_id));
     }
     if sum.get() < contract.min_amount {
@@ -252,6 +279,7 @@ async fn decide(
         contract_id: contract.id,
         txn_id,
         account,
+        extra: &request.extra,
         amount: sum,
         txn_date: date.to_wire(),
         txn_day: format!("{:04}-{:02}-{:02}", date.year, date.month, date.day),

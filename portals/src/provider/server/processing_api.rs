@@ -49,7 +49,7 @@ async fn contract_of(
         .subject
         .parse()
         .map_err(|_| ApiError::internal("processing login without a contract id"))?;
-    store::contract(&state.pool, id)
+    store::contract(&state.pool, state.kind, id)
         .await
         .map_err(ApiError::internal)?
         .ok_or_else(|| ApiError::internal(format!("processing contract {id} is missing")))
@@ -66,6 +66,17 @@ fn parameters(raw: &[u8]) -> Result<Vec<(String, String)>, String> {
         params.push((name.into_owned(), value.into_owned()));
     }
     Ok(params)
+}
+
+/// A check's or pay's payment fields after `account`: the parameters OSMP does not define
+/// (wire.md: "extra query parameters of the same names"). The gateway matches them
+/// against the contract's fields, so an unknown one is refused.
+fn extra_parameters(params: &[(String, String)]) -> shared::wire::agent::Extra {
+    params
+        .iter()
+        .filter(|(name, _)| !osmp::PARAMETERS.contains(&name.as_str()))
+        .cloned()
+        .collect()
 }
 
 /// `GET|POST /osmp`.
@@ -146,16 +157,9 @@ pub async fn osmp(
         sum_text: Some(get("sum").unwrap_or_default()),
         amount: None,
         txn_date: get("txn_date").and_then(|d| TxnDate::parse(&d)),
+        extra: extra_parameters(&params),
     };
-    let outcome = gateway::handle(
-        &state.pool,
-        state.kind,
-        &contract,
-        "osmp",
-        command,
-        &request,
-    )
-    .await;
+    let outcome = gateway::handle(&state.pool, &contract, "osmp", command, &request).await;
     Ok(osmp_answer(&outcome))
 }
 
@@ -261,6 +265,7 @@ pub async fn json(
                     sum_text: None,
                     amount: Some(check.amount),
                     txn_date: None,
+                    extra: check.extra,
                 },
             )
         }
@@ -277,6 +282,7 @@ pub async fn json(
                     sum_text: None,
                     amount: Some(pay.amount),
                     txn_date: Some(txn_date),
+                    extra: pay.extra,
                 },
             )
         }
@@ -286,15 +292,7 @@ pub async fn json(
             });
         }
     };
-    let outcome = gateway::handle(
-        &state.pool,
-        state.kind,
-        &contract,
-        "json",
-        command,
-        &request,
-    )
-    .await;
+    let outcome = gateway::handle(&state.pool, &contract, "json", command, &request).await;
     Ok(json_answer(&outcome))
 }
 

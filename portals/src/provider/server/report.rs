@@ -109,7 +109,7 @@ impl SubscriberReport {
         let opening = Kopecks::new(opening.map_or(0, |(b,)| b));
         let movements: Vec<TransactionRow> = sqlx::query_as(
             "SELECT t.id, s.account, t.kind, t.service, t.quantity, t.unit_price, t.amount, t.balance_after,
-                    t.payment_id AS prv_txn, p.txn_id, t.created_at
+                    t.payment_id AS prv_txn, p.txn_id, t.created_at, COALESCE(p.extra, '{}') AS extra
              FROM transactions t
              JOIN subscribers s ON s.id = t.subscriber_id
              LEFT JOIN payments p ON p.id = t.payment_id

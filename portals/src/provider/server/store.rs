@@ -144,23 +144,65 @@ pub async fn set_tariffs(
     tx.commit().await
 }
 
-pub async fn contract(pool: &SqlitePool, id: i64) -> Result<Option<ContractRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT id, processing_name, protocol, login, min_amount, max_amount, status, created_at
-         FROM processing_contracts WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_optional(pool)
-    .await
+macro_rules! select_contracts {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, processing_name, protocol, login, min_amount, max_amount, status, created_at, fields
+             FROM processing_contracts ",
+            $rest
+        )
+    };
 }
 
-pub async fn contracts(pool: &SqlitePool) -> Result<Vec<ContractRow>, sqlx::Error> {
-    sqlx::query_as(
-        "SELECT id, processing_name, protocol, login, min_amount, max_amount, status, created_at
-         FROM processing_contracts ORDER BY id DESC",
+/// A contract signed before fields existed has none stored: it carries the kind's
+/// default `account` field.
+fn with_default_fields(mut row: ContractRow, kind: ProviderKind) -> ContractRow {
+    if row.fields.0.is_empty() {
+        row.fields.0 = kind.default_fields();
+    }
+    row
+}
+
+pub async fn contract(
+    pool: &SqlitePool,
+    kind: ProviderKind,
+    id: i64,
+) -> Result<Option<ContractRow>, sqlx::Error> {
+    let row: Option<ContractRow> = sqlx::query_as(select_contracts!("WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+    Ok(row.map(|r| with_default_fields(r, kind)))
+}
+
+pub async fn contracts(
+    pool: &SqlitePool,
+    kind: ProviderKind,
+) -> Result<Vec<ContractRow>, sqlx::Error> {
+    let rows: Vec<ContractRow> = sqlx::query_as(select_contracts!("ORDER BY id DESC"))
+        .fetch_all(pool)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| with_default_fields(r, kind))
+        .collect())
+}
+
+/// Replaces a contract's payment fields (already checked with `FieldSet::compile`);
+/// `false` when there is no such contract or it is closed.
+pub async fn set_contract_fields(
+    pool: &SqlitePool,
+    id: i64,
+    fields: &[shared::fields::Field],
+) -> Result<bool, sqlx::Error> {
+    let changed = sqlx::query(
+        "UPDATE processing_contracts SET fields = $1 WHERE id = $2 AND status <> 'closed'",
     )
-    .fetch_all(pool)
-    .await
+    .bind(crate::json_column::to_text(&fields))
+    .bind(id)
+    .execute(pool)
+    .await?;
+    Ok(changed.rows_affected() == 1)
 }
 
 /// A contract's payments whose `txn_date` falls on `day` (`YYYY-MM-DD`), in credit order.
@@ -187,7 +229,7 @@ pub async fn transactions(
 ) -> Result<Vec<TransactionRow>, sqlx::Error> {
     sqlx::query_as(
         "SELECT t.id, s.account, t.kind, t.service, t.quantity, t.unit_price, t.amount, t.balance_after,
-                t.payment_id AS prv_txn, p.txn_id, t.created_at
+                t.payment_id AS prv_txn, p.txn_id, t.created_at, COALESCE(p.extra, '{}') AS extra
          FROM transactions t
          JOIN subscribers s ON s.id = t.subscriber_id
          LEFT JOIN payments p ON p.id = t.payment_id
