@@ -119,7 +119,9 @@ async fn refused_cash_is_paid_again_to_a_corrected_account_exactly_once_and_then
     t.report_bill_table().await;
     let account = t.net.account.clone();
     let receipt = refused_payment(&t, &account, &[("ev-1", 50_000), ("ev-2", 10_000)]).await;
-    let code = receipt["claim_code"].as_str().expect("a claim code on the receipt");
+    let code = receipt["claim_code"]
+        .as_str()
+        .expect("a claim code on the receipt");
     assert!(is_claim_code(code), "{code}");
 
     let open = unresolved(&t, "open").await;
@@ -163,12 +165,18 @@ async fn refused_cash_is_paid_again_to_a_corrected_account_exactly_once_and_then
     assert_eq!(first.1["resolved_by"], "admin");
     assert!(first.1["resolved_at"].is_string());
 
-    eventually("the new payment to be credited", || async {
-        let b = balance_of(&t, &right, &password).await;
-        if b == 60_000 {
+    eventually("the new payment to complete", || async {
+        let (_, claim) = t
+            .admin(
+                reqwest::Method::GET,
+                &format!("/api/admin/v1/unresolved-cash/{code}"),
+                None,
+            )
+            .await;
+        if claim["new_payment"]["status"] == "completed" {
             Ok(())
         } else {
-            Err(b.to_string())
+            Err(claim.to_string())
         }
     })
     .await;
@@ -177,7 +185,11 @@ async fn refused_cash_is_paid_again_to_a_corrected_account_exactly_once_and_then
     assert_eq!(status, 200, "{again}");
     assert_eq!(again["new_payment"]["agent_txn_id"], new_txn);
     assert_eq!(again["new_payment"]["status"], "completed");
-    assert_eq!(agent_payments(&t).await, 2, "the refused one and one new one");
+    assert_eq!(
+        agent_payments(&t).await,
+        2,
+        "the refused one and one new one"
+    );
     assert_eq!(balance_of(&t, &right, &password).await, 60_000);
 
     // Paid again: the same cash cannot also be handed back or written off.
@@ -215,13 +227,13 @@ async fn refunded_cash_cannot_be_paid_again_and_racing_actions_resolve_cash_once
     let (status, repeat) = act(&t, code, "refund", json!({})).await;
     assert_eq!(status, 200);
     assert_eq!(repeat["resolved_at"], done["resolved_at"]);
-    let (right, right_password) = new_subscriber(&t, "Верный Счёт").await;
+    let (right, right_password) = new_subscriber(&t, "Верный Павел").await;
     let (status, refused) = act(&t, code, "pay-again", json!({"account": right})).await;
     assert_eq!(status, 409, "{refused}");
     assert_eq!(refused["error"]["code"], "claim_resolved");
     assert_eq!(agent_payments(&t).await, 1, "no payment was added");
     // Writing off needs a reason, and a refunded claim is not written off either.
-    let (second_account, _) = new_subscriber(&t, "Второй").await;
+    let (second_account, _) = new_subscriber(&t, "Вторый Иван").await;
     let raced = refused_payment(&t, &second_account, &[("b-1", 50_000)]).await;
     let raced_code = raced["claim_code"].as_str().unwrap();
     assert_ne!(raced_code, code);
@@ -262,7 +274,11 @@ async fn refunded_cash_cannot_be_paid_again_and_racing_actions_resolve_cash_once
     if paid_again == 1 {
         eventually("the pay-again to be credited", || async {
             let b = balance_of(&t, &right, &right_password).await;
-            if b == 50_000 { Ok(()) } else { Err(b.to_string()) }
+            if b == 50_000 {
+                Ok(())
+            } else {
+                Err(b.to_string())
+            }
         })
         .await;
     } else {
@@ -277,7 +293,10 @@ async fn a_session_abandoned_with_cash_is_listed_after_a_restart_and_closed_for_
     let id = t.checked_session(&t.net.account).await;
     assert_eq!(t.bill(id, "ab-1", 100_000).await.0, 200);
     assert_eq!(t.bill(id, "ab-2", 50_000).await.0, 200);
-    assert!(unresolved(&t, "all").await.is_empty(), "a live session is not swept");
+    assert!(
+        unresolved(&t, "all").await.is_empty(),
+        "a live session is not swept"
+    );
 
     // The page went away an hour ago; then the terminal restarted.
     let pool = t.agent.pool.clone().unwrap();
@@ -289,9 +308,14 @@ async fn a_session_abandoned_with_cash_is_listed_after_a_restart_and_closed_for_
     }
     let Terminal { net, agent, link } = t;
     let dir = agent.stop().await;
-    let agent = TestApp::spawn_with(portals::role::Role::Agent, dir, Some(ADMIN_PASSWORD), |_| {})
-        .await
-        .unwrap();
+    let agent = TestApp::spawn_with(
+        portals::role::Role::Agent,
+        dir,
+        Some(ADMIN_PASSWORD),
+        |_| {},
+    )
+    .await
+    .unwrap();
     let t = Terminal { net, agent, link };
     let claim = eventually("the abandoned session to be listed", || async {
         let open = unresolved(&t, "open").await;
@@ -330,7 +354,11 @@ async fn a_session_abandoned_with_cash_is_listed_after_a_restart_and_closed_for_
     assert_eq!(status, 200, "{paid}");
     eventually("the abandoned cash to be credited", || async {
         let b = t.net.subscriber_balance().await;
-        if b == 150_000 { Ok(()) } else { Err(b.to_string()) }
+        if b == 150_000 {
+            Ok(())
+        } else {
+            Err(b.to_string())
+        }
     })
     .await;
 }
@@ -436,9 +464,10 @@ async fn an_encashment_takes_the_bills_stacked_since_the_previous_and_the_next_s
     let response = t
         .agent
         .client
-        .get(t.agent.url(&format!(
-            "/api/admin/v1/encashments/{first_id}/report.xlsx"
-        )))
+        .get(
+            t.agent
+                .url(&format!("/api/admin/v1/encashments/{first_id}/report.xlsx")),
+        )
         .basic_auth("admin", Some(ADMIN_PASSWORD))
         .send()
         .await

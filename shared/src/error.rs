@@ -96,7 +96,9 @@ mod server {
         ClaimResolved { resolution: String },
         /// The cash box changed since the collection being recorded was counted (another
         /// collection was recorded meanwhile): nothing was recorded; count again.
-        #[error("another collection of the cash box was recorded meanwhile; reload and count again")]
+        #[error(
+            "another collection of the cash box was recorded meanwhile; reload and count again"
+        )]
         EncashmentConflict,
         /// A bug or an outage on our side; the cause is logged, the client learns nothing of it.
         #[error("internal error: {0}")]

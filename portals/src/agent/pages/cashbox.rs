@@ -97,7 +97,10 @@ pub async fn claim_refund(code: String) -> Result<Option<String>, ServerFnError>
 }
 
 #[server(prefix = "/ui", endpoint = "agent/claim-write-off")]
-pub async fn claim_write_off(code: String, reason: String) -> Result<Option<String>, ServerFnError> {
+pub async fn claim_write_off(
+    code: String,
+    reason: String,
+) -> Result<Option<String>, ServerFnError> {
     let operator = crate::ui::server_fn::signed_in_login();
     outcome(
         crate::agent::server::claims::write_off(&agent_state()?.pool, &code, &operator, &reason)
@@ -138,7 +141,8 @@ pub fn UnresolvedCashPage() -> impl IntoView {
         value.map(|r| match r {
             Ok(None) => view! { <p class="ok" role="status">{c.done}</p> }.into_any(),
             Ok(Some(why)) => view! { <p class="error" role="alert">{why}</p> }.into_any(),
-            Err(e) => view! { <p class="error" role="alert">{format!("{}: {e}", t.failed)}</p> }.into_any(),
+            Err(e) => view! { <p class="error" role="alert">{format!("{}: {e}", t.failed)}</p> }
+                .into_any(),
         })
     };
     view! {
@@ -181,18 +185,28 @@ fn ClaimCard(
     let payee = format!(
         "{}{} {}",
         claim.provider_name.clone().unwrap_or_default(),
-        claim.provider_id.map(|p| format!(" (№{p})")).unwrap_or_default(),
-        [claim.account.clone().unwrap_or_default(), extra_text(&claim.extra)]
-            .into_iter()
-            .filter(|s| !s.is_empty())
-            .collect::<Vec<_>>()
-            .join(", ")
+        claim
+            .provider_id
+            .map(|p| format!(" (№{p})"))
+            .unwrap_or_default(),
+        [
+            claim.account.clone().unwrap_or_default(),
+            extra_text(&claim.extra)
+        ]
+        .into_iter()
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(", ")
     );
     let answer = claim.payment_status.clone().map(|s| {
         format!(
             "{s}{}{}",
             claim.result.map(|r| format!(" ({r})")).unwrap_or_default(),
-            claim.message.clone().map(|m| format!(": {m}")).unwrap_or_default()
+            claim
+                .message
+                .clone()
+                .map(|m| format!(": {m}"))
+                .unwrap_or_default()
         )
     });
     let history = claim

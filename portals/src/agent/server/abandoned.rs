@@ -45,7 +45,10 @@ pub async fn sweep(pool: &SqlitePool, now: OffsetDateTime) -> Result<Vec<i64>, s
     }
     tx.commit().await?;
     for (id,) in &swept {
-        tracing::warn!(session = id, "a session with cash was abandoned; its cash is listed as unresolved");
+        tracing::warn!(
+            session = id,
+            "a session with cash was abandoned; its cash is listed as unresolved"
+        );
     }
     Ok(swept.into_iter().map(|(id,)| id).collect())
 }

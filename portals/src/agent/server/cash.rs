@@ -206,7 +206,10 @@ pub async fn credit(state: &AgentState, bill: &StackedBill) -> Result<BillOutcom
         ));
     }
 
-    let mut tx = state.pool.begin().await.map_err(db)?;
+    // IMMEDIATE: the transaction reads before it writes, and another writer committing
+    // in between would fail the upgrade (SQLITE_BUSY_SNAPSHOT, a 500 to kiosk-shell);
+    // taking the write lock first makes concurrent writers queue instead.
+    let mut tx = state.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
     let existing: Option<(Option<i64>, Option<String>)> =
         sqlx::query_as("SELECT session_id, unassigned FROM bills WHERE event_id = $1")
             .bind(&bill.event_id)

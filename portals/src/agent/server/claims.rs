@@ -121,7 +121,10 @@ pub async fn open_for_payment(
 }
 
 /// A claim for a bill kept as unassigned cash (in the transaction that counts it).
-pub async fn open_for_bill(conn: &mut SqliteConnection, event_id: &str) -> Result<bool, sqlx::Error> {
+pub async fn open_for_bill(
+    conn: &mut SqliteConnection,
+    event_id: &str,
+) -> Result<bool, sqlx::Error> {
     open(conn, OriginKey::Bill(event_id)).await
 }
 
@@ -205,7 +208,10 @@ async fn claim_by_code(pool: &SqlitePool, code: &str) -> Result<ClaimRow, ApiErr
 }
 
 /// The claim code of a payment's cash, if it has one (for the receipt).
-pub async fn code_of_payment(pool: &SqlitePool, payment_id: i64) -> Result<Option<String>, sqlx::Error> {
+pub async fn code_of_payment(
+    pool: &SqlitePool,
+    payment_id: i64,
+) -> Result<Option<String>, sqlx::Error> {
     let found: Option<(String,)> =
         sqlx::query_as("SELECT code FROM cash_claims WHERE payment_id = $1")
             .bind(payment_id)
@@ -345,7 +351,10 @@ async fn view(pool: &SqlitePool, claim: ClaimRow) -> Result<UnresolvedCash, sqlx
             detail: format!(
                 "{}{}{}",
                 payment.status,
-                payment.result.map(|r| format!(" ({r})")).unwrap_or_default(),
+                payment
+                    .result
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default(),
                 payment
                     .message
                     .as_deref()
@@ -449,10 +458,10 @@ pub async fn list(pool: &SqlitePool, filter: ClaimFilter) -> Result<Vec<Unresolv
         ClaimFilter::All => select_claims!("ORDER BY id DESC LIMIT $1"),
     };
     let rows: Vec<ClaimRow> = sqlx::query_as(query)
-    .bind(LIST_LIMIT)
-    .fetch_all(pool)
-    .await
-    .map_err(db)?;
+        .bind(LIST_LIMIT)
+        .fetch_all(pool)
+        .await
+        .map_err(db)?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         out.push(view(pool, row).await.map_err(db)?);
@@ -479,12 +488,18 @@ async fn settled(
         Some(done) => Err(ApiError::ClaimResolved {
             resolution: done.as_str().replace('_', " "),
         }),
-        None => Err(ApiError::internal("a claim changed nothing and is still open")),
+        None => Err(ApiError::internal(
+            "a claim changed nothing and is still open",
+        )),
     }
 }
 
 /// Marks the cash handed back to the customer, by `operator`, now.
-pub async fn refund(pool: &SqlitePool, code: &str, operator: &str) -> Result<UnresolvedCash, ApiError> {
+pub async fn refund(
+    pool: &SqlitePool,
+    code: &str,
+    operator: &str,
+) -> Result<UnresolvedCash, ApiError> {
     resolve_plain(pool, code, operator, Resolution::Refunded, None).await
 }
 
@@ -526,7 +541,13 @@ async fn resolve_plain(
     .map_err(db)?
     .rows_affected();
     if changed == 1 {
-        tracing::info!(claim = code, operator, resolution = resolution.as_str(), reason, "unresolved cash resolved");
+        tracing::info!(
+            claim = code,
+            operator,
+            resolution = resolution.as_str(),
+            reason,
+            "unresolved cash resolved"
+        );
     }
     settled(pool, code, resolution).await
 }
@@ -613,7 +634,11 @@ pub async fn pay_again(
             .map_err(db)?,
     );
     let provider = catalog
-        .and_then(|c| c.providers.into_iter().find(|p| p.provider_id == provider_id))
+        .and_then(|c| {
+            c.providers
+                .into_iter()
+                .find(|p| p.provider_id == provider_id)
+        })
         .ok_or_else(|| ApiError::field("provider_id", "no such provider in the catalog"))?;
     let fields = FieldSet::compile(&provider.fields).map_err(|_| {
         ApiError::field(
@@ -654,7 +679,10 @@ pub async fn pay_again(
         return Err(ApiError::Validation {
             fields: BTreeMap::from([(
                 "account".to_owned(),
-                format!("the provider answered {}: {}", answer.result, answer.message),
+                format!(
+                    "the provider answered {}: {}",
+                    answer.result, answer.message
+                ),
             )]),
         });
     }

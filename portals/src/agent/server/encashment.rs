@@ -222,12 +222,11 @@ pub async fn get(pool: &SqlitePool, id: i64) -> Result<Encashment, ApiError> {
 
 /// Collections, newest first.
 pub async fn list(pool: &SqlitePool) -> Result<Vec<Encashment>, ApiError> {
-    let rows: Vec<EncashmentRow> =
-        sqlx::query_as(select_encashments!("ORDER BY id DESC LIMIT $1"))
-            .bind(LIST_LIMIT)
-            .fetch_all(pool)
-            .await
-            .map_err(db)?;
+    let rows: Vec<EncashmentRow> = sqlx::query_as(select_encashments!("ORDER BY id DESC LIMIT $1"))
+        .bind(LIST_LIMIT)
+        .fetch_all(pool)
+        .await
+        .map_err(db)?;
     Ok(rows.into_iter().map(Encashment::from).collect())
 }
 

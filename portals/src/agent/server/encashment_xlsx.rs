@@ -31,15 +31,19 @@ pub fn file_name(id: i64) -> String {
 pub async fn build(pool: &SqlitePool, id: i64) -> Result<Vec<u8>, shared::error::ApiError> {
     let report = Report {
         encashment: encashment::get(pool, id).await?,
-        bills: encashment::bills_of(pool, id).await.map_err(ReportError::from)?,
+        bills: encashment::bills_of(pool, id)
+            .await
+            .map_err(ReportError::from)?,
         sessions: encashment::sessions_of(pool, id)
             .await
             .map_err(ReportError::from)?,
     };
     let file = workbook::build_in_file(move |book| write(book, &report)).await?;
-    Ok(tokio::task::spawn_blocking(move || workbook::read_all(file))
-        .await
-        .map_err(|e| ReportError::Writer(e.to_string()))??)
+    Ok(
+        tokio::task::spawn_blocking(move || workbook::read_all(file))
+            .await
+            .map_err(|e| ReportError::Writer(e.to_string()))??,
+    )
 }
 
 fn write(book: &mut Workbook, r: &Report) -> Result<(), ReportError> {
@@ -55,7 +59,13 @@ fn write(book: &mut Workbook, r: &Report) -> Result<(), ReportError> {
     Ok(())
 }
 
-fn datetime(sheet: &mut Worksheet, row: u32, col: u16, stamp: &str, f: &Formats) -> Result<(), ReportError> {
+fn datetime(
+    sheet: &mut Worksheet,
+    row: u32,
+    col: u16,
+    stamp: &str,
+    f: &Formats,
+) -> Result<(), ReportError> {
     match excel_datetime(stamp) {
         Some(at) => sheet.write_datetime_with_format(row, col, &at, &f.datetime)?,
         None => sheet.write_string(row, col, stamp)?,
@@ -134,7 +144,11 @@ fn bills(sheet: &mut Worksheet, rows: &[CollectedBill], f: &Formats) -> Result<(
     Ok(())
 }
 
-fn sessions(sheet: &mut Worksheet, rows: &[CoveredSession], f: &Formats) -> Result<(), ReportError> {
+fn sessions(
+    sheet: &mut Worksheet,
+    rows: &[CoveredSession],
+    f: &Formats,
+) -> Result<(), ReportError> {
     sheet.set_name(SHEET_SESSIONS)?;
     header(
         sheet,
