@@ -164,8 +164,7 @@ fn sessions(
         ],
         f,
     )?;
-    let mut row = 1u32;
-    for s in rows {
+    for (row, s) in (1u32..).zip(rows) {
         sheet.write_number(row, 0, s.session_id as f64)?;
         datetime(sheet, row, 1, &s.created_at, f)?;
         sheet.write_string(row, 2, &s.provider_name)?;
@@ -181,7 +180,6 @@ fn sessions(
             (None, None) => "open",
         };
         sheet.write_string(row, 7, status)?;
-        row += 1;
     }
     Ok(())
 }
