@@ -388,7 +388,7 @@ pub fn CashBoxPage() -> impl IntoView {
                                     <div class="field"><label for="note">{c.note}</label>
                                         <input id="note" name="note" maxlength="500" autocomplete="off"/></div>
                                 </div>
-                                <button type="submit" disabled=move || record.pending().get()>{c.collect}</button>
+                                <button type="submit" id="record-collection" disabled=move || record.pending().get()>{c.collect}</button>
                             </ActionForm>
                             {move || record.value().get().map(|r| match r {
                                 Ok(None) => view! { <p class="ok" role="status">{c.collected}</p> }.into_any(),
