@@ -148,6 +148,19 @@ async fn refused_cash_is_paid_again_to_a_corrected_account_exactly_once_and_then
         assert!(events.contains(&event), "{event} in {events:?}");
     }
 
+    // Values the provider's fields refuse are refused before anyone is asked, and write
+    // nothing: the claim stays open.
+    for (bad, field) in [
+        (json!({"account": "12"}), "account"),
+        (json!({"extra": {"bogus": "x"}}), "bogus"),
+    ] {
+        let (status, body) = act(&t, code, "pay-again", bad).await;
+        assert_eq!(status, 422, "{body}");
+        assert!(body["error"]["fields"][field].is_string(), "{body}");
+    }
+    assert_eq!(agent_payments(&t).await, 1);
+    assert_eq!(unresolved(&t, "open").await.len(), 1);
+
     // The customer had mistyped the number; the operator pays to the right one — and two
     // clicks land at once.
     let (right, password) = new_subscriber(&t, "Петров Пётр").await;
