@@ -900,3 +900,92 @@ async fn a_customer_pays_a_two_field_provider_through_its_field_screens_to_the_r
     assert_eq!(extra, r#"{"city":"Казань"}"#);
     assert_eq!(t.net.subscriber_balance().await, 50_000);
 }
+
+/// The operator's cash pages, hydrated: a bill in no session is written off from the
+/// unresolved-cash page with a reason, and the cash box is collected from its page; both
+/// are recorded with the operator's login.
+#[tokio::test]
+async fn the_operator_writes_off_unresolved_cash_and_collects_the_cash_box_on_the_pages() {
+    let t = crate::agent::Terminal::start(1_000_000).await;
+    t.report_bill_table().await;
+    let (status, bill) = t
+        .terminal(
+            reqwest::Method::POST,
+            "/api/terminal/v1/bills",
+            Some(json!({"event_id": "w-1", "amount": 10_000, "session_id": null})),
+        )
+        .await;
+    assert_eq!(status, 200, "{bill}");
+    let (_, list) = t
+        .admin(reqwest::Method::GET, "/api/admin/v1/unresolved-cash", None)
+        .await;
+    let code = list[0]["claim_code"].as_str().unwrap().to_owned();
+    let pool = t.agent.pool.clone().unwrap();
+
+    let browser = Browser::start().await;
+    browser.open_as_admin(&t.agent, "/unresolved-cash").await;
+    let reason = format!("#reason-{code}");
+    browser.wait_for(&reason).await;
+    browser
+        .type_into(&reason, "купюра не найдена в кассете")
+        .await;
+    let written_off = || async {
+        sqlx::query_as::<_, (String, String, String)>(
+            "SELECT resolution, resolved_by, reason FROM cash_claims WHERE code = $1 AND resolution IS NOT NULL",
+        )
+        .bind(&code)
+        .fetch_optional(&pool)
+        .await
+        .unwrap()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let resolved = loop {
+        browser
+            .click(&format!("#claim-{code} button.write-off"))
+            .await;
+        if let Some(row) = written_off().await {
+            break row;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the write-off was never recorded"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert_eq!(
+        resolved,
+        (
+            "written_off".to_owned(),
+            "admin".to_owned(),
+            "купюра не найдена в кассете".to_owned()
+        )
+    );
+
+    browser.open_as_admin(&t.agent, "/cash-box").await;
+    browser.wait_for("#counted").await;
+    browser.type_into("#counted", "100").await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let collected = loop {
+        browser.click("#record-collection").await;
+        let row: Option<(String, i64, i64)> = sqlx::query_as(
+            "SELECT collected_by, expected, counted FROM encashments ORDER BY id DESC LIMIT 1",
+        )
+        .fetch_optional(&pool)
+        .await
+        .unwrap();
+        if let Some(row) = row {
+            break row;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the collection was never recorded"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert_eq!(collected, ("admin".to_owned(), 10_000, 10_000));
+    let (encashments,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM encashments")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(encashments, 1, "clicked until recorded, recorded once");
+}

@@ -10,6 +10,7 @@ mod agent;
 mod auth_matrix;
 mod browser;
 mod cash;
+mod cashbox;
 mod chaos;
 mod consumer;
 mod data_dir;

@@ -90,6 +90,16 @@ mod server {
         /// value cannot be verified yet (the shell sends the table and tries again).
         #[error("the validator's bill table is not known yet")]
         BillTableUnknown,
+        /// Cash the operator already dealt with: a claim is resolved once (paid again,
+        /// refunded or written off), never twice.
+        #[error("this cash was already {resolution}")]
+        ClaimResolved { resolution: String },
+        /// The cash box changed since the collection being recorded was counted (another
+        /// collection was recorded meanwhile): nothing was recorded; count again.
+        #[error(
+            "another collection of the cash box was recorded meanwhile; reload and count again"
+        )]
+        EncashmentConflict,
         /// A bug or an outage on our side; the cause is logged, the client learns nothing of it.
         #[error("internal error: {0}")]
         Internal(Box<dyn std::error::Error + Send + Sync>),
@@ -124,6 +134,8 @@ mod server {
                 ApiError::Overloaded { .. } => StatusCode::SERVICE_UNAVAILABLE,
                 ApiError::CheckRequired => StatusCode::CONFLICT,
                 ApiError::BillTableUnknown => StatusCode::CONFLICT,
+                ApiError::ClaimResolved { .. } => StatusCode::CONFLICT,
+                ApiError::EncashmentConflict => StatusCode::CONFLICT,
                 ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             }
         }
@@ -145,6 +157,8 @@ mod server {
                 ApiError::Overloaded { .. } => "overloaded",
                 ApiError::CheckRequired => "check_required",
                 ApiError::BillTableUnknown => "bill_table_unknown",
+                ApiError::ClaimResolved { .. } => "claim_resolved",
+                ApiError::EncashmentConflict => "encashment_conflict",
                 ApiError::Internal(_) => "internal_error",
             }
         }

@@ -77,4 +77,161 @@ pub struct Receipt {
     /// `queued`/`pending` (on its way), `completed`, `failed`, `rejected`.
     pub status: String,
     pub message: Option<String>,
+    /// With `failed` or `rejected`: the code of the unresolved cash (`K-4821-73`) the
+    /// customer gives the terminal's operator to get the cash paid again or refunded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim_code: Option<String>,
+}
+
+/// Where cash that did not become a credited payment comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CashOrigin {
+    /// A paid session whose payment ended `failed` or `rejected`.
+    Payment,
+    /// A session holding cash whose page went away and never paid.
+    AbandonedSession,
+    /// A stacked bill that could go into no session (docs/agent.md "Unassigned cash").
+    UnassignedBill,
+}
+
+/// What the operator did with unresolved cash; each claim gets one, once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Resolution {
+    /// Paid to the same or a corrected account as a new payment.
+    PaidAgain,
+    /// Handed back to the customer.
+    Refunded,
+    /// Written off, with a reason.
+    WrittenOff,
+}
+
+impl Resolution {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Resolution::PaidAgain => "paid_again",
+            Resolution::Refunded => "refunded",
+            Resolution::WrittenOff => "written_off",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Resolution> {
+        [
+            Resolution::PaidAgain,
+            Resolution::Refunded,
+            Resolution::WrittenOff,
+        ]
+        .into_iter()
+        .find(|r| r.as_str() == text)
+    }
+}
+
+/// One step in the life of unresolved cash, oldest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HistoryEvent {
+    /// A bill stacked (into the session, or unassigned).
+    BillStacked,
+    /// The session was paid: its payment went to the outbox.
+    PaymentAccepted,
+    /// Processing's final answer on the payment.
+    PaymentRefused,
+    /// The sweep found the session's page gone.
+    SessionAbandoned,
+    /// The claim code was given.
+    ClaimOpened,
+    PaidAgain,
+    Refunded,
+    WrittenOff,
+}
+
+/// A line of a claim's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryLine {
+    pub at: String,
+    pub event: HistoryEvent,
+    /// Amount, status, result, who: what the event carried.
+    pub detail: String,
+}
+
+/// The new payment a claim was paid again with, as it stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepaidWith {
+    pub agent_txn_id: String,
+    pub account: String,
+    #[serde(default, skip_serializing_if = "shared::wire::agent::Extra::is_empty")]
+    pub extra: shared::wire::agent::Extra,
+    pub amount: Kopecks,
+    pub status: String,
+}
+
+/// Cash the customer gave that did not become a credited payment, as the operator sees
+/// it (`GET /api/admin/v1/unresolved-cash`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnresolvedCash {
+    pub claim_code: String,
+    pub origin: CashOrigin,
+    pub cash: Kopecks,
+    pub opened_at: String,
+    pub provider_id: Option<i64>,
+    pub provider_name: Option<String>,
+    pub account: Option<String>,
+    #[serde(default, skip_serializing_if = "shared::wire::agent::Extra::is_empty")]
+    pub extra: shared::wire::agent::Extra,
+    pub session_id: Option<i64>,
+    /// The refused payment (origin `payment`).
+    pub agent_txn_id: Option<String>,
+    pub payment_status: Option<String>,
+    pub result: Option<i64>,
+    pub message: Option<String>,
+    /// The bill (origin `unassigned_bill`).
+    pub bill_event_id: Option<String>,
+    pub resolution: Option<Resolution>,
+    pub resolved_by: Option<String>,
+    pub resolved_at: Option<String>,
+    pub reason: Option<String>,
+    pub new_payment: Option<RepaidWith>,
+    pub history: Vec<HistoryLine>,
+}
+
+/// Bills of one denomination in the cash box.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DenominationCount {
+    pub amount: Kopecks,
+    pub count: i64,
+    pub sum: Kopecks,
+}
+
+/// The terminal's cash box since the last collection (`GET /api/admin/v1/cash-box`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CashBox {
+    /// The last collection (`null`: none yet); a new one names it as `previous`.
+    pub previous: Option<i64>,
+    pub since: Option<String>,
+    pub denominations: Vec<DenominationCount>,
+    pub bill_count: i64,
+    /// What the stacked bills say the box holds.
+    pub expected: Kopecks,
+    /// The cash of the sessions those bills went into (a paid session by its payment).
+    pub sessions_cash: Kopecks,
+    /// Of the bills, those in no session (unassigned cash).
+    pub unassigned_cash: Kopecks,
+    /// `expected − sessions_cash`: shown, never hidden.
+    pub difference: Kopecks,
+}
+
+/// A recorded collection of the cash box.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Encashment {
+    pub encashment_id: i64,
+    pub collected_by: String,
+    pub collected_at: String,
+    pub bill_count: i64,
+    pub expected: Kopecks,
+    pub counted: Kopecks,
+    /// `counted − expected`: zero when the count agrees.
+    pub discrepancy: Kopecks,
+    pub sessions_cash: Kopecks,
+    pub note: Option<String>,
 }

@@ -787,6 +787,7 @@ fn ReceiptScreen(
                     <dt>{t.date_time}</dt><dd>{r.accepted_at.get(..19).unwrap_or_default().replace('T', " ")}</dd>
                     <dt>{t.status}</dt><dd id="receipt-status">{t.status(&r.status)}</dd>
                 </dl>
+                <super::cashbox::ClaimNotice code=r.claim_code.clone()/>
             </section>
         })}
         <div class="kiosk-actions no-print">

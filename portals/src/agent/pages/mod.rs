@@ -2,6 +2,8 @@
 //! kiosk realm).
 
 pub mod bridge;
+pub mod cashbox;
+pub mod cashbox_texts;
 pub mod kiosk;
 pub mod operator;
 pub mod texts;
@@ -34,6 +36,14 @@ pub const NAV: &[NavItem] = &[
         href: "/fee",
         label: |t| t.nav_fee,
     },
+    NavItem {
+        href: "/unresolved-cash",
+        label: |t| t.nav_unresolved_cash,
+    },
+    NavItem {
+        href: "/cash-box",
+        label: |t| t.nav_cash_box,
+    },
 ];
 
 #[component]
@@ -49,6 +59,8 @@ pub fn AgentApp() -> impl IntoView {
                     <Route path=StaticSegment("contract") view=operator::ContractPage/>
                     <Route path=StaticSegment("payments") view=operator::PaymentsPage/>
                     <Route path=StaticSegment("fee") view=operator::FeePage/>
+                    <Route path=StaticSegment("unresolved-cash") view=cashbox::UnresolvedCashPage/>
+                    <Route path=StaticSegment("cash-box") view=cashbox::CashBoxPage/>
                 </ParentRoute>
             </Routes>
         </Router>

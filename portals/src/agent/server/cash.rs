@@ -206,7 +206,10 @@ pub async fn credit(state: &AgentState, bill: &StackedBill) -> Result<BillOutcom
         ));
     }
 
-    let mut tx = state.pool.begin().await.map_err(db)?;
+    // IMMEDIATE: the transaction reads before it writes, and another writer committing
+    // in between would fail the upgrade (SQLITE_BUSY_SNAPSHOT, a 500 to kiosk-shell);
+    // taking the write lock first makes concurrent writers queue instead.
+    let mut tx = state.pool.begin_with("BEGIN IMMEDIATE").await.map_err(db)?;
     let existing: Option<(Option<i64>, Option<String>)> =
         sqlx::query_as("SELECT session_id, unassigned FROM bills WHERE event_id = $1")
             .bind(&bill.event_id)
@@ -227,7 +230,7 @@ pub async fn credit(state: &AgentState, bill: &StackedBill) -> Result<BillOutcom
         None => Err(Unassigned::NoSession),
         Some(id) => {
             let session: Option<(String, i64, i64)> = sqlx::query_as(
-                "SELECT s.status, s.max_amount,
+                "SELECT CASE WHEN s.abandoned_at IS NULL THEN s.status ELSE 'abandoned' END, s.max_amount,
                         COALESCE((SELECT SUM(b.amount) FROM bills b WHERE b.session_id = s.id), 0)
                  FROM sessions s WHERE s.id = $1",
             )
@@ -265,6 +268,12 @@ pub async fn credit(state: &AgentState, bill: &StackedBill) -> Result<BillOutcom
     .execute(&mut *tx)
     .await
     .map_err(db)?;
+    if unassigned.is_some() {
+        // Cash in no session is unresolved cash: listed with a claim at once.
+        super::claims::open_for_bill(&mut tx, &bill.event_id)
+            .await
+            .map_err(db)?;
+    }
     tx.commit().await.map_err(db)?;
     match (session_id, unassigned) {
         (Some(id), _) => {
@@ -317,7 +326,7 @@ pub struct Limit {
 /// The terminal's current cash session: the newest open one.
 pub async fn current_session(pool: &SqlitePool) -> Result<Option<SessionRow>, ApiError> {
     let id: Option<(i64,)> =
-        sqlx::query_as("SELECT id FROM sessions WHERE status = 'open' ORDER BY id DESC LIMIT 1")
+        sqlx::query_as("SELECT id FROM sessions WHERE status = 'open' AND abandoned_at IS NULL ORDER BY id DESC LIMIT 1")
             .fetch_optional(pool)
             .await
             .map_err(db)?;

@@ -265,7 +265,11 @@ async fn get_session(
 
 async fn receipt(state: &AgentState, payment: PaymentRow) -> Result<Receipt, ApiError> {
     let contract = store::contract(&state.pool).await.map_err(db)?;
+    let claim_code = super::claims::code_of_payment(&state.pool, payment.id)
+        .await
+        .map_err(db)?;
     Ok(Receipt {
+        claim_code,
         agent: contract.map(|c| c.contract_number).unwrap_or_default(),
         terminal: state.terminal_name.clone(),
         provider: payment.provider_name,
@@ -316,7 +320,7 @@ pub async fn pay(state: &AgentState, session_id: i64) -> Result<PaymentRow, ApiE
     let agent_txn_id = format!("{session_id}-{}", shared::auth::generate_password());
     let mut tx = state.pool.begin().await.map_err(db)?;
     let closed = sqlx::query(
-        "UPDATE sessions SET status = 'paid', closed_at = $1 WHERE id = $2 AND status = 'open'",
+        "UPDATE sessions SET status = 'paid', closed_at = $1 WHERE id = $2 AND status = 'open' AND abandoned_at IS NULL",
     )
     .bind(&now)
     .bind(session_id)

@@ -4,8 +4,13 @@
 //! `/api/terminal/v1` where the cash comes in, its routes, and two background workers:
 //! sync and the outbox.
 
+pub mod abandoned;
 pub mod admin;
 pub mod cash;
+pub mod cashbox_api;
+pub mod claims;
+pub mod encashment;
+pub mod encashment_xlsx;
 pub mod kiosk;
 pub mod outbox;
 pub mod processing;
@@ -117,6 +122,7 @@ pub fn parts(context: &RoleContext) -> Result<RoleParts, StartError> {
     };
     tokio::spawn(sync::run(state.clone()));
     tokio::spawn(outbox::run(state.clone()));
+    tokio::spawn(abandoned::run(state.clone()));
     crate::server::retention::spawn(
         state.pool.clone(),
         RETENTION,
@@ -126,6 +132,7 @@ pub fn parts(context: &RoleContext) -> Result<RoleParts, StartError> {
     );
     let api = Router::new()
         .merge(admin::router(state.clone()))
+        .merge(cashbox_api::router(state.clone()))
         .merge(kiosk::router(state.clone()))
         .merge(terminal::router(state.clone()));
     let both = vec![context.admin.clone(), kiosk.clone()];

@@ -9,6 +9,7 @@ use shared::money::Kopecks;
 use shared::wire::agent::{PaymentRequest, PaymentState};
 
 use super::AgentState;
+use super::claims;
 use super::processing::{self, CallError};
 use super::store::{self, PaymentRow};
 use super::sync;
@@ -54,6 +55,7 @@ pub async fn attempt(state: &AgentState, payment: &PaymentRow) -> Result<(), sql
         Err(CallError::Refused { status, body }) => {
             // Processing understood and refused (422, 409): final, with the cash on record.
             tracing::error!(agent_txn_id = %payment.agent_txn_id, status, body, "processing refused the payment");
+            let mut tx = state.pool.begin().await?;
             sqlx::query(
                 "UPDATE payments SET status = 'rejected', message = $1, attempts = attempts + 1, next_attempt_at = NULL,
                         last_error = $1, updated_at = $2 WHERE id = $3",
@@ -61,9 +63,11 @@ pub async fn attempt(state: &AgentState, payment: &PaymentRow) -> Result<(), sql
             .bind(format!("HTTP {status}: {body}"))
             .bind(clock::now())
             .bind(payment.id)
-            .execute(&state.pool)
-            .await
-            .map(|_| ())
+            .execute(&mut *tx)
+            .await?;
+            // The cash is in the box and credits nothing: listed for the operator at once.
+            claims::open_for_payment(&mut tx, payment.id).await?;
+            tx.commit().await
         }
         Err(e) => reschedule(state, payment, &e.to_string()).await,
     }
@@ -81,6 +85,7 @@ async fn record(
     let attempts = payment.attempts + 1;
     let next = (status == "pending")
         .then(|| clock::stamp(time::OffsetDateTime::now_utc() + backoff(attempts)));
+    let mut tx = state.pool.begin().await?;
     sqlx::query(
         "UPDATE payments SET status = $1, result = $2, message = $3, processing_payment_id = $4, processing_fee = $5,
                 prv_txn = $6, attempts = $7, next_attempt_at = $8, last_error = NULL, updated_at = $9
@@ -96,8 +101,12 @@ async fn record(
     .bind(next)
     .bind(clock::now())
     .bind(payment.id)
-    .execute(&state.pool)
+    .execute(&mut *tx)
     .await?;
+    // A failed or rejected payment's cash becomes unresolved cash with a claim code, in
+    // the same transaction as the answer (nothing for any other status).
+    claims::open_for_payment(&mut tx, payment.id).await?;
+    tx.commit().await?;
     tracing::info!(agent_txn_id = %payment.agent_txn_id, status, result = ?answer.result, "outbox: processing answered");
     if let Ok(Some(contract)) = store::contract(&state.pool).await
         && let Ok(balance) = processing::balance(&state.client, &contract).await

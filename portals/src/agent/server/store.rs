@@ -128,7 +128,8 @@ pub struct SessionRow {
 
 pub async fn session(pool: &SqlitePool, id: i64) -> Result<Option<SessionRow>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT s.id, s.provider_id, s.provider_name, s.account, s.min_amount, s.max_amount, s.status, s.created_at,
+        "SELECT s.id, s.provider_id, s.provider_name, s.account, s.min_amount, s.max_amount,
+                CASE WHEN s.abandoned_at IS NULL THEN s.status ELSE 'abandoned' END AS status, s.created_at,
                 COALESCE((SELECT SUM(b.amount) FROM bills b WHERE b.session_id = s.id), 0) AS cash, s.check_id,
                 s.extra
          FROM sessions s WHERE s.id = $1",

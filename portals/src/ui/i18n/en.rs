@@ -34,6 +34,8 @@ pub static EN: Catalogue = Catalogue {
     nav_registry: "Registries",
     nav_contract: "Contract",
     nav_fee: "Fee",
+    nav_unresolved_cash: "Unresolved cash",
+    nav_cash_box: "Cash box",
 
     planned_title: "Coming soon",
     planned_body: "This section is not built yet. The navigation shows where it will be.",

@@ -99,6 +99,8 @@ pub struct Catalogue {
     pub nav_registry: &'static str,
     pub nav_contract: &'static str,
     pub nav_fee: &'static str,
+    pub nav_unresolved_cash: &'static str,
+    pub nav_cash_box: &'static str,
 
     pub planned_title: &'static str,
     pub planned_body: &'static str,

@@ -34,6 +34,8 @@ pub static RU: Catalogue = Catalogue {
     nav_registry: "Реестры",
     nav_contract: "Договор",
     nav_fee: "Комиссия",
+    nav_unresolved_cash: "Невыясненные наличные",
+    nav_cash_box: "Инкассация",
 
     planned_title: "Раздел готовится",
     planned_body: "Этот раздел ещё не реализован. Навигация показывает, где он появится.",
