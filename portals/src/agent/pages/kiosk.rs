@@ -35,13 +35,18 @@ fn agent_state() -> Result<crate::agent::server::AgentState, ServerFnError> {
     crate::ui::server_fn::role_state()
 }
 
+/// How a refusal of the typed values starts, so that the page can tell the customer to
+/// check them rather than blame the provider.
+const VALUES_REFUSED: &str = "values refused";
+
 #[cfg(feature = "ssr")]
 fn refused(error: shared::error::ApiError) -> ServerFnError {
     use shared::error::ApiError;
     match &error {
-        ApiError::Validation { fields } => {
-            ServerFnError::new(fields.values().cloned().collect::<Vec<_>>().join("; "))
-        }
+        ApiError::Validation { fields } => ServerFnError::new(format!(
+            "{VALUES_REFUSED}: {}",
+            fields.values().cloned().collect::<Vec<_>>().join("; ")
+        )),
         ApiError::TerminalBlocked { .. }
         | ApiError::ProviderUnavailable { .. }
         | ApiError::NotFound { .. } => ServerFnError::new(error.to_string()),
@@ -308,6 +313,9 @@ pub fn KioskPage() -> impl IntoView {
                     },
                     Some(words) => message.set(Some(words.to_owned())),
                 },
+                Err(e) if e.to_string().contains(VALUES_REFUSED) => {
+                    message.set(Some(t.values_refused.to_owned()))
+                }
                 Err(_) => message.set(Some(t.check_unavailable.to_owned())),
             }
             busy.set(false);

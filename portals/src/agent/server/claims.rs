@@ -12,14 +12,12 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use shared::error::ApiError;
-use shared::fields::FieldSet;
 use shared::money::Kopecks;
 use shared::wire::agent::{CheckRequest, Extra};
 use sqlx::{SqliteConnection, SqlitePool};
 
 use super::AgentState;
 use super::store;
-use super::sync;
 use crate::agent::model::{
     CashOrigin, HistoryEvent, HistoryLine, RepaidWith, Resolution, UnresolvedCash,
 };
@@ -628,27 +626,7 @@ pub async fn pay_again(
         .ok_or_else(|| ApiError::field("account", "required"))?;
     let extra = request.extra.unwrap_or(original.extra);
 
-    let catalog = sync::cached_catalog(
-        &store::sync_state(&state.pool, "catalog")
-            .await
-            .map_err(db)?,
-    );
-    let provider = catalog
-        .and_then(|c| {
-            c.providers
-                .into_iter()
-                .find(|p| p.provider_id == provider_id)
-        })
-        .ok_or_else(|| ApiError::field("provider_id", "no such provider in the catalog"))?;
-    let fields = FieldSet::compile(&provider.fields).map_err(|_| {
-        ApiError::field(
-            "provider_id",
-            "the catalog's fields of this provider are not valid; sync and try again",
-        )
-    })?;
-    fields
-        .validate(&account, &extra)
-        .map_err(|fields| ApiError::Validation { fields })?;
+    let provider = super::kiosk::provider(state, provider_id, &account, &extra).await?;
 
     let cash = Kopecks::new(claim.cash);
     let (agent_fee, amount) = match original.split {

@@ -55,7 +55,7 @@ async fn get_state(State(state): State<AgentState>) -> Result<impl IntoResponse,
 
 /// The provider from the catalog, if the payer's values fit its fields (`422` naming the
 /// field otherwise, before processing is asked).
-async fn provider(
+pub(super) async fn provider(
     state: &AgentState,
     provider_id: i64,
     account: &str,
