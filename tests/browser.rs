@@ -544,6 +544,57 @@ async fn a_customer_pays_at_the_kiosk_with_simulated_bills_and_gets_a_receipt() 
     t.net.assert_ledger_verifies().await;
 }
 
+/// The payee refuses the payment after the cash is in the box (the subscriber's contract
+/// was closed between the check and the pay): the receipt says the money was not
+/// credited and gives the claim code the operator finds the cash by.
+#[tokio::test]
+async fn a_payment_refused_after_the_cash_was_taken_prints_a_claim_code_on_the_receipt() {
+    let t = crate::agent::Terminal::start_with(1_000_000, true).await;
+    let journal = tempfile::tempdir().unwrap();
+    let shell = crate::kiosk_shell::KioskShell::start(t.agent.addr, journal.path());
+    let browser = Browser::start().await;
+    let mut page = reqwest::Url::parse("http://kiosk/kiosk").unwrap();
+    page.query_pairs_mut().append_pair("bridge", &shell.bridge);
+    reach_the_cash_screen(&browser, &t, &format!("/kiosk?{}", page.query().unwrap())).await;
+    wait_until_the_validator_accepts(&browser).await;
+    browser.click(".sim-bill:nth-child(3)").await; // 500 ₽
+    assert!(
+        browser
+            .wait_for_text("#kiosk-cash", "500.00 ₽", || async {})
+            .await
+    );
+    crate::cashbox::close_at_provider(&t, &t.net.account).await;
+    browser.click("#kiosk-pay").await;
+    assert!(
+        browser
+            .wait_for_text("#receipt-status", "Отклонён получателем", || async {})
+            .await,
+        "the receipt shows the refusal: {:?}",
+        browser.text("#receipt-status").await
+    );
+    let (code,): (String,) = sqlx::query_as("SELECT code FROM cash_claims")
+        .fetch_one(t.agent.pool.as_ref().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        browser.text("#receipt-claim-code").await.as_deref(),
+        Some(code.as_str())
+    );
+    assert!(
+        browser
+            .text("#receipt-claim")
+            .await
+            .is_some_and(|text| text.contains("не зачислен")),
+        "{:?}",
+        browser.text("#receipt-claim").await
+    );
+    let (status,): (String,) = sqlx::query_as("SELECT status FROM payments")
+        .fetch_one(t.agent.pool.as_ref().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(status, "failed");
+}
+
 #[tokio::test]
 async fn the_consumer_uses_a_service_with_a_button_and_sees_the_charge() {
     let provider = TestApp::spawn(Role::Provider).await;

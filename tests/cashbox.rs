@@ -44,7 +44,7 @@ async fn balance_of(t: &Terminal, account: &str, password: &str) -> i64 {
 }
 
 /// The subscriber's contract closed at the provider: a payment to it fails for good (79).
-async fn close_at_provider(t: &Terminal, account: &str) {
+pub(crate) async fn close_at_provider(t: &Terminal, account: &str) {
     let (status, body) = send(
         &t.net.provider,
         reqwest::Method::DELETE,
