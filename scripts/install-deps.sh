@@ -4,7 +4,8 @@
 #
 #   scripts/install-deps.sh         the build toolchain (wasm target, wasm-bindgen-cli)
 #   scripts/install-deps.sh --test  plus what the tests drive (Chromium, chromedriver, nextest,
-#                                   the aiosmtpd mail server the report tests send to)
+#                                   the aiosmtpd mail server the report tests send to,
+#                                   PostgreSQL for the throwaway clusters of its suites)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,6 +30,11 @@ fi
 if $want_test; then
   # openssl: the mail-over-TLS test makes its own CA and server certificate.
   apt_packages+=(python3-aiosmtpd openssl)
+fi
+# The PostgreSQL suites start their own throwaway clusters from Debian's server binaries
+# (/usr/lib/postgresql/15/bin); the system service the package sets up is not used.
+if $want_test; then
+  apt_packages+=(postgresql)
 fi
 missing=()
 for p in "${apt_packages[@]}"; do
