@@ -257,3 +257,106 @@ async fn a_throwaway_cluster_gives_each_test_its_own_database_and_stops_with_it(
     );
     assert!(!dir.exists(), "the cluster's files are deleted");
 }
+
+/// Columns that hold money: integer kopecks, BIGINT on PostgreSQL.
+const MONEY_COLUMNS: [&str; 13] = [
+    "amount",
+    "cash",
+    "agent_fee",
+    "processing_fee",
+    "balance",
+    "reserved",
+    "min_amount",
+    "max_amount",
+    "fee_fixed",
+    "fee_min",
+    "fee_max",
+    "unit_price",
+    "balance_after",
+];
+
+/// (table, column) → declared type, for every table a migration tree makes.
+type Columns = std::collections::BTreeMap<(String, String), String>;
+
+fn migrations(tree: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../migrations")
+        .join(tree)
+}
+
+async fn sqlite_columns(role: &str) -> Columns {
+    let dir = tempfile::tempdir().unwrap();
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(dir.path().join("schema.db"))
+        .create_if_missing(true);
+    let pool = sqlx::SqlitePool::connect_with(options).await.unwrap();
+    sqlx::migrate::Migrator::new(migrations(role))
+        .await
+        .unwrap()
+        .run(&pool)
+        .await
+        .unwrap();
+    let rows: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT m.name, p.name, p.type FROM sqlite_master m, pragma_table_info(m.name) p
+          WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND m.name <> '_sqlx_migrations'",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    rows.into_iter().map(|(t, c, ty)| ((t, c), ty)).collect()
+}
+
+async fn postgres_columns(pg: &Postgres, role: &str) -> Columns {
+    let pool = sqlx::PgPool::connect(&pg.database(role).await)
+        .await
+        .unwrap();
+    sqlx::migrate::Migrator::new(migrations(&format!("{role}-postgres")))
+        .await
+        .unwrap()
+        .run(&pool)
+        .await
+        .unwrap();
+    let rows: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT table_name::text, column_name::text, data_type::text FROM information_schema.columns
+          WHERE table_schema = 'public' AND table_name <> '_sqlx_migrations'",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    pool.close().await;
+    rows.into_iter().map(|(t, c, ty)| ((t, c), ty)).collect()
+}
+
+/// Processing and the provider keep one migration tree per dialect (SQLite, the embedded
+/// default; PostgreSQL for a center at scale). The PostgreSQL tree must make every table
+/// and column the SQLite one does — a migration added to one tree alone fails here — with
+/// money in BIGINT kopecks and every `*_at` instant in TIMESTAMPTZ.
+#[tokio::test]
+async fn the_postgresql_schemas_match_the_sqlite_ones_column_for_column() {
+    let pg = Postgres::start();
+    for role in ["processing", "provider"] {
+        let sqlite = sqlite_columns(role).await;
+        let postgres = postgres_columns(&pg, role).await;
+        let only = |a: &Columns, b: &Columns| -> Vec<(String, String)> {
+            a.keys().filter(|k| !b.contains_key(*k)).cloned().collect()
+        };
+        assert_eq!(
+            (only(&sqlite, &postgres), only(&postgres, &sqlite)),
+            (vec![], vec![]),
+            "{role}: (columns only on SQLite, columns only on PostgreSQL)"
+        );
+        for ((table, column), ty) in &postgres {
+            if MONEY_COLUMNS.contains(&column.as_str()) {
+                assert_eq!(ty, "bigint", "{role}: {table}.{column} holds money");
+            }
+            if column.ends_with("_at") {
+                assert_eq!(
+                    ty, "timestamp with time zone",
+                    "{role}: {table}.{column} is an instant"
+                );
+            }
+        }
+        assert!(postgres.contains_key(&("payments".to_owned(), "extra".to_owned())));
+    }
+}
