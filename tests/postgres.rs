@@ -220,7 +220,7 @@ async fn a_throwaway_cluster_gives_each_test_its_own_database_and_stops_with_it(
     .unwrap();
     let claim = "INSERT INTO payments (agent_txn_id, amount, accepted_at)
                  VALUES ($1, $2, '2026-11-26T10:15:00Z') ON CONFLICT DO NOTHING";
-    let amount = 1_000_000_000_00_i64; // Kopecks::MAX_INPUT: beyond 32 bits
+    let amount = 100_000_000_000_i64; // Kopecks::MAX_INPUT (1e9 RUB): beyond 32 bits
     let claimed = sqlx::query(claim)
         .bind("A-1")
         .bind(amount)
