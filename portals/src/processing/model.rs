@@ -15,7 +15,7 @@ pub struct ProviderView {
     pub name: String,
     pub service_kind: String,
     pub endpoint_url: String,
-    pub protocol: String,
+    pub protocol: shared::wire::provider::PaymentProtocol,
     pub login: String,
     pub fields: Vec<Field>,
     pub min_amount: Kopecks,

@@ -79,7 +79,8 @@ pub struct Tariff {
 pub struct ContractRow {
     pub id: i64,
     pub processing_name: String,
-    pub protocol: String,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
+    pub protocol: shared::wire::provider::PaymentProtocol,
     pub login: String,
     pub min_amount: i64,
     pub max_amount: i64,

@@ -9,6 +9,51 @@ use crate::wire::agent::Extra;
 /// The protocol a subscriber contract speaks.
 pub const USAGE_PROTOCOL: &str = "paymesh-usage/1";
 
+/// How a processing center asks a provider to check and credit (wire.md `"protocol"`):
+/// OSMP's XML over GET, or its JSON twin. One type, matched exhaustively, so a third
+/// protocol cannot be half-added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PaymentProtocol {
+    Osmp,
+    Json,
+}
+
+impl PaymentProtocol {
+    /// The wire and database spelling.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            PaymentProtocol::Osmp => "osmp",
+            PaymentProtocol::Json => "json",
+        }
+    }
+
+    /// From the wire or database spelling; anything else is `None`.
+    pub fn parse(text: &str) -> Option<PaymentProtocol> {
+        match text {
+            "osmp" => Some(PaymentProtocol::Osmp),
+            "json" => Some(PaymentProtocol::Json),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for PaymentProtocol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A stored spelling (`#[sqlx(try_from = "String")]`): a row with any other value is a
+/// decoding error, not a silent default.
+impl TryFrom<String> for PaymentProtocol {
+    type Error = String;
+
+    fn try_from(text: String) -> Result<PaymentProtocol, String> {
+        PaymentProtocol::parse(&text).ok_or_else(|| format!("unknown payment protocol {text:?}"))
+    }
+}
+
 /// `POST /api/admin/v1/subscribers` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignSubscriber {

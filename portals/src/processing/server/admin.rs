@@ -15,6 +15,7 @@ use shared::fee::FeeRule;
 use shared::fields::FieldSet;
 use shared::money::{Kopecks, Money};
 use shared::wire::agent::{AGENT_PROTOCOL, Field};
+use shared::wire::provider::PaymentProtocol;
 
 use super::ProcessingState;
 use super::connectors::{self, ProviderAnswer};
@@ -70,7 +71,7 @@ pub fn validate_provider(body: &ProviderContract) -> Result<(), ApiError> {
     {
         bad("endpoint_url", "an http:// or https:// URL");
     }
-    if body.protocol != "osmp" && body.protocol != "json" {
+    if PaymentProtocol::parse(&body.protocol).is_none() {
         bad("protocol", "the protocol is osmp or json");
     }
     if body.login.is_empty() || body.login.contains(':') || body.login.len() > 200 {
@@ -190,7 +191,9 @@ async fn patch_provider(
         name: changes.name.unwrap_or(current.name.clone()),
         service_kind: changes.service_kind.unwrap_or(current.service_kind.clone()),
         endpoint_url: changes.endpoint_url.unwrap_or(current.endpoint_url.clone()),
-        protocol: changes.protocol.unwrap_or(current.protocol.clone()),
+        protocol: changes
+            .protocol
+            .unwrap_or_else(|| current.protocol.as_str().to_owned()),
         login: changes.login.unwrap_or(current.login.clone()),
         password: changes.password.unwrap_or(current.password.clone()),
         fields: changes.fields.unwrap_or_else(|| current.fields()),

@@ -12,12 +12,12 @@ use shared::money::Kopecks;
 use shared::outbound::{self, PROVIDER_ANSWER_MAX_BYTES};
 use shared::wire::agent::Extra;
 use shared::wire::osmp::{Answer, ResultCode, TxnDate, format_sum};
-use shared::wire::provider::JsonAnswer;
+use shared::wire::provider::{JsonAnswer, PaymentProtocol};
 
 /// Where and how to reach a provider.
 #[derive(Debug, Clone)]
 pub struct Endpoint {
-    pub protocol: String,
+    pub protocol: PaymentProtocol,
     pub url: String,
     pub login: String,
     pub password: String,
@@ -92,15 +92,15 @@ pub async fn check(
     extra: &Extra,
     sum: Kopecks,
 ) -> ProviderAnswer {
-    let reply = match endpoint.protocol.as_str() {
-        "json" => {
+    let reply = match endpoint.protocol {
+        PaymentProtocol::Json => {
             let body = json_body(
                 serde_json::json!({"txn_id": txn_id, "account": account, "amount": sum}),
                 extra,
             );
             json_call(client, endpoint, "check", &body).await
         }
-        _ => {
+        PaymentProtocol::Osmp => {
             let sum = format_sum(sum);
             let query = osmp_query(
                 &[
@@ -129,8 +129,8 @@ pub async fn pay(
     txn_date: &time::OffsetDateTime,
 ) -> ProviderAnswer {
     let date = txn_date.to_offset(time::UtcOffset::UTC);
-    let reply = match endpoint.protocol.as_str() {
-        "json" => {
+    let reply = match endpoint.protocol {
+        PaymentProtocol::Json => {
             let stamp = date
                 .format(&time::format_description::well_known::Rfc3339)
                 .unwrap_or_default();
@@ -140,7 +140,7 @@ pub async fn pay(
             );
             json_call(client, endpoint, "pay", &body).await
         }
-        _ => {
+        PaymentProtocol::Osmp => {
             let wire_date = TxnDate {
                 year: u16::try_from(date.year()).unwrap_or(0),
                 month: u8::from(date.month()),
@@ -327,7 +327,7 @@ pub async fn verify(
     endpoint: &Endpoint,
     date: &str,
 ) -> Result<Vec<ProviderPayment>, String> {
-    if endpoint.protocol != "osmp" {
+    if endpoint.protocol != PaymentProtocol::Osmp {
         return Err("the provider's protocol has no verify command".into());
     }
     let response = client

@@ -8,6 +8,7 @@ use shared::fee::FeeRule;
 use shared::fields::FieldSet;
 use shared::money::Kopecks;
 use shared::wire::agent::Field;
+use shared::wire::provider::PaymentProtocol;
 use sqlx::SqlitePool;
 
 use super::connectors::Endpoint;
@@ -19,7 +20,8 @@ pub struct ProviderRow {
     pub name: String,
     pub service_kind: String,
     pub endpoint_url: String,
-    pub protocol: String,
+    #[sqlx(try_from = "String")]
+    pub protocol: PaymentProtocol,
     pub login: String,
     pub password: String,
     pub fields: String,
@@ -49,7 +51,7 @@ impl ProviderRow {
 
     pub fn endpoint(&self) -> Endpoint {
         Endpoint {
-            protocol: self.protocol.clone(),
+            protocol: self.protocol,
             url: self.endpoint_url.clone(),
             login: self.login.clone(),
             password: self.password.clone(),
@@ -62,7 +64,7 @@ impl ProviderRow {
             name: self.name.clone(),
             service_kind: self.service_kind.clone(),
             endpoint_url: self.endpoint_url.clone(),
-            protocol: self.protocol.clone(),
+            protocol: self.protocol,
             login: self.login.clone(),
             fields: self.fields(),
             min_amount: Kopecks::new(self.min_amount),

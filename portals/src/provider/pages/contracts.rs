@@ -247,7 +247,7 @@ fn ContractList(
                 <tr>
                     <td>{c.id}</td>
                     <td>{c.processing_name.clone()}</td>
-                    <td>{c.protocol.clone()}</td>
+                    <td>{c.protocol.as_str()}</td>
                     <td><A href=format!("/processing-contracts/{}", c.id)>{field_names}</A></td>
                     <td><code>{c.login.clone()}</code></td>
                     <td class="num">{format!("{} — {}", rub(Kopecks::new(c.min_amount)), rub(Kopecks::new(c.max_amount)))}</td>

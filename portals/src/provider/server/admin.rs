@@ -13,7 +13,7 @@ use shared::error::ApiError;
 use shared::extract::JsonBody;
 use shared::fields::FieldSet;
 use shared::money::{Kopecks, Money};
-use shared::wire::provider::{SignSubscriber, SubscriberContract, USAGE_PROTOCOL};
+use shared::wire::provider::{PaymentProtocol, SignSubscriber, SubscriberContract, USAGE_PROTOCOL};
 
 use super::ProviderState;
 use super::billing::{self, NewContract};
@@ -196,7 +196,7 @@ pub struct IssuedContract {
     pub contract_id: i64,
     pub processing_name: String,
     pub endpoint_url: String,
-    pub protocol: String,
+    pub protocol: PaymentProtocol,
     pub login: String,
     pub password: String,
     pub fields: Vec<Field>,
@@ -234,7 +234,8 @@ pub fn validate_contract(
             "give the processing center's name (100 characters at most)".to_owned(),
         );
     }
-    if body.protocol != "osmp" && body.protocol != "json" {
+    let protocol = PaymentProtocol::parse(&body.protocol);
+    if protocol.is_none() {
         fields.insert(
             "protocol".to_owned(),
             "the protocol is osmp or json".to_owned(),
@@ -260,12 +261,12 @@ pub fn validate_contract(
             format!("must be at most {} RUB", Kopecks::MAX_INPUT),
         );
     }
-    if !fields.is_empty() {
+    let Some(protocol) = protocol.filter(|_| fields.is_empty()) else {
         return Err(ApiError::Validation { fields });
-    }
+    };
     Ok(NewContract {
         processing_name: name.to_owned(),
-        protocol: body.protocol.clone(),
+        protocol,
         min_amount: min,
         max_amount: max,
         fields: payment_fields,
@@ -286,9 +287,9 @@ pub async fn issue_contract(
     .await
     .map_err(db)?;
     tracing::info!(contract = id, processing = %contract.processing_name, protocol = %contract.protocol, "processing contract signed");
-    let endpoint_url = match contract.protocol.as_str() {
-        "json" => format!("{}/api/processing/v1", state.base_url),
-        _ => format!("{}/osmp", state.base_url),
+    let endpoint_url = match contract.protocol {
+        PaymentProtocol::Json => format!("{}/api/processing/v1", state.base_url),
+        PaymentProtocol::Osmp => format!("{}/osmp", state.base_url),
     };
     Ok(IssuedContract {
         contract_id: id,

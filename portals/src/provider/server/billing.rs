@@ -6,6 +6,7 @@
 use shared::fields::Field;
 use shared::money::Kopecks;
 use shared::wire::agent::Extra;
+use shared::wire::provider::PaymentProtocol;
 use sqlx::SqlitePool;
 
 use super::store::{account_for, join_services};
@@ -323,7 +324,7 @@ pub async fn credit(
 /// A new processing contract: its limits and payment fields, validated.
 pub struct NewContract {
     pub processing_name: String,
-    pub protocol: String,
+    pub protocol: PaymentProtocol,
     pub min_amount: Kopecks,
     pub max_amount: Kopecks,
     /// Checked with `FieldSet::compile`; `account` first.
@@ -343,7 +344,7 @@ pub async fn create_contract(
          VALUES ($1, $2, 'pending-' || hex(randomblob(8)), $3, $4, $5, $6) RETURNING id",
     )
     .bind(&contract.processing_name)
-    .bind(&contract.protocol)
+    .bind(contract.protocol.as_str())
     .bind(contract.min_amount.get())
     .bind(contract.max_amount.get())
     .bind(clock::now())

@@ -24,6 +24,7 @@ use shared::fields::FieldSet;
 use shared::money::Kopecks;
 use shared::wire::agent::Extra;
 use shared::wire::osmp::{ResultCode, TxnDate, is_valid_txn_id, parse_sum};
+use shared::wire::provider::PaymentProtocol;
 use sqlx::SqlitePool;
 
 use super::billing::{self, Credit, IncomingPayment};
@@ -88,7 +89,7 @@ impl Outcome {
 pub async fn handle(
     pool: &SqlitePool,
     contract: &ContractRow,
-    protocol: &str,
+    protocol: PaymentProtocol,
     command: Command,
     request: &Request,
 ) -> Outcome {
@@ -100,7 +101,7 @@ pub async fn handle(
     tracing::info!(
         contract = contract.id,
         processing = %contract.processing_name,
-        protocol,
+        protocol = protocol.as_str(),
         command = command.as_str(),
         txn_id = request.txn_id.as_deref().unwrap_or("-"),
         account = request.account.as_deref().unwrap_or("-"),
@@ -115,7 +116,7 @@ pub async fn handle(
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(contract.id)
-    .bind(protocol)
+    .bind(protocol.as_str())
     .bind(command.as_str())
     .bind(request.txn_id.as_deref().map(|t| truncate(t, 64)))
     .bind(request.account.as_deref().map(|a| truncate(a, 64)))
@@ -137,13 +138,13 @@ pub async fn handle(
 pub async fn log_refusal(
     pool: &SqlitePool,
     contract_id: i64,
-    protocol: &str,
+    protocol: PaymentProtocol,
     command: &str,
     why: &str,
 ) {
     tracing::info!(
         contract = contract_id,
-        protocol,
+        protocol = protocol.as_str(),
         command,
         why,
         result = 300,
@@ -153,7 +154,7 @@ pub async fn log_refusal(
         "INSERT INTO gateway_log (contract_id, protocol, command, result, comment, created_at) VALUES ($1, $2, $3, 300, $4, $5)",
     )
     .bind(contract_id)
-    .bind(protocol)
+    .bind(protocol.as_str())
     .bind(truncate(command, 32))
     .bind(truncate(why, 200))
     .bind(clock::now())

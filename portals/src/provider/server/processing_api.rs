@@ -13,7 +13,7 @@ use shared::auth::Principal;
 use shared::error::ApiError;
 use shared::money::Kopecks;
 use shared::wire::osmp::{self, Answer, ResultCode, TxnDate, VerifiedPayment};
-use shared::wire::provider::{JsonAnswer, JsonCheck, JsonPay};
+use shared::wire::provider::{JsonAnswer, JsonCheck, JsonPay, PaymentProtocol};
 
 use super::ProviderState;
 use super::gateway::{self, Command, Outcome, Request};
@@ -96,7 +96,7 @@ pub async fn osmp(
                 gateway::log_refusal(
                     &state.pool,
                     contract.id,
-                    "osmp",
+                    PaymentProtocol::Osmp,
                     "-",
                     "request body too large",
                 )
@@ -115,7 +115,7 @@ pub async fn osmp(
     let params = match parameters(&raw) {
         Ok(params) => params,
         Err(why) => {
-            gateway::log_refusal(&state.pool, contract.id, "osmp", "-", &why).await;
+            gateway::log_refusal(&state.pool, contract.id, PaymentProtocol::Osmp, "-", &why).await;
             return Ok(osmp_answer(&Outcome {
                 result: ResultCode::Other,
                 txn_id: None,
@@ -141,7 +141,8 @@ pub async fn osmp(
             } else {
                 format!("unknown command {other:?}")
             };
-            gateway::log_refusal(&state.pool, contract.id, "osmp", other, &why).await;
+            gateway::log_refusal(&state.pool, contract.id, PaymentProtocol::Osmp, other, &why)
+                .await;
             let txn_id = get("txn_id").filter(|t| osmp::is_valid_txn_id(t));
             return Ok(osmp_answer(&Outcome {
                 result: ResultCode::Other,
@@ -159,7 +160,14 @@ pub async fn osmp(
         txn_date: get("txn_date").and_then(|d| TxnDate::parse(&d)),
         extra: extra_parameters(&params),
     };
-    let outcome = gateway::handle(&state.pool, &contract, "osmp", command, &request).await;
+    let outcome = gateway::handle(
+        &state.pool,
+        &contract,
+        PaymentProtocol::Osmp,
+        command,
+        &request,
+    )
+    .await;
     Ok(osmp_answer(&outcome))
 }
 
@@ -176,7 +184,7 @@ async fn verify(state: &ProviderState, contract: &ContractRow, date: Option<&str
         gateway::log_refusal(
             &state.pool,
             contract.id,
-            "osmp",
+            PaymentProtocol::Osmp,
             "verify",
             "date must be YYYYMMDD",
         )
@@ -292,7 +300,14 @@ pub async fn json(
             });
         }
     };
-    let outcome = gateway::handle(&state.pool, &contract, "json", command, &request).await;
+    let outcome = gateway::handle(
+        &state.pool,
+        &contract,
+        PaymentProtocol::Json,
+        command,
+        &request,
+    )
+    .await;
     Ok(json_answer(&outcome))
 }
 
