@@ -500,6 +500,71 @@ impl Network {
     }
 }
 
+/// Pending payments are claimed for one attempt with a lease (`payment::claim_due`): two
+/// retriers looking at once — two processes on one database — never both take a payment,
+/// a leased payment is left alone, and one whose lease ran out (its attempt died with its
+/// process) is taken over. Played on a stopped processing's own database, at instants
+/// far from now so that nothing else moves its payments meanwhile.
+#[tokio::test]
+async fn a_pending_payment_is_claimed_by_one_retrier_at_a_time_and_taken_over_when_its_lease_lapses()
+ {
+    use portals::processing::server::payment::claim_due;
+    use portals::server::clock::stamp;
+    let n = Network::start().await;
+    n.top_up(100_000, "PP-1").await;
+    n.proxy.break_link();
+    for i in 0..3 {
+        assert_eq!(n.pay(&format!("L-{i}"), 1_000).await.1["status"], "pending");
+    }
+    let dir = n.processing.stop().await;
+    let options = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(dir.path().join("data").join("processing.db"))
+        .busy_timeout(Duration::from_secs(5));
+    let pool = sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(4)
+        .connect_with(options)
+        .await
+        .unwrap();
+    let day = time::OffsetDateTime::now_utc() + time::Duration::days(1);
+    let at = |minutes: i64| stamp(day + time::Duration::minutes(minutes));
+    let ids = |rows: Vec<portals::processing::model::PaymentRow>| {
+        let mut ids: Vec<i64> = rows.into_iter().map(|p| p.id).collect();
+        ids.sort();
+        ids
+    };
+
+    // Two retriers at the same instant: every payment goes to exactly one of them.
+    let (now, lease) = (at(0), at(1));
+    let (first, second) = tokio::join!(
+        claim_due(&pool, &now, &lease, 64),
+        claim_due(&pool, &now, &lease, 64)
+    );
+    let (first, second) = (ids(first.unwrap()), ids(second.unwrap()));
+    let mut all = [first.clone(), second.clone()].concat();
+    all.sort();
+    assert_eq!(all.len(), 3, "{first:?} {second:?}");
+    all.dedup();
+    assert_eq!(
+        all.len(),
+        3,
+        "a payment claimed twice: {first:?} {second:?}"
+    );
+    // While the lease runs, nobody else takes them; a batch limit is a limit.
+    assert!(
+        claim_due(&pool, &at(0), &at(1), 64)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // The attempts died with their process: after the lease, they are due again.
+    let taken_over = ids(claim_due(&pool, &at(2), &at(3), 2).await.unwrap());
+    assert_eq!(taken_over.len(), 2);
+    let rest = ids(claim_due(&pool, &at(2), &at(3), 64).await.unwrap());
+    assert_eq!(rest.len(), 1);
+    assert!(!taken_over.contains(&rest[0]));
+    pool.close().await;
+}
+
 #[tokio::test]
 async fn top_ups_are_idempotent_by_reference() {
     let n = Network::start().await;

@@ -142,9 +142,10 @@ async fn post_payment(
 ) -> Result<Response, ApiError> {
     let agent = agent_of(&state, &principal).await?;
     let validated = payment::validate(&state, &agent, body).await?;
-    let claimed = payment::claim_and_reserve(&state.pool, agent.id, &validated)
-        .await
-        .map_err(ApiError::internal)?;
+    let claimed =
+        payment::claim_and_reserve(&state.pool, agent.id, &validated, state.attempt_lease)
+            .await
+            .map_err(ApiError::internal)?;
     let (status, row) = match claimed {
         Claimed::Conflict(existing) => {
             tracing::info!(agent = agent.id, agent_txn_id = %existing.agent_txn_id, "payment key reused with other data");

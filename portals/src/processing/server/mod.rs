@@ -25,6 +25,8 @@ use crate::server::{RoleContext, RoleParts, StartError};
 pub const AGENT_REALM: &str = "agent";
 /// How long one call to a provider may take (osmp.md: the caller waits up to 60 s).
 pub const PROVIDER_TIMEOUT: Duration = Duration::from_secs(60);
+/// What an attempt's lease adds to the provider timeout: writing the answer down.
+pub const ATTEMPT_LEASE_MARGIN: Duration = Duration::from_secs(10);
 /// The longest wait between two attempts of a pending payment.
 pub const RETRY_DELAY_MAX: Duration = Duration::from_secs(60);
 
@@ -37,6 +39,9 @@ pub struct ProcessingState {
     pub agent_logins: Arc<DbCredentials>,
     pub provider_client: reqwest::Client,
     pub retry_delay_max: Duration,
+    /// How long one attempt holds its payment (`payment::claim_due`): the provider
+    /// timeout and a margin, so a lease never runs out under a live attempt.
+    pub attempt_lease: Duration,
     /// How old an `accepted_at` may be (payment::ACCEPTED_AT_AGE_MAX unless configured).
     pub accepted_at_age_max: time::Duration,
 }
@@ -47,15 +52,17 @@ pub fn parts(context: &RoleContext) -> Result<RoleParts, StartError> {
         .clone()
         .ok_or_else(|| StartError::Other("processing needs its database".into()))?;
     let settings = &context.settings;
+    let provider_timeout = settings.provider_timeout.unwrap_or(PROVIDER_TIMEOUT);
     let state = ProcessingState {
         pool: pool.clone(),
         base_url: context.base_url(),
         agent_logins: DbCredentials::new(pool, AGENT_REALM),
         provider_client: context
             .trust
-            .client(settings.provider_timeout.unwrap_or(PROVIDER_TIMEOUT))
+            .client(provider_timeout)
             .map_err(|e| StartError::Other(format!("cannot build the HTTP client: {e}")))?,
         retry_delay_max: settings.retry_delay_max.unwrap_or(RETRY_DELAY_MAX),
+        attempt_lease: provider_timeout + ATTEMPT_LEASE_MARGIN,
         accepted_at_age_max: settings
             .accepted_at_age_max
             .and_then(|age| time::Duration::try_from(age).ok())

@@ -34,15 +34,18 @@ use crate::server::clock;
 /// Longest `agent_txn_id` accepted.
 pub const MAX_AGENT_TXN_ID_LEN: usize = 64;
 
+/// The columns of a [`PaymentRow`], for SELECT and RETURNING alike.
+macro_rules! payment_columns {
+    () => {
+        "id, agent_id, agent_txn_id, request_hash, provider_id, account, cash, agent_fee, amount, processing_fee,
+         status, result, message, prv_txn, attempts, next_attempt_at, last_answer, accepted_at, created_at, updated_at,
+         extra"
+    };
+}
+
 macro_rules! select_payments {
     ($rest:literal) => {
-        concat!(
-            "SELECT id, agent_id, agent_txn_id, request_hash, provider_id, account, cash, agent_fee, amount, processing_fee,
-                    status, result, message, prv_txn, attempts, next_attempt_at, last_answer, accepted_at, created_at, updated_at,
-                    extra
-             FROM payments ",
-            $rest
-        )
+        concat!("SELECT ", payment_columns!(), " FROM payments ", $rest)
     };
 }
 
@@ -67,15 +70,37 @@ pub async fn payment_of_agent(
     .await
 }
 
-/// Pending payments whose next attempt is due.
-pub async fn due(pool: &SqlitePool, now: &str, limit: i64) -> Result<Vec<PaymentRow>, sqlx::Error> {
-    sqlx::query_as(select_payments!(
-        "WHERE status = 'pending' AND next_attempt_at <= $1 ORDER BY next_attempt_at LIMIT $2"
+/// Claims up to `limit` pending payments whose next attempt is due at `now`, one attempt
+/// each: the same statement moves their `next_attempt_at` to `lease_until`, so no other
+/// retrier — in this process or in another on the same database — takes them while the
+/// attempt runs. The attempt's outcome ends the lease (settled, or the next attempt
+/// scheduled); an attempt that died with its process leaves the lease to run out, and the
+/// payment is due again for whoever looks next. That is the only way a payment is taken
+/// over, so a lease must outlast the longest attempt (the provider timeout).
+pub async fn claim_due(
+    pool: &SqlitePool,
+    now: &str,
+    lease_until: &str,
+    limit: i64,
+) -> Result<Vec<PaymentRow>, sqlx::Error> {
+    sqlx::query_as(concat!(
+        "UPDATE payments SET next_attempt_at = $2
+          WHERE id IN (SELECT id FROM payments WHERE status = 'pending' AND next_attempt_at <= $1
+                        ORDER BY next_attempt_at LIMIT $3)
+            AND status = 'pending' AND next_attempt_at <= $1
+         RETURNING ",
+        payment_columns!()
     ))
     .bind(now)
+    .bind(lease_until)
     .bind(limit)
     .fetch_all(pool)
     .await
+}
+
+/// The end of a lease taken now for one attempt: `lease` from now.
+pub fn lease_until(lease: std::time::Duration) -> String {
+    clock::stamp(time::OffsetDateTime::now_utc() + lease)
 }
 
 /// Filters of the operator's payment list.
@@ -302,14 +327,18 @@ pub async fn claim_and_reserve(
     pool: &SqlitePool,
     agent_id: i64,
     v: &Validated,
+    attempt_lease: std::time::Duration,
 ) -> Result<Claimed, sqlx::Error> {
     let now = clock::now();
+    // The request that made the payment attempts it first: it holds the lease from the
+    // start, so the retrier does not send the same pay beside it.
+    let leased_until = lease_until(attempt_lease);
     let total = v.request.amount.get() + v.processing_fee.get();
     let mut tx = pool.begin().await?;
     let inserted: Option<(i64,)> = sqlx::query_as(
         "INSERT INTO payments (agent_id, agent_txn_id, request_hash, provider_id, account, cash, agent_fee, amount,
                                processing_fee, status, next_attempt_at, accepted_at, created_at, updated_at, extra)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $11, $10, $10, $12)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $13, $11, $10, $10, $12)
          ON CONFLICT (agent_id, agent_txn_id) DO NOTHING RETURNING id",
     )
     .bind(agent_id)
@@ -324,6 +353,7 @@ pub async fn claim_and_reserve(
     .bind(&now)
     .bind(clock::stamp(v.accepted_at))
     .bind(crate::json_column::to_text(&v.request.extra))
+    .bind(&leased_until)
     .fetch_optional(&mut *tx)
     .await?;
     let Some((id,)) = inserted else {

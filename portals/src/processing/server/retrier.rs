@@ -1,6 +1,10 @@
 //! The retrier: re-sends `pay` for pending payments whose next attempt is due, with the
 //! same `txn_id` (the payment id), until the provider's answer is final. It lives as long
-//! as the process; at start it picks up whatever a previous process left pending.
+//! as the process; at start it picks up whatever a previous process left pending. Each
+//! payment is claimed with a lease for one attempt (`payment::claim_due`), so two
+//! retriers, or a retrier and the request that made the payment, never send the same
+//! pay at once, and a payment whose attempt died with its process is taken over when the
+//! lease runs out.
 
 use std::time::Duration;
 
@@ -19,7 +23,8 @@ pub const CONCURRENT_ATTEMPTS: usize = 8;
 /// Runs until the database is closed (the participant stopped); spawn it.
 pub async fn run(state: ProcessingState) {
     while !state.pool.is_closed() {
-        match payment::due(&state.pool, &clock::now(), BATCH).await {
+        let lease_until = payment::lease_until(state.attempt_lease);
+        match payment::claim_due(&state.pool, &clock::now(), &lease_until, BATCH).await {
             Ok(due) if !due.is_empty() => {
                 tracing::info!(payments = due.len(), "retrier: attempting pending payments");
                 futures::stream::iter(due)
