@@ -26,12 +26,15 @@ pub const MAX_VALUE_CHARS: usize = 64;
 pub const MAX_TEXT_CHARS: usize = 100;
 /// At most this many options in a fixed list (e.g. the cities a provider serves).
 pub const MAX_OPTIONS: usize = 50;
+/// How many compiled sets [`FieldSet::compile_cached`] keeps (one per provider's
+/// definitions; far more than a processing center has providers).
+pub const CACHED_SETS: usize = 1024;
 /// The compiled program of one regex may use this much memory at most: a hostile regex
 /// (`(a{1000}){1000}`) is refused when saved instead of eating the server.
 const REGEX_SIZE_LIMIT: usize = 256 * 1024;
 
 /// One payment field as a provider defines it and the catalog carries it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Field {
     /// `[a-z][a-z0-9_]{0,31}`; the first field is `account`.
     pub name: String,
@@ -153,6 +156,30 @@ impl FieldSet {
         } else {
             Err(refused)
         }
+    }
+
+    /// [`FieldSet::compile`] for the request path (every check and pay): a set is compiled
+    /// once per process and reused. The cache is keyed by the definitions themselves, so a
+    /// provider whose fields change (a PATCH here, or another process on the same
+    /// database) is simply a new key — an entry can never be stale. Refusals are not kept:
+    /// stored definitions were checked when saved. Bounded: past [`CACHED_SETS`] sets it
+    /// starts again empty.
+    pub fn compile_cached(fields: &[Field]) -> Result<FieldSet, Refusals> {
+        use std::collections::HashMap;
+        use std::sync::{Mutex, OnceLock};
+        static CACHE: OnceLock<Mutex<HashMap<Vec<Field>, FieldSet>>> = OnceLock::new();
+        let cache = CACHE.get_or_init(Default::default);
+        if let Some(set) = cache.lock().ok().and_then(|c| c.get(fields).cloned()) {
+            return Ok(set);
+        }
+        let set = FieldSet::compile(fields)?;
+        if let Ok(mut c) = cache.lock() {
+            if c.len() >= CACHED_SETS {
+                c.clear();
+            }
+            c.insert(fields.to_vec(), set.clone());
+        }
+        Ok(set)
     }
 
     pub fn fields(&self) -> impl Iterator<Item = &Field> {
@@ -408,6 +435,33 @@ mod tests {
             FieldSet::compile(&[mobile(), huge]).unwrap_err()["fields.code"],
             "the regex is too big to run"
         );
+    }
+
+    #[test]
+    fn a_cached_set_is_the_set_of_exactly_these_definitions() {
+        let first = FieldSet::compile_cached(&[mobile(), city()]).unwrap();
+        assert!(
+            first
+                .validate("9161234567", &extra(&[("city", "Пермь")]))
+                .is_ok()
+        );
+        // Changed definitions (another regex for the same name) are another set.
+        let changed = Field::new("city", "Город", "Самара");
+        let second = FieldSet::compile_cached(&[mobile(), changed]).unwrap();
+        assert!(
+            second
+                .validate("9161234567", &extra(&[("city", "Пермь")]))
+                .is_err()
+        );
+        assert!(
+            second
+                .validate("9161234567", &extra(&[("city", "Самара")]))
+                .is_ok()
+        );
+        // Bad definitions are refused every time, never cached as good.
+        let broken = [mobile(), Field::new("city", "Город", "(")];
+        assert!(FieldSet::compile_cached(&broken).is_err());
+        assert!(FieldSet::compile_cached(&broken).is_err());
     }
 
     #[test]

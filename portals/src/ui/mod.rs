@@ -1,6 +1,7 @@
 //! What every portal's interface shares: the page frame with its navigation and language
 //! switch, the string catalogues, and components used by more than one role.
 
+pub mod credentials;
 pub mod fee_calculator;
 pub mod i18n;
 #[cfg(feature = "ssr")]

@@ -11,7 +11,7 @@ use shared::wire::agent::{CatalogProvider, Extra};
 /// catalog whose definitions do not compile is a fault of the catalog: nothing is paid
 /// for that provider until it is fixed, rather than paid unchecked.
 pub fn field_set(provider: &CatalogProvider) -> Result<FieldSet, ApiError> {
-    FieldSet::compile(&provider.fields).map_err(|refused| {
+    FieldSet::compile_cached(&provider.fields).map_err(|refused| {
         tracing::error!(
             provider = provider.provider_id,
             ?refused,

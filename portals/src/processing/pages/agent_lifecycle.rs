@@ -10,6 +10,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::processing::model::{AgentStatus, AgentView, RotatedCredential};
+use crate::ui::credentials::{ConfirmBox, IssuedPassword, IssuedTexts};
 use crate::ui::i18n::{Lang, use_lang};
 
 struct Texts {
@@ -145,26 +146,16 @@ pub fn AgentActions(
         AgentStatus::Suspended => (AgentStatus::Active, t.resume),
     };
     let id = agent.agent_id;
-    let status_box = format!("confirm-status-{id}");
-    let status_for = status_box.clone();
-    let rotate_box = format!("confirm-rotate-{id}");
-    let rotate_for = rotate_box.clone();
     view! {
         <ActionForm action=status>
             <input type="hidden" name="agent_id" value=id.to_string()/>
             <input type="hidden" name="status" value=to.as_str()/>
-            <label class="check" for=status_for>
-                <input type="checkbox" id=status_box name="confirm" value="yes" required/>
-                {t.confirm}
-            </label>
+            <ConfirmBox id=format!("confirm-status-{id}") label=t.confirm/>
             <button type="submit" class="small" id=format!("status-{id}")>{label}</button>
         </ActionForm>
         <ActionForm action=rotate>
             <input type="hidden" name="agent_id" value=id.to_string()/>
-            <label class="check" for=rotate_for>
-                <input type="checkbox" id=rotate_box name="confirm" value="yes" required/>
-                {t.confirm}
-            </label>
+            <ConfirmBox id=format!("confirm-rotate-{id}") label=t.confirm/>
             <button type="submit" class="small" id=format!("rotate-{id}")>{t.rotate}</button>
         </ActionForm>
     }
@@ -177,14 +168,12 @@ pub fn LifecycleResult(action: ServerAction<RotateAgentPassword>) -> impl IntoVi
     move || {
         action.value().get().map(|outcome| match outcome {
             Ok(LifecycleOutcome::Rotated(c)) => view! {
-                <div class="issued" role="status" id="rotated-agent">
-                    <h3>{t.rotated_title}</h3>
-                    <p class="warning">{t.rotated_note}</p>
-                    <dl class="pairs">
-                        <dt>{t.login}</dt><dd><code>{c.login}</code></dd>
-                        <dt>{t.password}</dt><dd><code id="rotated-agent-password">{c.password}</code></dd>
-                    </dl>
-                </div>
+                <IssuedPassword id="rotated-agent" texts=IssuedTexts {
+                    title: t.rotated_title,
+                    note: t.rotated_note,
+                    login: t.login,
+                    password: t.password,
+                } login=c.login password=c.password/>
             }
             .into_any(),
             other => outcome_line(other).into_any(),

@@ -21,7 +21,7 @@ use super::ProcessingState;
 use super::connectors::{self, ProviderAnswer};
 use super::ledger::{self, agent_account, provider_account};
 use super::payment::{self, PaymentFilter};
-use super::store::{self, AgentChange, AgentRow, ProviderView};
+use super::store::{self, AgentRow, ProviderView};
 pub use crate::processing::model::{
     AgentStatus, AgentView, ConnectionTest, IssuedAgent, RotatedCredential,
 };
@@ -434,13 +434,9 @@ async fn get_agent(
     Ok(Json(AgentView::from(&agent_or_404(&state, id).await?)))
 }
 
-/// `PATCH /agents/{id}` body: the status and/or the fee rule; at least one of them.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct AgentChanges {
-    pub status: Option<AgentStatus>,
-    pub fee: Option<FeeRule>,
-}
+/// `PATCH /agents/{id}` body: the status and/or the fee rule; at least one of them. The
+/// store applies the same value.
+pub use super::store::AgentChanges;
 
 /// Suspends, resumes and/or re-prices an agent contract. `by` is who asked (the
 /// operator's login); a change of status is logged with it.
@@ -458,11 +454,7 @@ pub async fn change_agent(
             .map_err(|e| ApiError::field(&format!("fee.{}", e.field()), e.to_string()))?;
     }
     let before = agent_or_404(state, id).await?;
-    let change = AgentChange {
-        status: changes.status,
-        fee: changes.fee,
-    };
-    if !store::change_agent(&state.pool, id, &change)
+    if !store::change_agent(&state.pool, id, changes)
         .await
         .map_err(db)?
     {

@@ -41,7 +41,7 @@ impl ProviderRow {
     /// saved; stored definitions that no longer compile are a fault of this server (500),
     /// never a reason to let a value through unchecked.
     pub fn field_set(&self) -> Result<FieldSet, ApiError> {
-        FieldSet::compile(&self.fields()).map_err(|refused| {
+        FieldSet::compile_cached(&self.fields()).map_err(|refused| {
             ApiError::internal(format!(
                 "provider {}: stored payment fields do not compile: {refused:?}",
                 self.id
@@ -169,8 +169,10 @@ pub async fn agent_status(pool: &SqlitePool, id: i64) -> Result<Option<AgentStat
     Ok(row.map(|(word,)| AgentStatus::from_stored(&word)))
 }
 
-/// What `PATCH /agents/{id}` changes; `None` leaves a part as it is.
-pub struct AgentChange {
+/// What `PATCH /agents/{id}` changes (its body as it is); `None` leaves a part as it is.
+#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentChanges {
     pub status: Option<AgentStatus>,
     pub fee: Option<FeeRule>,
 }
@@ -180,7 +182,7 @@ pub struct AgentChange {
 pub async fn change_agent(
     pool: &SqlitePool,
     id: i64,
-    change: &AgentChange,
+    change: &AgentChanges,
 ) -> Result<bool, sqlx::Error> {
     let status = change.status.map(AgentStatus::as_str);
     let fee = change.fee.as_ref();

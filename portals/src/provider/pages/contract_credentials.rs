@@ -8,6 +8,7 @@ use leptos::form::ActionForm;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::ui::credentials::{ConfirmBox, IssuedPassword, IssuedTexts};
 use crate::ui::i18n::{Lang, use_lang};
 
 struct Texts {
@@ -85,15 +86,10 @@ pub async fn rotate_contract_password(
 #[component]
 pub fn RotateButton(id: i64, action: ServerAction<RotateContractPassword>) -> impl IntoView {
     let t = texts();
-    let confirm_box = format!("confirm-rotate-{id}");
-    let confirm_for = confirm_box.clone();
     view! {
         <ActionForm action>
             <input type="hidden" name="id" value=id.to_string()/>
-            <label class="check" for=confirm_for>
-                <input type="checkbox" id=confirm_box name="confirm" value="yes" required/>
-                {t.confirm}
-            </label>
+            <ConfirmBox id=format!("confirm-rotate-{id}") label=t.confirm/>
             <button type="submit" class="small" id=format!("rotate-{id}")>{t.rotate}</button>
         </ActionForm>
     }
@@ -106,25 +102,23 @@ pub fn RotateResult(action: ServerAction<RotateContractPassword>) -> impl IntoVi
     move || {
         action.value().get().map(|outcome| match outcome {
             Ok(RotateOutcome::Rotated { login, password }) => view! {
-                <div class="issued" role="status" id="rotated-contract">
-                    <h3>{t.rotated_title}</h3>
-                    <p class="warning">{t.rotated_note}</p>
-                    <dl class="pairs">
-                        <dt>{t.login}</dt><dd><code>{login}</code></dd>
-                        <dt>{t.password}</dt><dd><code id="rotated-contract-password">{password}</code></dd>
-                    </dl>
-                </div>
+                <IssuedPassword id="rotated-contract" texts=IssuedTexts {
+                    title: t.rotated_title,
+                    note: t.rotated_note,
+                    login: t.login,
+                    password: t.password,
+                } login password/>
             }
             .into_any(),
             Ok(RotateOutcome::Unconfirmed) => {
                 view! { <p class="error" role="alert">{t.unconfirmed}</p> }.into_any()
             }
             Ok(RotateOutcome::Refused(why)) => {
-                view! { <p class="error" role="alert">{format!("{}: {why}", t.failed)}</p> }.into_any()
+                view! { <p class="error" role="alert">{format!("{}: {why}", t.failed)}</p> }
+                    .into_any()
             }
-            Err(e) => {
-                view! { <p class="error" role="alert">{format!("{}: {e}", t.failed)}</p> }.into_any()
-            }
+            Err(e) => view! { <p class="error" role="alert">{format!("{}: {e}", t.failed)}</p> }
+                .into_any(),
         })
     }
 }

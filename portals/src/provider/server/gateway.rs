@@ -227,7 +227,7 @@ async fn decide(
     }
 
     // 4. the payment fields, and the limits
-    let fields = match FieldSet::compile(&contract.fields.0) {
+    let fields = match FieldSet::compile_cached(&contract.fields.0) {
         Ok(fields) => fields,
         Err(refused) => {
             // Definitions are checked when saved; one that no longer compiles is this
