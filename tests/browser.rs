@@ -131,6 +131,19 @@ impl Browser {
         .map(str::to_owned)
     }
 
+    /// What an input holds now (its `value` property, not the attribute it was served with).
+    async fn input_value(&self, css: &str) -> Option<String> {
+        let element = self.find(css).await?;
+        self.call(
+            reqwest::Method::GET,
+            &format!("/element/{element}/property/value"),
+            Value::Null,
+        )
+        .await
+        .as_str()
+        .map(str::to_owned)
+    }
+
     async fn type_into(&self, css: &str, text: &str) {
         let element = self
             .find(css)
@@ -1034,6 +1047,15 @@ async fn the_operator_writes_off_unresolved_cash_and_collects_the_cash_box_on_th
         tokio::time::sleep(Duration::from_millis(250)).await;
     };
     assert_eq!(collected, ("admin".to_owned(), 10_000, 10_000));
+    // The form is emptied once the collection is recorded: a second click must not record
+    // another collection of the now-empty box with the same count.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while browser.input_value("#counted").await.as_deref() != Some("") {
+        assert!(Instant::now() < deadline, "the count stayed in the form");
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    browser.click("#record-collection").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
     let (encashments,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM encashments")
         .fetch_one(&pool)
         .await

@@ -3,6 +3,7 @@
 
 pub mod credentials;
 pub mod fee_calculator;
+pub mod forms;
 pub mod i18n;
 #[cfg(feature = "ssr")]
 pub mod server_fn;

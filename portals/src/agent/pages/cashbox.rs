@@ -329,6 +329,8 @@ pub fn CashBoxPage() -> impl IntoView {
     let t = texts();
     let record = ServerAction::<RecordCollection>::new();
     let data = Resource::new(move || record.version().get(), |_| load_cash_box());
+    let form =
+        crate::ui::forms::cleared_when(move || matches!(record.value().get(), Some(Ok(None))));
     view! {
         <h1>{c.box_title}</h1>
         <p class="intro">{c.box_intro}</p>
@@ -380,7 +382,7 @@ pub fn CashBoxPage() -> impl IntoView {
                         </section>
                         <section class="card">
                             <h2>{c.collect_title}</h2>
-                            <ActionForm action=record>
+                            <ActionForm action=record node_ref=form>
                                 <input type="hidden" name="previous" value=now.previous.map(|p| p.to_string()).unwrap_or_default()/>
                                 <div class="fields">
                                     <div class="field"><label for="counted">{c.counted}</label>
