@@ -421,7 +421,7 @@ async fn retention_deletes_sessions_left_without_cash_and_keeps_those_with_cash(
         .await
         .unwrap();
     let deleted = portals::server::retention::sweep_once(
-        &pool,
+        &pool.clone().into(),
         portals::agent::server::RETENTION,
         std::time::Duration::from_secs(90 * 86_400),
     )

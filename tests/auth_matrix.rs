@@ -138,7 +138,7 @@ async fn logins(app: &TestApp) -> Vec<Login> {
     };
     for realm in db_realms {
         let pool = app
-            .pool
+            .db
             .clone()
             .expect("roles with DB realms have a database");
         let login = format!("{realm}-1");
@@ -248,7 +248,7 @@ async fn every_route_of_every_realm_requires_its_own_realm() {
 #[tokio::test]
 async fn a_revoked_login_stops_working_at_once() {
     let app = TestApp::spawn(Role::Processing).await;
-    let store = DbCredentials::new(app.pool.clone().unwrap(), "agent");
+    let store = DbCredentials::new(app.db.clone().unwrap(), "agent");
     let password = store.issue("agent-7", "7").await.unwrap();
     let get = || {
         app.client
@@ -257,8 +257,9 @@ async fn a_revoked_login_stops_working_at_once() {
             .send()
     };
     assert_ne!(get().await.unwrap().status(), 401);
-    let mut conn = app.pool.clone().unwrap().acquire().await.unwrap();
-    store.revoke(&mut conn, "agent-7").await.unwrap();
+    let mut tx = app.db.as_ref().unwrap().begin().await.unwrap();
+    store.revoke(&mut tx, "agent-7").await.unwrap();
+    tx.commit().await.unwrap();
     assert_eq!(get().await.unwrap().status(), 401);
 }
 

@@ -3,6 +3,7 @@
 //! provider, forwards the extras over OSMP and JSON on check, pay and every retry, and the
 //! provider matches them again, stores them with the payment and shows them.
 
+use portals::server::db;
 use std::time::Duration;
 
 use portals::role::Role;
@@ -25,8 +26,8 @@ fn two_fields() -> Value {
 }
 
 async fn count(app: &TestApp, sql: &str) -> i64 {
-    let (n,): (i64,) = sqlx::query_as(sqlx::AssertSqlSafe(sql.to_owned()))
-        .fetch_one(app.pool.as_ref().unwrap())
+    let (n,): (i64,) = db::query_as(sqlx::AssertSqlSafe(sql.to_owned()))
+        .fetch_one(app.db.as_ref().unwrap())
         .await
         .unwrap();
     n
@@ -336,8 +337,8 @@ async fn extras_arrive_and_are_stored(protocol: &str) {
     let history = n.transactions().await;
     assert_eq!(history[0]["kind"], "payment");
     assert_eq!(history[0]["extra"], json!({"city": "Казань"}), "{history}");
-    let (extra,): (String,) = sqlx::query_as("SELECT extra FROM payments")
-        .fetch_one(n.processing.pool.as_ref().unwrap())
+    let (extra,): (String,) = db::query_as("SELECT extra FROM payments")
+        .fetch_one(n.processing.db.as_ref().unwrap())
         .await
         .unwrap();
     assert_eq!(extra, r#"{"city":"Казань"}"#, "processing stores them too");
@@ -406,10 +407,10 @@ async fn a_retried_payment_still_carries_its_extras() {
     // The payment answered `pending` before the switch opened, so what credited it was a
     // retry (processing's attempt counter is no witness: the retrier may race the first
     // attempt and both count one).
-    let (refused, credited): (i64, i64) = sqlx::query_as(
-        "SELECT SUM(result = 1), SUM(result = 0) FROM gateway_log WHERE command = 'pay'",
+    let (refused, credited): (i64, i64) = db::query_as(
+        "SELECT CAST(SUM(CASE WHEN result = 1 THEN 1 ELSE 0 END) AS BIGINT), CAST(SUM(CASE WHEN result = 0 THEN 1 ELSE 0 END) AS BIGINT) FROM gateway_log WHERE command = 'pay'",
     )
-    .fetch_one(n.provider.pool.as_ref().unwrap())
+    .fetch_one(n.provider.db.as_ref().unwrap())
     .await
     .unwrap();
     assert!(
@@ -434,11 +435,10 @@ async fn the_provider_matches_the_fields_itself_and_a_repeat_must_carry_the_same
     assert_eq!(status, 200);
     assert_eq!(contracts[0]["fields"], two_fields());
     // Ask the provider directly, as any processing center could: the contract's login.
-    let (login, password): (String, String) =
-        sqlx::query_as("SELECT login, password FROM providers")
-            .fetch_one(n.processing.pool.as_ref().unwrap())
-            .await
-            .unwrap();
+    let (login, password): (String, String) = db::query_as("SELECT login, password FROM providers")
+        .fetch_one(n.processing.db.as_ref().unwrap())
+        .await
+        .unwrap();
     let osmp = |query: String| {
         let (client, url) = (n.provider.client.clone(), n.provider.url("/osmp"));
         let (login, password) = (login.clone(), password.clone());

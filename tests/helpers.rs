@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use portals::role::Role;
+use portals::server::db::Db;
 use portals::server::{App, Settings, StartError};
 use shared::config::CommonArgs;
 use shared::outbound::Trust;
@@ -25,6 +26,10 @@ pub struct TestApp {
     pub addr: SocketAddr,
     /// `http://ADDR` or, serving TLS, `https://ADDR`.
     pub base_url: String,
+    /// The participant's database: SQLite, or PostgreSQL for processing and the provider
+    /// when the run has a cluster (`PAYMESH_TEST_POSTGRES`).
+    pub db: Option<Db>,
+    /// The same database when it is SQLite (the agent's always is).
     pub pool: Option<SqlitePool>,
     /// Trusts the system's roots plus the app's own `--ca-file`.
     pub client: reqwest::Client,
@@ -77,12 +82,26 @@ impl TestApp {
         let data_dir = dir.path().join("data");
         let mut settings = settings(role, data_dir.clone(), admin_password);
         adjust(&mut settings);
+        // A failing test shows what its participants logged at WARN and above (nextest
+        // prints a test's output only when it fails).
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("warn"))
+            .with_writer(std::io::stderr)
+            .try_init();
+        if matches!(role, Role::Processing | Role::Provider)
+            && settings.common.database_url.is_none()
+            && let Some(server) = crate::pg_run::server_url()
+        {
+            settings.common.database_url =
+                Some(crate::pg_run::database_for(&server, role, dir.path()).await);
+        }
         let client = Trust::load(settings.common.ca_file.as_deref())
             .expect("the test's CA file")
             .client(Duration::from_secs(60))
             .expect("an HTTP client");
         let app = App::build(settings).await?;
-        let (addr, pool) = (app.addr, app.pool.clone());
+        let (addr, db) = (app.addr, app.pool.clone());
+        let pool = db.as_ref().and_then(Db::sqlite).cloned();
         let (base_url, connections) = (app.base_url(), app.connections.clone());
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(app.run_until(async move {
@@ -92,6 +111,7 @@ impl TestApp {
             role,
             addr,
             base_url,
+            db,
             pool,
             client,
             connections,
@@ -100,6 +120,20 @@ impl TestApp {
             stop: Some(stop),
             task: Some(task),
         })
+    }
+
+    /// Opens the database of a stopped participant's directory, as its next start would
+    /// (its SQLite file, or its PostgreSQL database in the PostgreSQL pass).
+    pub async fn open_db(role: Role, dir: &tempfile::TempDir) -> Db {
+        let url = match crate::pg_run::server_url() {
+            Some(server) if matches!(role, Role::Processing | Role::Provider) => {
+                Some(crate::pg_run::database_for(&server, role, dir.path()).await)
+            }
+            _ => None,
+        };
+        portals::server::db::open(role, &dir.path().join("data"), url.as_deref(), "full")
+            .await
+            .expect("the stopped participant's database opens")
     }
 
     pub fn data_dir(&self) -> PathBuf {

@@ -3,6 +3,7 @@
 //! centers), no stored password in any answer or page, the language switch's redirect,
 //! the registry CSV, checked fees, and owner-only files.
 
+use portals::server::db;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
@@ -30,14 +31,40 @@ async fn new_agent(app: &TestApp) -> Value {
 
 /// A processing process whose database is `db` (`--database-url sqlite:PATH`): a second
 /// process behind a load balancer, or a database kept outside the data directory.
+/// Processing on the SQLite file `db`.
 async fn processing_on(db: &Path) -> TestApp {
+    let url = format!("sqlite:{}", db.display());
     TestApp::spawn_with(
         Role::Processing,
         tempfile::tempdir().unwrap(),
         Some(ADMIN_PASSWORD),
-        |s| {
-            s.common.database_url = Some(format!("sqlite:{}", db.display()));
-        },
+        |s| s.common.database_url = Some(url),
+    )
+    .await
+    .expect("processing starts on the given database")
+}
+
+/// A second processing process on the database of `first` (its SQLite file, or its
+/// PostgreSQL database in the PostgreSQL pass), with a data directory of its own.
+async fn processing_beside(first: &TestApp) -> TestApp {
+    let url = match first.db.as_ref() {
+        Some(db::Db::Postgres(pool)) => {
+            let options = pool.connect_options();
+            format!(
+                "postgres://{}@{}:{}/{}",
+                options.get_username(),
+                options.get_host(),
+                options.get_port(),
+                options.get_database().unwrap_or_default()
+            )
+        }
+        _ => return processing_on(&first.data_dir().join("processing.db")).await,
+    };
+    TestApp::spawn_with(
+        Role::Processing,
+        tempfile::tempdir().unwrap(),
+        Some(ADMIN_PASSWORD),
+        |s| s.common.database_url = Some(url),
     )
     .await
     .expect("processing starts on the given database")
@@ -147,11 +174,10 @@ async fn a_suspended_agent_is_refused_403_while_its_pending_payment_still_settle
         assert_eq!(status, 403, "{route}: {body}");
         assert_eq!(body["error"]["code"], "agent_suspended", "{route}");
     }
-    let (count,): (i64,) =
-        sqlx::query_as("SELECT COUNT(*) FROM payments WHERE agent_txn_id = 'T-2'")
-            .fetch_one(n.processing.pool.as_ref().unwrap())
-            .await
-            .unwrap();
+    let (count,): (i64,) = db::query_as("SELECT COUNT(*) FROM payments WHERE agent_txn_id = 'T-2'")
+        .fetch_one(n.processing.db.as_ref().unwrap())
+        .await
+        .unwrap();
     assert_eq!(count, 0, "a suspended agent's payment is not recorded");
 
     // Its pending payment settles anyway once the provider is back.
@@ -244,8 +270,7 @@ async fn patching_an_agent_validates_and_changes_its_fee() {
 async fn a_rotated_agent_password_stops_the_old_one_at_once_in_every_process() {
     let first = TestApp::spawn(Role::Processing).await;
     // A second processing process on the same database (as behind a load balancer).
-    let db = first.data_dir().join("processing.db");
-    let second = processing_on(&db).await;
+    let second = processing_beside(&first).await;
     let agent = new_agent(&first).await;
     let login = agent["login"].as_str().unwrap().to_owned();
     let old = agent["password"].as_str().unwrap().to_owned();
@@ -584,13 +609,13 @@ async fn registry_csv_cells_are_quoted_and_neutralised() {
     .await;
     let agent = new_agent(&processing).await;
     // Completed payments whose provider-given prv_txn and kiosk-typed account are hostile.
-    let pool = processing.pool.as_ref().unwrap();
+    let pool = processing.db.as_ref().unwrap();
     for (id, account, prv_txn) in [
         (1, "=HYPERLINK(\"http://evil\",\"x\")", "77"),
         (2, "9161234567", "1;2\n3"),
         (3, "@SUM(A1)", "-5"),
     ] {
-        sqlx::query(
+        db::query(
             "INSERT INTO payments (id, agent_id, agent_txn_id, request_hash, provider_id, account, cash, agent_fee, amount,
                                    processing_fee, status, prv_txn, accepted_at, created_at, updated_at)
              VALUES ($1, $2, $3, 'h', $4, $5, 1000, 0, 1000, 0, 'completed', $6, '2026-11-26T10:15:00Z', '2026-11-26T10:15:01Z', '2026-11-26T10:15:01Z')",
@@ -667,8 +692,8 @@ async fn a_fee_that_overflows_refuses_the_payment_instead_of_charging_nothing() 
             .contains("fee"),
         "{body}"
     );
-    let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM payments")
-        .fetch_one(processing.pool.as_ref().unwrap())
+    let (count,): (i64,) = db::query_as("SELECT COUNT(*) FROM payments")
+        .fetch_one(processing.db.as_ref().unwrap())
         .await
         .unwrap();
     assert_eq!(count, 0, "nothing recorded");

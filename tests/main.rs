@@ -21,6 +21,7 @@ mod health;
 mod kiosk_fields;
 mod kiosk_shell;
 mod lifecycle;
+mod pg_run;
 mod postgres;
 mod processes;
 mod processing;

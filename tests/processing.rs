@@ -1,6 +1,7 @@
 //! Processing with a real provider behind a chaos proxy: the two-phase, exactly-once
 //! payment, its failures and outages, the ledger and its invariants.
 
+use portals::server::db;
 use std::time::{Duration, Instant};
 
 use portals::role::Role;
@@ -224,8 +225,8 @@ impl Network {
     }
 
     pub async fn provider_payments(&self) -> i64 {
-        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM payments")
-            .fetch_one(self.provider.pool.as_ref().unwrap())
+        let (n,): (i64,) = db::query_as("SELECT COUNT(*) FROM payments")
+            .fetch_one(self.provider.db.as_ref().unwrap())
             .await
             .unwrap();
         n
@@ -517,14 +518,7 @@ async fn a_pending_payment_is_claimed_by_one_retrier_at_a_time_and_taken_over_wh
         assert_eq!(n.pay(&format!("L-{i}"), 1_000).await.1["status"], "pending");
     }
     let dir = n.processing.stop().await;
-    let options = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(dir.path().join("data").join("processing.db"))
-        .busy_timeout(Duration::from_secs(5));
-    let pool = sqlx::sqlite::SqlitePoolOptions::new()
-        .max_connections(4)
-        .connect_with(options)
-        .await
-        .unwrap();
+    let pool = TestApp::open_db(Role::Processing, &dir).await;
     let day = time::OffsetDateTime::now_utc() + time::Duration::days(1);
     let at = |minutes: i64| stamp(day + time::Duration::minutes(minutes));
     let ids = |rows: Vec<portals::processing::model::PaymentRow>| {
@@ -628,14 +622,14 @@ async fn catalog_etag_checks_and_validation() {
         .await;
     assert_eq!(missing["result"], 5);
     assert_eq!(missing["fatal"], true);
-    let asked = |pool: Option<sqlx::SqlitePool>| async move {
-        let (c,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM gateway_log")
+    let asked = |pool: Option<db::Db>| async move {
+        let (c,): (i64,) = db::query_as("SELECT COUNT(*) FROM gateway_log")
             .fetch_one(pool.as_ref().unwrap())
             .await
             .unwrap();
         c
     };
-    let before = asked(n.provider.pool.clone()).await;
+    let before = asked(n.provider.db.clone()).await;
     let (status, refused) = n
         .agent(
             reqwest::Method::POST,
@@ -657,12 +651,12 @@ async fn catalog_etag_checks_and_validation() {
             && refused["error"]["fields"]["account"].is_string()
     );
     assert_eq!(
-        asked(n.provider.pool.clone()).await,
+        asked(n.provider.db.clone()).await,
         before,
         "the provider was never asked"
     );
-    let (n_payments,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM payments")
-        .fetch_one(n.processing.pool.as_ref().unwrap())
+    let (n_payments,): (i64,) = db::query_as("SELECT COUNT(*) FROM payments")
+        .fetch_one(n.processing.db.as_ref().unwrap())
         .await
         .unwrap();
     assert_eq!(n_payments, 0, "refused requests store nothing");
@@ -708,10 +702,11 @@ async fn the_ledger_stays_balanced_through_random_operations() {
     }
     n.assert_ledger_verifies().await;
     // What the provider credited is what the ledger owes it.
-    let credited: (i64,) = sqlx::query_as("SELECT COALESCE(SUM(amount), 0) FROM payments")
-        .fetch_one(n.provider.pool.as_ref().unwrap())
-        .await
-        .unwrap();
+    let credited: (i64,) =
+        db::query_as("SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM payments")
+            .fetch_one(n.provider.db.as_ref().unwrap())
+            .await
+            .unwrap();
     assert_eq!(
         n.account_balance(&format!("provider:{}", n.provider_id))
             .await,
@@ -890,9 +885,9 @@ async fn the_daily_registry_lists_completed_payments_and_finds_a_planted_discrep
     assert_eq!(clean["theirs"], 2);
 
     // Plant a discrepancy at the provider: one credit's sum changed behind everyone's back.
-    sqlx::query("UPDATE payments SET amount = 19000 WHERE txn_id = $1")
+    db::query("UPDATE payments SET amount = 19000 WHERE txn_id = $1")
         .bind(second["payment_id"].to_string())
-        .execute(n.provider.pool.as_ref().unwrap())
+        .execute(n.provider.db.as_ref().unwrap())
         .await
         .unwrap();
     let (_, found) = send(
@@ -938,9 +933,9 @@ async fn numbers_and_dates_no_real_payment_has_are_refused_and_write_nothing() {
     n.assert_ledger_verifies().await;
 
     let payments = |n: &Network| {
-        let pool = n.processing.pool.clone().unwrap();
+        let pool = n.processing.db.clone().unwrap();
         async move {
-            let (c,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM payments")
+            let (c,): (i64,) = db::query_as("SELECT COUNT(*) FROM payments")
                 .fetch_one(&pool)
                 .await
                 .unwrap();

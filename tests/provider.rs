@@ -2,6 +2,7 @@
 //! exactly-once credit. OSMP answers are compared byte for byte.
 
 use portals::role::Role;
+use portals::server::db;
 use serde_json::{Value, json};
 
 use crate::helpers::{ADMIN_PASSWORD, TestApp};
@@ -103,9 +104,9 @@ impl Billing {
     }
 
     async fn count(&self, table: &str) -> i64 {
-        let pool = self.app.pool.as_ref().unwrap();
+        let pool = self.app.db.as_ref().unwrap();
         let (n,): (i64,) =
-            sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+            db::query_as(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
                 .fetch_one(pool)
                 .await
                 .unwrap();
@@ -236,13 +237,13 @@ async fn bad_contract_data_names_every_field_and_writes_nothing() {
             .map(|s| s.starts_with("not valid JSON")),
         Some(true)
     );
-    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM subscribers")
-        .fetch_one(app.pool.as_ref().unwrap())
+    let (n,): (i64,) = db::query_as("SELECT COUNT(*) FROM subscribers")
+        .fetch_one(app.db.as_ref().unwrap())
         .await
         .unwrap();
     assert_eq!(n, 0);
-    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM credentials")
-        .fetch_one(app.pool.as_ref().unwrap())
+    let (n,): (i64,) = db::query_as("SELECT COUNT(*) FROM credentials")
+        .fetch_one(app.db.as_ref().unwrap())
         .await
         .unwrap();
     assert_eq!(n, 0);
@@ -523,8 +524,8 @@ async fn a_hundred_concurrent_repeats_credit_once() {
     );
     assert_eq!(b.balance().await, 10_000);
     assert_eq!(b.count("payments").await, 1);
-    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM transactions WHERE kind = 'payment'")
-        .fetch_one(b.app.pool.as_ref().unwrap())
+    let (n,): (i64,) = db::query_as("SELECT COUNT(*) FROM transactions WHERE kind = 'payment'")
+        .fetch_one(b.app.db.as_ref().unwrap())
         .await
         .unwrap();
     assert_eq!(n, 1);
@@ -798,8 +799,8 @@ async fn a_failing_database_answers_243_to_check_and_1_to_pay() {
     let b = Billing::new().await;
     let a = b.account.clone();
     // Make every read of subscribers fail, as a broken disk would.
-    sqlx::query("ALTER TABLE subscribers RENAME TO subscribers_away")
-        .execute(b.app.pool.as_ref().unwrap())
+    db::query("ALTER TABLE subscribers RENAME TO subscribers_away")
+        .execute(b.app.db.as_ref().unwrap())
         .await
         .unwrap();
     assert_eq!(
@@ -812,8 +813,8 @@ async fn a_failing_database_answers_243_to_check_and_1_to_pay() {
         b.pay("32", &a, "10.00").await,
         answer(Some("32"), 1, "Temporary error, repeat later")
     );
-    sqlx::query("ALTER TABLE subscribers_away RENAME TO subscribers")
-        .execute(b.app.pool.as_ref().unwrap())
+    db::query("ALTER TABLE subscribers_away RENAME TO subscribers")
+        .execute(b.app.db.as_ref().unwrap())
         .await
         .unwrap();
     // The repeat of the temporary failure is processed again, and credited.
@@ -831,15 +832,15 @@ async fn retention_deletes_old_log_rows_and_keeps_the_money() {
     let a = b.account.clone();
     assert!(b.pay("1", &a, "10.00").await.contains("<result>0</result>"));
     assert!(b.pay("2", &a, "20.00").await.contains("<result>0</result>"));
-    let pool = b.app.pool.clone().unwrap();
+    let pool = b.app.db.clone().unwrap();
     // The first pay's log row and every transaction are made a year old.
-    sqlx::query(
+    db::query(
         "UPDATE gateway_log SET created_at = '2025-01-01T00:00:00.000000Z' WHERE txn_id = '1'",
     )
     .execute(&pool)
     .await
     .unwrap();
-    sqlx::query("UPDATE payments SET created_at = '2025-01-01T00:00:00.000000Z'")
+    db::query("UPDATE payments SET created_at = '2025-01-01T00:00:00.000000Z'")
         .execute(&pool)
         .await
         .unwrap();

@@ -3,6 +3,7 @@
 //! started by the test), first down — the failure is recorded and retried — then up, and
 //! the attachment that arrives is the very workbook the API serves.
 
+use portals::server::db;
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -173,12 +174,13 @@ impl Subscriber {
     }
 
     async fn db_sum(&self, kind: &str) -> i64 {
-        let (sum,): (i64,) =
-            sqlx::query_as("SELECT COALESCE(SUM(amount), 0) FROM transactions WHERE kind = $1")
-                .bind(kind)
-                .fetch_one(self.app.pool.as_ref().unwrap())
-                .await
-                .unwrap();
+        let (sum,): (i64,) = db::query_as(
+            "SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM transactions WHERE kind = $1",
+        )
+        .bind(kind)
+        .fetch_one(self.app.db.as_ref().unwrap())
+        .await
+        .unwrap();
         sum
     }
 }
@@ -192,9 +194,9 @@ async fn the_subscriber_report_workbook_matches_the_database() {
 
     let paid = s.db_sum("payment").await;
     let charged = -s.db_sum("usage").await;
-    let (balance,): (i64,) = sqlx::query_as("SELECT balance FROM subscribers WHERE account = $1")
+    let (balance,): (i64,) = db::query_as("SELECT balance FROM subscribers WHERE account = $1")
         .bind(&s.account)
-        .fetch_one(s.app.pool.as_ref().unwrap())
+        .fetch_one(s.app.db.as_ref().unwrap())
         .await
         .unwrap();
     assert_eq!(
@@ -666,11 +668,11 @@ async fn network_with_payments() -> Network {
 }
 
 async fn processing_sums(n: &Network, status: &str) -> (i64, i64, i64) {
-    sqlx::query_as(
-        "SELECT COUNT(*), COALESCE(SUM(amount), 0), COALESCE(SUM(processing_fee), 0) FROM payments WHERE status = $1",
+    db::query_as(
+        "SELECT COUNT(*), CAST(COALESCE(SUM(amount), 0) AS BIGINT), CAST(COALESCE(SUM(processing_fee), 0) AS BIGINT) FROM payments WHERE status = $1",
     )
     .bind(status)
-    .fetch_one(n.processing.pool.as_ref().unwrap())
+    .fetch_one(n.processing.db.as_ref().unwrap())
     .await
     .unwrap()
 }
@@ -773,10 +775,10 @@ async fn the_processing_transactions_workbook_lists_every_payment() {
     assert_eq!(kind, XLSX);
     let rows = sheet(&bytes, "Платежи");
     assert_eq!(rows.len(), 1 + 4 + 1, "header, four payments, total");
-    let db: Vec<DbPayment> = sqlx::query_as(
+    let db: Vec<DbPayment> = db::query_as(
         "SELECT id, agent_txn_id, prv_txn, account, amount, processing_fee, status FROM payments ORDER BY accepted_at, id",
     )
-    .fetch_all(n.processing.pool.as_ref().unwrap())
+    .fetch_all(n.processing.db.as_ref().unwrap())
     .await
     .unwrap();
     for (line, (id, agent_txn_id, prv_txn, account, amount, fee, status)) in
@@ -838,13 +840,13 @@ async fn the_registry_panel_and_report_pages_show_what_the_api_finds() {
     assert!(!clean.contains("id=\"discrepancies\""), "{clean}");
 
     // Plant a discrepancy at the provider: one credit's sum changed behind everyone's back.
-    let (id,): (i64,) = sqlx::query_as("SELECT id FROM payments WHERE agent_txn_id = 'R-2'")
-        .fetch_one(n.processing.pool.as_ref().unwrap())
+    let (id,): (i64,) = db::query_as("SELECT id FROM payments WHERE agent_txn_id = 'R-2'")
+        .fetch_one(n.processing.db.as_ref().unwrap())
         .await
         .unwrap();
-    sqlx::query("UPDATE payments SET amount = 19000 WHERE txn_id = $1")
+    db::query("UPDATE payments SET amount = 19000 WHERE txn_id = $1")
         .bind(id.to_string())
-        .execute(n.provider.pool.as_ref().unwrap())
+        .execute(n.provider.db.as_ref().unwrap())
         .await
         .unwrap();
     let found = page(&n.processing, &path).await;

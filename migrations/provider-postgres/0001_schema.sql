@@ -101,7 +101,7 @@ CREATE TABLE gateway_log (
     txn_id       TEXT,
     account      TEXT,
     sum          TEXT,
-    result       INTEGER NOT NULL,
+    result       BIGINT NOT NULL,
     prv_txn      BIGINT,
     comment      TEXT NOT NULL,
     created_at   TIMESTAMPTZ NOT NULL
@@ -118,7 +118,7 @@ CREATE TABLE outgoing_mail (
     attachment_name  TEXT NOT NULL,
     attachment       BYTEA NOT NULL,
     status           TEXT NOT NULL DEFAULT 'queued' CHECK (status IN ('queued', 'sent', 'failed')),
-    attempts         INTEGER NOT NULL DEFAULT 0,
+    attempts         BIGINT NOT NULL DEFAULT 0,
     last_error       TEXT,
     next_attempt_at  TIMESTAMPTZ,            -- set while queued
     created_at       TIMESTAMPTZ NOT NULL,

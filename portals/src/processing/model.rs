@@ -116,10 +116,14 @@ pub struct PaymentRow {
     pub message: Option<String>,
     pub prv_txn: Option<String>,
     pub attempts: i64,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "crate::server::clock::OptStamp"))]
     pub next_attempt_at: Option<String>,
     pub last_answer: Option<String>,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "crate::server::clock::Stamp"))]
     pub accepted_at: String,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "crate::server::clock::Stamp"))]
     pub created_at: String,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "crate::server::clock::Stamp"))]
     pub updated_at: String,
     /// The payment fields after `account`, sent to the provider with every attempt.
     #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]

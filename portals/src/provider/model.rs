@@ -27,8 +27,11 @@ pub struct SubscriberRow {
     pub services: String,
     pub balance: i64,
     pub status: String,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "crate::server::clock::Stamp"))]
     pub created_at: String,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "crate::server::clock::Stamp"))]
     pub updated_at: String,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "crate::server::clock::OptStamp"))]
     pub closed_at: Option<String>,
 }
 
@@ -85,6 +88,7 @@ pub struct ContractRow {
     pub min_amount: i64,
     pub max_amount: i64,
     pub status: String,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "crate::server::clock::Stamp"))]
     pub created_at: String,
     /// The payment fields issued with the contract, `account` first. Empty only for a
     /// contract signed before fields existed, until the store fills in the kind's default.
@@ -119,6 +123,7 @@ pub struct TransactionRow {
     pub balance_after: i64,
     pub prv_txn: Option<i64>,
     pub txn_id: Option<String>,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "crate::server::clock::Stamp"))]
     pub created_at: String,
     /// A payment's fields after `account` (`{"city":"Пермь"}`); empty for usage.
     #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
@@ -140,6 +145,7 @@ pub struct GatewayLogRow {
     pub result: i64,
     pub prv_txn: Option<i64>,
     pub comment: String,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "crate::server::clock::Stamp"))]
     pub created_at: String,
 }
 
@@ -158,7 +164,10 @@ pub struct OutgoingMailView {
     pub status: String,
     pub attempts: i64,
     pub last_error: Option<String>,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "crate::server::clock::OptStamp"))]
     pub next_attempt_at: Option<String>,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "crate::server::clock::Stamp"))]
     pub created_at: String,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "crate::server::clock::OptStamp"))]
     pub sent_at: Option<String>,
 }

@@ -1,21 +1,156 @@
-//! Timestamps as stored and sent: RFC 3339 UTC with a fixed width
-//! (`2026-11-26T06:42:15.123456Z`), so that text order is time order in every database.
+//! Instants as stored and sent. On SQLite an instant is RFC 3339 UTC text of a fixed width
+//! (`2026-11-26T06:42:15.123456Z`), so that text order is time order; on PostgreSQL it is a
+//! `timestamptz`. [`Stamp`] is the one type the code binds and reads for both, and its
+//! text is what JSON and the pages show.
 
+use std::fmt;
+
+use sqlx::encode::IsNull;
+use sqlx::error::BoxDynError;
+use sqlx::{Decode, Encode, Postgres, Sqlite, Type};
 use time::macros::format_description;
 use time::{Date, OffsetDateTime};
 
 const STORED: &[time::format_description::FormatItem<'static>] =
     format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
 
-/// Now, for a database column or a JSON field.
-pub fn now() -> String {
-    stamp(OffsetDateTime::now_utc())
+/// An instant in UTC, to the microsecond (what both databases keep).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Stamp(OffsetDateTime);
+
+impl Stamp {
+    pub fn at(at: OffsetDateTime) -> Stamp {
+        let utc = at.to_offset(time::UtcOffset::UTC);
+        let micros = utc.microsecond();
+        Stamp(utc.replace_microsecond(micros).unwrap_or(utc))
+    }
+
+    /// Midnight UTC starting `day`.
+    pub fn day_start(day: Date) -> Stamp {
+        Stamp(day.midnight().assume_utc())
+    }
+
+    /// An RFC 3339 instant (any offset), as stored or sent.
+    pub fn parse(text: &str) -> Option<Stamp> {
+        OffsetDateTime::parse(text.trim(), &time::format_description::well_known::Rfc3339)
+            .ok()
+            .map(Stamp::at)
+    }
+
+    pub fn time(self) -> OffsetDateTime {
+        self.0
+    }
 }
 
-pub fn stamp(at: OffsetDateTime) -> String {
-    at.to_offset(time::UtcOffset::UTC)
-        .format(STORED)
-        .unwrap_or_default()
+impl fmt::Display for Stamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0.format(STORED).map_err(|_| fmt::Error)?)
+    }
+}
+
+impl From<Stamp> for String {
+    fn from(stamp: Stamp) -> String {
+        stamp.to_string()
+    }
+}
+
+impl Type<Sqlite> for Stamp {
+    fn type_info() -> sqlx::sqlite::SqliteTypeInfo {
+        <String as Type<Sqlite>>::type_info()
+    }
+}
+
+impl Encode<'_, Sqlite> for Stamp {
+    fn encode_by_ref(
+        &self,
+        buf: &mut sqlx::sqlite::SqliteArgumentsBuffer,
+    ) -> Result<IsNull, BoxDynError> {
+        Encode::<Sqlite>::encode(self.to_string(), buf)
+    }
+}
+
+impl Decode<'_, Sqlite> for Stamp {
+    fn decode(value: sqlx::sqlite::SqliteValueRef<'_>) -> Result<Self, BoxDynError> {
+        let text = <&str as Decode<Sqlite>>::decode(value)?;
+        Stamp::parse(text).ok_or_else(|| format!("not an RFC 3339 instant: {text:?}").into())
+    }
+}
+
+impl Type<Postgres> for Stamp {
+    fn type_info() -> sqlx::postgres::PgTypeInfo {
+        <OffsetDateTime as Type<Postgres>>::type_info()
+    }
+}
+
+impl Encode<'_, Postgres> for Stamp {
+    fn encode_by_ref(
+        &self,
+        buf: &mut sqlx::postgres::PgArgumentBuffer,
+    ) -> Result<IsNull, BoxDynError> {
+        Encode::<Postgres>::encode_by_ref(&self.0, buf)
+    }
+}
+
+impl Decode<'_, Postgres> for Stamp {
+    fn decode(value: sqlx::postgres::PgValueRef<'_>) -> Result<Self, BoxDynError> {
+        <OffsetDateTime as Decode<Postgres>>::decode(value).map(Stamp::at)
+    }
+}
+
+/// An instant column that may be NULL, read into an `Option<String>` field
+/// (`#[sqlx(try_from = "OptStamp")]`): the instant-typed twin of `Option<String>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OptStamp(pub Option<Stamp>);
+
+impl From<OptStamp> for Option<String> {
+    fn from(stamp: OptStamp) -> Option<String> {
+        stamp.0.map(String::from)
+    }
+}
+
+impl<DB: sqlx::Database> Type<DB> for OptStamp
+where
+    Stamp: Type<DB>,
+{
+    fn type_info() -> DB::TypeInfo {
+        <Stamp as Type<DB>>::type_info()
+    }
+
+    fn compatible(ty: &DB::TypeInfo) -> bool {
+        <Stamp as Type<DB>>::compatible(ty)
+    }
+}
+
+impl<'r, DB: sqlx::Database> Decode<'r, DB> for OptStamp
+where
+    Stamp: Decode<'r, DB>,
+{
+    fn decode(value: <DB as sqlx::Database>::ValueRef<'r>) -> Result<Self, BoxDynError> {
+        use sqlx::ValueRef;
+        if value.is_null() {
+            return Ok(OptStamp(None));
+        }
+        Stamp::decode(value).map(|s| OptStamp(Some(s)))
+    }
+}
+
+/// Now, for a database column.
+pub fn now() -> Stamp {
+    Stamp::at(OffsetDateTime::now_utc())
+}
+
+/// Now, as the text JSON and pages show.
+pub fn now_text() -> String {
+    now().to_string()
+}
+
+pub fn stamp(at: OffsetDateTime) -> Stamp {
+    Stamp::at(at)
+}
+
+/// An instant as text, for the roles that keep instants as text (the agent on SQLite).
+pub fn stamp_text(at: OffsetDateTime) -> String {
+    Stamp::at(at).to_string()
 }
 
 /// A `YYYY-MM-DD` date from a query parameter.
@@ -23,24 +158,27 @@ pub fn parse_day(text: &str) -> Option<Date> {
     Date::parse(text.trim(), format_description!("[year]-[month]-[day]")).ok()
 }
 
-/// The text bounds `[from, to)` of stored timestamps for the days `from..=to`.
-pub fn day_bounds(from: Option<Date>, to: Option<Date>) -> (String, String) {
-    let low = from
-        .map(|d| d.to_string())
-        .unwrap_or_else(|| "0000".to_owned());
-    let high = to
-        .and_then(|d| d.next_day())
-        .map(|d| d.to_string())
-        .unwrap_or_else(|| "9999".to_owned());
-    (low, high)
+/// The earliest and latest instants a day filter can name (both databases hold them).
+fn unbounded() -> (Stamp, Stamp) {
+    let low = Date::from_calendar_date(1970, time::Month::January, 1).unwrap_or(Date::MIN);
+    let high = Date::from_calendar_date(9999, time::Month::December, 31).unwrap_or(Date::MAX);
+    (Stamp::day_start(low), Stamp::day_start(high))
 }
 
-/// The stored-timestamp bounds for optional `from`/`to` day filters (`YYYY-MM-DD`, empty
+/// The bounds `[from, to)` of stored instants for the days `from..=to` (UTC).
+pub fn day_bounds(from: Option<Date>, to: Option<Date>) -> (Stamp, Stamp) {
+    let (low, high) = unbounded();
+    (
+        from.map(Stamp::day_start).unwrap_or(low),
+        to.and_then(|d| d.next_day())
+            .map(Stamp::day_start)
+            .unwrap_or(high),
+    )
+}
+
+/// The stored-instant bounds for optional `from`/`to` day filters (`YYYY-MM-DD`, empty
 /// meaning unbounded); `Err` names the filter that is not a date.
-pub fn filter_bounds(
-    from: Option<&str>,
-    to: Option<&str>,
-) -> Result<(String, String), &'static str> {
+pub fn filter_bounds(from: Option<&str>, to: Option<&str>) -> Result<(Stamp, Stamp), &'static str> {
     let day = |name: &'static str, text: Option<&str>| match text
         .map(str::trim)
         .filter(|t| !t.is_empty())
@@ -58,18 +196,36 @@ mod tests {
     #[test]
     fn fixed_width_and_day_bounds() {
         let at = OffsetDateTime::from_unix_timestamp(1_795_674_962).unwrap();
-        assert_eq!(stamp(at), "2026-11-26T06:36:02.000000Z");
+        assert_eq!(stamp(at).to_string(), "2026-11-26T06:36:02.000000Z");
+        let text = |(a, b): (Stamp, Stamp)| (a.to_string(), b.to_string());
         let day = parse_day("2026-11-26").unwrap();
         assert_eq!(
-            day_bounds(Some(day), Some(day)),
-            ("2026-11-26".into(), "2026-11-27".into())
+            text(day_bounds(Some(day), Some(day))),
+            (
+                "2026-11-26T00:00:00.000000Z".into(),
+                "2026-11-27T00:00:00.000000Z".into()
+            )
         );
-        assert_eq!(day_bounds(None, None), ("0000".into(), "9999".into()));
+        assert_eq!(
+            text(day_bounds(None, None)),
+            (
+                "1970-01-01T00:00:00.000000Z".into(),
+                "9999-12-31T00:00:00.000000Z".into()
+            )
+        );
         assert!(parse_day("26.11.2026").is_none());
         assert_eq!(
-            filter_bounds(Some(""), None),
-            Ok(("0000".into(), "9999".into()))
+            filter_bounds(Some(""), None).map(text),
+            Ok(text(day_bounds(None, None)))
         );
         assert_eq!(filter_bounds(Some("2026-11-26"), Some("x")), Err("to"));
+    }
+
+    #[test]
+    fn a_stamp_reads_back_what_it_wrote_and_keeps_microseconds() {
+        let stamp = Stamp::parse("2026-11-26T09:36:02.1234567+03:00").unwrap();
+        assert_eq!(stamp.to_string(), "2026-11-26T06:36:02.123456Z");
+        assert_eq!(Stamp::parse(&stamp.to_string()), Some(stamp));
+        assert!(Stamp::parse("yesterday").is_none());
     }
 }

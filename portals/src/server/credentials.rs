@@ -2,23 +2,23 @@
 //! centers at a provider, agents at processing. One table (`credentials`) for every
 //! realm; contracts create rows, closing a contract revokes them.
 
+use crate::server::db::{self, Db, Tx};
 use std::sync::Arc;
 
 use shared::auth::{
     BoxFuture, CredentialStore, Principal, StoreError, VerifiedCache, VerifyError, hash_password,
     verify_password,
 };
-use sqlx::SqlitePool;
 
 /// A realm whose logins live in the `credentials` table.
 pub struct DbCredentials {
-    pool: SqlitePool,
+    pool: Db,
     realm: &'static str,
     cache: VerifiedCache,
 }
 
 impl DbCredentials {
-    pub fn new(pool: SqlitePool, realm: &'static str) -> Arc<Self> {
+    pub fn new(pool: Db, realm: &'static str) -> Arc<Self> {
         Arc::new(DbCredentials {
             pool,
             realm,
@@ -30,12 +30,12 @@ impl DbCredentials {
     /// login exists exactly when the contract it belongs to does.
     pub async fn store(
         &self,
-        conn: &mut sqlx::SqliteConnection,
+        conn: &mut Tx,
         login: &str,
         subject: &str,
         credential: &NewCredential,
     ) -> Result<(), sqlx::Error> {
-        sqlx::query(
+        db::query(
             "INSERT INTO credentials (realm, login, password_hash, subject, created_at) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(self.realm)
@@ -52,14 +52,12 @@ impl DbCredentials {
     /// contract id) and returns the password — the only time it exists in clear text.
     pub async fn issue(&self, login: &str, subject: &str) -> Result<String, StoreError> {
         let credential = new_credential().await?;
-        let mut conn = self
-            .pool
-            .acquire()
+        let failed = |e: sqlx::Error| StoreError(e.to_string());
+        let mut tx = self.pool.begin().await.map_err(failed)?;
+        self.store(&mut tx, login, subject, &credential)
             .await
-            .map_err(|e| StoreError(e.to_string()))?;
-        self.store(&mut conn, login, subject, &credential)
-            .await
-            .map_err(|e| StoreError(e.to_string()))?;
+            .map_err(failed)?;
+        tx.commit().await.map_err(failed)?;
         Ok(credential.password)
     }
 
@@ -71,7 +69,7 @@ impl DbCredentials {
     /// entries are keyed on the stored hash, which has just changed.
     pub async fn rotate(&self, login: &str) -> Result<Option<String>, StoreError> {
         let credential = new_credential().await?;
-        let changed = sqlx::query(
+        let changed = db::query(
             "UPDATE credentials SET password_hash = $1 WHERE realm = $2 AND login = $3 AND revoked_at IS NULL",
         )
         .bind(&credential.hash)
@@ -87,12 +85,8 @@ impl DbCredentials {
     }
 
     /// Revokes a login inside the caller's transaction; it stops working at once.
-    pub async fn revoke(
-        &self,
-        conn: &mut sqlx::SqliteConnection,
-        login: &str,
-    ) -> Result<(), sqlx::Error> {
-        sqlx::query("UPDATE credentials SET revoked_at = $1 WHERE realm = $2 AND login = $3 AND revoked_at IS NULL")
+    pub async fn revoke(&self, conn: &mut Tx, login: &str) -> Result<(), sqlx::Error> {
+        db::query("UPDATE credentials SET revoked_at = $1 WHERE realm = $2 AND login = $3 AND revoked_at IS NULL")
             .bind(super::clock::now())
             .bind(self.realm)
             .bind(login)
@@ -133,7 +127,7 @@ impl CredentialStore for DbCredentials {
         Box::pin(async move {
             // The row is read on every request (an indexed lookup, no hashing), so a
             // revoked or changed login stops working at once, in every process.
-            let row: Option<(String, String)> = sqlx::query_as(
+            let row: Option<(String, String)> = db::query_as(
                 "SELECT password_hash, subject FROM credentials WHERE realm = $1 AND login = $2 AND revoked_at IS NULL",
             )
             .bind(self.realm)

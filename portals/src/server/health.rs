@@ -1,5 +1,6 @@
 //! `GET /healthz` (public), `GET /metrics` and `GET /api/admin/v1/participant` (operator).
 
+use crate::server::db::{self, Db};
 use std::sync::Arc;
 
 use axum::extract::State;
@@ -9,7 +10,6 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
 use shared::metrics::HttpMetrics;
-use sqlx::SqlitePool;
 
 use crate::role::Role;
 
@@ -18,14 +18,14 @@ pub struct HealthState {
     pub role: Role,
     pub name: Option<String>,
     pub started_at: String,
-    pub pool: Option<SqlitePool>,
+    pub pool: Option<Db>,
     pub metrics: Arc<HttpMetrics>,
 }
 
 /// 200 while the participant can serve (its database answers), 503 otherwise.
 async fn healthz(State(state): State<HealthState>) -> impl IntoResponse {
     if let Some(pool) = &state.pool
-        && let Err(e) = sqlx::query("SELECT 1").execute(pool).await
+        && let Err(e) = db::query("SELECT 1").execute(pool).await
     {
         tracing::error!(error = %e, "health check: database does not answer");
         return (

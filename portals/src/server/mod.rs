@@ -23,13 +23,13 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware::{from_fn, from_fn_with_state};
+use db::Db;
 use shared::auth::{CredentialStore, Gate, SingleLogin, require_auth};
 use shared::config::CommonArgs;
 use shared::error::ApiError;
 use shared::metrics::HttpMetrics;
 use shared::outbound::Trust;
 use shared::serve::{ConnectionStats, ServeLimits, TlsIdentity};
-use sqlx::SqlitePool;
 use tokio::net::TcpListener;
 
 use crate::role::Role;
@@ -140,7 +140,7 @@ pub struct RoleContext {
     pub settings: Settings,
     /// The address the participant really listens on (port 0 resolved).
     pub addr: SocketAddr,
-    pub pool: Option<SqlitePool>,
+    pub pool: Option<Db>,
     pub admin: Arc<dyn CredentialStore>,
     /// Whether this participant serves HTTPS (`--tls-cert`): its URLs say `https://`.
     pub https: bool,
@@ -185,7 +185,7 @@ pub struct App {
     pub admin_password: String,
     /// Passwords generated on this start: (what, file, password).
     pub generated: Vec<(&'static str, PathBuf, String)>,
-    pub pool: Option<SqlitePool>,
+    pub pool: Option<Db>,
     /// The listener's connection counts (open, peak, accepted).
     pub connections: Arc<ConnectionStats>,
     listener: TcpListener,
@@ -277,7 +277,7 @@ impl App {
         let health = health::HealthState {
             role,
             name: settings.common.name.clone(),
-            started_at: clock::now(),
+            started_at: clock::now_text(),
             pool: pool.clone(),
             metrics: metrics.clone(),
         };

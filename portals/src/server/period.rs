@@ -49,7 +49,7 @@ impl Period {
     }
 
     /// The stored-timestamp bounds `[from, to + 1 day)`.
-    pub fn bounds(&self) -> (String, String) {
+    pub fn bounds(&self) -> (clock::Stamp, clock::Stamp) {
         clock::day_bounds(Some(self.from), Some(self.to))
     }
 
@@ -83,7 +83,14 @@ mod tests {
         let p = Period::parse(Some("2026-11-29"), Some("2026-12-01"), 31).unwrap();
         assert_eq!(p.days(), 3);
         assert_eq!(p.each_day().count(), 3);
-        assert_eq!(p.bounds(), ("2026-11-29".into(), "2026-12-02".into()));
+        let (from, to) = p.bounds();
+        assert_eq!(
+            (from.to_string(), to.to_string()),
+            (
+                "2026-11-29T00:00:00.000000Z".to_owned(),
+                "2026-12-02T00:00:00.000000Z".to_owned()
+            )
+        );
         assert_eq!(p.russian(), "29.11.2026 — 01.12.2026");
         assert!(Period::parse(Some("2026-12-02"), Some("2026-12-01"), 31).is_err());
         assert!(Period::parse(None, Some("2026-12-01"), 31).is_err());

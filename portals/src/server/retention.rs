@@ -7,9 +7,8 @@
 //! Each role names its sweeps; [`spawn`] runs them an hour apart, in batches, so a big
 //! first sweep never holds the database's write lock for long.
 
+use crate::server::db::{self, Db};
 use std::time::Duration;
-
-use sqlx::SqlitePool;
 
 use super::clock;
 
@@ -33,7 +32,7 @@ pub struct Sweep {
 
 /// Deletes what is older than `max_age` now; returns how many rows of each sweep went.
 pub async fn sweep_once(
-    pool: &SqlitePool,
+    pool: &Db,
     sweeps: &[Sweep],
     max_age: Duration,
 ) -> Result<Vec<(&'static str, u64)>, sqlx::Error> {
@@ -44,8 +43,8 @@ pub async fn sweep_once(
     for sweep in sweeps {
         let mut total = 0;
         loop {
-            let batch = sqlx::query(sweep.delete)
-                .bind(&cutoff)
+            let batch = db::query(sweep.delete)
+                .bind(cutoff)
                 .bind(BATCH_ROWS)
                 .execute(pool)
                 .await?
@@ -61,7 +60,7 @@ pub async fn sweep_once(
 }
 
 /// Runs the sweeps every [`SWEEP_INTERVAL`] for as long as the process lives.
-pub fn spawn(pool: SqlitePool, sweeps: &'static [Sweep], max_age: Duration) {
+pub fn spawn(pool: Db, sweeps: &'static [Sweep], max_age: Duration) {
     tokio::spawn(async move {
         tokio::time::sleep(Duration::from_secs(60)).await;
         loop {

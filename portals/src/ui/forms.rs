@@ -10,10 +10,10 @@ use leptos::prelude::*;
 pub fn cleared_when(done: impl Fn() -> bool + Send + Sync + 'static) -> NodeRef<Form> {
     let form = NodeRef::<Form>::new();
     Effect::new(move |_| {
-        if done() {
-            if let Some(form) = form.get_untracked() {
-                form.reset();
-            }
+        if done()
+            && let Some(form) = form.get_untracked()
+        {
+            form.reset();
         }
     });
     form

@@ -25,8 +25,8 @@ pub const SWEEP_EVERY: Duration = Duration::from_secs(60);
 /// its write (so a bill arriving at the same moment queues behind it and then finds the
 /// session closed, and goes to unassigned cash). Returns the sessions swept.
 pub async fn sweep(pool: &SqlitePool, now: OffsetDateTime) -> Result<Vec<i64>, sqlx::Error> {
-    let stamp = clock::stamp(now);
-    let cutoff = clock::stamp(now - ABANDONED_AFTER);
+    let stamp = clock::stamp_text(now);
+    let cutoff = clock::stamp_text(now - ABANDONED_AFTER);
     let mut tx = pool.begin().await?;
     let swept: Vec<(i64,)> = sqlx::query_as(
         "UPDATE sessions SET abandoned_at = $1

@@ -67,7 +67,7 @@ pub fn validate_table(table: &[Denomination]) -> Result<(), ApiError> {
 /// Replaces the stored bill table (one transaction).
 pub async fn save_table(pool: &SqlitePool, table: &[Denomination]) -> Result<(), ApiError> {
     validate_table(table)?;
-    let now = clock::now();
+    let now = clock::now_text();
     let mut tx = pool.begin().await.map_err(db)?;
     sqlx::query("DELETE FROM validator_bill_table")
         .execute(&mut *tx)
@@ -253,7 +253,7 @@ pub async fn credit(state: &AgentState, bill: &StackedBill) -> Result<BillOutcom
         Ok(id) => (Some(id), None),
         Err(why) => (None, Some(why)),
     };
-    let now = clock::now();
+    let now = clock::now_text();
     sqlx::query(
         "INSERT INTO bills (event_id, session_id, amount, bill_type, stacked_at, received_at, unassigned)
          VALUES ($1, $2, $3, $4, $5, $6, $7)",

@@ -46,7 +46,7 @@ enum OriginKey<'a> {
 /// digits from SQLite's generator (seeded by the OS): short enough to read aloud, and a
 /// taken one is simply drawn again.
 async fn open(conn: &mut SqliteConnection, key: OriginKey<'_>) -> Result<bool, sqlx::Error> {
-    let now = clock::now();
+    let now = clock::now_text();
     for _ in 0..CODE_ATTEMPTS {
         let (code,): (String,) = sqlx::query_as(
             "SELECT printf('K-%04d-%02d', abs(random() % 10000), abs(random() % 100))",
@@ -531,7 +531,7 @@ async fn resolve_plain(
     )
     .bind(resolution.as_str())
     .bind(operator)
-    .bind(clock::now())
+    .bind(clock::now_text())
     .bind(reason)
     .bind(code)
     .execute(pool)
@@ -674,7 +674,7 @@ pub async fn pay_again(
     .map_err(db)?;
 
     let extra_json = serde_json::to_string(&extra).map_err(ApiError::internal)?;
-    let now = clock::now();
+    let now = clock::now_text();
     let mut tx = state.pool.begin().await.map_err(db)?;
     // The operator's session: no bills (the cash is the claim's, counted once already).
     let (session_id,): (i64,) = sqlx::query_as(

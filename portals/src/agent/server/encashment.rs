@@ -182,7 +182,7 @@ pub async fn record(
     ))
     .bind(None::<i64>)
     .bind(operator)
-    .bind(clock::now())
+    .bind(clock::now_text())
     .bind(request.counted.get())
     .bind(note)
     .bind(request.previous)

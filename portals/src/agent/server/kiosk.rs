@@ -211,7 +211,7 @@ pub async fn open(
     refuse_if_blocked(state).await?;
     let provider = provider(state, provider_id, account, extra).await?;
     let extra = values::to_text(extra);
-    let since = clock::stamp(time::OffsetDateTime::now_utc() - CHECK_VALID);
+    let since = clock::stamp_text(time::OffsetDateTime::now_utc() - CHECK_VALID);
     let check_id = store::successful_check(&state.pool, provider_id, account, &extra, &since)
         .await
         .map_err(db)?;
@@ -224,7 +224,7 @@ pub async fn open(
     .bind(account)
     .bind(provider.min_amount.get())
     .bind(provider.max_amount.get())
-    .bind(clock::now())
+    .bind(clock::now_text())
     .bind(check_id)
     .bind(&extra)
     .fetch_one(&state.pool)
@@ -316,7 +316,7 @@ pub async fn pay(state: &AgentState, session_id: i64) -> Result<PaymentRow, ApiE
             ),
         ));
     }
-    let now = clock::now();
+    let now = clock::now_text();
     let agent_txn_id = format!("{session_id}-{}", shared::auth::generate_password());
     let mut tx = state.pool.begin().await.map_err(db)?;
     let closed = sqlx::query(

@@ -100,8 +100,10 @@ pub fn parts(context: &RoleContext) -> Result<RoleParts, StartError> {
     );
     let pool = context
         .pool
-        .clone()
-        .ok_or_else(|| StartError::Other("the agent needs its database".into()))?;
+        .as_ref()
+        .and_then(crate::server::db::Db::sqlite)
+        .cloned()
+        .ok_or_else(|| StartError::Other("the agent needs its SQLite database".into()))?;
     let settings = &context.settings;
     let state = AgentState {
         pool,
@@ -124,7 +126,7 @@ pub fn parts(context: &RoleContext) -> Result<RoleParts, StartError> {
     tokio::spawn(outbox::run(state.clone()));
     tokio::spawn(abandoned::run(state.clone()));
     crate::server::retention::spawn(
-        state.pool.clone(),
+        state.pool.clone().into(),
         RETENTION,
         settings
             .retention

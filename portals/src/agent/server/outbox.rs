@@ -61,7 +61,7 @@ pub async fn attempt(state: &AgentState, payment: &PaymentRow) -> Result<(), sql
                         last_error = $1, updated_at = $2 WHERE id = $3",
             )
             .bind(format!("HTTP {status}: {body}"))
-            .bind(clock::now())
+            .bind(clock::now_text())
             .bind(payment.id)
             .execute(&mut *tx)
             .await?;
@@ -84,7 +84,7 @@ async fn record(
     };
     let attempts = payment.attempts + 1;
     let next = (status == "pending")
-        .then(|| clock::stamp(time::OffsetDateTime::now_utc() + backoff(attempts)));
+        .then(|| clock::stamp_text(time::OffsetDateTime::now_utc() + backoff(attempts)));
     let mut tx = state.pool.begin().await?;
     sqlx::query(
         "UPDATE payments SET status = $1, result = $2, message = $3, processing_payment_id = $4, processing_fee = $5,
@@ -99,7 +99,7 @@ async fn record(
     .bind(&answer.prv_txn)
     .bind(attempts)
     .bind(next)
-    .bind(clock::now())
+    .bind(clock::now_text())
     .bind(payment.id)
     .execute(&mut *tx)
     .await?;
@@ -122,13 +122,13 @@ async fn reschedule(
     error: &str,
 ) -> Result<(), sqlx::Error> {
     let attempts = payment.attempts + 1;
-    let next = clock::stamp(time::OffsetDateTime::now_utc() + backoff(attempts));
+    let next = clock::stamp_text(time::OffsetDateTime::now_utc() + backoff(attempts));
     tracing::warn!(agent_txn_id = %payment.agent_txn_id, attempts, error, "outbox: not delivered; will retry");
     sqlx::query("UPDATE payments SET attempts = $1, next_attempt_at = $2, last_error = $3, updated_at = $4 WHERE id = $5")
         .bind(attempts)
         .bind(next)
         .bind(error)
-        .bind(clock::now())
+        .bind(clock::now_text())
         .bind(payment.id)
         .execute(&state.pool)
         .await
@@ -138,7 +138,7 @@ async fn reschedule(
 /// Runs until the database closes: sends what is due.
 pub async fn run(state: AgentState) {
     while !state.pool.is_closed() {
-        match store::due_payments(&state.pool, &clock::now(), 32).await {
+        match store::due_payments(&state.pool, &clock::now_text(), 32).await {
             Ok(due) => {
                 for payment in &due {
                     if let Err(e) = attempt(&state, payment).await {

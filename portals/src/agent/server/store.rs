@@ -26,7 +26,7 @@ pub async fn save_contract(pool: &SqlitePool, contract: &Contract) -> Result<(),
     .bind(&contract.contract_number)
     .bind(&contract.login)
     .bind(&contract.password)
-    .bind(clock::now())
+    .bind(clock::now_text())
     .execute(&mut *tx)
     .await?;
     // A new contract may mean another processing center: forget the old one's catalog.
@@ -60,7 +60,7 @@ pub async fn sync_succeeded(
     body: Option<&str>,
     etag: Option<&str>,
 ) -> Result<(), sqlx::Error> {
-    let now = clock::now();
+    let now = clock::now_text();
     sqlx::query(
         "UPDATE sync_state SET body = COALESCE($1, body), etag = COALESCE($2, etag), fetched_at = $3, last_attempt_at = $3,
                 last_error = NULL WHERE what = $4",
@@ -76,7 +76,7 @@ pub async fn sync_succeeded(
 
 pub async fn sync_failed(pool: &SqlitePool, what: &str, error: &str) -> Result<(), sqlx::Error> {
     sqlx::query("UPDATE sync_state SET last_attempt_at = $1, last_error = $2 WHERE what = $3")
-        .bind(clock::now())
+        .bind(clock::now_text())
         .bind(error)
         .bind(what)
         .execute(pool)
@@ -155,7 +155,7 @@ pub async fn record_check(
     .bind(account)
     .bind(extra)
     .bind(result)
-    .bind(clock::now())
+    .bind(clock::now_text())
     .fetch_one(pool)
     .await?;
     Ok(id)

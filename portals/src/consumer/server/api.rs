@@ -255,7 +255,7 @@ pub async fn use_service(
     let body: serde_json::Value = serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
     let money = |field: &str| serde_json::from_value::<Money>(body[field].clone()).ok();
     let record = Use {
-        at: clock::now(),
+        at: clock::now_text(),
         service: request.service.clone(),
         quantity: request.quantity,
         status: status.as_u16(),

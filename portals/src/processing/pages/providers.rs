@@ -109,11 +109,7 @@ pub async fn create_provider(
 #[server(prefix = "/ui", endpoint = "processing/provider-active")]
 pub async fn set_provider_active(id: i64, active: bool) -> Result<(), ServerFnError> {
     let state = processing_state()?;
-    sqlx::query("UPDATE providers SET active = $1, updated_at = $2 WHERE id = $3")
-        .bind(active)
-        .bind(crate::server::clock::now())
-        .bind(id)
-        .execute(&state.pool)
+    crate::processing::server::store::set_provider_active(&state.pool, id, active)
         .await
         .map_err(failed)?;
     tracing::info!(provider = id, active, "provider switched from the portal");

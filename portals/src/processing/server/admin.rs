@@ -1,6 +1,7 @@
 //! The operator's API, `/api/admin/v1` (wire.md "Processing"): provider and agent
 //! contracts, top-ups, payments, the ledger and its check.
 
+use crate::server::db;
 use std::collections::BTreeMap;
 
 use axum::extract::{Path, Query, State};
@@ -110,7 +111,7 @@ pub async fn create_provider(
     let now = clock::now();
     let fields = serde_json::to_string(&body.fields).map_err(ApiError::internal)?;
     let mut tx = state.pool.begin().await.map_err(db)?;
-    let (id,): (i64,) = sqlx::query_as(
+    let (id,): (i64,) = db::query_as(
         "INSERT INTO providers (name, service_kind, endpoint_url, protocol, login, password, fields, min_amount, max_amount, created_at, updated_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING id",
     )
@@ -123,8 +124,8 @@ pub async fn create_provider(
     .bind(fields)
     .bind(body.min_amount.get())
     .bind(body.max_amount.get())
-    .bind(&now)
-    .fetch_one(&mut *tx)
+    .bind(now)
+    .fetch_one(&mut tx)
     .await
     .map_err(db)?;
     ledger::open_account(&mut tx, &provider_account(id), "provider", id)
@@ -206,7 +207,7 @@ async fn patch_provider(
     };
     validate_provider(&merged)?;
     let fields = serde_json::to_string(&merged.fields).map_err(ApiError::internal)?;
-    sqlx::query(
+    db::query(
         "UPDATE providers SET name = $1, service_kind = $2, endpoint_url = $3, protocol = $4, login = $5, password = $6,
                 fields = $7, min_amount = $8, max_amount = $9, active = $10, updated_at = $11 WHERE id = $12",
     )
@@ -234,10 +235,7 @@ async fn delete_provider(
     Path(id): Path<i64>,
 ) -> Result<impl IntoResponse, ApiError> {
     provider_or_404(&state, id).await?;
-    sqlx::query("UPDATE providers SET active = 0, updated_at = $1 WHERE id = $2")
-        .bind(clock::now())
-        .bind(id)
-        .execute(&state.pool)
+    store::set_provider_active(&state.pool, id, false)
         .await
         .map_err(db)?;
     tracing::info!(provider = id, "provider contract deactivated");
@@ -332,7 +330,7 @@ pub async fn create_agent(
     }
     let credential = new_credential().await.map_err(ApiError::internal)?;
     let mut tx = state.pool.begin().await.map_err(db)?;
-    let (id,): (i64,) = sqlx::query_as(
+    let (id,): (i64,) = db::query_as(
         "INSERT INTO agents (name, contract_number, login, fee_percent_bp, fee_fixed, fee_min, fee_max, created_at)
          VALUES ($1, $7, $7, $2, $3, $4, $5, $6) RETURNING id",
     )
@@ -345,16 +343,16 @@ pub async fn create_agent(
     // The contract number and login derive from the id, known only after the insert: a
     // placeholder unique to this transaction holds their place (portable SQL, no randomblob).
     .bind(format!("pending-{}", shared::auth::generate_password()))
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut tx)
     .await
     .map_err(db)?;
     let contract_number = format!("AG-{id:06}");
     let login = format!("agent-{id}");
-    sqlx::query("UPDATE agents SET contract_number = $1, login = $2 WHERE id = $3")
+    db::query("UPDATE agents SET contract_number = $1, login = $2 WHERE id = $3")
         .bind(&contract_number)
         .bind(&login)
         .bind(id)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await
         .map_err(db)?;
     ledger::open_account(&mut tx, &agent_account(id), "agent", id)
@@ -554,7 +552,7 @@ pub async fn top_up(
     }
     agent_or_404(state, agent_id).await?;
     let mut tx = state.pool.begin().await.map_err(db)?;
-    let inserted: Option<(i64,)> = sqlx::query_as(
+    let inserted: Option<(i64,)> = db::query_as(
         "INSERT INTO topups (agent_id, reference, amount, created_at) VALUES ($1, $2, $3, $4)
          ON CONFLICT (agent_id, reference) DO NOTHING RETURNING id",
     )
@@ -562,7 +560,7 @@ pub async fn top_up(
     .bind(reference)
     .bind(topup.amount.get())
     .bind(clock::now())
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut tx)
     .await
     .map_err(db)?;
     if inserted.is_some() {
@@ -583,7 +581,7 @@ pub async fn top_up(
     } else {
         tx.rollback().await.map_err(db)?;
         let (amount,): (i64,) =
-            sqlx::query_as("SELECT amount FROM topups WHERE agent_id = $1 AND reference = $2")
+            db::query_as("SELECT amount FROM topups WHERE agent_id = $1 AND reference = $2")
                 .bind(agent_id)
                 .bind(reference)
                 .fetch_one(&state.pool)

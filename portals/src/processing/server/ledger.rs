@@ -8,9 +8,9 @@
 //! payment completes (and is posted) or fails (and is voided).
 
 pub use crate::processing::model::{AccountRow, Check, Verification};
-use sqlx::{SqliteConnection, SqlitePool};
 
 use crate::server::clock;
+use crate::server::db::{self, Db, Tx};
 
 pub const FEES: &str = "fees";
 pub const TOPUPS: &str = "topups";
@@ -25,12 +25,12 @@ pub fn provider_account(provider_id: i64) -> String {
 
 /// Opens an account (idempotent).
 pub async fn open_account(
-    conn: &mut SqliteConnection,
+    conn: &mut Tx,
     id: &str,
     kind: &str,
     owner_id: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO ledger_accounts (id, kind, owner_id) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING")
+    db::query("INSERT INTO ledger_accounts (id, kind, owner_id) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING")
         .bind(id)
         .bind(kind)
         .bind(owner_id)
@@ -49,7 +49,7 @@ pub const ACCOUNT_BALANCE_LIMIT: i64 = 1_000_000_000_000_000_000;
 /// take an account beyond [`ACCOUNT_BALANCE_LIMIT`], is an error: the caller's transaction
 /// must then be rolled back (dropping it does), so nothing of it is written.
 pub async fn post(
-    conn: &mut SqliteConnection,
+    conn: &mut Tx,
     kind: &str,
     reference: &str,
     postings: &[(&str, i64)],
@@ -62,7 +62,7 @@ pub async fn post(
             "ledger entry {kind} {reference} does not balance: {postings:?}"
         )));
     }
-    let (entry_id,): (i64,) = sqlx::query_as(
+    let (entry_id,): (i64,) = db::query_as(
         "INSERT INTO ledger_entries (kind, reference, created_at) VALUES ($1, $2, $3) RETURNING id",
     )
     .bind(kind)
@@ -71,18 +71,16 @@ pub async fn post(
     .fetch_one(&mut *conn)
     .await?;
     for (account, amount) in postings.iter().filter(|(_, amount)| *amount != 0) {
-        sqlx::query(
-            "INSERT INTO ledger_postings (entry_id, account_id, amount) VALUES ($1, $2, $3)",
-        )
-        .bind(entry_id)
-        .bind(account)
-        .bind(amount)
-        .execute(&mut *conn)
-        .await?;
+        db::query("INSERT INTO ledger_postings (entry_id, account_id, amount) VALUES ($1, $2, $3)")
+            .bind(entry_id)
+            .bind(account)
+            .bind(amount)
+            .execute(&mut *conn)
+            .await?;
         // The bound is checked in the same statement, on integers: `balance` is at most
         // the limit in magnitude and so is `amount` (a posting of a bounded input), so the
         // comparison itself cannot overflow.
-        let moved = sqlx::query(
+        let moved = db::query(
             "UPDATE ledger_accounts SET balance = balance + $1
              WHERE id = $2 AND ABS($1) <= $3 AND balance + $1 BETWEEN -$3 AND $3",
         )
@@ -100,31 +98,32 @@ pub async fn post(
     Ok(entry_id)
 }
 
-pub async fn accounts(pool: &SqlitePool) -> Result<Vec<AccountRow>, sqlx::Error> {
-    sqlx::query_as("SELECT id, kind, owner_id, balance, reserved FROM ledger_accounts ORDER BY kind, owner_id, id")
+pub async fn accounts(pool: &Db) -> Result<Vec<AccountRow>, sqlx::Error> {
+    db::query_as("SELECT id, kind, owner_id, balance, reserved FROM ledger_accounts ORDER BY kind, owner_id, id")
         .fetch_all(pool)
         .await
 }
 
 /// Verifies the ledger's invariants in one read transaction (a consistent snapshot).
-pub async fn verify(pool: &SqlitePool) -> Result<Verification, sqlx::Error> {
+pub async fn verify(pool: &Db) -> Result<Verification, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let mut checks = Vec::new();
-    let (sum,): (i64,) = sqlx::query_as("SELECT COALESCE(SUM(balance), 0) FROM ledger_accounts")
-        .fetch_one(&mut *tx)
-        .await?;
+    let (sum,): (i64,) =
+        db::query_as("SELECT CAST(COALESCE(SUM(balance), 0) AS BIGINT) FROM ledger_accounts")
+            .fetch_one(&mut tx)
+            .await?;
     checks.push(Check {
         name: "sum_of_balances_is_zero".into(),
         ok: sum == 0,
         detail: format!("sum of all balances: {sum}"),
     });
 
-    let drifted: Vec<(String, i64, i64)> = sqlx::query_as(
-        "SELECT a.id, a.balance, COALESCE((SELECT SUM(p.amount) FROM ledger_postings p WHERE p.account_id = a.id), 0) AS posted
+    let drifted: Vec<(String, i64, i64)> = db::query_as(
+        "SELECT a.id, a.balance, CAST(COALESCE((SELECT SUM(p.amount) FROM ledger_postings p WHERE p.account_id = a.id), 0) AS BIGINT) AS posted
          FROM ledger_accounts a
          WHERE a.balance <> COALESCE((SELECT SUM(p.amount) FROM ledger_postings p WHERE p.account_id = a.id), 0)",
     )
-    .fetch_all(&mut *tx)
+    .fetch_all(&mut tx)
     .await?;
     checks.push(Check {
         name: "balances_equal_postings".into(),
@@ -140,10 +139,10 @@ pub async fn verify(pool: &SqlitePool) -> Result<Verification, sqlx::Error> {
         },
     });
 
-    let unbalanced: Vec<(i64, i64)> = sqlx::query_as(
-        "SELECT entry_id, SUM(amount) FROM ledger_postings GROUP BY entry_id HAVING SUM(amount) <> 0",
+    let unbalanced: Vec<(i64, i64)> = db::query_as(
+        "SELECT entry_id, CAST(SUM(amount) AS BIGINT) FROM ledger_postings GROUP BY entry_id HAVING SUM(amount) <> 0",
     )
-    .fetch_all(&mut *tx)
+    .fetch_all(&mut tx)
     .await?;
     checks.push(Check {
         name: "entries_balance".into(),
@@ -159,15 +158,15 @@ pub async fn verify(pool: &SqlitePool) -> Result<Verification, sqlx::Error> {
         },
     });
 
-    let (orphans,): (i64,) = sqlx::query_as(
+    let (orphans,): (i64,) = db::query_as(
         "SELECT COUNT(*) FROM reservations r JOIN payments p ON p.id = r.payment_id WHERE p.status <> 'pending'",
     )
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut tx)
     .await?;
-    let (unreserved,): (i64,) = sqlx::query_as(
+    let (unreserved,): (i64,) = db::query_as(
         "SELECT COUNT(*) FROM payments p WHERE p.status = 'pending' AND NOT EXISTS (SELECT 1 FROM reservations r WHERE r.payment_id = p.id)",
     )
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut tx)
     .await?;
     checks.push(Check {
         name: "reservations_match_pending_payments".into(),
@@ -175,11 +174,11 @@ pub async fn verify(pool: &SqlitePool) -> Result<Verification, sqlx::Error> {
         detail: format!("{orphans} reservations without a pending payment, {unreserved} pending payments without a reservation"),
     });
 
-    let (mismatched,): (i64,) = sqlx::query_as(
+    let (mismatched,): (i64,) = db::query_as(
         "SELECT COUNT(*) FROM ledger_accounts a
          WHERE a.reserved <> COALESCE((SELECT SUM(r.amount) FROM reservations r WHERE r.account_id = a.id), 0)",
     )
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut tx)
     .await?;
     checks.push(Check {
         name: "reserved_equals_reservations".into(),
@@ -187,10 +186,10 @@ pub async fn verify(pool: &SqlitePool) -> Result<Verification, sqlx::Error> {
         detail: format!("{mismatched} accounts whose reserved differs from their reservations"),
     });
 
-    let (overdrawn,): (i64,) = sqlx::query_as(
+    let (overdrawn,): (i64,) = db::query_as(
         "SELECT COUNT(*) FROM ledger_accounts WHERE kind = 'agent' AND balance - reserved < 0",
     )
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut tx)
     .await?;
     checks.push(Check {
         name: "no_agent_below_zero".into(),

@@ -14,9 +14,9 @@ pub mod store;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::server::db::Db;
 use axum::Router;
 use shared::auth::CredentialStore;
-use sqlx::SqlitePool;
 
 use crate::server::credentials::DbCredentials;
 use crate::server::{RoleContext, RoleParts, StartError};
@@ -33,7 +33,7 @@ pub const RETRY_DELAY_MAX: Duration = Duration::from_secs(60);
 /// What every processing handler needs.
 #[derive(Clone)]
 pub struct ProcessingState {
-    pub pool: SqlitePool,
+    pub pool: Db,
     /// `http://HOST:PORT`, the base of the URLs contracts carry.
     pub base_url: String,
     pub agent_logins: Arc<DbCredentials>,

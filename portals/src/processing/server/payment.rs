@@ -13,6 +13,7 @@
 //! Completing and failing are conditional on the payment still being `pending`, so however
 //! many attempts race (the first request, the retrier, a restart), a payment is settled once.
 
+use crate::server::db::{self, Db, Tx};
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -21,7 +22,6 @@ use shared::error::ApiError;
 use shared::money::Kopecks;
 use shared::wire::agent::PaymentRequest;
 use shared::wire::osmp::ResultCode;
-use sqlx::SqlitePool;
 
 pub use crate::processing::model::PaymentRow;
 
@@ -29,7 +29,7 @@ use super::ProcessingState;
 use super::connectors::{self, ProviderAnswer};
 use super::ledger::{self, agent_account, provider_account};
 use super::store::{self, AgentRow, ProviderRow};
-use crate::server::clock;
+use crate::server::clock::{self, Stamp};
 
 /// Longest `agent_txn_id` accepted.
 pub const MAX_AGENT_TXN_ID_LEN: usize = 64;
@@ -49,19 +49,19 @@ macro_rules! select_payments {
     };
 }
 
-pub async fn payment(pool: &SqlitePool, id: i64) -> Result<Option<PaymentRow>, sqlx::Error> {
-    sqlx::query_as(select_payments!("WHERE id = $1"))
+pub async fn payment(pool: &Db, id: i64) -> Result<Option<PaymentRow>, sqlx::Error> {
+    db::query_as(select_payments!("WHERE id = $1"))
         .bind(id)
         .fetch_optional(pool)
         .await
 }
 
 pub async fn payment_of_agent(
-    pool: &SqlitePool,
+    pool: &Db,
     agent_id: i64,
     agent_txn_id: &str,
 ) -> Result<Option<PaymentRow>, sqlx::Error> {
-    sqlx::query_as(select_payments!(
+    db::query_as(select_payments!(
         "WHERE agent_id = $1 AND agent_txn_id = $2"
     ))
     .bind(agent_id)
@@ -78,12 +78,12 @@ pub async fn payment_of_agent(
 /// payment is due again for whoever looks next. That is the only way a payment is taken
 /// over, so a lease must outlast the longest attempt (the provider timeout).
 pub async fn claim_due(
-    pool: &SqlitePool,
-    now: &str,
-    lease_until: &str,
+    pool: &Db,
+    now: &Stamp,
+    lease_until: &Stamp,
     limit: i64,
 ) -> Result<Vec<PaymentRow>, sqlx::Error> {
-    sqlx::query_as(concat!(
+    db::query_as(concat!(
         "UPDATE payments SET next_attempt_at = $2
           WHERE id IN (SELECT id FROM payments WHERE status = 'pending' AND next_attempt_at <= $1
                         ORDER BY next_attempt_at LIMIT $3)
@@ -99,7 +99,7 @@ pub async fn claim_due(
 }
 
 /// The end of a lease taken now for one attempt: `lease` from now.
-pub fn lease_until(lease: std::time::Duration) -> String {
+pub fn lease_until(lease: std::time::Duration) -> Stamp {
     clock::stamp(time::OffsetDateTime::now_utc() + lease)
 }
 
@@ -114,12 +114,12 @@ pub struct PaymentFilter {
 }
 
 pub async fn payments(
-    pool: &SqlitePool,
+    pool: &Db,
     filter: &PaymentFilter,
-    bounds: (String, String),
+    bounds: (Stamp, Stamp),
     limit: i64,
 ) -> Result<Vec<PaymentRow>, sqlx::Error> {
-    sqlx::query_as(select_payments!(
+    db::query_as(select_payments!(
         "WHERE ($1 IS NULL OR agent_id = $1) AND ($2 IS NULL OR provider_id = $2) AND ($3 IS NULL OR status = $3)
            AND created_at >= $4 AND created_at < $5
          ORDER BY id DESC LIMIT $6"
@@ -324,7 +324,7 @@ pub enum Claimed {
 
 /// Step 2, one transaction: claim the key, then reserve or reject.
 pub async fn claim_and_reserve(
-    pool: &SqlitePool,
+    pool: &Db,
     agent_id: i64,
     v: &Validated,
     attempt_lease: std::time::Duration,
@@ -335,7 +335,7 @@ pub async fn claim_and_reserve(
     let leased_until = lease_until(attempt_lease);
     let total = v.request.amount.get() + v.processing_fee.get();
     let mut tx = pool.begin().await?;
-    let inserted: Option<(i64,)> = sqlx::query_as(
+    let inserted: Option<(i64,)> = db::query_as(
         "INSERT INTO payments (agent_id, agent_txn_id, request_hash, provider_id, account, cash, agent_fee, amount,
                                processing_fee, status, next_attempt_at, accepted_at, created_at, updated_at, extra)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $13, $11, $10, $10, $12)
@@ -350,11 +350,11 @@ pub async fn claim_and_reserve(
     .bind(v.request.agent_fee.get())
     .bind(v.request.amount.get())
     .bind(v.processing_fee.get())
-    .bind(&now)
+    .bind(now)
     .bind(clock::stamp(v.accepted_at))
     .bind(crate::json_column::to_text(&v.request.extra))
-    .bind(&leased_until)
-    .fetch_optional(&mut *tx)
+    .bind(leased_until)
+    .fetch_optional(&mut tx)
     .await?;
     let Some((id,)) = inserted else {
         tx.rollback().await?;
@@ -368,31 +368,31 @@ pub async fn claim_and_reserve(
         });
     };
     let account = agent_account(agent_id);
-    let reserved = sqlx::query(
+    let reserved = db::query(
         "UPDATE ledger_accounts SET reserved = reserved + $1 WHERE id = $2 AND balance - reserved >= $1",
     )
     .bind(total)
     .bind(&account)
-    .execute(&mut *tx)
+    .execute(&mut tx)
     .await?
     .rows_affected()
         == 1;
     if reserved {
-        sqlx::query("INSERT INTO reservations (payment_id, account_id, amount, created_at) VALUES ($1, $2, $3, $4)")
+        db::query("INSERT INTO reservations (payment_id, account_id, amount, created_at) VALUES ($1, $2, $3, $4)")
             .bind(id)
             .bind(&account)
             .bind(total)
-            .bind(&now)
-            .execute(&mut *tx)
+            .bind(now)
+            .execute(&mut tx)
             .await?;
     } else {
-        sqlx::query(
+        db::query(
             "UPDATE payments SET status = 'rejected', result = $1, message = $2, next_attempt_at = NULL WHERE id = $3",
         )
         .bind(i64::from(ResultCode::InsufficientFunds.code()))
         .bind(ResultCode::InsufficientFunds.comment())
         .bind(id)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?;
     }
     tx.commit().await?;
@@ -468,7 +468,7 @@ pub async fn attempt(
             // The payment's message says why it is still pending (an unreachable provider,
             // an untrusted certificate, an answer that did not match the request), so the
             // agent and the operator see it without reading logs.
-            sqlx::query(
+            db::query(
                 "UPDATE payments SET attempts = $1, next_attempt_at = $2, last_answer = $3, message = $3,
                         updated_at = $4
                  WHERE id = $5 AND status = 'pending'",
@@ -485,7 +485,7 @@ pub async fn attempt(
     payment_by_id(&state.pool, payment.id).await
 }
 
-async fn payment_by_id(pool: &SqlitePool, id: i64) -> Result<PaymentRow, sqlx::Error> {
+async fn payment_by_id(pool: &Db, id: i64) -> Result<PaymentRow, sqlx::Error> {
     payment(pool, id).await?.ok_or(sqlx::Error::RowNotFound)
 }
 
@@ -498,7 +498,7 @@ pub fn backoff(attempts: i64, max: Duration) -> Duration {
 /// Settles a payment the provider credited: the ledger entry, the reservation released,
 /// the payment `completed` — or nothing, if it was settled already.
 pub async fn complete(
-    pool: &SqlitePool,
+    pool: &Db,
     payment: &PaymentRow,
     prv_txn: Option<&str>,
     message: &str,
@@ -507,7 +507,7 @@ pub async fn complete(
 ) -> Result<bool, sqlx::Error> {
     let now = clock::now();
     let mut tx = pool.begin().await?;
-    let settled = sqlx::query(
+    let settled = db::query(
         "UPDATE payments SET status = 'completed', result = 0, message = $1, prv_txn = $2, attempts = $3,
                 next_attempt_at = NULL, last_answer = $4, updated_at = $5
          WHERE id = $6 AND status = 'pending'",
@@ -516,9 +516,9 @@ pub async fn complete(
     .bind(prv_txn)
     .bind(attempts)
     .bind(last_answer)
-    .bind(&now)
+    .bind(now)
     .bind(payment.id)
-    .execute(&mut *tx)
+    .execute(&mut tx)
     .await?
     .rows_affected()
         == 1;
@@ -553,7 +553,7 @@ pub async fn complete(
 /// Voids a payment the provider refused for good: the reservation released, the payment
 /// `failed` with the provider's code — or nothing, if it was settled already.
 pub async fn fail(
-    pool: &SqlitePool,
+    pool: &Db,
     payment: &PaymentRow,
     result: u16,
     message: &str,
@@ -561,7 +561,7 @@ pub async fn fail(
     last_answer: &str,
 ) -> Result<bool, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let settled = sqlx::query(
+    let settled = db::query(
         "UPDATE payments SET status = 'failed', result = $1, message = $2, attempts = $3, next_attempt_at = NULL,
                 last_answer = $4, updated_at = $5
          WHERE id = $6 AND status = 'pending'",
@@ -572,7 +572,7 @@ pub async fn fail(
     .bind(last_answer)
     .bind(clock::now())
     .bind(payment.id)
-    .execute(&mut *tx)
+    .execute(&mut tx)
     .await?
     .rows_affected()
         == 1;
@@ -590,15 +590,12 @@ pub async fn fail(
     Ok(true)
 }
 
-async fn release(
-    conn: &mut sqlx::SqliteConnection,
-    payment: &PaymentRow,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM reservations WHERE payment_id = $1")
+async fn release(conn: &mut Tx, payment: &PaymentRow) -> Result<(), sqlx::Error> {
+    db::query("DELETE FROM reservations WHERE payment_id = $1")
         .bind(payment.id)
         .execute(&mut *conn)
         .await?;
-    sqlx::query("UPDATE ledger_accounts SET reserved = reserved - $1 WHERE id = $2")
+    db::query("UPDATE ledger_accounts SET reserved = reserved - $1 WHERE id = $2")
         .bind(payment.total())
         .bind(agent_account(payment.agent_id))
         .execute(&mut *conn)

@@ -2,6 +2,7 @@
 //! against the provider's own `verify` list. A payment's day is its `accepted_at` day (UTC),
 //! which processing sends as `txn_date`, so both sides count the same day.
 
+use crate::server::db;
 use std::collections::BTreeMap;
 
 use axum::Json;
@@ -24,6 +25,7 @@ pub struct RegistryLine {
     pub prv_txn: Option<String>,
     pub account: String,
     pub amount: i64,
+    #[sqlx(try_from = "crate::server::clock::Stamp")]
     pub accepted_at: String,
 }
 
@@ -33,7 +35,7 @@ pub async fn lines(
     day: &str,
 ) -> Result<Vec<RegistryLine>, sqlx::Error> {
     let (from, to) = clock::day_bounds(clock::parse_day(day), clock::parse_day(day));
-    sqlx::query_as(
+    db::query_as(
         "SELECT id, prv_txn, account, amount, accepted_at FROM payments
          WHERE provider_id = $1 AND status = 'completed' AND accepted_at >= $2 AND accepted_at < $3 ORDER BY id",
     )

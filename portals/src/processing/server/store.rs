@@ -1,5 +1,6 @@
 //! Processing's contracts: providers and agents, as stored and as shown.
 
+use crate::server::db::{self, Db};
 use serde::{Deserialize, Serialize};
 
 pub use crate::processing::model::{AgentStatus, ProviderView};
@@ -9,7 +10,6 @@ use shared::fields::FieldSet;
 use shared::money::Kopecks;
 use shared::wire::agent::Field;
 use shared::wire::provider::PaymentProtocol;
-use sqlx::SqlitePool;
 
 use super::connectors::Endpoint;
 
@@ -28,7 +28,9 @@ pub struct ProviderRow {
     pub min_amount: i64,
     pub max_amount: i64,
     pub active: bool,
+    #[sqlx(try_from = "crate::server::clock::Stamp")]
     pub created_at: String,
+    #[sqlx(try_from = "crate::server::clock::Stamp")]
     pub updated_at: String,
 }
 
@@ -84,15 +86,26 @@ macro_rules! select_providers {
     };
 }
 
-pub async fn provider(pool: &SqlitePool, id: i64) -> Result<Option<ProviderRow>, sqlx::Error> {
-    sqlx::query_as(select_providers!("WHERE id = $1"))
+pub async fn provider(pool: &Db, id: i64) -> Result<Option<ProviderRow>, sqlx::Error> {
+    db::query_as(select_providers!("WHERE id = $1"))
         .bind(id)
         .fetch_optional(pool)
         .await
 }
 
-pub async fn providers(pool: &SqlitePool) -> Result<Vec<ProviderRow>, sqlx::Error> {
-    sqlx::query_as(select_providers!("ORDER BY id"))
+/// Switches a provider contract on or off; `false` when there is no such provider.
+pub async fn set_provider_active(pool: &Db, id: i64, active: bool) -> Result<bool, sqlx::Error> {
+    let changed = db::query("UPDATE providers SET active = $1, updated_at = $2 WHERE id = $3")
+        .bind(active)
+        .bind(crate::server::clock::now())
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(changed.rows_affected() == 1)
+}
+
+pub async fn providers(pool: &Db) -> Result<Vec<ProviderRow>, sqlx::Error> {
+    db::query_as(select_providers!("ORDER BY id"))
         .fetch_all(pool)
         .await
 }
@@ -111,6 +124,7 @@ pub struct AgentRow {
     /// `active` or `suspended` (see [`AgentRow::status`]).
     #[sqlx(rename = "status")]
     pub status_word: String,
+    #[sqlx(try_from = "crate::server::clock::Stamp")]
     pub created_at: String,
     pub balance: i64,
     pub reserved: i64,
@@ -146,23 +160,23 @@ macro_rules! select_agents {
     };
 }
 
-pub async fn agent(pool: &SqlitePool, id: i64) -> Result<Option<AgentRow>, sqlx::Error> {
-    sqlx::query_as(select_agents!("WHERE g.id = $1"))
+pub async fn agent(pool: &Db, id: i64) -> Result<Option<AgentRow>, sqlx::Error> {
+    db::query_as(select_agents!("WHERE g.id = $1"))
         .bind(id)
         .fetch_optional(pool)
         .await
 }
 
-pub async fn agents(pool: &SqlitePool) -> Result<Vec<AgentRow>, sqlx::Error> {
-    sqlx::query_as(select_agents!("ORDER BY g.id"))
+pub async fn agents(pool: &Db) -> Result<Vec<AgentRow>, sqlx::Error> {
+    db::query_as(select_agents!("ORDER BY g.id"))
         .fetch_all(pool)
         .await
 }
 
 /// The status of the agent whose login is `subject` (its id), read on every agent API
 /// request so a suspension takes effect at once in every process. `None`: no such agent.
-pub async fn agent_status(pool: &SqlitePool, id: i64) -> Result<Option<AgentStatus>, sqlx::Error> {
-    let row: Option<(String,)> = sqlx::query_as("SELECT status FROM agents WHERE id = $1")
+pub async fn agent_status(pool: &Db, id: i64) -> Result<Option<AgentStatus>, sqlx::Error> {
+    let row: Option<(String,)> = db::query_as("SELECT status FROM agents WHERE id = $1")
         .bind(id)
         .fetch_optional(pool)
         .await?;
@@ -179,17 +193,13 @@ pub struct AgentChanges {
 
 /// Applies a change to an agent contract in one statement; `false` when there is no such
 /// agent. The old `active` flag follows the status.
-pub async fn change_agent(
-    pool: &SqlitePool,
-    id: i64,
-    change: &AgentChanges,
-) -> Result<bool, sqlx::Error> {
+pub async fn change_agent(pool: &Db, id: i64, change: &AgentChanges) -> Result<bool, sqlx::Error> {
     let status = change.status.map(AgentStatus::as_str);
     let fee = change.fee.as_ref();
-    let result = sqlx::query(
+    let result = db::query(
         "UPDATE agents SET
             status = COALESCE($1, status),
-            active = CASE COALESCE($1, status) WHEN 'active' THEN 1 ELSE 0 END,
+            active = CASE COALESCE($1, status) WHEN 'active' THEN TRUE ELSE FALSE END,
             fee_percent_bp = COALESCE($2, fee_percent_bp),
             fee_fixed = COALESCE($3, fee_fixed),
             fee_min = COALESCE($4, fee_min),

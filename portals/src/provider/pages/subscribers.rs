@@ -89,7 +89,7 @@ pub async fn subscriber_page(account: String) -> Result<Option<SubscriberDetails
     let history = store::transactions(
         &state.pool,
         Some(&account),
-        ("0000".into(), "9999".into()),
+        crate::server::clock::day_bounds(None, None),
         200,
     )
     .await

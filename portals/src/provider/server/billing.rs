@@ -3,11 +3,11 @@
 //! and concurrent writers queue (busy_timeout) instead of failing on a lock upgrade; the
 //! same statements run on PostgreSQL.
 
+use crate::server::db::{self, Db};
 use shared::fields::Field;
 use shared::money::Kopecks;
 use shared::wire::agent::Extra;
 use shared::wire::provider::PaymentProtocol;
-use sqlx::SqlitePool;
 
 use super::store::{account_for, join_services};
 use crate::provider::domain::{ContractChanges, ContractData, ProviderKind, Service};
@@ -19,7 +19,7 @@ pub const MAX_QUANTITY: i64 = 1_000_000;
 
 /// Creates the subscriber, its account and its login in one transaction.
 pub async fn sign(
-    pool: &SqlitePool,
+    pool: &Db,
     kind: ProviderKind,
     offset: i64,
     logins: &DbCredentials,
@@ -30,22 +30,23 @@ pub async fn sign(
     let mut tx = pool.begin().await?;
     // The account derives from the id, which exists only after the insert: insert with a
     // placeholder unique to this transaction, then set the real account.
-    let (id,): (i64,) = sqlx::query_as(
+    let (id,): (i64,) = db::query_as(
         "INSERT INTO subscribers (account, full_name, passport, email, services, created_at, updated_at)
-         VALUES ('pending-' || hex(randomblob(8)), $1, $2, $3, $4, $5, $5) RETURNING id",
+         VALUES ($6, $1, $2, $3, $4, $5, $5) RETURNING id",
     )
     .bind(&subscriber.full_name)
     .bind(&subscriber.passport)
     .bind(&subscriber.email)
     .bind(join_services(&subscriber.services))
-    .bind(&now)
-    .fetch_one(&mut *tx)
+    .bind(now)
+    .bind(placeholder())
+    .fetch_one(&mut tx)
     .await?;
     let account = account_for(kind, id, offset);
-    sqlx::query("UPDATE subscribers SET account = $1 WHERE id = $2")
+    db::query("UPDATE subscribers SET account = $1 WHERE id = $2")
         .bind(&account)
         .bind(id)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?;
     logins
         .store(&mut tx, &account, &id.to_string(), credential)
@@ -54,13 +55,20 @@ pub async fn sign(
     Ok((id, account))
 }
 
+/// A stand-in for a unique column whose real value derives from the row's id, replaced
+/// in the same transaction: random, so that concurrent inserts from any number of
+/// processes never collide on it.
+fn placeholder() -> String {
+    format!("pending-{}", shared::auth::generate_password())
+}
+
 /// Applies changes to an active subscriber; `false` when it is not active (or absent).
 pub async fn update(
-    pool: &SqlitePool,
+    pool: &Db,
     account: &str,
     changes: &ContractChanges,
 ) -> Result<bool, sqlx::Error> {
-    let result = sqlx::query(
+    let result = db::query(
         "UPDATE subscribers SET
             full_name = COALESCE($1, full_name),
             passport = COALESCE($2, passport),
@@ -82,19 +90,15 @@ pub async fn update(
 
 /// Closes a contract: the account stops taking payments (OSMP 79) and its login stops
 /// working; the history stays. `false` when it was not active.
-pub async fn close(
-    pool: &SqlitePool,
-    logins: &DbCredentials,
-    account: &str,
-) -> Result<bool, sqlx::Error> {
+pub async fn close(pool: &Db, logins: &DbCredentials, account: &str) -> Result<bool, sqlx::Error> {
     let now = clock::now();
     let mut tx = pool.begin().await?;
-    let closed = sqlx::query(
+    let closed = db::query(
         "UPDATE subscribers SET status = 'closed', closed_at = $1, updated_at = $1 WHERE account = $2 AND status = 'active'",
     )
-    .bind(&now)
+    .bind(now)
     .bind(account)
-    .execute(&mut *tx)
+    .execute(&mut tx)
     .await?
     .rows_affected()
         == 1;
@@ -123,7 +127,7 @@ pub enum Charge {
 /// Charges `quantity` units at `unit_price`: the balance falls and a transaction row is
 /// written, or nothing happens at all.
 pub async fn charge(
-    pool: &SqlitePool,
+    pool: &Db,
     subscriber_id: i64,
     service: Service,
     quantity: i64,
@@ -132,19 +136,19 @@ pub async fn charge(
 ) -> Result<Charge, sqlx::Error> {
     let now = clock::now();
     let mut tx = pool.begin().await?;
-    let balance: Option<(i64,)> = sqlx::query_as(
+    let balance: Option<(i64,)> = db::query_as(
         "UPDATE subscribers SET balance = balance - $1, updated_at = $2
          WHERE id = $3 AND status = 'active' AND balance >= $1 RETURNING balance",
     )
     .bind(cost.get())
-    .bind(&now)
+    .bind(now)
     .bind(subscriber_id)
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut tx)
     .await?;
     let Some((balance,)) = balance else {
         tx.rollback().await?;
         let state: Option<(String, i64)> =
-            sqlx::query_as("SELECT status, balance FROM subscribers WHERE id = $1")
+            db::query_as("SELECT status, balance FROM subscribers WHERE id = $1")
                 .bind(subscriber_id)
                 .fetch_optional(pool)
                 .await?;
@@ -156,7 +160,7 @@ pub async fn charge(
             _ => Charge::NotActive,
         });
     };
-    let (usage_id,): (i64,) = sqlx::query_as(
+    let (usage_id,): (i64,) = db::query_as(
         "INSERT INTO transactions (subscriber_id, kind, service, quantity, unit_price, amount, balance_after, created_at)
          VALUES ($1, 'usage', $2, $3, $4, $5, $6, $7) RETURNING id",
     )
@@ -166,8 +170,8 @@ pub async fn charge(
     .bind(unit_price.get())
     .bind(-cost.get())
     .bind(balance)
-    .bind(&now)
-    .fetch_one(&mut *tx)
+    .bind(now)
+    .fetch_one(&mut tx)
     .await?;
     tx.commit().await?;
     Ok(Charge::Charged {
@@ -187,8 +191,8 @@ pub struct IncomingPayment<'a> {
     pub amount: Kopecks,
     /// `YYYYMMDDHHMMSS`, UTC.
     pub txn_date: String,
-    /// `YYYY-MM-DD` of `txn_date`.
-    pub txn_day: String,
+    /// The day of `txn_date`.
+    pub txn_day: time::Date,
 }
 
 /// How crediting a payment ended.
@@ -220,11 +224,11 @@ impl EarlierPayment {
 
 /// An earlier payment under this contract and txn_id.
 pub async fn earlier_payment(
-    pool: &SqlitePool,
+    pool: &Db,
     contract_id: i64,
     txn_id: &str,
 ) -> Result<Option<EarlierPayment>, sqlx::Error> {
-    let row: Option<(i64, String, i64, String)> = sqlx::query_as(
+    let row: Option<(i64, String, i64, String)> = db::query_as(
         "SELECT id, account, amount, extra FROM payments WHERE contract_id = $1 AND txn_id = $2",
     )
     .bind(contract_id)
@@ -258,13 +262,13 @@ fn judge_repeat(earlier: EarlierPayment, payment: &IncomingPayment<'_>) -> Credi
 /// and the transaction row are one transaction, and the unique key on (contract_id,
 /// txn_id) makes concurrent repeats wait for the first and then find it.
 pub async fn credit(
-    pool: &SqlitePool,
+    pool: &Db,
     subscriber_id: i64,
     payment: &IncomingPayment<'_>,
 ) -> Result<Credit, sqlx::Error> {
     let now = clock::now();
     let mut tx = pool.begin().await?;
-    let inserted: Option<(i64,)> = sqlx::query_as(
+    let inserted: Option<(i64,)> = db::query_as(
         "INSERT INTO payments (contract_id, txn_id, account, amount, txn_date, txn_day, created_at, extra)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
          ON CONFLICT (contract_id, txn_id) DO NOTHING RETURNING id",
@@ -274,10 +278,10 @@ pub async fn credit(
     .bind(payment.account)
     .bind(payment.amount.get())
     .bind(&payment.txn_date)
-    .bind(&payment.txn_day)
-    .bind(&now)
+    .bind(payment.txn_day)
+    .bind(now)
     .bind(crate::json_column::to_text(payment.extra))
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut tx)
     .await?;
     let Some((prv_txn,)) = inserted else {
         tx.rollback().await?;
@@ -290,20 +294,20 @@ pub async fn credit(
         );
     };
     // The bound keeps SQLite from silently turning an overflowing integer into a float.
-    let balance: Option<(i64,)> = sqlx::query_as(
+    let balance: Option<(i64,)> = db::query_as(
         "UPDATE subscribers SET balance = balance + $1, updated_at = $2
          WHERE id = $3 AND status = 'active' AND balance <= 9223372036854775807 - $1 RETURNING balance",
     )
     .bind(payment.amount.get())
-    .bind(&now)
+    .bind(now)
     .bind(subscriber_id)
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut tx)
     .await?;
     let Some((balance,)) = balance else {
         tx.rollback().await?;
         return Ok(Credit::NotActive);
     };
-    sqlx::query(
+    db::query(
         "INSERT INTO transactions (subscriber_id, kind, amount, balance_after, payment_id, created_at)
          VALUES ($1, 'payment', $2, $3, $4, $5)",
     )
@@ -311,8 +315,8 @@ pub async fn credit(
     .bind(payment.amount.get())
     .bind(balance)
     .bind(prv_txn)
-    .bind(&now)
-    .execute(&mut *tx)
+    .bind(now)
+    .execute(&mut tx)
     .await?;
     tx.commit().await?;
     Ok(Credit::Credited {
@@ -333,15 +337,15 @@ pub struct NewContract {
 
 /// Creates a processing contract and its login (`processing-<id>`) in one transaction.
 pub async fn create_contract(
-    pool: &SqlitePool,
+    pool: &Db,
     logins: &DbCredentials,
     contract: &NewContract,
     credential: &NewCredential,
 ) -> Result<(i64, String), sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let (id,): (i64,) = sqlx::query_as(
+    let (id,): (i64,) = db::query_as(
         "INSERT INTO processing_contracts (processing_name, protocol, login, min_amount, max_amount, created_at, fields)
-         VALUES ($1, $2, 'pending-' || hex(randomblob(8)), $3, $4, $5, $6) RETURNING id",
+         VALUES ($1, $2, $7, $3, $4, $5, $6) RETURNING id",
     )
     .bind(&contract.processing_name)
     .bind(contract.protocol.as_str())
@@ -349,13 +353,14 @@ pub async fn create_contract(
     .bind(contract.max_amount.get())
     .bind(clock::now())
     .bind(crate::json_column::to_text(&contract.fields))
-    .fetch_one(&mut *tx)
+    .bind(placeholder())
+    .fetch_one(&mut tx)
     .await?;
     let login = format!("processing-{id}");
-    sqlx::query("UPDATE processing_contracts SET login = $1 WHERE id = $2")
+    db::query("UPDATE processing_contracts SET login = $1 WHERE id = $2")
         .bind(&login)
         .bind(id)
-        .execute(&mut *tx)
+        .execute(&mut tx)
         .await?;
     logins
         .store(&mut tx, &login, &id.to_string(), credential)
@@ -366,18 +371,18 @@ pub async fn create_contract(
 
 /// Sets a contract's status (`active`, `suspended`, `closed`); closing revokes its login.
 pub async fn set_contract_status(
-    pool: &SqlitePool,
+    pool: &Db,
     logins: &DbCredentials,
     id: i64,
     status: &str,
 ) -> Result<bool, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let login: Option<(String,)> = sqlx::query_as(
+    let login: Option<(String,)> = db::query_as(
         "UPDATE processing_contracts SET status = $1 WHERE id = $2 AND status <> 'closed' RETURNING login",
     )
     .bind(status)
     .bind(id)
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut tx)
     .await?;
     let Some((login,)) = login else {
         tx.rollback().await?;

@@ -20,12 +20,12 @@
 //! A database failure answers 243 to a check and 1 (temporary, repeat) to a pay. 90 is
 //! never answered: a pay is credited before its answer is sent.
 
+use crate::server::db::{self, Db};
 use shared::fields::FieldSet;
 use shared::money::Kopecks;
 use shared::wire::agent::Extra;
 use shared::wire::osmp::{ResultCode, TxnDate, is_valid_txn_id, parse_sum};
 use shared::wire::provider::PaymentProtocol;
-use sqlx::SqlitePool;
 
 use super::billing::{self, Credit, IncomingPayment};
 use super::store::{self, ContractRow};
@@ -87,7 +87,7 @@ impl Outcome {
 
 /// Decides, credits and logs one request.
 pub async fn handle(
-    pool: &SqlitePool,
+    pool: &Db,
     contract: &ContractRow,
     protocol: PaymentProtocol,
     command: Command,
@@ -111,7 +111,7 @@ pub async fn handle(
         prv_txn = outcome.prv_txn.unwrap_or(0),
         "gateway"
     );
-    let logged = sqlx::query(
+    let logged = db::query(
         "INSERT INTO gateway_log (contract_id, protocol, command, txn_id, account, sum, result, prv_txn, comment, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
@@ -136,7 +136,7 @@ pub async fn handle(
 /// Logs a request refused before it reached the gateway (unknown command, unreadable
 /// parameters), so the operator sees those too.
 pub async fn log_refusal(
-    pool: &SqlitePool,
+    pool: &Db,
     contract_id: i64,
     protocol: PaymentProtocol,
     command: &str,
@@ -150,7 +150,7 @@ pub async fn log_refusal(
         result = 300,
         "gateway refused"
     );
-    let logged = sqlx::query(
+    let logged = db::query(
         "INSERT INTO gateway_log (contract_id, protocol, command, result, comment, created_at) VALUES ($1, $2, $3, 300, $4, $5)",
     )
     .bind(contract_id)
@@ -165,16 +165,23 @@ pub async fn log_refusal(
     }
 }
 
-fn truncate(text: &str, max_chars: usize) -> String {
-    text.chars().take(max_chars).collect()
+/// A value from the request as the log keeps it: at most `max_chars`, control characters
+/// shown as U+FFFD — the log is read on a page, and PostgreSQL's text can't hold a NUL
+/// byte a hostile request may carry (the row would be lost, not the request refused).
+/// The calendar day of a `txn_date` (already checked to be a real date).
+fn calendar_day(date: shared::wire::osmp::TxnDate) -> Option<time::Date> {
+    let month = time::Month::try_from(date.month).ok()?;
+    time::Date::from_calendar_date(i32::from(date.year), month, date.day).ok()
 }
 
-async fn decide(
-    pool: &SqlitePool,
-    contract: &ContractRow,
-    command: Command,
-    request: &Request,
-) -> Outcome {
+fn truncate(text: &str, max_chars: usize) -> String {
+    text.chars()
+        .take(max_chars)
+        .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+        .collect()
+}
+
+async fn decide(pool: &Db, contract: &ContractRow, command: Command, request: &Request) -> Outcome {
     // 1. txn_id and sum
     let txn_id = match request.txn_id.as_deref() {
         Some(t) if is_valid_txn_id(t) => t,
@@ -273,7 +280,11 @@ async fn decide(
     if command == Command::Check {
         return Outcome::code(ResultCode::Ok, Some(txn_id));
     }
-    let Some(date) = request.txn_date.filter(|d| plausible_txn_date(*d)) else {
+    let Some((date, day)) = request
+        .txn_date
+        .filter(|d| plausible_txn_date(*d))
+        .and_then(|d| Some((d, calendar_day(d)?)))
+    else {
         return Outcome::code(ResultCode::Other, Some(txn_id));
     };
     let payment = IncomingPayment {
@@ -283,7 +294,7 @@ async fn decide(
         extra: &request.extra,
         amount: sum,
         txn_date: date.to_wire(),
-        txn_day: format!("{:04}-{:02}-{:02}", date.year, date.month, date.day),
+        txn_day: day,
     };
     match billing::credit(pool, subscriber.id, &payment).await {
         Ok(Credit::Credited { prv_txn, .. }) => credited(txn_id, prv_txn, sum),

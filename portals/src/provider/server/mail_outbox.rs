@@ -9,15 +9,15 @@
 //! sends the letter again on restart. Only one process serves a data directory, so there
 //! is one worker per outbox.
 
+use crate::server::db::{self, Db};
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::SqlitePool;
 use time::OffsetDateTime;
 
 use super::mail::{Letter, Mailer, SendError};
 use crate::provider::model::OutgoingMailView;
-use crate::server::clock;
+use crate::server::clock::{self, OptStamp};
 
 /// Attempts before a letter is marked failed (with the default 10-min cap, about 4 hours).
 pub const MAX_ATTEMPTS: i64 = 30;
@@ -41,13 +41,9 @@ macro_rules! select_view {
 }
 
 /// Stores a letter to be sent as soon as the worker gets to it.
-pub async fn enqueue(
-    pool: &SqlitePool,
-    subscriber_id: i64,
-    letter: &Letter,
-) -> Result<i64, sqlx::Error> {
+pub async fn enqueue(pool: &Db, subscriber_id: i64, letter: &Letter) -> Result<i64, sqlx::Error> {
     let now = clock::now();
-    let (id,): (i64,) = sqlx::query_as(
+    let (id,): (i64,) = db::query_as(
         "INSERT INTO outgoing_mail (subscriber_id, recipient_name, recipient, subject, body, attachment_name, attachment,
                                     next_attempt_at, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id",
@@ -59,7 +55,7 @@ pub async fn enqueue(
     .bind(&letter.body)
     .bind(&letter.attachment_name)
     .bind(&letter.attachment)
-    .bind(&now)
+    .bind(now)
     .fetch_one(pool)
     .await?;
     Ok(id)
@@ -67,11 +63,11 @@ pub async fn enqueue(
 
 /// The newest letters first, optionally of one account.
 pub async fn list(
-    pool: &SqlitePool,
+    pool: &Db,
     account: Option<&str>,
     limit: i64,
 ) -> Result<Vec<OutgoingMailView>, sqlx::Error> {
-    sqlx::query_as(select_view!(
+    db::query_as(select_view!(
         "WHERE ($1 IS NULL OR s.account = $1) ORDER BY m.id DESC LIMIT $2"
     ))
     .bind(account)
@@ -80,17 +76,17 @@ pub async fn list(
     .await
 }
 
-pub async fn get(pool: &SqlitePool, id: i64) -> Result<Option<OutgoingMailView>, sqlx::Error> {
-    sqlx::query_as(select_view!("WHERE m.id = $1"))
+pub async fn get(pool: &Db, id: i64) -> Result<Option<OutgoingMailView>, sqlx::Error> {
+    db::query_as(select_view!("WHERE m.id = $1"))
         .bind(id)
         .fetch_optional(pool)
         .await
 }
 
 /// The letter's stored attachment (what was, or will be, sent).
-pub async fn attachment(pool: &SqlitePool, id: i64) -> Result<Option<Vec<u8>>, sqlx::Error> {
+pub async fn attachment(pool: &Db, id: i64) -> Result<Option<Vec<u8>>, sqlx::Error> {
     let row: Option<(Vec<u8>,)> =
-        sqlx::query_as("SELECT attachment FROM outgoing_mail WHERE id = $1")
+        db::query_as("SELECT attachment FROM outgoing_mail WHERE id = $1")
             .bind(id)
             .fetch_optional(pool)
             .await?;
@@ -100,8 +96,8 @@ pub async fn attachment(pool: &SqlitePool, id: i64) -> Result<Option<Vec<u8>>, s
 /// Puts a queued or failed letter up for an attempt now; `false` if it was already sent
 /// (or does not exist). The count of attempts starts again so that a failed letter gets
 /// its full series of retries.
-pub async fn retry_now(pool: &SqlitePool, id: i64) -> Result<bool, sqlx::Error> {
-    let changed = sqlx::query(
+pub async fn retry_now(pool: &Db, id: i64) -> Result<bool, sqlx::Error> {
+    let changed = db::query(
         "UPDATE outgoing_mail SET status = 'queued', attempts = 0, next_attempt_at = $1
          WHERE id = $2 AND status <> 'sent'",
     )
@@ -135,7 +131,7 @@ pub fn retry_delay(attempts: i64, max: Duration) -> Duration {
 
 /// What became of one attempt, as written to the row.
 async fn record(
-    pool: &SqlitePool,
+    pool: &Db,
     letter: &DueLetter,
     outcome: Result<(), SendError>,
     retry_delay_max: Duration,
@@ -145,7 +141,7 @@ async fn record(
     match outcome {
         Ok(()) => {
             tracing::info!(mail = letter.id, attempts, "e-mail sent");
-            sqlx::query(
+            db::query(
                 "UPDATE outgoing_mail SET status = 'sent', attempts = $1, sent_at = $2, next_attempt_at = NULL
                  WHERE id = $3",
             )
@@ -164,7 +160,7 @@ async fn record(
             } else {
                 tracing::warn!(mail = letter.id, attempts, %error, next_attempt_at = ?next, "e-mail not sent; will retry");
             }
-            sqlx::query(
+            db::query(
                 "UPDATE outgoing_mail SET status = $1, attempts = $2, last_error = $3, next_attempt_at = $4 WHERE id = $5",
             )
             .bind(if give_up { "failed" } else { "queued" })
@@ -180,13 +176,13 @@ async fn record(
 }
 
 /// Sends every letter that is due; returns how long to wait for the next one.
-pub async fn deliver_due(pool: &SqlitePool, mailer: &Mailer) -> Result<Duration, sqlx::Error> {
+pub async fn deliver_due(pool: &Db, mailer: &Mailer) -> Result<Duration, sqlx::Error> {
     let now = clock::now();
-    let due: Vec<DueLetter> = sqlx::query_as(
+    let due: Vec<DueLetter> = db::query_as(
         "SELECT id, attempts, recipient_name, recipient, subject, body, attachment_name, attachment
          FROM outgoing_mail WHERE status = 'queued' AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $2",
     )
-    .bind(&now)
+    .bind(now)
     .bind(BATCH)
     .fetch_all(pool)
     .await?;
@@ -206,17 +202,14 @@ pub async fn deliver_due(pool: &SqlitePool, mailer: &Mailer) -> Result<Duration,
     if full_batch {
         return Ok(Duration::ZERO);
     }
-    let next: Option<(Option<String>,)> =
-        sqlx::query_as("SELECT MIN(next_attempt_at) FROM outgoing_mail WHERE status = 'queued'")
+    let next: Option<(OptStamp,)> =
+        db::query_as("SELECT MIN(next_attempt_at) FROM outgoing_mail WHERE status = 'queued'")
             .fetch_optional(pool)
             .await?;
     let wait = next
-        .and_then(|(at,)| at)
-        .and_then(|at| {
-            OffsetDateTime::parse(&at, &time::format_description::well_known::Rfc3339).ok()
-        })
+        .and_then(|(at,)| at.0)
         .map(|at| {
-            let left = at - OffsetDateTime::now_utc();
+            let left = at.time() - OffsetDateTime::now_utc();
             Duration::try_from(left).unwrap_or(Duration::ZERO)
         })
         .unwrap_or(IDLE_WAIT);
@@ -225,7 +218,7 @@ pub async fn deliver_due(pool: &SqlitePool, mailer: &Mailer) -> Result<Duration,
 
 /// The background worker: sends what is due, sleeps until the next letter is due or
 /// until woken (new mail, a retry asked for).
-pub async fn run(pool: SqlitePool, mailer: Arc<Mailer>) {
+pub async fn run(pool: Db, mailer: Arc<Mailer>) {
     loop {
         let wait = match deliver_due(&pool, &mailer).await {
             Ok(wait) => wait,

@@ -16,10 +16,10 @@ pub mod usage;
 
 use std::sync::Arc;
 
+use crate::server::db::Db;
 use axum::Router;
 use axum::routing::{any, post};
 use shared::auth::CredentialStore;
-use sqlx::SqlitePool;
 
 use crate::provider::domain::ProviderKind;
 use crate::server::credentials::DbCredentials;
@@ -50,7 +50,7 @@ pub const RETENTION: &[Sweep] = &[
 /// What every provider handler needs.
 #[derive(Clone)]
 pub struct ProviderState {
-    pub pool: SqlitePool,
+    pub pool: Db,
     pub kind: ProviderKind,
     /// The operator's name (`--name`), printed on reports and signed under e-mails.
     pub name: String,

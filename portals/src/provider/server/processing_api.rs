@@ -177,8 +177,7 @@ async fn verify(state: &ProviderState, contract: &ContractRow, date: Option<&str
     let day = date
         .filter(|d| d.len() == 8 && d.bytes().all(|b| b.is_ascii_digit()))
         .and_then(|d| {
-            let day = format!("{}-{}-{}", &d[..4], &d[4..6], &d[6..]);
-            crate::server::clock::parse_day(&day).map(|_| day)
+            crate::server::clock::parse_day(&format!("{}-{}-{}", &d[..4], &d[4..6], &d[6..]))
         });
     let Some(day) = day else {
         gateway::log_refusal(
@@ -196,12 +195,12 @@ async fn verify(state: &ProviderState, contract: &ContractRow, date: Option<&str
             sum: None,
         });
     };
-    let rows = store::credited_on(&state.pool, contract.id, &day).await;
+    let rows = store::credited_on(&state.pool, contract.id, day).await;
     match rows {
         Ok(rows) => {
             tracing::info!(
                 contract = contract.id,
-                day,
+                %day,
                 payments = rows.len(),
                 "gateway verify"
             );

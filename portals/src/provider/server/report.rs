@@ -2,8 +2,8 @@
 //! start and the end, totals per service and per day. Read from the database in one
 //! snapshot-free pass; the workbook is drawn from it by `report_xlsx`.
 
+use crate::server::db::{self, Db};
 use shared::money::Kopecks;
-use sqlx::SqlitePool;
 use time::Date;
 
 use super::store;
@@ -86,7 +86,7 @@ impl From<ReportRefusal> for shared::error::ApiError {
 
 impl SubscriberReport {
     pub async fn load(
-        pool: &SqlitePool,
+        pool: &Db,
         provider_name: &str,
         account: &str,
         period: Period,
@@ -98,16 +98,16 @@ impl SubscriberReport {
         // Every movement writes the balance after it, so the balance at the start is the
         // last one written before the period (zero for a subscriber with none: new
         // contracts start at zero).
-        let opening: Option<(i64,)> = sqlx::query_as(
+        let opening: Option<(i64,)> = db::query_as(
             "SELECT balance_after FROM transactions WHERE subscriber_id = $1 AND created_at < $2
              ORDER BY created_at DESC, id DESC LIMIT 1",
         )
         .bind(subscriber.id)
-        .bind(&from)
+        .bind(from)
         .fetch_optional(pool)
         .await?;
         let opening = Kopecks::new(opening.map_or(0, |(b,)| b));
-        let movements: Vec<TransactionRow> = sqlx::query_as(
+        let movements: Vec<TransactionRow> = db::query_as(
             "SELECT t.id, s.account, t.kind, t.service, t.quantity, t.unit_price, t.amount, t.balance_after,
                     t.payment_id AS prv_txn, p.txn_id, t.created_at, COALESCE(p.extra, '{}') AS extra
              FROM transactions t
@@ -117,8 +117,8 @@ impl SubscriberReport {
              ORDER BY t.created_at, t.id LIMIT $4",
         )
         .bind(subscriber.id)
-        .bind(&from)
-        .bind(&to)
+        .bind(from)
+        .bind(to)
         .bind(MAX_MOVEMENTS + 1)
         .fetch_all(pool)
         .await?;

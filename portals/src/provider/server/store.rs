@@ -1,15 +1,15 @@
 //! The provider's tables: reading and writing subscribers, tariffs, processing contracts,
 //! transactions and the gateway log. Money-moving writes live in `billing`.
 
+use crate::server::db::{self, Db};
 use shared::money::Kopecks;
-use sqlx::SqlitePool;
 
 use crate::provider::domain::{ProviderKind, Service};
 pub use crate::provider::model::{
     ContractRow, CreditedPayment, GatewayLogRow, SubscriberRow, SubscriberView, Tariff,
     TransactionRow, split_services,
 };
-use crate::server::clock;
+use crate::server::clock::{self, Stamp};
 
 pub fn join_services(services: &[Service]) -> String {
     services
@@ -54,20 +54,17 @@ macro_rules! select_subscribers {
 }
 
 pub async fn subscriber_by_account(
-    pool: &SqlitePool,
+    pool: &Db,
     account: &str,
 ) -> Result<Option<SubscriberRow>, sqlx::Error> {
-    sqlx::query_as(select_subscribers!("WHERE account = $1"))
+    db::query_as(select_subscribers!("WHERE account = $1"))
         .bind(account)
         .fetch_optional(pool)
         .await
 }
 
-pub async fn subscriber_by_id(
-    pool: &SqlitePool,
-    id: i64,
-) -> Result<Option<SubscriberRow>, sqlx::Error> {
-    sqlx::query_as(select_subscribers!("WHERE id = $1"))
+pub async fn subscriber_by_id(pool: &Db, id: i64) -> Result<Option<SubscriberRow>, sqlx::Error> {
+    db::query_as(select_subscribers!("WHERE id = $1"))
         .bind(id)
         .fetch_optional(pool)
         .await
@@ -75,7 +72,7 @@ pub async fn subscriber_by_id(
 
 /// Subscribers whose account, name or e-mail contains `query` (all when empty), newest first.
 pub async fn search_subscribers(
-    pool: &SqlitePool,
+    pool: &Db,
     query: &str,
     limit: i64,
 ) -> Result<Vec<SubscriberRow>, sqlx::Error> {
@@ -87,7 +84,7 @@ pub async fn search_subscribers(
             .replace('%', "\\%")
             .replace('_', "\\_")
     );
-    sqlx::query_as(select_subscribers!(
+    db::query_as(select_subscribers!(
         "WHERE account LIKE $1 ESCAPE '\\' OR full_name LIKE $1 ESCAPE '\\' OR email LIKE $1 ESCAPE '\\'
          ORDER BY id DESC LIMIT $2"
     ))
@@ -97,9 +94,9 @@ pub async fn search_subscribers(
     .await
 }
 
-pub async fn tariffs(pool: &SqlitePool) -> Result<Vec<Tariff>, sqlx::Error> {
+pub async fn tariffs(pool: &Db) -> Result<Vec<Tariff>, sqlx::Error> {
     let rows: Vec<(String, i64)> =
-        sqlx::query_as("SELECT service, unit_price FROM tariffs ORDER BY service")
+        db::query_as("SELECT service, unit_price FROM tariffs ORDER BY service")
             .fetch_all(pool)
             .await?;
     Ok(rows
@@ -115,11 +112,8 @@ pub async fn tariffs(pool: &SqlitePool) -> Result<Vec<Tariff>, sqlx::Error> {
         .collect())
 }
 
-pub async fn unit_price(
-    pool: &SqlitePool,
-    service: Service,
-) -> Result<Option<Kopecks>, sqlx::Error> {
-    let price: Option<(i64,)> = sqlx::query_as("SELECT unit_price FROM tariffs WHERE service = $1")
+pub async fn unit_price(pool: &Db, service: Service) -> Result<Option<Kopecks>, sqlx::Error> {
+    let price: Option<(i64,)> = db::query_as("SELECT unit_price FROM tariffs WHERE service = $1")
         .bind(service.as_str())
         .fetch_optional(pool)
         .await?;
@@ -127,18 +121,15 @@ pub async fn unit_price(
 }
 
 /// Sets the prices given (all in one transaction).
-pub async fn set_tariffs(
-    pool: &SqlitePool,
-    prices: &[(Service, Kopecks)],
-) -> Result<(), sqlx::Error> {
+pub async fn set_tariffs(pool: &Db, prices: &[(Service, Kopecks)]) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
     let now = clock::now();
     for (service, price) in prices {
-        sqlx::query("UPDATE tariffs SET unit_price = $1, updated_at = $2 WHERE service = $3")
+        db::query("UPDATE tariffs SET unit_price = $1, updated_at = $2 WHERE service = $3")
             .bind(price.get())
-            .bind(&now)
+            .bind(now)
             .bind(service.as_str())
-            .execute(&mut *tx)
+            .execute(&mut tx)
             .await?;
     }
     tx.commit().await
@@ -164,22 +155,19 @@ fn with_default_fields(mut row: ContractRow, kind: ProviderKind) -> ContractRow 
 }
 
 pub async fn contract(
-    pool: &SqlitePool,
+    pool: &Db,
     kind: ProviderKind,
     id: i64,
 ) -> Result<Option<ContractRow>, sqlx::Error> {
-    let row: Option<ContractRow> = sqlx::query_as(select_contracts!("WHERE id = $1"))
+    let row: Option<ContractRow> = db::query_as(select_contracts!("WHERE id = $1"))
         .bind(id)
         .fetch_optional(pool)
         .await?;
     Ok(row.map(|r| with_default_fields(r, kind)))
 }
 
-pub async fn contracts(
-    pool: &SqlitePool,
-    kind: ProviderKind,
-) -> Result<Vec<ContractRow>, sqlx::Error> {
-    let rows: Vec<ContractRow> = sqlx::query_as(select_contracts!("ORDER BY id DESC"))
+pub async fn contracts(pool: &Db, kind: ProviderKind) -> Result<Vec<ContractRow>, sqlx::Error> {
+    let rows: Vec<ContractRow> = db::query_as(select_contracts!("ORDER BY id DESC"))
         .fetch_all(pool)
         .await?;
     Ok(rows
@@ -191,11 +179,11 @@ pub async fn contracts(
 /// Replaces a contract's payment fields (already checked with `FieldSet::compile`);
 /// `false` when there is no such contract or it is closed.
 pub async fn set_contract_fields(
-    pool: &SqlitePool,
+    pool: &Db,
     id: i64,
     fields: &[shared::fields::Field],
 ) -> Result<bool, sqlx::Error> {
-    let changed = sqlx::query(
+    let changed = db::query(
         "UPDATE processing_contracts SET fields = $1 WHERE id = $2 AND status <> 'closed'",
     )
     .bind(crate::json_column::to_text(&fields))
@@ -207,11 +195,11 @@ pub async fn set_contract_fields(
 
 /// A contract's payments whose `txn_date` falls on `day` (`YYYY-MM-DD`), in credit order.
 pub async fn credited_on(
-    pool: &SqlitePool,
+    pool: &Db,
     contract_id: i64,
-    day: &str,
+    day: time::Date,
 ) -> Result<Vec<CreditedPayment>, sqlx::Error> {
-    sqlx::query_as(
+    db::query_as(
         "SELECT id, txn_id, account, amount, txn_date FROM payments WHERE contract_id = $1 AND txn_day = $2 ORDER BY id",
     )
     .bind(contract_id)
@@ -222,12 +210,12 @@ pub async fn credited_on(
 
 /// Transactions, newest first, optionally of one account and within days `[from, to]`.
 pub async fn transactions(
-    pool: &SqlitePool,
+    pool: &Db,
     account: Option<&str>,
-    from_to: (String, String),
+    from_to: (Stamp, Stamp),
     limit: i64,
 ) -> Result<Vec<TransactionRow>, sqlx::Error> {
-    sqlx::query_as(
+    db::query_as(
         "SELECT t.id, s.account, t.kind, t.service, t.quantity, t.unit_price, t.amount, t.balance_after,
                 t.payment_id AS prv_txn, p.txn_id, t.created_at, COALESCE(p.extra, '{}') AS extra
          FROM transactions t
@@ -244,8 +232,8 @@ pub async fn transactions(
     .await
 }
 
-pub async fn gateway_log(pool: &SqlitePool, limit: i64) -> Result<Vec<GatewayLogRow>, sqlx::Error> {
-    sqlx::query_as(
+pub async fn gateway_log(pool: &Db, limit: i64) -> Result<Vec<GatewayLogRow>, sqlx::Error> {
+    db::query_as(
         "SELECT g.id, g.contract_id, c.processing_name, g.protocol, g.command, g.txn_id, g.account, g.sum,
                 g.result, g.prv_txn, g.comment, g.created_at
          FROM gateway_log g LEFT JOIN processing_contracts c ON c.id = g.contract_id
@@ -257,16 +245,16 @@ pub async fn gateway_log(pool: &SqlitePool, limit: i64) -> Result<Vec<GatewayLog
 }
 
 /// The provider-wide payments switch: `open`, `paused` (answers 1) or `closed` (answers 8).
-pub async fn payments_switch(pool: &SqlitePool) -> Result<String, sqlx::Error> {
+pub async fn payments_switch(pool: &Db) -> Result<String, sqlx::Error> {
     let row: Option<(String,)> =
-        sqlx::query_as("SELECT value FROM participant WHERE key = 'payments'")
+        db::query_as("SELECT value FROM participant WHERE key = 'payments'")
             .fetch_optional(pool)
             .await?;
     Ok(row.map(|(v,)| v).unwrap_or_else(|| "open".to_owned()))
 }
 
-pub async fn set_payments_switch(pool: &SqlitePool, value: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO participant (key, value) VALUES ('payments', $1) ON CONFLICT (key) DO UPDATE SET value = $1")
+pub async fn set_payments_switch(pool: &Db, value: &str) -> Result<(), sqlx::Error> {
+    db::query("INSERT INTO participant (key, value) VALUES ('payments', $1) ON CONFLICT (key) DO UPDATE SET value = $1")
         .bind(value)
         .execute(pool)
         .await

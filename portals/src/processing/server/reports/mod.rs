@@ -12,16 +12,17 @@
 pub mod summary;
 pub mod transactions;
 
+use crate::server::db::{self, Db};
 use std::collections::BTreeMap;
 
 use axum::extract::{Query, State};
 use axum::response::Response;
 use serde::Deserialize;
 use shared::error::ApiError;
-use sqlx::SqlitePool;
 
 use super::ProcessingState;
 use super::store;
+use crate::server::clock::Stamp;
 use crate::server::period::Period;
 use crate::server::workbook::{self, ReportError};
 
@@ -49,7 +50,7 @@ pub struct ReportFilter {
 
 impl ReportFilter {
     /// `(from, to)` bounds of stored timestamps, then the ids (NULL meaning all).
-    pub fn binds(&self) -> (String, String, Option<i64>, Option<i64>) {
+    pub fn binds(&self) -> (Stamp, Stamp, Option<i64>, Option<i64>) {
         let (from, to) = self.period.bounds();
         (from, to, self.provider_id, self.agent_id)
     }
@@ -79,7 +80,7 @@ fn optional_id(field: &str, text: Option<&str>) -> Result<Option<i64>, ApiError>
 
 /// Checks the query and that the provider and agent it names exist.
 pub async fn filter(
-    pool: &SqlitePool,
+    pool: &Db,
     query: &ReportQuery,
     max_days: i64,
 ) -> Result<ReportFilter, ApiError> {
@@ -121,11 +122,11 @@ pub struct Names {
 }
 
 impl Names {
-    pub async fn load(pool: &SqlitePool) -> Result<Names, ReportError> {
-        let providers: Vec<(i64, String)> = sqlx::query_as("SELECT id, name FROM providers")
+    pub async fn load(pool: &Db) -> Result<Names, ReportError> {
+        let providers: Vec<(i64, String)> = db::query_as("SELECT id, name FROM providers")
             .fetch_all(pool)
             .await?;
-        let agents: Vec<(i64, String)> = sqlx::query_as("SELECT id, name FROM agents")
+        let agents: Vec<(i64, String)> = db::query_as("SELECT id, name FROM agents")
             .fetch_all(pool)
             .await?;
         Ok(Names {

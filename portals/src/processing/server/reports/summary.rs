@@ -4,9 +4,9 @@
 //!
 //! Sums are the database's (`GROUP BY`), so the workbook is small whatever the period.
 
+use crate::server::db::{self, Backend, Db};
 use rust_xlsxwriter::{Chart, ChartType, Workbook, Worksheet};
 use shared::money::Kopecks;
-use sqlx::SqlitePool;
 
 use super::{Names, ReportFilter};
 use crate::server::workbook::{self, Formats, ReportError, excel_date, money};
@@ -54,14 +54,14 @@ macro_rules! tally_by {
     ($key:literal) => {
         concat!(
             "SELECT ", $key, " AS key,
-                    SUM(CASE WHEN status = 'completed' THEN 1 ELSE 0 END) AS completed,
-                    SUM(CASE WHEN status = 'pending' THEN 1 ELSE 0 END) AS pending,
-                    SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) AS failed,
-                    SUM(CASE WHEN status = 'rejected' THEN 1 ELSE 0 END) AS rejected,
-                    SUM(CASE WHEN status = 'completed' THEN cash ELSE 0 END) AS cash,
-                    SUM(CASE WHEN status = 'completed' THEN agent_fee ELSE 0 END) AS agent_fee,
-                    SUM(CASE WHEN status = 'completed' THEN amount ELSE 0 END) AS amount,
-                    SUM(CASE WHEN status = 'completed' THEN processing_fee ELSE 0 END) AS processing_fee
+                    CAST(SUM(CASE WHEN status = 'completed' THEN 1 ELSE 0 END) AS BIGINT) AS completed,
+                    CAST(SUM(CASE WHEN status = 'pending' THEN 1 ELSE 0 END) AS BIGINT) AS pending,
+                    CAST(SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) AS BIGINT) AS failed,
+                    CAST(SUM(CASE WHEN status = 'rejected' THEN 1 ELSE 0 END) AS BIGINT) AS rejected,
+                    CAST(SUM(CASE WHEN status = 'completed' THEN cash ELSE 0 END) AS BIGINT) AS cash,
+                    CAST(SUM(CASE WHEN status = 'completed' THEN agent_fee ELSE 0 END) AS BIGINT) AS agent_fee,
+                    CAST(SUM(CASE WHEN status = 'completed' THEN amount ELSE 0 END) AS BIGINT) AS amount,
+                    CAST(SUM(CASE WHEN status = 'completed' THEN processing_fee ELSE 0 END) AS BIGINT) AS processing_fee
              FROM payments
              WHERE accepted_at >= $1 AND accepted_at < $2 AND ($3 IS NULL OR provider_id = $3) AND ($4 IS NULL OR agent_id = $4)
              GROUP BY ", $key, " ORDER BY ", $key
@@ -82,17 +82,23 @@ pub struct Summary {
 }
 
 impl Summary {
-    pub async fn load(pool: &SqlitePool, filter: ReportFilter) -> Result<Summary, ReportError> {
+    pub async fn load(pool: &Db, filter: ReportFilter) -> Result<Summary, ReportError> {
         let (from, to, provider_id, agent_id) = filter.binds();
         let group = |sql: &'static str| {
-            sqlx::query_as::<_, Tally>(sql)
-                .bind(from.clone())
-                .bind(to.clone())
+            db::query_as::<Tally>(sql)
+                .bind(from)
+                .bind(to)
                 .bind(provider_id)
                 .bind(agent_id)
                 .fetch_all(pool)
         };
-        let by_day = group(tally_by!("substr(accepted_at, 1, 10)")).await?;
+        // The UTC day of an instant: a prefix of SQLite's fixed-width text, a formatted
+        // `timestamptz` on PostgreSQL — the one place the two dialects differ here.
+        let by_day = group(match pool.backend() {
+            Backend::Sqlite => tally_by!("substr(accepted_at, 1, 10)"),
+            Backend::Postgres => tally_by!("to_char(accepted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')"),
+        })
+        .await?;
         let providers = group(tally_by!("CAST(provider_id AS TEXT)")).await?;
         let agents = group(tally_by!("CAST(agent_id AS TEXT)")).await?;
         let mut total = Tally::default();
@@ -130,7 +136,7 @@ impl Summary {
 }
 
 /// Builds the workbook into a temporary file.
-pub async fn build(pool: SqlitePool, filter: ReportFilter) -> Result<std::fs::File, ReportError> {
+pub async fn build(pool: Db, filter: ReportFilter) -> Result<std::fs::File, ReportError> {
     let summary = Summary::load(&pool, filter).await?;
     workbook::build_in_file(move |book| write(book, &summary)).await
 }

@@ -6,10 +6,10 @@
 //! (each row goes to a temporary file as soon as the next one starts). A sheet holds at
 //! most [`ROWS_PER_SHEET`] payments; more continue on the next sheet.
 
+use crate::server::db::{self, Db};
 use futures::TryStreamExt;
 use rust_xlsxwriter::{Workbook, Worksheet};
 use shared::money::Kopecks;
-use sqlx::SqlitePool;
 use tokio::sync::mpsc;
 
 use super::{Names, ReportFilter};
@@ -38,8 +38,11 @@ pub struct PaymentLine {
     pub processing_fee: i64,
     pub status: String,
     pub result: Option<i64>,
+    #[sqlx(try_from = "crate::server::clock::Stamp")]
     pub accepted_at: String,
+    #[sqlx(try_from = "crate::server::clock::Stamp")]
     pub created_at: String,
+    #[sqlx(try_from = "crate::server::clock::Stamp")]
     pub updated_at: String,
 }
 
@@ -104,13 +107,13 @@ impl Totals {
 }
 
 /// Builds the workbook into a temporary file.
-pub async fn build(pool: SqlitePool, filter: ReportFilter) -> Result<std::fs::File, ReportError> {
+pub async fn build(pool: Db, filter: ReportFilter) -> Result<std::fs::File, ReportError> {
     let names = Names::load(&pool).await?;
     let (sender, mut receiver) = mpsc::channel::<Result<PaymentLine, sqlx::Error>>(CHANNEL_ROWS);
     let (from, to, provider_id, agent_id) = filter.binds();
     // The reader stops on its own when the writer hangs up (a failed write).
     let reader = tokio::spawn(async move {
-        let mut rows = sqlx::query_as::<_, PaymentLine>(
+        let mut rows = db::query_as::<PaymentLine>(
             "SELECT id, agent_txn_id, prv_txn, agent_id, provider_id, account, cash, agent_fee, amount,
                     processing_fee, status, result, accepted_at, created_at, updated_at
              FROM payments

@@ -1,0 +1,257 @@
+//! The participant's database: SQLite (the embedded default, a file in the data
+//! directory) or, for processing and the provider, PostgreSQL (`--database-url
+//! postgres://…`), opened and brought up to date by its own migration tree
+//! (`migrations/<role>/` or `migrations/<role>-postgres/`). Code reaches either through
+//! [`Db`], [`Tx`] and the statements of [`query`].
+
+pub mod query;
+
+pub use query::{Done, Exec, Row, query, query_as};
+
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+use super::StartError;
+use crate::role::Role;
+
+use sqlx::{PgPool, Postgres, Sqlite, SqlitePool};
+
+/// Connections per pool: SQLite has one writer at a time, readers beside it in WAL.
+pub const MAX_CONNECTIONS: u32 = 8;
+/// How long a writer waits for another writer before the statement fails.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Connections per process on PostgreSQL: several processes share the server's
+/// `max_connections` (100 by default), so each keeps a modest pool.
+pub const MAX_PG_CONNECTIONS: u32 = 16;
+
+/// Which database a participant runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A participant's connection pool, on either backend.
+#[derive(Debug, Clone)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// An open transaction: committed by [`Tx::commit`], rolled back when dropped.
+pub enum Tx {
+    Sqlite(sqlx::Transaction<'static, Sqlite>),
+    Postgres(sqlx::Transaction<'static, Postgres>),
+}
+
+impl Db {
+    pub fn backend(&self) -> Backend {
+        match self {
+            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// The SQLite pool, for the roles that only ever run on SQLite (the agent).
+    pub fn sqlite(&self) -> Option<&SqlitePool> {
+        match self {
+            Db::Sqlite(pool) => Some(pool),
+            Db::Postgres(_) => None,
+        }
+    }
+
+    pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
+        Ok(match self {
+            Db::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
+            Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
+    pub fn is_closed(&self) -> bool {
+        match self {
+            Db::Sqlite(pool) => pool.is_closed(),
+            Db::Postgres(pool) => pool.is_closed(),
+        }
+    }
+
+    pub async fn close(&self) {
+        match self {
+            Db::Sqlite(pool) => pool.close().await,
+            Db::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+impl From<SqlitePool> for Db {
+    fn from(pool: SqlitePool) -> Db {
+        Db::Sqlite(pool)
+    }
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        match self {
+            Tx::Sqlite(tx) => tx.commit().await,
+            Tx::Postgres(tx) => tx.commit().await,
+        }
+    }
+
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        match self {
+            Tx::Sqlite(tx) => tx.rollback().await,
+            Tx::Postgres(tx) => tx.rollback().await,
+        }
+    }
+}
+
+/// The files SQLite keeps beside a database in WAL mode.
+const SIDE_FILES: [&str; 2] = ["-wal", "-shm"];
+
+/// Makes the database file owner-only (0600) *before* SQLite opens it: the database holds
+/// money and passwords (processing keeps providers' passwords for outbound calls, the
+/// agent its contract's). A missing file is created empty with mode 0600 — no umask, no
+/// window in which it is readable — and SQLite, finding it empty, makes a database of it.
+/// SQLite gives `-wal` and `-shm` the main file's mode when it creates them; files left by
+/// an older version with wider modes are narrowed here too.
+fn owner_only(file: &Path) -> Result<(), StartError> {
+    let failed = |e: std::io::Error| {
+        StartError::Database(format!("cannot make {} owner-only: {e}", file.display()))
+    };
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(file)
+        .map_err(failed)?;
+    let mut paths = vec![file.to_owned()];
+    for suffix in SIDE_FILES {
+        let mut side = file.as_os_str().to_owned();
+        side.push(suffix);
+        paths.push(side.into());
+    }
+    for path in paths.iter().filter(|p| p.exists()) {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(failed)?;
+    }
+    Ok(())
+}
+
+/// Opens the role's database — `database_url` when given (`sqlite:PATH` or, for
+/// processing and the provider, `postgres://…`), else `DIR/<role>.db` — and applies its
+/// migrations.
+pub async fn open(
+    role: Role,
+    data_dir: &Path,
+    database_url: Option<&str>,
+    synchronous: &str,
+) -> Result<Db, StartError> {
+    match database_url {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            if !matches!(role, Role::Processing | Role::Provider) {
+                return Err(StartError::Database(format!(
+                    "the {role} keeps its data in SQLite (it runs beside its terminal or \
+                     subscriber); PostgreSQL is for processing and the provider"
+                )));
+            }
+            open_postgres(role, url).await.map(Db::Postgres)
+        }
+        Some(url) if !url.starts_with("sqlite:") => {
+            let scheme = url.split(':').next().unwrap_or_default();
+            Err(StartError::Database(format!(
+                "database URL scheme `{scheme}:` is not supported; use sqlite:PATH or postgres://…"
+            )))
+        }
+        url => open_sqlite(role, data_dir, url, synchronous)
+            .await
+            .map(Db::Sqlite),
+    }
+}
+
+/// PostgreSQL: the URL's own settings, a modest pool per process, and the
+/// `<role>-postgres` tree. Several processes may start at once: sqlx's migrator takes an
+/// advisory lock, so one applies the migrations and the others find them applied.
+async fn open_postgres(role: Role, url: &str) -> Result<PgPool, StartError> {
+    let options = PgConnectOptions::from_str(url)
+        .map_err(|e| StartError::Database(format!("database URL: {e}")))?
+        .application_name(&format!("paymesh-{role}"));
+    let pool = PgPoolOptions::new()
+        .max_connections(MAX_PG_CONNECTIONS)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect_with(options)
+        .await
+        .map_err(|e| StartError::Database(format!("PostgreSQL: {e}")))?;
+    let migrator = match role {
+        Role::Provider => sqlx::migrate!("../migrations/provider-postgres"),
+        _ => sqlx::migrate!("../migrations/processing-postgres"),
+    };
+    migrator
+        .run(&pool)
+        .await
+        .map_err(|e| StartError::Database(format!("migration failed: {e}")))?;
+    Ok(pool)
+}
+
+/// SQLite: `DIR/<role>.db` or `sqlite:PATH`.
+///
+/// Pragmas, and why:
+/// * `journal_mode=WAL` — readers never block the writer, so the UI and reports can read
+///   while payments commit.
+/// * `synchronous=FULL` — a committed payment survives a power cut; NORMAL could lose the
+///   last transactions, and we would have told a terminal "completed". (`--sqlite-synchronous
+///   normal` exists for measurements and for operators who accept that trade.)
+/// * `busy_timeout=5s` — concurrent writers queue instead of failing with SQLITE_BUSY.
+/// * `foreign_keys=ON` — SQLite leaves them off by default.
+async fn open_sqlite(
+    role: Role,
+    data_dir: &Path,
+    database_url: Option<&str>,
+    synchronous: &str,
+) -> Result<SqlitePool, StartError> {
+    let file = data_dir.join(format!("{role}.db"));
+    let options = match database_url {
+        Some(url) => {
+            SqliteConnectOptions::from_str(url).map_err(|e| StartError::Database(e.to_string()))?
+        }
+        None => SqliteConnectOptions::new().filename(&file),
+    };
+    let options = options
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(if synchronous == "normal" {
+            SqliteSynchronous::Normal
+        } else {
+            SqliteSynchronous::Full
+        })
+        .busy_timeout(BUSY_TIMEOUT)
+        .foreign_keys(true);
+    let in_memory = options.get_filename() == Path::new(":memory:")
+        || database_url.is_some_and(|url| url.contains("mode=memory"));
+    if !in_memory {
+        owner_only(options.get_filename())?;
+    }
+    let pool = SqlitePoolOptions::new()
+        .max_connections(MAX_CONNECTIONS)
+        .connect_with(options)
+        .await
+        .map_err(|e| StartError::Database(e.to_string()))?;
+    let migrator = match role {
+        Role::Provider => sqlx::migrate!("../migrations/provider"),
+        Role::Processing => sqlx::migrate!("../migrations/processing"),
+        Role::Agent => sqlx::migrate!("../migrations/agent"),
+        Role::Consumer => {
+            return Err(StartError::Database(
+                "the consumer keeps no database".into(),
+            ));
+        }
+    };
+    migrator
+        .run(&pool)
+        .await
+        .map_err(|e| StartError::Database(format!("migration failed: {e}")))?;
+    Ok(pool)
+}
