@@ -136,6 +136,27 @@ impl TestApp {
             .expect("the stopped participant's database opens")
     }
 
+    /// A URL another process can open this participant's database with: its SQLite file,
+    /// or its PostgreSQL database.
+    pub fn database_url(&self) -> String {
+        match self.db.as_ref() {
+            Some(Db::Postgres(pool)) => {
+                let options = pool.connect_options();
+                format!(
+                    "postgres://{}@{}:{}/{}",
+                    options.get_username(),
+                    options.get_host(),
+                    options.get_port(),
+                    options.get_database().unwrap_or_default()
+                )
+            }
+            _ => format!(
+                "sqlite:{}",
+                self.data_dir.join(format!("{}.db", self.role)).display()
+            ),
+        }
+    }
+
     pub fn data_dir(&self) -> PathBuf {
         self.data_dir.clone()
     }

@@ -47,19 +47,7 @@ async fn processing_on(db: &Path) -> TestApp {
 /// A second processing process on the database of `first` (its SQLite file, or its
 /// PostgreSQL database in the PostgreSQL pass), with a data directory of its own.
 async fn processing_beside(first: &TestApp) -> TestApp {
-    let url = match first.db.as_ref() {
-        Some(db::Db::Postgres(pool)) => {
-            let options = pool.connect_options();
-            format!(
-                "postgres://{}@{}:{}/{}",
-                options.get_username(),
-                options.get_host(),
-                options.get_port(),
-                options.get_database().unwrap_or_default()
-            )
-        }
-        _ => return processing_on(&first.data_dir().join("processing.db")).await,
-    };
+    let url = first.database_url();
     TestApp::spawn_with(
         Role::Processing,
         tempfile::tempdir().unwrap(),

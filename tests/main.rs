@@ -27,4 +27,5 @@ mod processes;
 mod processing;
 mod provider;
 mod reports;
+mod scale_out;
 mod tls;

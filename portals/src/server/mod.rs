@@ -10,6 +10,7 @@ pub mod db;
 pub mod health;
 pub mod local_path;
 pub mod period;
+pub mod periodic;
 pub mod retention;
 pub mod ui;
 pub mod workbook;

@@ -5,7 +5,8 @@
 //! bills, the ledger) are never a [`Sweep`]: they are the books.
 //!
 //! Each role names its sweeps; [`spawn`] runs them an hour apart, in batches, so a big
-//! first sweep never holds the database's write lock for long.
+//! first sweep never holds the database's write lock for long — and once an hour in all,
+//! however many processes serve the database ([`super::periodic`]).
 
 use crate::server::db::{self, Db};
 use std::time::Duration;
@@ -64,6 +65,17 @@ pub fn spawn(pool: Db, sweeps: &'static [Sweep], max_age: Duration) {
     tokio::spawn(async move {
         tokio::time::sleep(Duration::from_secs(60)).await;
         loop {
+            match super::periodic::claim(&pool, "retention", SWEEP_INTERVAL).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::debug!("retention: another process swept this hour");
+                    tokio::time::sleep(SWEEP_INTERVAL).await;
+                    continue;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "retention: could not claim the hour; sweeping anyway")
+                }
+            }
             match sweep_once(&pool, sweeps, max_age).await {
                 Ok(deleted) => {
                     for (what, rows) in deleted.into_iter().filter(|(_, rows)| *rows > 0) {

@@ -13,7 +13,7 @@
 //! Completing and failing are conditional on the payment still being `pending`, so however
 //! many attempts race (the first request, the retrier, a restart), a payment is settled once.
 
-use crate::server::db::{self, Db, Tx};
+use crate::server::db::{self, Backend, Db, Tx};
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -83,19 +83,36 @@ pub async fn claim_due(
     lease_until: &Stamp,
     limit: i64,
 ) -> Result<Vec<PaymentRow>, sqlx::Error> {
-    db::query_as(concat!(
-        "UPDATE payments SET next_attempt_at = $2
-          WHERE id IN (SELECT id FROM payments WHERE status = 'pending' AND next_attempt_at <= $1
-                        ORDER BY next_attempt_at LIMIT $3)
-            AND status = 'pending' AND next_attempt_at <= $1
-         RETURNING ",
-        payment_columns!()
-    ))
-    .bind(now)
-    .bind(lease_until)
-    .bind(limit)
-    .fetch_all(pool)
-    .await
+    // The outer condition repeats the inner one: whoever updates a row second finds it
+    // leased already and leaves it. On PostgreSQL the due rows are picked once, in a
+    // materialized CTE (a subquery in the WHERE may be run again per row and pick more
+    // than the limit), skipping rows another process is claiming this instant, so
+    // concurrent retriers take different payments instead of queueing on the same ones.
+    let sql = match pool.backend() {
+        Backend::Sqlite => concat!(
+            "UPDATE payments SET next_attempt_at = $2
+              WHERE id IN (SELECT id FROM payments WHERE status = 'pending' AND next_attempt_at <= $1
+                            ORDER BY next_attempt_at LIMIT $3)
+                AND status = 'pending' AND next_attempt_at <= $1
+             RETURNING ",
+            payment_columns!()
+        ),
+        Backend::Postgres => concat!(
+            "WITH due AS MATERIALIZED (
+                 SELECT id FROM payments WHERE status = 'pending' AND next_attempt_at <= $1
+                  ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+             UPDATE payments SET next_attempt_at = $2
+              WHERE id IN (SELECT id FROM due) AND status = 'pending' AND next_attempt_at <= $1
+             RETURNING ",
+            payment_columns!()
+        ),
+    };
+    db::query_as(sql)
+        .bind(now)
+        .bind(lease_until)
+        .bind(limit)
+        .fetch_all(pool)
+        .await
 }
 
 /// The end of a lease taken now for one attempt: `lease` from now.

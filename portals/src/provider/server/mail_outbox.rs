@@ -9,7 +9,7 @@
 //! sends the letter again on restart. Only one process serves a data directory, so there
 //! is one worker per outbox.
 
-use crate::server::db::{self, Db};
+use crate::server::db::{self, Backend, Db};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -175,17 +175,49 @@ async fn record(
     Ok(())
 }
 
+/// How long a process holds the letters it took to send: longer than any send takes (a
+/// few SMTP exchanges of [`SMTP_TIMEOUT`](super::mail::SMTP_TIMEOUT) each). A process that
+/// dies mid-send leaves its letters due again when the lease runs out; the recipient may
+/// then get one twice — mail is at least once, never lost.
+const SEND_LEASE: Duration = Duration::from_secs(300);
+
+/// Takes the letters that are due, for this process alone: one statement moves their
+/// next attempt to the lease's end, so another provider process on the same database
+/// does not send them too.
+async fn claim_due(pool: &Db) -> Result<Vec<DueLetter>, sqlx::Error> {
+    let now = OffsetDateTime::now_utc();
+    // As processing's retrier claims payments (`payment::claim_due`): one pick of the due
+    // rows, skipping what another process is claiming on PostgreSQL.
+    let sql = match pool.backend() {
+        Backend::Sqlite => {
+            "UPDATE outgoing_mail SET next_attempt_at = $3
+              WHERE id IN (SELECT id FROM outgoing_mail WHERE status = 'queued' AND next_attempt_at <= $1
+                            ORDER BY next_attempt_at, id LIMIT $2)
+                AND status = 'queued' AND next_attempt_at <= $1
+             RETURNING id, attempts, recipient_name, recipient, subject, body, attachment_name, attachment"
+        }
+        Backend::Postgres => {
+            "WITH due AS MATERIALIZED (
+                 SELECT id FROM outgoing_mail WHERE status = 'queued' AND next_attempt_at <= $1
+                  ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED)
+             UPDATE outgoing_mail SET next_attempt_at = $3
+              WHERE id IN (SELECT id FROM due) AND status = 'queued' AND next_attempt_at <= $1
+             RETURNING id, attempts, recipient_name, recipient, subject, body, attachment_name, attachment"
+        }
+    };
+    let mut due: Vec<DueLetter> = db::query_as(sql)
+        .bind(clock::stamp(now))
+        .bind(BATCH)
+        .bind(clock::stamp(now + SEND_LEASE))
+        .fetch_all(pool)
+        .await?;
+    due.sort_by_key(|letter| letter.id);
+    Ok(due)
+}
+
 /// Sends every letter that is due; returns how long to wait for the next one.
 pub async fn deliver_due(pool: &Db, mailer: &Mailer) -> Result<Duration, sqlx::Error> {
-    let now = clock::now();
-    let due: Vec<DueLetter> = db::query_as(
-        "SELECT id, attempts, recipient_name, recipient, subject, body, attachment_name, attachment
-         FROM outgoing_mail WHERE status = 'queued' AND next_attempt_at <= $1 ORDER BY next_attempt_at, id LIMIT $2",
-    )
-    .bind(now)
-    .bind(BATCH)
-    .fetch_all(pool)
-    .await?;
+    let due = claim_due(pool).await?;
     let full_batch = due.len() as i64 == BATCH;
     for row in &due {
         let letter = Letter {
