@@ -5,7 +5,8 @@
 #   scripts/install-deps.sh         the build toolchain (wasm target, wasm-bindgen-cli)
 #   scripts/install-deps.sh --test  plus what the tests drive (Chromium, chromedriver, nextest,
 #                                   the aiosmtpd mail server the report tests send to,
-#                                   PostgreSQL for the throwaway clusters of its suites)
+#                                   PostgreSQL for the throwaway clusters of its suites,
+#                                   HAProxy for the scale-out test)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,8 +34,10 @@ if $want_test; then
 fi
 # The PostgreSQL suites start their own throwaway clusters from Debian's server binaries
 # (/usr/lib/postgresql/15/bin); the system service the package sets up is not used.
+# HAProxy: the scale-out test and `paymesh demo --processing 2` put it in front of the
+# processing processes (its system service is not used either).
 if $want_test; then
-  apt_packages+=(postgresql)
+  apt_packages+=(postgresql haproxy)
 fi
 missing=()
 for p in "${apt_packages[@]}"; do

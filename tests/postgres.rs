@@ -9,187 +9,47 @@
 //! rather than skipping: the suites that need PostgreSQL must run in CI.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
+use portals::demo::postgres::{Cluster, Durability};
+
+/// A cluster in a temp dir of its own. Fields drop in order: the server stops, then its
+/// files go.
 pub struct Postgres {
+    cluster: Cluster,
     dir: tempfile::TempDir,
-    bin: PathBuf,
-    run_as: Option<&'static str>,
     pub port: u16,
 }
 
 impl Postgres {
     /// A new cluster, running.
     pub fn start() -> Postgres {
-        let bin = binaries().unwrap_or_else(|| {
-            panic!(
-                "PostgreSQL is not installed (no /usr/lib/postgresql/*/bin/initdb): \
-                 run scripts/install-deps.sh --test"
-            )
-        });
-        let run_as = is_root().then_some("postgres");
         let dir = tempfile::Builder::new()
             .prefix("paymesh-pg-")
             .tempdir()
             .expect("a temp dir for the cluster");
-        if let Some(user) = run_as {
-            hand_over(dir.path(), user);
-        }
-        let data = dir.path().join("data");
-        let mut pg = Postgres {
-            dir,
-            bin,
-            run_as,
-            port: 0,
-        };
-        pg.run(
-            "initdb",
-            &[
-                "-D".as_ref(),
-                data.as_os_str(),
-                "--auth=trust".as_ref(),
-                "--username=postgres".as_ref(),
-                "--encoding=UTF8".as_ref(),
-                "--locale=C".as_ref(),
-                "--no-sync".as_ref(),
-            ],
-        );
         // A port can be taken between our probe and the server's bind: try a few.
+        let mut failed = String::new();
         for _ in 0..5 {
-            pg.port = free_port();
-            let options = format!(
-                "-p {} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off \
-                 -c synchronous_commit=off -c max_connections=200",
-                pg.port,
-                pg.dir.path().display()
-            );
-            let log = pg.dir.path().join("server.log");
-            let started = pg.try_run(
-                "pg_ctl",
-                &[
-                    "-D".as_ref(),
-                    data.as_os_str(),
-                    "-l".as_ref(),
-                    log.as_os_str(),
-                    "-o".as_ref(),
-                    options.as_ref(),
-                    "-w".as_ref(),
-                    "start".as_ref(),
-                ],
-            );
-            if started.status.success() {
-                return pg;
+            match Cluster::start(dir.path(), free_port(), Durability::Throwaway) {
+                Ok(cluster) => {
+                    let port = cluster.port;
+                    return Postgres { cluster, dir, port };
+                }
+                Err(e) => failed = e,
             }
         }
-        panic!(
-            "PostgreSQL did not start: {}",
-            std::fs::read_to_string(pg.dir.path().join("server.log")).unwrap_or_default()
-        );
-    }
-
-    /// The URL of a database of this cluster.
-    pub fn url(&self, database: &str) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/{database}", self.port)
+        panic!("PostgreSQL did not start: {failed}");
     }
 
     /// A new empty database, by name; its URL.
     pub async fn database(&self, name: &str) -> String {
-        assert!(
-            name.chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_'),
-            "a plain database name: {name}"
-        );
-        let admin = sqlx::PgPool::connect(&self.url("postgres"))
-            .await
-            .expect("the cluster's postgres database");
-        // CREATE DATABASE takes no bind parameters; the name was checked above.
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&admin)
-            .await
-            .expect("CREATE DATABASE");
-        admin.close().await;
-        self.url(name)
+        self.cluster.database(name).await.expect("CREATE DATABASE")
     }
 
     /// Whether the server still answers on its port.
     pub fn is_listening(&self) -> bool {
         std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok()
     }
-
-    fn run(&self, tool: &str, args: &[&std::ffi::OsStr]) {
-        let output = self.try_run(tool, args);
-        assert!(
-            output.status.success(),
-            "{tool} failed: {}{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-
-    fn try_run(&self, tool: &str, args: &[&std::ffi::OsStr]) -> Output {
-        let program = self.bin.join(tool);
-        let mut command = match self.run_as {
-            Some(user) => {
-                let mut c = Command::new("runuser");
-                c.args(["-u", user, "--"]).arg(&program);
-                c
-            }
-            None => Command::new(&program),
-        };
-        command
-            .args(args)
-            .current_dir(self.dir.path())
-            .output()
-            .unwrap_or_else(|e| panic!("{}: {e}", program.display()))
-    }
-}
-
-impl Drop for Postgres {
-    fn drop(&mut self) {
-        let data = self.dir.path().join("data");
-        // `immediate`: the data is thrown away anyway; no checkpoint to wait for.
-        let _ = self.try_run(
-            "pg_ctl",
-            &[
-                "-D".as_ref(),
-                data.as_os_str(),
-                "-m".as_ref(),
-                "immediate".as_ref(),
-                "-w".as_ref(),
-                "stop".as_ref(),
-            ],
-        );
-    }
-}
-
-/// The newest installed PostgreSQL's `bin` directory (Debian keeps them per version).
-fn binaries() -> Option<PathBuf> {
-    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
-        .ok()?
-        .flatten()
-        .filter_map(|entry| {
-            let version = entry.file_name().to_str()?.parse().ok()?;
-            let bin = entry.path().join("bin");
-            bin.join("initdb").exists().then_some((version, bin))
-        })
-        .collect();
-    versions.sort();
-    versions.pop().map(|(_, bin)| bin)
-}
-
-fn is_root() -> bool {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() == 0 }
-}
-
-/// The cluster's directory belongs to the user the server runs as.
-fn hand_over(dir: &Path, user: &str) {
-    let status = Command::new("chown")
-        .arg(user)
-        .arg(dir)
-        .status()
-        .expect("chown");
-    assert!(status.success(), "chown {user} {}", dir.display());
 }
 
 fn free_port() -> u16 {

@@ -19,6 +19,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_paymesh");
 /// A processing process of its own; SIGKILLed when dropped.
 struct Process {
     child: Child,
+    addr: std::net::SocketAddr,
     base_url: String,
     _dir: tempfile::TempDir,
 }
@@ -49,6 +50,7 @@ impl Process {
             .expect("paymesh processing starts");
         let process = Process {
             child,
+            addr,
             base_url: format!("http://{addr}"),
             _dir: dir,
         };
@@ -76,7 +78,8 @@ impl Drop for Process {
     }
 }
 
-/// One payment's request to one process: `None` when the process did not answer.
+/// One payment's request to one process (or to HAProxy): `None` when no process answered
+/// — the connection failed, or HAProxy said the process it chose went away (502–504).
 async fn pay_at(client: &reqwest::Client, base: &str, n: &Network, body: &Value) -> Option<u16> {
     let answer = client
         .post(format!("{base}/api/agent/v1/payments"))
@@ -85,7 +88,8 @@ async fn pay_at(client: &reqwest::Client, base: &str, n: &Network, body: &Value)
         .send()
         .await
         .ok()?;
-    Some(answer.status().as_u16())
+    let status = answer.status().as_u16();
+    (!(502..=504).contains(&status)).then_some(status)
 }
 
 async fn count(pool: &db::Db, sql: &'static str) -> i64 {
@@ -93,11 +97,12 @@ async fn count(pool: &db::Db, sql: &'static str) -> i64 {
     n
 }
 
-/// 2,000 payments at 64 in flight, spread over two processes on one database; every
-/// tenth is sent to both at once under one `agent_txn_id`, and the second process is
-/// SIGKILLed a third of the way through (what it was answering is sent again to the
-/// first, as a terminal would). Afterwards each payment is credited exactly once at the
-/// provider, none is left pending, and the ledger balances.
+/// 2,000 payments at 64 in flight, spread over two processes on one database by HAProxy
+/// (`deploy/haproxy.cfg`; a round-robin client where HAProxy is not installed); every
+/// tenth is sent to both processes at once under one `agent_txn_id`, and the second
+/// process is SIGKILLed a third of the way through (what it was answering is sent again
+/// to the first, as a terminal would). Afterwards each payment is credited exactly once
+/// at the provider, none is left pending, and the ledger balances.
 #[tokio::test]
 async fn two_processes_on_one_database_take_2000_payments_and_survive_a_sigkill() {
     const PAYMENTS: usize = 2_000;
@@ -109,6 +114,37 @@ async fn two_processes_on_one_database_take_2000_payments_and_survive_a_sigkill(
     let second = Arc::new(std::sync::Mutex::new(Process::start(&n.processing)));
     let second_url = second.lock().unwrap().base_url.clone();
     let first_url = n.processing.base_url.clone();
+    let proxy_dir = tempfile::tempdir().unwrap();
+    let front = match portals::demo::haproxy::binary() {
+        Some(_) => {
+            let listen = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .unwrap();
+            let servers = [
+                ("processing-1".to_owned(), n.processing.addr),
+                ("processing-2".to_owned(), second.lock().unwrap().addr),
+            ];
+            let child = portals::demo::haproxy::start(proxy_dir.path(), listen, &servers)
+                .expect("haproxy starts");
+            let url = format!("http://{listen}");
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while reqwest::get(format!("{url}/healthz"))
+                .await
+                .map(|r| r.status().as_u16())
+                .ok()
+                != Some(200)
+            {
+                assert!(Instant::now() < deadline, "HAProxy never answered");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Some((child, url))
+        }
+        None => {
+            eprintln!("HAProxy is not installed: a round-robin client stands in for it");
+            None
+        }
+    };
+    let front_url = front.as_ref().map(|(_, url)| url.clone());
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .pool_max_idle_per_host(IN_FLIGHT)
@@ -126,7 +162,8 @@ async fn two_processes_on_one_database_take_2000_payments_and_survive_a_sigkill(
             done.clone(),
             second.clone(),
         );
-        let (first_url, second_url) = (first_url.clone(), second_url.clone());
+        let (first_url, second_url, front_url) =
+            (first_url.clone(), second_url.clone(), front_url.clone());
         workers.push(tokio::spawn(async move {
             loop {
                 let i = next.fetch_add(1, Ordering::SeqCst);
@@ -145,7 +182,7 @@ async fn two_processes_on_one_database_take_2000_payments_and_survive_a_sigkill(
                         tokio::join!(pay_at(&client, a, &n, &body), pay_at(&client, b, &n, &body));
                     x.or(y)
                 } else {
-                    pay_at(&client, a, &n, &body).await
+                    pay_at(&client, front_url.as_deref().unwrap_or(a), &n, &body).await
                 };
                 // A process that did not answer (killed): the terminal sends the same
                 // payment again, and the other process takes it.

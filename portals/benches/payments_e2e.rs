@@ -87,7 +87,7 @@ async fn network(
             agent["agent_id"]
         ),
         admin,
-        json!({"amount": 1_000_000_000_000i64, "reference": "bench"}),
+        json!({"amount": 10_000_000_000i64, "reference": "bench"}),
     )
     .await;
     (

@@ -130,6 +130,15 @@ pub struct DemoArgs {
     /// (once) under the data directory; every client trusts that CA (`--ca-file`).
     #[arg(long)]
     pub tls: bool,
+    /// How many processing processes serve the processing center (1–4). More than one
+    /// share one database behind HAProxy on processing's port (HAProxy must be
+    /// installed): SQLite's file, or PostgreSQL's with `--postgres`.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=4))]
+    pub processing: u8,
+    /// Keep processing's data in a PostgreSQL cluster of the demo's own, under
+    /// DIR/postgres (initdb and pg_ctl from Debian's postgresql package).
+    #[arg(long)]
+    pub postgres: bool,
 }
 
 /// `n` days (at least one) as a duration.

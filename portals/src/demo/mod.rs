@@ -14,12 +14,19 @@
 //! handed over in its environment, never on its command line). The agent also runs
 //! `--kiosk-dev`, so the kiosk page opened without the bridge says how to get banknotes.
 //!
+//! `--processing N` runs N processing processes on one database (`processing-1`…, ports
+//! 8413, 8423…) behind HAProxy on processing's port, with one operator password;
+//! `--postgres` keeps processing's data in a PostgreSQL cluster of the demo's own under
+//! `DIR/postgres` (started and stopped with the demo), SQLite's file otherwise.
+//!
 //! `--tls` runs the same network over HTTPS: `pki` makes a CA and a certificate per
 //! participant under the data directory (once; the next start reuses them), every
 //! participant serves HTTPS with its own, and every client — the participants' outbound
 //! clients, the seeding, kiosk-shell — trusts that CA through `--ca-file`.
 
+pub mod haproxy;
 pub mod pki;
+pub mod postgres;
 pub mod seed;
 
 use std::path::{Path, PathBuf};
@@ -45,15 +52,44 @@ struct Participant {
     child: Child,
 }
 
+/// The processing processes of `--processing N`, behind HAProxy: (key, port).
+const PROCESSING_PROCESSES: [(&str, u16); 4] = [
+    ("processing-1", 8413),
+    ("processing-2", 8423),
+    ("processing-3", 8433),
+    ("processing-4", 8443),
+];
+/// The demo's PostgreSQL cluster (`--postgres`), on loopback.
+const POSTGRES_PORT: u16 = 8430;
+
+/// Where processing keeps its data, and how many processes serve it.
+struct ProcessingLayout {
+    processes: usize,
+    /// `--database-url` for every processing process; `None`: its own data directory.
+    database_url: Option<String>,
+}
+
 /// (data directory key, role, port, extra flags) of every demo participant.
-fn lineup() -> Vec<(&'static str, Role, u16, Vec<String>)> {
-    let mut lineup = vec![
-        (
+fn lineup(processing: &ProcessingLayout) -> Vec<(&'static str, Role, u16, Vec<String>)> {
+    let url_flags: Vec<String> = processing
+        .database_url
+        .iter()
+        .flat_map(|url| ["--database-url".to_owned(), url.clone()])
+        .collect();
+    let mut lineup = if processing.processes > 1 {
+        PROCESSING_PROCESSES[..processing.processes]
+            .iter()
+            .map(|(key, port)| (*key, Role::Processing, *port, url_flags.clone()))
+            .collect()
+    } else {
+        vec![(
             "processing",
             Role::Processing,
             seed::PROCESSING_PORT,
-            vec![],
-        ),
+            url_flags,
+        )]
+    };
+    lineup.extend([
         (
             "agent",
             Role::Agent,
@@ -65,7 +101,7 @@ fn lineup() -> Vec<(&'static str, Role, u16, Vec<String>)> {
             ],
         ),
         ("consumer", Role::Consumer, seed::CONSUMER_PORT, vec![]),
-    ];
+    ]);
     for p in seed::PROVIDERS {
         lineup.push((
             p.key,
@@ -249,7 +285,28 @@ pub async fn run(args: DemoArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let lineup = lineup();
+    let mut cluster = None;
+    let layout = match processing_layout(&args, &mut cluster).await {
+        Ok(layout) => layout,
+        Err(e) => {
+            eprintln!("paymesh demo: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // One operator password for every processing process: HAProxy sends the operator's
+    // requests to any of them.
+    let shared_admin_password = if layout.processes > 1 {
+        match shared_processing_password(&args.data_dir) {
+            Ok(password) => Some(password),
+            Err(e) => {
+                eprintln!("paymesh demo: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        None
+    };
+    let lineup = lineup(&layout);
     let (ca_file, server_files) = if args.tls {
         let keys: Vec<&str> = lineup.iter().map(|(key, ..)| *key).collect();
         match pki::prepare(&args.data_dir, &keys) {
@@ -284,7 +341,13 @@ pub async fn run(args: DemoArgs) -> ExitCode {
                 tls_args.push(path.into());
             }
         }
-        let child = Command::new(&exe)
+        let mut command = Command::new(&exe);
+        if let (Role::Processing, Some(password)) = (role, &shared_admin_password) {
+            command.env("PAYMESH_ADMIN_PASSWORD", password);
+        } else {
+            command.env_remove("PAYMESH_ADMIN_PASSWORD");
+        }
+        let child = command
             .arg(role.as_str())
             .arg("--listen")
             .arg(format!("127.0.0.1:{port}"))
@@ -292,7 +355,6 @@ pub async fn run(args: DemoArgs) -> ExitCode {
             .arg(&dir)
             .args(&extra)
             .args(&tls_args)
-            .env_remove("PAYMESH_ADMIN_PASSWORD")
             .env_remove("PAYMESH_TLS_CERT")
             .env_remove("PAYMESH_TLS_KEY")
             .env_remove("PAYMESH_CA_FILE")
@@ -316,6 +378,16 @@ pub async fn run(args: DemoArgs) -> ExitCode {
             }),
             Err(e) => {
                 eprintln!("paymesh demo: cannot start {key}: {e}");
+                stop_all(&mut participants).await;
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    if layout.processes > 1 {
+        match start_haproxy(&args.data_dir, layout.processes) {
+            Ok(proxy) => participants.push(proxy),
+            Err(e) => {
+                eprintln!("paymesh demo: {e}");
                 stop_all(&mut participants).await;
                 return ExitCode::FAILURE;
             }
@@ -355,11 +427,35 @@ pub async fn run(args: DemoArgs) -> ExitCode {
         args.data_dir.display()
     );
     for p in &participants {
+        let password = match (&shared_admin_password, p.key) {
+            (Some(password), "haproxy") => password.clone(),
+            (Some(_), key) if key.starts_with("processing-") => continue,
+            _ => read_secret(&p.dir, ADMIN_PASSWORD_FILE),
+        };
+        let key = if p.key == "haproxy" {
+            "processing"
+        } else {
+            p.key
+        };
+        println!("  {key:<11} {}/   password {password}", web.base(p.port));
+    }
+    if layout.processes > 1 {
+        let behind: Vec<String> = PROCESSING_PROCESSES[..layout.processes]
+            .iter()
+            .map(|(key, port)| format!("{key} :{port}"))
+            .collect();
         println!(
-            "  {:<11} {}/   password {}",
-            p.key,
-            web.base(p.port),
-            read_secret(&p.dir, ADMIN_PASSWORD_FILE)
+            "  processing is HAProxy on :{} in front of {} (config {}/haproxy/haproxy.cfg)",
+            seed::PROCESSING_PORT,
+            behind.join(", "),
+            args.data_dir.display()
+        );
+    }
+    if let Some(cluster) = &cluster {
+        println!(
+            "  PostgreSQL: {}/processing (cluster in {}/postgres)",
+            cluster.server_url(),
+            args.data_dir.display()
         );
     }
     let kiosk_password = read_secret(&args.data_dir.join("agent"), "kiosk-password");
@@ -433,6 +529,79 @@ pub async fn run(args: DemoArgs) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Where processing's data lives for this start: the demo's PostgreSQL cluster (started
+/// here, kept in `cluster` until the demo ends), the first process's SQLite file shared
+/// by all, or — one process on SQLite — its own data directory.
+async fn processing_layout(
+    args: &DemoArgs,
+    cluster: &mut Option<postgres::Cluster>,
+) -> Result<ProcessingLayout, String> {
+    let processes = usize::from(args.processing.clamp(1, 4));
+    if processes > 1 && args.tls {
+        return Err(
+            "--processing with --tls is not supported yet: HAProxy here speaks plain HTTP to \
+             the processes"
+                .into(),
+        );
+    }
+    if processes > 1 && haproxy::binary().is_none() {
+        return Err(format!(
+            "--processing {processes} puts HAProxy in front of the processes, and HAProxy \
+             is not installed: apt-get install haproxy"
+        ));
+    }
+    let database_url = if args.postgres {
+        let started = postgres::Cluster::start(
+            &args.data_dir.join("postgres"),
+            POSTGRES_PORT,
+            postgres::Durability::Durable,
+        )?;
+        let url = started.database("processing").await?;
+        *cluster = Some(started);
+        Some(url)
+    } else if processes > 1 {
+        let dir = args.data_dir.join("processing");
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        Some(format!("sqlite:{}", dir.join("processing.db").display()))
+    } else {
+        None
+    };
+    Ok(ProcessingLayout {
+        processes,
+        database_url,
+    })
+}
+
+/// The operator password every processing process is started with: generated once into
+/// `DIR/processing/admin-password`, as a single process would.
+fn shared_processing_password(data_dir: &Path) -> Result<String, String> {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = data_dir.join("processing");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
+        .map_err(|e| format!("{}: {e}", dir.display()))?;
+    crate::server::data_dir::password(&dir, ADMIN_PASSWORD_FILE, None)
+        .map(|(password, _)| password)
+        .map_err(|e| e.to_string())
+}
+
+/// HAProxy in front of the processing processes, on processing's port.
+fn start_haproxy(data_dir: &Path, processes: usize) -> Result<Participant, String> {
+    let dir = data_dir.join("haproxy");
+    let servers: Vec<(String, std::net::SocketAddr)> = PROCESSING_PROCESSES[..processes]
+        .iter()
+        .map(|(key, port)| ((*key).to_owned(), ([127, 0, 0, 1], *port).into()))
+        .collect();
+    let listen = ([127, 0, 0, 1], seed::PROCESSING_PORT).into();
+    let child = haproxy::start(&dir, listen, &servers)?;
+    Ok(Participant {
+        key: "haproxy",
+        port: seed::PROCESSING_PORT,
+        dir,
+        child,
+    })
 }
 
 /// The seeding's and health checks' client: it trusts the demo's CA when there is one.
