@@ -31,11 +31,11 @@ struct Demo {
 }
 
 impl Demo {
-    fn start(dir: &Path, tls: bool) -> Demo {
+    fn start(dir: &Path, flags: &[&str]) -> Demo {
         let mut child = Command::new(env!("CARGO_BIN_EXE_paymesh"))
             .args(["demo", "--no-window", "--data-dir"])
             .arg(dir)
-            .args(tls.then_some("--tls"))
+            .args(flags)
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
@@ -91,20 +91,50 @@ fn secret(dir: &Path, key: &str, file: &str) -> String {
 
 #[tokio::test]
 async fn the_demo_network_takes_a_banknote_at_the_kiosk_and_the_subscriber_pays_for_calls() {
-    a_banknote_at_the_kiosk_pays_for_calls(false).await;
+    a_banknote_at_the_kiosk_pays_for_calls(&[]).await;
 }
 
 /// The same over HTTPS (`paymesh demo --tls`): every portal, every hop between them and
 /// kiosk-shell's reports, with the CA the demo made; plain HTTP gets no answer.
 #[tokio::test]
 async fn the_demo_over_https_takes_a_banknote_at_the_kiosk_and_pays_for_calls() {
-    a_banknote_at_the_kiosk_pays_for_calls(true).await;
+    a_banknote_at_the_kiosk_pays_for_calls(&["--tls"]).await;
 }
 
-async fn a_banknote_at_the_kiosk_pays_for_calls(tls: bool) {
+/// The same with processing scaled out (`paymesh demo --processing 2 --postgres`): two
+/// processing processes on the demo's own PostgreSQL cluster behind HAProxy on
+/// processing's port; Ctrl-C stops the cluster and HAProxy with the rest.
+#[tokio::test]
+async fn the_demo_with_two_processing_processes_on_postgresql_takes_a_banknote_and_pays_for_calls()
+{
+    let printed =
+        a_banknote_at_the_kiosk_pays_for_calls(&["--processing", "2", "--postgres"]).await;
+    assert!(
+        printed.iter().any(|l| l.contains(
+            "processing is HAProxy on :8403 in front of processing-1 :8413, processing-2 :8423"
+        )),
+        "{printed:#?}"
+    );
+    assert!(
+        printed
+            .iter()
+            .any(|l| l.contains("PostgreSQL: postgres://postgres@127.0.0.1:8430/processing")),
+        "{printed:#?}"
+    );
+    for port in [8413, 8423, 8430] {
+        assert!(
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_err(),
+            "something still listens on :{port} after the demo stopped"
+        );
+    }
+}
+
+/// Runs the kiosk scenario on `paymesh demo FLAGS`; what the demo printed on start.
+async fn a_banknote_at_the_kiosk_pays_for_calls(flags: &[&str]) -> Vec<String> {
+    let tls = flags.contains(&"--tls");
     let data = tempfile::tempdir().unwrap();
     let dir = data.path();
-    let mut demo = Demo::start(dir, tls);
+    let mut demo = Demo::start(dir, flags);
     let scheme = if tls { "https" } else { "http" };
     let consumer_url = format!("{scheme}://127.0.0.1:{CONSUMER_PORT}");
     let processing_url = format!("{scheme}://127.0.0.1:{PROCESSING_PORT}");
@@ -435,6 +465,7 @@ async fn a_banknote_at_the_kiosk_pays_for_calls(tls: bool) {
         let journal = std::fs::read_to_string(dir.join("kiosk-shell").join(file)).unwrap();
         assert_eq!(journal.lines().count(), 1, "{file}");
     }
+    demo.printed.clone()
 }
 
 /// The command line of the kiosk-shell process whose journal is `journal`.

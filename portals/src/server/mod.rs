@@ -242,6 +242,9 @@ impl App {
         } else {
             None
         };
+        if let Some(db) = &pool {
+            tracing::info!(database = %db.describe(), "database open and migrated");
+        }
         let listen = settings
             .common
             .listen

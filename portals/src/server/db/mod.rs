@@ -72,6 +72,25 @@ impl Db {
         })
     }
 
+    /// Where the data is, for the log: never the password.
+    pub fn describe(&self) -> String {
+        match self {
+            Db::Sqlite(pool) => {
+                format!("SQLite {}", pool.connect_options().get_filename().display())
+            }
+            Db::Postgres(pool) => {
+                let options = pool.connect_options();
+                format!(
+                    "PostgreSQL {}@{}:{}/{}",
+                    options.get_username(),
+                    options.get_host(),
+                    options.get_port(),
+                    options.get_database().unwrap_or_default()
+                )
+            }
+        }
+    }
+
     pub fn is_closed(&self) -> bool {
         match self {
             Db::Sqlite(pool) => pool.is_closed(),

@@ -226,8 +226,17 @@ impl Done {
     }
 }
 
-fn sqlite_args(args: Vec<Arg>) -> Result<SqliteArguments, sqlx::Error> {
-    let mut out = SqliteArguments::default();
+/// The arguments in the backend's own types.
+fn arguments<DB: sqlx::Database>(args: Vec<Arg>) -> Result<DB::Arguments, sqlx::Error>
+where
+    for<'q> Option<i64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<String>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<bool>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<Stamp>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<Vec<u8>>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    for<'q> Option<time::Date>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    let mut out = DB::Arguments::default();
     for arg in args {
         match arg {
             Arg::Int(v) => out.add(v),
@@ -242,20 +251,12 @@ fn sqlite_args(args: Vec<Arg>) -> Result<SqliteArguments, sqlx::Error> {
     Ok(out)
 }
 
+fn sqlite_args(args: Vec<Arg>) -> Result<SqliteArguments, sqlx::Error> {
+    arguments::<Sqlite>(args)
+}
+
 fn pg_args(args: Vec<Arg>) -> Result<PgArguments, sqlx::Error> {
-    let mut out = PgArguments::default();
-    for arg in args {
-        match arg {
-            Arg::Int(v) => out.add(v),
-            Arg::Text(v) => out.add(v),
-            Arg::Flag(v) => out.add(v),
-            Arg::Instant(v) => out.add(v),
-            Arg::Bytes(v) => out.add(v),
-            Arg::Day(v) => out.add(v),
-        }
-        .map_err(sqlx::Error::Encode)?;
-    }
-    Ok(out)
+    arguments::<Postgres>(args)
 }
 
 /// A statement whose rows (if any) are not read. Start with [`query`].
