@@ -15,8 +15,15 @@ const STORED: &[time::format_description::FormatItem<'static>] =
     format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
 
 /// An instant in UTC, to the microsecond (what both databases keep).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Stamp(OffsetDateTime);
+
+/// As stored: a log line shows `2026-11-26T06:42:15.123456Z`, not the struct.
+impl fmt::Debug for Stamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
 
 impl Stamp {
     pub fn at(at: OffsetDateTime) -> Stamp {

@@ -2,13 +2,14 @@
 //! centers at a provider, agents at processing. One table (`credentials`) for every
 //! realm; contracts create rows, closing a contract revokes them.
 
-use crate::server::db::{self, Db, Tx};
 use std::sync::Arc;
 
 use shared::auth::{
     BoxFuture, CredentialStore, Principal, StoreError, VerifiedCache, VerifyError, hash_password,
     verify_password,
 };
+
+use crate::server::db::{self, Db, Tx};
 
 /// A realm whose logins live in the `credentials` table.
 pub struct DbCredentials {

@@ -1,6 +1,5 @@
 //! `GET /healthz` (public), `GET /metrics` and `GET /api/admin/v1/participant` (operator).
 
-use crate::server::db::{self, Db};
 use std::sync::Arc;
 
 use axum::extract::State;
@@ -12,6 +11,7 @@ use serde_json::json;
 use shared::metrics::HttpMetrics;
 
 use crate::role::Role;
+use crate::server::db::{self, Db};
 
 #[derive(Clone)]
 pub struct HealthState {

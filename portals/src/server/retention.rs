@@ -8,10 +8,10 @@
 //! first sweep never holds the database's write lock for long — and once an hour in all,
 //! however many processes serve the database ([`super::periodic`]).
 
-use crate::server::db::{self, Db};
 use std::time::Duration;
 
 use super::clock;
+use crate::server::db::{self, Db};
 
 /// The age past which swept rows go, when `--retention-days` is not given.
 pub const DEFAULT_MAX_AGE: Duration = Duration::from_secs(90 * 86_400);

@@ -1,7 +1,6 @@
 //! The operator's API, `/api/admin/v1` (wire.md "Processing"): provider and agent
 //! contracts, top-ups, payments, the ledger and its check.
 
-use crate::server::db;
 use std::collections::BTreeMap;
 
 use axum::extract::{Path, Query, State};
@@ -28,6 +27,7 @@ pub use crate::processing::model::{
 };
 use crate::server::clock;
 use crate::server::credentials::new_credential;
+use crate::server::db;
 
 /// Rows a list answers at most.
 pub const MAX_LIST_ROWS: i64 = 500;

@@ -13,7 +13,6 @@
 //! Completing and failing are conditional on the payment still being `pending`, so however
 //! many attempts race (the first request, the retrier, a restart), a payment is settled once.
 
-use crate::server::db::{self, Backend, Db, Tx};
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -30,6 +29,7 @@ use super::connectors::{self, ProviderAnswer};
 use super::ledger::{self, agent_account, provider_account};
 use super::store::{self, AgentRow, ProviderRow};
 use crate::server::clock::{self, Stamp};
+use crate::server::db::{self, Backend, Db, Tx};
 
 /// Longest `agent_txn_id` accepted.
 pub const MAX_AGENT_TXN_ID_LEN: usize = 64;

@@ -2,7 +2,6 @@
 //! against the provider's own `verify` list. A payment's day is its `accepted_at` day (UTC),
 //! which processing sends as `txn_date`, so both sides count the same day.
 
-use crate::server::db;
 use std::collections::BTreeMap;
 
 use axum::Json;
@@ -16,6 +15,7 @@ use shared::money::Kopecks;
 use super::ProcessingState;
 use super::connectors::{self, ProviderPayment};
 use super::store;
+use crate::server::db;
 use crate::server::{clock, csv};
 
 /// One completed payment of the registry.

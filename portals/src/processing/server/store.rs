@@ -1,6 +1,5 @@
 //! Processing's contracts: providers and agents, as stored and as shown.
 
-use crate::server::db::{self, Db};
 use serde::{Deserialize, Serialize};
 
 pub use crate::processing::model::{AgentStatus, ProviderView};
@@ -12,6 +11,7 @@ use shared::wire::agent::Field;
 use shared::wire::provider::PaymentProtocol;
 
 use super::connectors::Endpoint;
+use crate::server::db::{self, Db};
 
 /// A provider contract as stored (the password stays here).
 #[derive(Debug, Clone, sqlx::FromRow)]

@@ -3,7 +3,6 @@
 //! and concurrent writers queue (busy_timeout) instead of failing on a lock upgrade; the
 //! same statements run on PostgreSQL.
 
-use crate::server::db::{self, Db};
 use shared::fields::Field;
 use shared::money::Kopecks;
 use shared::wire::agent::Extra;
@@ -13,6 +12,7 @@ use super::store::{account_for, join_services};
 use crate::provider::domain::{ContractChanges, ContractData, ProviderKind, Service};
 use crate::server::clock;
 use crate::server::credentials::{DbCredentials, NewCredential};
+use crate::server::db::{self, Db};
 
 /// The largest quantity of one use (a bound against typing errors and overflow).
 pub const MAX_QUANTITY: i64 = 1_000_000;

@@ -20,7 +20,6 @@
 //! A database failure answers 243 to a check and 1 (temporary, repeat) to a pay. 90 is
 //! never answered: a pay is credited before its answer is sent.
 
-use crate::server::db::{self, Db};
 use shared::fields::FieldSet;
 use shared::money::Kopecks;
 use shared::wire::agent::Extra;
@@ -30,6 +29,7 @@ use shared::wire::provider::PaymentProtocol;
 use super::billing::{self, Credit, IncomingPayment};
 use super::store::{self, ContractRow};
 use crate::server::clock;
+use crate::server::db::{self, Db};
 
 /// Longest account string looked at; longer ones fail the format check at once.
 pub const MAX_ACCOUNT_LEN: usize = 64;

@@ -9,7 +9,6 @@
 //! sends the letter again on restart. Only one process serves a data directory, so there
 //! is one worker per outbox.
 
-use crate::server::db::{self, Backend, Db};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,6 +17,7 @@ use time::OffsetDateTime;
 use super::mail::{Letter, Mailer, SendError};
 use crate::provider::model::OutgoingMailView;
 use crate::server::clock::{self, OptStamp};
+use crate::server::db::{self, Backend, Db};
 
 /// Attempts before a letter is marked failed (with the default 10-min cap, about 4 hours).
 pub const MAX_ATTEMPTS: i64 = 30;

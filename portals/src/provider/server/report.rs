@@ -2,13 +2,13 @@
 //! start and the end, totals per service and per day. Read from the database in one
 //! snapshot-free pass; the workbook is drawn from it by `report_xlsx`.
 
-use crate::server::db::{self, Db};
 use shared::money::Kopecks;
 use time::Date;
 
 use super::store;
 use crate::provider::domain::Service;
 use crate::provider::model::{SubscriberRow, TransactionRow};
+use crate::server::db::{self, Db};
 use crate::server::period::Period;
 use crate::server::workbook::{ReportError, add};
 

@@ -1,7 +1,6 @@
 //! The provider's tables: reading and writing subscribers, tariffs, processing contracts,
 //! transactions and the gateway log. Money-moving writes live in `billing`.
 
-use crate::server::db::{self, Db};
 use shared::money::Kopecks;
 
 use crate::provider::domain::{ProviderKind, Service};
@@ -10,6 +9,7 @@ pub use crate::provider::model::{
     TransactionRow, split_services,
 };
 use crate::server::clock::{self, Stamp};
+use crate::server::db::{self, Db};
 
 pub fn join_services(services: &[Service]) -> String {
     services

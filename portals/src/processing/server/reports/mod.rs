@@ -12,7 +12,6 @@
 pub mod summary;
 pub mod transactions;
 
-use crate::server::db::{self, Db};
 use std::collections::BTreeMap;
 
 use axum::extract::{Query, State};
@@ -23,6 +22,7 @@ use shared::error::ApiError;
 use super::ProcessingState;
 use super::store;
 use crate::server::clock::Stamp;
+use crate::server::db::{self, Db};
 use crate::server::period::Period;
 use crate::server::workbook::{self, ReportError};
 

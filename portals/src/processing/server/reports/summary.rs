@@ -4,11 +4,11 @@
 //!
 //! Sums are the database's (`GROUP BY`), so the workbook is small whatever the period.
 
-use crate::server::db::{self, Backend, Db};
 use rust_xlsxwriter::{Chart, ChartType, Workbook, Worksheet};
 use shared::money::Kopecks;
 
 use super::{Names, ReportFilter};
+use crate::server::db::{self, Backend, Db};
 use crate::server::workbook::{self, Formats, ReportError, excel_date, money};
 
 pub const SHEET_SUMMARY: &str = "Сводка";

@@ -6,13 +6,13 @@
 //! (each row goes to a temporary file as soon as the next one starts). A sheet holds at
 //! most [`ROWS_PER_SHEET`] payments; more continue on the next sheet.
 
-use crate::server::db::{self, Db};
 use futures::TryStreamExt;
 use rust_xlsxwriter::{Workbook, Worksheet};
 use shared::money::Kopecks;
 use tokio::sync::mpsc;
 
 use super::{Names, ReportFilter};
+use crate::server::db::{self, Db};
 use crate::server::workbook::{self, Formats, ReportError, excel_datetime, money};
 
 /// Excel's last row is 1 048 576; one is the header, one the totals.
