@@ -8,6 +8,7 @@ mod helpers;
 
 mod agent;
 mod auth_matrix;
+mod bench_tool;
 mod browser;
 mod cash;
 mod cashbox;

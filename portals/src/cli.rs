@@ -33,6 +33,60 @@ pub enum Command {
     Agent(AgentArgs),
     /// All four participants on this machine, on fixed local ports.
     Demo(DemoArgs),
+    /// A load generator against a running processing center (docs/bench.md).
+    Bench(BenchArgs),
+}
+
+/// The commands that are not a participant.
+pub enum Tool {
+    Demo(DemoArgs),
+    Bench(Box<BenchArgs>),
+}
+
+#[derive(Args, Debug)]
+pub struct BenchArgs {
+    /// The processing center's base URL (behind its load balancer, or one process).
+    #[arg(long, env = "PAYMESH_BENCH_PROCESSING")]
+    pub processing: String,
+    /// Processing's operator password: the bench signs its own agents and tops them up.
+    #[arg(long, env = "PAYMESH_BENCH_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: String,
+    /// The provider to pay (default: processing's first active provider).
+    #[arg(long)]
+    pub provider_id: Option<i64>,
+    /// The subscriber's account every payment credits (it must exist at the provider).
+    #[arg(long)]
+    pub account: String,
+    /// The provider's other payment fields, as a JSON object: '{"city": "Пермь"}'.
+    #[arg(long)]
+    pub extra: Option<String>,
+    /// Each payment's amount, in roubles.
+    #[arg(long, default_value = "100")]
+    pub amount: String,
+    /// Agents the bench signs for this run (payments go round robin over them).
+    #[arg(long, default_value_t = 4)]
+    pub agents: usize,
+    /// Each agent's deposit, in roubles.
+    #[arg(long, default_value = "1000000")]
+    pub deposit: String,
+    /// How many payments to send.
+    #[arg(long, default_value_t = 1000, conflicts_with = "duration_s")]
+    pub payments: usize,
+    /// Send for this many seconds instead of a count.
+    #[arg(long = "duration-s")]
+    pub duration_s: Option<u64>,
+    /// Payments in flight at once.
+    #[arg(long, default_value_t = 16)]
+    pub concurrency: usize,
+    /// Pace the payments to this many per second (at most --concurrency in flight).
+    #[arg(long)]
+    pub rate: Option<f64>,
+    /// Write a report with the latency over time: FILE.svg, or FILE.html (the summary too).
+    #[arg(long)]
+    pub report: Option<std::path::PathBuf>,
+    /// A PEM file with a CA to trust beside the system's roots (a processing on HTTPS).
+    #[arg(long)]
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -147,8 +201,8 @@ fn days(n: u32) -> std::time::Duration {
 }
 
 impl Command {
-    /// The settings of a participant command; `None` for `demo`.
-    pub fn into_settings(self) -> Result<Settings, DemoArgs> {
+    /// The settings of a participant command; the tool otherwise.
+    pub fn into_settings(self) -> Result<Settings, Tool> {
         Ok(match self {
             Command::Consumer(a) => Settings::new(Role::Consumer, a.common),
             Command::Processing(a) => Settings {
@@ -179,7 +233,8 @@ impl Command {
                 retention: Some(days(a.retention_days)),
                 ..Settings::new(Role::Agent, a.common)
             },
-            Command::Demo(d) => return Err(d),
+            Command::Demo(d) => return Err(Tool::Demo(d)),
+            Command::Bench(b) => return Err(Tool::Bench(Box::new(b))),
         })
     }
 }

@@ -11,7 +11,7 @@
 //!   never import each other; they meet in the `shared` crate and over HTTP.
 //! * `server` (ssr) — what every role's process shares: data directory and lock,
 //!   passwords, database and migrations, the router and its layers, [`server::App`].
-//! * `cli`, `demo` (ssr) — the command line and `paymesh demo`.
+//! * `cli`, `demo`, `bench` (ssr) — the command line, `paymesh demo` and `paymesh bench`.
 //!
 //! A request flows: tracing span (request id) → metrics → auth gate (path → realm →
 //! credential store) → CSRF check → the role's handler or the Leptos renderer →
@@ -30,6 +30,8 @@ pub mod processing;
 #[cfg(feature = "provider")]
 pub mod provider;
 
+#[cfg(feature = "ssr")]
+pub mod bench;
 #[cfg(feature = "ssr")]
 pub mod cli;
 #[cfg(feature = "ssr")]

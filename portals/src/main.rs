@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use portals::cli::Cli;
+use portals::cli::{Cli, Tool};
 
 fn main() -> ExitCode {
     // Before any HTTP client is built: reqwest takes the process's rustls provider (ring).
@@ -28,6 +28,7 @@ fn main() -> ExitCode {
     };
     match cli.command.into_settings() {
         Ok(settings) => runtime.block_on(portals::server::run(settings)),
-        Err(demo) => runtime.block_on(portals::demo::run(demo)),
+        Err(Tool::Demo(demo)) => runtime.block_on(portals::demo::run(demo)),
+        Err(Tool::Bench(bench)) => runtime.block_on(portals::bench::run(*bench)),
     }
 }

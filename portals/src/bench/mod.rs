@@ -1,0 +1,399 @@
+//! `paymesh bench`: a load generator an operator runs against a processing center they
+//! started, as `pgbench` is run against a database. It signs its own agents (each with a
+//! deposit, no agent fee), sends payments to one provider's account through processing's
+//! agent API — at a concurrency, optionally paced to a rate, for a count or a duration —
+//! shows its progress, and ends with the throughput, the outcome of every payment and
+//! the latency distribution (HdrHistogram), optionally as an SVG or HTML report with the
+//! latency over time. Its last line is one JSON object (docs/bench.md).
+
+mod report;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use serde_json::{Value, json};
+use shared::money::Kopecks;
+use tokio::sync::Mutex;
+
+use crate::cli::BenchArgs;
+
+/// Latencies are recorded in microseconds, up to this (a request that takes longer is
+/// counted at the ceiling).
+const MAX_LATENCY_US: u64 = 600_000_000;
+/// Samples kept for the report's plot of latency over time.
+const MAX_TIMELINE: usize = 500_000;
+
+/// How one payment request ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Completed,
+    Pending,
+    Failed,
+    Rejected,
+    /// No answer, an answer that was not a payment, or an HTTP error.
+    Error,
+}
+
+impl Outcome {
+    fn of(status: &str) -> Outcome {
+        match status {
+            "completed" => Outcome::Completed,
+            "pending" => Outcome::Pending,
+            "failed" => Outcome::Failed,
+            "rejected" => Outcome::Rejected,
+            _ => Outcome::Error,
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// One signed agent: its credentials at processing.
+#[derive(Clone)]
+struct Agent {
+    login: String,
+    password: String,
+}
+
+/// What the workers share while the run lasts.
+struct Tally {
+    counts: [AtomicU64; 5],
+    histogram: Mutex<Histogram<u64>>,
+    /// (ms since start, latency µs) of each payment, for the report.
+    timeline: Mutex<Vec<(u32, u32)>>,
+    first_error: Mutex<Option<String>>,
+}
+
+/// The summary the run prints, and the report shows.
+pub struct Summary {
+    pub payments: u64,
+    pub completed: u64,
+    pub pending: u64,
+    pub failed: u64,
+    pub rejected: u64,
+    pub errors: u64,
+    pub seconds: f64,
+    pub histogram: Histogram<u64>,
+    pub timeline: Vec<(u32, u32)>,
+}
+
+impl Summary {
+    pub fn per_second(&self) -> f64 {
+        self.payments as f64 / self.seconds.max(f64::EPSILON)
+    }
+
+    /// The latency at quantile `q`, in milliseconds.
+    pub fn ms(&self, q: f64) -> f64 {
+        self.histogram.value_at_quantile(q) as f64 / 1_000.0
+    }
+
+    fn json(&self) -> Value {
+        let round = |v: f64| (v * 100.0).round() / 100.0;
+        json!({
+            "payments": self.payments, "completed": self.completed, "pending": self.pending,
+            "failed": self.failed, "rejected": self.rejected, "errors": self.errors,
+            "seconds": round(self.seconds), "payments_per_s": round(self.per_second()),
+            "p50_ms": round(self.ms(0.5)), "p90_ms": round(self.ms(0.9)), "p99_ms": round(self.ms(0.99)),
+            "p999_ms": round(self.ms(0.999)), "max_ms": round(self.histogram.max() as f64 / 1_000.0),
+        })
+    }
+}
+
+pub async fn run(args: BenchArgs) -> std::process::ExitCode {
+    match bench(args).await {
+        Ok(summary) if summary.errors == 0 => std::process::ExitCode::SUCCESS,
+        Ok(_) => std::process::ExitCode::FAILURE,
+        Err(e) => {
+            eprintln!("paymesh bench: {e}");
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+async fn bench(args: BenchArgs) -> Result<Summary, String> {
+    let amount = Kopecks::parse(args.amount.trim())
+        .map_err(|_| format!("--amount {}: roubles, e.g. 100 or 100.50", args.amount))?;
+    let deposit = Kopecks::parse(args.deposit.trim())
+        .map_err(|_| format!("--deposit {}: roubles, e.g. 1000000", args.deposit))?;
+    let extra: Value = match &args.extra {
+        Some(text) => serde_json::from_str(text)
+            .map_err(|e| format!("--extra: a JSON object of field values: {e}"))?,
+        None => json!({}),
+    };
+    let client = shared::outbound::Trust::load(args.ca_file.as_deref())
+        .map_err(|e| e.to_string())?
+        .client(Duration::from_secs(120))
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+    let base = args.processing.trim_end_matches('/').to_owned();
+    let admin = Admin {
+        client: &client,
+        base: &base,
+        password: &args.admin_password,
+    };
+    let provider_id = match args.provider_id {
+        Some(id) => id,
+        None => admin.first_active_provider().await?,
+    };
+    let run_id = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
+    let mut agents = Vec::new();
+    for k in 0..args.agents.max(1) {
+        agents.push(admin.signed_agent(run_id, k, deposit).await?);
+    }
+    eprintln!(
+        "paymesh bench: {} agents signed with {deposit} RUB each; paying provider {provider_id}, account {}",
+        agents.len(),
+        args.account
+    );
+
+    let tally = Arc::new(Tally {
+        counts: Default::default(),
+        histogram: Mutex::new(
+            Histogram::new_with_bounds(1, MAX_LATENCY_US, 3).map_err(|e| e.to_string())?,
+        ),
+        timeline: Mutex::new(Vec::new()),
+        first_error: Mutex::new(None),
+    });
+    let limit = match args.duration_s {
+        Some(_) => usize::MAX,
+        None => args.payments,
+    };
+    let deadline = args.duration_s.map(Duration::from_secs);
+    let next = Arc::new(AtomicUsize::new(0));
+    let done = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let accepted_at = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .map_err(|e| e.to_string())?;
+    let mut workers = Vec::new();
+    for _ in 0..args.concurrency.max(1) {
+        let (client, tally, next, done, agents) = (
+            client.clone(),
+            tally.clone(),
+            next.clone(),
+            done.clone(),
+            agents.clone(),
+        );
+        let (url, account, extra, accepted_at) = (
+            format!("{base}/api/agent/v1/payments"),
+            args.account.clone(),
+            extra.clone(),
+            accepted_at.clone(),
+        );
+        let rate = args.rate;
+        workers.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                if i >= limit || deadline.is_some_and(|d| started.elapsed() >= d) {
+                    return;
+                }
+                // Paced: payment i starts no earlier than i / rate seconds in, and not
+                // at all when that is past the run's end.
+                if let Some(rate) = rate.filter(|r| *r > 0.0) {
+                    let due = Duration::from_secs_f64(i as f64 / rate);
+                    if deadline.is_some_and(|d| due >= d) {
+                        return;
+                    }
+                    if let Some(wait) = due.checked_sub(started.elapsed()) {
+                        tokio::time::sleep(wait).await;
+                    }
+                }
+                let agent = &agents[i % agents.len()];
+                let body = json!({
+                    "agent_txn_id": format!("bench-{run_id}-{i}"), "provider_id": provider_id,
+                    "account": account, "extra": extra, "cash": amount, "agent_fee": 0,
+                    "amount": amount, "accepted_at": accepted_at,
+                });
+                let sent = Instant::now();
+                let answer = client
+                    .post(&url)
+                    .basic_auth(&agent.login, Some(&agent.password))
+                    .json(&body)
+                    .send()
+                    .await;
+                let outcome = match answer {
+                    Ok(r) if r.status().is_success() => match r.json::<Value>().await {
+                        Ok(p) => Outcome::of(p["status"].as_str().unwrap_or_default()),
+                        Err(e) => tally.error(format!("payment {i}: {e}")).await,
+                    },
+                    Ok(r) => {
+                        let status = r.status();
+                        let text = r.text().await.unwrap_or_default();
+                        tally
+                            .error(format!("payment {i}: HTTP {status}: {}", text.trim()))
+                            .await
+                    }
+                    Err(e) => tally.error(format!("payment {i}: {e}")).await,
+                };
+                let latency = u64::try_from(sent.elapsed().as_micros())
+                    .unwrap_or(MAX_LATENCY_US)
+                    .clamp(1, MAX_LATENCY_US);
+                tally.counts[outcome.index()].fetch_add(1, Ordering::Relaxed);
+                let _ = tally.histogram.lock().await.record(latency);
+                let mut timeline = tally.timeline.lock().await;
+                if timeline.len() < MAX_TIMELINE {
+                    let at = u32::try_from(started.elapsed().as_millis()).unwrap_or(u32::MAX);
+                    timeline.push((at, u32::try_from(latency).unwrap_or(u32::MAX)));
+                }
+                drop(timeline);
+                done.fetch_add(1, Ordering::SeqCst);
+            }
+        }));
+    }
+    let progress = tokio::spawn(show_progress(
+        done.clone(),
+        started,
+        args.payments,
+        deadline,
+    ));
+    for worker in workers {
+        worker.await.map_err(|e| format!("a worker stopped: {e}"))?;
+    }
+    progress.abort();
+    eprintln!();
+    let seconds = started.elapsed().as_secs_f64();
+    let count = |o: Outcome| tally.counts[o.index()].load(Ordering::Relaxed);
+    let summary = Summary {
+        payments: (0..5)
+            .map(|i| tally.counts[i].load(Ordering::Relaxed))
+            .sum(),
+        completed: count(Outcome::Completed),
+        pending: count(Outcome::Pending),
+        failed: count(Outcome::Failed),
+        rejected: count(Outcome::Rejected),
+        errors: count(Outcome::Error),
+        seconds,
+        histogram: tally.histogram.lock().await.clone(),
+        timeline: std::mem::take(&mut *tally.timeline.lock().await),
+    };
+    if let Some(first) = tally.first_error.lock().await.as_deref() {
+        eprintln!("paymesh bench: first error: {first}");
+    }
+    print!("{}", report::text(&summary, args.concurrency, args.rate));
+    if let Some(path) = &args.report {
+        report::write(path, &summary, args.concurrency, args.rate)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        println!("report: {}", path.display());
+    }
+    println!("{}", summary.json());
+    Ok(summary)
+}
+
+impl Tally {
+    async fn error(&self, why: String) -> Outcome {
+        let mut first = self.first_error.lock().await;
+        if first.is_none() {
+            *first = Some(why);
+        }
+        Outcome::Error
+    }
+}
+
+/// One line on stderr, rewritten twice a second: how far the run is.
+async fn show_progress(
+    done: Arc<AtomicUsize>,
+    started: Instant,
+    total: usize,
+    deadline: Option<Duration>,
+) {
+    loop {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let n = done.load(Ordering::SeqCst);
+        let elapsed = started.elapsed().as_secs_f64();
+        let of = match deadline {
+            Some(d) => format!("{:.0}/{} s", elapsed, d.as_secs()),
+            None => format!("{n}/{total}"),
+        };
+        let share = match deadline {
+            Some(d) => elapsed / d.as_secs_f64().max(1.0),
+            None => n as f64 / total.max(1) as f64,
+        };
+        let filled = ((share.clamp(0.0, 1.0)) * 30.0) as usize;
+        eprint!(
+            "\r[{}{}] {of}  {n} payments  {:.0}/s   ",
+            "#".repeat(filled),
+            ".".repeat(30 - filled),
+            n as f64 / elapsed.max(f64::EPSILON)
+        );
+    }
+}
+
+/// Processing's operator API, as the bench uses it.
+struct Admin<'a> {
+    client: &'a reqwest::Client,
+    base: &'a str,
+    password: &'a str,
+}
+
+impl Admin<'_> {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<Value, String> {
+        let mut request = self
+            .client
+            .request(method, format!("{}/api/admin/v1{path}", self.base))
+            .basic_auth("admin", Some(self.password));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let answer = request
+            .send()
+            .await
+            .map_err(|e| format!("processing at {}: {e}", self.base))?;
+        let status = answer.status();
+        let value: Value = answer.json().await.unwrap_or(Value::Null);
+        if !status.is_success() {
+            return Err(format!("{path}: HTTP {status}: {value}"));
+        }
+        Ok(value)
+    }
+
+    async fn first_active_provider(&self) -> Result<i64, String> {
+        let providers = self.call(reqwest::Method::GET, "/providers", None).await?;
+        providers
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|p| p["active"] == true)
+            .and_then(|p| p["provider_id"].as_i64())
+            .ok_or_else(|| {
+                "processing has no active provider: sign one, or give --provider-id".into()
+            })
+    }
+
+    /// A new agent with no fee of its own, topped up with `deposit`.
+    async fn signed_agent(
+        &self,
+        run_id: i128,
+        k: usize,
+        deposit: Kopecks,
+    ) -> Result<Agent, String> {
+        let agent = self
+            .call(
+                reqwest::Method::POST,
+                "/agents",
+                Some(json!({"name": format!("paymesh bench {run_id} #{}", k + 1),
+                            "fee": {"percent_bp": 0, "fixed": 0, "min": 0, "max": null}})),
+            )
+            .await?;
+        let id = agent["agent_id"]
+            .as_i64()
+            .ok_or("an agent without agent_id")?;
+        self.call(
+            reqwest::Method::POST,
+            &format!("/agents/{id}/topups"),
+            Some(json!({"amount": deposit, "reference": format!("bench-{run_id}-{k}")})),
+        )
+        .await?;
+        Ok(Agent {
+            login: agent["login"].as_str().unwrap_or_default().to_owned(),
+            password: agent["password"].as_str().unwrap_or_default().to_owned(),
+        })
+    }
+}

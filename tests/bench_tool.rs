@@ -1,0 +1,116 @@
+//! `paymesh bench` against a running processing center: it signs its agents, pays, and
+//! reports what happened — and what it reports is what the databases hold.
+
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::helpers::ADMIN_PASSWORD;
+use crate::processing::Network;
+
+const BIN: &str = env!("CARGO_BIN_EXE_paymesh");
+
+/// Runs `paymesh bench ARGS` against the network; (exit code, stdout, stderr).
+async fn bench(n: &Network, args: &[&str]) -> (Option<i32>, String, String) {
+    let mut command = Command::new(BIN);
+    command
+        .arg("bench")
+        .args(["--processing", &n.processing.base_url])
+        .args(["--account", &n.account])
+        .args(["--provider-id", &n.provider_id.to_string()])
+        .args(args)
+        .env("PAYMESH_BENCH_ADMIN_PASSWORD", ADMIN_PASSWORD);
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .unwrap()
+        .expect("paymesh bench runs");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+fn last_json(stdout: &str) -> Value {
+    let line = stdout.lines().last().unwrap_or_default();
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: the last line is {line:?}"))
+}
+
+#[tokio::test]
+async fn the_bench_pays_a_count_and_its_figures_are_what_the_databases_hold() {
+    let n = Network::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("run.svg");
+    let (code, stdout, stderr) = bench(
+        &n,
+        &[
+            "--payments",
+            "200",
+            "--concurrency",
+            "16",
+            "--agents",
+            "3",
+            "--amount",
+            "10",
+        ],
+    )
+    .await;
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    let figures = last_json(&stdout);
+    assert_eq!(figures["payments"], 200, "{figures}");
+    assert_eq!(figures["completed"], 200, "{figures}");
+    assert_eq!(figures["errors"], 0, "{figures}");
+    assert!(figures["p99_ms"].as_f64().unwrap() >= figures["p50_ms"].as_f64().unwrap());
+    assert!(stdout.contains("latency histogram"), "{stdout}");
+    // What the bench counted is what was credited, and the books balance.
+    assert_eq!(n.provider_payments().await, 200);
+    assert_eq!(n.subscriber_balance().await, 200 * 1_000);
+    n.assert_ledger_verifies().await;
+
+    // A second run, paced and for a duration, with a report: at most rate × duration.
+    let (code, stdout, stderr) = bench(
+        &n,
+        &[
+            "--duration-s",
+            "1",
+            "--rate",
+            "30",
+            "--report",
+            report.to_str().unwrap(),
+        ],
+    )
+    .await;
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    let figures = last_json(&stdout);
+    let paid = figures["payments"].as_u64().unwrap();
+    assert!(paid > 0 && paid <= 30, "{figures}");
+    assert_eq!(figures["completed"], paid, "{figures}");
+    assert_eq!(
+        n.provider_payments().await,
+        200 + i64::try_from(paid).unwrap()
+    );
+    let svg = std::fs::read_to_string(&report).unwrap();
+    assert!(
+        svg.starts_with("<svg") && svg.contains("<polyline"),
+        "{svg}"
+    );
+}
+
+#[tokio::test]
+async fn a_wrong_password_is_said_plainly_and_nothing_is_paid() {
+    let n = Network::start().await;
+    let mut command = Command::new(BIN);
+    command
+        .arg("bench")
+        .args(["--processing", &n.processing.base_url])
+        .args(["--account", &n.account, "--payments", "5"])
+        .env("PAYMESH_BENCH_ADMIN_PASSWORD", "not-the-password");
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .unwrap()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("401"), "{stderr}");
+    assert_eq!(n.provider_payments().await, 0);
+}
