@@ -6,11 +6,11 @@ use std::time::Duration;
 use portals::role::Role;
 use serde_json::{Value, json};
 
-use crate::chaos::ChaosProxy;
 use crate::helpers::{
     ADMIN_PASSWORD, KIOSK_PASSWORD, TERMINAL_PASSWORD, TestApp, eventually, send,
 };
 use crate::processing::{Network, fee_of};
+use portals::chaos::proxy::ChaosProxy;
 
 pub struct Terminal {
     pub net: Network,
@@ -34,7 +34,9 @@ impl Terminal {
         if deposit > 0 {
             net.top_up(deposit, "PP-1").await;
         }
-        let link = ChaosProxy::start(net.processing.addr).await;
+        let link = ChaosProxy::start(net.processing.addr)
+            .await
+            .expect("the proxy listens");
         let agent = TestApp::spawn_with(
             Role::Agent,
             tempfile::tempdir().unwrap(),

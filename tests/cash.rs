@@ -7,10 +7,10 @@
 use serde_json::{Value, json};
 
 use crate::agent::Terminal;
-use crate::chaos::ChaosProxy;
 use crate::helpers::{KIOSK_PASSWORD, TERMINAL_PASSWORD, eventually, send};
 use crate::kiosk_shell::KioskShell;
 use crate::processing::fee_of;
+use portals::chaos::proxy::ChaosProxy;
 
 async fn bill_rows(t: &Terminal) -> i64 {
     let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM bills")
@@ -328,7 +328,9 @@ async fn cash_reaches(t: &Terminal, session: i64, cash: i64) {
 async fn kiosk_shell_reports_a_bill_through_an_agent_outage_and_its_own_restart() {
     let t = Terminal::start(1_000_000).await;
     // Between kiosk-shell and the agent.
-    let front = ChaosProxy::start(t.agent.addr).await;
+    let front = ChaosProxy::start(t.agent.addr)
+        .await
+        .expect("the proxy listens");
     let journal = tempfile::tempdir().unwrap();
     let shell = KioskShell::start(front.addr, journal.path());
     table_reported(&t).await;

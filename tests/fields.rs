@@ -9,9 +9,9 @@ use std::time::Duration;
 use portals::role::Role;
 use serde_json::{Value, json};
 
-use crate::chaos::ChaosProxy;
 use crate::helpers::{ADMIN_PASSWORD, TestApp, eventually, send};
 use crate::processing::spawn_processing;
+use portals::chaos::proxy::ChaosProxy;
 
 const ADMIN: (&str, &str) = ("admin", ADMIN_PASSWORD);
 
@@ -168,7 +168,9 @@ impl FieldNetwork {
         )
         .await;
         assert_eq!(status, 201, "{contract}");
-        let proxy = ChaosProxy::start(provider.addr).await;
+        let proxy = ChaosProxy::start(provider.addr)
+            .await
+            .expect("the proxy listens");
         let processing =
             spawn_processing(tempfile::tempdir().unwrap(), Duration::from_secs(1)).await;
         let path = if protocol == "json" {

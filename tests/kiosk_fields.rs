@@ -14,9 +14,9 @@ use portals::role::Role;
 use serde_json::{Value, json};
 
 use crate::agent::Terminal;
-use crate::chaos::ChaosProxy;
 use crate::helpers::{ADMIN_PASSWORD, TestApp, send};
 use crate::processing::{Network, spawn_processing};
+use portals::chaos::proxy::ChaosProxy;
 
 /// The two fields of the kiosk tests: a mobile number shown through a mask, and a city
 /// from a fixed list.
@@ -59,7 +59,9 @@ pub async fn network_with_fields(fields: Value) -> Network {
     .await;
     assert_eq!(status, 201, "{contract}");
     contract["fields"] = fields;
-    let proxy = ChaosProxy::start(provider.addr).await;
+    let proxy = ChaosProxy::start(provider.addr)
+        .await
+        .expect("the proxy listens");
     let processing = spawn_processing(
         tempfile::tempdir().unwrap(),
         std::time::Duration::from_secs(1),

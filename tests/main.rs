@@ -12,7 +12,7 @@ mod bench_tool;
 mod browser;
 mod cash;
 mod cashbox;
-mod chaos;
+mod chaos_tool;
 mod consumer;
 mod data_dir;
 mod demo;

@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 use portals::role::Role;
 use serde_json::{Value, json};
 
-use crate::chaos::ChaosProxy;
 use crate::helpers::{ADMIN_PASSWORD, TestApp, eventually, send};
+use portals::chaos::proxy::ChaosProxy;
 
 /// Processing's fee in these tests: 1.5 % of the amount.
 const FEE_BP: i64 = 150;
@@ -60,7 +60,9 @@ impl Network {
             })),
         )
         .await;
-        let proxy = ChaosProxy::start(provider.addr).await;
+        let proxy = ChaosProxy::start(provider.addr)
+            .await
+            .expect("the proxy listens");
         let processing =
             spawn_processing(tempfile::tempdir().unwrap(), Duration::from_secs(1)).await;
         Network::connect(provider, processing, proxy, &subscriber, &contract).await
@@ -818,7 +820,9 @@ async fn a_provider_process_killed_mid_flight_is_paid_once_after_it_restarts() {
     // Processing reaches the provider process through a pass-through proxy. `Network` wants an
     // in-process provider for its helpers; this test asks the process directly instead.
     let placeholder = TestApp::spawn(Role::Provider).await;
-    let proxy = ChaosProxy::start(std::net::SocketAddr::from(([127, 0, 0, 1], port))).await;
+    let proxy = ChaosProxy::start(std::net::SocketAddr::from(([127, 0, 0, 1], port)))
+        .await
+        .expect("the proxy listens");
     let processing = spawn_processing(tempfile::tempdir().unwrap(), Duration::from_secs(2)).await;
     let n = Network::connect(placeholder, processing, proxy, &subscriber, &contract).await;
     n.top_up(100_000, "PP-1").await;

@@ -35,12 +35,38 @@ pub enum Command {
     Demo(DemoArgs),
     /// A load generator against a running processing center (docs/bench.md).
     Bench(BenchArgs),
+    /// A network of its own under kills and cut links, checked for lost or doubled money
+    /// (docs/reliability.md).
+    Chaos(ChaosArgs),
 }
 
 /// The commands that are not a participant.
 pub enum Tool {
     Demo(DemoArgs),
     Bench(Box<BenchArgs>),
+    Chaos(ChaosArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ChaosArgs {
+    /// Payments the terminals send.
+    #[arg(long, default_value_t = 500)]
+    pub payments: usize,
+    /// Payments in flight at once.
+    #[arg(long, default_value_t = 32)]
+    pub concurrency: usize,
+    /// SIGKILLs (each followed by a restart) of random participants during the run.
+    #[arg(long, default_value_t = 10)]
+    pub kills: usize,
+    /// Seconds each link (processing ⇄ providers, terminals ⇄ processing) is cut, once.
+    #[arg(long = "partition-s", default_value_t = 5)]
+    pub partition_s: u64,
+    /// The seed of every random choice: the same seed, the same faults.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Where the network keeps its data (default: a temporary directory, deleted after).
+    #[arg(long)]
+    pub data_dir: Option<std::path::PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -235,6 +261,7 @@ impl Command {
             },
             Command::Demo(d) => return Err(Tool::Demo(d)),
             Command::Bench(b) => return Err(Tool::Bench(Box::new(b))),
+            Command::Chaos(c) => return Err(Tool::Chaos(c)),
         })
     }
 }

@@ -32,6 +32,8 @@ pub mod provider;
 
 #[cfg(feature = "ssr")]
 pub mod bench;
+#[cfg(all(feature = "ssr", feature = "processing", feature = "provider"))]
+pub mod chaos;
 #[cfg(feature = "ssr")]
 pub mod cli;
 #[cfg(feature = "ssr")]

@@ -30,5 +30,6 @@ fn main() -> ExitCode {
         Ok(settings) => runtime.block_on(portals::server::run(settings)),
         Err(Tool::Demo(demo)) => runtime.block_on(portals::demo::run(demo)),
         Err(Tool::Bench(bench)) => runtime.block_on(portals::bench::run(*bench)),
+        Err(Tool::Chaos(chaos)) => runtime.block_on(portals::chaos::run(chaos)),
     }
 }

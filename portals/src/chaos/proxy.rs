@@ -1,5 +1,6 @@
-//! A TCP chaos proxy for fault injection between processing and a provider: it forwards,
+//! A TCP proxy for fault injection on one link (processing → a provider): it forwards,
 //! or refuses connections (`break_link`), or accepts them and never answers (`hang`).
+//! Used by `paymesh chaos` and by the tests.
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -20,9 +21,15 @@ pub struct ChaosProxy {
 }
 
 impl ChaosProxy {
-    pub async fn start(target: SocketAddr) -> ChaosProxy {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
+    /// A proxy on a free loopback port, forwarding to `target`.
+    pub async fn start(target: SocketAddr) -> std::io::Result<ChaosProxy> {
+        Self::start_on(SocketAddr::from(([127, 0, 0, 1], 0)), target).await
+    }
+
+    /// A proxy listening on `listen`, forwarding to `target`.
+    pub async fn start_on(listen: SocketAddr, target: SocketAddr) -> std::io::Result<ChaosProxy> {
+        let listener = TcpListener::bind(listen).await?;
+        let addr = listener.local_addr()?;
         let mode = Arc::new(AtomicU8::new(PASS));
         let connections: Arc<Mutex<Vec<AbortHandle>>> = Arc::default();
         let (task_mode, task_connections) = (mode.clone(), connections.clone());
@@ -35,7 +42,10 @@ impl ChaosProxy {
                             let _keep = &mut inbound;
                             std::future::pending::<()>().await;
                         });
-                        task_connections.lock().unwrap().push(held.abort_handle());
+                        task_connections
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .push(held.abort_handle());
                     }
                     _ => {
                         let piped = tokio::spawn(async move {
@@ -44,22 +54,30 @@ impl ChaosProxy {
                                     .await;
                             }
                         });
-                        task_connections.lock().unwrap().push(piped.abort_handle());
+                        task_connections
+                            .lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .push(piped.abort_handle());
                     }
                 }
             }
         })
         .abort_handle();
-        ChaosProxy {
+        Ok(ChaosProxy {
             addr,
             mode,
             connections,
             accept,
-        }
+        })
     }
 
     fn cut_all(&self) {
-        for connection in self.connections.lock().unwrap().drain(..) {
+        for connection in self
+            .connections
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .drain(..)
+        {
             connection.abort();
         }
     }
