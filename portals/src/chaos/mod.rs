@@ -291,16 +291,19 @@ async fn chaos(args: ChaosArgs) -> Result<bool, String> {
     let told_completed = Arc::new(Mutex::new(HashSet::new()));
     let next = Arc::new(AtomicUsize::new(0));
     let finished = Arc::new(AtomicBool::new(false));
+    // Payments the terminals are done with: the faults are spread over the run by it.
+    let answered = Arc::new(AtomicUsize::new(0));
     let accepted_at = time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .map_err(|e| e.to_string())?;
     let mut workers = Vec::new();
     for _ in 0..args.concurrency.max(1) {
-        let (net, client, next, told) = (
+        let (net, client, next, told, answered) = (
             net.clone(),
             client.clone(),
             next.clone(),
             told_completed.clone(),
+            answered.clone(),
         );
         let (accepted_at, total, seed) = (accepted_at.clone(), args.payments, args.seed);
         workers.push(tokio::spawn(async move {
@@ -331,22 +334,35 @@ async fn chaos(args: ChaosArgs) -> Result<bool, String> {
                     }
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
+                answered.fetch_add(1, Ordering::SeqCst);
             }
         }));
     }
 
     // The faults, at seeded points while the payments run.
     let faults = {
-        let (net, client, finished, exe) =
-            (net.clone(), client.clone(), finished.clone(), exe.clone());
-        let (kills, partition_s, seed) = (args.kills, args.partition_s, args.seed);
+        let (net, client, finished, exe, answered) = (
+            net.clone(),
+            client.clone(),
+            finished.clone(),
+            exe.clone(),
+            answered.clone(),
+        );
+        let (kills, partition_s, seed, total) =
+            (args.kills, args.partition_s, args.seed, args.payments);
         tokio::spawn(async move {
             let mut rng = Rng::new(seed);
             let mut done = 0;
             let mut partitioned = false;
             let mut violations = 0i64;
             while done < kills || (!partitioned && partition_s > 0) {
-                tokio::time::sleep(Duration::from_millis(300 + rng.below(700))).await;
+                // Fault k waits for its share of the run (the k+1-th of kills+2 parts), so
+                // the faults are spread over the payments, not crowded at the start.
+                let share = total * (done + 1) / (kills + 2);
+                while answered.load(Ordering::SeqCst) < share && !finished.load(Ordering::SeqCst) {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                tokio::time::sleep(Duration::from_millis(100 + rng.below(400))).await;
                 if !partitioned && partition_s > 0 && done * 2 >= kills {
                     partitioned = true;
                     let cut = Duration::from_secs(partition_s);
