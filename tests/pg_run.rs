@@ -22,21 +22,7 @@ pub async fn database_for(server: &str, role: Role, dir: &Path) -> String {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     dir.hash(&mut hasher);
     let name = format!("t{:016x}_{role}", hasher.finish());
-    let admin = sqlx::PgPool::connect(&format!("{server}/postgres"))
+    portals::demo::postgres::ensure_database(server, &name)
         .await
-        .unwrap_or_else(|e| panic!("PAYMESH_TEST_POSTGRES={server}: {e}"));
-    let exists: Option<(i32,)> = sqlx::query_as("SELECT 1 FROM pg_database WHERE datname = $1")
-        .bind(&name)
-        .fetch_optional(&admin)
-        .await
-        .expect("pg_database");
-    if exists.is_none() {
-        // CREATE DATABASE takes no bind parameters; the name is hex digits and a role.
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&admin)
-            .await
-            .expect("CREATE DATABASE");
-    }
-    admin.close().await;
-    format!("{server}/{name}")
+        .unwrap_or_else(|e| panic!("PAYMESH_TEST_POSTGRES: {e}"))
 }

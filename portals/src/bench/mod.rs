@@ -321,15 +321,18 @@ async fn show_progress(
     }
 }
 
-/// Processing's operator API, as the bench uses it.
-struct Admin<'a> {
-    client: &'a reqwest::Client,
-    base: &'a str,
-    password: &'a str,
+/// A participant's operator API (`/api/admin/v1`), as the tools use it: the bench at
+/// processing, `paymesh chaos` at every participant it signs contracts with.
+pub(crate) struct Admin<'a> {
+    pub client: &'a reqwest::Client,
+    /// `http://HOST:PORT`.
+    pub base: &'a str,
+    pub password: &'a str,
 }
 
 impl Admin<'_> {
-    async fn call(
+    /// `method` `/api/admin/v1{path}` with `body`; a non-2xx answer is an error naming it.
+    pub async fn call(
         &self,
         method: reqwest::Method,
         path: &str,

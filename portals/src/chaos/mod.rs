@@ -21,6 +21,7 @@ use serde_json::{Value, json};
 use tokio::process::{Child, Command};
 use tokio::sync::Mutex;
 
+use crate::bench::Admin;
 use crate::cli::ChaosArgs;
 use proxy::ChaosProxy;
 
@@ -95,38 +96,20 @@ fn free_addr() -> Result<SocketAddr, String> {
 }
 
 async fn healthy(client: &reqwest::Client, node: &Node) -> Result<(), String> {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        if let Ok(r) = client.get(format!("{}/healthz", node.url())).send().await
-            && r.status().is_success()
-        {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    if crate::demo::wait_healthy(&format!("{}/healthz", node.url()), client).await {
+        Ok(())
+    } else {
+        Err(format!("{} did not come up", node.name))
     }
-    Err(format!("{} did not come up", node.name))
 }
 
-async fn admin(
-    client: &reqwest::Client,
-    url: String,
-    body: Option<Value>,
-) -> Result<Value, String> {
-    let request = match body {
-        Some(body) => client.post(&url).json(&body),
-        None => client.get(&url),
-    };
-    let answer = request
-        .basic_auth("admin", Some(PASSWORD))
-        .send()
-        .await
-        .map_err(|e| format!("{url}: {e}"))?;
-    let status = answer.status();
-    let value = answer.json::<Value>().await.unwrap_or(Value::Null);
-    if !status.is_success() {
-        return Err(format!("{url}: {status}: {value}"));
+/// The operator API of the participant at `base` (every one has [`PASSWORD`]).
+fn operator<'a>(client: &'a reqwest::Client, base: &'a str) -> Admin<'a> {
+    Admin {
+        client,
+        base,
+        password: PASSWORD,
     }
-    Ok(value)
 }
 
 /// What the network is made of, once its contracts are signed.
@@ -170,15 +153,16 @@ async fn build(exe: &Path, dir: &Path, client: &reqwest::Client) -> Result<Netwo
         let link = ChaosProxy::start(addr)
             .await
             .map_err(|e| format!("a proxy for provider-{k}: {e}"))?;
-        let subscriber = admin(client, format!("{}/api/admin/v1/subscribers", node.url()), Some(json!({
+        let subscriber = operator(client, &node.url()).call(reqwest::Method::POST, "/subscribers", Some(json!({
             "full_name": (["Хаос Тест", "Сбой Проверка"][k - 1]), "passport": "4510 123456", "email": "chaos@example.ru", "services": ["call"]
         }))).await?;
-        let contract = admin(
-            client,
-            format!("{}/api/admin/v1/processing-contracts", node.url()),
-            Some(json!({"processing_name": "chaos", "protocol": "osmp"})),
-        )
-        .await?;
+        let contract = operator(client, &node.url())
+            .call(
+                reqwest::Method::POST,
+                "/processing-contracts",
+                Some(json!({"processing_name": "chaos", "protocol": "osmp"})),
+            )
+            .await?;
         let endpoint = contract["endpoint_url"]
             .as_str()
             .unwrap_or_default()
@@ -217,7 +201,7 @@ async fn build(exe: &Path, dir: &Path, client: &reqwest::Client) -> Result<Netwo
     let base = processing.url();
     let mut signed = Vec::new();
     for (contract, endpoint, account, file) in providers {
-        let row = admin(client, format!("{base}/api/admin/v1/providers"), Some(json!({
+        let row = operator(client, &base).call(reqwest::Method::POST, "/providers", Some(json!({
             "name": format!("chaos-{}", signed.len() + 1), "service_kind": "mobile", "endpoint_url": endpoint,
             "protocol": "osmp", "login": contract["login"], "password": contract["password"],
             "fields": contract["fields"], "min_amount": contract["min_amount"], "max_amount": contract["max_amount"]
@@ -226,18 +210,20 @@ async fn build(exe: &Path, dir: &Path, client: &reqwest::Client) -> Result<Netwo
     }
     let mut agents = Vec::new();
     for k in 0..AGENTS {
-        let agent = admin(
-            client,
-            format!("{base}/api/admin/v1/agents"),
-            Some(json!({"name": format!("Терминал {}", k + 1), "fee": {"percent_bp": 100}})),
-        )
-        .await?;
-        admin(
-            client,
-            format!("{base}/api/admin/v1/agents/{}/topups", agent["agent_id"]),
-            Some(json!({"amount": 50_000_000_000i64, "reference": format!("chaos-{k}")})),
-        )
-        .await?;
+        let agent = operator(client, &base)
+            .call(
+                reqwest::Method::POST,
+                "/agents",
+                Some(json!({"name": format!("Терминал {}", k + 1), "fee": {"percent_bp": 100}})),
+            )
+            .await?;
+        operator(client, &base)
+            .call(
+                reqwest::Method::POST,
+                &format!("/agents/{}/topups", agent["agent_id"]),
+                Some(json!({"amount": 50_000_000_000i64, "reference": format!("chaos-{k}")})),
+            )
+            .await?;
         agents.push((
             agent["login"].as_str().unwrap_or_default().to_owned(),
             agent["password"].as_str().unwrap_or_default().to_owned(),
@@ -398,12 +384,9 @@ async fn chaos(args: ChaosArgs) -> Result<bool, String> {
                 }
                 // A ledger snapshot between faults: it must balance at every moment.
                 let processing = net.nodes[0].lock().await;
-                if let Ok(v) = admin(
-                    &client,
-                    format!("{}/api/admin/v1/ledger/verify", processing.url()),
-                    None,
-                )
-                .await
+                if let Ok(v) = operator(&client, &processing.url())
+                    .call(reqwest::Method::GET, "/ledger/verify", None)
+                    .await
                     && v["ok"] != true
                 {
                     violations += 1;
@@ -431,27 +414,21 @@ async fn chaos(args: ChaosArgs) -> Result<bool, String> {
     let processing_url = net.nodes[0].lock().await.url();
     let started = Instant::now();
     loop {
-        let pending = admin(
-            &client,
-            format!("{processing_url}/api/admin/v1/payments?status=pending"),
-            None,
-        )
-        .await
-        .map(|v| v.as_array().map_or(0, Vec::len))
-        .unwrap_or(usize::MAX);
+        let pending = operator(&client, &processing_url)
+            .call(reqwest::Method::GET, "/payments?status=pending", None)
+            .await
+            .map(|v| v.as_array().map_or(0, Vec::len))
+            .unwrap_or(usize::MAX);
         if pending == 0 || started.elapsed() > DRAIN {
             break;
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    let ledger_ok = admin(
-        &client,
-        format!("{processing_url}/api/admin/v1/ledger/verify"),
-        None,
-    )
-    .await
-    .map(|v| v["ok"] == true)
-    .unwrap_or(false);
+    let ledger_ok = operator(&client, &processing_url)
+        .call(reqwest::Method::GET, "/ledger/verify", None)
+        .await
+        .map(|v| v["ok"] == true)
+        .unwrap_or(false);
     for node in &net.nodes {
         let mut node = node.lock().await;
         if let Some(child) = node.child.as_ref().and_then(Child::id) {

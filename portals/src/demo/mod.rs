@@ -118,7 +118,8 @@ fn lineup(processing: &ProcessingLayout) -> Vec<(&'static str, Role, u16, Vec<St
     lineup
 }
 
-async fn wait_healthy(url: &str, client: &reqwest::Client) -> bool {
+/// Polls `url` until it answers 2xx (true) or the start timeout passes (false).
+pub(crate) async fn wait_healthy(url: &str, client: &reqwest::Client) -> bool {
     let deadline = tokio::time::Instant::now() + START_TIMEOUT;
     while tokio::time::Instant::now() < deadline {
         if let Ok(response) = client.get(url).send().await

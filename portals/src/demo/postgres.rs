@@ -129,30 +129,7 @@ impl Cluster {
 
     /// The URL of database `name`, created if it does not exist yet.
     pub async fn database(&self, name: &str) -> Result<String, String> {
-        if !name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        {
-            return Err(format!("not a plain database name: {name}"));
-        }
-        let failed = |e: sqlx::Error| format!("PostgreSQL on port {}: {e}", self.port);
-        let admin = sqlx::PgPool::connect(&format!("{}/postgres", self.server_url()))
-            .await
-            .map_err(failed)?;
-        let exists: Option<(i32,)> = sqlx::query_as("SELECT 1 FROM pg_database WHERE datname = $1")
-            .bind(name)
-            .fetch_optional(&admin)
-            .await
-            .map_err(failed)?;
-        if exists.is_none() {
-            // CREATE DATABASE takes no bind parameters; the name was checked above.
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                .execute(&admin)
-                .await
-                .map_err(failed)?;
-        }
-        admin.close().await;
-        Ok(format!("{}/{name}", self.server_url()))
+        ensure_database(&self.server_url(), name).await
     }
 
     /// Stops the server (a fast shutdown: sessions end, what was committed stays).
@@ -198,6 +175,35 @@ impl Cluster {
         };
         command.args(args).current_dir(&self.dir).output()
     }
+}
+
+/// The URL of database `name` on the server at `server_url` (`postgres://USER@HOST:PORT`),
+/// created if it does not exist yet.
+pub async fn ensure_database(server_url: &str, name: &str) -> Result<String, String> {
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    {
+        return Err(format!("not a plain database name: {name}"));
+    }
+    let failed = |e: sqlx::Error| format!("PostgreSQL at {server_url}: {e}");
+    let admin = sqlx::PgPool::connect(&format!("{server_url}/postgres"))
+        .await
+        .map_err(failed)?;
+    let exists: Option<(i32,)> = sqlx::query_as("SELECT 1 FROM pg_database WHERE datname = $1")
+        .bind(name)
+        .fetch_optional(&admin)
+        .await
+        .map_err(failed)?;
+    if exists.is_none() {
+        // CREATE DATABASE takes no bind parameters; the name was checked above.
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&admin)
+            .await
+            .map_err(failed)?;
+    }
+    admin.close().await;
+    Ok(format!("{server_url}/{name}"))
 }
 
 impl Drop for Cluster {
