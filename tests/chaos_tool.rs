@@ -5,13 +5,14 @@
 use std::collections::HashSet;
 use std::process::Command;
 
-use portals::chaos::check::{Findings, check};
+use portals::chaos::check::{Findings, Sources, check};
 use portals::role::Role;
 use portals::server::db;
 use serde_json::Value;
 
-#[tokio::test]
-async fn a_short_chaos_run_loses_and_doubles_nothing() {
+/// `paymesh chaos` with CI's short plan and `extra` arguments: it must exit 0 with every
+/// figure of a broken promise at zero, having killed every kind of participant.
+async fn short_run(extra: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     let mut command = Command::new(env!("CARGO_BIN_EXE_paymesh"));
     command
@@ -24,7 +25,9 @@ async fn a_short_chaos_run_loses_and_doubles_nothing() {
             "--kills",
             "10",
         ])
-        .args(["--partition-s", "5", "--seed", "15", "--data-dir"])
+        .args(["--partition-s", "5", "--seed", "15"])
+        .args(extra)
+        .arg("--data-dir")
         .arg(dir.path());
     let output = tokio::task::spawn_blocking(move || command.output())
         .await
@@ -40,24 +43,51 @@ async fn a_short_chaos_run_loses_and_doubles_nothing() {
         "orphan_credits",
         "pending_after_drain",
         "conservation_violations",
+        "registry_discrepancies",
     ] {
         assert_eq!(last[zero], 0, "{zero}: {last}");
     }
+    // Every customer paid: 500 payments reached processing, and their cash came in bills.
     assert_eq!(last["payments"], 500, "{last}");
     assert_eq!(last["kills"], 10, "{last}");
-    assert!(stderr.matches("SIGKILL").count() == 10, "{stderr}");
+    assert_eq!(stderr.matches("SIGKILL").count(), 10, "{stderr}");
+    for kind in ["SIGKILL processing", "SIGKILL provider-", "SIGKILL agent-"] {
+        assert!(stderr.contains(kind), "no {kind}: {stderr}");
+    }
 }
 
-/// The checker against databases that hold each kind of broken promise.
 #[tokio::test]
-async fn the_checker_finds_lost_doubled_and_made_up_credits() {
+async fn a_short_chaos_run_loses_and_doubles_nothing() {
+    short_run(&[]).await;
+}
+
+/// Processing as two processes on one PostgreSQL database (a cluster the run starts).
+#[tokio::test]
+async fn a_short_chaos_run_on_two_processing_processes_on_postgresql_loses_nothing() {
+    if portals::demo::postgres::binaries().is_none() {
+        eprintln!(
+            "SKIPPED: PostgreSQL is not installed here (scripts/install-deps.sh --test installs it)"
+        );
+        return;
+    }
+    short_run(&["--processing", "2", "--postgres"]).await;
+}
+
+/// The checker against databases that hold each kind of broken promise, from the
+/// terminal's outbox to the provider's credits.
+#[tokio::test]
+async fn the_checker_finds_lost_doubled_and_made_up_payments_and_cash() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("p")).unwrap();
-    std::fs::create_dir_all(dir.path().join("v")).unwrap();
+    for sub in ["p", "v", "a"] {
+        std::fs::create_dir_all(dir.path().join(sub)).unwrap();
+    }
     let processing = db::open(Role::Processing, &dir.path().join("p"), None, "full")
         .await
         .unwrap();
     let provider = db::open(Role::Provider, &dir.path().join("v"), None, "full")
+        .await
+        .unwrap();
+    let agent = db::open(Role::Agent, &dir.path().join("a"), None, "full")
         .await
         .unwrap();
     for sql in [
@@ -68,14 +98,13 @@ async fn the_checker_finds_lost_doubled_and_made_up_credits() {
     ] {
         db::query(sqlx::AssertSqlSafe(sql)).execute(&processing).await.unwrap();
     }
-    // Payments 1–3 completed at processing, 4 pending; the provider credited 1 once,
-    // 2 twice (a forged second row under another contract of the same provider is how a
-    // double would look), 3 never, and 9 with no payment behind it.
-    for (id, status) in [
-        (1, "completed"),
-        (2, "completed"),
-        (3, "completed"),
-        (4, "pending"),
+    // At processing: T-1…T-3 completed, T-4 pending, T-6 failed (no terminal sent it).
+    for (id, txn, status) in [
+        (1, "T-1", "completed"),
+        (2, "T-2", "completed"),
+        (3, "T-3", "completed"),
+        (4, "T-4", "pending"),
+        (5, "T-6", "failed"),
     ] {
         db::query(
             "INSERT INTO payments (id, agent_id, agent_txn_id, request_hash, provider_id, account, cash, agent_fee, amount,
@@ -84,7 +113,7 @@ async fn the_checker_finds_lost_doubled_and_made_up_credits() {
                      '2026-12-01T00:00:00.000000Z', '2026-12-01T00:00:00.000000Z')",
         )
         .bind(id)
-        .bind(format!("T-{id}"))
+        .bind(txn)
         .bind(status)
         .execute(&processing)
         .await
@@ -95,6 +124,53 @@ async fn the_checker_finds_lost_doubled_and_made_up_credits() {
         .await
         .unwrap();
     processing.close().await;
+    // At the terminal: T-1 completed with 500 of its 1000 in bills; T-2 completed; T-3
+    // recorded as refused (processing completed it); T-4 still in the outbox; T-5
+    // completed and unknown to processing; session 6 holds a bill no payment carries.
+    for (session, txn, status, bills) in [
+        (1, "T-1", "completed", 500),
+        (2, "T-2", "completed", 1000),
+        (3, "T-3", "failed", 1000),
+        (4, "T-4", "pending", 1000),
+        (5, "T-5", "completed", 1000),
+        (6, "", "", 1000),
+    ] {
+        db::query(
+            "INSERT INTO sessions (id, provider_id, provider_name, account, min_amount, max_amount, status, created_at)
+             VALUES ($1, 1, 'P', '9000000000', 100, 100000, $2, '2026-12-01T00:00:00.000000Z')",
+        )
+        .bind(session)
+        .bind(if txn.is_empty() { "open" } else { "paid" })
+        .execute(&agent)
+        .await
+        .unwrap();
+        db::query(
+            "INSERT INTO bills (event_id, session_id, amount, bill_type, stacked_at, received_at)
+             VALUES ($1, $2, $3, 4, '2026-12-01T00:00:00.000000Z', '2026-12-01T00:00:00.000000Z')",
+        )
+        .bind(format!("e-{session}"))
+        .bind(session)
+        .bind(bills)
+        .execute(&agent)
+        .await
+        .unwrap();
+        if txn.is_empty() {
+            continue;
+        }
+        db::query(
+            "INSERT INTO payments (session_id, agent_txn_id, provider_id, provider_name, account, cash, agent_fee, amount,
+                                   accepted_at, status, created_at, updated_at)
+             VALUES ($1, $2, 1, 'P', '9000000000', 1000, 0, 1000, '2026-12-01T00:00:00.000000Z', $3,
+                     '2026-12-01T00:00:00.000000Z', '2026-12-01T00:00:00.000000Z')",
+        )
+        .bind(session)
+        .bind(txn)
+        .bind(status)
+        .execute(&agent)
+        .await
+        .unwrap();
+    }
+    agent.close().await;
     let provider_file = dir.path().join("v").join("provider.db");
     // Rows no honest provider writes: the contract of the double does not exist.
     let options = sqlx::sqlite::SqliteConnectOptions::new()
@@ -114,28 +190,39 @@ async fn the_checker_finds_lost_doubled_and_made_up_credits() {
     }
     raw.close().await;
     provider.close().await;
-    let told: HashSet<String> = ["T-1".to_owned(), "T-7".to_owned()].into();
-    let found = check(
-        &dir.path().join("p").join("processing.db"),
-        &[(1, provider_file.as_path())],
-        &told,
-    )
+    let told: HashSet<(i64, String)> = [(1, "T-1".to_owned()), (1, "T-7".to_owned())].into();
+    let processing = db::Db::Sqlite(
+        portals::chaos::check::open_sqlite(&dir.path().join("p").join("processing.db"))
+            .await
+            .unwrap(),
+    );
+    let found = check(Sources {
+        processing: &processing,
+        providers: &[(1, provider_file.as_path())],
+        agents: &[(1, dir.path().join("a").join("agent.db").as_path())],
+        told_completed: &told,
+    })
     .await
     .unwrap();
     assert_eq!(
         found,
         Findings {
-            payments: 4,
+            payments: 5,
             completed: 3,
-            failed: 0,
+            failed: 1,
             rejected: 0,
-            // 3 completed and never credited; T-7 told "completed" and unknown.
-            lost: 2,
-            doubled: 1,
-            orphan_credits: 1,
-            pending_after_drain: 1,
-            // provider:1 holds 3000; the provider credited 4000.
-            conservation_violations: 1,
+            // T-7 shown "completed" and unknown; T-5 completed at the terminal only;
+            // 3 completed and never credited.
+            lost: 3,
+            // "2" credited twice; T-3 credited while the terminal refunds its cash.
+            doubled: 2,
+            // "9" credited with no payment; T-6 sent by no terminal.
+            orphan_credits: 2,
+            // T-4 at processing and in the outbox; session 6's bill.
+            pending_after_drain: 3,
+            // provider:1 holds 3000 against 4000 credited; T-1's cash is not its bills'.
+            conservation_violations: 2,
+            registry_discrepancies: 0,
         }
     );
     assert!(!found.clean());

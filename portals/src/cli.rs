@@ -67,22 +67,48 @@ pub struct ChaosArgs {
     /// Where the network keeps its data (default: a temporary directory, deleted after).
     #[arg(long)]
     pub data_dir: Option<std::path::PathBuf>,
+    /// Processing's processes (more than one needs `--postgres`: they share its database).
+    #[arg(long, default_value_t = 1)]
+    pub processing: usize,
+    /// Processing keeps its data in a PostgreSQL cluster the run starts (initdb + pg_ctl
+    /// under the data directory), instead of SQLite.
+    #[arg(long)]
+    pub postgres: bool,
 }
 
 #[derive(Args, Debug)]
 pub struct BenchArgs {
+    /// Start a provider and a processing center of its own, measure this machine's
+    /// ceilings (SQLite commits, an axum echo) and the payments against them.
+    #[arg(long, conflicts_with_all = ["processing", "admin_password", "account", "provider_id", "extra", "report", "ca_file"])]
+    pub local: bool,
+    /// With --local: SQLite's `synchronous` for both participants.
+    #[arg(long, default_value = "full", value_parser = ["full", "normal"], requires = "local")]
+    pub synchronous: String,
+    /// With --local: processing's database (e.g. postgres://…) instead of SQLite.
+    #[arg(long, requires = "local", hide_env_values = true)]
+    pub database_url: Option<String>,
     /// The processing center's base URL (behind its load balancer, or one process).
-    #[arg(long, env = "PAYMESH_BENCH_PROCESSING")]
-    pub processing: String,
+    #[arg(
+        long,
+        env = "PAYMESH_BENCH_PROCESSING",
+        required_unless_present = "local"
+    )]
+    pub processing: Option<String>,
     /// Processing's operator password: the bench signs its own agents and tops them up.
-    #[arg(long, env = "PAYMESH_BENCH_ADMIN_PASSWORD", hide_env_values = true)]
-    pub admin_password: String,
+    #[arg(
+        long,
+        env = "PAYMESH_BENCH_ADMIN_PASSWORD",
+        hide_env_values = true,
+        required_unless_present = "local"
+    )]
+    pub admin_password: Option<String>,
     /// The provider to pay (default: processing's first active provider).
     #[arg(long)]
     pub provider_id: Option<i64>,
     /// The subscriber's account every payment credits (it must exist at the provider).
-    #[arg(long)]
-    pub account: String,
+    #[arg(long, required_unless_present = "local")]
+    pub account: Option<String>,
     /// The provider's other payment fields, as a JSON object: '{"city": "Пермь"}'.
     #[arg(long)]
     pub extra: Option<String>,

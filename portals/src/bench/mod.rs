@@ -6,6 +6,9 @@
 //! the latency distribution (HdrHistogram), optionally as an SVG or HTML report with the
 //! latency over time. Its last line is one JSON object (docs/bench.md).
 
+mod ceilings;
+#[cfg(all(feature = "provider", feature = "processing"))]
+mod local;
 mod report;
 
 use std::sync::Arc;
@@ -27,7 +30,7 @@ const MAX_TIMELINE: usize = 500_000;
 
 /// How one payment request ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Outcome {
+pub enum Outcome {
     Completed,
     Pending,
     Failed,
@@ -37,7 +40,7 @@ enum Outcome {
 }
 
 impl Outcome {
-    fn of(status: &str) -> Outcome {
+    pub fn of(status: &str) -> Outcome {
         match status {
             "completed" => Outcome::Completed,
             "pending" => Outcome::Pending,
@@ -104,6 +107,22 @@ impl Summary {
 }
 
 pub async fn run(args: BenchArgs) -> std::process::ExitCode {
+    if args.local {
+        #[cfg(all(feature = "provider", feature = "processing"))]
+        return match local::run(&args).await {
+            Ok(true) => std::process::ExitCode::SUCCESS,
+            Ok(false) => std::process::ExitCode::FAILURE,
+            Err(e) => {
+                eprintln!("paymesh bench --local: {e}");
+                std::process::ExitCode::from(2)
+            }
+        };
+        #[cfg(not(all(feature = "provider", feature = "processing")))]
+        {
+            eprintln!("paymesh bench --local: this build has no provider or processing role");
+            return std::process::ExitCode::from(2);
+        }
+    }
     match bench(args).await {
         Ok(summary) if summary.errors == 0 => std::process::ExitCode::SUCCESS,
         Ok(_) => std::process::ExitCode::FAILURE,
@@ -128,11 +147,18 @@ async fn bench(args: BenchArgs) -> Result<Summary, String> {
         .map_err(|e| e.to_string())?
         .client(Duration::from_secs(120))
         .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
-    let base = args.processing.trim_end_matches('/').to_owned();
+    let (Some(processing), Some(admin_password), Some(account)) =
+        (&args.processing, &args.admin_password, &args.account)
+    else {
+        return Err(
+            "--processing, --admin-password and --account are required (or --local)".into(),
+        );
+    };
+    let base = processing.trim_end_matches('/').to_owned();
     let admin = Admin {
         client: &client,
         base: &base,
-        password: &args.admin_password,
+        password: admin_password,
     };
     let provider_id = match args.provider_id {
         Some(id) => id,
@@ -146,132 +172,34 @@ async fn bench(args: BenchArgs) -> Result<Summary, String> {
     eprintln!(
         "paymesh bench: {} agents signed with {deposit} RUB each; paying provider {provider_id}, account {}",
         agents.len(),
-        args.account
+        account
     );
 
-    let tally = Arc::new(Tally {
-        counts: Default::default(),
-        histogram: Mutex::new(
-            Histogram::new_with_bounds(1, MAX_LATENCY_US, 3).map_err(|e| e.to_string())?,
-        ),
-        timeline: Mutex::new(Vec::new()),
-        first_error: Mutex::new(None),
-    });
-    let limit = match args.duration_s {
-        Some(_) => usize::MAX,
-        None => args.payments,
-    };
-    let deadline = args.duration_s.map(Duration::from_secs);
-    let next = Arc::new(AtomicUsize::new(0));
-    let done = Arc::new(AtomicUsize::new(0));
-    let started = Instant::now();
     let accepted_at = time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .map_err(|e| e.to_string())?;
-    let mut workers = Vec::new();
-    for _ in 0..args.concurrency.max(1) {
-        let (client, tally, next, done, agents) = (
-            client.clone(),
-            tally.clone(),
-            next.clone(),
-            done.clone(),
-            agents.clone(),
-        );
-        let (url, account, extra, accepted_at) = (
-            format!("{base}/api/agent/v1/payments"),
-            args.account.clone(),
-            extra.clone(),
-            accepted_at.clone(),
-        );
-        let rate = args.rate;
-        workers.push(tokio::spawn(async move {
-            loop {
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                if i >= limit || deadline.is_some_and(|d| started.elapsed() >= d) {
-                    return;
-                }
-                // Paced: payment i starts no earlier than i / rate seconds in, and not
-                // at all when that is past the run's end.
-                if let Some(rate) = rate.filter(|r| *r > 0.0) {
-                    let due = Duration::from_secs_f64(i as f64 / rate);
-                    if deadline.is_some_and(|d| due >= d) {
-                        return;
-                    }
-                    if let Some(wait) = due.checked_sub(started.elapsed()) {
-                        tokio::time::sleep(wait).await;
-                    }
-                }
-                let agent = &agents[i % agents.len()];
-                let body = json!({
-                    "agent_txn_id": format!("bench-{run_id}-{i}"), "provider_id": provider_id,
-                    "account": account, "extra": extra, "cash": amount, "agent_fee": 0,
-                    "amount": amount, "accepted_at": accepted_at,
-                });
-                let sent = Instant::now();
-                let answer = client
-                    .post(&url)
-                    .basic_auth(&agent.login, Some(&agent.password))
-                    .json(&body)
-                    .send()
-                    .await;
-                let outcome = match answer {
-                    Ok(r) if r.status().is_success() => match r.json::<Value>().await {
-                        Ok(p) => Outcome::of(p["status"].as_str().unwrap_or_default()),
-                        Err(e) => tally.error(format!("payment {i}: {e}")).await,
-                    },
-                    Ok(r) => {
-                        let status = r.status();
-                        let text = r.text().await.unwrap_or_default();
-                        tally
-                            .error(format!("payment {i}: HTTP {status}: {}", text.trim()))
-                            .await
-                    }
-                    Err(e) => tally.error(format!("payment {i}: {e}")).await,
-                };
-                let latency = u64::try_from(sent.elapsed().as_micros())
-                    .unwrap_or(MAX_LATENCY_US)
-                    .clamp(1, MAX_LATENCY_US);
-                tally.counts[outcome.index()].fetch_add(1, Ordering::Relaxed);
-                let _ = tally.histogram.lock().await.record(latency);
-                let mut timeline = tally.timeline.lock().await;
-                if timeline.len() < MAX_TIMELINE {
-                    let at = u32::try_from(started.elapsed().as_millis()).unwrap_or(u32::MAX);
-                    timeline.push((at, u32::try_from(latency).unwrap_or(u32::MAX)));
-                }
-                drop(timeline);
-                done.fetch_add(1, Ordering::SeqCst);
-            }
-        }));
-    }
-    let progress = tokio::spawn(show_progress(
-        done.clone(),
-        started,
-        args.payments,
-        deadline,
-    ));
-    for worker in workers {
-        worker.await.map_err(|e| format!("a worker stopped: {e}"))?;
-    }
-    progress.abort();
-    eprintln!();
-    let seconds = started.elapsed().as_secs_f64();
-    let count = |o: Outcome| tally.counts[o.index()].load(Ordering::Relaxed);
-    let summary = Summary {
-        payments: (0..5)
-            .map(|i| tally.counts[i].load(Ordering::Relaxed))
-            .sum(),
-        completed: count(Outcome::Completed),
-        pending: count(Outcome::Pending),
-        failed: count(Outcome::Failed),
-        rejected: count(Outcome::Rejected),
-        errors: count(Outcome::Error),
-        seconds,
-        histogram: tally.histogram.lock().await.clone(),
-        timeline: std::mem::take(&mut *tally.timeline.lock().await),
+    let payment = Payment {
+        url: format!("{base}/api/agent/v1/payments"),
+        run_id,
+        provider_id,
+        account: account.clone(),
+        extra,
+        amount,
+        accepted_at,
+        agents: Arc::new(agents),
     };
-    if let Some(first) = tally.first_error.lock().await.as_deref() {
-        eprintln!("paymesh bench: first error: {first}");
-    }
+    let plan = Plan {
+        total: args.payments,
+        concurrency: args.concurrency,
+        rate: args.rate,
+        duration: args.duration_s.map(Duration::from_secs),
+        progress: true,
+    };
+    let summary = drive(&plan, {
+        let client = client.clone();
+        move |i| payment.send(client.clone(), i)
+    })
+    .await?;
     print!("{}", report::text(&summary, args.concurrency, args.rate));
     if let Some(path) = &args.report {
         report::write(path, &summary, args.concurrency, args.rate)
@@ -283,12 +211,171 @@ async fn bench(args: BenchArgs) -> Result<Summary, String> {
 }
 
 impl Tally {
-    async fn error(&self, why: String) -> Outcome {
-        let mut first = self.first_error.lock().await;
-        if first.is_none() {
-            *first = Some(why);
+    fn new() -> Result<Tally, String> {
+        Ok(Tally {
+            counts: Default::default(),
+            histogram: Mutex::new(
+                Histogram::new_with_bounds(1, MAX_LATENCY_US, 3).map_err(|e| e.to_string())?,
+            ),
+            timeline: Mutex::new(Vec::new()),
+            first_error: Mutex::new(None),
+        })
+    }
+
+    async fn record(&self, outcome: Outcome, latency: Duration, at: Duration) {
+        let latency = u64::try_from(latency.as_micros())
+            .unwrap_or(MAX_LATENCY_US)
+            .clamp(1, MAX_LATENCY_US);
+        self.counts[outcome.index()].fetch_add(1, Ordering::Relaxed);
+        let _ = self.histogram.lock().await.record(latency);
+        let mut timeline = self.timeline.lock().await;
+        if timeline.len() < MAX_TIMELINE {
+            let at = u32::try_from(at.as_millis()).unwrap_or(u32::MAX);
+            timeline.push((at, u32::try_from(latency).unwrap_or(u32::MAX)));
         }
-        Outcome::Error
+    }
+}
+
+/// How a load is sent: a count (or a duration), a concurrency, optionally a rate.
+pub struct Plan {
+    pub total: usize,
+    pub concurrency: usize,
+    pub rate: Option<f64>,
+    pub duration: Option<Duration>,
+    /// A progress bar on stderr while it runs.
+    pub progress: bool,
+}
+
+/// Sends request `i` = 0, 1, … made by `request(i)` — which says how it ended, with the
+/// reason when it failed — as `plan` says, and sums up latencies and outcomes. The same
+/// generator loads processing, a provider and the ceilings, so their figures compare.
+pub async fn drive<F, Fut>(plan: &Plan, request: F) -> Result<Summary, String>
+where
+    F: Fn(usize) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = Result<Outcome, String>> + Send,
+{
+    let tally = Arc::new(Tally::new()?);
+    let limit = match plan.duration {
+        Some(_) => usize::MAX,
+        None => plan.total,
+    };
+    let (deadline, rate) = (plan.duration, plan.rate.filter(|r| *r > 0.0));
+    let next = Arc::new(AtomicUsize::new(0));
+    let done = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..plan.concurrency.max(1) {
+        let (tally, next, done, request) =
+            (tally.clone(), next.clone(), done.clone(), request.clone());
+        workers.push(tokio::spawn(async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::SeqCst);
+                if i >= limit || deadline.is_some_and(|d| started.elapsed() >= d) {
+                    return;
+                }
+                // Paced: request i starts no earlier than i / rate seconds in, and not at
+                // all when that is past the run's end.
+                if let Some(rate) = rate {
+                    let due = Duration::from_secs_f64(i as f64 / rate);
+                    if deadline.is_some_and(|d| due >= d) {
+                        return;
+                    }
+                    if let Some(wait) = due.checked_sub(started.elapsed()) {
+                        tokio::time::sleep(wait).await;
+                    }
+                }
+                let sent = Instant::now();
+                let outcome = match request(i).await {
+                    Ok(outcome) => outcome,
+                    Err(why) => {
+                        let mut first = tally.first_error.lock().await;
+                        if first.is_none() {
+                            *first = Some(why);
+                        }
+                        Outcome::Error
+                    }
+                };
+                tally
+                    .record(outcome, sent.elapsed(), started.elapsed())
+                    .await;
+                done.fetch_add(1, Ordering::SeqCst);
+            }
+        }));
+    }
+    let progress = plan
+        .progress
+        .then(|| tokio::spawn(show_progress(done.clone(), started, plan.total, deadline)));
+    for worker in workers {
+        worker.await.map_err(|e| format!("a worker stopped: {e}"))?;
+    }
+    if let Some(progress) = progress {
+        progress.abort();
+        eprintln!();
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let count = |o: Outcome| tally.counts[o.index()].load(Ordering::Relaxed);
+    if let Some(first) = tally.first_error.lock().await.as_deref() {
+        eprintln!("paymesh bench: first error: {first}");
+    }
+    Ok(Summary {
+        payments: (0..5)
+            .map(|i| tally.counts[i].load(Ordering::Relaxed))
+            .sum(),
+        completed: count(Outcome::Completed),
+        pending: count(Outcome::Pending),
+        failed: count(Outcome::Failed),
+        rejected: count(Outcome::Rejected),
+        errors: count(Outcome::Error),
+        seconds,
+        histogram: tally.histogram.lock().await.clone(),
+        timeline: std::mem::take(&mut *tally.timeline.lock().await),
+    })
+}
+
+/// One agent-API payment of a run, as both the bench and `--local` send it.
+#[derive(Clone)]
+struct Payment {
+    url: String,
+    run_id: i128,
+    provider_id: i64,
+    account: String,
+    extra: Value,
+    amount: Kopecks,
+    accepted_at: String,
+    agents: Arc<Vec<Agent>>,
+}
+
+impl Payment {
+    fn send(
+        &self,
+        client: reqwest::Client,
+        i: usize,
+    ) -> impl std::future::Future<Output = Result<Outcome, String>> + Send + use<> {
+        let agent = &self.agents[i % self.agents.len()];
+        let request = client
+            .post(&self.url)
+            .basic_auth(&agent.login, Some(&agent.password))
+            .json(&json!({
+                "agent_txn_id": format!("bench-{}-{i}", self.run_id), "provider_id": self.provider_id,
+                "account": self.account, "extra": self.extra, "cash": self.amount, "agent_fee": 0,
+                "amount": self.amount, "accepted_at": self.accepted_at,
+            }));
+        async move {
+            let answer = request
+                .send()
+                .await
+                .map_err(|e| format!("payment {i}: {e}"))?;
+            let status = answer.status();
+            if !status.is_success() {
+                let text = answer.text().await.unwrap_or_default();
+                return Err(format!("payment {i}: HTTP {status}: {}", text.trim()));
+            }
+            let payment: Value = answer
+                .json()
+                .await
+                .map_err(|e| format!("payment {i}: {e}"))?;
+            Ok(Outcome::of(payment["status"].as_str().unwrap_or_default()))
+        }
     }
 }
 

@@ -1,36 +1,35 @@
-//! `paymesh chaos`: a network of its own — processing and two providers as processes of
-//! this binary, each provider behind a TCP proxy it controls, the terminals' link to
-//! processing behind another — payments sent at a concurrency by terminals that resend
-//! every unanswered payment under its own `agent_txn_id`, while it SIGKILLs and restarts
-//! participants at seeded random points and cuts the links for a while. Then it lets the
-//! network drain and reads every database ([`check`]). The last line is the JSON of
-//! wire.md "Tools"; the exit code is 0 only when nothing was lost, doubled or made up.
+//! `paymesh chaos`: a network of its own ([`network`]) — processing (one process on
+//! SQLite, or several on PostgreSQL), two providers and four terminals (agents), all
+//! processes of this binary, every link through a TCP proxy it controls — and customers
+//! ([`customer`]) paying at the terminals at a concurrency, while [`faults`] SIGKILLs and
+//! restarts participants of every kind at seeded points and cuts the links for a while.
+//! Then it lets the network drain, reconciles each provider's registry, and reads every
+//! database ([`check`]). The last line is the JSON of wire.md "Tools"; the exit code is 0
+//! only when nothing was lost, doubled or made up.
 
 pub mod check;
+pub mod customer;
+pub mod faults;
+pub mod network;
 pub mod proxy;
 
 use std::collections::HashSet;
-use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
-use tokio::process::{Child, Command};
+use serde_json::json;
 use tokio::sync::Mutex;
 
 use crate::bench::Admin;
 use crate::cli::ChaosArgs;
-use proxy::ChaosProxy;
+use crate::server::db::Db;
 
-/// Every participant's operator password in a chaos network (loopback only, thrown away).
+/// Every participant's passwords in a chaos network — operator, kiosk, terminal (loopback
+/// only, thrown away with the network).
 const PASSWORD: &str = "chaos-operator";
-/// Terminals this network has.
-const AGENTS: usize = 4;
-/// How long a terminal keeps resending one payment before it gives up on it.
-const RESEND_FOR: Duration = Duration::from_secs(180);
 /// How long the drain may take.
 const DRAIN: Duration = Duration::from_secs(180);
 
@@ -54,55 +53,6 @@ impl Rng {
     }
 }
 
-/// One participant process: how to start it again after a kill.
-struct Node {
-    name: String,
-    args: Vec<String>,
-    addr: SocketAddr,
-    child: Option<Child>,
-}
-
-impl Node {
-    fn start(&mut self, exe: &Path) -> Result<(), String> {
-        let child = Command::new(exe)
-            .args(&self.args)
-            .env("PAYMESH_ADMIN_PASSWORD", PASSWORD)
-            .env("PAYMESH_LOG", "warn")
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|e| format!("cannot start {}: {e}", self.name))?;
-        self.child = Some(child);
-        Ok(())
-    }
-
-    async fn kill(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill().await;
-            let _ = child.wait().await;
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-}
-
-fn free_addr() -> Result<SocketAddr, String> {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map_err(|e| format!("no free port: {e}"))
-}
-
-async fn healthy(client: &reqwest::Client, node: &Node) -> Result<(), String> {
-    if crate::demo::wait_healthy(&format!("{}/healthz", node.url()), client).await {
-        Ok(())
-    } else {
-        Err(format!("{} did not come up", node.name))
-    }
-}
-
 /// The operator API of the participant at `base` (every one has [`PASSWORD`]).
 fn operator<'a>(client: &'a reqwest::Client, base: &'a str) -> Admin<'a> {
     Admin {
@@ -112,139 +62,17 @@ fn operator<'a>(client: &'a reqwest::Client, base: &'a str) -> Admin<'a> {
     }
 }
 
-/// What the network is made of, once its contracts are signed.
-struct Network {
-    nodes: Vec<Arc<Mutex<Node>>>,
-    /// processing → each provider.
-    provider_links: Vec<ChaosProxy>,
-    /// the terminals → processing.
-    terminal_link: ChaosProxy,
-    /// (provider id at processing, its account, its database file)
-    providers: Vec<(i64, String, PathBuf)>,
-    /// (login, password) of each terminal at processing.
-    agents: Vec<(String, String)>,
-    processing_db: PathBuf,
-}
-
-async fn build(exe: &Path, dir: &Path, client: &reqwest::Client) -> Result<Network, String> {
-    let mut nodes = Vec::new();
-    let mut provider_links = Vec::new();
-    let mut providers = Vec::new();
-    let processing_addr = free_addr()?;
-    for k in 1..=2 {
-        let addr = free_addr()?;
-        let data = dir.join(format!("provider-{k}"));
-        let mut node = Node {
-            name: format!("provider-{k}"),
-            args: vec![
-                "provider".into(),
-                "--listen".into(),
-                addr.to_string(),
-                "--data-dir".into(),
-                data.display().to_string(),
-                "--name".into(),
-                format!("Chaos {k}"),
-            ],
-            addr,
-            child: None,
-        };
-        node.start(exe)?;
-        healthy(client, &node).await?;
-        let link = ChaosProxy::start(addr)
-            .await
-            .map_err(|e| format!("a proxy for provider-{k}: {e}"))?;
-        let subscriber = operator(client, &node.url()).call(reqwest::Method::POST, "/subscribers", Some(json!({
-            "full_name": (["Хаос Тест", "Сбой Проверка"][k - 1]), "passport": "4510 123456", "email": "chaos@example.ru", "services": ["call"]
-        }))).await?;
-        let contract = operator(client, &node.url())
-            .call(
-                reqwest::Method::POST,
-                "/processing-contracts",
-                Some(json!({"processing_name": "chaos", "protocol": "osmp"})),
-            )
-            .await?;
-        let endpoint = contract["endpoint_url"]
-            .as_str()
-            .unwrap_or_default()
-            .replace(&addr.to_string(), &link.addr.to_string());
-        providers.push((
-            contract,
-            endpoint,
-            subscriber["account"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
-            data.join("provider.db"),
-        ));
-        provider_links.push(link);
-        nodes.push(Arc::new(Mutex::new(node)));
-    }
-    let data = dir.join("processing");
-    let mut processing = Node {
-        name: "processing".into(),
-        args: vec![
-            "processing".into(),
-            "--listen".into(),
-            processing_addr.to_string(),
-            "--data-dir".into(),
-            data.display().to_string(),
-            "--provider-timeout-ms".into(),
-            "2000".into(),
-            "--retry-delay-ms-max".into(),
-            "500".into(),
-        ],
-        addr: processing_addr,
-        child: None,
-    };
-    processing.start(exe)?;
-    healthy(client, &processing).await?;
-    let base = processing.url();
-    let mut signed = Vec::new();
-    for (contract, endpoint, account, file) in providers {
-        let row = operator(client, &base).call(reqwest::Method::POST, "/providers", Some(json!({
-            "name": format!("chaos-{}", signed.len() + 1), "service_kind": "mobile", "endpoint_url": endpoint,
-            "protocol": "osmp", "login": contract["login"], "password": contract["password"],
-            "fields": contract["fields"], "min_amount": contract["min_amount"], "max_amount": contract["max_amount"]
-        }))).await?;
-        signed.push((row["provider_id"].as_i64().unwrap_or(0), account, file));
-    }
-    let mut agents = Vec::new();
-    for k in 0..AGENTS {
-        let agent = operator(client, &base)
-            .call(
-                reqwest::Method::POST,
-                "/agents",
-                Some(json!({"name": format!("Терминал {}", k + 1), "fee": {"percent_bp": 100}})),
-            )
-            .await?;
-        operator(client, &base)
-            .call(
-                reqwest::Method::POST,
-                &format!("/agents/{}/topups", agent["agent_id"]),
-                Some(json!({"amount": 50_000_000_000i64, "reference": format!("chaos-{k}")})),
-            )
-            .await?;
-        agents.push((
-            agent["login"].as_str().unwrap_or_default().to_owned(),
-            agent["password"].as_str().unwrap_or_default().to_owned(),
-        ));
-    }
-    let terminal_link = ChaosProxy::start(processing_addr)
-        .await
-        .map_err(|e| format!("a proxy for processing: {e}"))?;
-    nodes.insert(0, Arc::new(Mutex::new(processing)));
-    Ok(Network {
-        nodes,
-        provider_links,
-        terminal_link,
-        providers: signed,
-        agents,
-        processing_db: data.join("processing.db"),
-    })
-}
-
 pub async fn run(args: ChaosArgs) -> ExitCode {
-    match chaos(args).await {
+    // Interrupted, the run's future is dropped: its processes are killed with it (they are
+    // spawned kill-on-drop), its PostgreSQL cluster stopped and its temporary data removed.
+    let outcome = tokio::select! {
+        outcome = chaos(args) => outcome,
+        () = crate::server::shutdown_signal() => {
+            eprintln!("paymesh chaos: interrupted; the network is stopped, nothing was checked");
+            return ExitCode::from(130);
+        }
+    };
+    match outcome {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
         Err(e) => {
@@ -255,6 +83,9 @@ pub async fn run(args: ChaosArgs) -> ExitCode {
 }
 
 async fn chaos(args: ChaosArgs) -> Result<bool, String> {
+    if args.processing > 1 && !args.postgres {
+        return Err("several processing processes share one database: add --postgres".to_owned());
+    }
     let exe = std::env::current_exe().map_err(|e| format!("cannot find my executable: {e}"))?;
     let temp = tempfile::tempdir().map_err(|e| e.to_string())?;
     let dir = args
@@ -266,200 +97,154 @@ async fn chaos(args: ChaosArgs) -> Result<bool, String> {
         .timeout(Duration::from_secs(30))
         .build()
         .map_err(|e| e.to_string())?;
+    let shape = network::Shape {
+        processing: args.processing.max(1),
+        postgres: args.postgres,
+    };
     eprintln!(
-        "paymesh chaos: seed {}, data in {}",
+        "paymesh chaos: seed {}, data in {}, processing: {} process(es) on {}",
         args.seed,
-        dir.display()
+        dir.display(),
+        shape.processing,
+        if shape.postgres {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        }
     );
-    let net = Arc::new(build(&exe, &dir, &client).await?);
+    let first_day = time::OffsetDateTime::now_utc().date();
+    let net = Arc::new(network::build(&exe, &dir, &client, &shape).await?);
 
-    // The terminals: each payment is resent until it has an answer.
+    // The customers, at the terminals in turn, each to the providers in turn.
     let told_completed = Arc::new(Mutex::new(HashSet::new()));
     let next = Arc::new(AtomicUsize::new(0));
     let finished = Arc::new(AtomicBool::new(false));
-    // Payments the terminals are done with: the faults are spread over the run by it.
     let answered = Arc::new(AtomicUsize::new(0));
-    let accepted_at = time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .map_err(|e| e.to_string())?;
-    let mut workers = Vec::new();
+    let gave_up = Arc::new(AtomicUsize::new(0));
+    let mut customers = Vec::new();
     for _ in 0..args.concurrency.max(1) {
-        let (net, client, next, told, answered) = (
+        let (net, client, next, told, answered, gave_up) = (
             net.clone(),
             client.clone(),
             next.clone(),
             told_completed.clone(),
             answered.clone(),
+            gave_up.clone(),
         );
-        let (accepted_at, total, seed) = (accepted_at.clone(), args.payments, args.seed);
-        workers.push(tokio::spawn(async move {
+        let (total, seed) = (args.payments, args.seed);
+        customers.push(tokio::spawn(async move {
             loop {
                 let i = next.fetch_add(1, Ordering::SeqCst);
                 if i >= total {
                     return;
                 }
                 let mut rng = Rng::new(seed ^ (i as u64).wrapping_mul(0x100_0000_01B3));
-                let (login, password) = &net.agents[i % net.agents.len()];
-                let (provider_id, account, _) = &net.providers[(i / net.agents.len()) % net.providers.len()];
-                let amount = 1_000 + 100 * i64::try_from(rng.below(100)).unwrap_or(0);
-                let txn = format!("C-{i}");
-                let body = json!({"agent_txn_id": txn, "provider_id": provider_id, "account": account,
-                    "cash": amount, "agent_fee": 0, "amount": amount, "accepted_at": accepted_at});
-                let url = format!("http://{}/api/agent/v1/payments", net.terminal_link.addr);
-                let started = Instant::now();
-                while started.elapsed() < RESEND_FOR {
-                    let answer = client.post(&url).basic_auth(login, Some(password)).json(&body).send().await;
-                    if let Ok(r) = answer
-                        && r.status().is_success()
-                        && let Ok(p) = r.json::<Value>().await
-                    {
-                        if p["status"] == "completed" {
-                            told.lock().await.insert(txn.clone());
+                let agent = &net.agents[i % net.agents.len()];
+                let provider = &net.providers[(i / net.agents.len()) % net.providers.len()];
+                let notes = customer::bills(|n| rng.below(n));
+                match customer::pay(&client, agent, provider.id, &provider.account, i, &notes).await
+                {
+                    customer::Outcome::Receipt {
+                        agent_txn_id,
+                        status,
+                    } => {
+                        if status == "completed" {
+                            told.lock().await.insert((agent.id, agent_txn_id));
                         }
-                        break;
                     }
-                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    customer::Outcome::GaveUp => {
+                        gave_up.fetch_add(1, Ordering::SeqCst);
+                    }
                 }
                 answered.fetch_add(1, Ordering::SeqCst);
             }
         }));
     }
-
-    // The faults, at seeded points while the payments run.
-    let faults = {
-        let (net, client, finished, exe, answered) = (
-            net.clone(),
-            client.clone(),
-            finished.clone(),
-            exe.clone(),
-            answered.clone(),
-        );
-        let (kills, partition_s, seed, total) =
-            (args.kills, args.partition_s, args.seed, args.payments);
-        tokio::spawn(async move {
-            let mut rng = Rng::new(seed);
-            let mut done = 0;
-            let mut partitioned = false;
-            let mut violations = 0i64;
-            while done < kills || (!partitioned && partition_s > 0) {
-                // Fault k waits for its share of the run (the k+1-th of kills+2 parts), so
-                // the faults are spread over the payments, not crowded at the start.
-                let share = total * (done + 1) / (kills + 2);
-                while answered.load(Ordering::SeqCst) < share && !finished.load(Ordering::SeqCst) {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                }
-                tokio::time::sleep(Duration::from_millis(100 + rng.below(400))).await;
-                if !partitioned && partition_s > 0 && done * 2 >= kills {
-                    partitioned = true;
-                    let cut = Duration::from_secs(partition_s);
-                    eprintln!("paymesh chaos: cutting processing ⇄ providers for {partition_s} s");
-                    for link in &net.provider_links {
-                        link.break_link();
-                    }
-                    tokio::time::sleep(cut).await;
-                    for link in &net.provider_links {
-                        link.restore();
-                    }
-                    eprintln!("paymesh chaos: cutting terminals ⇄ processing for {partition_s} s");
-                    net.terminal_link.break_link();
-                    tokio::time::sleep(cut).await;
-                    net.terminal_link.restore();
-                    continue;
-                }
-                if done < kills {
-                    let victim = usize::try_from(rng.below(net.nodes.len() as u64)).unwrap_or(0);
-                    let mut node = net.nodes[victim].lock().await;
-                    eprintln!(
-                        "paymesh chaos: kill {} of {kills}: SIGKILL {}",
-                        done + 1,
-                        node.name
-                    );
-                    node.kill().await;
-                    tokio::time::sleep(Duration::from_millis(200 + rng.below(800))).await;
-                    if let Err(e) = node.start(&exe) {
-                        eprintln!("paymesh chaos: {e}");
-                    }
-                    let _ = healthy(&client, &node).await;
-                    done += 1;
-                }
-                // A ledger snapshot between faults: it must balance at every moment.
-                let processing = net.nodes[0].lock().await;
-                if let Ok(v) = operator(&client, &processing.url())
-                    .call(reqwest::Method::GET, "/ledger/verify", None)
-                    .await
-                    && v["ok"] != true
-                {
-                    violations += 1;
-                }
-                if finished.load(Ordering::SeqCst) && done >= kills {
-                    break;
-                }
-            }
-            (done, violations)
-        })
-    };
-    for worker in workers {
-        worker
+    let faults = tokio::spawn(faults::run(
+        faults::Plan {
+            kills: args.kills,
+            partition_s: args.partition_s,
+            seed: args.seed,
+            payments: args.payments,
+        },
+        net.clone(),
+        client.clone(),
+        exe.clone(),
+        answered.clone(),
+        finished.clone(),
+    ));
+    for customer in customers {
+        customer
             .await
-            .map_err(|e| format!("a terminal stopped: {e}"))?;
+            .map_err(|e| format!("a customer stopped: {e}"))?;
     }
     finished.store(true, Ordering::SeqCst);
-    let (kills, snapshot_violations) = faults.await.map_err(|e| e.to_string())?;
+    let done = faults.await.map_err(|e| e.to_string())?;
 
-    // The drain: every link up, every process running, until nothing is pending.
+    // The drain: every link up, every process running, until nothing is pending anywhere.
     for link in &net.provider_links {
         link.restore();
     }
     net.terminal_link.restore();
-    let processing_url = net.nodes[0].lock().await.url();
-    let started = Instant::now();
-    loop {
-        let pending = operator(&client, &processing_url)
-            .call(reqwest::Method::GET, "/payments?status=pending", None)
-            .await
-            .map(|v| v.as_array().map_or(0, Vec::len))
-            .unwrap_or(usize::MAX);
-        if pending == 0 || started.elapsed() > DRAIN {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    let ledger_ok = operator(&client, &processing_url)
-        .call(reqwest::Method::GET, "/ledger/verify", None)
+    drain(&net, &client).await;
+    let ledger_ok = net
+        .processing_call(&client, reqwest::Method::GET, "/ledger/verify")
         .await
-        .map(|v| v["ok"] == true)
-        .unwrap_or(false);
-    for node in &net.nodes {
-        let mut node = node.lock().await;
-        if let Some(child) = node.child.as_ref().and_then(Child::id) {
-            // SAFETY: kill(2) on our own child: SIGTERM lets it close its database.
-            unsafe {
-                libc::kill(child as libc::pid_t, libc::SIGTERM);
-            }
-        }
-        if let Some(mut child) = node.child.take() {
-            let _ = tokio::time::timeout(Duration::from_secs(10), child.wait()).await;
-        }
-    }
+        .is_ok_and(|v| v["ok"] == true);
+    let registry = reconcile(&net, &client, first_day).await;
+    net.stop().await;
+
+    let processing = match &net.processing {
+        network::ProcessingData::Sqlite(file) => Db::Sqlite(check::open_sqlite(file).await?),
+        network::ProcessingData::Postgres { url, .. } => Db::Postgres(
+            sqlx::PgPool::connect(url)
+                .await
+                .map_err(|e| format!("processing's database: {e}"))?,
+        ),
+    };
     let providers: Vec<(i64, &Path)> = net
         .providers
         .iter()
-        .map(|(id, _, file)| (*id, file.as_path()))
+        .map(|p| (p.id, p.db_file.as_path()))
+        .collect();
+    let agents: Vec<(i64, &Path)> = net
+        .agents
+        .iter()
+        .map(|a| (a.id, a.db_file.as_path()))
         .collect();
     let told = told_completed.lock().await.clone();
-    let mut findings = check::check(&net.processing_db, &providers, &told).await?;
-    findings.conservation_violations += snapshot_violations + i64::from(!ledger_ok);
+    let checked = check::check(check::Sources {
+        processing: &processing,
+        providers: &providers,
+        agents: &agents,
+        told_completed: &told,
+    })
+    .await;
+    processing.close().await;
+    if let network::ProcessingData::Postgres { cluster, .. } = &net.processing {
+        cluster.stop();
+    }
+    let mut findings = checked?;
+    findings.conservation_violations += done.snapshot_violations + i64::from(!ledger_ok);
+    findings.registry_discrepancies += registry;
     println!(
-        "{} payments: {} completed, {} failed, {} rejected; {kills} kills, {} s partitions",
-        findings.payments, findings.completed, findings.failed, findings.rejected, args.partition_s
+        "{} payments: {} completed, {} failed, {} rejected; {} customers gave up; {} kills, {} s partitions",
+        findings.payments,
+        findings.completed,
+        findings.failed,
+        findings.rejected,
+        gave_up.load(Ordering::SeqCst),
+        done.kills,
+        args.partition_s
     );
     println!(
-        "lost {}, doubled {}, orphan credits {}, pending after the drain {}, conservation violations {}",
+        "lost {}, doubled {}, orphan credits {}, pending after the drain {}, conservation violations {}, registry discrepancies {}",
         findings.lost,
         findings.doubled,
         findings.orphan_credits,
         findings.pending_after_drain,
-        findings.conservation_violations
+        findings.conservation_violations,
+        findings.registry_discrepancies
     );
     println!(
         "{}",
@@ -467,9 +252,81 @@ async fn chaos(args: ChaosArgs) -> Result<bool, String> {
             "payments": findings.payments, "completed": findings.completed, "failed": findings.failed,
             "rejected": findings.rejected, "lost": findings.lost, "doubled": findings.doubled,
             "orphan_credits": findings.orphan_credits, "pending_after_drain": findings.pending_after_drain,
-            "conservation_violations": findings.conservation_violations, "kills": kills,
-            "partition_s": args.partition_s,
+            "conservation_violations": findings.conservation_violations,
+            "registry_discrepancies": findings.registry_discrepancies,
+            "kills": done.kills, "partition_s": args.partition_s,
         })
     );
     Ok(findings.clean())
+}
+
+/// Waits (at most [`DRAIN`]) until processing has nothing pending and no terminal's
+/// outbox holds a payment.
+async fn drain(net: &network::Network, client: &reqwest::Client) {
+    let started = Instant::now();
+    while started.elapsed() < DRAIN {
+        let processing_pending = net
+            .processing_call(client, reqwest::Method::GET, "/payments?status=pending")
+            .await
+            .map_or(usize::MAX, |v| v.as_array().map_or(0, Vec::len));
+        let mut outboxes = 0;
+        for agent in &net.agents {
+            outboxes += operator(client, &agent.url)
+                .call(reqwest::Method::GET, "/status", None)
+                .await
+                .map_or(i64::MAX / 8, |v| v["outbox_pending"].as_i64().unwrap_or(0));
+        }
+        if processing_pending == 0 && outboxes == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    eprintln!(
+        "paymesh chaos: the network did not drain in {} s",
+        DRAIN.as_secs()
+    );
+}
+
+/// Each provider's registry of every day of the run held against its `verify` answer:
+/// the number of payments found missing on either side or with another sum.
+async fn reconcile(net: &network::Network, client: &reqwest::Client, first: time::Date) -> i64 {
+    let last = time::OffsetDateTime::now_utc().date();
+    let mut found = 0i64;
+    for provider in &net.providers {
+        let mut day = first;
+        while day <= last {
+            let path = format!("/registry/{}/{day}/discrepancies", provider.id);
+            match net
+                .processing_call(client, reqwest::Method::GET, &path)
+                .await
+            {
+                Ok(d) => {
+                    let listed = |key: &str| {
+                        d[key]
+                            .as_array()
+                            .map_or(0, |a| i64::try_from(a.len()).unwrap_or(i64::MAX))
+                    };
+                    let n = listed("missing_at_provider")
+                        + listed("missing_at_processing")
+                        + listed("amount_differs");
+                    if n > 0 || d["ok"] != true {
+                        eprintln!(
+                            "paymesh chaos: registry of {day}, provider {}: {d}",
+                            provider.id
+                        );
+                        found += n.max(1);
+                    }
+                }
+                Err(e) => {
+                    eprintln!("paymesh chaos: registry of {day}: {e}");
+                    found += 1;
+                }
+            }
+            match day.next_day() {
+                Some(next) => day = next,
+                None => break,
+            }
+        }
+    }
+    found
 }

@@ -1,9 +1,11 @@
-//! A TCP proxy for fault injection on one link (processing → a provider): it forwards,
-//! or refuses connections (`break_link`), or accepts them and never answers (`hang`).
-//! Used by `paymesh chaos` and by the tests.
+//! A TCP proxy for fault injection on one link (processing → a provider, the terminals →
+//! processing): it forwards, or refuses connections (`break_link`), or accepts them and
+//! never answers (`hang`). With several targets (processes of one processing center) it
+//! hands connections round in turn and skips a target that refuses, as a load balancer
+//! with health checks would. Used by `paymesh chaos` and by the tests.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::net::{TcpListener, TcpStream};
@@ -28,6 +30,17 @@ impl ChaosProxy {
 
     /// A proxy listening on `listen`, forwarding to `target`.
     pub async fn start_on(listen: SocketAddr, target: SocketAddr) -> std::io::Result<ChaosProxy> {
+        Self::balancing(listen, vec![target]).await
+    }
+
+    /// A proxy listening on `listen`, handing each connection to the next of `targets`
+    /// that accepts it.
+    pub async fn balancing(
+        listen: SocketAddr,
+        targets: Vec<SocketAddr>,
+    ) -> std::io::Result<ChaosProxy> {
+        let targets: Arc<[SocketAddr]> = targets.into();
+        let turn = Arc::new(AtomicUsize::new(0));
         let listener = TcpListener::bind(listen).await?;
         let addr = listener.local_addr()?;
         let mode = Arc::new(AtomicU8::new(PASS));
@@ -48,10 +61,17 @@ impl ChaosProxy {
                             .push(held.abort_handle());
                     }
                     _ => {
+                        let (targets, first) =
+                            (targets.clone(), turn.fetch_add(1, Ordering::Relaxed));
                         let piped = tokio::spawn(async move {
-                            if let Ok(mut outbound) = TcpStream::connect(target).await {
-                                let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound)
-                                    .await;
+                            for k in 0..targets.len() {
+                                let target = targets[(first + k) % targets.len()];
+                                if let Ok(mut outbound) = TcpStream::connect(target).await {
+                                    let _ =
+                                        tokio::io::copy_bidirectional(&mut inbound, &mut outbound)
+                                            .await;
+                                    return;
+                                }
                             }
                         });
                         task_connections

@@ -1,0 +1,329 @@
+//! `paymesh bench --local`: the payment path measured against its own ceilings, in one
+//! run on one machine. It starts a provider and a processing center of its own (in this
+//! process, data in a temporary directory, SQLite with the `--synchronous` given, or
+//! processing on `--database-url`), measures the ceilings ([`ceilings`]), the provider's
+//! OSMP `pay` alone, and the end-to-end payments (agent API → processing → provider), and
+//! prints every figure with its ratio to each ceiling; the last line is wire.md's JSON.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use shared::config::CommonArgs;
+use shared::money::Kopecks;
+
+use super::{Admin, Outcome, Payment, Plan, Summary, ceilings, drive};
+use crate::cli::BenchArgs;
+use crate::role::Role;
+use crate::server::{App, Settings};
+
+/// Every participant's operator password here (loopback only, thrown away).
+const PASSWORD: &str = "bench";
+/// How long each commit-rate ceiling is measured.
+const COMMIT_SECONDS: Duration = Duration::from_secs(3);
+
+async fn start(
+    role: Role,
+    dir: &Path,
+    synchronous: &str,
+    database_url: Option<String>,
+) -> Result<SocketAddr, String> {
+    let common = CommonArgs {
+        listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+        data_dir: dir.join(role.as_str()),
+        admin_password: Some(PASSWORD.into()),
+        sqlite_synchronous: synchronous.into(),
+        database_url,
+        ..CommonArgs::default()
+    };
+    let app = App::build(Settings::new(role, common))
+        .await
+        .map_err(|e| format!("the {role} did not start: {e}"))?;
+    let addr = app.addr;
+    tokio::spawn(app.run_until(std::future::pending()));
+    Ok(addr)
+}
+
+/// What the provider signed: a subscriber's account and a processing contract.
+struct Signed {
+    account: String,
+    contract: Value,
+}
+
+async fn sign_provider(client: &reqwest::Client, provider: &str) -> Result<Signed, String> {
+    let admin = Admin {
+        client,
+        base: provider,
+        password: PASSWORD,
+    };
+    let subscriber = admin
+        .call(
+            reqwest::Method::POST,
+            "/subscribers",
+            Some(json!({"full_name": "Бенч Марк", "passport": "4510 123456",
+                        "email": "bench@example.ru", "services": ["call"]})),
+        )
+        .await?;
+    let contract = admin
+        .call(
+            reqwest::Method::POST,
+            "/processing-contracts",
+            Some(json!({"processing_name": "bench", "protocol": "osmp"})),
+        )
+        .await?;
+    Ok(Signed {
+        account: subscriber["account"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+        contract,
+    })
+}
+
+/// The provider's OSMP `pay` alone, as processing calls it, under its own contract.
+async fn osmp_pay(
+    client: &reqwest::Client,
+    provider: &str,
+    plan: &Plan,
+) -> Result<Summary, String> {
+    let signed = sign_provider(client, provider).await?;
+    let endpoint = signed.contract["endpoint_url"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let login = signed.contract["login"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let password = signed.contract["password"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let (client, account) = (client.clone(), signed.account);
+    drive(plan, move |i| {
+        let request = client
+            .get(format!(
+                "{endpoint}?command=pay&txn_id={}&account={account}&sum=100.00&txn_date=20261202101500",
+                i + 1
+            ))
+            .basic_auth(&login, Some(&password));
+        async move {
+            let answer = request.send().await.map_err(|e| format!("pay {i}: {e}"))?;
+            let text = answer.text().await.map_err(|e| format!("pay {i}: {e}"))?;
+            Ok(if text.contains("<result>0</result>") {
+                Outcome::Completed
+            } else {
+                Outcome::Failed
+            })
+        }
+    })
+    .await
+}
+
+/// The end-to-end payments: processing signs the provider, the bench signs its agents.
+async fn payments(
+    client: &reqwest::Client,
+    provider: &str,
+    processing: &str,
+    plan: &Plan,
+    agents: usize,
+) -> Result<Summary, String> {
+    let signed = sign_provider(client, provider).await?;
+    let admin = Admin {
+        client,
+        base: processing,
+        password: PASSWORD,
+    };
+    let c = &signed.contract;
+    let row = admin
+        .call(
+            reqwest::Method::POST,
+            "/providers",
+            Some(json!({
+                "name": "bench", "service_kind": "mobile", "endpoint_url": c["endpoint_url"],
+                "protocol": "osmp", "login": c["login"], "password": c["password"],
+                "fields": c["fields"], "min_amount": c["min_amount"], "max_amount": c["max_amount"],
+            })),
+        )
+        .await?;
+    let run_id = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
+    let mut signed_agents = Vec::new();
+    for k in 0..agents.max(1) {
+        signed_agents.push(
+            admin
+                .signed_agent(run_id, k, Kopecks::new(100_000_000_000))
+                .await?,
+        );
+    }
+    let payment = Payment {
+        url: format!("{processing}/api/agent/v1/payments"),
+        run_id,
+        provider_id: row["provider_id"].as_i64().unwrap_or(0),
+        account: signed.account,
+        extra: json!({}),
+        amount: Kopecks::new(10_000),
+        accepted_at: time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .map_err(|e| e.to_string())?,
+        agents: Arc::new(signed_agents),
+    };
+    let client = client.clone();
+    drive(plan, move |i| payment.send(client.clone(), i)).await
+}
+
+fn ratio(a: f64, b: f64) -> f64 {
+    if b > 0.0 {
+        ((a / b) * 10_000.0).round() / 10_000.0
+    } else {
+        0.0
+    }
+}
+
+fn line(name: &str, s: &Summary) -> String {
+    format!(
+        "  {name:<34} {:>9.0} /s   p50 {:>8.2} ms   p99 {:>8.2} ms   p99.9 {:>8.2} ms{}",
+        s.per_second(),
+        s.ms(0.5),
+        s.ms(0.99),
+        s.ms(0.999),
+        if s.errors > 0 || s.completed < s.payments {
+            format!(
+                "   ({} of {} not completed)",
+                s.payments - s.completed,
+                s.payments
+            )
+        } else {
+            String::new()
+        }
+    )
+}
+
+/// The share of `s`'s requests slower than `limit`.
+fn slower_than(s: &Summary, limit: Duration) -> f64 {
+    let limit_us = u64::try_from(limit.as_micros()).unwrap_or(u64::MAX);
+    let slow: u64 = s
+        .histogram
+        .iter_recorded()
+        .filter(|v| v.value_iterated_to() > limit_us)
+        .map(|v| v.count_at_value())
+        .sum();
+    slow as f64 / s.histogram.len().max(1) as f64
+}
+
+pub async fn run(args: &BenchArgs) -> Result<bool, String> {
+    let synchronous = args.synchronous.as_str();
+    let dir = tempfile::tempdir().map_err(|e| format!("a temporary directory: {e}"))?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.concurrency.max(1))
+        .timeout(Duration::from_secs(120))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let quick = Plan {
+        total: args.payments,
+        concurrency: args.concurrency,
+        rate: None,
+        duration: None,
+        progress: false,
+    };
+    eprintln!(
+        "paymesh bench --local: {} payments, {} in flight, SQLite synchronous={}{}, data in {}",
+        args.payments,
+        args.concurrency,
+        synchronous.to_uppercase(),
+        if args.database_url.is_some() {
+            " (processing on --database-url)"
+        } else {
+            ""
+        },
+        dir.path().display()
+    );
+    eprintln!("measuring the ceilings: single-row SQLite commits, an axum echo…");
+    let full =
+        ceilings::sqlite_commits(&dir.path().join("ceiling-full.db"), "full", COMMIT_SECONDS)
+            .await?;
+    let normal = ceilings::sqlite_commits(
+        &dir.path().join("ceiling-normal.db"),
+        "normal",
+        COMMIT_SECONDS,
+    )
+    .await?;
+    let echo = ceilings::axum_echo(&client, &quick).await?;
+
+    let provider = format!(
+        "http://{}",
+        start(Role::Provider, dir.path(), synchronous, None).await?
+    );
+    let processing = format!(
+        "http://{}",
+        start(
+            Role::Processing,
+            dir.path(),
+            synchronous,
+            args.database_url.clone()
+        )
+        .await?
+    );
+    eprintln!("the provider's OSMP pay alone…");
+    let osmp = osmp_pay(&client, &provider, &quick).await?;
+    eprintln!("end-to-end payments (agent API → processing → provider)…");
+    let e2e_plan = Plan {
+        rate: args.rate,
+        duration: args.duration_s.map(Duration::from_secs),
+        progress: true,
+        ..quick
+    };
+    let e2e = payments(&client, &provider, &processing, &e2e_plan, args.agents).await?;
+
+    let rate = e2e.per_second();
+    println!(
+        "paymesh bench --local, synchronous={}{}",
+        synchronous.to_uppercase(),
+        if args.database_url.is_some() {
+            ", processing on PostgreSQL"
+        } else {
+            ""
+        }
+    );
+    println!("ceilings, measured in this run on this disk and CPU:");
+    println!("  {:<34} {full:>9.0} /s", "SQLite single-row commit, FULL");
+    println!(
+        "  {:<34} {normal:>9.0} /s",
+        "SQLite single-row commit, NORMAL"
+    );
+    println!("{}", line("axum JSON echo", &echo));
+    println!("measured:");
+    println!("{}", line("provider OSMP pay alone", &osmp));
+    println!("{}", line("end-to-end payments", &e2e));
+    println!("ratios (end-to-end payments/s ÷ ceiling):");
+    println!(
+        "  ÷ FULL commits {:.4}   ÷ NORMAL commits {:.4}   ÷ axum echo {:.4}   (OSMP pay ÷ axum echo {:.4})",
+        ratio(rate, full),
+        ratio(rate, normal),
+        ratio(rate, echo.per_second()),
+        ratio(osmp.per_second(), echo.per_second())
+    );
+    let slow = slower_than(&e2e, Duration::from_secs(1));
+    println!("  share of payments slower than 1 s: {:.4} %", slow * 100.0);
+    let round = |v: f64| (v * 100.0).round() / 100.0;
+    println!(
+        "{}",
+        json!({
+            "payments_per_s": round(rate), "p50_ms": round(e2e.ms(0.5)), "p99_ms": round(e2e.ms(0.99)),
+            "p999_ms": round(e2e.ms(0.999)), "synchronous": synchronous,
+            "slower_than_1s_share": slow,
+            "osmp_pay_per_s": round(osmp.per_second()),
+            "ceilings": {
+                "sqlite_full_commits_per_s": round(full), "sqlite_normal_commits_per_s": round(normal),
+                "axum_echo_per_s": round(echo.per_second()),
+            },
+            "ratios": {
+                "full_commits": ratio(rate, full), "normal_commits": ratio(rate, normal),
+                "axum_echo": ratio(rate, echo.per_second()),
+                "osmp_pay_axum_echo": ratio(osmp.per_second(), echo.per_second()),
+            },
+        })
+    );
+    Ok(e2e.errors == 0 && osmp.errors == 0 && echo.errors == 0)
+}
