@@ -191,7 +191,7 @@ async fn the_checker_finds_lost_doubled_and_made_up_payments_and_cash() {
     raw.close().await;
     provider.close().await;
     let told: HashSet<(i64, String)> = [(1, "T-1".to_owned()), (1, "T-7".to_owned())].into();
-    let processing = db::Db::Sqlite(
+    let processing = db::Db::from(
         portals::chaos::check::open_sqlite(&dir.path().join("p").join("processing.db"))
             .await
             .unwrap(),

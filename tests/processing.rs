@@ -27,12 +27,22 @@ pub struct Network {
 
 /// Processing with short retry delays (200 ms at most) and the given provider timeout.
 pub async fn spawn_processing(dir: tempfile::TempDir, provider_timeout: Duration) -> TestApp {
+    spawn_processing_with(dir, provider_timeout, |_| {}).await
+}
+
+/// [`spawn_processing`] with more settings changed by `adjust`.
+pub async fn spawn_processing_with(
+    dir: tempfile::TempDir,
+    provider_timeout: Duration,
+    adjust: impl FnOnce(&mut portals::server::Settings),
+) -> TestApp {
     TestApp::spawn_with(Role::Processing, dir, Some(ADMIN_PASSWORD), |s| {
         s.retry_delay_max = Some(Duration::from_millis(200));
         s.provider_timeout = Some(provider_timeout);
         // The payments of these tests carry a fixed day (2026-11-26) that the reports and
         // registry tests count on; processing accepts it however old it grows.
         s.accepted_at_age_max = Some(Duration::from_secs(100 * 366 * 86_400));
+        adjust(s);
     })
     .await
     .expect("processing starts")
@@ -44,6 +54,14 @@ pub fn fee_of(amount: i64) -> i64 {
 
 impl Network {
     pub async fn start() -> Network {
+        Network::start_with(Duration::from_secs(1), |_| {}).await
+    }
+
+    /// A network whose processing has `provider_timeout` and other settings `adjust`ed.
+    pub async fn start_with(
+        provider_timeout: Duration,
+        adjust: impl FnOnce(&mut portals::server::Settings),
+    ) -> Network {
         let provider = TestApp::spawn(Role::Provider).await;
         let admin = ("admin", ADMIN_PASSWORD);
         let (_, subscriber) = send(&provider, reqwest::Method::POST, "/api/admin/v1/subscribers", admin, Some(json!({
@@ -64,7 +82,7 @@ impl Network {
             .await
             .expect("the proxy listens");
         let processing =
-            spawn_processing(tempfile::tempdir().unwrap(), Duration::from_secs(1)).await;
+            spawn_processing_with(tempfile::tempdir().unwrap(), provider_timeout, adjust).await;
         Network::connect(provider, processing, proxy, &subscriber, &contract).await
     }
 
@@ -388,6 +406,36 @@ async fn provider_timing_out_then_back_completes_exactly_once() {
     n.wait_status("T-1", "completed").await;
     assert_eq!(n.subscriber_balance().await, 20_000);
     assert_eq!(n.provider_payments().await, 1);
+    n.assert_ledger_verifies().await;
+}
+
+/// A frozen provider (its link accepts and never answers; the provider timeout is a
+/// minute): the terminal is answered `pending` once the answer budget passes, while the
+/// first attempt still waits; when the provider is back the payment completes, credited
+/// once — the early answer sent no second `pay`.
+#[tokio::test]
+async fn a_frozen_provider_does_not_hold_the_terminal() {
+    let n = Network::start_with(Duration::from_secs(60), |s| {
+        s.answer_budget = Some(Duration::from_millis(300));
+    })
+    .await;
+    n.top_up(100_000, "PP-1").await;
+    n.proxy.hang();
+    // Answered while the provider is still frozen: without the budget this request would
+    // wait for the provider's minute.
+    let (status, payment) = n.pay("T-1", 20_000).await;
+    assert_eq!(status, 201, "{payment}");
+    assert_eq!(payment["status"], "pending", "{payment}");
+    assert_eq!(n.provider_payments().await, 0);
+    assert_eq!(
+        n.agent_balance().await["reserved"]["amount"],
+        20_000 + fee_of(20_000),
+        "the amount stays reserved while the attempt goes on"
+    );
+    n.proxy.restore();
+    n.wait_status("T-1", "completed").await;
+    assert_eq!(n.subscriber_balance().await, 20_000);
+    assert_eq!(n.provider_payments().await, 1, "credited exactly once");
     n.assert_ledger_verifies().await;
 }
 

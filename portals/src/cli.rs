@@ -192,6 +192,11 @@ pub struct ProcessingArgs {
     /// while offline): an older `accepted_at` is refused with 422.
     #[arg(long, env = "PAYMESH_ACCEPTED_AT_AGE_MAX_DAYS", default_value_t = 366)]
     pub accepted_at_age_max_days: u32,
+    /// The longest a terminal waits for a payment's answer, in milliseconds: a provider
+    /// slower than this gets the payment answered `pending` while the attempt goes on
+    /// (the retrier finishes it if it fails), so a slow provider does not hold the terminal.
+    #[arg(long, env = "PAYMESH_ANSWER_BUDGET_MS", default_value_t = 3_000)]
+    pub answer_budget_ms: u64,
 }
 
 #[derive(Args, Debug)]
@@ -260,6 +265,7 @@ impl Command {
             Command::Processing(a) => Settings {
                 provider_timeout: Some(std::time::Duration::from_millis(a.provider_timeout_ms)),
                 retry_delay_max: Some(std::time::Duration::from_millis(a.retry_delay_ms_max)),
+                answer_budget: Some(std::time::Duration::from_millis(a.answer_budget_ms)),
                 accepted_at_age_max: Some(std::time::Duration::from_secs(
                     u64::from(a.accepted_at_age_max_days.max(1)) * 86_400,
                 )),

@@ -195,7 +195,7 @@ async fn chaos(args: ChaosArgs) -> Result<bool, String> {
     net.stop().await;
 
     let processing = match &net.processing {
-        network::ProcessingData::Sqlite(file) => Db::Sqlite(check::open_sqlite(file).await?),
+        network::ProcessingData::Sqlite(file) => Db::from(check::open_sqlite(file).await?),
         network::ProcessingData::Postgres { url, .. } => Db::Postgres(
             sqlx::PgPool::connect(url)
                 .await

@@ -72,6 +72,9 @@ pub struct Settings {
     /// Processing only: the longest wait for a provider's answer, and between retries.
     pub provider_timeout: Option<std::time::Duration>,
     pub retry_delay_max: Option<std::time::Duration>,
+    /// Processing only: the longest a payment request waits for the provider's answer
+    /// before it is answered `pending`.
+    pub answer_budget: Option<std::time::Duration>,
     /// Provider and agent: how old log-like rows (gateway log, sent mail, abandoned kiosk
     /// sessions) may grow before they are deleted (`--retention-days`).
     pub retention: Option<std::time::Duration>,
@@ -98,6 +101,7 @@ impl Settings {
             mail_retry_delay_max: None,
             provider_timeout: None,
             retry_delay_max: None,
+            answer_budget: None,
             accepted_at_age_max: None,
             retention: None,
             catalog_interval: None,

@@ -579,14 +579,16 @@ pub async fn top_up(
         tx.commit().await.map_err(db)?;
         tracing::info!(agent = agent_id, reference, amount = %topup.amount, "agent topped up");
     } else {
-        tx.rollback().await.map_err(db)?;
+        // Read in the transaction that found it: the first top-up may not be committed
+        // yet (it can share this one's group commit); the rollback returns once it is.
         let (amount,): (i64,) =
             db::query_as("SELECT amount FROM topups WHERE agent_id = $1 AND reference = $2")
                 .bind(agent_id)
                 .bind(reference)
-                .fetch_one(&state.pool)
+                .fetch_one(&mut tx)
                 .await
                 .map_err(db)?;
+        tx.rollback().await.map_err(db)?;
         if amount != topup.amount.get() {
             return Err(ApiError::IdempotencyConflict);
         }

@@ -17,7 +17,7 @@ use shared::wire::osmp::ResultCode;
 
 use super::ProcessingState;
 use super::connectors::{self, ProviderAnswer};
-use super::payment::{self, Claimed};
+use super::payment::{self, Claimed, PaymentRow};
 use super::store::{self, AgentRow, AgentStatus};
 
 async fn agent_of(state: &ProcessingState, principal: &Principal) -> Result<AgentRow, ApiError> {
@@ -154,12 +154,7 @@ async fn post_payment(
         Claimed::Repeat(existing) => (StatusCode::OK, existing),
         Claimed::New(row) if row.status == "pending" => {
             tracing::info!(agent = agent.id, payment_id = row.id, agent_txn_id = %row.agent_txn_id, amount = row.amount, fee = row.processing_fee, "payment reserved");
-            (
-                StatusCode::CREATED,
-                payment::attempt(&state, &row)
-                    .await
-                    .map_err(ApiError::internal)?,
-            )
+            (StatusCode::CREATED, first_attempt(&state, row).await?)
         }
         Claimed::New(row) => {
             tracing::info!(
@@ -172,6 +167,31 @@ async fn post_payment(
     };
     let agent = agent_of(&state, &principal).await?;
     Ok((status, Json(row.state(Kopecks::new(agent.balance)))).into_response())
+}
+
+/// The payment's first attempt, waited for at most the answer budget. The attempt runs
+/// as a task of its own and holds the payment's lease whatever happens to this request:
+/// when the provider is slower than the budget (or the terminal hangs up), the terminal
+/// is answered `pending` at once and the attempt goes on to settle the payment; if it
+/// cannot, the retrier takes the payment once the lease runs out. No second `pay` is sent
+/// beside it, so answering early changes nothing about exactly once.
+async fn first_attempt(state: &ProcessingState, row: PaymentRow) -> Result<PaymentRow, ApiError> {
+    let attempt = tokio::spawn({
+        let (state, row) = (state.clone(), row.clone());
+        async move { payment::attempt(&state, &row).await }
+    });
+    match tokio::time::timeout(state.answer_budget, attempt).await {
+        Ok(Ok(settled)) => settled.map_err(ApiError::internal),
+        Ok(Err(stopped)) => Err(ApiError::internal(stopped)),
+        Err(_) => {
+            tracing::info!(
+                payment_id = row.id,
+                budget_ms = state.answer_budget.as_millis(),
+                "the provider is slower than the answer budget: answered pending, the attempt goes on"
+            );
+            Ok(row)
+        }
+    }
 }
 
 async fn get_payment(

@@ -106,7 +106,7 @@ pub async fn accounts(pool: &Db) -> Result<Vec<AccountRow>, sqlx::Error> {
 
 /// Verifies the ledger's invariants in one read transaction (a consistent snapshot).
 pub async fn verify(pool: &Db) -> Result<Verification, sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let mut tx = pool.snapshot().await?;
     let mut checks = Vec::new();
     let (sum,): (i64,) =
         db::query_as("SELECT CAST(COALESCE(SUM(balance), 0) AS BIGINT) FROM ledger_accounts")

@@ -26,6 +26,8 @@ pub const AGENT_REALM: &str = "agent";
 /// How long one call to a provider may take (osmp.md: the caller waits up to 60 s).
 pub const PROVIDER_TIMEOUT: Duration = Duration::from_secs(60);
 /// What an attempt's lease adds to the provider timeout: writing the answer down.
+/// How long a payment request waits for the provider before it is answered `pending`.
+pub const ANSWER_BUDGET: Duration = Duration::from_secs(3);
 pub const ATTEMPT_LEASE_MARGIN: Duration = Duration::from_secs(10);
 /// The longest wait between two attempts of a pending payment.
 pub const RETRY_DELAY_MAX: Duration = Duration::from_secs(60);
@@ -42,6 +44,8 @@ pub struct ProcessingState {
     /// How long one attempt holds its payment (`payment::claim_due`): the provider
     /// timeout and a margin, so a lease never runs out under a live attempt.
     pub attempt_lease: Duration,
+    /// How long a payment request waits for its first attempt before answering `pending`.
+    pub answer_budget: Duration,
     /// How old an `accepted_at` may be (payment::ACCEPTED_AT_AGE_MAX unless configured).
     pub accepted_at_age_max: time::Duration,
 }
@@ -63,6 +67,7 @@ pub fn parts(context: &RoleContext) -> Result<RoleParts, StartError> {
             .map_err(|e| StartError::Other(format!("cannot build the HTTP client: {e}")))?,
         retry_delay_max: settings.retry_delay_max.unwrap_or(RETRY_DELAY_MAX),
         attempt_lease: provider_timeout + ATTEMPT_LEASE_MARGIN,
+        answer_budget: settings.answer_budget.unwrap_or(ANSWER_BUDGET),
         accepted_at_age_max: settings
             .accepted_at_age_max
             .and_then(|age| time::Duration::try_from(age).ok())

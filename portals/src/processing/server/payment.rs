@@ -352,12 +352,14 @@ pub async fn claim_and_reserve(
     let leased_until = lease_until(attempt_lease);
     let total = v.request.amount.get() + v.processing_fee.get();
     let mut tx = pool.begin().await?;
-    let inserted: Option<(i64,)> = db::query_as(
+    // The row comes back from the statement that wrote it: no read after the commit.
+    let inserted: Option<PaymentRow> = db::query_as(concat!(
         "INSERT INTO payments (agent_id, agent_txn_id, request_hash, provider_id, account, cash, agent_fee, amount,
                                processing_fee, status, next_attempt_at, accepted_at, created_at, updated_at, extra)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $13, $11, $10, $10, $12)
-         ON CONFLICT (agent_id, agent_txn_id) DO NOTHING RETURNING id",
-    )
+         ON CONFLICT (agent_id, agent_txn_id) DO NOTHING RETURNING ",
+        payment_columns!()
+    ))
     .bind(agent_id)
     .bind(&v.request.agent_txn_id)
     .bind(&v.request_hash)
@@ -373,17 +375,24 @@ pub async fn claim_and_reserve(
     .bind(leased_until)
     .fetch_optional(&mut tx)
     .await?;
-    let Some((id,)) = inserted else {
+    let Some(mut row) = inserted else {
+        // The first request's row, read in this transaction: it may not be committed yet
+        // (it can share this one's group commit); the rollback returns once it is.
+        let existing: PaymentRow = db::query_as(select_payments!(
+            "WHERE agent_id = $1 AND agent_txn_id = $2"
+        ))
+        .bind(agent_id)
+        .bind(&v.request.agent_txn_id)
+        .fetch_one(&mut tx)
+        .await?;
         tx.rollback().await?;
-        let existing = payment_of_agent(pool, agent_id, &v.request.agent_txn_id)
-            .await?
-            .ok_or(sqlx::Error::RowNotFound)?;
         return Ok(if existing.request_hash == v.request_hash {
             Claimed::Repeat(existing)
         } else {
             Claimed::Conflict(existing)
         });
     };
+    let id = row.id;
     let account = agent_account(agent_id);
     let reserved = db::query(
         "UPDATE ledger_accounts SET reserved = reserved + $1 WHERE id = $2 AND balance - reserved >= $1",
@@ -403,17 +412,18 @@ pub async fn claim_and_reserve(
             .execute(&mut tx)
             .await?;
     } else {
-        db::query(
-            "UPDATE payments SET status = 'rejected', result = $1, message = $2, next_attempt_at = NULL WHERE id = $3",
-        )
+        row = db::query_as(concat!(
+            "UPDATE payments SET status = 'rejected', result = $1, message = $2, next_attempt_at = NULL
+             WHERE id = $3 RETURNING ",
+            payment_columns!()
+        ))
         .bind(i64::from(ResultCode::InsufficientFunds.code()))
         .bind(ResultCode::InsufficientFunds.comment())
         .bind(id)
-        .execute(&mut tx)
+        .fetch_one(&mut tx)
         .await?;
     }
     tx.commit().await?;
-    let row = payment(pool, id).await?.ok_or(sqlx::Error::RowNotFound)?;
     Ok(Claimed::New(row))
 }
 
@@ -450,7 +460,9 @@ pub async fn attempt(
         answer = %answer.describe(),
         "provider pay"
     );
-    match &answer {
+    // Each branch's statement returns the row it wrote; only a payment settled meanwhile
+    // by someone else is read again.
+    let written = match &answer {
         ProviderAnswer::Answered {
             result: 0,
             prv_txn,
@@ -464,7 +476,7 @@ pub async fn attempt(
                 attempts,
                 &answer.describe(),
             )
-            .await?;
+            .await?
         }
         ProviderAnswer::Answered {
             result, message, ..
@@ -477,7 +489,7 @@ pub async fn attempt(
                 attempts,
                 &answer.describe(),
             )
-            .await?;
+            .await?
         }
         _ => {
             let delay = backoff(attempts, state.retry_delay_max);
@@ -485,21 +497,25 @@ pub async fn attempt(
             // The payment's message says why it is still pending (an unreachable provider,
             // an untrusted certificate, an answer that did not match the request), so the
             // agent and the operator see it without reading logs.
-            db::query(
+            db::query_as(concat!(
                 "UPDATE payments SET attempts = $1, next_attempt_at = $2, last_answer = $3, message = $3,
                         updated_at = $4
-                 WHERE id = $5 AND status = 'pending'",
-            )
+                 WHERE id = $5 AND status = 'pending' RETURNING ",
+                payment_columns!()
+            ))
             .bind(attempts)
             .bind(next)
             .bind(answer.describe())
             .bind(clock::now())
             .bind(payment.id)
-            .execute(&state.pool)
-            .await?;
+            .fetch_optional(&state.pool)
+            .await?
         }
+    };
+    match written {
+        Some(row) => Ok(row),
+        None => payment_by_id(&state.pool, payment.id).await,
     }
-    payment_by_id(&state.pool, payment.id).await
 }
 
 async fn payment_by_id(pool: &Db, id: i64) -> Result<PaymentRow, sqlx::Error> {
@@ -513,7 +529,7 @@ pub fn backoff(attempts: i64, max: Duration) -> Duration {
 }
 
 /// Settles a payment the provider credited: the ledger entry, the reservation released,
-/// the payment `completed` — or nothing, if it was settled already.
+/// the payment `completed` — or nothing, if it was settled already (`None`).
 pub async fn complete(
     pool: &Db,
     payment: &PaymentRow,
@@ -521,27 +537,26 @@ pub async fn complete(
     message: &str,
     attempts: i64,
     last_answer: &str,
-) -> Result<bool, sqlx::Error> {
+) -> Result<Option<PaymentRow>, sqlx::Error> {
     let now = clock::now();
     let mut tx = pool.begin().await?;
-    let settled = db::query(
+    let settled: Option<PaymentRow> = db::query_as(concat!(
         "UPDATE payments SET status = 'completed', result = 0, message = $1, prv_txn = $2, attempts = $3,
                 next_attempt_at = NULL, last_answer = $4, updated_at = $5
-         WHERE id = $6 AND status = 'pending'",
-    )
+         WHERE id = $6 AND status = 'pending' RETURNING ",
+        payment_columns!()
+    ))
     .bind(message)
     .bind(prv_txn)
     .bind(attempts)
     .bind(last_answer)
     .bind(now)
     .bind(payment.id)
-    .execute(&mut tx)
-    .await?
-    .rows_affected()
-        == 1;
-    if !settled {
+    .fetch_optional(&mut tx)
+    .await?;
+    if settled.is_none() {
         tx.rollback().await?;
-        return Ok(false);
+        return Ok(None);
     }
     release(&mut tx, payment).await?;
     let agent = agent_account(payment.agent_id);
@@ -564,11 +579,11 @@ pub async fn complete(
         fee = payment.processing_fee,
         "payment completed"
     );
-    Ok(true)
+    Ok(settled)
 }
 
 /// Voids a payment the provider refused for good: the reservation released, the payment
-/// `failed` with the provider's code — or nothing, if it was settled already.
+/// `failed` with the provider's code — or nothing, if it was settled already (`None`).
 pub async fn fail(
     pool: &Db,
     payment: &PaymentRow,
@@ -576,26 +591,25 @@ pub async fn fail(
     message: &str,
     attempts: i64,
     last_answer: &str,
-) -> Result<bool, sqlx::Error> {
+) -> Result<Option<PaymentRow>, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let settled = db::query(
+    let settled: Option<PaymentRow> = db::query_as(concat!(
         "UPDATE payments SET status = 'failed', result = $1, message = $2, attempts = $3, next_attempt_at = NULL,
                 last_answer = $4, updated_at = $5
-         WHERE id = $6 AND status = 'pending'",
-    )
+         WHERE id = $6 AND status = 'pending' RETURNING ",
+        payment_columns!()
+    ))
     .bind(i64::from(result))
     .bind(message)
     .bind(attempts)
     .bind(last_answer)
     .bind(clock::now())
     .bind(payment.id)
-    .execute(&mut tx)
-    .await?
-    .rows_affected()
-        == 1;
-    if !settled {
+    .fetch_optional(&mut tx)
+    .await?;
+    if settled.is_none() {
         tx.rollback().await?;
-        return Ok(false);
+        return Ok(None);
     }
     release(&mut tx, payment).await?;
     tx.commit().await?;
@@ -604,7 +618,7 @@ pub async fn fail(
         result,
         "payment failed; reservation voided"
     );
-    Ok(true)
+    Ok(settled)
 }
 
 async fn release(conn: &mut Tx, payment: &PaymentRow) -> Result<(), sqlx::Error> {

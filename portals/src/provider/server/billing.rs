@@ -223,8 +223,8 @@ impl EarlierPayment {
 }
 
 /// An earlier payment under this contract and txn_id.
-pub async fn earlier_payment(
-    pool: &Db,
+pub async fn earlier_payment<'a>(
+    on: impl Into<db::Exec<'a>>,
     contract_id: i64,
     txn_id: &str,
 ) -> Result<Option<EarlierPayment>, sqlx::Error> {
@@ -233,7 +233,7 @@ pub async fn earlier_payment(
     )
     .bind(contract_id)
     .bind(txn_id)
-    .fetch_optional(pool)
+    .fetch_optional(on)
     .await?;
     row.map(|(prv_txn, account, amount, extra)| {
         let extra = serde_json::from_str(&extra).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
@@ -258,13 +258,14 @@ fn judge_repeat(earlier: EarlierPayment, payment: &IncomingPayment<'_>) -> Credi
     }
 }
 
-/// Credits a payment exactly once per (contract, txn_id): the payment row, the balance
-/// and the transaction row are one transaction, and the unique key on (contract_id,
+/// Credits a payment exactly once per (contract, txn_id): the payment row, the balance,
+/// the transaction row and the gateway's log row of the request are one transaction, and the unique key on (contract_id,
 /// txn_id) makes concurrent repeats wait for the first and then find it.
 pub async fn credit(
     pool: &Db,
     subscriber_id: i64,
     payment: &IncomingPayment<'_>,
+    log: &super::store::GatewayLine,
 ) -> Result<Credit, sqlx::Error> {
     let now = clock::now();
     let mut tx = pool.begin().await?;
@@ -284,14 +285,15 @@ pub async fn credit(
     .fetch_optional(&mut tx)
     .await?;
     let Some((prv_txn,)) = inserted else {
+        // The first pay's row, read in this transaction: it may not be committed yet (it
+        // can share this one's group commit); the rollback returns once it is.
+        let earlier = earlier_payment(&mut tx, payment.contract_id, payment.txn_id).await?;
         tx.rollback().await?;
-        return Ok(
-            match earlier_payment(pool, payment.contract_id, payment.txn_id).await? {
-                Some(earlier) => judge_repeat(earlier, payment),
-                // The conflicting row vanished: impossible without deleting payments.
-                None => Credit::Conflict,
-            },
-        );
+        return Ok(match earlier {
+            Some(earlier) => judge_repeat(earlier, payment),
+            // The conflicting row vanished: impossible without deleting payments.
+            None => Credit::Conflict,
+        });
     };
     // The bound keeps SQLite from silently turning an overflowing integer into a float.
     let balance: Option<(i64,)> = db::query_as(
@@ -317,6 +319,18 @@ pub async fn credit(
     .bind(prv_txn)
     .bind(now)
     .execute(&mut tx)
+    .await?;
+    // The gateway's log row of this request, in the same transaction: the credit and
+    // its record are one write.
+    let ok = shared::wire::osmp::ResultCode::Ok;
+    super::store::log_gateway(
+        &mut tx,
+        payment.contract_id,
+        log,
+        i64::from(ok.code()),
+        Some(prv_txn),
+        ok.comment(),
+    )
     .await?;
     tx.commit().await?;
     Ok(Credit::Credited {

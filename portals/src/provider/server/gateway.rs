@@ -93,11 +93,19 @@ pub async fn handle(
     command: Command,
     request: &Request,
 ) -> Outcome {
-    let outcome = decide(pool, contract, command, request).await;
     let sum_text = request
         .sum_text
         .clone()
         .or_else(|| request.amount.map(|a| a.to_string()));
+    let line = store::GatewayLine {
+        protocol: protocol.as_str(),
+        command: command.as_str(),
+        txn_id: request.txn_id.as_deref().map(|t| truncate(t, 64)),
+        account: request.account.as_deref().map(|a| truncate(a, 64)),
+        sum: sum_text.as_deref().map(|s| truncate(s, 32)),
+    };
+    let mut logged = false;
+    let outcome = decide(pool, contract, command, request, &line, &mut logged).await;
     tracing::info!(
         contract = contract.id,
         processing = %contract.processing_name,
@@ -111,24 +119,19 @@ pub async fn handle(
         prv_txn = outcome.prv_txn.unwrap_or(0),
         "gateway"
     );
-    let logged = db::query(
-        "INSERT INTO gateway_log (contract_id, protocol, command, txn_id, account, sum, result, prv_txn, comment, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(contract.id)
-    .bind(protocol.as_str())
-    .bind(command.as_str())
-    .bind(request.txn_id.as_deref().map(|t| truncate(t, 64)))
-    .bind(request.account.as_deref().map(|a| truncate(a, 64)))
-    .bind(sum_text.as_deref().map(|s| truncate(s, 32)))
-    .bind(i64::from(outcome.result.code()))
-    .bind(outcome.prv_txn)
-    .bind(outcome.result.comment())
-    .bind(clock::now())
-    .execute(pool)
-    .await;
-    if let Err(e) = logged {
-        tracing::error!(error = %e, "gateway log row not written");
+    if !logged {
+        let written = store::log_gateway(
+            pool,
+            contract.id,
+            &line,
+            i64::from(outcome.result.code()),
+            outcome.prv_txn,
+            outcome.result.comment(),
+        )
+        .await;
+        if let Err(e) = written {
+            tracing::error!(error = %e, "gateway log row not written");
+        }
     }
     outcome
 }
@@ -181,7 +184,15 @@ fn truncate(text: &str, max_chars: usize) -> String {
         .collect()
 }
 
-async fn decide(pool: &Db, contract: &ContractRow, command: Command, request: &Request) -> Outcome {
+/// The outcome; `logged` is set when its log row was written already, with the credit.
+async fn decide(
+    pool: &Db,
+    contract: &ContractRow,
+    command: Command,
+    request: &Request,
+    line: &store::GatewayLine,
+    logged: &mut bool,
+) -> Outcome {
     // 1. txn_id and sum
     let txn_id = match request.txn_id.as_deref() {
         Some(t) if is_valid_txn_id(t) => t,
@@ -296,8 +307,11 @@ async fn decide(pool: &Db, contract: &ContractRow, command: Command, request: &R
         txn_date: date.to_wire(),
         txn_day: day,
     };
-    match billing::credit(pool, subscriber.id, &payment).await {
-        Ok(Credit::Credited { prv_txn, .. }) => credited(txn_id, prv_txn, sum),
+    match billing::credit(pool, subscriber.id, &payment, line).await {
+        Ok(Credit::Credited { prv_txn, repeated }) => {
+            *logged = !repeated;
+            credited(txn_id, prv_txn, sum)
+        }
         Ok(Credit::Conflict) => Outcome::code(ResultCode::Other, Some(txn_id)),
         Ok(Credit::NotActive) => Outcome::code(ResultCode::AccountNotActive, Some(txn_id)),
         Err(e) => database_failure(e, failed, txn_id),

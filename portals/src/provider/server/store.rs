@@ -9,7 +9,7 @@ pub use crate::provider::model::{
     TransactionRow, split_services,
 };
 use crate::server::clock::{self, Stamp};
-use crate::server::db::{self, Db};
+use crate::server::db::{self, Db, Exec};
 
 pub fn join_services(services: &[Service]) -> String {
     services
@@ -280,4 +280,42 @@ mod tests {
             account_for(ProviderKind::Mobile, 1, numbering_offset("Tele2"))
         );
     }
+}
+
+/// One gateway request as its log row keeps it (values already truncated and cleaned).
+pub struct GatewayLine {
+    pub protocol: &'static str,
+    pub command: &'static str,
+    pub txn_id: Option<String>,
+    pub account: Option<String>,
+    pub sum: Option<String>,
+}
+
+/// Writes `line`'s row with its result: on the pool, or inside the transaction that
+/// credits the payment (one write, one commit, for the credit and its log).
+pub async fn log_gateway<'a>(
+    on: impl Into<Exec<'a>>,
+    contract_id: i64,
+    line: &GatewayLine,
+    result: i64,
+    prv_txn: Option<i64>,
+    comment: &str,
+) -> Result<(), sqlx::Error> {
+    db::query(
+        "INSERT INTO gateway_log (contract_id, protocol, command, txn_id, account, sum, result, prv_txn, comment, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(contract_id)
+    .bind(line.protocol)
+    .bind(line.command)
+    .bind(line.txn_id.as_deref())
+    .bind(line.account.as_deref())
+    .bind(line.sum.as_deref())
+    .bind(result)
+    .bind(prv_txn)
+    .bind(comment)
+    .bind(clock::now())
+    .execute(on)
+    .await
+    .map(|_| ())
 }

@@ -4,6 +4,7 @@
 //! (`migrations/<role>/` or `migrations/<role>-postgres/`). Code reaches either through
 //! [`Db`], [`Tx`] and the statements of [`query`].
 
+pub mod group;
 pub mod query;
 
 pub use query::{Done, Exec, Row, query, query_as};
@@ -11,6 +12,7 @@ pub use query::{Done, Exec, Row, query, query_as};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -36,23 +38,27 @@ pub enum Backend {
     Postgres,
 }
 
-/// A participant's connection pool, on either backend.
+/// A participant's connection pool, on either backend. On SQLite, writes go through
+/// its one [`group::Writer`] (group commit) when it has one — every database a
+/// participant opens does; a pool made for reading alone (a checker's) has none.
 #[derive(Debug, Clone)]
 pub enum Db {
-    Sqlite(SqlitePool),
+    Sqlite(SqlitePool, Option<Arc<group::Writer>>),
     Postgres(PgPool),
 }
 
 /// An open transaction: committed by [`Tx::commit`], rolled back when dropped.
 pub enum Tx {
     Sqlite(sqlx::Transaction<'static, Sqlite>),
+    /// A member of a SQLite write group.
+    Group(group::WriteTx),
     Postgres(sqlx::Transaction<'static, Postgres>),
 }
 
 impl Db {
     pub fn backend(&self) -> Backend {
         match self {
-            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Sqlite(..) => Backend::Sqlite,
             Db::Postgres(_) => Backend::Postgres,
         }
     }
@@ -60,14 +66,24 @@ impl Db {
     /// The SQLite pool, for the roles that only ever run on SQLite (the agent).
     pub fn sqlite(&self) -> Option<&SqlitePool> {
         match self {
-            Db::Sqlite(pool) => Some(pool),
+            Db::Sqlite(pool, _) => Some(pool),
             Db::Postgres(_) => None,
         }
     }
 
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
         Ok(match self {
-            Db::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
+            Db::Sqlite(_, Some(writer)) => Tx::Group(writer.begin().await?),
+            Db::Sqlite(pool, None) => Tx::Sqlite(pool.begin().await?),
+            Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
+    /// A transaction that only reads: one consistent snapshot, beside the writer (on
+    /// SQLite a reading connection's own transaction, so a long check holds up no write).
+    pub async fn snapshot(&self) -> Result<Tx, sqlx::Error> {
+        Ok(match self {
+            Db::Sqlite(pool, _) => Tx::Sqlite(pool.begin().await?),
             Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }
@@ -75,7 +91,7 @@ impl Db {
     /// Where the data is, for the log: never the password.
     pub fn describe(&self) -> String {
         match self {
-            Db::Sqlite(pool) => {
+            Db::Sqlite(pool, _) => {
                 format!("SQLite {}", pool.connect_options().get_filename().display())
             }
             Db::Postgres(pool) => {
@@ -93,14 +109,14 @@ impl Db {
 
     pub fn is_closed(&self) -> bool {
         match self {
-            Db::Sqlite(pool) => pool.is_closed(),
+            Db::Sqlite(pool, _) => pool.is_closed(),
             Db::Postgres(pool) => pool.is_closed(),
         }
     }
 
     pub async fn close(&self) {
         match self {
-            Db::Sqlite(pool) => pool.close().await,
+            Db::Sqlite(pool, _) => pool.close().await,
             Db::Postgres(pool) => pool.close().await,
         }
     }
@@ -108,7 +124,7 @@ impl Db {
 
 impl From<SqlitePool> for Db {
     fn from(pool: SqlitePool) -> Db {
-        Db::Sqlite(pool)
+        Db::Sqlite(pool, None)
     }
 }
 
@@ -116,6 +132,7 @@ impl Tx {
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         match self {
             Tx::Sqlite(tx) => tx.commit().await,
+            Tx::Group(tx) => tx.commit().await,
             Tx::Postgres(tx) => tx.commit().await,
         }
     }
@@ -123,6 +140,7 @@ impl Tx {
     pub async fn rollback(self) -> Result<(), sqlx::Error> {
         match self {
             Tx::Sqlite(tx) => tx.rollback().await,
+            Tx::Group(tx) => tx.rollback().await,
             Tx::Postgres(tx) => tx.rollback().await,
         }
     }
@@ -185,9 +203,7 @@ pub async fn open(
                 "database URL scheme `{scheme}:` is not supported; use sqlite:PATH or postgres://…"
             )))
         }
-        url => open_sqlite(role, data_dir, url, synchronous)
-            .await
-            .map(Db::Sqlite),
+        url => open_sqlite(role, data_dir, url, synchronous).await,
     }
 }
 
@@ -223,14 +239,16 @@ async fn open_postgres(role: Role, url: &str) -> Result<PgPool, StartError> {
 /// * `synchronous=FULL` — a committed payment survives a power cut; NORMAL could lose the
 ///   last transactions, and we would have told a terminal "completed". (`--sqlite-synchronous
 ///   normal` exists for measurements and for operators who accept that trade.)
-/// * `busy_timeout=5s` — concurrent writers queue instead of failing with SQLITE_BUSY.
+/// * `busy_timeout=5s` — a writer of another process (an operator's tool) is waited for
+///   instead of failing with SQLITE_BUSY; this process's own writers never meet: they
+///   queue for its one writer connection ([`group`]), which commits them in groups.
 /// * `foreign_keys=ON` — SQLite leaves them off by default.
 async fn open_sqlite(
     role: Role,
     data_dir: &Path,
     database_url: Option<&str>,
     synchronous: &str,
-) -> Result<SqlitePool, StartError> {
+) -> Result<Db, StartError> {
     let file = data_dir.join(format!("{role}.db"));
     let options = match database_url {
         Some(url) => {
@@ -255,7 +273,7 @@ async fn open_sqlite(
     }
     let pool = SqlitePoolOptions::new()
         .max_connections(MAX_CONNECTIONS)
-        .connect_with(options)
+        .connect_with(options.clone())
         .await
         .map_err(|e| StartError::Database(e.to_string()))?;
     let migrator = match role {
@@ -272,5 +290,23 @@ async fn open_sqlite(
         .run(&pool)
         .await
         .map_err(|e| StartError::Database(format!("migration failed: {e}")))?;
-    Ok(pool)
+    // The writer opens after the migrations: it holds no lock until its first group.
+    // An in-memory database is one per connection: there the pool writes itself. So it
+    // does with PAYMESH_SQLITE_WRITER=pool — every connection its own writer, SQLite's
+    // busy handler between them: how it was before group commit, kept for measuring the
+    // difference (docs/performance.md).
+    // The agent (one terminal, a customer at a time) writes through its pool: it has no
+    // load to group.
+    let pooled =
+        std::env::var("PAYMESH_SQLITE_WRITER").is_ok_and(|v| v == "pool") || role == Role::Agent;
+    let writer = if in_memory || pooled {
+        None
+    } else {
+        Some(
+            group::connect(&options)
+                .await
+                .map_err(|e| StartError::Database(e.to_string()))?,
+        )
+    };
+    Ok(Db::Sqlite(pool, writer))
 }

@@ -6,6 +6,7 @@
 //! which derives for both backends at once.
 
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 use sqlx::postgres::PgArguments;
 use sqlx::sqlite::SqliteArguments;
@@ -14,6 +15,7 @@ use sqlx::{
     SqlitePool,
 };
 
+use super::group::Writer;
 use super::{Db, Tx};
 use crate::server::clock::Stamp;
 
@@ -172,9 +174,10 @@ impl<T: IntoArg> IntoArg for Option<T> {
     }
 }
 
-/// Where a statement runs: a pool (a connection of its own) or an open transaction.
+/// Where a statement runs: a pool (a connection of its own) or an open transaction. A
+/// SQLite pool's writes run on its writer, each a transaction of its own in a group.
 pub enum Exec<'a> {
-    SqlitePool(&'a SqlitePool),
+    SqlitePool(&'a SqlitePool, Option<&'a Arc<Writer>>),
     PgPool(&'a PgPool),
     SqliteConn(&'a mut SqliteConnection),
     PgConn(&'a mut PgConnection),
@@ -183,7 +186,7 @@ pub enum Exec<'a> {
 impl<'a> From<&'a Db> for Exec<'a> {
     fn from(db: &'a Db) -> Self {
         match db {
-            Db::Sqlite(pool) => Exec::SqlitePool(pool),
+            Db::Sqlite(pool, writer) => Exec::SqlitePool(pool, writer.as_ref()),
             Db::Postgres(pool) => Exec::PgPool(pool),
         }
     }
@@ -193,6 +196,7 @@ impl<'a> From<&'a mut Tx> for Exec<'a> {
     fn from(tx: &'a mut Tx) -> Self {
         match tx {
             Tx::Sqlite(tx) => Exec::SqliteConn(tx),
+            Tx::Group(tx) => Exec::SqliteConn(tx.conn()),
             Tx::Postgres(tx) => Exec::PgConn(tx),
         }
     }
@@ -212,6 +216,15 @@ impl<T> Row for T where
         + Send
         + Unpin
 {
+}
+
+/// Whether `sql` only reads (a SELECT): it may run beside the writer. Anything else —
+/// a write, or a WITH that may end in one — goes to the writer.
+fn is_read(sql: &SqlStr) -> bool {
+    sql.as_str()
+        .trim_start()
+        .get(..6)
+        .is_some_and(|head| head.eq_ignore_ascii_case("SELECT"))
 }
 
 /// What a statement that returns no rows did.
@@ -291,7 +304,16 @@ impl Query {
 
     pub async fn execute<'a>(self, on: impl Into<Exec<'a>>) -> Result<Done, sqlx::Error> {
         let rows = match on.into() {
-            Exec::SqlitePool(pool) => {
+            Exec::SqlitePool(_, Some(writer)) => {
+                let mut tx = writer.begin().await?;
+                let rows = sqlx::query_with::<Sqlite, _>(self.sql, sqlite_args(self.args)?)
+                    .execute(tx.conn())
+                    .await?
+                    .rows_affected();
+                tx.commit().await?;
+                rows
+            }
+            Exec::SqlitePool(pool, None) => {
                 sqlx::query_with::<Sqlite, _>(self.sql, sqlite_args(self.args)?)
                     .execute(pool)
                     .await?
@@ -327,7 +349,17 @@ pub struct QueryAs<T> {
 macro_rules! fetch {
     ($self:ident, $on:ident, $method:ident) => {
         match $on.into() {
-            Exec::SqlitePool(pool) => {
+            // A statement that writes (INSERT … RETURNING, UPDATE … RETURNING) goes to the
+            // writer as a transaction of its own; a SELECT to a reading connection.
+            Exec::SqlitePool(_, Some(writer)) if !is_read(&$self.sql) => {
+                let mut tx = writer.begin().await?;
+                let rows = sqlx::query_as_with::<Sqlite, T, _>($self.sql, sqlite_args($self.args)?)
+                    .$method(tx.conn())
+                    .await?;
+                tx.commit().await?;
+                Ok(rows)
+            }
+            Exec::SqlitePool(pool, _) => {
                 sqlx::query_as_with::<Sqlite, T, _>($self.sql, sqlite_args($self.args)?)
                     .$method(pool)
                     .await
@@ -375,7 +407,7 @@ impl<T: Row> QueryAs<T> {
     {
         use futures::StreamExt;
         match db {
-            Db::Sqlite(pool) => match sqlite_args(self.args) {
+            Db::Sqlite(pool, _) => match sqlite_args(self.args) {
                 Ok(args) => sqlx::query_as_with::<Sqlite, T, _>(self.sql, args).fetch(pool),
                 Err(e) => futures::stream::once(async move { Err(e) }).boxed(),
             },
