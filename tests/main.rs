@@ -18,6 +18,7 @@ mod data_dir;
 mod demo;
 mod fields;
 mod forged_answers;
+mod group_commit;
 mod health;
 mod kiosk_fields;
 mod kiosk_shell;

@@ -54,6 +54,10 @@ pub struct Writer {
     /// Transactions waiting for the writer (a hint: whether a commit should wait for a
     /// group to form or commit at once).
     waiting: AtomicUsize,
+    /// Groups committed, and the transactions they carried: their ratio is how many
+    /// transactions share an fsync.
+    groups: Arc<AtomicUsize>,
+    members: Arc<AtomicUsize>,
 }
 
 impl std::fmt::Debug for Writer {
@@ -83,7 +87,17 @@ impl Writer {
                 next_savepoint: 0,
             })),
             waiting: AtomicUsize::new(0),
+            groups: Arc::default(),
+            members: Arc::default(),
         })
+    }
+
+    /// (groups committed, transactions they carried) since the writer opened.
+    pub fn committed(&self) -> (usize, usize) {
+        (
+            self.groups.load(Ordering::Relaxed),
+            self.members.load(Ordering::Relaxed),
+        )
     }
 
     /// A transaction: the writer, a group open on it, a savepoint of its own.
@@ -123,7 +137,7 @@ impl Writer {
             return;
         }
         if self.waiting.load(Ordering::SeqCst) == 0 || group_full(&slot) {
-            finish(&mut slot).await;
+            self.finish(&mut slot).await;
         } else if !slot.flush_queued {
             slot.flush_queued = true;
             let writer = self.clone();
@@ -131,9 +145,19 @@ impl Writer {
             tokio::spawn(async move {
                 let mut slot = writer.slot.clone().lock_owned().await;
                 slot.flush_queued = false;
-                finish(&mut slot).await;
+                writer.finish(&mut slot).await;
             });
         }
+    }
+
+    /// Commits the open group and tells every member how it went.
+    async fn finish(&self, slot: &mut Slot) {
+        let Some(members) = slot.group.take() else {
+            return;
+        };
+        self.groups.fetch_add(1, Ordering::Relaxed);
+        self.members.fetch_add(members.len(), Ordering::Relaxed);
+        commit_group(slot, members).await;
     }
 }
 
@@ -141,11 +165,8 @@ fn group_full(slot: &Slot) -> bool {
     slot.group.as_ref().is_some_and(|g| g.len() >= MAX_GROUP)
 }
 
-/// Commits the open group and tells every member how it went.
-async fn finish(slot: &mut Slot) {
-    let Some(members) = slot.group.take() else {
-        return;
-    };
+/// `COMMIT`, and every member told how it went.
+async fn commit_group(slot: &mut Slot, members: Vec<oneshot::Sender<Outcome>>) {
     let outcome: Outcome = match slot.conn.execute("COMMIT").await {
         Ok(_) => Ok(()),
         Err(e) => {

@@ -79,6 +79,15 @@ impl Db {
         })
     }
 
+    /// SQLite's group commits so far: (groups, transactions they carried); `None`
+    /// without a writer (PostgreSQL, the agent, a read-only pool).
+    pub fn group_commits(&self) -> Option<(usize, usize)> {
+        match self {
+            Db::Sqlite(_, Some(writer)) => Some(writer.committed()),
+            _ => None,
+        }
+    }
+
     /// A transaction that only reads: one consistent snapshot, beside the writer (on
     /// SQLite a reading connection's own transaction, so a long check holds up no write).
     pub async fn snapshot(&self) -> Result<Tx, sqlx::Error> {
