@@ -18,7 +18,7 @@ use shared::wire::osmp::ResultCode;
 use super::ProcessingState;
 use super::connectors::{self, ProviderAnswer};
 use super::payment::{self, Claimed, PaymentRow};
-use super::store::{self, AgentRow, AgentStatus};
+use super::store::{self, AgentRow, AgentStatus, ProviderRow};
 
 async fn agent_of(state: &ProcessingState, principal: &Principal) -> Result<AgentRow, ApiError> {
     let id: i64 = principal
@@ -154,7 +154,10 @@ async fn post_payment(
         Claimed::Repeat(existing) => (StatusCode::OK, existing),
         Claimed::New(row) if row.status == "pending" => {
             tracing::info!(agent = agent.id, payment_id = row.id, agent_txn_id = %row.agent_txn_id, amount = row.amount, fee = row.processing_fee, "payment reserved");
-            (StatusCode::CREATED, first_attempt(&state, row).await?)
+            (
+                StatusCode::CREATED,
+                first_attempt(&state, row, validated.provider).await?,
+            )
         }
         Claimed::New(row) => {
             tracing::info!(
@@ -175,10 +178,14 @@ async fn post_payment(
 /// is answered `pending` at once and the attempt goes on to settle the payment; if it
 /// cannot, the retrier takes the payment once the lease runs out. No second `pay` is sent
 /// beside it, so answering early changes nothing about exactly once.
-async fn first_attempt(state: &ProcessingState, row: PaymentRow) -> Result<PaymentRow, ApiError> {
+async fn first_attempt(
+    state: &ProcessingState,
+    row: PaymentRow,
+    provider: ProviderRow,
+) -> Result<PaymentRow, ApiError> {
     let attempt = tokio::spawn({
         let (state, row) = (state.clone(), row.clone());
-        async move { payment::attempt(&state, &row).await }
+        async move { payment::attempt(&state, &row, Some(provider)).await }
     });
     match tokio::time::timeout(state.answer_budget, attempt).await {
         Ok(Ok(settled)) => settled.map_err(ApiError::internal),

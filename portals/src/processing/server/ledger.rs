@@ -62,6 +62,19 @@ pub async fn post(
             "ledger entry {kind} {reference} does not balance: {postings:?}"
         )));
     }
+    let moving: Vec<(&str, i64)> = postings
+        .iter()
+        .filter(|(_, amount)| *amount != 0)
+        .copied()
+        .collect();
+    let mut accounts: Vec<&str> = moving.iter().map(|(account, _)| *account).collect();
+    accounts.sort_unstable();
+    accounts.dedup();
+    if accounts.len() != moving.len() {
+        return Err(sqlx::Error::InvalidArgument(format!(
+            "ledger entry {kind} {reference} posts twice to one account: {postings:?}"
+        )));
+    }
     let (entry_id,): (i64,) = db::query_as(
         "INSERT INTO ledger_entries (kind, reference, created_at) VALUES ($1, $2, $3) RETURNING id",
     )
@@ -70,32 +83,58 @@ pub async fn post(
     .bind(clock::now())
     .fetch_one(&mut *conn)
     .await?;
-    for (account, amount) in postings.iter().filter(|(_, amount)| *amount != 0) {
-        db::query("INSERT INTO ledger_postings (entry_id, account_id, amount) VALUES ($1, $2, $3)")
-            .bind(entry_id)
-            .bind(account)
-            .bind(amount)
-            .execute(&mut *conn)
-            .await?;
-        // The bound is checked in the same statement, on integers: `balance` is at most
-        // the limit in magnitude and so is `amount` (a posting of a bounded input), so the
-        // comparison itself cannot overflow.
-        let moved = db::query(
-            "UPDATE ledger_accounts SET balance = balance + $1
-             WHERE id = $2 AND ABS($1) <= $3 AND balance + $1 BETWEEN -$3 AND $3",
-        )
-        .bind(amount)
-        .bind(account)
-        .bind(ACCOUNT_BALANCE_LIMIT)
-        .execute(&mut *conn)
-        .await?;
-        if moved.rows_affected() != 1 {
-            return Err(sqlx::Error::InvalidArgument(format!(
-                "ledger account {account} is missing or would pass its limit"
-            )));
-        }
+    if moving.is_empty() {
+        return Ok(entry_id);
+    }
+    // Two statements for all postings, however many: every statement is a round trip to
+    // the database, and a payment's settlement is on every terminal's critical path.
+    // Their text is built from placeholders alone; every value is bound.
+    let mut insert = db::query(sqlx::AssertSqlSafe(postings_insert(moving.len())));
+    let mut update = db::query(sqlx::AssertSqlSafe(balances_update(moving.len())));
+    insert = insert.bind(entry_id);
+    update = update.bind(ACCOUNT_BALANCE_LIMIT);
+    for (account, amount) in &moving {
+        insert = insert.bind(*account).bind(*amount);
+        update = update.bind(*account).bind(*amount);
+    }
+    insert.execute(&mut *conn).await?;
+    // The bound is checked in the same statement, on integers: `balance` is at most the
+    // limit in magnitude and so is each `amount` (a posting of a bounded input), so the
+    // comparison itself cannot overflow.
+    let moved = update.execute(&mut *conn).await?;
+    if moved.rows_affected() != moving.len() as u64 {
+        return Err(sqlx::Error::InvalidArgument(format!(
+            "ledger entry {kind} {reference}: an account is missing or would pass its limit: {postings:?}"
+        )));
     }
     Ok(entry_id)
+}
+
+/// `INSERT INTO ledger_postings … VALUES ($1, $2, $3), ($1, $4, $5), …` for `n` postings
+/// of entry `$1`.
+fn postings_insert(n: usize) -> String {
+    let rows: Vec<String> = (0..n)
+        .map(|k| format!("($1, ${}, ${})", 2 + 2 * k, 3 + 2 * k))
+        .collect();
+    format!(
+        "INSERT INTO ledger_postings (entry_id, account_id, amount) VALUES {}",
+        rows.join(", ")
+    )
+}
+
+/// One `UPDATE` moving `n` accounts (`$2`, `$4`, … by `$3`, `$5`, …), each only within
+/// ±`$1`; the caller checks that all `n` moved.
+fn balances_update(n: usize) -> String {
+    let cases: String = (0..n)
+        .map(|k| format!(" WHEN ${} THEN CAST(${} AS BIGINT)", 2 + 2 * k, 3 + 2 * k))
+        .collect();
+    let ids: Vec<String> = (0..n).map(|k| format!("${}", 2 + 2 * k)).collect();
+    let amount = format!("(CASE id{cases} END)");
+    format!(
+        "UPDATE ledger_accounts SET balance = balance + {amount}
+         WHERE id IN ({ids}) AND ABS({amount}) <= $1 AND balance + {amount} BETWEEN -$1 AND $1",
+        ids = ids.join(", ")
+    )
 }
 
 pub async fn accounts(pool: &Db) -> Result<Vec<AccountRow>, sqlx::Error> {

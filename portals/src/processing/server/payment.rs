@@ -428,13 +428,18 @@ pub async fn claim_and_reserve(
 }
 
 /// Step 3 and 4: one `pay` to the provider and the settlement its answer calls for.
-/// Returns the payment as it stands afterwards.
+/// Returns the payment as it stands afterwards. `known` is the payment's provider when
+/// the caller has just read it (the request that made the payment): one read fewer.
 pub async fn attempt(
     state: &ProcessingState,
     payment: &PaymentRow,
+    known: Option<ProviderRow>,
 ) -> Result<PaymentRow, sqlx::Error> {
-    let Some(provider) = store::provider(&state.pool, payment.provider_id).await? else {
-        return Err(sqlx::Error::RowNotFound);
+    let provider = match known.filter(|p| p.id == payment.provider_id) {
+        Some(provider) => provider,
+        None => store::provider(&state.pool, payment.provider_id)
+            .await?
+            .ok_or(sqlx::Error::RowNotFound)?,
     };
     let accepted_at = time::OffsetDateTime::parse(
         &payment.accepted_at,

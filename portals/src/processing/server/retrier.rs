@@ -31,7 +31,7 @@ pub async fn run(state: ProcessingState) {
                     .for_each_concurrent(CONCURRENT_ATTEMPTS, |p| {
                         let state = state.clone();
                         async move {
-                            if let Err(e) = payment::attempt(&state, &p).await {
+                            if let Err(e) = payment::attempt(&state, &p, None).await {
                                 tracing::error!(payment_id = p.id, error = %e, "retrier: attempt failed");
                             }
                         }
