@@ -21,7 +21,14 @@
 //! the error and none of their writes stays.
 //!
 //! Reads do not come here: they run on the pool's other connections (WAL lets them read
-//! beside the writer) and see committed data only.
+//! beside the writer) and see committed data only. So a transaction that must decide on
+//! what another member wrote (a repeated request finding the first one's row) reads it
+//! through itself, and its rollback, like a commit, returns only once the group is
+//! durable.
+//!
+//! One rule for callers: while a transaction is open, its task writes only through it —
+//! beginning a second one, or writing through the pool, would wait for the writer this
+//! transaction holds.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
