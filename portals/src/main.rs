@@ -31,7 +31,13 @@ fn main() -> ExitCode {
         Ok(settings) => runtime.block_on(portals::server::run(settings)),
         Err(Tool::Demo(demo)) => runtime.block_on(portals::demo::run(demo)),
         Err(Tool::Bench(bench)) => runtime.block_on(portals::bench::run(*bench)),
+        #[cfg(all(feature = "processing", feature = "provider"))]
         Err(Tool::Chaos(chaos)) => runtime.block_on(portals::chaos::run(chaos)),
+        #[cfg(not(all(feature = "processing", feature = "provider")))]
+        Err(Tool::Chaos(_)) => {
+            eprintln!("paymesh chaos: this build has no processing or provider role");
+            ExitCode::from(2)
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 //! the latency distribution (HdrHistogram), optionally as an SVG or HTML report with the
 //! latency over time. Its last line is one JSON object (docs/bench.md).
 
+#[cfg(all(feature = "provider", feature = "processing"))]
 mod ceilings;
 #[cfg(all(feature = "provider", feature = "processing"))]
 mod local;

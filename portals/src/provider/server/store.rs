@@ -261,27 +261,6 @@ pub async fn set_payments_switch(pool: &Db, value: &str) -> Result<(), sqlx::Err
         .map(|_| ())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn accounts_are_unique_and_well_formed() {
-        let mut seen = std::collections::HashSet::new();
-        for id in 1..20_000 {
-            let account = account_for(ProviderKind::Mobile, id, numbering_offset("Megafon"));
-            assert!(ProviderKind::Mobile.is_account(&account), "{account}");
-            assert!(seen.insert(account));
-            assert!(ProviderKind::Internet.is_account(&account_for(ProviderKind::Internet, id, 0)));
-        }
-        assert_eq!(account_for(ProviderKind::Internet, 1, 0), "10000001");
-        assert_ne!(
-            account_for(ProviderKind::Mobile, 1, numbering_offset("Megafon")),
-            account_for(ProviderKind::Mobile, 1, numbering_offset("Tele2"))
-        );
-    }
-}
-
 /// One gateway request as its log row keeps it (values already truncated and cleaned).
 pub struct GatewayLine {
     pub protocol: &'static str,
@@ -318,4 +297,25 @@ pub async fn log_gateway<'a>(
     .execute(on)
     .await
     .map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accounts_are_unique_and_well_formed() {
+        let mut seen = std::collections::HashSet::new();
+        for id in 1..20_000 {
+            let account = account_for(ProviderKind::Mobile, id, numbering_offset("Megafon"));
+            assert!(ProviderKind::Mobile.is_account(&account), "{account}");
+            assert!(seen.insert(account));
+            assert!(ProviderKind::Internet.is_account(&account_for(ProviderKind::Internet, id, 0)));
+        }
+        assert_eq!(account_for(ProviderKind::Internet, 1, 0), "10000001");
+        assert_ne!(
+            account_for(ProviderKind::Mobile, 1, numbering_offset("Megafon")),
+            account_for(ProviderKind::Mobile, 1, numbering_offset("Tele2"))
+        );
+    }
 }
