@@ -1,5 +1,6 @@
-//! The load generator both benchmarks share: `total` requests with `concurrency` in flight,
-//! timed one by one.
+//! The load generator the `cargo bench` benchmarks share (scale_out, login_flood): `total`
+//! requests with `concurrency` in flight, timed one by one. (`paymesh bench` has its own,
+//! with HdrHistogram, pacing and progress: portals::bench::drive.)
 
 use std::time::{Duration, Instant};
 

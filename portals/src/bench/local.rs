@@ -136,17 +136,9 @@ async fn payments(
         base: processing,
         password: PASSWORD,
     };
-    let c = &signed.contract;
-    let row = admin
-        .call(
-            reqwest::Method::POST,
-            "/providers",
-            Some(json!({
-                "name": "bench", "service_kind": "mobile", "endpoint_url": c["endpoint_url"],
-                "protocol": "osmp", "login": c["login"], "password": c["password"],
-                "fields": c["fields"], "min_amount": c["min_amount"], "max_amount": c["max_amount"],
-            })),
-        )
+    let endpoint = signed.contract["endpoint_url"].as_str().unwrap_or_default();
+    let provider_id = admin
+        .register_provider("bench", "mobile", endpoint, &signed.contract)
         .await?;
     let run_id = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
     let mut signed_agents = Vec::new();
@@ -160,7 +152,7 @@ async fn payments(
     let payment = Payment {
         url: format!("{processing}/api/agent/v1/payments"),
         run_id,
-        provider_id: row["provider_id"].as_i64().unwrap_or(0),
+        provider_id,
         account: signed.account,
         extra: json!({}),
         amount: Kopecks::new(10_000),

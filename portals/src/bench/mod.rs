@@ -410,7 +410,8 @@ async fn show_progress(
 }
 
 /// A participant's operator API (`/api/admin/v1`), as the tools use it: the bench at
-/// processing, `paymesh chaos` at every participant it signs contracts with.
+/// processing, `paymesh chaos` and the demo at every participant they sign contracts
+/// with.
 pub(crate) struct Admin<'a> {
     pub client: &'a reqwest::Client,
     /// `http://HOST:PORT`.
@@ -436,13 +437,39 @@ impl Admin<'_> {
         let answer = request
             .send()
             .await
-            .map_err(|e| format!("processing at {}: {e}", self.base))?;
+            .map_err(|e| format!("{}: {e}", self.base))?;
         let status = answer.status();
         let value: Value = answer.json().await.unwrap_or(Value::Null);
         if !status.is_success() {
             return Err(format!("{path}: HTTP {status}: {value}"));
         }
         Ok(value)
+    }
+
+    /// Signs, at this processing center, the contract a provider issued
+    /// (`POST /processing-contracts`'s answer), reached at `endpoint_url`; its provider id.
+    pub async fn register_provider(
+        &self,
+        name: &str,
+        service_kind: &str,
+        endpoint_url: &str,
+        contract: &Value,
+    ) -> Result<i64, String> {
+        let row = self
+            .call(
+                reqwest::Method::POST,
+                "/providers",
+                Some(json!({
+                    "name": name, "service_kind": service_kind, "endpoint_url": endpoint_url,
+                    "protocol": "osmp", "login": contract["login"], "password": contract["password"],
+                    "fields": contract["fields"], "min_amount": contract["min_amount"],
+                    "max_amount": contract["max_amount"],
+                })),
+            )
+            .await?;
+        row["provider_id"]
+            .as_i64()
+            .ok_or_else(|| format!("processing signed {name} without a provider_id: {row}"))
     }
 
     async fn first_active_provider(&self) -> Result<i64, String> {

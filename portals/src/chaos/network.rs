@@ -44,15 +44,47 @@ pub struct Node {
     child: Mutex<Option<Child>>,
 }
 
+impl Kind {
+    /// The `paymesh` command that runs this kind.
+    fn command(self) -> &'static str {
+        match self {
+            Kind::Processing => "processing",
+            Kind::Provider => "provider",
+            Kind::Agent => "agent",
+        }
+    }
+}
+
 impl Node {
-    fn new(name: String, kind: Kind, args: Vec<String>, addr: SocketAddr) -> Node {
-        Node {
+    /// Starts `paymesh KIND --listen (a free port) --data-dir DIR EXTRA…` and waits until
+    /// it is healthy.
+    async fn launch(
+        exe: &Path,
+        client: &reqwest::Client,
+        name: String,
+        kind: Kind,
+        data_dir: &Path,
+        extra: Vec<String>,
+    ) -> Result<Node, String> {
+        let addr = free_addr()?;
+        let mut args: Vec<String> = vec![
+            kind.command().into(),
+            "--listen".into(),
+            addr.to_string(),
+            "--data-dir".into(),
+            data_dir.display().to_string(),
+        ];
+        args.extend(extra);
+        let node = Node {
             name,
             kind,
             args,
             addr,
             child: Mutex::new(None),
-        }
+        };
+        node.start(exe).await?;
+        node.healthy(client).await?;
+        Ok(node)
     }
 
     pub async fn start(&self, exe: &Path) -> Result<(), String> {
@@ -83,15 +115,8 @@ impl Node {
 
     /// SIGTERM and a wait, so that the databases are closed before they are read.
     pub async fn stop(&self) {
-        let mut running = self.child.lock().await;
-        if let Some(pid) = running.as_ref().and_then(Child::id) {
-            // SAFETY: kill(2) on our own child, which has not been waited for yet.
-            unsafe {
-                libc::kill(pid as libc::pid_t, libc::SIGTERM);
-            }
-        }
-        if let Some(mut child) = running.take() {
-            let _ = tokio::time::timeout(std::time::Duration::from_secs(10), child.wait()).await;
+        if let Some(mut child) = self.child.lock().await.take() {
+            crate::demo::stop_child(&mut child).await;
         }
     }
 
@@ -193,24 +218,17 @@ async fn provider(
     client: &reqwest::Client,
     k: usize,
 ) -> Result<(Node, ChaosProxy, Value, String, String, PathBuf), String> {
-    let addr = free_addr()?;
     let data = dir.join(format!("provider-{k}"));
-    let node = Node::new(
+    let node = Node::launch(
+        exe,
+        client,
         format!("provider-{k}"),
         Kind::Provider,
-        vec![
-            "provider".into(),
-            "--listen".into(),
-            addr.to_string(),
-            "--data-dir".into(),
-            data.display().to_string(),
-            "--name".into(),
-            format!("Chaos {k}"),
-        ],
-        addr,
-    );
-    node.start(exe).await?;
-    node.healthy(client).await?;
+        &data,
+        vec!["--name".into(), format!("Chaos {k}")],
+    )
+    .await?;
+    let addr = node.addr;
     let link = ChaosProxy::start(addr)
         .await
         .map_err(|e| format!("a proxy for provider-{k}: {e}"))?;
@@ -268,35 +286,28 @@ async fn processing(
     };
     let mut nodes = Vec::new();
     for k in 1..=shape.processing.max(1) {
-        let addr = free_addr()?;
-        let mut args: Vec<String> = vec![
-            "processing".into(),
-            "--listen".into(),
-            addr.to_string(),
-            "--data-dir".into(),
-            // Each process its own directory (its password file, its logs); the database
-            // is shared.
-            if shape.postgres {
-                data_dir.join(format!("{k}")).display().to_string()
-            } else {
-                data_dir.display().to_string()
-            },
+        let mut extra: Vec<String> = vec![
             "--provider-timeout-ms".into(),
             "2000".into(),
             "--retry-delay-ms-max".into(),
             "500".into(),
         ];
         if let ProcessingData::Postgres { url, .. } = &data {
-            args.extend(["--database-url".into(), url.clone()]);
+            extra.extend(["--database-url".into(), url.clone()]);
         }
         let name = if shape.processing > 1 {
             format!("processing-{k}")
         } else {
             "processing".into()
         };
-        let node = Node::new(name, Kind::Processing, args, addr);
-        node.start(exe).await?;
-        node.healthy(client).await?;
+        // Each process its own directory (its password file, its logs); the database is
+        // shared.
+        let own_dir = if shape.postgres {
+            data_dir.join(format!("{k}"))
+        } else {
+            data_dir.clone()
+        };
+        let node = Node::launch(exe, client, name, Kind::Processing, &own_dir, extra).await?;
         nodes.push(node);
     }
     Ok((nodes, data))
@@ -327,24 +338,16 @@ async fn agent(
             Some(json!({"amount": 50_000_000_000i64, "reference": format!("chaos-{k}")})),
         )
         .await?;
-    let addr = free_addr()?;
     let data = dir.join(format!("agent-{k}"));
-    let node = Node::new(
+    let node = Node::launch(
+        exe,
+        client,
         format!("agent-{k}"),
         Kind::Agent,
-        vec![
-            "agent".into(),
-            "--listen".into(),
-            addr.to_string(),
-            "--data-dir".into(),
-            data.display().to_string(),
-            "--name".into(),
-            format!("Терминал {k}"),
-        ],
-        addr,
-    );
-    node.start(exe).await?;
-    node.healthy(client).await?;
+        &data,
+        vec!["--name".into(), format!("Терминал {k}")],
+    )
+    .await?;
     let url = node.url();
     let own = operator(client, &url);
     own.call(
@@ -407,20 +410,12 @@ pub async fn build(
     let base = processing_urls[0].clone();
     let mut providers = Vec::new();
     for (contract, endpoint, account, db_file) in signed {
-        let row = operator(client, &base)
-            .call(
-                reqwest::Method::POST,
-                "/providers",
-                Some(json!({
-                    "name": format!("chaos-{}", providers.len() + 1), "service_kind": "mobile",
-                    "endpoint_url": endpoint, "protocol": "osmp", "login": contract["login"],
-                    "password": contract["password"], "fields": contract["fields"],
-                    "min_amount": contract["min_amount"], "max_amount": contract["max_amount"]
-                })),
-            )
+        let name = format!("chaos-{}", providers.len() + 1);
+        let id = operator(client, &base)
+            .register_provider(&name, "mobile", &endpoint, &contract)
             .await?;
         providers.push(Provider {
-            id: row["provider_id"].as_i64().unwrap_or(0),
+            id,
             account,
             db_file,
         });

@@ -166,7 +166,8 @@ async fn reap(child: &mut Child) {
     }
 }
 
-async fn stop_child(child: &mut Child) {
+/// SIGTERM, then up to 10 s for the process to finish (SIGKILL after that).
+pub(crate) async fn stop_child(child: &mut Child) {
     terminate(child);
     reap(child).await;
 }

@@ -9,6 +9,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::bench::Admin;
+
 /// One provider of the demo: its key (data directory), display name, kind and port.
 pub struct DemoProvider {
     pub key: &'static str,
@@ -101,38 +103,6 @@ fn password(dir: &Path, key: &str, file: &str) -> Result<String, String> {
         .map_err(|e| format!("{key}/{file}: {e}"))
 }
 
-async fn post(
-    client: &reqwest::Client,
-    url: String,
-    password: &str,
-    body: Value,
-) -> Result<Value, String> {
-    send(client, reqwest::Method::POST, url, password, body).await
-}
-
-async fn send(
-    client: &reqwest::Client,
-    method: reqwest::Method,
-    url: String,
-    password: &str,
-    body: Value,
-) -> Result<Value, String> {
-    let response = client
-        .request(method, &url)
-        .basic_auth("admin", Some(password))
-        .json(&body)
-        .send()
-        .await
-        .map_err(|e| format!("{url}: {e}"))?;
-    let status = response.status();
-    let answer: Value = response.json().await.unwrap_or(Value::Null);
-    if status.is_success() {
-        Ok(answer)
-    } else {
-        Err(format!("{url}: HTTP {status}: {answer}"))
-    }
-}
-
 /// Signs everything, unless `DIR/seeded.json` says it was done (with the same scheme:
 /// contracts signed over HTTP carry `http://` URLs that an HTTPS network cannot use).
 pub async fn seed(dir: &Path, web: &Web) -> Result<Seeded, String> {
@@ -154,43 +124,52 @@ pub async fn seed(dir: &Path, web: &Web) -> Result<Seeded, String> {
     }
     let client = &web.client;
     let processing_pw = password(dir, "processing", "admin-password")?;
-    let processing = format!("{}/api/admin/v1", web.base(PROCESSING_PORT));
+    let processing_base = web.base(PROCESSING_PORT);
+    let processing = Admin {
+        client,
+        base: &processing_base,
+        password: &processing_pw,
+    };
+    let post = reqwest::Method::POST;
     let mut subscribers = Vec::new();
     let mut consumer_contracts = Vec::new();
     for (i, p) in PROVIDERS.iter().enumerate() {
         let pw = password(dir, p.key, "admin-password")?;
-        let base = format!("{}/api/admin/v1", web.base(p.port));
+        let base = web.base(p.port);
+        let provider = Admin {
+            client,
+            base: &base,
+            password: &pw,
+        };
         let services = if p.kind == "internet" {
             json!(["internet"])
         } else {
             json!(["call", "sms", "internet"])
         };
-        let subscriber = post(
-            client,
-            format!("{base}/subscribers"),
-            &pw,
-            json!({
-                "full_name": "Иванов Иван Иванович", "passport": format!("4510 12345{i}"),
-                "email": "ivanov@example.ru", "services": services
-            }),
-        )
-        .await?;
-        let contract = post(
-            client,
-            format!("{base}/processing-contracts"),
-            &pw,
-            json!({
-                "processing_name": "paymesh processing", "protocol": "osmp",
-                "fields": payment_fields(p.kind)
-            }),
-        )
-        .await?;
-        post(client, format!("{processing}/providers"), &processing_pw, json!({
-            "name": p.name, "service_kind": p.kind, "endpoint_url": contract["endpoint_url"], "protocol": "osmp",
-            "login": contract["login"], "password": contract["password"], "fields": contract["fields"],
-            "min_amount": contract["min_amount"], "max_amount": contract["max_amount"]
-        }))
-        .await?;
+        let subscriber = provider
+            .call(
+                post.clone(),
+                "/subscribers",
+                Some(json!({
+                    "full_name": "Иванов Иван Иванович", "passport": format!("4510 12345{i}"),
+                    "email": "ivanov@example.ru", "services": services
+                })),
+            )
+            .await?;
+        let contract = provider
+            .call(
+                post.clone(),
+                "/processing-contracts",
+                Some(json!({
+                    "processing_name": "paymesh processing", "protocol": "osmp",
+                    "fields": payment_fields(p.kind)
+                })),
+            )
+            .await?;
+        let endpoint = contract["endpoint_url"].as_str().unwrap_or_default();
+        processing
+            .register_provider(p.name, p.kind, endpoint, &contract)
+            .await?;
         let mut for_consumer = subscriber.clone();
         for_consumer["provider_name"] = json!(p.name);
         consumer_contracts.push(for_consumer);
@@ -207,51 +186,57 @@ pub async fn seed(dir: &Path, web: &Web) -> Result<Seeded, String> {
                 .to_owned(),
         ));
     }
-    let agent = post(
-        client,
-        format!("{processing}/agents"),
-        &processing_pw,
-        json!({
-            "name": "Демо-терминал", "fee": {"percent_bp": 100, "fixed": 0, "min": 0, "max": null}
-        }),
-    )
-    .await?;
-    post(
-        client,
-        format!("{processing}/agents/{}/topups", agent["agent_id"]),
-        &processing_pw,
-        json!({"amount": AGENT_DEPOSIT_KOPECKS, "reference": "demo-deposit"}),
-    )
-    .await?;
-    let agent_pw = password(dir, "agent", "admin-password")?;
-    send(
-        client,
-        reqwest::Method::PUT,
-        format!("{}/api/admin/v1/contract", web.base(AGENT_PORT)),
-        &agent_pw,
-        json!({
-            "processing_url": agent["api_url"], "contract_number": agent["contract_number"],
-            "login": agent["login"], "password": agent["password"]
-        }),
-    )
-    .await?;
-    send(
-        client,
-        reqwest::Method::PUT,
-        format!("{}/api/admin/v1/fee", web.base(AGENT_PORT)),
-        &agent_pw,
-        json!({"percent_bp": 200}),
-    )
-    .await?;
-    let consumer_pw = password(dir, "consumer", "admin-password")?;
-    for contract in consumer_contracts {
-        post(
-            client,
-            format!("{}/api/admin/v1/contracts", web.base(CONSUMER_PORT)),
-            &consumer_pw,
-            contract,
+    let agent = processing
+        .call(
+            post.clone(),
+            "/agents",
+            Some(json!({
+                "name": "Демо-терминал", "fee": {"percent_bp": 100, "fixed": 0, "min": 0, "max": null}
+            })),
         )
         .await?;
+    processing
+        .call(
+            post.clone(),
+            &format!("/agents/{}/topups", agent["agent_id"]),
+            Some(json!({"amount": AGENT_DEPOSIT_KOPECKS, "reference": "demo-deposit"})),
+        )
+        .await?;
+    let agent_pw = password(dir, "agent", "admin-password")?;
+    let agent_base = web.base(AGENT_PORT);
+    let terminal = Admin {
+        client,
+        base: &agent_base,
+        password: &agent_pw,
+    };
+    terminal
+        .call(
+            reqwest::Method::PUT,
+            "/contract",
+            Some(json!({
+                "processing_url": agent["api_url"], "contract_number": agent["contract_number"],
+                "login": agent["login"], "password": agent["password"]
+            })),
+        )
+        .await?;
+    terminal
+        .call(
+            reqwest::Method::PUT,
+            "/fee",
+            Some(json!({"percent_bp": 200})),
+        )
+        .await?;
+    let consumer_pw = password(dir, "consumer", "admin-password")?;
+    let consumer_base = web.base(CONSUMER_PORT);
+    let consumer = Admin {
+        client,
+        base: &consumer_base,
+        password: &consumer_pw,
+    };
+    for contract in consumer_contracts {
+        consumer
+            .call(post.clone(), "/contracts", Some(contract))
+            .await?;
     }
     let seeded = Seeded {
         subscribers,

@@ -63,8 +63,8 @@ pub struct Writer {
     waiting: AtomicUsize,
     /// Groups committed, and the transactions they carried: their ratio is how many
     /// transactions share an fsync.
-    groups: Arc<AtomicUsize>,
-    members: Arc<AtomicUsize>,
+    groups: AtomicUsize,
+    members: AtomicUsize,
 }
 
 impl std::fmt::Debug for Writer {
@@ -94,8 +94,8 @@ impl Writer {
                 next_savepoint: 0,
             })),
             waiting: AtomicUsize::new(0),
-            groups: Arc::default(),
-            members: Arc::default(),
+            groups: AtomicUsize::new(0),
+            members: AtomicUsize::new(0),
         })
     }
 
