@@ -114,3 +114,41 @@ async fn a_wrong_password_is_said_plainly_and_nothing_is_paid() {
     assert!(stderr.contains("401"), "{stderr}");
     assert_eq!(n.provider_payments().await, 0);
 }
+
+/// `paymesh bench --local`: its own provider and processing, the ceilings measured in the
+/// same run, and a last line whose ratios are the payments' rate over each ceiling.
+#[tokio::test]
+async fn the_local_bench_pays_every_payment_and_states_its_ratios() {
+    let mut command = Command::new(BIN);
+    command.args(["bench", "--local", "--payments", "60", "--concurrency", "4"]);
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .unwrap()
+        .expect("paymesh bench --local runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("end-to-end payments"), "{stdout}");
+    assert!(
+        !stdout.contains("not completed"),
+        "every payment completed: {stdout}"
+    );
+    let last: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let rate = last["payments_per_s"].as_f64().unwrap();
+    assert!(rate > 0.0, "{last}");
+    for (ratio, ceiling) in [
+        ("full_commits", "sqlite_full_commits_per_s"),
+        ("normal_commits", "sqlite_normal_commits_per_s"),
+        ("axum_echo", "axum_echo_per_s"),
+    ] {
+        let ceiling = last["ceilings"][ceiling].as_f64().unwrap();
+        assert!(ceiling > 0.0, "{last}");
+        let stated = last["ratios"][ratio].as_f64().unwrap();
+        // Both figures are rounded in the line: to 0.01/s and to 4 decimals.
+        assert!(
+            (stated - rate / ceiling).abs() < 0.001,
+            "{ratio}: {stated} vs {rate}/{ceiling}"
+        );
+    }
+    assert!(last["p99_ms"].as_f64().unwrap() >= last["p50_ms"].as_f64().unwrap());
+}
