@@ -242,3 +242,12 @@ pub fn plain_client() -> reqwest::Client {
     shared::outbound::install_crypto_provider();
     reqwest::Client::new()
 }
+
+/// Now, as an `accepted_at` (RFC 3339, UTC). Processing refuses an acceptance older than
+/// its `accepted_at_age_max` (366 days by default), so a payment meant to be accepted
+/// "now" must say now, not a fixed day that ages out.
+pub fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("the current time formats as RFC 3339")
+}

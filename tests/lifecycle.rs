@@ -11,7 +11,7 @@ use portals::role::Role;
 use serde_json::{Value, json};
 
 use crate::agent::Terminal;
-use crate::helpers::{ADMIN_PASSWORD, TestApp, eventually, send};
+use crate::helpers::{ADMIN_PASSWORD, TestApp, eventually, now_rfc3339, send};
 use crate::processing::Network;
 
 const ADMIN: (&str, &str) = ("admin", ADMIN_PASSWORD);
@@ -668,7 +668,7 @@ async fn a_fee_that_overflows_refuses_the_payment_instead_of_charging_nothing() 
         credentials,
         Some(json!({
             "agent_txn_id": "T-1", "provider_id": provider["provider_id"], "account": "9161234567",
-            "cash": 10000, "agent_fee": 0, "amount": 10000, "accepted_at": "2026-11-26T10:15:00Z"
+            "cash": 10000, "agent_fee": 0, "amount": 10000, "accepted_at": now_rfc3339()
         })),
     )
     .await;

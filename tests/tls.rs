@@ -11,7 +11,7 @@ use portals::role::Role;
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::helpers::{ADMIN_PASSWORD, KIOSK_PASSWORD, TestApp, eventually, send};
+use crate::helpers::{ADMIN_PASSWORD, KIOSK_PASSWORD, TestApp, eventually, now_rfc3339, send};
 
 /// A CA and one server certificate it signed for 127.0.0.1, as files.
 struct Pki {
@@ -138,7 +138,7 @@ fn agent_auth(agent: &Value) -> (&str, &str) {
 fn payment(provider_id: i64, account: &str, agent_txn_id: &str) -> Value {
     json!({
         "agent_txn_id": agent_txn_id, "provider_id": provider_id, "account": account,
-        "cash": 10_000, "agent_fee": 0, "amount": 10_000, "accepted_at": "2026-11-26T10:15:00Z"
+        "cash": 10_000, "agent_fee": 0, "amount": 10_000, "accepted_at": now_rfc3339()
     })
 }
 
