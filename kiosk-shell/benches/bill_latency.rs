@@ -127,6 +127,7 @@ async fn run(bills: usize, poll: Duration) -> Vec<Duration> {
             poll_interval: poll,
             ..DriverConfig::default()
         },
+        bridge_limits: kiosk_shell::bridge::LIMITS,
     };
     let term = terminal::start(config).await.expect("terminal starts");
     let mut request = term

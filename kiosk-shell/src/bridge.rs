@@ -13,7 +13,6 @@
 //! away the validator is disabled, holding a bill in escrow for a while in case the
 //! page comes back.
 
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -25,6 +24,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use shared::money::Kopecks;
+use shared::serve::ServeLimits;
 use tokio::sync::broadcast;
 
 use crate::bridge_guard::BridgeGuard;
@@ -162,17 +162,37 @@ pub fn router(hub: Arc<Hub>) -> Router {
         .with_state(hub)
 }
 
-/// Serves the bridge until `shutdown` resolves.
+/// The bridge listener's limits: the participants' header-read and request timeouts, so
+/// a local client that never finishes its headers is cut off as it would be on any
+/// participant, and a small connection cap — its clients are the one page kiosk-shell
+/// opened (a few connections while it reloads) and an operator's curl.
+///
+/// An upgraded WebSocket is outside both: the request timeout covers the handshake's
+/// answer only, and the connection leaves the cap once it is upgraded (a page stays
+/// connected for as long as the kiosk runs; only a page with the token gets that far).
+pub const LIMITS: ServeLimits = ServeLimits {
+    max_connections: 64,
+    header_read_timeout: shared::serve::HEADER_READ_TIMEOUT,
+    request_timeout: shared::serve::REQUEST_TIMEOUT,
+};
+
+/// Serves the bridge within `limits` until `shutdown` resolves, on the participants'
+/// serving loop (plain HTTP: the bridge is for the kiosk's own machine, on loopback by
+/// default).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     hub: Arc<Hub>,
+    limits: ServeLimits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
+    shared::serve::serve(
         listener,
-        router(hub).into_make_service_with_connect_info::<SocketAddr>(),
+        router(hub),
+        None,
+        limits,
+        Arc::default(),
+        shutdown,
     )
-    .with_graceful_shutdown(shutdown)
     .await
 }
 

@@ -199,6 +199,7 @@ fn run_shell(args: ShellArgs) -> anyhow::Result<()> {
                 password,
             }),
         driver: Default::default(),
+        bridge_limits: kiosk_shell::bridge::LIMITS,
     };
     let terminal = runtime.block_on(terminal::start(config))?;
     // The token stays off standard output (a service's goes to the system log).

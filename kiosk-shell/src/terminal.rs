@@ -54,6 +54,8 @@ pub struct TerminalConfig {
     /// portal) the validator is never enabled.
     pub terminal: Option<TerminalCredential>,
     pub driver: DriverConfig,
+    /// The bridge listener's timeouts and connection cap ([`bridge::LIMITS`]).
+    pub bridge_limits: shared::serve::ServeLimits,
 }
 
 /// A running driver and bridge.
@@ -185,11 +187,12 @@ pub async fn start(config: TerminalConfig) -> anyhow::Result<Terminal> {
     }
     let (stop_bridge, mut stopped) = watch::channel(false);
     let bridge_hub = hub.clone();
+    let bridge_limits = config.bridge_limits;
     let bridge = tokio::spawn(async move {
         let shutdown = async move {
             let _ = stopped.wait_for(|s| *s).await;
         };
-        if let Err(e) = bridge::serve(listener, bridge_hub, shutdown).await {
+        if let Err(e) = bridge::serve(listener, bridge_hub, bridge_limits, shutdown).await {
             tracing::error!(error = %e, "bridge stopped");
         }
     });

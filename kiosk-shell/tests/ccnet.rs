@@ -818,3 +818,42 @@ async fn the_bridge_admits_only_its_token_and_the_pages_origin() {
             .is_ok()
     );
 }
+
+/// The bridge listens within the participants' limits: a local client that never
+/// finishes its headers is cut off after the header-read timeout, while the page's
+/// WebSocket, once upgraded, outlives the request timeout and keeps working.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slowloris_client_on_the_bridge_is_cut_off_and_the_page_stays() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut rig = Rig::unstarted(BillTable::russian(), test_config());
+    rig.bridge_limits = shared::serve::ServeLimits {
+        header_read_timeout: Duration::from_millis(500),
+        request_timeout: Duration::from_millis(500),
+        ..kiosk_shell::bridge::LIMITS
+    };
+    rig.start_terminal().await;
+    let mut page = rig.page().await;
+    page.state("disabled", "").await;
+
+    let bridge = rig.terminal.as_ref().unwrap().bridge_addr;
+    let mut slow = tokio::net::TcpStream::connect(bridge).await.unwrap();
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        .await
+        .unwrap();
+    let mut answered = Vec::new();
+    // A bound for a bridge that never cuts it off, not a timing assertion. A reset
+    // counts as cut off too.
+    let cut_off =
+        tokio::time::timeout(Duration::from_secs(20), slow.read_to_end(&mut answered)).await;
+    assert!(cut_off.is_ok(), "the bridge kept a half-sent request open");
+    let answered = String::from_utf8_lossy(&answered);
+    assert!(
+        !answered.contains("200 OK"),
+        "half a request is never served: {answered}"
+    );
+
+    // Connected for well over the request timeout, the page still drives the validator.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    page.enable(1000).await;
+    page.state("idle", "ready").await;
+}

@@ -19,7 +19,8 @@
 //! * `telemetry` — logging to stdout and a daily file; a span per request with its id.
 //! * `metrics` — request counters and latency histograms in Prometheus text.
 //! * `serve` — the one serving loop (HTTP or HTTPS) with its header-read and request
-//!   timeouts, connection cap, graceful shutdown and the peer's address on each request.
+//!   timeouts, connection cap, graceful shutdown and the peer's address on each request
+//!   (also alone, with the `serve` feature: kiosk-shell's bridge).
 //! * `outbound` — the one builder of outbound HTTP clients (rustls + ring, system roots
 //!   plus `--ca-file`), size-capped answer reading, errors that name a TLS problem.
 
@@ -41,7 +42,7 @@ pub mod extract;
 pub mod metrics;
 #[cfg(feature = "client")]
 pub mod outbound;
-#[cfg(feature = "server")]
+#[cfg(feature = "serve")]
 pub mod serve;
 #[cfg(feature = "server")]
 pub mod telemetry;

@@ -22,6 +22,7 @@ use kiosk_shell::ccnet::sim::Device;
 use kiosk_shell::ccnet::stream::{FrameReader, Item};
 use kiosk_shell::terminal::{self, Terminal, TerminalConfig, Validator};
 use serde_json::{Value, json};
+use shared::serve::ServeLimits;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
@@ -109,6 +110,8 @@ pub struct Rig {
     stop: Arc<AtomicBool>,
     pub terminal: Option<Terminal>,
     pub config: DriverConfig,
+    /// The bridge listener's limits (kiosk-shell's own unless a test shortens them).
+    pub bridge_limits: ServeLimits,
 }
 
 /// Quicker than the spec's timeouts where a test waits for them; polling stays at the
@@ -171,6 +174,7 @@ impl Rig {
             stop,
             terminal: None,
             config,
+            bridge_limits: kiosk_shell::bridge::LIMITS,
         }
     }
 
@@ -187,6 +191,7 @@ impl Rig {
             trust: Default::default(),
             terminal: None,
             driver: self.config.clone(),
+            bridge_limits: self.bridge_limits,
         };
         self.terminal = Some(terminal::start(config).await.unwrap());
     }
