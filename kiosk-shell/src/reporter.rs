@@ -16,8 +16,10 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use shared::money::Kopecks;
+use shared::outbound::{ReadError, read_capped, read_text_capped};
 use tokio::sync::Notify;
 
 use crate::ccnet::bill_table::BillTable;
@@ -31,6 +33,10 @@ const RETRY_DELAY_MIN: Duration = Duration::from_secs(1);
 const RETRY_DELAY_MAX: Duration = Duration::from_secs(30);
 /// The validator's state is said again this often even when nothing changed.
 const REPEAT_EVERY: Duration = Duration::from_secs(30);
+/// The largest answer of the agent that is read. Its terminal answers are a few dozen
+/// bytes of JSON (an error body a few hundred); anything near this is not an answer, and
+/// is not buffered: it is treated as no answer and the call is made again later.
+const ANSWER_MAX_BYTES: usize = 16 * 1024;
 
 /// kiosk-shell's own credential at the agent (`--terminal-login/--terminal-password`).
 #[derive(Clone)]
@@ -61,6 +67,10 @@ pub enum CallError {
     NeedsTable,
     #[error("the agent answered {0}; trying again later")]
     Retry(u16),
+    /// An answer that cannot be used (too large, not the JSON expected): as if there were
+    /// none, so the call is made again later.
+    #[error("the agent's answer cannot be used ({0}); trying again later")]
+    Unusable(String),
 }
 
 /// The agent's figure for the validator.
@@ -160,8 +170,10 @@ impl AgentLink {
             return Ok(response);
         }
         let code = status.as_u16();
-        // Bounded: an error body is for the log.
-        let body = response.text().await.unwrap_or_default();
+        // Read up to the cap; what is kept of it is for the log.
+        let body = read_text_capped(response, ANSWER_MAX_BYTES)
+            .await
+            .map_err(not_read)?;
         let body: String = body.chars().take(300).collect();
         if code == 409 && body.contains("bill_table_unknown") {
             return Err(CallError::NeedsTable);
@@ -183,11 +195,10 @@ impl AgentLink {
 
     /// How much cash the validator may take now, and for which session.
     pub async fn limit(&self) -> Result<Limit, CallError> {
-        self.call(reqwest::Method::GET, "limit", None::<&()>)
-            .await?
-            .json()
-            .await
-            .map_err(|e| CallError::Unreachable(e.to_string()))
+        let answer = self
+            .call(reqwest::Method::GET, "limit", None::<&()>)
+            .await?;
+        read_json(answer).await
     }
 
     async fn report_validator(&self, report: &ValidatorReport) -> Result<(), CallError> {
@@ -204,12 +215,28 @@ impl AgentLink {
             bill_type: bill.bill_type,
             stacked_at: &bill.stacked_at,
         };
-        self.call(reqwest::Method::POST, "bills", Some(&report))
-            .await?
-            .json()
-            .await
-            .map_err(|e| CallError::Unreachable(e.to_string()))
+        let answer = self
+            .call(reqwest::Method::POST, "bills", Some(&report))
+            .await?;
+        read_json(answer).await
     }
+}
+
+/// Why an answer's body was not read, as a call's failure (either way, tried again).
+fn not_read(error: ReadError) -> CallError {
+    match error {
+        ReadError::TooLarge { .. } => CallError::Unusable(error.to_string()),
+        ReadError::Transport(e) => CallError::Unreachable(shared::outbound::describe_error(&e)),
+    }
+}
+
+/// A successful answer's JSON, read within [`ANSWER_MAX_BYTES`].
+async fn read_json<T: DeserializeOwned>(answer: reqwest::Response) -> Result<T, CallError> {
+    let body = read_capped(answer, ANSWER_MAX_BYTES)
+        .await
+        .map_err(not_read)?;
+    serde_json::from_slice(&body)
+        .map_err(|e| CallError::Unusable(format!("not the JSON expected: {e}")))
 }
 
 /// What the reporter last learned of the validator.
@@ -419,5 +446,101 @@ impl EnableGate {
                 "the validator is enabled for less than the page asked");
         }
         Ok(allowed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+
+    /// What the fake agent answers every call with: a status and a body.
+    type Answer = Arc<Mutex<(StatusCode, String)>>;
+
+    /// An agent whose terminal API answers whatever `answer` holds; its link.
+    async fn fake_agent(answer: Answer) -> AgentLink {
+        let router = axum::Router::new().fallback(move || {
+            let answer = answer.lock().unwrap().clone();
+            async move { answer.into_response() }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let portal =
+            reqwest::Url::parse(&format!("http://{}/", listener.local_addr().unwrap())).unwrap();
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        let credential = TerminalCredential {
+            login: "terminal".into(),
+            password: "terminal-test-password".into(),
+        };
+        AgentLink::new(&portal, credential, &shared::outbound::Trust::system())
+    }
+
+    /// Valid JSON of the bill answer's shape, far larger than any real answer.
+    fn oversized_bill_answer() -> String {
+        format!(
+            r#"{{"session_id":null,"unassigned":"{}"}}"#,
+            "x".repeat(4 * ANSWER_MAX_BYTES)
+        )
+    }
+
+    #[tokio::test]
+    async fn an_oversized_answer_of_the_agent_is_no_answer_and_the_bill_is_sent_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Arc::new(Mutex::new(Journal::open(dir.path()).unwrap()));
+        let bill = journal
+            .lock()
+            .unwrap()
+            .record(4, Kopecks::new(10_000), false)
+            .unwrap();
+        let answer: Answer = Arc::new(Mutex::new((StatusCode::OK, oversized_bill_answer())));
+        let reporter = Reporter {
+            link: Arc::new(fake_agent(answer.clone()).await),
+            journal: journal.clone(),
+            observed: Mutex::new(Observed::default()),
+            wake: Notify::new(),
+        };
+        let undelivered = || journal.lock().unwrap().undelivered().to_vec();
+        let round = || async {
+            let (mut sent, mut sent_at) = (None, tokio::time::Instant::now());
+            reporter.round(&mut sent, &mut sent_at).await
+        };
+
+        // A success with a body over the cap: not read, the bill is kept for later.
+        let outcome = round().await;
+        assert!(
+            matches!(outcome, Err(CallError::Unusable(_))),
+            "{outcome:?}"
+        );
+        assert_eq!(undelivered(), vec![bill.clone()]);
+        // A refusal with a body over the cap is no refusal either: the bill is not given up.
+        *answer.lock().unwrap() = (StatusCode::UNPROCESSABLE_ENTITY, oversized_bill_answer());
+        let outcome = round().await;
+        assert!(
+            matches!(outcome, Err(CallError::Unusable(_))),
+            "{outcome:?}"
+        );
+        assert_eq!(undelivered(), vec![bill]);
+        // An answer of the usual size is taken.
+        *answer.lock().unwrap() = (
+            StatusCode::OK,
+            r#"{"session_id":7,"unassigned":null}"#.into(),
+        );
+        round().await.unwrap();
+        assert!(undelivered().is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_oversized_limit_is_no_limit() {
+        let limit = format!(
+            r#"{{"session_id":1,"max_amount":100000,"padding":"{}"}}"#,
+            "x".repeat(4 * ANSWER_MAX_BYTES)
+        );
+        let answer: Answer = Arc::new(Mutex::new((StatusCode::OK, limit)));
+        let link = fake_agent(answer).await;
+        let outcome = link.limit().await;
+        assert!(
+            matches!(outcome, Err(CallError::Unusable(_))),
+            "{outcome:?}"
+        );
     }
 }
