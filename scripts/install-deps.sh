@@ -6,7 +6,8 @@
 #   scripts/install-deps.sh --test  plus what the tests drive (Chromium, chromedriver, nextest,
 #                                   the aiosmtpd mail server the report tests send to,
 #                                   PostgreSQL for the throwaway clusters of its suites,
-#                                   HAProxy for the scale-out test)
+#                                   HAProxy for the scale-out test, podman and its
+#                                   settings for the container test)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,6 +40,15 @@ fi
 if $want_test; then
   apt_packages+=(postgresql haproxy)
 fi
+# The container test (scripts/container-test.sh): podman, daemonless, and Debian's
+# podman-compose; runc (crun, podman's default, fails on this kernel's cgroups), netavark
+# and aardvark-dns (the compose network and its names), iptables (published ports);
+# debootstrap makes the base image where no registry can be reached; uidmap, slirp4netns
+# and fuse-overlayfs for podman without root; curl and jq drive the APIs.
+if $want_test; then
+  apt_packages+=(podman podman-compose runc netavark aardvark-dns iptables debootstrap
+                 uidmap slirp4netns fuse-overlayfs curl jq)
+fi
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -60,6 +70,33 @@ if [[ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$bindgen" ]
   say "cargo: wasm-bindgen-cli $bindgen"
   # Without --locked: one of its locked dependencies is not on the registry mirror.
   cargo install wasm-bindgen-cli --version "$bindgen"
+fi
+
+# podman's settings that work here (docs/deployment.md "Containers"): runc as the
+# runtime, no default ulimits (raising them is refused in this sandbox). Added to
+# /etc/containers/containers.conf only where the file does not set them already; what
+# else it holds is kept.
+if $want_test && command -v podman >/dev/null; then
+  conf=/etc/containers/containers.conf
+  # set_once TABLE KEY LINE: LINE under [TABLE] unless KEY is set there already.
+  set_once() {
+    local table=$1 key=$2 line=$3
+    if [[ -f "$conf" ]] && awk -v t="[$table]" -v k="$key" '
+        /^[[:space:]]*\[/ { gsub(/[[:space:]]/, ""); in_t = ($0 == t); next }
+        in_t && $0 ~ "^[[:space:]]*" k "[[:space:]]*=" { found = 1 }
+        END { exit !found }' "$conf"; then
+      return
+    fi
+    say "podman: $line under [$table] in $conf"
+    if [[ -f "$conf" ]] && grep -q "^[[:space:]]*\[$table\][[:space:]]*$" "$conf"; then
+      as_root sed -i "0,/^[[:space:]]*\[$table\][[:space:]]*$/s//[$table]\n$line/" "$conf"
+    else
+      as_root mkdir -p "$(dirname "$conf")"
+      printf '\n[%s]\n%s\n' "$table" "$line" | as_root tee -a "$conf" >/dev/null
+    fi
+  }
+  set_once containers default_ulimits 'default_ulimits = []'
+  set_once engine runtime 'runtime = "runc"'
 fi
 
 if $want_test && ! cargo nextest --version >/dev/null 2>&1; then
