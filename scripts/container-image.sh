@@ -69,6 +69,7 @@ if ! "$engine" image inspect "$base_full" >/dev/null 2>&1 \
     root=$(mktemp -d /tmp/paymesh-base-XXXXXX)
     trap 'rm -rf "$root"' EXIT
     say "no registry: making $base_full with debootstrap from $mirror"
+    base_started=$SECONDS
     debootstrap --variant=minbase bookworm "$root" "$mirror" >"$root.log" 2>&1 || {
       tail -n 20 "$root.log" >&2
       exit 1
@@ -91,6 +92,7 @@ EOF
     tar -C "$root" -c . | "$engine" import --change 'CMD ["bash"]' - "$base_full" >/dev/null
     rm -rf "$root"
     trap - EXIT
+    say "base image made in $((SECONDS - base_started)) s"
   fi
 fi
 

@@ -81,11 +81,13 @@ say "building the images (BINARIES=$binaries; log: $log)"
 PAYMESH_ENGINE=$engine scripts/container-image.sh "${image_args[@]}" >"$log" 2>&1 ||
   { tail -n 30 "$log" >&2; fail "the paymesh image did not build"; }
 image_line=$(tail -n 1 "$log")
+grep -h "base image made" "$log" | sed 's/^container-image: /container-test: /' || true
+phase image
 pg_build=("$engine" build -t paymesh-postgres)
 [[ "$engine" == podman ]] && pg_build+=(--format docker --pull=never)
 "${pg_build[@]}" deploy/postgres >>"$log" 2>&1 ||
   { tail -n 30 "$log" >&2; fail "the PostgreSQL image did not build"; }
-phase build
+phase pg-image
 
 # ---- up ---------------------------------------------------------------------------------
 project=paymesh-container-test
@@ -142,7 +144,6 @@ PAYMESH_AGENT_PORT=$(free_port)
 export PAYMESH_PROCESSING_PORT PAYMESH_PROVIDER_A_PORT PAYMESH_PROVIDER_B_PORT PAYMESH_AGENT_PORT
 # A restarted provider is retried within a second or two, not after a minute's backoff.
 export PAYMESH_RETRY_DELAY_MS_MAX=1000
-export PAYMESH_BINARIES=$binaries
 processing=http://127.0.0.1:$PAYMESH_PROCESSING_PORT
 provider_a=http://127.0.0.1:$PAYMESH_PROVIDER_A_PORT
 provider_b=http://127.0.0.1:$PAYMESH_PROVIDER_B_PORT
