@@ -865,3 +865,66 @@ async fn retention_deletes_old_log_rows_and_keeps_the_money() {
     );
     assert_eq!(b.balance().await, 3_000);
 }
+
+/// Sent mail ages out like the gateway log: a letter sent (or given up) longer ago than
+/// the retention age is deleted, attachment and all; one sent recently, and one still
+/// queued however old, stay.
+#[tokio::test]
+async fn retention_deletes_old_sent_mail_and_keeps_recent_and_queued_letters() {
+    use portals::server::clock::{self, Stamp};
+    let b = Billing::new().await;
+    let pool = b.app.db.clone().unwrap();
+    let long_ago = Stamp::parse("2025-01-01T00:00:00Z").unwrap();
+    let due = clock::stamp(time::OffsetDateTime::now_utc() + time::Duration::days(1));
+    // (subject, status, created_at, next_attempt_at, sent_at)
+    let letters = [
+        ("old sent", "sent", long_ago, None, Some(long_ago)),
+        ("old failed", "failed", long_ago, None, None),
+        ("old queued", "queued", long_ago, Some(due), None),
+        (
+            "recent sent",
+            "sent",
+            clock::now(),
+            None,
+            Some(clock::now()),
+        ),
+    ];
+    for (subject, status, created_at, next_attempt_at, sent_at) in letters {
+        db::query(
+            "INSERT INTO outgoing_mail (subscriber_id, recipient_name, recipient, subject, body,
+                                        attachment_name, attachment, status, next_attempt_at,
+                                        created_at, sent_at)
+             VALUES ((SELECT id FROM subscribers WHERE account = $1), 'Иванов', 'ivanov@example.ru',
+                     $2, 'Отчёт', 'report.pdf', $3, $4, $5, $6, $7)",
+        )
+        .bind(&b.account)
+        .bind(subject)
+        .bind(b"%PDF".to_vec())
+        .bind(status)
+        .bind(next_attempt_at)
+        .bind(created_at)
+        .bind(sent_at)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    let deleted = portals::server::retention::sweep_once(
+        &pool,
+        portals::provider::server::RETENTION,
+        std::time::Duration::from_secs(90 * 86_400),
+    )
+    .await
+    .unwrap();
+    assert!(
+        deleted.contains(&("sent or failed e-mails", 2)),
+        "{deleted:?}"
+    );
+    let kept: Vec<(String,)> = db::query_as("SELECT subject FROM outgoing_mail ORDER BY id")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        kept,
+        [("old queued".to_owned(),), ("recent sent".to_owned(),)]
+    );
+}
