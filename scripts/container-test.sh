@@ -297,6 +297,18 @@ credits=$(admin "$provider_a" provider-a GET "/transactions?account=$account" |
 outbox=$(admin "$agent" agent GET /payments | jq -c '[.[] | {agent_txn_id, status}]')
 [[ "$(jq length <<<"$outbox")" == 1 ]] || fail "the agent's outbox has not one payment: $outbox"
 say "credited exactly once: $((amount / 100)) ₽ on $account at provider-a; processing: completed; outbox: $outbox"
+
+# The boundaries docs/security.md lists for containers.
+[[ "$("$engine" exec "$(container processing)" id -u)" == 10001 ]] || fail "processing does not run as uid 10001"
+if "$engine" inspect "$(container processing)" "$(container postgres)" | grep -qF -e "$(pw processing)" -e "$(pw postgres)"; then
+  fail "a password shows in $engine inspect"
+fi
+if "$engine" exec "$(container provider-a)" timeout 3 bash -c 'exec 3<>/dev/tcp/postgres/5432' 2>/dev/null; then
+  fail "a provider reaches the database (only processing is on its network)"
+fi
+"$engine" exec "$(container processing)" timeout 3 bash -c 'exec 3<>/dev/tcp/postgres/5432' ||
+  fail "processing does not reach the database"
+say "non-root, no password in $engine inspect, the database reachable from processing only"
 phase verify
 
 say "tearing down"
