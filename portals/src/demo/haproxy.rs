@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 
 use tokio::process::{Child, Command};
 
+use crate::server::children::{DieWithParent, ParentDeathSignal};
+
 /// The configuration in the repository, the one operators start from.
 const TEMPLATE: &str = include_str!("../../../deploy/haproxy.cfg");
 
@@ -41,7 +43,9 @@ pub fn config(listen: SocketAddr, servers: &[(String, SocketAddr)]) -> String {
 }
 
 /// Writes the configuration into `dir` and starts HAProxy with it; its output goes to
-/// `dir/haproxy.log`. The child is killed when dropped.
+/// `dir/haproxy.log`. The child is killed when dropped, and gets SIGTERM when the thread
+/// that called this ends (`-db` keeps it one process in the foreground, so that is all of
+/// it); call it from one that lives as long as HAProxy should (`server::children`).
 pub fn start(
     dir: &Path,
     listen: SocketAddr,
@@ -61,6 +65,7 @@ pub fn start(
         .stdout(log.try_clone().map_err(|e| e.to_string())?)
         .stderr(log)
         .kill_on_drop(true)
+        .die_with_parent(ParentDeathSignal::Terminate)
         .spawn()
         .map_err(|e| format!("cannot start haproxy: {e}"))
 }

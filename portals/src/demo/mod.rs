@@ -23,9 +23,14 @@
 //! participant under the data directory (once; the next start reuses them), every
 //! participant serves HTTPS with its own, and every client — the participants' outbound
 //! clients, the seeding, kiosk-shell — trusts that CA through `--ca-file`.
+//!
+//! Nothing outlives the demo: every process it starts gets SIGTERM (PostgreSQL SIGINT)
+//! from the kernel when the demo ends, even by SIGKILL (`server::children`), and a demo
+//! that finds one of its ports taken says which before it starts anything (`ports`).
 
 pub mod haproxy;
 pub mod pki;
+pub mod ports;
 pub mod postgres;
 pub mod seed;
 
@@ -37,7 +42,8 @@ use tokio::process::{Child, Command};
 
 use crate::cli::DemoArgs;
 use crate::role::Role;
-use crate::server::{ADMIN_PASSWORD_FILE, shutdown_signal};
+use crate::server::children::{DieWithParent, ParentDeathSignal};
+use crate::server::{ADMIN_PASSWORD_FILE, listen_for_shutdown};
 
 /// The kiosk bridge's port (kiosk-shell's default).
 pub const BRIDGE_PORT: u16 = 8910;
@@ -242,7 +248,9 @@ async fn start_kiosk_shell(
         )
         .stdout(std::process::Stdio::null())
         .stderr(log)
-        .kill_on_drop(true);
+        .kill_on_drop(true)
+        // SIGTERM disables the validator before kiosk-shell ends; its window goes with it.
+        .die_with_parent(ParentDeathSignal::Terminate);
     let child = command
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
@@ -287,6 +295,10 @@ pub async fn run(args: DemoArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Err(e) = ports::check_free(&demo_ports(&args)) {
+        eprintln!("paymesh demo: {e}");
+        return ExitCode::FAILURE;
+    }
     let mut cluster = None;
     let layout = match processing_layout(&args, &mut cluster).await {
         Ok(layout) => layout,
@@ -370,6 +382,8 @@ pub async fn run(args: DemoArgs) -> ExitCode {
             )
             .stdout(std::process::Stdio::null())
             .kill_on_drop(true)
+            // `run` is polled by main's block_on, on the main thread (server::children).
+            .die_with_parent(ParentDeathSignal::Terminate)
             .spawn();
         match child {
             Ok(child) => participants.push(Participant {
@@ -423,6 +437,10 @@ pub async fn run(args: DemoArgs) -> ExitCode {
             None
         }
     };
+    // From here on Ctrl-C and SIGTERM stop the network in order (before, they end the
+    // demo at once, and its children with it).
+    let shutdown = listen_for_shutdown();
+    tokio::pin!(shutdown);
     println!();
     println!(
         "paymesh demo is up (data in {}; the next start reuses it). Portals, login admin:",
@@ -508,7 +526,7 @@ pub async fn run(args: DemoArgs) -> ExitCode {
 
     let exited = loop {
         tokio::select! {
-            _ = shutdown_signal() => break None,
+            () = &mut shutdown => break None,
             (key, status) = first_exit(&mut participants) => break Some((key, status)),
             status = shell_exit(&mut shell) => {
                 // Closing the kiosk window is not a reason to stop the network.
@@ -533,6 +551,44 @@ pub async fn run(args: DemoArgs) -> ExitCode {
     }
 }
 
+/// How many processing processes `--processing N` asks for (1 to 4).
+fn processing_processes(args: &DemoArgs) -> usize {
+    usize::from(args.processing.clamp(1, 4))
+}
+
+/// Every port this start of the demo will listen on. The PostgreSQL port is left out when
+/// the demo's own cluster directory has a server's pid file: that is a server left over
+/// from a demo killed outright, which [`postgres::Cluster::start`] stops (a demo still
+/// running would hold the other ports too, and be reported by them).
+fn demo_ports(args: &DemoArgs) -> Vec<ports::DemoPort> {
+    let processes = processing_processes(args);
+    let layout = ProcessingLayout {
+        processes,
+        database_url: None,
+    };
+    let mut ports: Vec<ports::DemoPort> = lineup(&layout)
+        .into_iter()
+        .map(|(key, _, port, _)| ports::DemoPort::new(port, key))
+        .collect();
+    if processes > 1 {
+        ports.push(ports::DemoPort::new(
+            seed::PROCESSING_PORT,
+            "processing's HAProxy",
+        ));
+    }
+    ports.push(ports::DemoPort::new(BRIDGE_PORT, "kiosk-shell's bridge"));
+    let leftover_server = args
+        .data_dir
+        .join("postgres")
+        .join("data")
+        .join("postmaster.pid")
+        .exists();
+    if args.postgres && !leftover_server {
+        ports.push(ports::DemoPort::new(POSTGRES_PORT, "the demo's PostgreSQL"));
+    }
+    ports
+}
+
 /// Where processing's data lives for this start: the demo's PostgreSQL cluster (started
 /// here, kept in `cluster` until the demo ends), the first process's SQLite file shared
 /// by all, or — one process on SQLite — its own data directory.
@@ -540,7 +596,7 @@ async fn processing_layout(
     args: &DemoArgs,
     cluster: &mut Option<postgres::Cluster>,
 ) -> Result<ProcessingLayout, String> {
-    let processes = usize::from(args.processing.clamp(1, 4));
+    let processes = processing_processes(args);
     if processes > 1 && args.tls {
         return Err(
             "--processing with --tls is not supported yet: HAProxy here speaks plain HTTP to \

@@ -2,6 +2,7 @@
 //! database, the router with its layers (tracing → metrics → auth gate → CSRF → handler),
 //! and the listener. [`App::build`] is the one constructor the binary and the tests use.
 
+pub mod children;
 pub mod clock;
 pub mod credentials;
 pub mod csv;
@@ -34,6 +35,7 @@ use shared::serve::{ConnectionStats, ServeLimits, TlsIdentity};
 use tokio::net::TcpListener;
 
 use crate::role::Role;
+use children::DieWithParent;
 
 /// The operator's login on every participant.
 pub const ADMIN_LOGIN: &str = "admin";
@@ -374,20 +376,31 @@ fn role_parts(context: &RoleContext) -> Result<RoleParts, StartError> {
 
 /// Resolves on Ctrl-C or SIGTERM.
 pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    listen_for_shutdown().await
+}
+
+/// Takes over Ctrl-C and SIGTERM now, and resolves when one arrives. Unlike an
+/// `async fn`, whose body (and so the handlers) waits for the first poll, the handlers are
+/// in place when this returns: a SIGTERM sent the moment after, say, the demo printed
+/// that it is up, stops it in order instead of killing it with the default action.
+pub fn listen_for_shutdown() -> impl Future<Output = ()> + Send + 'static {
+    use tokio::signal::unix::{SignalKind, signal};
+    let interrupt = signal(SignalKind::interrupt());
+    let terminate = signal(SignalKind::terminate());
+    async move {
+        let wait = |stream: std::io::Result<tokio::signal::unix::Signal>| async move {
+            match stream {
+                Ok(mut stream) => {
+                    stream.recv().await;
+                }
+                // No handler: never resolve, and the signal keeps its default action.
+                Err(_) => std::future::pending::<()>().await,
             }
-            Err(_) => std::future::pending::<()>().await,
+        };
+        tokio::select! {
+            _ = wait(interrupt) => tracing::info!("Ctrl-C: shutting down"),
+            _ = wait(terminate) => tracing::info!("SIGTERM: shutting down"),
         }
-    };
-    tokio::select! {
-        _ = ctrl_c => tracing::info!("Ctrl-C: shutting down"),
-        _ = terminate => tracing::info!("SIGTERM: shutting down"),
     }
 }
 
@@ -440,7 +453,13 @@ pub async fn run(settings: Settings) -> ExitCode {
 
 /// `--window`: hands the portal to kiosk-shell's ordinary window when a display exists.
 /// The operator's credentials go through the environment (kiosk-shell reads
-/// KIOSK_PORTAL_LOGIN/KIOSK_PORTAL_PASSWORD), not the command line that `ps` shows.
+/// KIOSK_PORTAL_LOGIN/KIOSK_PORTAL_PASSWORD), not the command line that `ps` shows to
+/// every user; a process's environment is readable by its own user and root only.
+///
+/// Closing the window ends only kiosk-shell. The other way round, the window goes with
+/// the portal (a window on a portal that is gone only shows an error): it gets SIGTERM
+/// when this process ends, however it ends. Called from `run`, which `main` polls on its
+/// own thread (see [`children`]).
 fn open_window(
     role: Role,
     base_url: &str,
@@ -464,8 +483,11 @@ fn open_window(
                 .into_iter()
                 .flatten(),
         )
+        // Only this portal's CA, never one from the caller's environment.
+        .env_remove("KIOSK_CA_FILE")
         .env("KIOSK_PORTAL_LOGIN", ADMIN_LOGIN)
         .env("KIOSK_PORTAL_PASSWORD", admin_password)
+        .die_with_parent(children::ParentDeathSignal::Terminate)
         .spawn()
     {
         Ok(mut child) => {
