@@ -7,7 +7,8 @@ use portals::role::Role;
 use serde_json::{Value, json};
 
 use crate::helpers::{
-    ADMIN_PASSWORD, KIOSK_PASSWORD, TERMINAL_PASSWORD, TestApp, eventually, send,
+    ADMIN_PASSWORD, KIOSK_PASSWORD, TERMINAL_PASSWORD, TestApp, eventually, oversized_json_server,
+    send,
 };
 use crate::processing::{Network, fee_of};
 use portals::chaos::proxy::ChaosProxy;
@@ -444,4 +445,47 @@ async fn retention_deletes_sessions_left_without_cash_and_keeps_those_with_cash(
         "the check the session with cash was opened on stays"
     );
     assert_eq!(t.session(with_cash).await["cash"], 10_000);
+}
+
+/// An answer of processing over the agent's 4 MiB cap is no answer: a contract whose
+/// processing answers so is refused as unanswered, and nothing is saved.
+#[tokio::test]
+async fn an_answer_of_processing_over_the_size_cap_is_no_answer() {
+    let money = |amount: i64| json!({"amount": amount, "currency": "RUB"});
+    let processing = oversized_json_server(
+        json!({
+            "agent_id": 1, "balance": money(100_000), "reserved": money(0),
+            "available": money(100_000), "blocked": false
+        }),
+        5 * 1024 * 1024,
+    )
+    .await;
+    let agent = TestApp::spawn(Role::Agent).await;
+    let (status, body) = send(
+        &agent,
+        reqwest::Method::PUT,
+        "/api/admin/v1/contract",
+        ("admin", ADMIN_PASSWORD),
+        Some(json!({
+            "processing_url": format!("http://{processing}/api/agent/v1"),
+            "contract_number": "AG-000001", "login": "agent-1", "password": "p"
+        })),
+    )
+    .await;
+    let text = body.to_string();
+    let shown = &text[..text.len().min(300)];
+    assert_eq!(status, 422, "{shown}");
+    let why = body["error"]["fields"]["processing_url"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(why.contains("larger than 4194304 bytes"), "{shown}");
+    let (status, _) = send(
+        &agent,
+        reqwest::Method::GET,
+        "/api/admin/v1/contract",
+        ("admin", ADMIN_PASSWORD),
+        None,
+    )
+    .await;
+    assert_eq!(status, 404, "no contract saved");
 }

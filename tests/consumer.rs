@@ -3,7 +3,7 @@
 use portals::role::Role;
 use serde_json::{Value, json};
 
-use crate::helpers::{ADMIN_PASSWORD, TestApp, send};
+use crate::helpers::{ADMIN_PASSWORD, TestApp, oversized_json_server, send};
 
 /// As the consumer's operator.
 async fn call(
@@ -179,5 +179,55 @@ async fn bad_contracts_are_refused_and_a_corrupt_file_is_kept_aside() {
     assert!(
         !root.join("data/contracts.json").exists(),
         "nothing was written"
+    );
+}
+
+/// A provider's usage answer over the consumer's 64 KiB cap is no answer: `502
+/// provider_unavailable` naming the cap, and no use remembered.
+#[tokio::test]
+async fn a_usage_answer_over_the_size_cap_is_no_answer() {
+    let usage = oversized_json_server(
+        json!({"charged": {"amount": 500, "currency": "RUB"}, "balance": {"amount": 9_500, "currency": "RUB"}}),
+        128 * 1024,
+    )
+    .await;
+    let consumer = TestApp::spawn(Role::Consumer).await;
+    let (status, contract) = call(
+        &consumer,
+        reqwest::Method::POST,
+        "/api/admin/v1/contracts",
+        Some(json!({
+            "provider_name": "Megafon", "account": "9161234567", "login": "l", "password": "p",
+            "usage_url": format!("http://{usage}/api/usage/v1/usage"), "services": ["call"]
+        })),
+    )
+    .await;
+    assert_eq!(status, 201, "{contract}");
+    let id = contract["id"].as_i64().unwrap();
+    let (status, body) = call(
+        &consumer,
+        reqwest::Method::POST,
+        &format!("/api/admin/v1/contracts/{id}/use"),
+        Some(json!({"service": "call", "quantity": 1})),
+    )
+    .await;
+    // Were the answer passed on, it would be 128 KiB: say only its start.
+    let text = body.to_string();
+    let shown = &text[..text.len().min(300)];
+    assert_eq!(status, 502, "{shown}");
+    assert_eq!(body["error"]["code"], "provider_unavailable");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("larger than 65536 bytes"), "{shown}");
+    let (_, stored) = call(
+        &consumer,
+        reqwest::Method::GET,
+        &format!("/api/admin/v1/contracts/{id}"),
+        None,
+    )
+    .await;
+    assert_eq!(
+        stored["uses"].as_array().map(Vec::len),
+        Some(0),
+        "no use remembered"
     );
 }

@@ -251,3 +251,30 @@ pub fn now_rfc3339() -> String {
         .format(&time::format_description::well_known::Rfc3339)
         .expect("the current time formats as RFC 3339")
 }
+
+/// A server answering every request `200` with the JSON object `fields` padded (a
+/// `padding` string) to more than `bytes`, streamed in 64 KiB chunks without a
+/// Content-Length, so a client's cap must catch it while it arrives. Its address.
+pub async fn oversized_json_server(fields: serde_json::Value, bytes: usize) -> SocketAddr {
+    let mut answer = fields;
+    answer["padding"] = serde_json::Value::String("x".repeat(bytes));
+    let answer = answer.to_string();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let router = axum::Router::new().fallback(move || {
+        let chunks: Vec<axum::body::Bytes> = answer
+            .as_bytes()
+            .chunks(64 * 1024)
+            .map(axum::body::Bytes::copy_from_slice)
+            .collect();
+        async move {
+            let stream =
+                futures::stream::iter(chunks.into_iter().map(Ok::<_, std::convert::Infallible>));
+            axum::body::Body::from_stream(stream)
+        }
+    });
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    addr
+}
