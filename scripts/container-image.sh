@@ -125,6 +125,7 @@ else
     say "kiosk-shell left out: $shell links WebKitGTK, which the slim image has not (build it with --no-default-features to include it)"
   fi
   "${build[@]}" --build-arg BINARIES=prebuilt "$ctx"
+  rm -rf "$ctx" # the image has it; a rerun stages it again (seconds)
 fi
 
 # Earlier builds' images, now unnamed (ours only: the Dockerfile labels them).

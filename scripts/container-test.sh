@@ -29,7 +29,7 @@ phase_start=$started
 phase() { # phase NAME: the time since the previous phase ended
   local t
   t=$(now_ms)
-  timings+=("$(printf '%-9s %6.1f s' "$1" "$(((t - phase_start)))e-3")")
+  timings+=("$(printf '%-9s %6.1f s' "$1" "$((t - phase_start))e-3")")
   phase_start=$t
 }
 
@@ -102,8 +102,9 @@ container() { # container SERVICE: its container's name
 # Everything of this compose project, by the label both composes put on what they make:
 # containers, then volumes and networks (podman-compose 1.0.3's `down -v` keeps the
 # networks, and pauses a second after each command it runs). Stopped in dependency
-# order: processing stopped after its database takes its 10 s stop timeout (its shutdown
-# waits on the pool).
+# order: processing stopped after its database was seen to take its whole 10 s stop
+# timeout (a request in flight waiting on the database pool, most likely).
+# shellcheck disable=SC2086 # the lists of ids are split on purpose
 teardown() {
   local label="label=com.docker.compose.project=$project" ids s
   for s in "agent provider-a provider-b" processing postgres; do
@@ -320,4 +321,4 @@ total=$(now_ms)
 echo
 echo "container-test: PASSED ($engine, BINARIES=$binaries, image ${image_line#image: })"
 printf '  %s\n' "${timings[@]}"
-printf '  %-9s %6.1f s\n' total "$(((total - started)))e-3"
+printf '  %-9s %6.1f s\n' total "$((total - started))e-3"
