@@ -707,9 +707,11 @@ async fn every_file_with_a_secret_or_money_is_owner_only_after_a_real_start() {
         Role::Agent,
         Role::Consumer,
     ] {
-        // No --admin-password, no --kiosk-password: both are generated into the directory.
+        // No --admin-password, --kiosk-password or --terminal-password: all are generated
+        // into the directory.
         let app = TestApp::spawn_with(role, tempfile::tempdir().unwrap(), None, |s| {
             s.kiosk_password = None;
+            s.terminal_password = None;
         })
         .await
         .expect("starts");
@@ -727,7 +729,9 @@ async fn every_file_with_a_secret_or_money_is_owner_only_after_a_real_start() {
         assert!(status < 300, "{role}: {body}");
         let mut files = vec![dir.join("admin-password")];
         if role == Role::Agent {
+            // The kiosk page's credential, and kiosk-shell's (the one that reports cash).
             files.push(dir.join("kiosk-password"));
+            files.push(dir.join("terminal-password"));
         }
         if role == Role::Consumer {
             files.push(dir.join("contracts.json"));

@@ -536,15 +536,20 @@ mod tests {
     fn journal_files_are_owner_only() {
         let dir = tempfile::tempdir().unwrap();
         // A journal left by an older version with a wide mode is narrowed on open.
-        std::fs::write(dir.path().join("acks.jsonl"), b"").unwrap();
-        std::fs::set_permissions(
-            dir.path().join("acks.jsonl"),
-            std::fs::Permissions::from_mode(0o644),
-        )
-        .unwrap();
+        for name in ["acks.jsonl", "delivered.jsonl"] {
+            std::fs::write(dir.path().join(name), b"").unwrap();
+            std::fs::set_permissions(
+                dir.path().join(name),
+                std::fs::Permissions::from_mode(0o644),
+            )
+            .unwrap();
+        }
         let mut j = Journal::open(dir.path()).unwrap();
-        j.record(4, Kopecks::new(10_000), false).unwrap();
-        for name in ["bills.jsonl", "acks.jsonl", "shell-id"] {
+        let bill = j.record(4, Kopecks::new(10_000), false).unwrap();
+        // The agent's answers for the bills are a record of money too.
+        j.delivered(&bill.event_id, "credited to session 1")
+            .unwrap();
+        for name in ["bills.jsonl", "acks.jsonl", "delivered.jsonl", "shell-id"] {
             let mode = std::fs::metadata(dir.path().join(name))
                 .unwrap()
                 .permissions()
