@@ -4,6 +4,10 @@
 //! kiosk pays → the subscriber's balance rises by the amount, the agent's falls by the
 //! amount and the processing fee, the ledger verifies → the subscriber's calls are
 //! charged and the balance falls → Ctrl-C stops everything cleanly.
+//!
+//! And the demo cleans up after itself: killed outright it takes every process it started
+//! along (the kernel's parent-death signal), and a demo that finds a port taken says
+//! which before it starts anything.
 
 use std::io::BufRead;
 use std::path::Path;
@@ -15,12 +19,16 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::helpers::{eventually, send_to};
+use crate::proc_tree;
 
 /// The demo's fixed ports (its tests run one at a time: .config/nextest.toml).
 const CONSUMER_PORT: u16 = 8401;
 const PROCESSING_PORT: u16 = 8403;
 const AGENT_PORT: u16 = 8404;
 const BRIDGE: &str = "127.0.0.1:8910";
+/// Every port of `paymesh demo --processing 2 --postgres`: the participants, HAProxy on
+/// processing's port, the two processing processes, PostgreSQL, kiosk-shell's bridge.
+const ALL_PORTS: [u16; 10] = [8401, 8402, 8403, 8404, 8405, 8406, 8413, 8423, 8430, 8910];
 
 /// The demo as a process; stopped with SIGTERM (as Ctrl-C) so that it stops its own
 /// children: killing it outright would leave them holding the demo's ports.
@@ -513,4 +521,95 @@ where
             }
         }
     }
+}
+
+/// `paymesh demo` killed with SIGKILL — no Ctrl-C handler runs — takes along every process
+/// it started: the participants, HAProxy, kiosk-shell, and PostgreSQL with its backends
+/// (`--processing 2 --postgres` has them all). Within seconds each is gone and the ports
+/// are free, and the next demo on the same data starts and signs its contracts.
+#[tokio::test]
+async fn a_demo_killed_with_sigkill_leaves_nothing_running_and_the_next_one_starts() {
+    let data = tempfile::tempdir().unwrap();
+    let flags = ["--processing", "2", "--postgres"];
+    let mut demo = Demo::start(data.path(), &flags);
+    let family = proc_tree::descendants(demo.child.id());
+    let count = |name: &str| family.iter().filter(|p| p.comm == name).count();
+    // Two processing processes, the agent, the consumer, three providers.
+    assert_eq!(count("paymesh"), 7, "{family:#?}");
+    for name in ["haproxy", "kiosk-shell", "postgres"] {
+        assert!(count(name) >= 1, "no {name} below the demo: {family:#?}");
+    }
+
+    demo.child.kill().unwrap();
+    demo.child.wait().unwrap();
+    let start = Instant::now();
+    let all_gone = || family.iter().all(|p| proc_tree::is_gone(p.pid));
+    while !all_gone() && start.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let survivors: Vec<_> = family
+        .iter()
+        .filter(|p| !proc_tree::is_gone(p.pid))
+        .collect();
+    assert!(
+        survivors.is_empty(),
+        "still running 10 s after the demo was killed: {survivors:#?}"
+    );
+    eprintln!(
+        "all {} processes of the demo gone {} ms after its SIGKILL",
+        family.len(),
+        start.elapsed().as_millis()
+    );
+    for port in ALL_PORTS {
+        assert!(
+            std::net::TcpListener::bind(("127.0.0.1", port)).is_ok(),
+            "port {port} is still taken after the demo was killed"
+        );
+    }
+
+    let mut next = Demo::start(data.path(), &flags);
+    assert!(
+        next.printed
+            .iter()
+            .any(|l| l.contains("paymesh demo is up")),
+        "{:#?}",
+        next.printed
+    );
+    assert_eq!(next.stop(), Some(0), "Ctrl-C stops the next demo cleanly");
+}
+
+/// A demo that finds one of its ports taken (here Tele2's, by this test) says which port
+/// and that another demo may be running, and exits before it starts anything: its data
+/// directory stays empty.
+#[test]
+fn a_demo_that_finds_a_port_taken_names_it_and_starts_nothing() {
+    let _holder = std::net::TcpListener::bind(("127.0.0.1", 8405)).expect("port 8405 is free");
+    let data = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_paymesh"))
+        .args(["demo", "--no-window", "--data-dir"])
+        .arg(data.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("the demo did not stop at the taken port");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(!status.success(), "{status}: {stderr}");
+    assert!(
+        stderr.contains("port 8405 (tele2) is already in use: another paymesh demo may be running"),
+        "{stderr}"
+    );
+    let made: Vec<_> = std::fs::read_dir(data.path()).unwrap().flatten().collect();
+    assert!(made.is_empty(), "the demo started something: {made:?}");
 }

@@ -2,9 +2,16 @@
 //!
 //! * in-process: each role's real router on `127.0.0.1:0` with a temp data directory;
 //! * processes: the real `paymesh` binary started as a child;
-//! * browser: headless Chromium (through chromedriver) on a served portal.
+//! * browser: headless Chromium (through chromedriver) on a served portal;
+//! * windows: `paymesh <role> --window` under Xvfb, checked by screenshot.
 
 mod helpers;
+// Shared with kiosk-shell's window tests: one copy of the Xvfb display, the screenshots,
+// the process groups and the process-tree reading.
+#[path = "../kiosk-shell/tests/support/proc_tree.rs"]
+mod proc_tree;
+#[path = "../kiosk-shell/tests/support/xvfb.rs"]
+mod xvfb;
 
 mod agent;
 mod auth_matrix;
@@ -31,3 +38,4 @@ mod provider;
 mod reports;
 mod scale_out;
 mod tls;
+mod window;

@@ -4,22 +4,21 @@
 //!
 //! Needs `Xvfb` and ImageMagick (`import`, `convert`): `scripts/install-deps.sh --test`.
 //! Every child (Xvfb, kiosk-shell and what it starts) runs in its own process group and
-//! is killed with it when its guard drops, on every path out of a test.
+//! is killed with it when its guard drops, on every path out of a test (`support/xvfb.rs`,
+//! shared with the workspace's window tests).
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Generous: WebKit or Chromium starting on a loaded 2-core CI machine.
 const DEADLINE: Duration = Duration::from_secs(120);
-const SCREEN: (u32, u32) = (1600, 1000);
 /// The page's background, an unusual colour nothing else on the screen has.
 const PAGE_RGB: [u8; 3] = [18, 140, 126];
 /// The background of the shell's own notice ("out of service, retrying").
@@ -27,122 +26,27 @@ const NOTICE_RGB: [u8; 3] = [238, 242, 250];
 const LOGIN: &str = "kiosk";
 const PASSWORD: &str = "s3cret pw";
 
-/// A child process group, killed when dropped.
-struct Group {
-    child: Child,
-    name: &'static str,
-}
+#[path = "support/proc_tree.rs"]
+mod proc_tree;
+#[path = "support/xvfb.rs"]
+mod xvfb;
 
-impl Group {
-    fn spawn(name: &'static str, command: &mut Command) -> Group {
-        let child = command.process_group(0).spawn().unwrap_or_else(|e| {
-            panic!("cannot start {name}: {e} (scripts/install-deps.sh --test)")
-        });
-        Group { child, name }
-    }
+use xvfb::{Display, Group, SCREEN, Screenshot, wait_until};
 
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    fn exited(&mut self) -> Option<std::process::ExitStatus> {
-        self.child.try_wait().ok().flatten()
-    }
-}
-
-impl Drop for Group {
-    fn drop(&mut self) {
-        // The whole group: Chromium's and WebKit's helper processes too.
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &format!("-{}", self.child.id())])
-            .stderr(Stdio::null())
-            .status();
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        eprintln!("stopped {}", self.name);
-    }
-}
-
-/// Xvfb on a display number nobody uses.
-struct Display {
-    number: u32,
-    _xvfb: Group,
-}
-
-impl Display {
-    fn start() -> Display {
-        let (w, h) = SCREEN;
-        // -displayfd: Xvfb picks a free display number itself and writes it to the fd,
-        // here its stdout, once it is ready to accept clients — no guessing, no races
-        // between tests running in parallel.
-        let mut xvfb = Group::spawn(
-            "Xvfb",
-            Command::new("Xvfb")
-                .args(["-displayfd", "1", "-nolisten", "tcp"])
-                .args(["-screen", "0", &format!("{w}x{h}x24")])
-                .stdout(Stdio::piped())
-                .stderr(Stdio::null()),
-        );
-        let stdout = xvfb.child.stdout.take().expect("Xvfb's stdout");
-        let mut line = String::new();
-        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line)
-            .expect("read Xvfb's display number");
-        let number = line
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("Xvfb did not start (it said {line:?})"));
-        Display {
-            number,
-            _xvfb: xvfb,
-        }
-    }
-
-    fn name(&self) -> String {
-        format!(":{}", self.number)
-    }
-
-    /// The whole screen as a PNG (kept for looking at) and as RGB pixels.
-    fn screenshot(&self, name: &str) -> Screenshot {
-        let png = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}.png"));
-        let status = Command::new("import")
-            .args(["-display", &self.name(), "-window", "root"])
-            .arg(&png)
-            .status()
-            .expect("cannot run ImageMagick's import (scripts/install-deps.sh --test)");
-        assert!(status.success(), "import failed: {status}");
-        let rgb = Command::new("convert")
-            .arg(&png)
-            .arg("rgb:-")
-            .output()
-            .expect("cannot run ImageMagick's convert");
-        assert!(rgb.status.success(), "convert failed");
-        assert_eq!(rgb.stdout.len(), (SCREEN.0 * SCREEN.1 * 3) as usize);
-        Screenshot {
-            png,
-            rgb: rgb.stdout,
-        }
-    }
-}
-
-struct Screenshot {
-    png: PathBuf,
-    rgb: Vec<u8>,
-}
-
-impl Screenshot {
-    fn is_page(&self, x: u32, y: u32) -> bool {
-        let i = ((y * SCREEN.0 + x) * 3) as usize;
-        self.rgb[i..i + 3] == PAGE_RGB
-    }
-
+/// The page's colour, as the checks below ask about it.
+trait PageColour {
+    fn is_page(&self, x: u32, y: u32) -> bool;
     /// Share of the screen in the page's colour.
+    fn page_share(&self) -> f64;
+}
+
+impl PageColour for Screenshot {
+    fn is_page(&self, x: u32, y: u32) -> bool {
+        self.pixel(x, y) == PAGE_RGB
+    }
+
     fn page_share(&self) -> f64 {
         self.share(PAGE_RGB)
-    }
-
-    fn share(&self, rgb: [u8; 3]) -> f64 {
-        let n = self.rgb.chunks_exact(3).filter(|p| *p == rgb).count();
-        n as f64 / f64::from(SCREEN.0 * SCREEN.1)
     }
 }
 
@@ -288,18 +192,6 @@ fn pages(first: String) -> HashMap<&'static str, String> {
 /// which it does only with the token and the page's exact origin.
 const BRIDGE_PROBE: &str = r#"const bridge = new URLSearchParams(location.search).get('bridge');
   if (bridge) { const ws = new WebSocket(bridge); ws.onopen = () => fetch('/bridge-open'); }"#;
-
-/// Polls `done` until it holds or `limit` passes; says which.
-fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let start = Instant::now();
-    while start.elapsed() < limit {
-        if done() {
-            return true;
-        }
-        thread::sleep(Duration::from_millis(200));
-    }
-    done()
-}
 
 /// Waits for `cond`, failing the test with what was seen if it never holds; a kiosk-shell
 /// that exited early fails at once.
@@ -565,46 +457,13 @@ fn chromium_window_gets_the_credentials_without_a_prompt() {
     });
 }
 
-/// WebKit's web (renderer) processes below `ancestor`, found through /proc (with a
-/// bubblewrap sandbox they are its grandchildren).
+/// WebKit's web (renderer) processes below `ancestor` (with a bubblewrap sandbox they are
+/// its grandchildren).
 fn web_processes(ancestor: u32) -> Vec<u32> {
-    let mut procs = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        // "pid (comm) state ppid …"; comm may hold spaces, so split at the last ')'.
-        let Some((front, back)) = stat.rsplit_once(')') else {
-            continue;
-        };
-        let comm = front.split_once('(').map_or("", |(_, c)| c).to_owned();
-        let Some(ppid) = back
-            .split_whitespace()
-            .nth(1)
-            .and_then(|p| p.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        procs.push((pid, ppid, comm));
-    }
-    let mut family = vec![ancestor];
-    let mut grew = true;
-    while grew {
-        grew = false;
-        for (pid, ppid, _) in &procs {
-            if family.contains(ppid) && !family.contains(pid) {
-                family.push(*pid);
-                grew = true;
-            }
-        }
-    }
-    procs
+    proc_tree::descendants(ancestor)
         .into_iter()
-        .filter(|(pid, _, comm)| family.contains(pid) && comm.starts_with("WebKitWebProces"))
-        .map(|(pid, _, _)| pid)
+        .filter(|p| p.comm.starts_with("WebKitWebProces"))
+        .map(|p| p.pid)
         .collect()
 }
 
