@@ -88,20 +88,20 @@ mod tests {
     /// A child of a thread that ends is signalled: the hook is really installed.
     #[test]
     fn a_child_dies_when_the_thread_that_started_it_ends() {
-        let pid = std::thread::spawn(|| {
-            let child = Command::new("sleep")
+        let mut child = std::thread::spawn(|| {
+            Command::new("sleep")
                 .arg("30")
                 .stdin(Stdio::null())
                 .die_with_parent(ParentDeathSignal::Terminate)
                 .spawn()
-                .expect("sleep starts");
-            child.id()
+                .expect("sleep starts")
         })
         .join()
         .expect("the spawning thread");
+        let pid = child.id();
         let deadline = Instant::now() + Duration::from_secs(5);
-        // The child is our zombie until reaped: it is gone when its state is Z or it is not
-        // there at all.
+        // The process is still our child, so it stays a zombie (state Z) until reaped:
+        // it is gone when that is its state, or when it is not there at all.
         let gone = || {
             std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |stat| {
                 stat.rsplit_once(") ")
@@ -109,15 +109,17 @@ mod tests {
             })
         };
         while !gone() {
-            assert!(
-                Instant::now() < deadline,
-                "sleep {pid} outlived its parent thread"
-            );
+            if Instant::now() >= deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("sleep {pid} outlived its parent thread");
+            }
             std::thread::sleep(Duration::from_millis(20));
         }
-        // SAFETY: waitpid on our own child, to reap it.
-        unsafe {
-            libc::waitpid(pid as libc::pid_t, std::ptr::null_mut(), 0);
-        }
+        let status = child.wait().expect("reaped");
+        assert_eq!(
+            std::os::unix::process::ExitStatusExt::signal(&status),
+            Some(libc::SIGTERM)
+        );
     }
 }
