@@ -19,10 +19,10 @@ as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
 
 # The kiosk window (kiosk-shell, part of the default build) links WebKitGTK and GTK.
 apt_packages=(pkg-config libwebkit2gtk-4.1-dev libgtk-3-dev libsoup-3.0-dev libjavascriptcoregtk-4.1-dev)
-# The window tests: a virtual X server and a screenshot tool; x11-utils' xwininfo reads
-# the windows' titles (`paymesh <role> --window`).
+# The window tests: a virtual X server, a screenshot tool, and keys and clicks (xdotool);
+# x11-utils' xwininfo reads the windows' titles (`paymesh <role> --window`).
 if $want_test; then
-  apt_packages+=(xvfb imagemagick x11-utils)
+  apt_packages+=(xvfb imagemagick xdotool x11-utils)
 fi
 if $want_test; then
   # socat: the PTY pairs of the CCNET tests; libudev-dev: the `cashcode` dev-dependency's

@@ -73,6 +73,10 @@ struct ShellArgs {
     no_window: bool,
     #[arg(long, conflicts_with = "window_only")]
     chromium: bool,
+    /// With --chromium: a renderer that answers no probe for this many seconds is killed
+    /// and the kiosk page loaded again.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
+    renderer_hang_s: u64,
     #[arg(long)]
     window_only: bool,
 }
@@ -211,7 +215,11 @@ fn run_shell(args: ShellArgs) -> anyhow::Result<()> {
             .display()
     );
     let outcome = match (window, portal) {
-        (Some(window), Some(portal)) => window.open(&kiosk_url(&portal, &terminal.bridge_url)),
+        (Some(window), Some(portal)) => window.open(
+            &kiosk_url(&portal, &terminal.bridge_url),
+            &runtime,
+            Duration::from_secs(args.renderer_hang_s),
+        ),
         _ => {
             runtime.block_on(stop_signal());
             Ok(())
@@ -253,14 +261,33 @@ impl KioskWindow {
         }
     }
 
-    /// Opens `url` (the kiosk page with its bridge); returns when the window closes.
-    fn open(self, url: &str) -> anyhow::Result<()> {
+    /// Opens `url` (the kiosk page with its bridge); returns when the window closes —
+    /// Chromium's kiosk only when asked to stop (SIGTERM, Ctrl-C): it holds the screen,
+    /// starting Chromium again whenever it exits.
+    fn open(
+        self,
+        url: &str,
+        runtime: &tokio::runtime::Runtime,
+        hang_after: Duration,
+    ) -> anyhow::Result<()> {
         match self {
             KioskWindow::Webview(spec) => window::open_webview(&WindowSpec {
                 url: url.to_owned(),
                 ..spec
             }),
-            KioskWindow::Chromium(chromium) => chromium.run(url),
+            KioskWindow::Chromium(chromium) => {
+                let options = window::chromium::KioskOptions {
+                    hang_after,
+                    ..Default::default()
+                };
+                let stop = options.stop.clone();
+                runtime.spawn(async move {
+                    stop_signal().await;
+                    tracing::info!("kiosk: asked to stop; closing Chromium");
+                    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+                });
+                chromium.run(url, &options)
+            }
         }
     }
 }

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -142,8 +142,18 @@ fn answer(
         authorized,
     });
     let bare = path.split('?').next().unwrap_or("");
+    let first_hang = bare == "/hang"
+        && hits
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|h| h.authorized && h.path == "/hang")
+            .count()
+            == 1;
     let (status, body) = match pages.get(bare) {
         _ if !authorized => ("401 Unauthorized", "login required".to_owned()),
+        // The page that hangs its renderer does so on its first load only.
+        _ if bare == "/hang" => ("200 OK", if first_hang { "yes" } else { "no" }.to_owned()),
         Some(body) => ("200 OK", body.clone()),
         None => ("404 Not Found", "no such page".to_owned()),
     };
@@ -467,6 +477,18 @@ fn web_processes(ancestor: u32) -> Vec<u32> {
         .collect()
 }
 
+/// Chromium's renderer processes below `ancestor`.
+fn chromium_renderers(ancestor: u32) -> Vec<u32> {
+    proc_tree::descendants(ancestor)
+        .into_iter()
+        .filter(|p| {
+            std::fs::read(format!("/proc/{}/cmdline", p.pid))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains("--type=renderer"))
+        })
+        .map(|p| p.pid)
+        .collect()
+}
+
 /// Runs `openssl` with `args` in `dir`; panics with its output if it fails.
 fn openssl(dir: &Path, args: &[&str]) {
     let out = Command::new("openssl")
@@ -589,4 +611,259 @@ fn window_trusts_a_portal_certificate_from_the_ca_file() {
     screenshot_until(&display, "tls-ca-file", |s| {
         s.is_page(5, 5) && s.is_page(1270, 790)
     });
+}
+
+/// `xdotool` on the test's display: keys and clicks as a customer's hands make them.
+fn xdotool(display: &Display, args: &[&str]) {
+    let status = Command::new("xdotool")
+        .args(args)
+        .env("DISPLAY", display.name())
+        .status()
+        .expect("cannot run xdotool (scripts/install-deps.sh --test)");
+    assert!(status.success(), "xdotool {args:?}: {status}");
+}
+
+/// The Chromium kiosk with a one-second hang limit, `HOME` in `home` (where a download
+/// would land).
+fn chromium_kiosk(display: &Display, url: &str, journal: &Path, home: &Path) -> Group {
+    Group::spawn(
+        "kiosk-shell --chromium",
+        kiosk_shell(display)
+            .env("HOME", home)
+            .args([
+                "--portal",
+                url,
+                "--portal-login",
+                LOGIN,
+                "--portal-password",
+                PASSWORD,
+            ])
+            .args(["--simulator", "--bridge-listen", "127.0.0.1:0", "--journal"])
+            .arg(journal)
+            .args(["--chromium", "--renderer-hang-s", "3"]),
+    )
+}
+
+/// Everything a customer's fingers or a page's script could use to leave the kiosk page
+/// or open the browser's own tools, tried on a Chromium kiosk: it stays on its page.
+#[test]
+fn chromium_kiosk_stays_on_the_portal_with_the_browsers_tools_off() {
+    let display = Display::start();
+    let elsewhere = Portal::start("127.0.0.2", pages("elsewhere".into()));
+    // The page reports what reached it (and whether the shell had cancelled it already),
+    // then tries every way off the portal, and downloads a file.
+    let escape = format!(
+        r#"const report = what => fetch('/report?' + what);
+  addEventListener('keydown', e => report('key=' + encodeURIComponent(e.key) + '&prevented=' + e.defaultPrevented));
+  addEventListener('contextmenu', e => report('contextmenu&prevented=' + e.defaultPrevented));
+  addEventListener('wheel', e => {{ if (e.ctrlKey) report('ctrlwheel&prevented=' + e.defaultPrevented); }});
+  // A tap is a user's gesture: the popup blocker lets this window open, the kiosk must not.
+  addEventListener('click', e => {{ if (e.isTrusted) {{ report('click'); window.open('{tapped}'); }} }});
+  const download = document.createElement('a'); download.href = '/after-load'; download.download = 'receipt.txt';
+  document.body.appendChild(download); download.click();
+  location.href = '{away}';
+  window.open('{popup}');
+  const a = document.createElement('a'); a.href = '{link}'; a.target = '_blank';
+  document.body.appendChild(a); a.click();
+  setTimeout(() => fetch('/still-here'), 1500);"#,
+        away = elsewhere.url("/page"),
+        popup = elsewhere.url("/popup"),
+        link = elsewhere.url("/link"),
+        tapped = elsewhere.url("/tapped"),
+    );
+    let mut pages = pages(page("Chromium lock", &escape));
+    pages.insert("/report", "ok".to_owned());
+    let portal = Portal::start("127.0.0.1", pages);
+    let journal = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let mut shell = chromium_kiosk(&display, &portal.url("/page"), journal.path(), home.path());
+    expect(
+        &mut shell,
+        &portal,
+        "the page still there after its escapes",
+        || portal.saw("/still-here") >= 1,
+    );
+    // A customer's hands: the context menu, DevTools' keys, zoom by keys and by wheel.
+    xdotool(&display, &["mousemove", "800", "500"]);
+    xdotool(&display, &["click", "3"]);
+    xdotool(&display, &["key", "F12"]);
+    xdotool(&display, &["key", "ctrl+shift+i"]);
+    xdotool(&display, &["key", "ctrl+plus"]);
+    xdotool(
+        &display,
+        &["keydown", "ctrl", "click", "4", "keyup", "ctrl"],
+    );
+    // A new window by a tap on the page and by Ctrl+N.
+    xdotool(&display, &["click", "1"]);
+    xdotool(&display, &["key", "ctrl+n"]);
+    let reports = |what: &str| {
+        portal
+            .hits()
+            .iter()
+            .filter(|h| h.path.starts_with(&format!("/report?{what}")))
+            .map(|h| h.path.clone())
+            .collect::<Vec<_>>()
+    };
+    expect(
+        &mut shell,
+        &portal,
+        "the page told of every key and click",
+        || {
+            [
+                "click",
+                "contextmenu",
+                "key=F12",
+                "key=I",
+                "key=%2B",
+                "ctrlwheel",
+            ]
+            .iter()
+            .all(|what| !reports(what).is_empty())
+        },
+    );
+    for what in ["contextmenu", "key=F12", "key=I", "key=%2B", "ctrlwheel"] {
+        for seen in reports(what) {
+            assert!(
+                seen.ends_with("prevented=true"),
+                "{seen}: the kiosk let it through"
+            );
+        }
+    }
+    // Nothing on the screen but the page: no menu, no DevTools, no second window.
+    let (w, h) = SCREEN;
+    screenshot_until(&display, "chromium-lock", |s| {
+        s.is_page(0, 0) && s.is_page(w - 3, h - 3) && s.page_share() > 0.97
+    });
+    assert!(
+        elsewhere.hits().is_empty(),
+        "the kiosk left the portal: {:?}",
+        elsewhere.hits()
+    );
+    assert_eq!(
+        portal.saw("/page"),
+        1,
+        "the page was loaded again: {:?}",
+        portal.hits()
+    );
+    let downloads: Vec<_> = walk(home.path())
+        .into_iter()
+        .filter(|p| p.to_string_lossy().contains("receipt"))
+        .collect();
+    assert!(downloads.is_empty(), "a download was saved: {downloads:?}");
+}
+
+/// Every file below `dir`.
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+#[test]
+fn chromium_kiosk_reloads_after_its_renderer_crashes() {
+    let display = Display::start();
+    let portal = Portal::start("127.0.0.1", pages(page("Crash", BRIDGE_PROBE)));
+    let journal = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let mut shell = chromium_kiosk(&display, &portal.url("/page"), journal.path(), home.path());
+    expect(&mut shell, &portal, "the first load and the bridge", || {
+        portal.saw("/after-load") >= 1 && portal.saw("/bridge-open") >= 1
+    });
+    let renderers = chromium_renderers(shell.pid());
+    assert!(
+        !renderers.is_empty(),
+        "no Chromium renderer under kiosk-shell"
+    );
+    for pid in &renderers {
+        let _ = Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status();
+    }
+    expect(&mut shell, &portal, "a reload after the crash", || {
+        portal.saw("/page") >= 2
+            && portal.saw("/after-load") >= 2
+            && portal.saw("/bridge-open") >= 2
+    });
+    screenshot_until(&display, "chromium-after-crash", |s| s.page_share() > 0.95);
+}
+
+#[test]
+fn chromium_kiosk_reloads_a_renderer_that_hangs() {
+    let display = Display::start();
+    // The first load's script loops for ever; a reload's goes on to say it is alive.
+    let hang = r#"fetch('/hang').then(r => r.text()).then(t => {
+    if (t === 'yes') { while (true) {} }
+    fetch('/alive');
+  });"#;
+    let mut pages = pages(page("Hang", hang));
+    pages.insert("/alive", "ok".to_owned());
+    let portal = Portal::start("127.0.0.1", pages);
+    let journal = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let mut shell = chromium_kiosk(&display, &portal.url("/page"), journal.path(), home.path());
+    expect(
+        &mut shell,
+        &portal,
+        "the hang, then a reload that lives",
+        || portal.saw("/hang") >= 2 && portal.saw("/alive") >= 1,
+    );
+    assert!(portal.saw("/page") >= 2, "{:?}", portal.hits());
+    screenshot_until(&display, "chromium-after-hang", |s| s.page_share() > 0.95);
+}
+
+#[test]
+fn chromium_kiosk_shows_out_of_service_while_the_portal_is_gone() {
+    let display = Display::start();
+    let portal = Portal::start("127.0.0.1", pages(page("Before", "")));
+    let addr = portal.addr;
+    let journal = tempfile::tempdir().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let mut shell = chromium_kiosk(&display, &portal.url("/page"), journal.path(), home.path());
+    expect(&mut shell, &portal, "the page", || {
+        portal.saw("/after-load") >= 1
+    });
+    screenshot_until(&display, "chromium-before-outage", |s| {
+        s.page_share() > 0.95
+    });
+    drop(portal);
+    // The shell's notice, not Chromium's error page nor the proxy's 502.
+    screenshot_until(&display, "chromium-outage", |s| s.share(NOTICE_RGB) > 0.9);
+    assert!(shell.exited().is_none(), "kiosk-shell gave up");
+    let portal = Portal::start_at(&addr.to_string(), pages(page("After", "")));
+    expect(
+        &mut shell,
+        &portal,
+        "the page once the portal is back",
+        || portal.saw("/after-load") >= 1,
+    );
+    screenshot_until(&display, "chromium-after-outage", |s| s.page_share() > 0.95);
+}
+
+#[test]
+fn chromium_kiosk_with_a_refused_password_says_so() {
+    let display = Display::start();
+    let portal = Portal::start("127.0.0.1", pages(page("Refused", "")));
+    let journal = tempfile::tempdir().unwrap();
+    let mut shell = Group::spawn(
+        "kiosk-shell --chromium",
+        kiosk_shell(&display)
+            .args(["--portal", &portal.url("/page"), "--portal-login", LOGIN])
+            .args(["--portal-password", "wrong", "--simulator"])
+            .args(["--bridge-listen", "127.0.0.1:0", "--journal"])
+            .arg(journal.path())
+            .arg("--chromium"),
+    );
+    expect(&mut shell, &portal, "the page asked for", || {
+        portal.hits().iter().any(|h| h.path.starts_with("/page"))
+    });
+    // The shell's notice, not Chromium's login dialog over a 401 page.
+    screenshot_until(&display, "chromium-refused", |s| s.share(NOTICE_RGB) > 0.9);
+    assert_eq!(portal.saw("/page"), 0);
 }

@@ -7,10 +7,15 @@
 //! * `webview` (feature `webview`) — WebKitGTK through wry in a tao window; credentials
 //!   answer WebKit's `authenticate` signal.
 //! * [`chromium`] — `chromium --kiosk --app=URL` with a fresh profile; credentials are
-//!   added by [`auth_proxy`], a reverse proxy on 127.0.0.1.
+//!   added by [`auth_proxy`], a reverse proxy on 127.0.0.1; the kiosk held on its page by
+//!   [`lockdown`] over the DevTools protocol ([`cdp`]).
+//! * [`notice`] — the shell's own "out of service" page, for both.
 
 pub mod auth_proxy;
+pub mod cdp;
 pub mod chromium;
+pub mod lockdown;
+mod notice;
 pub mod origin;
 mod upstream_tls;
 #[cfg(feature = "webview")]

@@ -325,7 +325,7 @@ impl Retry {
         } else {
             self.home.clone()
         };
-        let html = notice_html(self.kiosk, detail, delay);
+        let html = super::notice::html(self.kiosk, detail, delay);
         // Once the failed load has wound down, so that WebKit doesn't paint over it.
         glib::idle_add_local_once({
             let (view, url) = (view.clone(), url.clone());
@@ -339,30 +339,6 @@ impl Retry {
             }
         });
     }
-}
-
-/// A full-window notice: plain words for the public (in the kiosk's languages), the
-/// technical cause small, for the engineer.
-fn notice_html(kiosk: bool, detail: &str, delay: Duration) -> String {
-    let (title, subtitle) = if kiosk {
-        (
-            "Терминал временно не работает",
-            "Terminal temporarily out of service",
-        )
-    } else {
-        ("Портал недоступен", "The portal cannot be reached")
-    };
-    let detail = detail
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;");
-    let seconds = delay.as_secs();
-    format!(
-        r#"<!doctype html><html lang="ru"><head><meta charset="utf-8"><title>{title}</title></head>
-<body style="margin:0;height:100vh;display:flex;align-items:center;justify-content:center;background:#eef2fa;color:#1b2540;font-family:sans-serif;text-align:center">
-<div><h1 style="font-size:48px;margin:0 0 16px">{title}</h1><p style="font-size:28px;margin:0 0 48px">{subtitle}</p>
-<p style="font-size:14px;color:#6b7590">{detail} — retrying every {seconds} s</p></div></body></html>"#
-    )
 }
 
 fn authenticate(request: &AuthenticationRequest, c: &Credentials) {
