@@ -35,16 +35,8 @@ done
 
 say() { echo "container-image: $*"; }
 
-# The engine: one that answers (a docker client without a daemon does not count).
-engine=${PAYMESH_ENGINE:-}
-if [[ -z "$engine" ]]; then
-  for candidate in podman docker; do
-    if command -v "$candidate" >/dev/null && "$candidate" info >/dev/null 2>&1; then
-      engine=$candidate
-      break
-    fi
-  done
-fi
+# shellcheck source=scripts/lib/container-engine.sh
+source scripts/lib/container-engine.sh
 if [[ -z "$engine" ]]; then
   say "neither podman nor docker is usable here" >&2
   exit 3

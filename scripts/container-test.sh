@@ -33,15 +33,8 @@ phase() { # phase NAME: the time since the previous phase ended
   phase_start=$t
 }
 
-engine=${PAYMESH_ENGINE:-}
-if [[ -z "$engine" ]]; then
-  for candidate in podman docker; do
-    if command -v "$candidate" >/dev/null && "$candidate" info >/dev/null 2>&1; then
-      engine=$candidate
-      break
-    fi
-  done
-fi
+# shellcheck source=scripts/lib/container-engine.sh
+source scripts/lib/container-engine.sh
 if [[ -z "$engine" ]]; then
   echo "#####################################################################" >&2
   echo "# container-test: SKIPPED — neither podman nor docker works here    #" >&2

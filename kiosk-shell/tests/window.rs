@@ -355,23 +355,13 @@ fn kiosk_window_reloads_after_its_renderer_crashes() {
     expect(&mut shell, &portal, "the first load and the bridge", || {
         portal.saw("/after-load") >= 1 && portal.saw("/bridge-open") >= 1
     });
-    let renderers = web_processes(shell.pid());
-    assert!(
-        !renderers.is_empty(),
-        "no WebKitWebProcess under kiosk-shell"
+    crash_and_expect_a_reload(
+        &display,
+        &mut shell,
+        &portal,
+        &web_processes,
+        "kiosk-after-crash",
     );
-    for pid in &renderers {
-        let _ = Command::new("kill")
-            .args(["-KILL", &pid.to_string()])
-            .status();
-    }
-    // The reload asks for the page again, with credentials, and runs its script.
-    expect(&mut shell, &portal, "a reload after the crash", || {
-        portal.saw("/page") >= 2
-            && portal.saw("/after-load") >= 2
-            && portal.saw("/bridge-open") >= 2
-    });
-    screenshot_until(&display, "kiosk-after-crash", |s| s.page_share() > 0.95);
 }
 
 #[test]
@@ -776,22 +766,38 @@ fn chromium_kiosk_reloads_after_its_renderer_crashes() {
     expect(&mut shell, &portal, "the first load and the bridge", || {
         portal.saw("/after-load") >= 1 && portal.saw("/bridge-open") >= 1
     });
-    let renderers = chromium_renderers(shell.pid());
-    assert!(
-        !renderers.is_empty(),
-        "no Chromium renderer under kiosk-shell"
+    crash_and_expect_a_reload(
+        &display,
+        &mut shell,
+        &portal,
+        &chromium_renderers,
+        "chromium-after-crash",
     );
-    for pid in &renderers {
+}
+
+/// Kills the window's renderer processes (`renderers` finds them below kiosk-shell) and
+/// waits for the reload: the page asked for again with credentials, its script run, the
+/// bridge reached, and the page drawn again.
+fn crash_and_expect_a_reload(
+    display: &Display,
+    shell: &mut Group,
+    portal: &Portal,
+    renderers: &dyn Fn(u32) -> Vec<u32>,
+    screenshot: &str,
+) {
+    let pids = renderers(shell.pid());
+    assert!(!pids.is_empty(), "no renderer process under kiosk-shell");
+    for pid in &pids {
         let _ = Command::new("kill")
             .args(["-KILL", &pid.to_string()])
             .status();
     }
-    expect(&mut shell, &portal, "a reload after the crash", || {
+    expect(shell, portal, "a reload after the crash", || {
         portal.saw("/page") >= 2
             && portal.saw("/after-load") >= 2
             && portal.saw("/bridge-open") >= 2
     });
-    screenshot_until(&display, "chromium-after-crash", |s| s.page_share() > 0.95);
+    screenshot_until(display, screenshot, |s| s.page_share() > 0.95);
 }
 
 #[test]
