@@ -63,6 +63,10 @@ pub struct CommonArgs {
     /// milliseconds; then it is answered 503 `request_timeout`.
     #[arg(long, env = "PAYMESH_REQUEST_TIMEOUT_MS", default_value_t = 90_000)]
     pub request_timeout_ms: u64,
+    /// The participant's time zone (IANA name): the times its pages and the kiosk's
+    /// receipts show, and where its report and registry days begin and end.
+    #[arg(long, env = "PAYMESH_TIME_ZONE", default_value = crate::zone::DEFAULT_ZONE)]
+    pub time_zone: crate::zone::Zone,
 }
 
 /// What clap would fill in with no flags at all (the tests build settings this way).
@@ -85,6 +89,7 @@ impl Default for CommonArgs {
             header_read_timeout_ms: duration_ms(limits.header_read_timeout),
             request_timeout_ms: duration_ms(limits.request_timeout),
             max_log_files: crate::telemetry::DEFAULT_MAX_LOG_FILES,
+            time_zone: crate::zone::Zone::default(),
         }
     }
 }

@@ -23,6 +23,7 @@
 //!   (also alone, with the `serve` feature: kiosk-shell's bridge).
 //! * `outbound` — the one builder of outbound HTTP clients (rustls + ring, system roots
 //!   plus `--ca-file`), size-capped answer reading, errors that name a TLS problem.
+//! * `zone` — a participant's time zone (`--time-zone`): local times and day bounds.
 
 pub mod error;
 pub mod fee;
@@ -46,5 +47,7 @@ pub mod outbound;
 pub mod serve;
 #[cfg(feature = "server")]
 pub mod telemetry;
+#[cfg(feature = "server")]
+pub mod zone;
 
 pub use money::{Kopecks, Money};
