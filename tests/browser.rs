@@ -7,22 +7,27 @@
 use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use portals::role::Role;
 use serde_json::{Value, json};
 
 use crate::helpers::{ADMIN_PASSWORD, TestApp};
+use crate::xvfb::Group;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 /// The W3C key of an element reference.
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
-/// A chromedriver process and one browser session in it; both end on drop.
+/// A chromedriver process and one browser session in it; both end on drop, and with the
+/// test's process if that dies without dropping (a timeout's SIGKILL, an abort).
 struct Browser {
-    driver: Child,
+    // Declared before the driver: dropped first, so the watchdog's kill lands while the
+    // group is still there and the driver's own drop then only reaps.
+    _watchdog: Watchdog,
+    driver: Group,
     base: String,
     session: String,
     http: reqwest::Client,
@@ -43,14 +48,16 @@ impl Browser {
             .unwrap()
             .port();
         // Its own process group: chromedriver's Chromium (the browser, its zygotes and
-        // renderers) is in it too, and the group is what drop ends.
-        let driver = Command::new(CHROMEDRIVER)
-            .process_group(0)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("chromedriver starts");
+        // renderers) is in it too, and the group is what drop ends. A `Group` from the
+        // moment it exists: a panic below (no session, a slow start) still ends it.
+        let driver = Group::spawn(
+            "chromedriver",
+            Command::new(CHROMEDRIVER)
+                .arg(format!("--port={port}"))
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+        );
+        let watchdog = Watchdog::over(&driver);
         let base = format!("http://127.0.0.1:{port}");
         let http = crate::helpers::plain_client();
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -82,6 +89,7 @@ impl Browser {
             .unwrap_or_else(|| panic!("no session: {answer}"))
             .to_owned();
         Browser {
+            _watchdog: watchdog,
             driver,
             base,
             session,
@@ -238,15 +246,40 @@ impl Browser {
     }
 }
 
-impl Drop for Browser {
+/// Kills a process group when this test process ends, however it ends. Drop runs on a
+/// pass and on a panic, but not when nextest kills a test that ran out of time, nor on an
+/// abort; the browser group, in a group of its own, would then outlive the test (the
+/// leak of #19: 8 browsers and 72 processes after one run). The watchdog is a shell in a
+/// third group (nextest's signal to the test's group does not reach it) that blocks
+/// reading a pipe only this process writes to: when the process goes, by any path, the
+/// kernel closes the pipe and the shell kills the group.
+struct Watchdog {
+    shell: Child,
+    pipe: Option<ChildStdin>,
+}
+
+impl Watchdog {
+    fn over(group: &Group) -> Watchdog {
+        let mut shell = Command::new("sh")
+            .args(["-c", r#"trap '' HUP INT TERM; read -r _; kill -9 "-$1" 2>/dev/null"#, "watchdog"])
+            .arg(group.pid().to_string())
+            .process_group(0)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("the watchdog's shell starts");
+        let pipe = shell.stdin.take();
+        Watchdog { shell, pipe }
+    }
+}
+
+impl Drop for Watchdog {
     fn drop(&mut self) {
-        // Killing chromedriver alone leaves its Chromium running, reparented to init: the
-        // whole process group goes, browser and all.
-        // SAFETY: kill(2) on the process group of our own child.
-        unsafe {
-            libc::kill(-(self.driver.id() as libc::pid_t), libc::SIGKILL);
-        }
-        let _ = self.driver.wait();
+        // Closing the pipe is the signal: the group is killed now, then reaped by its
+        // `Group`.
+        drop(self.pipe.take());
+        let _ = self.shell.wait();
     }
 }
 
@@ -1061,4 +1094,164 @@ async fn the_operator_writes_off_unresolved_cash_and_collects_the_cash_box_on_th
         .await
         .unwrap();
     assert_eq!(encashments, 1, "clicked until recorded, recorded once");
+}
+
+/// The pids of every process chromedriver started (the browser, its zygotes, renderers,
+/// GPU and utility processes), with a check that a Chromium is among them.
+fn browser_processes(browser: &Browser) -> Vec<crate::proc_tree::Proc> {
+    let family = crate::proc_tree::descendants(browser.driver.pid());
+    assert!(
+        family.iter().any(|p| p.comm == "chromium"),
+        "no Chromium under chromedriver: {family:?}"
+    );
+    family
+}
+
+/// Whether any live process names `profile` on its command line: every Chromium process
+/// of a session carries its `--user-data-dir`, and this finds them even once they are
+/// orphans reparented to init, no longer below the test.
+fn any_process_uses(profile: &Path) -> Option<String> {
+    let needle = format!("--user-data-dir={}", profile.display());
+    crate::proc_tree::all().into_iter().find_map(|p| {
+        let cmdline = std::fs::read(format!("/proc/{}/cmdline", p.pid)).ok()?;
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        (p.state != 'Z' && cmdline.contains(&needle)).then_some(format!("{} {cmdline}", p.pid))
+    })
+}
+
+/// Waits until every one of `pids` has ended and nothing runs on `profile`.
+fn assert_all_gone(family: &[crate::proc_tree::Proc], profile: &Path) {
+    let ended = crate::xvfb::wait_until(Duration::from_secs(15), || {
+        family.iter().all(|p| crate::proc_tree::is_gone(p.pid)) && any_process_uses(profile).is_none()
+    });
+    let left: Vec<_> = family
+        .iter()
+        .filter(|p| !crate::proc_tree::is_gone(p.pid))
+        .collect();
+    assert!(
+        ended,
+        "left running: {left:?}; on the profile: {:?}",
+        any_process_uses(profile)
+    );
+}
+
+#[tokio::test]
+async fn a_dropped_browser_leaves_no_chromium_running() {
+    let browser = Browser::start().await;
+    browser.goto("data:text/html,<h1>hello</h1>").await;
+    assert_eq!(browser.text("h1").await.as_deref(), Some("hello"));
+    let family = browser_processes(&browser);
+    let profile = browser._profile.path().to_owned();
+    drop(browser);
+    assert_all_gone(&family, &profile);
+}
+
+/// Set in the child run of [`a_test_process_that_dies_with_its_browser_open_takes_it_along`].
+const DIE_WITH_BROWSER: &str = "PAYMESH_TEST_DIE_WITH_BROWSER";
+
+/// Not a test of its own: the child process of the one below. Opens a browser, says which
+/// processes it has, and aborts — no unwinding, no drop, as when nextest kills a test
+/// that ran out of time.
+#[tokio::test]
+#[ignore = "run only as the child of a_test_process_that_dies_with_its_browser_open_takes_it_along"]
+async fn a_test_that_aborts_with_its_browser_open() {
+    if std::env::var_os(DIE_WITH_BROWSER).is_none() {
+        return;
+    }
+    let browser = Browser::start().await;
+    browser.goto("data:text/html,<h1>hello</h1>").await;
+    let pids: Vec<String> = browser_processes(&browser)
+        .iter()
+        .map(|p| p.pid.to_string())
+        .collect();
+    println!("profile={}", browser._profile.path().display());
+    println!("pids={}", pids.join(","));
+    std::process::abort();
+}
+
+#[test]
+fn a_test_process_that_dies_with_its_browser_open_takes_it_along() {
+    let child = Command::new(std::env::current_exe().expect("the test binary"))
+        .args([
+            "--exact",
+            "browser::a_test_that_aborts_with_its_browser_open",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(DIE_WITH_BROWSER, "1")
+        .stderr(Stdio::null())
+        .output()
+        .expect("the test binary runs");
+    assert!(!child.status.success(), "the child aborts");
+    let said = String::from_utf8_lossy(&child.stdout);
+    let value = |key: &str| {
+        said.lines()
+            // libtest prints the test's name on the same line as its first output.
+            .find_map(|line| line.split_once(key).map(|(_, value)| value))
+            .unwrap_or_else(|| panic!("the child did not say {key}: {said}"))
+            .to_owned()
+    };
+    let profile = std::path::PathBuf::from(value("profile="));
+    let family: Vec<crate::proc_tree::Proc> = value("pids=")
+        .split(',')
+        .filter_map(|pid| pid.parse().ok())
+        .map(|pid| crate::proc_tree::Proc {
+            pid,
+            ppid: 0,
+            comm: String::new(),
+            state: 'R',
+        })
+        .collect();
+    assert!(!family.is_empty(), "{said}");
+    assert_all_gone(&family, &profile);
+    // The aborted child could not remove its profile.
+    let _ = std::fs::remove_dir_all(&profile);
+}
+
+/// The operator's payment list pages past the 500 rows a page once stopped at: 520
+/// payments, 50 a page, every one reached by «Следующие →» and seen exactly once.
+#[tokio::test]
+async fn the_payment_list_pages_past_five_hundred_rows() {
+    let net = crate::processing::Network::start().await;
+    net.top_up(100_000_000, "paging").await;
+    const PAYMENTS: usize = 520;
+    for i in 0..PAYMENTS {
+        let (status, body) = net.pay(&format!("page-{i}"), 10_000).await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let browser = Browser::start().await;
+    browser.open_as_admin(&net.processing, "/payments").await;
+    browser.wait_for("#payments").await;
+    let mut seen = std::collections::BTreeSet::new();
+    let mut pages = 0;
+    loop {
+        let table = browser.text("#payments").await.unwrap_or_default();
+        let ids: Vec<String> = table
+            .split_whitespace()
+            .filter(|w| w.starts_with("page-"))
+            .map(str::to_owned)
+            .collect();
+        assert!(!ids.is_empty() && ids.len() <= 50, "page {pages}: {table}");
+        for id in ids {
+            assert!(seen.insert(id.clone()), "{id} shown twice");
+        }
+        pages += 1;
+        if browser.find("#next-page").await.is_none() {
+            break;
+        }
+        assert!(pages < 20, "the pager never ends");
+        browser.click("#next-page").await;
+        // The next page is there when the table no longer shows what it showed.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while browser.text("#payments").await.unwrap_or_default() == table {
+            assert!(Instant::now() < deadline, "the next page never came");
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+    }
+    assert_eq!(pages, 11, "520 rows in pages of 50");
+    assert_eq!(seen.len(), PAYMENTS, "every payment on one page");
+    assert!(seen.contains("page-0") && seen.contains("page-519"));
+    // Back to the newest from the depths.
+    assert!(browser.find("#first-page").await.is_some());
 }
