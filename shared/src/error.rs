@@ -100,6 +100,13 @@ mod server {
             "another collection of the cash box was recorded meanwhile; reload and count again"
         )]
         EncashmentConflict,
+        /// The signed-in staff login's role may not do this (a viewer changing anything,
+        /// an operator managing staff or credentials; docs/security.md "Staff roles").
+        #[error("the {role} role may not do this; it needs the {needed} role")]
+        ForbiddenRole {
+            role: &'static str,
+            needed: &'static str,
+        },
         /// A bug or an outage on our side; the cause is logged, the client learns nothing of it.
         #[error("internal error: {0}")]
         Internal(Box<dyn std::error::Error + Send + Sync>),
@@ -136,6 +143,7 @@ mod server {
                 ApiError::BillTableUnknown => StatusCode::CONFLICT,
                 ApiError::ClaimResolved { .. } => StatusCode::CONFLICT,
                 ApiError::EncashmentConflict => StatusCode::CONFLICT,
+                ApiError::ForbiddenRole { .. } => StatusCode::FORBIDDEN,
                 ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             }
         }
@@ -159,6 +167,7 @@ mod server {
                 ApiError::BillTableUnknown => "bill_table_unknown",
                 ApiError::ClaimResolved { .. } => "claim_resolved",
                 ApiError::EncashmentConflict => "encashment_conflict",
+                ApiError::ForbiddenRole { .. } => "forbidden_role",
                 ApiError::Internal(_) => "internal_error",
             }
         }

@@ -2,6 +2,7 @@
 //! database, the router with its layers (tracing → metrics → auth gate → CSRF → handler),
 //! and the listener. [`App::build`] is the one constructor the binary and the tests use.
 
+pub mod audit;
 pub mod children;
 pub mod clock;
 pub mod credentials;
@@ -294,7 +295,14 @@ impl App {
         let router = Router::new()
             .merge(health::router(health))
             .merge(parts.api)
-            .merge(ui::router(role, parts.ui_context))
+            .merge(match &pool {
+                Some(pool) => audit::api::router(pool.clone()),
+                None => Router::new(),
+            })
+            .merge(ui::router(
+                role,
+                with_audit_log(parts.ui_context, pool.clone()),
+            ))
             .fallback(|| async {
                 ApiError::NotFound {
                     what: "route".into(),
@@ -355,6 +363,20 @@ impl App {
         tracing::info!(%role, "stopped");
         Ok(())
     }
+}
+
+/// The role's page context plus the audit log (the `/audit` page's), where there is a
+/// database.
+fn with_audit_log(role_context: Option<UiContext>, pool: Option<Db>) -> Option<UiContext> {
+    let Some(log) = pool.map(audit::AuditLog) else {
+        return role_context;
+    };
+    Some(Arc::new(move || {
+        if let Some(provide) = &role_context {
+            provide();
+        }
+        leptos::prelude::provide_context(log.clone());
+    }))
 }
 
 fn role_parts(context: &RoleContext) -> Result<RoleParts, StartError> {

@@ -7,6 +7,7 @@ pub mod forms;
 pub mod i18n;
 #[cfg(feature = "ssr")]
 pub mod server_fn;
+pub mod staff;
 
 use leptos::prelude::*;
 use leptos_router::components::A;

@@ -44,6 +44,7 @@ pub const NAV: &[NavItem] = &[
         href: "/cash-box",
         label: |t| t.nav_cash_box,
     },
+    crate::ui::staff::AUDIT_NAV,
 ];
 
 #[component]
@@ -61,6 +62,7 @@ pub fn AgentApp() -> impl IntoView {
                     <Route path=StaticSegment("fee") view=operator::FeePage/>
                     <Route path=StaticSegment("unresolved-cash") view=cashbox::UnresolvedCashPage/>
                     <Route path=StaticSegment("cash-box") view=cashbox::CashBoxPage/>
+                    <Route path=StaticSegment("audit") view=crate::ui::staff::audit_page::AuditPage/>
                 </ParentRoute>
             </Routes>
         </Router>

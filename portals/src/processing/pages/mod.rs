@@ -49,6 +49,7 @@ pub const NAV: &[NavItem] = &[
         href: "/registry",
         label: |t| t.nav_registry,
     },
+    crate::ui::staff::AUDIT_NAV,
 ];
 
 #[component]
@@ -66,6 +67,7 @@ pub fn ProcessingApp() -> impl IntoView {
                     <Route path=StaticSegment("ledger") view=ledger::LedgerPageView/>
                     <Route path=StaticSegment("reports") view=reports::ReportsPage/>
                     <Route path=StaticSegment("registry") view=registry::RegistryPage/>
+                    <Route path=StaticSegment("audit") view=crate::ui::staff::audit_page::AuditPage/>
                 </Routes>
             </Portal>
         </Router>

@@ -50,6 +50,7 @@ pub const NAV: &[NavItem] = &[
         href: "/reports",
         label: |t| t.nav_reports,
     },
+    crate::ui::staff::AUDIT_NAV,
 ];
 
 #[component]
@@ -69,6 +70,7 @@ pub fn ProviderApp() -> impl IntoView {
                     <Route path=StaticSegment("transactions") view=transactions::TransactionsPage/>
                     <Route path=StaticSegment("osmp-log") view=gateway_log::GatewayLogPage/>
                     <Route path=StaticSegment("reports") view=reports::ReportsPage/>
+                    <Route path=StaticSegment("audit") view=crate::ui::staff::audit_page::AuditPage/>
                 </Routes>
             </Portal>
         </Router>

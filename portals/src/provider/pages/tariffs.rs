@@ -38,10 +38,11 @@ pub async fn save_tariffs(
             _ => return Ok(false),
         }
     }
-    crate::provider::server::store::set_tariffs(&state.pool, &prices)
+    let by = crate::ui::server_fn::signed_in_login();
+    crate::provider::server::store::set_tariffs(&state.pool, &prices, &by)
         .await
         .map_err(failed)?;
-    tracing::info!(?prices, "tariffs changed from the portal");
+    tracing::info!(?prices, by, "tariffs changed from the portal");
     Ok(true)
 }
 

@@ -511,11 +511,14 @@ pub fn validate_tariffs(body: &[TariffPrice]) -> Result<Vec<(Service, Kopecks)>,
 
 async fn put_tariffs(
     State(state): State<ProviderState>,
+    Extension(principal): Extension<Principal>,
     JsonBody(body): JsonBody<Vec<TariffPrice>>,
 ) -> Result<Json<Vec<Tariff>>, ApiError> {
     let prices = validate_tariffs(&body)?;
-    store::set_tariffs(&state.pool, &prices).await.map_err(db)?;
-    tracing::info!(?prices, "tariffs changed");
+    store::set_tariffs(&state.pool, &prices, &principal.login)
+        .await
+        .map_err(db)?;
+    tracing::info!(?prices, by = %principal.login, "tariffs changed");
     Ok(Json(store::tariffs(&state.pool).await.map_err(db)?))
 }
 

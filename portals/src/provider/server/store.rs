@@ -8,6 +8,7 @@ pub use crate::provider::model::{
     ContractRow, CreditedPayment, GatewayLogRow, SubscriberRow, SubscriberView, Tariff,
     TransactionRow, split_services,
 };
+use crate::server::audit::{self, AuditKind, Change};
 use crate::server::clock::{self, Stamp};
 use crate::server::db::{self, Db, Exec};
 
@@ -120,9 +121,29 @@ pub async fn unit_price(pool: &Db, service: Service) -> Result<Option<Kopecks>, 
     Ok(price.map(|(p,)| Kopecks::new(p)))
 }
 
-/// Sets the prices given (all in one transaction).
-pub async fn set_tariffs(pool: &Db, prices: &[(Service, Kopecks)]) -> Result<(), sqlx::Error> {
+/// The prices as the audit log shows them: service → roubles.
+async fn price_list(
+    tx: &mut db::Tx,
+) -> Result<std::collections::BTreeMap<String, String>, sqlx::Error> {
+    let rows: Vec<(String, i64)> =
+        db::query_as("SELECT service, unit_price FROM tariffs ORDER BY service")
+            .fetch_all(tx)
+            .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(service, price)| (service, Kopecks::new(price).to_string()))
+        .collect())
+}
+
+/// Sets the prices given, all in one transaction with the audit entry that names `by`
+/// and the price list before and after.
+pub async fn set_tariffs(
+    pool: &Db,
+    prices: &[(Service, Kopecks)],
+    by: &str,
+) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
+    let before = price_list(&mut tx).await?;
     let now = clock::now();
     for (service, price) in prices {
         db::query("UPDATE tariffs SET unit_price = $1, updated_at = $2 WHERE service = $3")
@@ -131,6 +152,16 @@ pub async fn set_tariffs(pool: &Db, prices: &[(Service, Kopecks)]) -> Result<(),
             .bind(service.as_str())
             .execute(&mut tx)
             .await?;
+    }
+    let after = price_list(&mut tx).await?;
+    if after != before {
+        audit::record(
+            &mut tx,
+            Change::new(by, AuditKind::TariffChanged, "tariffs")
+                .before(&before)
+                .after(&after),
+        )
+        .await?;
     }
     tx.commit().await
 }

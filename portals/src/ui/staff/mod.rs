@@ -1,0 +1,14 @@
+//! Staff accounts and the audit log in the interface (issue #19): the shared model, the
+//! strings, and the `/audit` page every participant with a database shows.
+
+pub mod audit_page;
+pub mod model;
+pub mod texts;
+
+use crate::ui::NavItem;
+
+/// The audit log's entry in a portal's navigation.
+pub const AUDIT_NAV: NavItem = NavItem {
+    href: "/audit",
+    label: |t| texts::texts_for(t).nav_audit,
+};
