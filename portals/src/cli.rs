@@ -224,6 +224,9 @@ pub struct AgentArgs {
     /// session used, are deleted (sessions with cash and payments are kept).
     #[arg(long, env = "PAYMESH_RETENTION_DAYS", default_value_t = 90)]
     pub retention_days: u32,
+    #[cfg(feature = "agent")]
+    #[command(flatten)]
+    pub receipt_issuer: crate::agent::model::ReceiptIssuer,
 }
 
 #[derive(Args, Debug)]
@@ -289,6 +292,8 @@ impl Command {
                 catalog_interval: Some(std::time::Duration::from_secs(a.catalog_interval_s.max(1))),
                 balance_interval: Some(std::time::Duration::from_secs(a.balance_interval_s.max(1))),
                 retention: Some(days(a.retention_days)),
+                #[cfg(feature = "agent")]
+                receipt_issuer: a.receipt_issuer,
                 ..Settings::new(Role::Agent, a.common)
             },
             Command::Demo(d) => return Err(Tool::Demo(d)),

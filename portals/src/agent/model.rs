@@ -58,9 +58,42 @@ pub struct SessionView {
     pub acceptable: Kopecks,
 }
 
+/// Who took the cash, as the receipt prints it: the agent's own settings
+/// (`paymesh agent --legal-name … --inn … --address … --terminal-id … --support-phone …`).
+/// An unset one is left off the receipt.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(clap::Args))]
+pub struct ReceiptIssuer {
+    /// The agent's legal name on receipts, e.g. «ООО «Платёжный сервис»».
+    #[cfg_attr(feature = "ssr", arg(long, env = "PAYMESH_LEGAL_NAME"))]
+    pub legal_name: Option<String>,
+    /// The agent's taxpayer number (ИНН) on receipts.
+    #[cfg_attr(feature = "ssr", arg(long, env = "PAYMESH_INN"))]
+    pub inn: Option<String>,
+    /// Where the terminal stands, on receipts.
+    #[cfg_attr(feature = "ssr", arg(long, env = "PAYMESH_ADDRESS"))]
+    pub address: Option<String>,
+    /// The terminal's number on receipts (the agent's own numbering).
+    #[cfg_attr(feature = "ssr", arg(long, env = "PAYMESH_TERMINAL_ID"))]
+    pub terminal_id: Option<String>,
+    /// The phone a customer calls about a payment, on receipts.
+    #[cfg_attr(feature = "ssr", arg(long, env = "PAYMESH_SUPPORT_PHONE"))]
+    pub support_phone: Option<String>,
+}
+
 /// A receipt: what the customer takes away.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Receipt {
+    #[serde(default)]
+    pub issuer: ReceiptIssuer,
+    /// A number a customer can read aloud to support: `123-456-7890` (the terminal's
+    /// payment number and a Luhn check digit; `agent::server::receipt`).
+    #[serde(default)]
+    pub operation_number: String,
+    /// `accepted_at` on the terminal's wall clock (`--time-zone`), with its offset:
+    /// `2026-12-02T13:06:17+03:00`.
+    #[serde(default)]
+    pub local_time: String,
     pub agent: String,
     pub terminal: String,
     pub provider: String,

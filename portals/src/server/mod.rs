@@ -88,6 +88,9 @@ pub struct Settings {
     pub balance_interval: Option<std::time::Duration>,
     /// Agent only: the kiosk page without kiosk-shell explains how to simulate bills.
     pub kiosk_dev: bool,
+    /// Agent only: who the receipts name (legal name, INN, address, terminal, support).
+    #[cfg(feature = "agent")]
+    pub receipt_issuer: crate::agent::model::ReceiptIssuer,
 }
 
 impl Settings {
@@ -110,6 +113,8 @@ impl Settings {
             catalog_interval: None,
             balance_interval: None,
             kiosk_dev: false,
+            #[cfg(feature = "agent")]
+            receipt_issuer: Default::default(),
         }
     }
 }

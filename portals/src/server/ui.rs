@@ -40,7 +40,7 @@ pub fn site_root() -> PathBuf {
 }
 
 /// The language of this request, from the `paymesh_lang` cookie.
-fn request_lang() -> Lang {
+pub(crate) fn request_lang() -> Lang {
     let Some(parts) = use_context::<http::request::Parts>() else {
         return Lang::default();
     };

@@ -5,7 +5,8 @@ use leptos::prelude::*;
 use shared::fee::FeeRule;
 use shared::money::Kopecks;
 
-use super::i18n::t;
+use super::i18n::{Lang, t, use_lang};
+use super::money::{format_amount, format_number, parse_amount};
 
 /// Amounts offered as one-click buttons, in roubles.
 const QUICK_AMOUNTS_RUB: [i64; 4] = [100, 500, 1000, 5000];
@@ -18,25 +19,26 @@ enum Problem {
 }
 
 /// Percent with up to two decimals ("1.5") is a number of basis points (150).
-fn parse_percent_bp(text: &str) -> Option<u32> {
-    let hundredths = Kopecks::parse(text.trim()).ok()?;
+fn parse_percent_bp(lang: Lang, text: &str) -> Option<u32> {
+    let hundredths = parse_amount(lang, text).ok()?;
     u32::try_from(hundredths.get()).ok()
 }
 
 fn compute(
+    lang: Lang,
     amount: &str,
     percent: &str,
     fixed: &str,
     min: &str,
     max: &str,
 ) -> Result<(Kopecks, Kopecks), Problem> {
-    let amount = Kopecks::parse(amount.trim()).map_err(|_| Problem::Amount)?;
+    let amount = parse_amount(lang, amount).map_err(|_| Problem::Amount)?;
     if amount.is_negative() {
         return Err(Problem::Amount);
     }
-    let money = |text: &str| Kopecks::parse(text.trim()).map_err(|_| Problem::Rule);
+    let money = |text: &str| parse_amount(lang, text).map_err(|_| Problem::Rule);
     let rule = FeeRule {
-        percent_bp: parse_percent_bp(percent).ok_or(Problem::Rule)?,
+        percent_bp: parse_percent_bp(lang, percent).ok_or(Problem::Rule)?,
         fixed: money(fixed)?,
         min: money(min)?,
         max: if max.trim().is_empty() {
@@ -81,13 +83,16 @@ fn money_field(
 #[component]
 pub fn FeeCalculator(title: &'static str) -> impl IntoView {
     let t = t();
-    let amount = RwSignal::new("100.00".to_owned());
-    let percent = RwSignal::new("1.50".to_owned());
-    let fixed = RwSignal::new("0.00".to_owned());
-    let min = RwSignal::new("10.00".to_owned());
+    let lang = use_lang();
+    let number = move |kopecks: i64| format_number(lang, Kopecks::new(kopecks));
+    let amount = RwSignal::new(number(10_000));
+    let percent = RwSignal::new(number(150));
+    let fixed = RwSignal::new(number(0));
+    let min = RwSignal::new(number(1_000));
     let max = RwSignal::new(String::new());
     let outcome = move || {
         compute(
+            lang,
             &amount.get(),
             &percent.get(),
             &fixed.get(),
@@ -99,7 +104,7 @@ pub fn FeeCalculator(title: &'static str) -> impl IntoView {
         .into_iter()
         .map(|rub| {
             view! {
-                <button type="button" class="quick-amount" on:click=move |_| amount.set(format!("{rub}.00"))>
+                <button type="button" class="quick-amount" on:click=move |_| amount.set(number(rub * 100))>
                     {format!("{rub} ₽")}
                 </button>
             }
@@ -122,9 +127,9 @@ pub fn FeeCalculator(title: &'static str) -> impl IntoView {
                     Ok((fee, total)) => view! {
                         <dl>
                             <dt>{t.fee_result}</dt>
-                            <dd id="fee-result">{format!("{fee} ₽")}</dd>
+                            <dd id="fee-result">{format_amount(lang, fee)}</dd>
                             <dt>{t.fee_total}</dt>
-                            <dd id="fee-total">{format!("{total} ₽")}</dd>
+                            <dd id="fee-total">{format_amount(lang, total)}</dd>
                         </dl>
                     }.into_any(),
                     Err(Problem::Amount) => view! { <p class="error" role="alert">{t.fee_bad_amount}</p> }.into_any(),
@@ -142,19 +147,19 @@ mod tests {
     #[test]
     fn computes_like_the_servers() {
         assert_eq!(
-            compute("100.00", "1.50", "0", "10.00", ""),
+            compute(Lang::En, "100.00", "1.50", "0", "10.00", ""),
             Ok((Kopecks::new(1000), Kopecks::new(11000)))
         );
         assert_eq!(
-            compute("1000", "1.5", "0", "10", ""),
+            compute(Lang::Ru, "1000", "1,5", "0", "10", ""),
             Ok((Kopecks::new(1500), Kopecks::new(101_500)))
         );
         assert_eq!(
-            compute("1000", "1.5", "0", "10", "12"),
+            compute(Lang::Ru, "1 000", "1.5", "0", "10", "12"),
             Ok((Kopecks::new(1200), Kopecks::new(101_200)))
         );
-        assert_eq!(compute("10,5", "1.5", "0", "10", ""), Err(Problem::Amount));
-        assert_eq!(compute("10", "101", "0", "0", ""), Err(Problem::Rule));
-        assert_eq!(compute("10", "1", "0", "5", "4"), Err(Problem::Rule));
+        assert_eq!(compute(Lang::En, "10,5", "1.5", "0", "10", ""), Err(Problem::Amount));
+        assert_eq!(compute(Lang::Ru, "10", "101", "0", "0", ""), Err(Problem::Rule));
+        assert_eq!(compute(Lang::Ru, "10", "1", "0", "5", "4"), Err(Problem::Rule));
     }
 }

@@ -6,6 +6,8 @@ pub mod fee_calculator;
 pub mod forms;
 pub mod i18n;
 #[cfg(feature = "ssr")]
+pub mod money;
+pub mod when;
 pub mod server_fn;
 pub mod staff;
 
@@ -23,23 +25,7 @@ pub struct NavItem {
     pub label: fn(&Catalogue) -> &'static str,
 }
 
-/// An amount for people: `1 234.50 ₽` (thousands split by a narrow no-break space).
-pub fn rub(amount: shared::money::Kopecks) -> String {
-    let text = amount.to_string();
-    let (sign, digits) = text
-        .strip_prefix('-')
-        .map(|d| ("-", d))
-        .unwrap_or(("", text.as_str()));
-    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, "00"));
-    let mut grouped = String::new();
-    for (i, c) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i) % 3 == 0 {
-            grouped.push('\u{202F}');
-        }
-        grouped.push(c);
-    }
-    format!("{sign}{grouped}.{fraction}\u{00A0}₽")
-}
+pub use money::rub;
 
 /// The portal's title in the current language.
 pub fn role_title(role: Role, t: &Catalogue) -> &'static str {
@@ -143,21 +129,5 @@ pub fn role_app(role: Role) -> AnyView {
         #[allow(unreachable_patterns)]
         other => view! { <p>{format!("The {other} portal is not compiled into this build.")}</p> }
             .into_any(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use shared::money::Kopecks;
-
-    #[test]
-    fn amounts_for_people() {
-        assert_eq!(rub(Kopecks::new(123_450)), "1\u{202F}234.50\u{00A0}₽");
-        assert_eq!(rub(Kopecks::new(-5)), "-0.05\u{00A0}₽");
-        assert_eq!(
-            rub(Kopecks::new(100_000_000)),
-            "1\u{202F}000\u{202F}000.00\u{00A0}₽"
-        );
     }
 }

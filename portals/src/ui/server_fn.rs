@@ -29,3 +29,16 @@ pub fn signed_in_login() -> String {
         })
         .unwrap_or_else(|| "unknown".to_owned())
 }
+
+/// An amount typed into a page's form, read as the language the page was shown in writes
+/// numbers (`ui::money`); the refusal is in that language too.
+pub fn typed_amount(text: &str) -> Result<shared::money::Kopecks, String> {
+    let lang = crate::server::ui::request_lang();
+    super::money::parse_amount(lang, text).map_err(|e| e.message(lang.t()).to_owned())
+}
+
+/// A percent typed with up to two decimals (`1,5` or `1.5`) as basis points (150).
+pub fn typed_percent_bp(text: &str) -> Option<u32> {
+    let hundredths = typed_amount(text).ok()?;
+    u32::try_from(hundredths.get()).ok()
+}

@@ -311,8 +311,9 @@ pub async fn record_collection(
             Err(_) => return Ok(Some("previous: a number".into())),
         },
     };
-    let Ok(counted) = shared::money::Kopecks::parse(counted.trim()) else {
-        return Ok(Some("counted: roubles, e.g. 15000 or 15000.50".into()));
+    let counted = match crate::ui::server_fn::typed_amount(&counted) {
+        Ok(counted) => counted,
+        Err(why) => return Ok(Some(why)),
     };
     let request = NewEncashment {
         previous,

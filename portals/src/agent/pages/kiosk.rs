@@ -764,6 +764,24 @@ fn CashScreen(
     }
 }
 
+/// The receipt's head: who took the cash and how to reach them; unset settings are left off.
+fn issuer_rows(issuer: &crate::agent::model::ReceiptIssuer, t: &'static super::texts::Texts) -> AnyView {
+    [
+        ("legal-name", t.legal_name, &issuer.legal_name),
+        ("inn", t.inn, &issuer.inn),
+        ("address", t.address, &issuer.address),
+        ("terminal-id", t.terminal_id, &issuer.terminal_id),
+        ("support-phone", t.support_phone, &issuer.support_phone),
+    ]
+    .into_iter()
+    .filter_map(|(id, label, value)| {
+        let value = value.clone().filter(|v| !v.trim().is_empty())?;
+        Some(view! { <dt>{label}</dt><dd id=format!("receipt-{id}")>{value}</dd> })
+    })
+    .collect_view()
+    .into_any()
+}
+
 #[component]
 fn ReceiptScreen(
     receipt: RwSignal<Option<Receipt>>,
@@ -780,20 +798,24 @@ fn ReceiptScreen(
     };
     view! {
         {move || receipt.get().map(|r| view! {
-            <section class="receipt" id="receipt">
+            <section class="receipt" id="receipt" data-status=r.status.clone()>
                 <h2>{t.receipt_title}</h2>
                 <dl>
+                    {issuer_rows(&r.issuer, t)}
                     <dt>{t.agent}</dt><dd>{r.agent.clone()}</dd>
                     <dt>{t.terminal}</dt><dd>{r.terminal.clone()}</dd>
                     <dt>{t.provider}</dt><dd>{r.provider.clone()}</dd>
                     {receipt_fields(&r, provider.get_untracked().as_ref(), lang, t.account)}
                     <dt>{t.accepted}</dt><dd>{rub(r.cash)}</dd>
                     <dt>{t.fee}</dt><dd>{rub(r.agent_fee)}</dd>
-                    <dt>{t.credited}</dt><dd id="receipt-amount">{rub(r.amount)}</dd>
-                    <dt>{t.agent_txn_id}</dt><dd>{r.agent_txn_id.clone()}</dd>
-                    <dt>{t.payment_id}</dt><dd>{r.payment_id.map(|p| p.to_string()).unwrap_or_else(|| "—".into())}</dd>
-                    <dt>{t.date_time}</dt><dd>{r.accepted_at.get(..19).unwrap_or_default().replace('T', " ")}</dd>
+                    // Only a completed payment says «Зачислено»: one on its way says it
+                    // will be, a refused one that it was not.
+                    <dt id="receipt-amount-label">{t.amount_label(&r.status)}</dt><dd id="receipt-amount">{rub(r.amount)}</dd>
+                    <dt>{t.operation_number}</dt><dd id="receipt-operation">{r.operation_number.clone()}</dd>
+                    <dt>{t.date_time}</dt><dd id="receipt-time">{crate::ui::when::local_date_time(&r.local_time)}</dd>
                     <dt>{t.status}</dt><dd id="receipt-status">{t.status(&r.status)}</dd>
+                    <dt>{t.payment_id}</dt><dd>{r.payment_id.map(|p| p.to_string()).unwrap_or_else(|| "—".into())}</dd>
+                    <dt>{t.agent_txn_id}</dt><dd class="receipt-small">{r.agent_txn_id.clone()}</dd>
                 </dl>
                 <super::cashbox::ClaimNotice code=r.claim_code.clone()/>
             </section>

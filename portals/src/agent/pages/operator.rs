@@ -291,10 +291,8 @@ pub async fn save_fee(
     min: String,
     max: String,
 ) -> Result<bool, ServerFnError> {
-    let money = |text: &str| Kopecks::parse(text.trim());
-    let percent_bp = money(&percent)
-        .ok()
-        .and_then(|p| u32::try_from(p.get()).ok());
+    let money = |text: &str| crate::ui::server_fn::typed_amount(text);
+    let percent_bp = crate::ui::server_fn::typed_percent_bp(&percent);
     let max = if max.trim().is_empty() {
         Ok(None)
     } else {
@@ -336,13 +334,13 @@ pub fn FeePage() -> impl IntoView {
                         <ActionForm action=save>
                             <div class="fields">
                                 <div class="field"><label for="percent">{t.op_percent}</label>
-                                    <input id="percent" name="percent" inputmode="decimal" value=Kopecks::new(i64::from(rule.percent_bp)).to_string()/></div>
+                                    <input id="percent" name="percent" inputmode="decimal" value=crate::ui::money::format_number(crate::ui::i18n::use_lang(), Kopecks::new(i64::from(rule.percent_bp)))/></div>
                                 <div class="field"><label for="fixed">{t.op_fixed}</label>
-                                    <input id="fixed" name="fixed" inputmode="decimal" value=rule.fixed.to_string()/></div>
+                                    <input id="fixed" name="fixed" inputmode="decimal" value=crate::ui::money::format_number(crate::ui::i18n::use_lang(), rule.fixed)/></div>
                                 <div class="field"><label for="min">{t.op_min}</label>
-                                    <input id="min" name="min" inputmode="decimal" value=rule.min.to_string()/></div>
+                                    <input id="min" name="min" inputmode="decimal" value=crate::ui::money::format_number(crate::ui::i18n::use_lang(), rule.min)/></div>
                                 <div class="field"><label for="max">{t.op_max}</label>
-                                    <input id="max" name="max" inputmode="decimal" value=rule.max.map(|m| m.to_string()).unwrap_or_default()/></div>
+                                    <input id="max" name="max" inputmode="decimal" value=rule.max.map(|m| crate::ui::money::format_number(crate::ui::i18n::use_lang(), m)).unwrap_or_default()/></div>
                             </div>
                             <button type="submit">{t.op_save}</button>
                             {move || save.value().get().map(|r| match r {

@@ -73,6 +73,17 @@ pub struct Texts {
     pub provider: &'static str,
     pub account: &'static str,
     pub credited: &'static str,
+    /// The amount's label on a receipt whose payment is still on its way.
+    pub to_be_credited: &'static str,
+    /// The amount's label on a receipt whose payment failed or was refused.
+    pub not_credited: &'static str,
+    pub legal_name: &'static str,
+    pub inn: &'static str,
+    pub address: &'static str,
+    pub terminal_id: &'static str,
+    pub support_phone: &'static str,
+    /// The short number a customer reads to support (`ReceiptIssuer`'s operation number).
+    pub operation_number: &'static str,
     pub agent_txn_id: &'static str,
     pub payment_id: &'static str,
     pub date_time: &'static str,
@@ -177,6 +188,15 @@ impl Texts {
         }
     }
 
+    /// How the receipt labels the amount: only a completed payment was credited.
+    pub fn amount_label(&self, status: &str) -> &'static str {
+        match status {
+            "completed" => self.credited,
+            "queued" | "pending" => self.to_be_credited,
+            _ => self.not_credited,
+        }
+    }
+
     pub fn status(&self, status: &str) -> &'static str {
         match status {
             "completed" => self.status_completed,
@@ -248,9 +268,17 @@ pub static RU: Texts = Texts {
     provider: "Получатель",
     account: "Счёт",
     credited: "Зачислено",
-    agent_txn_id: "Номер операции",
+    to_be_credited: "Будет зачислено",
+    not_credited: "Не зачислено",
+    legal_name: "Платёжный агент",
+    inn: "ИНН",
+    address: "Адрес",
+    terminal_id: "Номер терминала",
+    support_phone: "Телефон поддержки",
+    operation_number: "Номер операции",
+    agent_txn_id: "Идентификатор транзакции",
     payment_id: "Номер платежа в процессинге",
-    date_time: "Дата и время (UTC)",
+    date_time: "Дата и время",
     status: "Статус",
     status_completed: "Проведён",
     status_queued: "Принят, будет зачислен",
@@ -356,9 +384,17 @@ pub static EN: Texts = Texts {
     provider: "Payee",
     account: "Account",
     credited: "Credited",
-    agent_txn_id: "Operation number",
+    to_be_credited: "To be credited",
+    not_credited: "Not credited",
+    legal_name: "Payment agent",
+    inn: "INN (taxpayer number)",
+    address: "Address",
+    terminal_id: "Terminal number",
+    support_phone: "Support phone",
+    operation_number: "Operation number",
+    agent_txn_id: "Transaction identifier",
     payment_id: "Processing payment number",
-    date_time: "Date and time (UTC)",
+    date_time: "Date and time",
     status: "Status",
     status_completed: "Completed",
     status_queued: "Accepted, will be credited",

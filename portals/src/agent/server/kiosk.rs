@@ -269,6 +269,12 @@ async fn receipt(state: &AgentState, payment: PaymentRow) -> Result<Receipt, Api
         .await
         .map_err(db)?;
     Ok(Receipt {
+        issuer: state.issuer.clone(),
+        operation_number: super::operation_number::operation_number(payment.id),
+        local_time: state
+            .zone
+            .local(&payment.accepted_at)
+            .unwrap_or_else(|| payment.accepted_at.clone()),
         claim_code,
         agent: contract.map(|c| c.contract_number).unwrap_or_default(),
         terminal: state.terminal_name.clone(),

@@ -40,10 +40,8 @@ pub async fn create_agent(
     use super::providers::{processing_state, refusal};
     use crate::processing::server::admin::{self, AgentContract};
     let state = processing_state()?;
-    let money = |text: &str| Kopecks::parse(text.trim());
-    let percent_bp = money(&percent)
-        .ok()
-        .and_then(|p| u32::try_from(p.get()).ok());
+    let money = |text: &str| crate::ui::server_fn::typed_amount(text);
+    let percent_bp = crate::ui::server_fn::typed_percent_bp(&percent);
     let max = if max.trim().is_empty() {
         Ok(None)
     } else {
@@ -52,9 +50,8 @@ pub async fn create_agent(
     let (Some(percent_bp), Ok(fixed), Ok(min), Ok(max)) =
         (percent_bp, money(&fixed), money(&min), max)
     else {
-        return Ok(AgentOutcome::Refused(
-            "fee: numbers with a dot, e.g. 1.50".into(),
-        ));
+        let t = crate::server::ui::request_lang().t();
+        return Ok(AgentOutcome::Refused(t.fee_bad_rule.into()));
     };
     let body = AgentContract {
         name,
@@ -86,10 +83,9 @@ pub async fn top_up(
     use super::providers::{processing_state, refusal};
     use crate::processing::server::admin::{self, Topup};
     let state = processing_state()?;
-    let Ok(amount) = Kopecks::parse(amount.trim()) else {
-        return Ok(TopupOutcome::Refused(
-            "amount: roubles with a dot, e.g. 1000.00".into(),
-        ));
+    let amount = match crate::ui::server_fn::typed_amount(&amount) {
+        Ok(amount) => amount,
+        Err(why) => return Ok(TopupOutcome::Refused(why)),
     };
     match admin::top_up(&state, agent_id, &Topup { amount, reference }).await {
         Ok(balance) => Ok(TopupOutcome::Balance(balance)),

@@ -69,17 +69,15 @@ pub async fn create_provider(
     max_amount: String,
 ) -> Result<Signed, ServerFnError> {
     use crate::processing::server::admin::{self, ProviderContract};
-    use shared::money::Kopecks;
     let state = processing_state()?;
     let refused = |field: &str, why: String| Ok(Signed::Refused([(field.to_owned(), why)].into()));
-    let (Ok(min_amount), Ok(max_amount)) = (
-        Kopecks::parse(min_amount.trim()),
-        Kopecks::parse(max_amount.trim()),
-    ) else {
-        return refused(
-            "min_amount",
-            "min_amount/max_amount: roubles with a dot, e.g. 1.00".into(),
-        );
+    let (min_amount, max_amount) = match (
+        crate::ui::server_fn::typed_amount(&min_amount),
+        crate::ui::server_fn::typed_amount(&max_amount),
+    ) {
+        (Ok(min), Ok(max)) => (min, max),
+        (Err(why), _) => return refused("min_amount", why),
+        (_, Err(why)) => return refused("max_amount", why),
     };
     if fields.len() > MAX_FIELDS_JSON_BYTES {
         return refused("fields", format!("at most {MAX_FIELDS_JSON_BYTES} bytes"));

@@ -60,8 +60,8 @@ pub async fn issue_contract(
     use crate::provider::server::admin::{self, CreateContract};
     let state = provider_state()?;
     let (Ok(min), Ok(max)) = (
-        Kopecks::parse(min_amount.trim()),
-        Kopecks::parse(max_amount.trim()),
+        crate::ui::server_fn::typed_amount(&min_amount),
+        crate::ui::server_fn::typed_amount(&max_amount),
     ) else {
         return Ok(IssueOutcome::BadAmount);
     };

@@ -25,7 +25,6 @@ pub async fn save_tariffs(
 ) -> Result<bool, ServerFnError> {
     use super::subscribers::{failed, provider_state};
     use crate::provider::domain::Service;
-    use shared::money::Kopecks;
     let state = provider_state()?;
     let mut prices = Vec::new();
     for (service, text) in [
@@ -33,7 +32,7 @@ pub async fn save_tariffs(
         (Service::Internet, internet),
         (Service::Sms, sms),
     ] {
-        match Kopecks::parse(text.trim()) {
+        match crate::ui::server_fn::typed_amount(&text) {
             Ok(price) if !price.is_negative() => prices.push((service, price)),
             _ => return Ok(false),
         }
@@ -68,7 +67,7 @@ pub fn TariffsPage() -> impl IntoView {
                                         <label for=label_for>
                                             {format!("{}, ₽ {} {}", t.service(&tariff.service), t.per, t.unit(&tariff.unit))}
                                         </label>
-                                        <input id=id name=tariff.service.clone() inputmode="decimal" required value=tariff.unit_price.to_string()/>
+                                        <input id=id name=tariff.service.clone() inputmode="decimal" required value=crate::ui::money::format_number(crate::ui::i18n::use_lang(), tariff.unit_price)/>
                                         <span class="hint">{rub(tariff.unit_price)}</span>
                                     </div>
                                 }

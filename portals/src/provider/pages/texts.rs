@@ -189,7 +189,8 @@ pub static RU: Texts = Texts {
     service_call: "Звонки",
     service_internet: "Интернет",
     service_sms: "SMS",
-    unit_minute: "минута",
+    // Units follow `per` («за»), so they take the accusative: «₽ за минуту».
+    unit_minute: "минуту",
     unit_mb: "МБ",
     unit_message: "сообщение",
 

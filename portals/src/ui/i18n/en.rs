@@ -54,7 +54,7 @@ pub static EN: Catalogue = Catalogue {
     fee_quick_amounts: "Quick amounts",
     fee_result: "Fee",
     fee_total: "Amount with fee",
-    fee_bad_amount: "Amount: digits and a dot, at most two digits after it (e.g. 100.50).",
+    fee_bad_amount: "Amount: digits, kopecks after a point, at most two of them (e.g. 1,000.50).",
     fee_bad_rule: "The fee rule is not valid: check the fields.",
 
     sum_check_title: "How the OSMP endpoint reads a sum",
@@ -76,4 +76,10 @@ pub static EN: Catalogue = Catalogue {
     contract_check_account: "Account",
     contract_check_usage_url: "Usage URL",
     contract_check_services: "Services",
+
+    amount_empty: "Enter an amount.",
+    amount_malformed: "An amount is digits with a point before the kopecks, like 50,000.00.",
+    amount_ambiguous: "The amount reads two ways: group digits in threes with commas or spaces and put the kopecks after a point, like 50,000.00.",
+    amount_too_precise: "At most two kopeck digits after the point.",
+    amount_too_large: "The amount is too large.",
 };

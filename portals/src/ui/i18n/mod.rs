@@ -141,4 +141,11 @@ pub struct Catalogue {
     pub contract_check_account: &'static str,
     pub contract_check_usage_url: &'static str,
     pub contract_check_services: &'static str,
+
+    /// Why a typed amount is refused (`ui::money::AmountError`).
+    pub amount_empty: &'static str,
+    pub amount_malformed: &'static str,
+    pub amount_ambiguous: &'static str,
+    pub amount_too_precise: &'static str,
+    pub amount_too_large: &'static str,
 }

@@ -54,7 +54,7 @@ pub static RU: Catalogue = Catalogue {
     fee_quick_amounts: "Быстрый выбор суммы",
     fee_result: "Комиссия",
     fee_total: "Сумма с комиссией",
-    fee_bad_amount: "Сумма: цифры и точка, не больше двух знаков после точки (например 100.50).",
+    fee_bad_amount: "Сумма: цифры, копейки после запятой, не больше двух знаков (например 1 000,50).",
     fee_bad_rule: "Правило комиссии задано неверно: проверьте поля.",
 
     sum_check_title: "Как OSMP-шлюз прочтёт сумму",
@@ -76,4 +76,10 @@ pub static RU: Catalogue = Catalogue {
     contract_check_account: "Лицевой счёт",
     contract_check_usage_url: "Адрес для списаний",
     contract_check_services: "Услуги",
+
+    amount_empty: "Укажите сумму.",
+    amount_malformed: "Сумма — это цифры и запятая перед копейками, например 50 000,00.",
+    amount_ambiguous: "Сумму можно прочесть двояко: разряды — по три цифры через пробел, копейки — после запятой, например 50 000,00.",
+    amount_too_precise: "Копеек — не больше двух знаков после запятой.",
+    amount_too_large: "Слишком большая сумма.",
 };
