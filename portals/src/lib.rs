@@ -6,6 +6,7 @@
 //!
 //! * [`role`] — the four kinds of participant.
 //! * [`ui`] — the page frame, navigation, language catalogues and shared components.
+//! * [`dashboard`] — what the four home pages share: figure tiles, the SVG bar chart.
 //! * `consumer`, `provider`, `processing`, `agent` — one module tree per role, each with
 //!   `pages` (Leptos, both builds) and `server` (its routes and realms, `ssr` only). Roles
 //!   never import each other; they meet in the `shared` crate and over HTTP.
@@ -17,6 +18,7 @@
 //! credential store) → CSRF check → the role's handler or the Leptos renderer →
 //! `shared::error::ApiError` on failure, mapped once to the JSON error body.
 
+pub mod dashboard;
 pub mod json_column;
 pub mod role;
 pub mod ui;

@@ -4,6 +4,7 @@
 pub mod bridge;
 pub mod cashbox;
 pub mod cashbox_texts;
+pub mod dashboard;
 pub mod kiosk;
 pub mod operator;
 pub mod texts;
@@ -56,10 +57,10 @@ pub fn AgentApp() -> impl IntoView {
             <Routes fallback=NotFound>
                 <Route path=StaticSegment("kiosk") view=kiosk::KioskPage/>
                 <ParentRoute path=StaticSegment("") view=OperatorFrame>
-                    <Route path=StaticSegment("") view=Home/>
+                    <Route path=StaticSegment("") view=dashboard::DashboardPage/>
                     <Route path=StaticSegment("contract") view=operator::ContractPage/>
                     <Route path=StaticSegment("payments") view=operator::PaymentsPage/>
-                    <Route path=StaticSegment("fee") view=operator::FeePage/>
+                    <Route path=StaticSegment("fee") view=FeeTools/>
                     <Route path=StaticSegment("unresolved-cash") view=cashbox::UnresolvedCashPage/>
                     <Route path=StaticSegment("cash-box") view=cashbox::CashBoxPage/>
                     <Route path=StaticSegment("audit") view=crate::ui::staff::audit_page::AuditPage/>
@@ -75,13 +76,13 @@ fn OperatorFrame() -> impl IntoView {
     view! { <Portal role=Role::Agent nav=NAV><Outlet/></Portal> }
 }
 
+/// The fee rule and, under it, the calculator that shows what it charges (the
+/// calculator was the home page's before the dashboard).
 #[component]
-fn Home() -> impl IntoView {
+fn FeeTools() -> impl IntoView {
     let t = t();
     view! {
-        <h1>{t.agent_title}</h1>
-        <p class="intro">{t.agent_intro}</p>
-        <operator::StatusPanel/>
+        <operator::FeePage/>
         <FeeCalculator title=t.fee_calc_agent_title/>
     }
 }

@@ -9,6 +9,7 @@ pub mod admin;
 pub mod cash;
 pub mod cashbox_api;
 pub mod claims;
+pub mod dashboard;
 pub mod encashment;
 pub mod encashment_xlsx;
 pub mod kiosk;

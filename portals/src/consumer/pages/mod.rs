@@ -1,6 +1,7 @@
 //! The consumer portal's pages.
 
 pub mod contracts;
+pub mod dashboard;
 
 use leptos::prelude::*;
 use leptos_meta::{Title, provide_meta_context};
@@ -35,8 +36,8 @@ pub fn ConsumerApp() -> impl IntoView {
         <Router>
             <Portal role=Role::Consumer nav=NAV>
                 <Routes fallback=NotFound>
-                    <Route path=StaticSegment("") view=Home/>
-                    <Route path=StaticSegment("contracts") view=contracts::ContractsPage/>
+                    <Route path=StaticSegment("") view=dashboard::DashboardPage/>
+                    <Route path=StaticSegment("contracts") view=ContractsTools/>
                     <Route path=StaticSegment("history") view=Planned/>
                 </Routes>
             </Portal>
@@ -44,12 +45,12 @@ pub fn ConsumerApp() -> impl IntoView {
     }
 }
 
+/// The contracts, and under them the checker of a provider's pasted answer (the home
+/// page's before the dashboard): it helps exactly when a contract is being added.
 #[component]
-fn Home() -> impl IntoView {
-    let t = t();
+fn ContractsTools() -> impl IntoView {
     view! {
-        <h1>{t.consumer_title}</h1>
-        <p class="intro">{t.consumer_intro}</p>
+        <contracts::ContractsPage/>
         <ContractCheck/>
     }
 }

@@ -2,6 +2,7 @@
 //! (`/api/admin/v1/contracts`, wire.md "Consumer").
 
 pub mod api;
+pub mod dashboard;
 pub mod contracts_file;
 
 use std::path::PathBuf;

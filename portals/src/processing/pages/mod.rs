@@ -2,6 +2,7 @@
 
 pub mod agent_lifecycle;
 pub mod agents;
+pub mod dashboard;
 pub mod ledger;
 pub mod payments;
 pub mod providers;
@@ -49,6 +50,10 @@ pub const NAV: &[NavItem] = &[
         href: "/registry",
         label: |t| t.nav_registry,
     },
+    NavItem {
+        href: "/fee",
+        label: |t| t.nav_fee,
+    },
     crate::ui::staff::AUDIT_NAV,
 ];
 
@@ -60,13 +65,14 @@ pub fn ProcessingApp() -> impl IntoView {
         <Router>
             <Portal role=Role::Processing nav=NAV>
                 <Routes fallback=NotFound>
-                    <Route path=StaticSegment("") view=Home/>
+                    <Route path=StaticSegment("") view=dashboard::DashboardPage/>
                     <Route path=StaticSegment("providers") view=providers::ProvidersPage/>
                     <Route path=StaticSegment("agents") view=agents::AgentsPage/>
                     <Route path=StaticSegment("payments") view=payments::PaymentsPage/>
                     <Route path=StaticSegment("ledger") view=ledger::LedgerPageView/>
                     <Route path=StaticSegment("reports") view=reports::ReportsPage/>
                     <Route path=StaticSegment("registry") view=registry::RegistryPage/>
+                    <Route path=StaticSegment("fee") view=FeePage/>
                     <Route path=StaticSegment("audit") view=crate::ui::staff::audit_page::AuditPage/>
                 </Routes>
             </Portal>
@@ -74,8 +80,10 @@ pub fn ProcessingApp() -> impl IntoView {
     }
 }
 
+/// The agents' fee calculator, once the home page: now a tool of its own beside the
+/// dashboard.
 #[component]
-fn Home() -> impl IntoView {
+fn FeePage() -> impl IntoView {
     let t = t();
     view! {
         <h1>{t.processing_title}</h1>

@@ -20,6 +20,7 @@ pub fn GatewayLogPage() -> impl IntoView {
     let rows = Resource::new(|| (), |_| load_gateway_log());
     view! {
         <h1>{t.log_title}</h1>
+        <super::SumChecker/>
         <p class="hint">{t.log_hint}</p>
         <section class="card">
             <Transition fallback=move || view! { <p>{t.loading}</p> }>

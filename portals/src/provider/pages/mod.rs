@@ -3,6 +3,7 @@
 pub mod contract_credentials;
 pub mod contract_fields;
 pub mod contracts;
+pub mod dashboard;
 pub mod gateway_log;
 pub mod reports;
 pub mod subscribers;
@@ -61,7 +62,7 @@ pub fn ProviderApp() -> impl IntoView {
         <Router>
             <Portal role=Role::Provider nav=NAV>
                 <Routes fallback=NotFound>
-                    <Route path=StaticSegment("") view=Home/>
+                    <Route path=StaticSegment("") view=dashboard::DashboardPage/>
                     <Route path=StaticSegment("subscribers") view=subscribers::SubscribersPage/>
                     <Route path=(StaticSegment("subscribers"), ParamSegment("account")) view=subscribers::SubscriberDetail/>
                     <Route path=StaticSegment("tariffs") view=tariffs::TariffsPage/>
@@ -77,23 +78,13 @@ pub fn ProviderApp() -> impl IntoView {
     }
 }
 
-#[component]
-fn Home() -> impl IntoView {
-    let t = t();
-    view! {
-        <h1>{t.provider_title}</h1>
-        <p class="intro">{t.provider_intro}</p>
-        <SumChecker/>
-    }
-}
-
 /// Sample `sum` values, good and bad, one click each.
 const EXAMPLES: [&str; 5] = ["10.45", "10,45", "1e3", "-5.00", "10.456"];
 
 /// Shows how the OSMP endpoint reads a `sum` (the hydrated component of the provider
-/// portal); it runs the endpoint's own parser.
+/// portal, under the OSMP log); it runs the endpoint's own parser.
 #[component]
-fn SumChecker() -> impl IntoView {
+pub fn SumChecker() -> impl IntoView {
     let t = t();
     let text = RwSignal::new("10.45".to_owned());
     let examples = EXAMPLES

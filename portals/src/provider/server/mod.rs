@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod billing;
+pub mod dashboard;
 pub mod gateway;
 pub mod mail;
 pub mod mail_outbox;
