@@ -13,6 +13,17 @@ use crate::helpers::{
 use crate::processing::{Network, fee_of};
 use portals::chaos::proxy::ChaosProxy;
 
+/// What every test terminal's receipts name (`--legal-name`, `--inn`, …).
+pub fn receipt_issuer() -> portals::agent::model::ReceiptIssuer {
+    portals::agent::model::ReceiptIssuer {
+        legal_name: Some("ООО «Тест Платежи»".into()),
+        inn: Some("7701000019".into()),
+        address: Some("г. Москва, Тестовая ул., д. 2".into()),
+        terminal_id: Some("T-000042".into()),
+        support_phone: Some("+7 800 555-01-19".into()),
+    }
+}
+
 pub struct Terminal {
     pub net: Network,
     pub agent: TestApp,
@@ -42,7 +53,10 @@ impl Terminal {
             Role::Agent,
             tempfile::tempdir().unwrap(),
             Some(ADMIN_PASSWORD),
-            |s| s.kiosk_dev = kiosk_dev,
+            |s| {
+                s.kiosk_dev = kiosk_dev;
+                s.receipt_issuer = receipt_issuer();
+            },
         )
         .await
         .unwrap();

@@ -302,13 +302,13 @@ async fn processing_portal_hydrates_and_its_fee_calculator_reacts_to_a_click() {
     );
     assert_eq!(
         browser.text("#fee-result").await.as_deref(),
-        Some("10.00 ₽")
+        Some("10,00 ₽")
     );
 
     // Only the hydrated page reacts: click «1000 ₽» until the fee follows (hydration
     // finishes a moment after the page loads).
     let reacted = browser
-        .wait_for_text("#fee-result", "15.00 ₽", || {
+        .wait_for_text("#fee-result", "15,00 ₽", || {
             browser.click(".quick-amount:nth-child(3)")
         })
         .await;
@@ -318,7 +318,7 @@ async fn processing_portal_hydrates_and_its_fee_calculator_reacts_to_a_click() {
     );
     assert_eq!(
         browser.text("#fee-total").await.as_deref(),
-        Some("1015.00 ₽")
+        Some("1 015,00 ₽")
     );
 }
 
@@ -370,6 +370,77 @@ async fn an_operator_signs_a_subscriber_through_the_form_and_sees_the_account() 
             .await,
         "the list shows the new account"
     );
+}
+
+/// Amounts are typed and shown the Russian way: `50 000,00` is taken as fifty thousand
+/// roubles and shown back as `50 000,00 ₽`; `5 0000` (a guess either way) is refused.
+#[tokio::test]
+async fn a_tariff_typed_the_russian_way_is_saved_and_shown_the_russian_way() {
+    let app = TestApp::spawn(Role::Provider).await;
+    let browser = Browser::start().await;
+    browser.open_as_admin(&app, "/tariffs").await;
+    browser.wait_for("#tariff-call").await;
+    let retype = |text: &'static str| {
+        let browser = &browser;
+        async move {
+            let input = browser.find("#tariff-call").await.expect("the call tariff");
+            browser
+                .call(
+                    reqwest::Method::POST,
+                    &format!("/element/{input}/clear"),
+                    json!({}),
+                )
+                .await;
+            browser.type_into("#tariff-call", text).await;
+            browser.click("#main form button[type=submit]").await;
+        }
+    };
+    let price = || async {
+        let (price,): (i64,) =
+            sqlx::query_as("SELECT unit_price FROM tariffs WHERE service = 'call'")
+                .fetch_one(app.pool.as_ref().unwrap())
+                .await
+                .unwrap();
+        price
+    };
+
+    retype("50 000,00").await;
+    assert!(
+        browser
+            .wait_for_text("#tariff-call + .hint", "50 000,00 ₽", || async {})
+            .await,
+        "the saved tariff is shown Russian-formatted: {:?}",
+        browser.text("#tariff-call + .hint").await
+    );
+    assert_eq!(price().await, 5_000_000);
+    // Opened afresh, the input holds the figure as it is written (a no-break space
+    // between the groups) and the label says «за минуту».
+    browser.goto(&format!("http://{}/tariffs", app.addr)).await;
+    browser.wait_for("#tariff-call").await;
+    assert_eq!(
+        browser.input_value("#tariff-call").await.as_deref(),
+        Some("50\u{a0}000,00")
+    );
+    assert!(
+        browser
+            .text("label[for=tariff-call]")
+            .await
+            .is_some_and(|label| label.ends_with("₽ за минуту")),
+        "{:?}",
+        browser.text("label[for=tariff-call]").await
+    );
+
+    retype("5 0000").await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !browser
+        .text("#main form .error")
+        .await
+        .is_some_and(|error| error.contains("копейки после запятой"))
+    {
+        assert!(Instant::now() < deadline, "no refusal in Russian");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(price().await, 5_000_000, "a refused figure changes nothing");
 }
 
 /// The provider's payment-fields page runs `shared::fields` in the browser: a sample is
@@ -560,7 +631,7 @@ async fn a_customer_pays_at_the_kiosk_with_simulated_bills_and_gets_a_receipt() 
     browser.click(".sim-bill:nth-child(3)").await; // 500 ₽
     assert!(
         browser
-            .wait_for_text("#kiosk-cash", "500.00 ₽", || async {})
+            .wait_for_text("#kiosk-cash", "500,00 ₽", || async {})
             .await,
         "the total grows with the first bill"
     );
@@ -568,12 +639,12 @@ async fn a_customer_pays_at_the_kiosk_with_simulated_bills_and_gets_a_receipt() 
     browser.click(".sim-bill:nth-child(2)").await; // 100 ₽
     assert!(
         browser
-            .wait_for_text("#kiosk-cash", "600.00 ₽", || async {})
+            .wait_for_text("#kiosk-cash", "600,00 ₽", || async {})
             .await
     );
     assert_eq!(
         browser.text("#kiosk-amount").await.as_deref(),
-        Some("600.00 ₽")
+        Some("600,00 ₽")
     );
     browser.click("#kiosk-pay").await;
     assert!(
@@ -584,10 +655,53 @@ async fn a_customer_pays_at_the_kiosk_with_simulated_bills_and_gets_a_receipt() 
     );
     assert_eq!(
         browser.text("#receipt-amount").await.as_deref(),
-        Some("600.00 ₽")
+        Some("600,00 ₽")
     );
+    assert_eq!(
+        browser.text("#receipt-amount-label").await.as_deref(),
+        Some("Зачислено")
+    );
+    receipt_is_the_terminals_in_moscow_time(&browser, &t).await;
     assert_eq!(t.net.subscriber_balance().await, 60_000);
     t.net.assert_ledger_verifies().await;
+}
+
+/// The receipt names who took the cash (the terminal's settings), carries the operation
+/// number a person reads aloud, and its time is Moscow's (the default `--time-zone`),
+/// not UTC's.
+async fn receipt_is_the_terminals_in_moscow_time(browser: &Browser, t: &crate::agent::Terminal) {
+    let issuer = crate::agent::receipt_issuer();
+    for (id, value) in [
+        ("#receipt-legal-name", issuer.legal_name),
+        ("#receipt-inn", issuer.inn),
+        ("#receipt-address", issuer.address),
+        ("#receipt-terminal-id", issuer.terminal_id),
+        ("#receipt-support-phone", issuer.support_phone),
+    ] {
+        assert_eq!(browser.text(id).await, value, "{id}");
+    }
+    let (payment, accepted_at): (i64, String) =
+        sqlx::query_as("SELECT id, accepted_at FROM payments")
+            .fetch_one(t.agent.pool.as_ref().unwrap())
+            .await
+            .unwrap();
+    let operation = portals::agent::server::operation_number::operation_number(payment);
+    assert_eq!(
+        browser.text("#receipt-operation").await.as_deref(),
+        Some(operation.as_str())
+    );
+    // accepted_at is UTC (`…Z`); the receipt shows it three hours later, day first.
+    let moscow = shared::zone::Zone::default().local(&accepted_at).unwrap();
+    assert!(moscow.ends_with("+03:00"), "{moscow}");
+    let (date, time) = (&moscow[..10], &moscow[11..19]);
+    let shown = format!(
+        "{}.{}.{} {time} (UTC+3)",
+        &date[8..10],
+        &date[5..7],
+        &date[..4]
+    );
+    assert_eq!(browser.text("#receipt-time").await, Some(shown));
+    assert_ne!(&accepted_at[11..19], time, "the receipt is not in UTC");
 }
 
 /// The payee refuses the payment after the cash is in the box (the subscriber's contract
@@ -606,7 +720,7 @@ async fn a_payment_refused_after_the_cash_was_taken_prints_a_claim_code_on_the_r
     browser.click(".sim-bill:nth-child(3)").await; // 500 ₽
     assert!(
         browser
-            .wait_for_text("#kiosk-cash", "500.00 ₽", || async {})
+            .wait_for_text("#kiosk-cash", "500,00 ₽", || async {})
             .await
     );
     crate::cashbox::close_at_provider(&t, &t.net.account).await;
@@ -617,6 +731,11 @@ async fn a_payment_refused_after_the_cash_was_taken_prints_a_claim_code_on_the_r
             .await,
         "the receipt shows the refusal: {:?}",
         browser.text("#receipt-status").await
+    );
+    // A refused payment never prints «Зачислено».
+    assert_eq!(
+        browser.text("#receipt-amount-label").await.as_deref(),
+        Some("Не зачислено")
     );
     let (code,): (String,) = sqlx::query_as("SELECT code FROM cash_claims")
         .fetch_one(t.agent.pool.as_ref().unwrap())
@@ -698,7 +817,7 @@ async fn the_consumer_uses_a_service_with_a_button_and_sees_the_charge() {
     let shown = browser
         .wait_for_text(
             ".use-result",
-            "Списано: 2.50 ₽ · Остаток: 97.50 ₽",
+            "Списано: 2,50 ₽ · Остаток: 97,50 ₽",
             || async {},
         )
         .await;
@@ -799,7 +918,7 @@ async fn the_kiosk_takes_a_banknote_from_the_validator_through_kiosk_shell() {
         .await;
     assert!(
         browser
-            .wait_for_text("#kiosk-cash", "500.00 ₽", || async {})
+            .wait_for_text("#kiosk-cash", "500,00 ₽", || async {})
             .await,
         "the stacked bill reaches the session"
     );
@@ -816,7 +935,7 @@ async fn the_kiosk_takes_a_banknote_from_the_validator_through_kiosk_shell() {
     assert_eq!(shell.journal_lines("acks.jsonl").len(), 1);
 }
 
-/// The kopecks in a figure as the page shows it (`1 234.50 ₽` → 123450).
+/// The kopecks in a figure as the page shows it (`1 234,50 ₽` → 123450).
 fn kopecks_in(text: &str) -> i64 {
     text.chars()
         .filter(char::is_ascii_digit)
@@ -961,7 +1080,7 @@ async fn a_customer_pays_a_two_field_provider_through_its_field_screens_to_the_r
     browser.click(".sim-bill:nth-child(3)").await; // 500 ₽
     assert!(
         browser
-            .wait_for_text("#kiosk-cash", "500.00 ₽", || async {})
+            .wait_for_text("#kiosk-cash", "500,00 ₽", || async {})
             .await,
         "the bill reaches the session"
     );

@@ -280,7 +280,7 @@ pub static RU: Texts = Texts {
     invalid_email: "Адрес почты должен выглядеть как name@example.ru.",
     invalid_no_services: "Выберите хотя бы одну услугу.",
     invalid_service: "Неизвестная или повторённая услуга.",
-    invalid_amount: "Сумма: цифры и точка, не больше двух знаков после точки.",
+    invalid_amount: "Сумма: цифры, копейки после запятой, не больше двух знаков (например 1 500,50).",
     invalid_name: "Укажите название (не больше 100 символов).",
     invalid_limits: "Минимум должен быть больше нуля и не больше максимума.",
 
@@ -407,7 +407,7 @@ pub static EN: Texts = Texts {
     invalid_email: "The e-mail address must look like name@example.ru.",
     invalid_no_services: "Choose at least one service.",
     invalid_service: "Unknown or repeated service.",
-    invalid_amount: "Amount: digits and a dot, at most two digits after it.",
+    invalid_amount: "Amount: digits, kopecks after a point, at most two of them (e.g. 1,500.50).",
     invalid_name: "Give a name (100 characters at most).",
     invalid_limits: "The minimum must be above zero and not above the maximum.",
 
