@@ -1032,3 +1032,87 @@ async fn numbers_and_dates_no_real_payment_has_are_refused_and_write_nothing() {
     assert_eq!(status, 422, "{refused}");
     n.assert_ledger_verifies().await;
 }
+
+/// The operator's list pages by keyset (`before` = the last id of the page before) and
+/// exports, as CSV, every payment its filter selects — past the 500 rows one page holds.
+#[tokio::test]
+async fn the_payment_list_pages_by_keyset_and_exports_what_its_filter_selects() {
+    let net = Network::start().await;
+    net.top_up(100_000_000, "paging").await;
+    const PAYMENTS: usize = 120;
+    for i in 0..PAYMENTS {
+        let (status, body) = net.pay(&format!("page-{i}"), 10_000).await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let admin = ("admin", ADMIN_PASSWORD);
+    let mut seen = Vec::new();
+    let mut before: Option<i64> = None;
+    for expected in [50, 50, 20, 0] {
+        let path = match before {
+            Some(id) => format!("/api/admin/v1/payments?limit=50&before={id}"),
+            None => "/api/admin/v1/payments?limit=50".to_owned(),
+        };
+        let (status, page) = send(&net.processing, reqwest::Method::GET, &path, admin, None).await;
+        assert_eq!(status, 200, "{page}");
+        let ids: Vec<i64> = page
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["id"].as_i64().unwrap())
+            .collect();
+        assert_eq!(ids.len(), expected, "page after {before:?}");
+        assert!(ids.windows(2).all(|w| w[0] > w[1]), "newest first: {ids:?}");
+        if let (Some(last), Some(first)) = (before, ids.first()) {
+            assert!(*first < last, "a page starts below the one before");
+        }
+        before = ids.last().copied().or(before);
+        seen.extend(ids);
+    }
+    seen.sort_unstable();
+    seen.dedup();
+    assert_eq!(seen.len(), PAYMENTS, "every payment on exactly one page");
+    for bad in ["limit=0", "limit=501"] {
+        let (status, body) = send(
+            &net.processing,
+            reqwest::Method::GET,
+            &format!("/api/admin/v1/payments?{bad}"),
+            admin,
+            None,
+        )
+        .await;
+        assert_eq!(status, 422, "{bad}: {body}");
+        assert!(body["error"]["fields"]["limit"].is_string(), "{body}");
+    }
+
+    // The export: a header and one line per selected payment, newest first.
+    let csv = crate::helpers::plain_client()
+        .get(net.processing.url("/api/admin/v1/payments.csv?status=completed"))
+        .basic_auth("admin", Some(ADMIN_PASSWORD))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.status(), 200);
+    assert!(
+        csv.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let text = csv.text().await.unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("created_at;id;agent_id;agent_txn_id;"), "{}", lines[0]);
+    assert_eq!(lines.len(), 1 + PAYMENTS, "every completed payment exported");
+    assert!(lines[1].contains(";page-119;"), "newest first: {}", lines[1]);
+    assert!(lines[PAYMENTS].contains(";page-0;"), "{}", lines[PAYMENTS]);
+    assert!(lines[1].contains(";100.00;"), "roubles with a dot: {}", lines[1]);
+    let pending = crate::helpers::plain_client()
+        .get(net.processing.url("/api/admin/v1/payments.csv?status=pending"))
+        .basic_auth("admin", Some(ADMIN_PASSWORD))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(pending.lines().count(), 1, "the filter applies: {pending}");
+}

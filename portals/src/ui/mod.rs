@@ -38,7 +38,7 @@ pub fn role_title(role: Role, t: &Catalogue) -> &'static str {
 }
 
 /// Percent-encodes what would break a query parameter.
-fn encode_query_value(text: &str) -> String {
+pub(crate) fn encode_query_value(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for b in text.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {

@@ -2,11 +2,22 @@
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
+use serde::{Deserialize, Serialize};
 use shared::money::Kopecks;
 
 use super::texts::texts;
 use crate::processing::model::PaymentRow;
 use crate::ui::rub;
+
+/// Rows on one page of the list: enough to scan, few enough to read.
+pub const PAGE_ROWS: i64 = 50;
+
+/// One page of the list, and whether older payments follow it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PaymentsPage {
+    pub rows: Vec<PaymentRow>,
+    pub more: bool,
+}
 
 #[server(prefix = "/ui", endpoint = "processing/payments")]
 pub async fn load_payments(
@@ -15,7 +26,8 @@ pub async fn load_payments(
     status: String,
     from: String,
     to: String,
-) -> Result<Vec<PaymentRow>, ServerFnError> {
+    before: String,
+) -> Result<PaymentsPage, ServerFnError> {
     use super::providers::{failed, processing_state};
     use crate::processing::server::payment::{self, PaymentFilter};
     use crate::server::clock;
@@ -26,12 +38,49 @@ pub async fn load_payments(
         agent_id: agent_id.trim().parse().ok(),
         provider_id: provider_id.trim().parse().ok(),
         status: Some(status).filter(|s| !s.is_empty()),
-        from: None,
-        to: None,
+        before: before.trim().parse().ok(),
+        ..PaymentFilter::default()
     };
-    payment::payments(&state.pool, &filter, bounds, 500)
+    // One more than a page: whether there is a next page, without counting them all.
+    let mut rows = payment::payments(&state.pool, &filter, bounds, PAGE_ROWS + 1)
         .await
-        .map_err(failed)
+        .map_err(failed)?;
+    let more = rows.len() as i64 > PAGE_ROWS;
+    rows.truncate(PAGE_ROWS as usize);
+    Ok(PaymentsPage { rows, more })
+}
+
+/// The agents and providers by name, for the filter's pickers.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Choices {
+    pub agents: Vec<(i64, String)>,
+    pub providers: Vec<(i64, String)>,
+}
+
+#[server(prefix = "/ui", endpoint = "processing/payment-choices")]
+pub async fn load_choices() -> Result<Choices, ServerFnError> {
+    use super::providers::{failed, processing_state};
+    use crate::processing::server::store;
+    let state = processing_state()?;
+    let agents = store::agents(&state.pool).await.map_err(failed)?;
+    let providers = store::providers(&state.pool).await.map_err(failed)?;
+    Ok(Choices {
+        agents: agents.into_iter().map(|a| (a.id, a.name)).collect(),
+        providers: providers.into_iter().map(|p| (p.id, p.name)).collect(),
+    })
+}
+
+/// The list's query string with `before` set (or left out), the other filters kept.
+fn query_with_before(filters: &[(&str, String)], before: Option<i64>) -> String {
+    let before = before.map(|id| id.to_string()).unwrap_or_default();
+    filters
+        .iter()
+        .map(|(name, value)| (*name, value.as_str()))
+        .chain([("before", before.as_str())])
+        .filter(|(_, value)| !value.is_empty())
+        .map(|(name, value)| format!("{name}={}", crate::ui::encode_query_value(value)))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 #[component]
@@ -39,18 +88,19 @@ pub fn PaymentsPage() -> impl IntoView {
     let t = texts();
     let query = use_query_map();
     let get = move |name: &'static str| move || query.read().get(name).unwrap_or_default();
+    let filters = move || {
+        ["agent_id", "provider_id", "status", "from", "to"]
+            .map(|name| (name, get(name)()))
+            .to_vec()
+    };
     let rows = Resource::new(
-        move || {
-            (
-                get("agent_id")(),
-                get("provider_id")(),
-                get("status")(),
-                get("from")(),
-                get("to")(),
-            )
+        move || (filters(), get("before")()),
+        |(f, before)| {
+            let value = |i: usize| f[i].1.clone();
+            load_payments(value(0), value(1), value(2), value(3), value(4), before)
         },
-        |(a, p, s, f, to)| load_payments(a, p, s, f, to),
     );
+    let choices = Resource::new(|| (), |()| load_choices());
     let statuses = ["", "pending", "completed", "failed", "rejected"]
         .into_iter()
         .map(|s| {
@@ -58,14 +108,32 @@ pub fn PaymentsPage() -> impl IntoView {
             view! { <option value=s selected=move || get("status")() == s>{label}</option> }
         })
         .collect_view();
+    let picker = move |name: &'static str, pick: fn(&Choices) -> &Vec<(i64, String)>| {
+        move || {
+            let options = choices
+                .get()
+                .and_then(Result::ok)
+                .map(|c| pick(&c).clone())
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(id, label)| {
+                    let value = id.to_string();
+                    let selected = get(name)() == value;
+                    view! { <option value=value selected=selected>{label}</option> }
+                })
+                .collect_view();
+            view! { <option value="">{t.any}</option>{options} }
+        }
+    };
+    let export = move || format!("/api/admin/v1/payments.csv?{}", query_with_before(&filters(), None));
     view! {
         <h1>{t.payments_title}</h1>
         <section class="card">
             <form method="get" class="inline-form">
-                <label for="agent_id">{t.agent}" №"</label>
-                <input id="agent_id" name="agent_id" size="4" inputmode="numeric" prop:value=get("agent_id")/>
-                <label for="provider_id">{t.provider}" №"</label>
-                <input id="provider_id" name="provider_id" size="4" inputmode="numeric" prop:value=get("provider_id")/>
+                <label for="agent_id">{t.agent}</label>
+                <select id="agent_id" name="agent_id">{picker("agent_id", |c| &c.agents)}</select>
+                <label for="provider_id">{t.provider}</label>
+                <select id="provider_id" name="provider_id">{picker("provider_id", |c| &c.providers)}</select>
                 <label for="status">{t.status}</label>
                 <select id="status" name="status">{statuses}</select>
                 <label for="from">{t.from}</label>
@@ -73,11 +141,30 @@ pub fn PaymentsPage() -> impl IntoView {
                 <label for="to">{t.to}</label>
                 <input id="to" name="to" type="date" prop:value=get("to")/>
                 <button type="submit">{t.show}</button>
+                <a class="button secondary" id="export-csv" href=export download="payments.csv">{t.export_csv}</a>
             </form>
             <Transition fallback=move || view! { <p>{t.loading}</p> }>
                 {move || rows.get().map(|result| match result {
-                    Ok(rows) if rows.is_empty() => view! { <p class="empty-state">{t.no_payments}</p> }.into_any(),
-                    Ok(rows) => view! { <PaymentTable rows/> }.into_any(),
+                    Ok(page) if page.rows.is_empty() => view! { <p class="empty-state">{t.no_payments}</p> }.into_any(),
+                    Ok(page) => {
+                        let next = page
+                            .more
+                            .then(|| page.rows.last().map(|r| r.id))
+                            .flatten()
+                            .map(|last| format!("?{}", query_with_before(&filters(), Some(last))));
+                        let first = (!get("before")().is_empty())
+                            .then(|| format!("?{}", query_with_before(&filters(), None)));
+                        view! {
+                            <PaymentTable rows=page.rows/>
+                            // Whole page loads (rel="external": the router leaves them to
+                            // the browser), as the filter form's are: the server renders each
+                            // page, and the address is one to bookmark or send.
+                            <nav class="pager" aria-label=t.payments_title>
+                                {first.map(|href| view! { <a id="first-page" rel="external" href=href>{t.first_page}</a> })}
+                                {next.map(|href| view! { <a id="next-page" rel="external" href=href>{t.next_page}</a> })}
+                            </nav>
+                        }.into_any()
+                    }
                     Err(e) => view! { <p class="error">{format!("{}: {e}", t.failed)}</p> }.into_any(),
                 })}
             </Transition>

@@ -25,7 +25,7 @@ use super::store::{self, AgentRow, ProviderView};
 pub use crate::processing::model::{
     AgentStatus, AgentView, ConnectionTest, IssuedAgent, RotatedCredential,
 };
-use crate::server::clock;
+use crate::server::clock::{self, Stamp};
 use crate::server::credentials::new_credential;
 use crate::server::db;
 
@@ -606,10 +606,8 @@ async fn post_topup(
     Ok(Json(serde_json::json!({"balance": Money::rub(balance)})))
 }
 
-async fn list_payments(
-    State(state): State<ProcessingState>,
-    Query(filter): Query<PaymentFilter>,
-) -> Result<impl IntoResponse, ApiError> {
+/// The filter's status and dates checked; the time bounds it stands for.
+fn checked_filter(filter: &PaymentFilter) -> Result<(Stamp, Stamp), ApiError> {
     if let Some(status) = filter.status.as_deref().filter(|s| !s.is_empty())
         && !["pending", "completed", "failed", "rejected"].contains(&status)
     {
@@ -618,12 +616,65 @@ async fn list_payments(
             "pending, completed, failed or rejected",
         ));
     }
-    let bounds = clock::filter_bounds(filter.from.as_deref(), filter.to.as_deref())
-        .map_err(|field| ApiError::field(field, "a date is YYYY-MM-DD"))?;
+    if filter.limit.is_some_and(|l| !(1..=MAX_LIST_ROWS).contains(&l)) {
+        return Err(ApiError::field(
+            "limit",
+            format!("1 to {MAX_LIST_ROWS} rows"),
+        ));
+    }
+    clock::filter_bounds(filter.from.as_deref(), filter.to.as_deref())
+        .map_err(|field| ApiError::field(field, "a date is YYYY-MM-DD"))
+}
+
+async fn list_payments(
+    State(state): State<ProcessingState>,
+    Query(filter): Query<PaymentFilter>,
+) -> Result<impl IntoResponse, ApiError> {
+    let bounds = checked_filter(&filter)?;
+    let limit = filter.limit.unwrap_or(MAX_LIST_ROWS);
     Ok(Json(
-        payment::payments(&state.pool, &filter, bounds, MAX_LIST_ROWS)
+        payment::payments(&state.pool, &filter, bounds, limit)
             .await
             .map_err(db)?,
+    ))
+}
+
+/// The most rows one export holds: a year of a busy terminal network is more than an
+/// operator opens in a spreadsheet, and the answer is built in memory.
+pub const EXPORT_MAX_ROWS: usize = 100_000;
+
+/// `GET /api/admin/v1/payments.csv?<the list's filter>`: every payment the filter
+/// selects (from `before` on, newest first, at most [`EXPORT_MAX_ROWS`]), as CSV cells a
+/// spreadsheet reads as text (`server::csv`).
+async fn export_payments(
+    State(state): State<ProcessingState>,
+    Query(mut filter): Query<PaymentFilter>,
+) -> Result<impl IntoResponse, ApiError> {
+    let bounds = checked_filter(&filter)?;
+    let mut out = payment::export_header();
+    let mut written = 0;
+    while written < EXPORT_MAX_ROWS {
+        let page = payment::payments(&state.pool, &filter, bounds, MAX_LIST_ROWS)
+            .await
+            .map_err(db)?;
+        for row in &page {
+            out.push_str(&payment::export_line(row));
+        }
+        written += page.len();
+        match page.last() {
+            Some(last) if page.len() as i64 == MAX_LIST_ROWS => filter.before = Some(last.id),
+            _ => break,
+        }
+    }
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                "attachment; filename=\"payments.csv\"",
+            ),
+        ],
+        out,
     ))
 }
 
@@ -664,6 +715,7 @@ pub fn router(state: ProcessingState) -> axum::Router {
         )
         .route("/api/admin/v1/agents/{id}/topups", post(post_topup))
         .route("/api/admin/v1/payments", get(list_payments))
+        .route("/api/admin/v1/payments.csv", get(export_payments))
         .route("/api/admin/v1/ledger", get(get_ledger))
         .route("/api/admin/v1/ledger/verify", get(verify_ledger))
         .with_state(state)

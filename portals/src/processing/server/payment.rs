@@ -120,7 +120,7 @@ pub fn lease_until(lease: std::time::Duration) -> Stamp {
     clock::stamp(time::OffsetDateTime::now_utc() + lease)
 }
 
-/// Filters of the operator's payment list.
+/// Filters of the operator's payment list, and where its page starts.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct PaymentFilter {
     pub agent_id: Option<i64>,
@@ -128,6 +128,12 @@ pub struct PaymentFilter {
     pub status: Option<String>,
     pub from: Option<String>,
     pub to: Option<String>,
+    /// Keyset paging: only payments with a smaller id (older) — the last id of the page
+    /// before. A page costs the same however deep it is, and a payment arriving meanwhile
+    /// shifts nothing.
+    pub before: Option<i64>,
+    /// Rows per page (the operator API caps it).
+    pub limit: Option<i64>,
 }
 
 pub async fn payments(
@@ -138,17 +144,55 @@ pub async fn payments(
 ) -> Result<Vec<PaymentRow>, sqlx::Error> {
     db::query_as(select_payments!(
         "WHERE ($1 IS NULL OR agent_id = $1) AND ($2 IS NULL OR provider_id = $2) AND ($3 IS NULL OR status = $3)
-           AND created_at >= $4 AND created_at < $5
-         ORDER BY id DESC LIMIT $6"
+           AND created_at >= $4 AND created_at < $5 AND ($6 IS NULL OR id < $6)
+         ORDER BY id DESC LIMIT $7"
     ))
     .bind(filter.agent_id)
     .bind(filter.provider_id)
     .bind(filter.status.as_deref().filter(|s| !s.is_empty()))
     .bind(bounds.0)
     .bind(bounds.1)
+    .bind(filter.before)
     .bind(limit)
     .fetch_all(pool)
     .await
+}
+
+/// The export's first line: the columns of [`export_line`].
+pub fn export_header() -> String {
+    crate::server::csv::line(&[
+        "created_at",
+        "id",
+        "agent_id",
+        "agent_txn_id",
+        "provider_id",
+        "account",
+        "amount",
+        "processing_fee",
+        "status",
+        "result",
+        "attempts",
+        "last_answer",
+    ])
+}
+
+/// One payment as a CSV line: times as stored (UTC), sums in roubles with a dot, as the
+/// registry has them.
+pub fn export_line(p: &PaymentRow) -> String {
+    crate::server::csv::line(&[
+        p.created_at.clone(),
+        p.id.to_string(),
+        p.agent_id.to_string(),
+        p.agent_txn_id.clone(),
+        p.provider_id.to_string(),
+        p.account.clone(),
+        Kopecks::new(p.amount).to_string(),
+        Kopecks::new(p.processing_fee).to_string(),
+        p.status.clone(),
+        p.result.map(|r| r.to_string()).unwrap_or_default(),
+        p.attempts.to_string(),
+        p.last_answer.clone().unwrap_or_default(),
+    ])
 }
 
 /// A payment request that passed validation.
