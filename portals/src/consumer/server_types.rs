@@ -50,3 +50,22 @@ impl From<&crate::consumer::server::contracts_file::Contract> for ContractView {
         }
     }
 }
+
+/// What one contract's provider said.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum HistoryOutcome {
+    Entries(Vec<shared::wire::provider::HistoryEntry>),
+    /// No answer, or one that could not be read: why, in the transport's words.
+    Unreachable(String),
+    /// The provider answered with this HTTP status (a wrong password: 401).
+    Refused(u16),
+}
+
+/// One contract's block of the history page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContractHistory {
+    pub contract_id: u64,
+    pub provider_name: String,
+    pub account: String,
+    pub outcome: HistoryOutcome,
+}

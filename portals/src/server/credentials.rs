@@ -85,6 +85,29 @@ impl DbCredentials {
         Ok(changed.then_some(credential.password))
     }
 
+    /// Brings a revoked login back inside the caller's transaction, with a fresh password
+    /// (made with [`new_credential`]): the old one, revoked with it, does not come back.
+    /// False when the login is unknown or not revoked.
+    pub async fn reinstate(
+        &self,
+        conn: &mut Tx,
+        login: &str,
+        credential: &NewCredential,
+    ) -> Result<bool, sqlx::Error> {
+        let changed = db::query(
+            "UPDATE credentials SET password_hash = $1, revoked_at = NULL WHERE realm = $2 AND login = $3 AND revoked_at IS NOT NULL",
+        )
+        .bind(&credential.hash)
+        .bind(self.realm)
+        .bind(login)
+        .execute(conn)
+        .await?
+        .rows_affected()
+            == 1;
+        self.cache.forget(login);
+        Ok(changed)
+    }
+
     /// Revokes a login inside the caller's transaction; it stops working at once.
     pub async fn revoke(&self, conn: &mut Tx, login: &str) -> Result<(), sqlx::Error> {
         db::query("UPDATE credentials SET revoked_at = $1 WHERE realm = $2 AND login = $3 AND revoked_at IS NULL")

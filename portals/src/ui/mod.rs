@@ -1,6 +1,7 @@
 //! What every portal's interface shares: the page frame with its navigation and language
 //! switch, the string catalogues, and components used by more than one role.
 
+pub mod confirm;
 pub mod credentials;
 pub mod fee_calculator;
 pub mod forms;
@@ -52,7 +53,15 @@ pub(crate) fn encode_query_value(text: &str) -> String {
 
 /// The frame of every page: top bar, navigation, language switch, main area.
 #[component]
-pub fn Portal(role: Role, nav: &'static [NavItem], children: Children) -> impl IntoView {
+pub fn Portal(
+    role: Role,
+    nav: &'static [NavItem],
+    /// Who the header names, where that is not the operator signed in (the consumer's
+    /// portal names its subscriber).
+    #[prop(optional)]
+    who: Option<AnyView>,
+    children: Children,
+) -> impl IntoView {
     let t = t();
     let lang = use_lang();
     let location = use_location();
@@ -76,7 +85,7 @@ pub fn Portal(role: Role, nav: &'static [NavItem], children: Children) -> impl I
             <span class="brand">{t.product}</span>
             <span class="portal-title">{role_title(role, t)}</span>
             <span class="spacer"></span>
-            <span class="who">{t.signed_in_as}": admin"</span>
+            {who.unwrap_or_else(|| view! { <span class="who">{t.signed_in_as}": admin"</span> }.into_any())}
             <a class="lang-switch" rel="external" href=switch_href hreflang=lang.other().code()>
                 {lang.other().t().language_name}
             </a>

@@ -101,6 +101,30 @@ pub struct Balance {
     pub status: String,
 }
 
+/// `GET /api/usage/v1/transactions` (docs/provider.md; not in wire.md): the subscriber's
+/// own balance movements, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct History {
+    pub account: String,
+    /// The subscriber's name as the contract has it: the consumer's header shows it.
+    pub full_name: String,
+    pub transactions: Vec<HistoryEntry>,
+}
+
+/// One balance movement: a usage charge (negative) or a payment (positive).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    pub id: i64,
+    /// `usage` or `payment`.
+    pub kind: String,
+    pub service: Option<String>,
+    pub quantity: Option<i64>,
+    pub amount: Money,
+    pub balance_after: Money,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+}
+
 /// `POST /api/processing/v1/check` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JsonCheck {

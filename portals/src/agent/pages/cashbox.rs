@@ -9,6 +9,7 @@ use leptos::prelude::*;
 use super::cashbox_texts::cash_texts;
 use super::texts::texts;
 use crate::agent::model::{CashBox, Encashment, UnresolvedCash};
+use crate::ui::confirm::{Asked, ConfirmButton};
 use crate::ui::rub;
 
 #[cfg(feature = "ssr")]
@@ -60,8 +61,11 @@ pub async fn claim_pay_again(
     provider_id: String,
     account: String,
     extra: String,
+    confirm: Option<String>,
 ) -> Result<Option<String>, ServerFnError> {
     use crate::agent::server::claims::{self, PayAgain};
+    crate::ui::confirm::require_confirmed(confirm.as_deref())
+        .map_err(crate::ui::server_fn::failed)?;
     let provider_id = match provider_id.trim() {
         "" => None,
         text => match text.parse::<i64>() {
@@ -91,7 +95,12 @@ pub async fn claim_pay_again(
 }
 
 #[server(prefix = "/ui", endpoint = "agent/claim-refund")]
-pub async fn claim_refund(code: String) -> Result<Option<String>, ServerFnError> {
+pub async fn claim_refund(
+    code: String,
+    confirm: Option<String>,
+) -> Result<Option<String>, ServerFnError> {
+    crate::ui::confirm::require_confirmed(confirm.as_deref())
+        .map_err(crate::ui::server_fn::failed)?;
     let operator = crate::ui::server_fn::signed_in_login();
     outcome(crate::agent::server::claims::refund(&agent_state()?.pool, &code, &operator).await)
 }
@@ -100,7 +109,10 @@ pub async fn claim_refund(code: String) -> Result<Option<String>, ServerFnError>
 pub async fn claim_write_off(
     code: String,
     reason: String,
+    confirm: Option<String>,
 ) -> Result<Option<String>, ServerFnError> {
+    crate::ui::confirm::require_confirmed(confirm.as_deref())
+        .map_err(crate::ui::server_fn::failed)?;
     let operator = crate::ui::server_fn::signed_in_login();
     outcome(
         crate::agent::server::claims::write_off(&agent_state()?.pool, &code, &operator, &reason)
@@ -250,17 +262,17 @@ fn ClaimCard(
                     <div class="field"><label for=extra_input.clone()>{c.extra}</label>
                         <input id=extra_input name="extra" autocomplete="off" placeholder=serde_json::to_string(&claim.extra).unwrap_or_default()/></div>
                 </div>
-                <button type="submit" class="pay-again" disabled=move || pay.pending().get()>{c.pay_again}</button>
+                <ConfirmButton id=format!("pay-again-{code_pay}") label=c.pay_again asked=Asked::PayClaimAgain busy=Signal::derive(move || pay.pending().get())/>
             </ActionForm>
             <ActionForm action=refund>
                 <input type="hidden" name="code" value=code_refund.clone()/>
-                <button type="submit" class="refund" disabled=move || refund.pending().get()>{c.refund}</button>
+                <ConfirmButton id=format!("refund-{code_refund}") label=c.refund asked=Asked::RefundClaim busy=Signal::derive(move || refund.pending().get())/>
             </ActionForm>
             <ActionForm action=write_off>
                 <input type="hidden" name="code" value=code_off.clone()/>
                 <div class="field"><label for=reason_input.clone()>{c.reason}</label>
                     <input id=reason_input name="reason" required maxlength="500" autocomplete="off"/></div>
-                <button type="submit" class="write-off" disabled=move || write_off.pending().get()>{c.write_off}</button>
+                <ConfirmButton id=format!("write-off-{code_off}") label=c.write_off asked=Asked::WriteOffClaim danger=true busy=Signal::derive(move || write_off.pending().get())/>
             </ActionForm>
         }
     });
@@ -302,8 +314,11 @@ pub async fn record_collection(
     previous: String,
     counted: String,
     note: String,
+    confirm: Option<String>,
 ) -> Result<Option<String>, ServerFnError> {
     use crate::agent::server::encashment::{self, NewEncashment};
+    crate::ui::confirm::require_confirmed(confirm.as_deref())
+        .map_err(crate::ui::server_fn::failed)?;
     let previous = match previous.trim() {
         "" => None,
         text => match text.parse::<i64>() {
@@ -391,7 +406,7 @@ pub fn CashBoxPage() -> impl IntoView {
                                     <div class="field"><label for="note">{c.note}</label>
                                         <input id="note" name="note" maxlength="500" autocomplete="off"/></div>
                                 </div>
-                                <button type="submit" id="record-collection" disabled=move || record.pending().get()>{c.collect}</button>
+                                <ConfirmButton id="record-collection".to_owned() label=c.collect asked=Asked::RecordCollection busy=Signal::derive(move || record.pending().get())/>
                             </ActionForm>
                             {move || record.value().get().map(|r| match r {
                                 Ok(None) => view! { <p class="ok" role="status">{c.collected}</p> }.into_any(),

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use shared::money::Money;
 
 use crate::consumer::server_types::ContractView;
+use crate::ui::confirm::{Asked, ConfirmButton};
 use crate::ui::i18n::{Lang, use_lang};
 use crate::ui::rub;
 
@@ -259,7 +260,9 @@ pub async fn edit_contract(
 }
 
 #[server(prefix = "/ui", endpoint = "consumer/delete")]
-pub async fn delete_contract(id: u64) -> Result<(), ServerFnError> {
+pub async fn delete_contract(id: u64, confirm: Option<String>) -> Result<(), ServerFnError> {
+    crate::ui::confirm::require_confirmed(confirm.as_deref())
+        .map_err(crate::ui::server_fn::failed)?;
     let state = consumer_state()?;
     let mut contracts = state.contracts.lock().await;
     let mut next = contracts.clone();
@@ -507,7 +510,7 @@ fn ContractCard(
             </details>
             <ActionForm action=delete>
                 <input type="hidden" name="id" value=id.to_string()/>
-                <button type="submit" class="small danger">{t.delete}</button>
+                <ConfirmButton id=format!("delete-{id}") label=t.delete asked=Asked::DeleteConsumerContract danger=true/>
             </ActionForm>
         </section>
     }

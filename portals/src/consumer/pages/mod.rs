@@ -1,6 +1,7 @@
 //! The consumer portal's pages.
 
 pub mod contracts;
+pub mod history;
 pub mod dashboard;
 
 use leptos::prelude::*;
@@ -10,7 +11,7 @@ use leptos_router::components::{Route, Router, Routes};
 
 use crate::role::Role;
 use crate::ui::i18n::t;
-use crate::ui::{NavItem, NotFound, Planned, Portal};
+use crate::ui::{NavItem, NotFound, Portal};
 
 /// The consumer's navigation; later issues fill the planned sections.
 pub const NAV: &[NavItem] = &[
@@ -34,11 +35,11 @@ pub fn ConsumerApp() -> impl IntoView {
     view! {
         <Title text=t().consumer_title/>
         <Router>
-            <Portal role=Role::Consumer nav=NAV>
+            <Portal role=Role::Consumer nav=NAV who=view! { <history::SubscriberName/> }.into_any()>
                 <Routes fallback=NotFound>
                     <Route path=StaticSegment("") view=dashboard::DashboardPage/>
                     <Route path=StaticSegment("contracts") view=ContractsTools/>
-                    <Route path=StaticSegment("history") view=Planned/>
+                    <Route path=StaticSegment("history") view=history::HistoryPage/>
                 </Routes>
             </Portal>
         </Router>

@@ -98,6 +98,7 @@ pub async fn add(state: &ConsumerState, input: ContractInput) -> Result<Contract
         password: input.password,
         services: input.services,
         uses: Vec::new(),
+        subscriber_name: None,
     };
     next.next_id = contract.id + 1;
     next.contracts.push(contract.clone());

@@ -31,6 +31,10 @@ pub struct Contract {
     pub services: Vec<String>,
     #[serde(default)]
     pub uses: Vec<Use>,
+    /// The subscriber's name as the provider last gave it with the history (the header
+    /// shows it); absent until the history was first read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscriber_name: Option<String>,
 }
 
 /// The whole file.
@@ -121,6 +125,7 @@ mod tests {
             password: "pw".into(),
             services: vec!["call".into()],
             uses: Vec::new(),
+            subscriber_name: None,
         }
     }
 

@@ -4,6 +4,7 @@
 pub mod api;
 pub mod dashboard;
 pub mod contracts_file;
+pub mod history;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -11,6 +11,7 @@ use super::agent_lifecycle::{
 };
 use super::texts::texts;
 use crate::processing::model::{AgentView, IssuedAgent};
+use crate::ui::confirm::{Asked, ConfirmButton};
 use crate::ui::rub;
 
 #[server(prefix = "/ui", endpoint = "processing/agents")]
@@ -79,8 +80,10 @@ pub async fn top_up(
     agent_id: i64,
     amount: String,
     reference: String,
+    confirm: Option<String>,
 ) -> Result<TopupOutcome, ServerFnError> {
-    use super::providers::{processing_state, refusal};
+    use super::providers::{failed, processing_state, refusal};
+    crate::ui::confirm::require_confirmed(confirm.as_deref()).map_err(failed)?;
     use crate::processing::server::admin::{self, Topup};
     let state = processing_state()?;
     let amount = match crate::ui::server_fn::typed_amount(&amount) {
@@ -251,7 +254,7 @@ fn TopupForm(agents: Vec<AgentView>, topup: ServerAction<TopUp>) -> impl IntoVie
                         <input id="topup-reference" name="reference" required placeholder=t.reference_hint/>
                     </div>
                 </div>
-                <button type="submit" disabled=move || topup.pending().get()>{t.topup_button}</button>
+                <ConfirmButton id="topup".to_owned() label=t.topup_button asked=Asked::TopUpAgent busy=Signal::derive(move || topup.pending().get())/>
             </ActionForm>
             {move || topup.value().get().map(|outcome| match outcome {
                 Ok(TopupOutcome::Balance(balance)) => view! { <p class="ok" role="status">{format!("{}: {}", t.topped_up, rub(balance))}</p> }.into_any(),

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::texts::texts;
 use crate::processing::model::{ConnectionTest, ProviderView};
+use crate::ui::confirm::{Asked, ConfirmButton};
 use crate::ui::rub;
 
 #[cfg(feature = "ssr")]
@@ -105,7 +106,15 @@ pub async fn create_provider(
 }
 
 #[server(prefix = "/ui", endpoint = "processing/provider-active")]
-pub async fn set_provider_active(id: i64, active: bool) -> Result<(), ServerFnError> {
+pub async fn set_provider_active(
+    id: i64,
+    active: bool,
+    confirm: Option<String>,
+) -> Result<(), ServerFnError> {
+    // Disabling stops every agent's payments to the provider: asked first.
+    if !active {
+        crate::ui::confirm::require_confirmed(confirm.as_deref()).map_err(failed)?;
+    }
     let state = processing_state()?;
     crate::processing::server::store::set_provider_active(&state.pool, id, active)
         .await
@@ -264,7 +273,11 @@ fn ProviderCard(p: ProviderView, switch: ServerAction<SetProviderActive>) -> imp
                 <ActionForm action=switch>
                     <input type="hidden" name="id" value=p.provider_id.to_string()/>
                     <input type="hidden" name="active" value=(!p.active).to_string()/>
-                    <button type="submit" class="small">{if p.active { t.deactivate } else { t.activate }}</button>
+                    {if p.active {
+                        view! { <ConfirmButton id=format!("deactivate-{}", p.provider_id) label=t.deactivate asked=Asked::DisableProvider danger=true/> }.into_any()
+                    } else {
+                        view! { <button type="submit" class="small" id=format!("activate-{}", p.provider_id)>{t.activate}</button> }.into_any()
+                    }}
                 </ActionForm>
                 <ActionForm action=test>
                     <input type="hidden" name="id" value=p.provider_id.to_string()/>

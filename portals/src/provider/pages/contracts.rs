@@ -8,8 +8,10 @@ use serde::{Deserialize, Serialize};
 use shared::money::Kopecks;
 
 use super::contract_credentials::{RotateButton, RotateContractPassword, RotateResult};
+use super::contract_reopen::{ReopenButton, ReopenProcessingContract, ReopenResult};
 use super::texts::texts;
 use crate::provider::model::ContractRow;
+use crate::ui::confirm::{Asked, ConfirmButton};
 use crate::ui::rub;
 
 /// The contracts and the switch.
@@ -100,9 +102,17 @@ pub async fn issue_contract(
 }
 
 #[server(prefix = "/ui", endpoint = "provider/contract-status")]
-pub async fn set_contract_status(id: i64, status: String) -> Result<(), ServerFnError> {
+pub async fn set_contract_status(
+    id: i64,
+    status: String,
+    confirm: Option<String>,
+) -> Result<(), ServerFnError> {
     use super::subscribers::{failed, provider_state};
     let state = provider_state()?;
+    // Suspending and ending stop the processing center's payments: asked first.
+    if status != "active" {
+        crate::ui::confirm::require_confirmed(confirm.as_deref()).map_err(failed)?;
+    }
     if !["active", "suspended", "closed"].contains(&status.as_str()) {
         return Err(ServerFnError::new("unknown status"));
     }
@@ -143,12 +153,14 @@ pub fn ContractsPage() -> impl IntoView {
     let status = ServerAction::<SetContractStatus>::new();
     let switch = ServerAction::<SetPaymentsSwitch>::new();
     let rotate = ServerAction::<RotateContractPassword>::new();
+    let reopen = ServerAction::<ReopenProcessingContract>::new();
     let data = Resource::new(
         move || {
             (
                 issue.version().get(),
                 status.version().get(),
                 switch.version().get(),
+                reopen.version().get(),
             )
         },
         |_| load_contracts(),
@@ -203,7 +215,7 @@ pub fn ContractsPage() -> impl IntoView {
         </section>
         <Transition fallback=move || view! { <p>{t.loading}</p> }>
             {move || data.get().map(|result| match result {
-                Ok(data) => view! { <ContractList contracts=data.contracts status rotate/> <PaymentsSwitch current=data.payments switch/> }.into_any(),
+                Ok(data) => view! { <ContractList contracts=data.contracts status rotate reopen/> <PaymentsSwitch current=data.payments switch/> }.into_any(),
                 Err(e) => view! { <p class="error">{format!("{}: {e}", t.failed)}</p> }.into_any(),
             })}
         </Transition>
@@ -215,6 +227,7 @@ fn ContractList(
     contracts: Vec<ContractRow>,
     status: ServerAction<SetContractStatus>,
     rotate: ServerAction<RotateContractPassword>,
+    reopen: ServerAction<ReopenProcessingContract>,
 ) -> impl IntoView {
     let t = texts();
     if contracts.is_empty() {
@@ -228,18 +241,26 @@ fn ContractList(
                 "suspended" => vec![("active", t.resume), ("closed", t.close_contract)],
                 _ => vec![],
             };
+            let id = c.id;
             let buttons = actions
                 .into_iter()
                 .map(|(to, label)| {
+                    // Resuming takes nothing away: it alone goes without asking.
+                    let button = match to {
+                        "suspended" => view! { <ConfirmButton id=format!("suspend-{id}") label asked=Asked::SuspendProcessingContract/> }.into_any(),
+                        "closed" => view! { <ConfirmButton id=format!("close-{id}") label asked=Asked::CloseProcessingContract danger=true/> }.into_any(),
+                        _ => view! { <button type="submit" class="small" id=format!("resume-{id}")>{label}</button> }.into_any(),
+                    };
                     view! {
                         <ActionForm action=status>
-                            <input type="hidden" name="id" value=c.id.to_string()/>
+                            <input type="hidden" name="id" value=id.to_string()/>
                             <input type="hidden" name="status" value=to/>
-                            <button type="submit" class="small">{label}</button>
+                            {button}
                         </ActionForm>
                     }
                 })
                 .collect_view();
+            let reopen_button = (c.status == "closed").then(|| view! { <ReopenButton id action=reopen/> });
             let field_names = c.fields.0.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", ");
             // A closed contract's login stays revoked: nothing to rotate.
             let rotate_button = (c.status != "closed").then(|| view! { <RotateButton id=c.id action=rotate/> });
@@ -252,7 +273,7 @@ fn ContractList(
                     <td><code>{c.login.clone()}</code></td>
                     <td class="num">{format!("{} — {}", rub(Kopecks::new(c.min_amount)), rub(Kopecks::new(c.max_amount)))}</td>
                     <td><span class=format!("badge badge-{}", c.status)>{t.status(&c.status)}</span></td>
-                    <td class="actions">{buttons}{rotate_button}</td>
+                    <td class="actions">{buttons}{rotate_button}{reopen_button}</td>
                 </tr>
             }
         })
@@ -275,6 +296,7 @@ fn ContractList(
                 <tbody>{rows}</tbody>
             </table>
             <RotateResult action=rotate/>
+            <ReopenResult action=reopen/>
         </section>
     }
     .into_any()

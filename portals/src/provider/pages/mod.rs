@@ -2,6 +2,7 @@
 
 pub mod contract_credentials;
 pub mod contract_fields;
+pub mod contract_reopen;
 pub mod contracts;
 pub mod dashboard;
 pub mod gateway_log;

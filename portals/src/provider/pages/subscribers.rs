@@ -12,6 +12,7 @@ use shared::wire::provider::SubscriberContract;
 use super::texts::{Texts, texts};
 use crate::provider::domain::FieldErrors;
 use crate::provider::model::{SubscriberView, TransactionRow};
+use crate::ui::confirm::{Asked, ConfirmButton};
 use crate::ui::rub;
 
 /// What the sign form gets back.
@@ -142,7 +143,11 @@ pub async fn change_subscriber(
 }
 
 #[server(prefix = "/ui", endpoint = "provider/close")]
-pub async fn close_subscriber(account: String) -> Result<(), ServerFnError> {
+pub async fn close_subscriber(
+    account: String,
+    confirm: Option<String>,
+) -> Result<(), ServerFnError> {
+    crate::ui::confirm::require_confirmed(confirm.as_deref()).map_err(failed)?;
     let state = provider_state()?;
     if crate::provider::server::billing::close(&state.pool, &state.subscriber_logins, &account)
         .await
@@ -409,7 +414,7 @@ fn SubscriberCard(
                 <p>{t.close_warning}</p>
                 <ActionForm action=close>
                     <input type="hidden" name="account" value=account_close/>
-                    <button type="submit" class="danger">{t.close_button}</button>
+                    <ConfirmButton id="close-subscriber".to_owned() label=t.close_button asked=Asked::CloseSubscriber danger=true/>
                 </ActionForm>
             </section>
         })}

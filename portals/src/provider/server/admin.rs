@@ -440,6 +440,39 @@ pub async fn rotate_contract_password(
     })
 }
 
+/// Re-opens a closed processing contract: active again, its login back with a new
+/// password, returned once (the old one stays dead). Not closed → 422.
+pub async fn reopen_contract(
+    state: &ProviderState,
+    id: i64,
+    by: &str,
+) -> Result<RotatedCredential, ApiError> {
+    contract_or_404(state, id).await?;
+    let credential = crate::server::credentials::new_credential()
+        .await
+        .map_err(ApiError::internal)?;
+    let login = billing::reopen_contract(&state.pool, &state.processing_logins, id, &credential)
+        .await
+        .map_err(db)?
+        .ok_or_else(|| ApiError::field("status", "only a closed contract is re-opened"))?;
+    tracing::warn!(contract = id, login = %login, by, "processing contract re-opened");
+    Ok(RotatedCredential {
+        login,
+        password: credential.password,
+    })
+}
+
+async fn post_contract_reopen(
+    State(state): State<ProviderState>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<i64>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(reopen_contract(&state, id, &principal.login).await?),
+    ))
+}
+
 async fn post_contract_credentials(
     State(state): State<ProviderState>,
     Extension(principal): Extension<Principal>,
@@ -590,6 +623,10 @@ pub fn router(state: ProviderState) -> axum::Router {
         .route(
             "/api/admin/v1/processing-contracts/{id}/credentials",
             axum::routing::post(post_contract_credentials),
+        )
+        .route(
+            "/api/admin/v1/processing-contracts/{id}/reopen",
+            axum::routing::post(post_contract_reopen),
         )
         .route("/api/admin/v1/transactions", get(list_transactions))
         .route("/api/admin/v1/tariffs", get(get_tariffs).put(put_tariffs))

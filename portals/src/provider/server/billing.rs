@@ -383,6 +383,34 @@ pub async fn create_contract(
     Ok((id, login))
 }
 
+/// Re-opens a closed contract: active again, its login reinstated with `credential`'s
+/// password, in one transaction. The contract's login, or `None` when it is not closed
+/// (or its login was never revoked, which closing always does: nothing is changed then).
+pub async fn reopen_contract(
+    pool: &Db,
+    logins: &DbCredentials,
+    id: i64,
+    credential: &NewCredential,
+) -> Result<Option<String>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let login: Option<(String,)> = db::query_as(
+        "UPDATE processing_contracts SET status = 'active' WHERE id = $1 AND status = 'closed' RETURNING login",
+    )
+    .bind(id)
+    .fetch_optional(&mut tx)
+    .await?;
+    let Some((login,)) = login else {
+        tx.rollback().await?;
+        return Ok(None);
+    };
+    if !logins.reinstate(&mut tx, &login, credential).await? {
+        tx.rollback().await?;
+        return Ok(None);
+    }
+    tx.commit().await?;
+    Ok(Some(login))
+}
+
 /// Sets a contract's status (`active`, `suspended`, `closed`); closing revokes its login.
 pub async fn set_contract_status(
     pool: &Db,

@@ -1,13 +1,14 @@
-//! The subscribers' API, `/api/usage/v1`: use a service (charged at once) and read the
-//! balance. The login is the account; its subject is the subscriber id.
+//! The subscribers' API, `/api/usage/v1`: use a service (charged at once), read the
+//! balance and the history of charges and payments. The login is the account; its subject
+//! is the subscriber id.
 
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::{Extension, Json};
 use shared::auth::Principal;
 use shared::error::ApiError;
 use shared::extract::JsonBody;
 use shared::money::Money;
-use shared::wire::provider::{Balance, UsageCharged, UseService};
+use shared::wire::provider::{Balance, History, HistoryEntry, UsageCharged, UseService};
 
 use super::ProviderState;
 use super::billing::{self, Charge, MAX_QUANTITY};
@@ -112,10 +113,52 @@ async fn balance(
     }))
 }
 
+/// The most movements one history answer holds: the consumer reads it within a cap.
+pub const HISTORY_ROWS: i64 = 200;
+
+#[derive(serde::Deserialize)]
+struct HistoryFilter {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// `GET /api/usage/v1/transactions?from=&to=`: the signed-in subscriber's own charges and
+/// payments, newest first, at most [`HISTORY_ROWS`].
+async fn history(
+    State(state): State<ProviderState>,
+    Extension(principal): Extension<Principal>,
+    Query(filter): Query<HistoryFilter>,
+) -> Result<Json<History>, ApiError> {
+    let subscriber = signed_in(&state, &principal).await?;
+    let bounds = crate::server::clock::filter_bounds(filter.from.as_deref(), filter.to.as_deref())
+        .map_err(|field| ApiError::field(field, "a date is YYYY-MM-DD"))?;
+    let rows = store::transactions(&state.pool, Some(&subscriber.account), bounds, HISTORY_ROWS)
+        .await
+        .map_err(ApiError::internal)?;
+    let money = |kopecks| Money::rub(shared::money::Kopecks::new(kopecks));
+    Ok(Json(History {
+        account: subscriber.account,
+        full_name: subscriber.full_name,
+        transactions: rows
+            .into_iter()
+            .map(|row| HistoryEntry {
+                id: row.id,
+                kind: row.kind,
+                service: row.service,
+                quantity: row.quantity,
+                amount: money(row.amount),
+                balance_after: money(row.balance_after),
+                created_at: row.created_at,
+            })
+            .collect(),
+    }))
+}
+
 pub fn router(state: ProviderState) -> axum::Router {
     use axum::routing::{get, post};
     axum::Router::new()
         .route("/api/usage/v1/usage", post(use_service))
         .route("/api/usage/v1/balance", get(balance))
+        .route("/api/usage/v1/transactions", get(history))
         .with_state(state)
 }
