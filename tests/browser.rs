@@ -234,6 +234,26 @@ impl Browser {
         std::fs::write(Path::new(&dir).join(name), png).unwrap();
     }
 
+    /// Whether the `<details>` of `ui::confirm::ConfirmButton` `#id` is open.
+    async fn confirm_open(&self, id: &str) -> bool {
+        self.call(
+            reqwest::Method::POST,
+            "/execute/sync",
+            json!({"script": "const d = document.getElementById(arguments[0]); return !!(d && d.open);", "args": [id]}),
+        )
+        .await
+            == Value::Bool(true)
+    }
+
+    /// Asks and confirms through `ConfirmButton` `#id`: opens its panel (a click on a
+    /// closed one only) and clicks "yes".
+    async fn ask_and_confirm(&self, id: &str) {
+        if !self.confirm_open(id).await {
+            self.click(&format!("#{id}-ask")).await;
+        }
+        self.click(&format!("#{id}-yes")).await;
+    }
+
     async fn click(&self, css: &str) {
         if let Some(element) = self.find(css).await {
             self.call(
@@ -1156,9 +1176,7 @@ async fn the_operator_writes_off_unresolved_cash_and_collects_the_cash_box_on_th
     };
     let deadline = Instant::now() + Duration::from_secs(30);
     let resolved = loop {
-        browser
-            .click(&format!("#claim-{code} button.write-off"))
-            .await;
+        browser.ask_and_confirm(&format!("write-off-{code}")).await;
         if let Some(row) = written_off().await {
             break row;
         }
@@ -1182,7 +1200,7 @@ async fn the_operator_writes_off_unresolved_cash_and_collects_the_cash_box_on_th
     browser.type_into("#counted", "100").await;
     let deadline = Instant::now() + Duration::from_secs(30);
     let collected = loop {
-        browser.click("#record-collection").await;
+        browser.ask_and_confirm("record-collection").await;
         let row: Option<(String, i64, i64)> = sqlx::query_as(
             "SELECT collected_by, expected, counted FROM encashments ORDER BY id DESC LIMIT 1",
         )
@@ -1206,7 +1224,7 @@ async fn the_operator_writes_off_unresolved_cash_and_collects_the_cash_box_on_th
         assert!(Instant::now() < deadline, "the count stayed in the form");
         tokio::time::sleep(Duration::from_millis(150)).await;
     }
-    browser.click("#record-collection").await;
+    browser.ask_and_confirm("record-collection").await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let (encashments,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM encashments")
         .fetch_one(&pool)
@@ -1373,4 +1391,209 @@ async fn the_payment_list_pages_past_five_hundred_rows() {
     assert!(seen.contains("page-0") && seen.contains("page-519"));
     // Back to the newest from the depths.
     assert!(browser.find("#first-page").await.is_some());
+}
+
+/// The status of processing contract 1 at the provider.
+async fn contract_status(app: &TestApp) -> String {
+    let (status,): (String,) = sqlx::query_as("SELECT status FROM processing_contracts WHERE id = 1")
+        .fetch_one(app.pool.as_ref().unwrap())
+        .await
+        .unwrap();
+    status
+}
+
+/// The HTTP status a processing center's OSMP check gets with this login.
+async fn osmp_check_status(app: &TestApp, login: &str, password: &str) -> u16 {
+    app.client
+        .get(app.url("/osmp?command=check&txn_id=1&account=9000000000&sum=10.00"))
+        .basic_auth(login, Some(password))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// «Расторгнуть» asks first: the first click only opens the panel saying what will
+/// happen, "cancel" closes it with the contract untouched, "yes" ends it; a form posted
+/// without the confirmation is refused by the server. Then the way back: «Возобновить
+/// договор», confirmed, makes it active again with a new password shown once.
+#[tokio::test]
+async fn ending_a_processing_contract_asks_first_and_it_can_be_reopened() {
+    let app = TestApp::spawn(Role::Provider).await;
+    let issued: Value = app
+        .client
+        .post(app.url("/api/admin/v1/processing-contracts"))
+        .basic_auth("admin", Some(ADMIN_PASSWORD))
+        .json(&json!({"processing_name": "Cyberplat", "protocol": "osmp"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let login = issued["login"].as_str().unwrap().to_owned();
+    let old_password = issued["password"].as_str().unwrap().to_owned();
+    assert_eq!(osmp_check_status(&app, &login, &old_password).await, 200);
+
+    // Whoever posts the form without the confirmation: refused, nothing changes.
+    let unconfirmed = app
+        .client
+        .post(app.url("/ui/provider/contract-status"))
+        .basic_auth("admin", Some(ADMIN_PASSWORD))
+        .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body("id=1&status=closed")
+        .send()
+        .await
+        .unwrap();
+    assert!(!unconfirmed.status().is_success(), "{}", unconfirmed.status());
+    assert_eq!(contract_status(&app).await, "active");
+
+    let browser = Browser::start().await;
+    browser.open_as_admin(&app, "/processing-contracts").await;
+    browser.wait_for("#close-1-ask").await;
+    // The first click asks: the panel says what will happen, the contract stays.
+    browser.click("#close-1-ask").await;
+    assert!(browser.confirm_open("close-1").await, "the panel opens");
+    let said = browser.text("#close-1 .confirm-will").await.unwrap_or_default();
+    assert!(said.contains("расторгнут"), "{said}");
+    assert_eq!(
+        browser.text("#close-1-yes").await.as_deref(),
+        Some("Да, расторгнуть")
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(contract_status(&app).await, "active");
+    // Cancel (it answers once the page is hydrated): the panel closes, nothing changes.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while browser.confirm_open("close-1").await {
+        browser.click("#close-1-cancel").await;
+        assert!(Instant::now() < deadline, "cancel never closed the panel");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(contract_status(&app).await, "active");
+    assert_eq!(osmp_check_status(&app, &login, &old_password).await, 200);
+
+    // Confirmed: ended, its login revoked.
+    browser.ask_and_confirm("close-1").await;
+    crate::helpers::eventually("the contract ends", || async {
+        match contract_status(&app).await.as_str() {
+            "closed" => Ok(()),
+            other => Err(other.to_owned()),
+        }
+    })
+    .await;
+    assert_eq!(osmp_check_status(&app, &login, &old_password).await, 401);
+
+    // The way back, confirmed too: active again, a new password shown once, the old one
+    // still dead.
+    browser.wait_for("#reopen-1-ask").await;
+    browser.click("#reopen-1-ask").await;
+    assert!(browser.confirm_open("reopen-1").await);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(contract_status(&app).await, "closed", "asking re-opens nothing");
+    browser.ask_and_confirm("reopen-1").await;
+    browser.wait_for("#reopened-contract-password").await;
+    let new_password = browser.text("#reopened-contract-password").await.unwrap();
+    assert_eq!(new_password.len(), 20, "{new_password}");
+    assert_eq!(contract_status(&app).await, "active");
+    assert_eq!(osmp_check_status(&app, &login, &new_password).await, 200);
+    assert_eq!(osmp_check_status(&app, &login, &old_password).await, 401);
+}
+
+/// The consumer's «История»: the provider's record of the contract's payment and charge,
+/// newest first; the header then names the subscriber as the provider knows them.
+#[tokio::test]
+async fn the_consumer_history_shows_the_providers_record_and_the_header_names_the_subscriber() {
+    let provider = TestApp::spawn(Role::Provider).await;
+    let admin = |path: &str, body: Value| {
+        provider
+            .client
+            .post(provider.url(path))
+            .basic_auth("admin", Some(ADMIN_PASSWORD))
+            .json(&body)
+            .send()
+    };
+    let mut issued: Value = admin("/api/admin/v1/subscribers", json!({
+        "full_name": "Иванов Иван", "passport": "4510 123456", "email": "i@example.ru", "services": ["call", "sms"]
+    })).await.unwrap().json().await.unwrap();
+    let processing: Value = admin(
+        "/api/admin/v1/processing-contracts",
+        json!({"processing_name": "p", "protocol": "osmp"}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let account = issued["account"].as_str().unwrap().to_owned();
+    let paid = provider
+        .client
+        .get(provider.url(&format!(
+            "/osmp?command=pay&txn_id=1&account={account}&sum=100.00&txn_date=20261126101500"
+        )))
+        .basic_auth(
+            processing["login"].as_str().unwrap(),
+            processing["password"].as_str(),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(paid.status(), 200);
+    let consumer = TestApp::spawn(Role::Consumer).await;
+    issued["provider_name"] = json!("Megafon");
+    let added = consumer
+        .client
+        .post(consumer.url("/api/admin/v1/contracts"))
+        .basic_auth("admin", Some(ADMIN_PASSWORD))
+        .json(&issued)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(added.status(), 201);
+    let used = consumer
+        .client
+        .post(consumer.url("/api/admin/v1/contracts/1/use"))
+        .basic_auth("admin", Some(ADMIN_PASSWORD))
+        .json(&json!({"service": "call", "quantity": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(used.status(), 200);
+
+    let browser = Browser::start().await;
+    browser.open_as_admin(&consumer, "/history").await;
+    browser.wait_for("#history-1 tbody tr").await;
+    assert_eq!(
+        browser.text("#history-1 h2").await.as_deref(),
+        Some(format!("Megafon · Счёт {account}").as_str())
+    );
+    // Newest first: the call's charge, then the payment (figures compared as kopecks,
+    // whatever the page's number format).
+    let cell = |row: u32, column: u32| {
+        let browser = &browser;
+        async move {
+            browser
+                .text(&format!("#history-1 tbody tr:nth-child({row}) td:nth-child({column})"))
+                .await
+                .unwrap_or_else(|| panic!("no cell {row}:{column}"))
+        }
+    };
+    assert_eq!(cell(1, 2).await, "Звонки × 1");
+    assert!(cell(1, 3).await.contains('-'), "a charge is negative");
+    assert_eq!(kopecks_in(&cell(1, 3).await), 250);
+    assert_eq!(kopecks_in(&cell(1, 4).await), 9_750);
+    assert_eq!(cell(2, 2).await, "Пополнение счёта");
+    assert_eq!(kopecks_in(&cell(2, 3).await), 10_000);
+    assert_eq!(kopecks_in(&cell(2, 4).await), 10_000);
+    assert!(browser.find("#history-1 tbody tr:nth-child(3)").await.is_none());
+
+    // The header names the subscriber, not an operator.
+    browser.open_as_admin(&consumer, "/").await;
+    assert!(
+        browser
+            .wait_for_text("#subscriber-name", "Абонент: Иванов Иван", || async {})
+            .await,
+        "{:?}",
+        browser.text("header .who").await
+    );
 }
