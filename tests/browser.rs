@@ -281,7 +281,11 @@ struct Watchdog {
 impl Watchdog {
     fn over(group: &Group) -> Watchdog {
         let mut shell = Command::new("sh")
-            .args(["-c", r#"trap '' HUP INT TERM; read -r _; kill -9 "-$1" 2>/dev/null"#, "watchdog"])
+            .args([
+                "-c",
+                r#"trap '' HUP INT TERM; read -r _; kill -9 "-$1" 2>/dev/null"#,
+                "watchdog",
+            ])
             .arg(group.pid().to_string())
             .process_group(0)
             .stdin(Stdio::piped())
@@ -1259,7 +1263,8 @@ fn any_process_uses(profile: &Path) -> Option<String> {
 /// Waits until every one of `pids` has ended and nothing runs on `profile`.
 fn assert_all_gone(family: &[crate::proc_tree::Proc], profile: &Path) {
     let ended = crate::xvfb::wait_until(Duration::from_secs(15), || {
-        family.iter().all(|p| crate::proc_tree::is_gone(p.pid)) && any_process_uses(profile).is_none()
+        family.iter().all(|p| crate::proc_tree::is_gone(p.pid))
+            && any_process_uses(profile).is_none()
     });
     let left: Vec<_> = family
         .iter()
@@ -1395,10 +1400,11 @@ async fn the_payment_list_pages_past_five_hundred_rows() {
 
 /// The status of processing contract 1 at the provider.
 async fn contract_status(app: &TestApp) -> String {
-    let (status,): (String,) = sqlx::query_as("SELECT status FROM processing_contracts WHERE id = 1")
-        .fetch_one(app.pool.as_ref().unwrap())
-        .await
-        .unwrap();
+    let (status,): (String,) =
+        sqlx::query_as("SELECT status FROM processing_contracts WHERE id = 1")
+            .fetch_one(app.pool.as_ref().unwrap())
+            .await
+            .unwrap();
     status
 }
 
@@ -1441,12 +1447,19 @@ async fn ending_a_processing_contract_asks_first_and_it_can_be_reopened() {
         .client
         .post(app.url("/ui/provider/contract-status"))
         .basic_auth("admin", Some(ADMIN_PASSWORD))
-        .header(reqwest::header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(
+            reqwest::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded",
+        )
         .body("id=1&status=closed")
         .send()
         .await
         .unwrap();
-    assert!(!unconfirmed.status().is_success(), "{}", unconfirmed.status());
+    assert!(
+        !unconfirmed.status().is_success(),
+        "{}",
+        unconfirmed.status()
+    );
     assert_eq!(contract_status(&app).await, "active");
 
     let browser = Browser::start().await;
@@ -1455,7 +1468,10 @@ async fn ending_a_processing_contract_asks_first_and_it_can_be_reopened() {
     // The first click asks: the panel says what will happen, the contract stays.
     browser.click("#close-1-ask").await;
     assert!(browser.confirm_open("close-1").await, "the panel opens");
-    let said = browser.text("#close-1 .confirm-will").await.unwrap_or_default();
+    let said = browser
+        .text("#close-1 .confirm-will")
+        .await
+        .unwrap_or_default();
     assert!(said.contains("расторгнут"), "{said}");
     assert_eq!(
         browser.text("#close-1-yes").await.as_deref(),
@@ -1490,7 +1506,11 @@ async fn ending_a_processing_contract_asks_first_and_it_can_be_reopened() {
     browser.click("#reopen-1-ask").await;
     assert!(browser.confirm_open("reopen-1").await);
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(contract_status(&app).await, "closed", "asking re-opens nothing");
+    assert_eq!(
+        contract_status(&app).await,
+        "closed",
+        "asking re-opens nothing"
+    );
     browser.ask_and_confirm("reopen-1").await;
     browser.wait_for("#reopened-contract-password").await;
     let new_password = browser.text("#reopened-contract-password").await.unwrap();
@@ -1573,7 +1593,9 @@ async fn the_consumer_history_shows_the_providers_record_and_the_header_names_th
         let browser = &browser;
         async move {
             browser
-                .text(&format!("#history-1 tbody tr:nth-child({row}) td:nth-child({column})"))
+                .text(&format!(
+                    "#history-1 tbody tr:nth-child({row}) td:nth-child({column})"
+                ))
                 .await
                 .unwrap_or_else(|| panic!("no cell {row}:{column}"))
         }
@@ -1585,7 +1607,12 @@ async fn the_consumer_history_shows_the_providers_record_and_the_header_names_th
     assert_eq!(cell(2, 2).await, "Пополнение счёта");
     assert_eq!(kopecks_in(&cell(2, 3).await), 10_000);
     assert_eq!(kopecks_in(&cell(2, 4).await), 10_000);
-    assert!(browser.find("#history-1 tbody tr:nth-child(3)").await.is_none());
+    assert!(
+        browser
+            .find("#history-1 tbody tr:nth-child(3)")
+            .await
+            .is_none()
+    );
 
     // The header names the subscriber, not an operator.
     browser.open_as_admin(&consumer, "/").await;

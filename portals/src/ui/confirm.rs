@@ -264,7 +264,10 @@ mod tests {
             RecordCollection,
         ] {
             let (ru, en) = (question(Lang::Ru, asked), question(Lang::En, asked));
-            assert!(ru.will.chars().any(|c| ('а'..='я').contains(&c)), "{asked:?}");
+            assert!(
+                ru.will.chars().any(|c| ('а'..='я').contains(&c)),
+                "{asked:?}"
+            );
             assert!(en.will.is_ascii(), "{asked:?}");
             assert_ne!(ru.yes, en.yes);
         }

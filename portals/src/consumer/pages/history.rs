@@ -145,7 +145,11 @@ fn ContractBlock(block: ContractHistory) -> impl IntoView {
                     } else {
                         t.usage(e.service.as_deref(), e.quantity)
                     };
-                    let sign = if e.amount.amount.get() < 0 { "charge" } else { "credit" };
+                    let sign = if e.amount.amount.get() < 0 {
+                        "charge"
+                    } else {
+                        "credit"
+                    };
                     view! {
                         <tr class=format!("history-{}", e.kind)>
                             <td>{minute(&e.created_at)}</td>

@@ -38,7 +38,12 @@ async fn fetch(state: &ConsumerState, contract: &Contract) -> (HistoryOutcome, O
         .await
     {
         Ok(response) => response,
-        Err(e) => return (HistoryOutcome::Unreachable(outbound::describe_error(&e)), None),
+        Err(e) => {
+            return (
+                HistoryOutcome::Unreachable(outbound::describe_error(&e)),
+                None,
+            );
+        }
     };
     let status = response.status();
     if !status.is_success() {
