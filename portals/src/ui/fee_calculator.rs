@@ -158,8 +158,17 @@ mod tests {
             compute(Lang::Ru, "1 000", "1.5", "0", "10", "12"),
             Ok((Kopecks::new(1200), Kopecks::new(101_200)))
         );
-        assert_eq!(compute(Lang::En, "10,5", "1.5", "0", "10", ""), Err(Problem::Amount));
-        assert_eq!(compute(Lang::Ru, "10", "101", "0", "0", ""), Err(Problem::Rule));
-        assert_eq!(compute(Lang::Ru, "10", "1", "0", "5", "4"), Err(Problem::Rule));
+        assert_eq!(
+            compute(Lang::En, "10,5", "1.5", "0", "10", ""),
+            Err(Problem::Amount)
+        );
+        assert_eq!(
+            compute(Lang::Ru, "10", "101", "0", "0", ""),
+            Err(Problem::Rule)
+        );
+        assert_eq!(
+            compute(Lang::Ru, "10", "1", "0", "5", "4"),
+            Err(Problem::Rule)
+        );
     }
 }

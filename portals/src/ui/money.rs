@@ -104,7 +104,9 @@ pub fn parse_amount(lang: Lang, text: &str) -> Result<Kopecks, AmountError> {
             return Err(AmountError::Malformed);
         }
         Some(f) if f.len() > 2 => return Err(AmountError::TooPrecise),
-        Some(f) => f.parse::<i64>().map_err(|_| AmountError::Malformed)? * 10_i64.pow(2 - f.len() as u32),
+        Some(f) => {
+            f.parse::<i64>().map_err(|_| AmountError::Malformed)? * 10_i64.pow(2 - f.len() as u32)
+        }
     };
     let magnitude = rubles
         .parse::<i64>()
@@ -143,7 +145,10 @@ fn split_decimal(lang: Lang, text: &str) -> Result<(&str, Option<&str>), AmountE
 /// be threes after the first.
 fn join_groups(lang: Lang, whole: &str) -> Result<String, AmountError> {
     let is_separator = |c: char| SPACES.contains(&c) || (lang == Lang::En && c == ',');
-    if whole.chars().any(|c| !c.is_ascii_digit() && !is_separator(c)) {
+    if whole
+        .chars()
+        .any(|c| !c.is_ascii_digit() && !is_separator(c))
+    {
         return Err(match (lang, whole.contains(',')) {
             // A comma in a Russian whole part: a second decimal mark.
             (Lang::Ru, true) => AmountError::Ambiguous,
@@ -174,16 +179,28 @@ mod tests {
 
     #[test]
     fn russian_figures_have_spaced_groups_and_a_decimal_comma() {
-        assert_eq!(format_amount(RU, Kopecks::new(1_500_000)), "15\u{a0}000,00\u{a0}₽");
-        assert_eq!(format_amount(RU, Kopecks::new(-10_000_000)), "-100\u{a0}000,00\u{a0}₽");
+        assert_eq!(
+            format_amount(RU, Kopecks::new(1_500_000)),
+            "15\u{a0}000,00\u{a0}₽"
+        );
+        assert_eq!(
+            format_amount(RU, Kopecks::new(-10_000_000)),
+            "-100\u{a0}000,00\u{a0}₽"
+        );
         assert_eq!(format_amount(RU, Kopecks::new(5)), "0,05\u{a0}₽");
         assert_eq!(format_amount(RU, Kopecks::new(99_999)), "999,99\u{a0}₽");
-        assert_eq!(format_number(RU, Kopecks::new(100_000_000)), "1\u{a0}000\u{a0}000,00");
+        assert_eq!(
+            format_number(RU, Kopecks::new(100_000_000)),
+            "1\u{a0}000\u{a0}000,00"
+        );
     }
 
     #[test]
     fn english_figures_have_comma_groups_and_a_decimal_point() {
-        assert_eq!(format_amount(EN, Kopecks::new(1_500_000)), "15,000.00\u{a0}₽");
+        assert_eq!(
+            format_amount(EN, Kopecks::new(1_500_000)),
+            "15,000.00\u{a0}₽"
+        );
         assert_eq!(format_amount(EN, Kopecks::new(-5)), "-0.05\u{a0}₽");
         assert_eq!(
             format_number(EN, Kopecks::new(i64::MIN)),
@@ -194,7 +211,12 @@ mod tests {
     #[test]
     fn russian_input_takes_every_usual_way_of_writing_fifty_thousand() {
         for typed in [
-            "50 000,00", "50000,00", "50 000.00", "50000", "50\u{a0}000", "50\u{202f}000,0",
+            "50 000,00",
+            "50000,00",
+            "50 000.00",
+            "50000",
+            "50\u{a0}000",
+            "50\u{202f}000,0",
             " 50 000,00 ",
         ] {
             assert_eq!(parse_amount(RU, typed), kopecks(5_000_000), "{typed:?}");
@@ -221,9 +243,15 @@ mod tests {
         assert_eq!(parse_amount(RU, "1,000,00"), Err(AmountError::Ambiguous));
         assert_eq!(parse_amount(RU, "5 0000"), Err(AmountError::Ambiguous));
         assert_eq!(parse_amount(RU, "50 00,00"), Err(AmountError::Ambiguous));
-        assert_eq!(parse_amount(RU, "1 000 000,001"), Err(AmountError::TooPrecise));
+        assert_eq!(
+            parse_amount(RU, "1 000 000,001"),
+            Err(AmountError::TooPrecise)
+        );
         assert_eq!(parse_amount(EN, "50,00"), Err(AmountError::Ambiguous));
-        assert_eq!(parse_amount(EN, "50,000,00.00"), Err(AmountError::Ambiguous));
+        assert_eq!(
+            parse_amount(EN, "50,000,00.00"),
+            Err(AmountError::Ambiguous)
+        );
         assert_eq!(parse_amount(EN, "5,5"), Err(AmountError::Ambiguous));
         for garbage in ["abc", "1e3", "12р", "+5", "--5", "0x10", ",5", "5,,0", "١٠"] {
             assert!(parse_amount(RU, garbage).is_err(), "{garbage:?}");

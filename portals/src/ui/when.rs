@@ -69,9 +69,18 @@ mod tests {
 
     #[test]
     fn offsets_read_as_utc_plus_hours() {
-        assert_eq!(offset_of("2026-12-02T13:06:17+03:00").as_deref(), Some("UTC+3"));
-        assert_eq!(offset_of("2026-12-02T13:06:17+05:30").as_deref(), Some("UTC+5:30"));
-        assert_eq!(offset_of("2026-12-02T05:06:17-05:00").as_deref(), Some("UTC-5"));
+        assert_eq!(
+            offset_of("2026-12-02T13:06:17+03:00").as_deref(),
+            Some("UTC+3")
+        );
+        assert_eq!(
+            offset_of("2026-12-02T13:06:17+05:30").as_deref(),
+            Some("UTC+5:30")
+        );
+        assert_eq!(
+            offset_of("2026-12-02T05:06:17-05:00").as_deref(),
+            Some("UTC-5")
+        );
         assert_eq!(offset_of("2026-12-02T10:06:17.123456Z"), None);
     }
 }

@@ -765,7 +765,10 @@ fn CashScreen(
 }
 
 /// The receipt's head: who took the cash and how to reach them; unset settings are left off.
-fn issuer_rows(issuer: &crate::agent::model::ReceiptIssuer, t: &'static super::texts::Texts) -> AnyView {
+fn issuer_rows(
+    issuer: &crate::agent::model::ReceiptIssuer,
+    t: &'static super::texts::Texts,
+) -> AnyView {
     [
         ("legal-name", t.legal_name, &issuer.legal_name),
         ("inn", t.inn, &issuer.inn),
