@@ -307,6 +307,40 @@ impl Drop for Watchdog {
     }
 }
 
+/// Each role's dashboard at 1366 px with a known data set (tests/dashboards.rs), saved as
+/// `dashboard-<role>.png` when `PAYMESH_SCREENSHOTS` is set (docs/img's are made so).
+/// The processing and provider payments are spread back over hours and days first, so
+/// the charts show the shape a working day has.
+#[tokio::test]
+async fn each_dashboard_renders_at_1366_px() {
+    let (n, _) = crate::dashboards::payments_network().await;
+    crate::dashboards::spread_over_time(&n).await;
+    let browser = Browser::start().await;
+    browser.resize(1366, 1500).await;
+    for (app, name, first) in [
+        (&n.processing, "dashboard-processing.png", "#tile-today"),
+        (
+            &n.provider,
+            "dashboard-provider.png",
+            "#tile-payments-today",
+        ),
+    ] {
+        browser.open_as_admin(app, "/").await;
+        browser.wait_for(first).await;
+        browser.wait_for(".bar-chart").await;
+        browser.screenshot(name).await;
+    }
+    let t = crate::dashboards::busy_terminal().await;
+    browser.open_as_admin(&t.agent, "/").await;
+    browser.wait_for("#tile-outbox").await;
+    browser.screenshot("dashboard-agent.png").await;
+    t.link.restore();
+    let (_provider, consumer, _, _) = crate::dashboards::consumer_with_a_use().await;
+    browser.open_as_admin(&consumer, "/").await;
+    browser.wait_for("#recent-uses").await;
+    browser.screenshot("dashboard-consumer.png").await;
+}
+
 #[tokio::test]
 async fn processing_portal_hydrates_and_its_fee_calculator_reacts_to_a_click() {
     let bundle = portals::server::ui::site_root().join("pkg/paymesh.wasm");
@@ -317,7 +351,8 @@ async fn processing_portal_hydrates_and_its_fee_calculator_reacts_to_a_click() {
     );
     let app = TestApp::spawn(Role::Processing).await;
     let browser = Browser::start().await;
-    browser.open_as_admin(&app, "/").await;
+    // The calculator was the home page before the dashboard; it is /fee now.
+    browser.open_as_admin(&app, "/fee").await;
 
     // Server-rendered: the default rule gives its minimum fee on 100.00.
     assert_eq!(

@@ -22,6 +22,7 @@ mod cash;
 mod cashbox;
 mod chaos_tool;
 mod consumer;
+mod dashboards;
 mod data_dir;
 mod demo;
 mod fields;

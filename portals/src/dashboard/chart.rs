@@ -81,7 +81,11 @@ pub fn bar_chart_svg(text: &ChartText, bars: &[ChartBar], money: impl Fn(i64) ->
         let x = LEFT as f64 + slot * i as f64 + (slot - bar_w) / 2.0;
         let h = (bar.value.max(0) as f64 / top as f64 * plot_h as f64).round();
         let y = (TOP + plot_h) as f64 - h;
-        let class = if i + 1 == bars.len() { "bar bar-now" } else { "bar" };
+        let class = if i + 1 == bars.len() {
+            "bar bar-now"
+        } else {
+            "bar"
+        };
         let _ = write!(
             svg,
             r#"<rect class="{class}" x="{x:.1}" y="{y:.1}" width="{bar_w:.1}" height="{h:.1}" rx="2"><title>{}</title></rect>"#,
@@ -140,7 +144,10 @@ mod tests {
         assert!(svg.contains(r#"aria-labelledby="c-title c-desc""#));
         assert!(svg.contains("<title id=\"c-title\">Turnover</title>"));
         assert!(svg.contains("2 payments &lt;b&gt;"));
-        assert!(svg.contains(">2000 ₽</text>"), "the axis tops at the largest bar: {svg}");
+        assert!(
+            svg.contains(">2000 ₽</text>"),
+            "the axis tops at the largest bar: {svg}"
+        );
         // The full bar is the plot's height; the empty one has none.
         assert!(svg.contains(r#"height="190.0""#), "{svg}");
         assert!(svg.contains(r#"height="0.0""#), "{svg}");

@@ -8,7 +8,9 @@ use shared::money::Kopecks;
 use super::texts::texts;
 use crate::agent::figures::{Dashboard, Queued, Validator};
 use crate::dashboard::{Tile, Tone, dash_texts, duration_text};
+use crate::ui::i18n::use_lang;
 use crate::ui::rub;
+use crate::ui::when::date_time;
 
 #[server(prefix = "/ui", endpoint = "agent/dashboard")]
 pub async fn load_dashboard() -> Result<Dashboard, ServerFnError> {
@@ -57,7 +59,7 @@ fn Figures(d: Dashboard) -> impl IntoView {
         Validator::Unknown => (t.validator_unknown, String::new(), Tone::Warn),
     };
     let since = match &d.cash_box.since {
-        Some(at) => format!("{} · {} {}", t.since_collection, at.get(..10).unwrap_or_default(), at.get(11..16).unwrap_or_default()),
+        Some(at) => format!("{} {}", t.since_collection, date_time(use_lang(), at)),
         None => t.never_collected.to_owned(),
     };
     let outbox_note = match d.outbox_oldest_age_secs {
@@ -71,12 +73,24 @@ fn Figures(d: Dashboard) -> impl IntoView {
     };
     let available = d.status.available.amount;
     let (unresolved_figure, unresolved_note, unresolved_tone) = if d.unresolved_count > 0 {
-        (rub(Kopecks::new(d.unresolved_cash)), d.unresolved_count.to_string(), Tone::Warn)
+        (
+            rub(Kopecks::new(d.unresolved_cash)),
+            d.unresolved_count.to_string(),
+            Tone::Warn,
+        )
     } else {
         (t.unresolved_none.to_owned(), String::new(), Tone::Plain)
     };
-    let terminal_tone = if d.status.blocked { Tone::Bad } else { Tone::Good };
-    let deposit_tone = if available.is_positive() { Tone::Plain } else { Tone::Bad };
+    let terminal_tone = if d.status.blocked {
+        Tone::Bad
+    } else {
+        Tone::Good
+    };
+    let deposit_tone = if available.is_positive() {
+        Tone::Plain
+    } else {
+        Tone::Bad
+    };
     view! {
         <div class="tiles">
             <Tile id="tile-terminal" label=a.op_status
@@ -84,7 +98,7 @@ fn Figures(d: Dashboard) -> impl IntoView {
                 note=reasons tone=terminal_tone/>
             <Tile id="tile-validator" label=t.validator figure=validator.to_owned() note=validator_note tone=validator_tone/>
             <Tile id="tile-cash-box" label=t.cash_box figure=rub(d.cash_box.expected)
-                note=format!("{} {} · {since}", d.cash_box.bill_count, t.bills_n)
+                note=format!("{}: {} · {since}", t.bills_n, d.cash_box.bill_count)
                 count=d.cash_box.bill_count kopecks=d.cash_box.expected.get()/>
             <Tile id="tile-outbox" label=t.outbox figure=d.outbox_count.to_string() note=outbox_note
                 tone=outbox_tone count=d.outbox_count/>
@@ -92,7 +106,7 @@ fn Figures(d: Dashboard) -> impl IntoView {
                 note=format!("{} {}", a.op_balance.to_lowercase(), rub(d.status.balance.amount))
                 tone=deposit_tone kopecks=available.get()/>
             <Tile id="tile-today" label=t.payments_today figure=rub(Kopecks::new(d.cash_today))
-                note=format!("{} {}", d.payments_today, t.payments_n) count=d.payments_today kopecks=d.cash_today/>
+                note=format!("{}: {}", t.payments_n, d.payments_today) count=d.payments_today kopecks=d.cash_today/>
             <Tile id="tile-unresolved" label=t.unresolved_cash
                 figure=unresolved_figure note=unresolved_note tone=unresolved_tone
                 count=d.unresolved_count kopecks=d.unresolved_cash/>
@@ -114,7 +128,7 @@ fn OutboxTable(rows: Vec<Queued>) -> impl IntoView {
     let rows = rows
         .into_iter()
         .map(|q| {
-            let when = format!("{} {}", q.created_at.get(..10).unwrap_or_default(), q.created_at.get(11..16).unwrap_or_default());
+            let when = date_time(use_lang(), &q.created_at);
             view! {
                 <tr data-payment-id=q.id title=q.last_error.unwrap_or_default()>
                     <td>{q.provider_name}</td>

@@ -70,7 +70,9 @@ pub async fn outbox(pool: &SqlitePool) -> Result<Vec<Queued>, sqlx::Error> {
 
 /// Unresolved cash claims: how many and their cash.
 pub async fn unresolved(pool: &SqlitePool) -> Result<(i64, i64), sqlx::Error> {
-    sqlx::query_as("SELECT COUNT(*), COALESCE(SUM(cash), 0) FROM cash_claims WHERE resolution IS NULL")
-        .fetch_one(pool)
-        .await
+    sqlx::query_as(
+        "SELECT COUNT(*), COALESCE(SUM(cash), 0) FROM cash_claims WHERE resolution IS NULL",
+    )
+    .fetch_one(pool)
+    .await
 }

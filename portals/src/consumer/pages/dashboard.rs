@@ -6,7 +6,9 @@ use shared::money::Kopecks;
 
 use crate::consumer::figures::{ContractLine, Dashboard, RecentUse};
 use crate::dashboard::{DashTexts, Tile, dash_texts};
+use crate::ui::i18n::use_lang;
 use crate::ui::rub;
+use crate::ui::when::date_time;
 
 #[server(prefix = "/ui", endpoint = "consumer/dashboard")]
 pub async fn load_dashboard() -> Result<Dashboard, ServerFnError> {
@@ -86,7 +88,7 @@ fn ContractCard(c: ContractLine) -> impl IntoView {
     let balance_at = c
         .balance_at
         .as_deref()
-        .map(|at| format!("{} {} {}", t.cons_balance_as_of, at.get(..10).unwrap_or_default(), at.get(11..16).unwrap_or_default()))
+        .map(|at| format!("{} {}", t.cons_balance_as_of, date_time(use_lang(), at)))
         .unwrap_or_else(|| t.cons_balance_after_use.to_owned());
     view! {
         <section class="card tile-card" data-contract-id=c.id data-kopecks=c.balance>
@@ -95,7 +97,7 @@ fn ContractCard(c: ContractLine) -> impl IntoView {
                 <dt>{t.col_account}</dt><dd>{c.account}</dd>
                 <dt>{t.cons_services}</dt><dd>{services}</dd>
                 <dt>{t.col_balance}</dt><dd><strong class="balance">{balance}</strong><br/><span class="hint">{balance_at}</span></dd>
-                <dt>{t.cons_charged}</dt><dd>{format!("{} · {} {}", rub(Kopecks::new(c.charged_total)), c.uses, t.cons_uses_n)}</dd>
+                <dt>{t.cons_charged}</dt><dd>{format!("{} · {}: {}", rub(Kopecks::new(c.charged_total)), t.cons_uses_n, c.uses)}</dd>
             </dl>
         </section>
     }
@@ -110,7 +112,7 @@ fn RecentTable(rows: Vec<RecentUse>) -> impl IntoView {
     let rows = rows
         .into_iter()
         .map(|r| {
-            let when = format!("{} {}", r.use_.at.get(..10).unwrap_or_default(), r.use_.at.get(11..16).unwrap_or_default());
+            let when = date_time(use_lang(), &r.use_.at);
             let outcome = match (&r.use_.charged, &r.use_.refusal) {
                 (Some(charged), _) => rub(charged.amount),
                 (None, Some(_)) => t.cons_refused.to_owned(),

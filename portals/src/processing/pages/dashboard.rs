@@ -42,7 +42,11 @@ pub fn DashboardPage() -> impl IntoView {
 #[component]
 fn Figures(d: Dashboard) -> impl IntoView {
     let t = dash_texts();
-    let providers_class = if d.failing_providers() > 0 { "card danger" } else { "card" };
+    let providers_class = if d.failing_providers() > 0 {
+        "card danger"
+    } else {
+        "card"
+    };
     let pending_note = match d.pending.oldest_age_secs {
         Some(age) => format!("{} {}", t.pending_oldest, duration_text(age, t)),
         None => t.pending_none.to_owned(),
@@ -67,10 +71,10 @@ fn Figures(d: Dashboard) -> impl IntoView {
     view! {
         <div class="tiles">
             <Tile id="tile-today" label=t.today figure=rub(Kopecks::new(d.today.amount))
-                note=format!("{} {} · {} {}", d.today.count, t.payments_n, t.fees, rub(Kopecks::new(d.today.fees)))
+                note=format!("{}: {} · {} {}", t.payments_n, d.today.count, t.fees, rub(Kopecks::new(d.today.fees)))
                 count=d.today.count kopecks=d.today.amount/>
             <Tile id="tile-hour" label=t.last_hour figure=rub(Kopecks::new(d.hour.amount))
-                note=format!("{} {}", d.hour.count, t.payments_n)
+                note=format!("{}: {}", t.payments_n, d.hour.count)
                 count=d.hour.count kopecks=d.hour.amount/>
             <Tile id="tile-pending" label=t.pending figure=d.pending.count.to_string()
                 note=pending_note tone=pending_tone count=d.pending.count kopecks=d.pending.amount/>
@@ -115,8 +119,8 @@ fn hour_bars(hours: &[Bar], t: &DashTexts) -> Vec<ChartBar> {
                 value: bar.amount,
                 tooltip: format!(
                     "{when}: {} {}, {} {}",
-                    bar.count,
                     t.payments_n,
+                    bar.count,
                     t.chart_bar,
                     rub(Kopecks::new(bar.amount))
                 ),

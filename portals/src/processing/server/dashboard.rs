@@ -25,9 +25,12 @@ pub const CHART_HOURS: i64 = 24;
 macro_rules! hour_tally {
     ($key:literal) => {
         concat!(
-            "SELECT ", $key, " AS hour, CAST(COUNT(*) AS BIGINT), CAST(COALESCE(SUM(amount), 0) AS BIGINT)
+            "SELECT ",
+            $key,
+            " AS hour, CAST(COUNT(*) AS BIGINT), CAST(COALESCE(SUM(amount), 0) AS BIGINT)
              FROM payments WHERE status = 'completed' AND created_at >= $1
-             GROUP BY ", $key
+             GROUP BY ",
+            $key
         )
     };
 }
@@ -196,7 +199,9 @@ pub async fn turnover_by_hour(pool: &Db, now: OffsetDateTime) -> Result<Vec<Bar>
     // formatted timestamptz on PostgreSQL (as the summary report does for days).
     let sql = match pool.backend() {
         Backend::Sqlite => hour_tally!("substr(created_at, 1, 13)"),
-        Backend::Postgres => hour_tally!("to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24')"),
+        Backend::Postgres => {
+            hour_tally!("to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24')")
+        }
     };
     let rows: Vec<(String, i64, i64)> = db::query_as(sql)
         .bind(Stamp::at(first))
@@ -224,7 +229,6 @@ pub async fn turnover_by_hour(pool: &Db, now: OffsetDateTime) -> Result<Vec<Bar>
         })
         .collect())
 }
-
 
 fn age_secs(now: OffsetDateTime, at: Stamp) -> i64 {
     (now - at.time()).whole_seconds().max(0)

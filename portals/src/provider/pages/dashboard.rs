@@ -52,11 +52,15 @@ fn Figures(d: Dashboard) -> impl IntoView {
         &day_bars(&d.days, t),
         |k| rub(Kopecks::new(k)),
     );
-    let low_tone = if d.low_balance_count > 0 { Tone::Warn } else { Tone::Good };
+    let low_tone = if d.low_balance_count > 0 {
+        Tone::Warn
+    } else {
+        Tone::Good
+    };
     view! {
         <div class="tiles">
             <Tile id="tile-payments-today" label=t.payments_today figure=rub(Kopecks::new(d.amount_today))
-                note=format!("{} {}", d.payments_today, t.payments_n)
+                note=format!("{}: {}", t.payments_n, d.payments_today)
                 count=d.payments_today kopecks=d.amount_today/>
             <Tile id="tile-subscribers" label=t.subscribers_active figure=d.active_subscribers.to_string()
                 count=d.active_subscribers/>
@@ -93,11 +97,18 @@ fn day_bars(days: &[DayBar], t: &DashTexts) -> Vec<ChartBar> {
             let label = if d.ago == 0 {
                 t.now.to_owned()
             } else {
-                d.day.get(8..10).unwrap_or_default().to_owned() + "." + d.day.get(5..7).unwrap_or_default()
+                d.day.get(8..10).unwrap_or_default().to_owned()
+                    + "."
+                    + d.day.get(5..7).unwrap_or_default()
             };
             ChartBar {
                 value: d.amount,
-                tooltip: format!("{label}: {} {}, {}", d.count, t.payments_n, rub(Kopecks::new(d.amount))),
+                tooltip: format!(
+                    "{label}: {} {}, {}",
+                    t.payments_n,
+                    d.count,
+                    rub(Kopecks::new(d.amount))
+                ),
                 axis_label: (d.ago % 2 == 0).then_some(label),
             }
         })

@@ -18,8 +18,11 @@ pub const CHART_DAYS: i64 = 14;
 macro_rules! day_tally {
     ($key:literal) => {
         concat!(
-            "SELECT ", $key, " AS day, CAST(COUNT(*) AS BIGINT), CAST(COALESCE(SUM(amount), 0) AS BIGINT)
-             FROM payments WHERE created_at >= $1 GROUP BY ", $key
+            "SELECT ",
+            $key,
+            " AS day, CAST(COUNT(*) AS BIGINT), CAST(COALESCE(SUM(amount), 0) AS BIGINT)
+             FROM payments WHERE created_at >= $1 GROUP BY ",
+            $key
         )
     };
 }
