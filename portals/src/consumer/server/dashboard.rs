@@ -6,7 +6,7 @@ use super::contracts_file::Contracts;
 use crate::consumer::figures::{ContractLine, Dashboard, RECENT_MAX, RecentUse};
 
 pub async fn dashboard(state: &ConsumerState) -> Dashboard {
-    overview(&*state.contracts.lock().await)
+    overview(&state.contracts.lock().await)
 }
 
 /// The figures of `contracts` as they are.
