@@ -127,3 +127,217 @@ async fn a_tariff_change_is_audited_with_its_login_and_before_and_after() {
     let (_, still) = send(&app, Method::GET, "/api/admin/v1/audit", ADMIN, None).await;
     assert_eq!(still[0]["login"], "admin");
 }
+
+/// Creates a staff login as `admin`: its password.
+async fn create_staff(app: &TestApp, login: &str, role: &str) -> String {
+    let (status, body) = send(
+        app,
+        Method::POST,
+        "/api/admin/v1/staff",
+        ADMIN,
+        Some(json!({"login": login, "role": role})),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["role"], role);
+    body["password"].as_str().unwrap().to_owned()
+}
+
+/// Staff roles: a viewer reads but every change is refused with `403 forbidden_role`
+/// (API and the pages' server functions alike); an operator may sign a subscriber but
+/// not change tariffs or manage staff; a second administrator's change is audited under
+/// its own login; a disabled login stops working at once; creating and disabling staff
+/// is audited.
+#[tokio::test]
+async fn a_viewer_is_refused_changes_and_each_role_does_what_its_row_allows() {
+    let app = TestApp::spawn(Role::Provider).await;
+    let vera = create_staff(&app, "vera", "viewer").await;
+    let oleg = create_staff(&app, "oleg", "operator").await;
+    let anna = create_staff(&app, "anna", "administrator").await;
+    let vera = ("vera", vera.as_str());
+    let oleg = ("oleg", oleg.as_str());
+    let anna = ("anna", anna.as_str());
+    for (login, why) in [("admin", "the password file's login"), ("vera", "taken")] {
+        let (status, body) = send(
+            &app,
+            Method::POST,
+            "/api/admin/v1/staff",
+            ADMIN,
+            Some(json!({"login": login, "role": "viewer"})),
+        )
+        .await;
+        assert_eq!(status, 422, "{why}: {body}");
+    }
+
+    let prices = json!([{"service": "sms", "unit_price": 150}]);
+    // The viewer reads pages and the API…
+    for path in [
+        "/api/admin/v1/tariffs",
+        "/api/admin/v1/audit",
+        "/api/admin/v1/staff",
+    ] {
+        assert_eq!(
+            send(&app, Method::GET, path, vera, None).await.0,
+            200,
+            "{path}"
+        );
+    }
+    let page = app
+        .client
+        .get(app.url("/tariffs"))
+        .basic_auth(vera.0, Some(vera.1))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    // …and changes nothing.
+    let (status, body) = send(
+        &app,
+        Method::PUT,
+        "/api/admin/v1/tariffs",
+        vera,
+        Some(prices.clone()),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("forbidden_role")),
+        "{body}"
+    );
+    let refused = app
+        .client
+        .post(app.url("/ui/provider/set-tariffs"))
+        .basic_auth(vera.0, Some(vera.1))
+        .form(&[("call", "1.00"), ("internet", "1.00"), ("sms", "1.00")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403, "the page's server function too");
+    let loaded = app
+        .client
+        .post(app.url("/ui/provider/tariffs"))
+        .basic_auth(vera.0, Some(vera.1))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        loaded.status(),
+        200,
+        "a page's read-only server function is allowed"
+    );
+
+    // The operator (cashier) signs subscribers but sets no tariffs and manages no staff.
+    let (status, body) = send(
+        &app,
+        Method::POST,
+        "/api/admin/v1/subscribers",
+        oleg,
+        Some(json!({
+            "full_name": "Петров Пётр Петрович", "passport": "4510 654321",
+            "email": "petrov@example.ru", "services": ["call"]
+        })),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = send(
+        &app,
+        Method::PUT,
+        "/api/admin/v1/tariffs",
+        oleg,
+        Some(prices.clone()),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("forbidden_role"))
+    );
+    let (status, _) = send(
+        &app,
+        Method::POST,
+        "/api/admin/v1/staff",
+        oleg,
+        Some(json!({"login": "mallory", "role": "administrator"})),
+    )
+    .await;
+    assert_eq!(status, 403);
+
+    // A second administrator's change is audited under its own login.
+    let (status, body) = send(
+        &app,
+        Method::PUT,
+        "/api/admin/v1/tariffs",
+        anna,
+        Some(prices),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, entries) = send(
+        &app,
+        Method::GET,
+        "/api/admin/v1/audit?kind=tariff_changed",
+        vera,
+        None,
+    )
+    .await;
+    assert_eq!(entries[0]["login"], "anna", "{entries}");
+
+    // Disabling works at once and is audited with who did it.
+    let (status, body) = send(
+        &app,
+        Method::DELETE,
+        "/api/admin/v1/staff/vera",
+        ADMIN,
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["disabled_at"].is_string(), "{body}");
+    assert_eq!(
+        send(&app, Method::GET, "/api/admin/v1/tariffs", vera, None)
+            .await
+            .0,
+        401
+    );
+    let (_, entries) = send(
+        &app,
+        Method::GET,
+        "/api/admin/v1/audit?login=admin",
+        ADMIN,
+        None,
+    )
+    .await;
+    let kinds: Vec<&str> = entries
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "staff_disabled",
+            "staff_created",
+            "staff_created",
+            "staff_created"
+        ],
+        "newest first"
+    );
+    let (_, staff) = send(&app, Method::GET, "/api/admin/v1/staff", ADMIN, None).await;
+    let listed: Vec<(&str, &str)> = staff
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["login"].as_str().unwrap(), s["role"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("anna", "administrator"),
+            ("oleg", "operator"),
+            ("vera", "viewer")
+        ],
+        "enabled first, then disabled"
+    );
+}

@@ -14,6 +14,7 @@ pub mod local_path;
 pub mod period;
 pub mod periodic;
 pub mod retention;
+pub mod staff;
 pub mod ui;
 pub mod workbook;
 
@@ -236,10 +237,8 @@ impl App {
                 admin_password.clone(),
             ));
         }
-        let admin: Arc<dyn CredentialStore> = Arc::new(
-            SingleLogin::new("operator", ADMIN_LOGIN, &admin_password)
-                .map_err(|e| StartError::Other(e.to_string()))?,
-        );
+        let admin_login = SingleLogin::new(staff::OPERATOR_REALM, ADMIN_LOGIN, &admin_password)
+            .map_err(|e| StartError::Other(e.to_string()))?;
         let pool = if role.has_database() {
             let synchronous = settings.common.sqlite_synchronous.as_str();
             Some(
@@ -257,6 +256,15 @@ impl App {
         if let Some(db) = &pool {
             tracing::info!(database = %db.describe(), "database open and migrated");
         }
+        // The operator realm: the password file's admin, then the staff logins.
+        let operator_logins = staff::OperatorLogins::new(admin_login, pool.as_ref());
+        let staff_context = match (&pool, operator_logins.staff()) {
+            (Some(pool), Some(logins)) => Some(staff::StaffContext {
+                directory: Arc::new(staff::StaffDirectory::new(pool.clone(), logins)),
+            }),
+            _ => None,
+        };
+        let admin: Arc<dyn CredentialStore> = Arc::new(operator_logins);
         let listen = settings
             .common
             .listen
@@ -304,15 +312,20 @@ impl App {
                 Some(pool) => audit::api::router(pool.clone()),
                 None => Router::new(),
             })
+            .merge(match &staff_context {
+                Some(context) => staff::api::router(context.clone()),
+                None => Router::new(),
+            })
             .merge(ui::router(
                 role,
-                with_audit_log(parts.ui_context, pool.clone()),
+                with_audit_log(parts.ui_context, pool.clone(), staff_context),
             ))
             .fallback(|| async {
                 ApiError::NotFound {
                     what: "route".into(),
                 }
             })
+            .layer(from_fn(staff::access::enforce_role))
             .layer(from_fn(shared::csrf::refuse_cross_site))
             .layer(from_fn_with_state(Arc::new(gate), require_auth))
             .layer(from_fn_with_state(metrics, shared::metrics::track))
@@ -370,9 +383,13 @@ impl App {
     }
 }
 
-/// The role's page context plus the audit log (the `/audit` page's), where there is a
-/// database.
-fn with_audit_log(role_context: Option<UiContext>, pool: Option<Db>) -> Option<UiContext> {
+/// The role's page context plus the audit log and the staff directory (the `/audit` and
+/// `/staff` pages'), where there is a database.
+fn with_audit_log(
+    role_context: Option<UiContext>,
+    pool: Option<Db>,
+    staff: Option<staff::StaffContext>,
+) -> Option<UiContext> {
     let Some(log) = pool.map(audit::AuditLog) else {
         return role_context;
     };
@@ -381,6 +398,9 @@ fn with_audit_log(role_context: Option<UiContext>, pool: Option<Db>) -> Option<U
             provide();
         }
         leptos::prelude::provide_context(log.clone());
+        if let Some(staff) = &staff {
+            leptos::prelude::provide_context(staff.clone());
+        }
     }))
 }
 

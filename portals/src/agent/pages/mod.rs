@@ -46,6 +46,7 @@ pub const NAV: &[NavItem] = &[
         label: |t| t.nav_cash_box,
     },
     crate::ui::staff::AUDIT_NAV,
+    crate::ui::staff::STAFF_NAV,
 ];
 
 #[component]
@@ -64,6 +65,7 @@ pub fn AgentApp() -> impl IntoView {
                     <Route path=StaticSegment("unresolved-cash") view=cashbox::UnresolvedCashPage/>
                     <Route path=StaticSegment("cash-box") view=cashbox::CashBoxPage/>
                     <Route path=StaticSegment("audit") view=crate::ui::staff::audit_page::AuditPage/>
+                    <Route path=StaticSegment("staff") view=crate::ui::staff::staff_page::StaffPage/>
                 </ParentRoute>
             </Routes>
         </Router>

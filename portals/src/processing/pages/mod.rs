@@ -55,6 +55,7 @@ pub const NAV: &[NavItem] = &[
         label: |t| t.nav_fee,
     },
     crate::ui::staff::AUDIT_NAV,
+    crate::ui::staff::STAFF_NAV,
 ];
 
 #[component]
@@ -74,6 +75,7 @@ pub fn ProcessingApp() -> impl IntoView {
                     <Route path=StaticSegment("registry") view=registry::RegistryPage/>
                     <Route path=StaticSegment("fee") view=FeePage/>
                     <Route path=StaticSegment("audit") view=crate::ui::staff::audit_page::AuditPage/>
+                    <Route path=StaticSegment("staff") view=crate::ui::staff::staff_page::StaffPage/>
                 </Routes>
             </Portal>
         </Router>

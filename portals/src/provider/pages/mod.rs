@@ -53,6 +53,7 @@ pub const NAV: &[NavItem] = &[
         label: |t| t.nav_reports,
     },
     crate::ui::staff::AUDIT_NAV,
+    crate::ui::staff::STAFF_NAV,
 ];
 
 #[component]
@@ -73,6 +74,7 @@ pub fn ProviderApp() -> impl IntoView {
                     <Route path=StaticSegment("osmp-log") view=gateway_log::GatewayLogPage/>
                     <Route path=StaticSegment("reports") view=reports::ReportsPage/>
                     <Route path=StaticSegment("audit") view=crate::ui::staff::audit_page::AuditPage/>
+                    <Route path=StaticSegment("staff") view=crate::ui::staff::staff_page::StaffPage/>
                 </Routes>
             </Portal>
         </Router>

@@ -3,6 +3,7 @@
 
 pub mod audit_page;
 pub mod model;
+pub mod staff_page;
 pub mod texts;
 
 use crate::ui::NavItem;
@@ -11,4 +12,10 @@ use crate::ui::NavItem;
 pub const AUDIT_NAV: NavItem = NavItem {
     href: "/audit",
     label: |t| texts::texts_for(t).nav_audit,
+};
+
+/// The staff accounts' entry in a portal's navigation.
+pub const STAFF_NAV: NavItem = NavItem {
+    href: "/staff",
+    label: |t| texts::texts_for(t).nav_staff,
 };
