@@ -6,7 +6,8 @@ use super::contracts_file::Contracts;
 use crate::consumer::figures::{ContractLine, Dashboard, RECENT_MAX, RecentUse};
 
 pub async fn dashboard(state: &ConsumerState) -> Dashboard {
-    overview(&state.contracts.lock().await)
+    let contracts = state.contracts.lock().await;
+    overview(&contracts)
 }
 
 /// The figures of `contracts` as they are.
