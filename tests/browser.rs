@@ -1409,7 +1409,11 @@ async fn the_payment_list_pages_past_five_hundred_rows() {
             .filter(|w| w.starts_with("page-"))
             .map(str::to_owned)
             .collect();
-        assert!(!ids.is_empty() && ids.len() <= 50, "page {pages}: {table}");
+        assert!(
+            !ids.is_empty() && ids.len() <= 50,
+            "page {pages} holds {} payments: {table}",
+            ids.len()
+        );
         for id in ids {
             assert!(seen.insert(id.clone()), "{id} shown twice");
         }

@@ -1086,7 +1086,10 @@ async fn the_payment_list_pages_by_keyset_and_exports_what_its_filter_selects() 
 
     // The export: a header and one line per selected payment, newest first.
     let csv = crate::helpers::plain_client()
-        .get(net.processing.url("/api/admin/v1/payments.csv?status=completed"))
+        .get(
+            net.processing
+                .url("/api/admin/v1/payments.csv?status=completed"),
+        )
         .basic_auth("admin", Some(ADMIN_PASSWORD))
         .send()
         .await
@@ -1100,13 +1103,32 @@ async fn the_payment_list_pages_by_keyset_and_exports_what_its_filter_selects() 
     );
     let text = csv.text().await.unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    assert!(lines[0].starts_with("created_at;id;agent_id;agent_txn_id;"), "{}", lines[0]);
-    assert_eq!(lines.len(), 1 + PAYMENTS, "every completed payment exported");
-    assert!(lines[1].contains(";page-119;"), "newest first: {}", lines[1]);
+    assert!(
+        lines[0].starts_with("created_at;id;agent_id;agent_txn_id;"),
+        "{}",
+        lines[0]
+    );
+    assert_eq!(
+        lines.len(),
+        1 + PAYMENTS,
+        "every completed payment exported"
+    );
+    assert!(
+        lines[1].contains(";page-119;"),
+        "newest first: {}",
+        lines[1]
+    );
     assert!(lines[PAYMENTS].contains(";page-0;"), "{}", lines[PAYMENTS]);
-    assert!(lines[1].contains(";100.00;"), "roubles with a dot: {}", lines[1]);
+    assert!(
+        lines[1].contains(";100.00;"),
+        "roubles with a dot: {}",
+        lines[1]
+    );
     let pending = crate::helpers::plain_client()
-        .get(net.processing.url("/api/admin/v1/payments.csv?status=pending"))
+        .get(
+            net.processing
+                .url("/api/admin/v1/payments.csv?status=pending"),
+        )
         .basic_auth("admin", Some(ADMIN_PASSWORD))
         .send()
         .await

@@ -6,11 +6,11 @@ pub mod credentials;
 pub mod fee_calculator;
 pub mod forms;
 pub mod i18n;
-#[cfg(feature = "ssr")]
 pub mod money;
-pub mod when;
+#[cfg(feature = "ssr")]
 pub mod server_fn;
 pub mod staff;
+pub mod when;
 
 use leptos::prelude::*;
 use leptos_router::components::A;

@@ -13,8 +13,8 @@ pub mod dashboard;
 pub mod encashment;
 pub mod encashment_xlsx;
 pub mod kiosk;
-pub mod outbox;
 pub mod operation_number;
+pub mod outbox;
 pub mod processing;
 pub mod store;
 pub mod sync;
@@ -48,11 +48,11 @@ pub struct AgentState {
     pub balance_interval: Duration,
     /// The terminal's name on receipts (`--name`).
     pub terminal_name: String,
-    /// The bill validator's fault, as kiosk-shell last reported it.
     /// The agent's legal name, INN, address, terminal number and support phone on receipts.
     pub issuer: crate::agent::model::ReceiptIssuer,
     /// The terminal's wall clock (`--time-zone`): receipts and the operator's pages.
     pub zone: shared::zone::Zone,
+    /// The bill validator's fault, as kiosk-shell last reported it.
     pub validator_fault: Arc<Mutex<Option<String>>>,
     /// Wakes the outbox when a payment is stored.
     pub outbox_wake: Arc<tokio::sync::Notify>,
@@ -124,9 +124,9 @@ pub fn parts(context: &RoleContext) -> Result<RoleParts, StartError> {
             .name
             .clone()
             .unwrap_or_else(|| "paymesh terminal".to_owned()),
-        validator_fault: Arc::default(),
         issuer: settings.receipt_issuer.clone(),
         zone: settings.common.time_zone.clone(),
+        validator_fault: Arc::default(),
         outbox_wake: Arc::default(),
         dev_mode: settings.kiosk_dev,
     };

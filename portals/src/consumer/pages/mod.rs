@@ -1,8 +1,8 @@
 //! The consumer portal's pages.
 
 pub mod contracts;
-pub mod history;
 pub mod dashboard;
+pub mod history;
 
 use leptos::prelude::*;
 use leptos_meta::{Title, provide_meta_context};

@@ -2,8 +2,8 @@
 //! (`/api/admin/v1/contracts`, wire.md "Consumer").
 
 pub mod api;
-pub mod dashboard;
 pub mod contracts_file;
+pub mod dashboard;
 pub mod history;
 
 use std::path::PathBuf;

@@ -125,7 +125,12 @@ pub fn PaymentsPage() -> impl IntoView {
             view! { <option value="">{t.any}</option>{options} }
         }
     };
-    let export = move || format!("/api/admin/v1/payments.csv?{}", query_with_before(&filters(), None));
+    let export = move || {
+        format!(
+            "/api/admin/v1/payments.csv?{}",
+            query_with_before(&filters(), None)
+        )
+    };
     view! {
         <h1>{t.payments_title}</h1>
         <section class="card">

@@ -616,7 +616,10 @@ fn checked_filter(filter: &PaymentFilter) -> Result<(Stamp, Stamp), ApiError> {
             "pending, completed, failed or rejected",
         ));
     }
-    if filter.limit.is_some_and(|l| !(1..=MAX_LIST_ROWS).contains(&l)) {
+    if filter
+        .limit
+        .is_some_and(|l| !(1..=MAX_LIST_ROWS).contains(&l))
+    {
         return Err(ApiError::field(
             "limit",
             format!("1 to {MAX_LIST_ROWS} rows"),
