@@ -50,6 +50,36 @@ pub fn Tile(
     }
 }
 
+/// A dashboard page: its title, a refresh button, the figures as they were when the page
+/// was opened (or refreshed) drawn by `figures`, or what went wrong. The four roles'
+/// pages differ only in what they load and how they draw it.
+pub fn page<D, Fut>(
+    title: &'static str,
+    load: fn() -> Fut,
+    figures: fn(D) -> AnyView,
+) -> impl IntoView
+where
+    D: Clone + Send + Sync + serde::Serialize + serde::de::DeserializeOwned + 'static,
+    Fut: std::future::Future<Output = Result<D, ServerFnError>> + Send + 'static,
+{
+    let t = dash_texts();
+    let again = RwSignal::new(0u32);
+    let data = Resource::new(move || again.get(), move |_| load());
+    view! {
+        <div class="dash-head">
+            <h1>{title}</h1>
+            <button type="button" class="small secondary" on:click=move |_| again.update(|n| *n += 1)>{t.refresh}</button>
+        </div>
+        <p class="hint">{t.as_of_load}</p>
+        <Transition fallback=move || view! { <p>{t.loading}</p> }>
+            {move || data.get().map(|result| match result {
+                Ok(d) => figures(d),
+                Err(e) => view! { <p class="error">{format!("{}: {e}", t.failed)}</p> }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
 /// A wait in the largest two units that matter: `45 с`, `12 мин`, `3 ч 05 мин`, `2 дн 4 ч`.
 pub fn duration_text(secs: i64, t: &DashTexts) -> String {
     let secs = secs.max(0);

@@ -23,23 +23,9 @@ pub async fn load_dashboard() -> Result<Dashboard, ServerFnError> {
 
 #[component]
 pub fn DashboardPage() -> impl IntoView {
-    let t = dash_texts();
-    let again = RwSignal::new(0u32);
-    let data = Resource::new(move || again.get(), |_| load_dashboard());
-    view! {
-        <div class="dash-head">
-            <h1>{t.agent_title}</h1>
-            <button type="button" class="small secondary" on:click=move |_| again.update(|n| *n += 1)>{t.refresh}</button>
-        </div>
-        <p class="hint">{t.as_of_load}</p>
-        <Transition fallback=move || view! { <p>{t.loading}</p> }>
-            {move || data.get().map(|result| match result {
-                Ok(d) => view! { <Figures d=d/> }.into_any(),
-                Err(e) => view! { <p class="error">{format!("{}: {e}", t.failed)}</p> }.into_any(),
-            })}
-        </Transition>
-        <super::operator::StatusPanel/>
-    }
+    crate::dashboard::page(dash_texts().agent_title, load_dashboard, |d| {
+        view! { <Figures d=d/> }.into_any()
+    })
 }
 
 #[component]

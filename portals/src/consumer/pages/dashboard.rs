@@ -18,17 +18,9 @@ pub async fn load_dashboard() -> Result<Dashboard, ServerFnError> {
 
 #[component]
 pub fn DashboardPage() -> impl IntoView {
-    let t = dash_texts();
-    let data = Resource::new(|| (), |_| load_dashboard());
-    view! {
-        <h1>{t.cons_title}</h1>
-        <Transition fallback=move || view! { <p>{t.loading}</p> }>
-            {move || data.get().map(|result| match result {
-                Ok(d) => view! { <Figures d=d/> }.into_any(),
-                Err(e) => view! { <p class="error">{format!("{}: {e}", t.failed)}</p> }.into_any(),
-            })}
-        </Transition>
-    }
+    crate::dashboard::page(dash_texts().cons_title, load_dashboard, |d| {
+        view! { <Figures d=d/> }.into_any()
+    })
 }
 
 /// A service's name for people.
