@@ -384,16 +384,7 @@ fn kiosk_window_waits_for_a_portal_that_is_not_up_yet() {
         &[],
     );
     // The shell's notice covers the screen meanwhile, not WebKit's error page.
-    screenshot_until(&display, "kiosk-portal-down", |s| s.share(NOTICE_RGB) > 0.9);
-    assert!(shell.exited().is_none(), "kiosk-shell gave up");
-    let portal = Portal::start_at(&addr.to_string(), pages(page("Late", "")));
-    expect(
-        &mut shell,
-        &portal,
-        "the page once the portal is up",
-        || portal.saw("/after-load") >= 1,
-    );
-    screenshot_until(&display, "kiosk-portal-up", |s| s.page_share() > 0.95);
+    notice_until_the_portal_answers(&display, &mut shell, addr, "kiosk-portal");
 }
 
 #[test]
@@ -840,16 +831,28 @@ fn chromium_kiosk_shows_out_of_service_while_the_portal_is_gone() {
     });
     drop(portal);
     // The shell's notice, not Chromium's error page nor the proxy's 502.
-    screenshot_until(&display, "chromium-outage", |s| s.share(NOTICE_RGB) > 0.9);
+    notice_until_the_portal_answers(&display, &mut shell, addr, "chromium-outage");
+}
+
+/// With nothing answering at `addr`: the shell's notice covers the screen and the shell
+/// stays up; then a portal starts there and its page comes back by itself.
+fn notice_until_the_portal_answers(
+    display: &Display,
+    shell: &mut Group,
+    addr: SocketAddr,
+    screenshots: &str,
+) {
+    screenshot_until(display, &format!("{screenshots}-down"), |s| {
+        s.share(NOTICE_RGB) > 0.9
+    });
     assert!(shell.exited().is_none(), "kiosk-shell gave up");
-    let portal = Portal::start_at(&addr.to_string(), pages(page("After", "")));
-    expect(
-        &mut shell,
-        &portal,
-        "the page once the portal is back",
-        || portal.saw("/after-load") >= 1,
-    );
-    screenshot_until(&display, "chromium-after-outage", |s| s.page_share() > 0.95);
+    let portal = Portal::start_at(&addr.to_string(), pages(page("Back", "")));
+    expect(shell, &portal, "the page once the portal answers", || {
+        portal.saw("/after-load") >= 1
+    });
+    screenshot_until(display, &format!("{screenshots}-up"), |s| {
+        s.page_share() > 0.95
+    });
 }
 
 #[test]
