@@ -819,10 +819,12 @@ async fn a_payment_refused_after_the_cash_was_taken_prints_a_claim_code_on_the_r
     assert_eq!(status, "failed");
 }
 
-#[tokio::test]
-async fn the_consumer_uses_a_service_with_a_button_and_sees_the_charge() {
+/// A provider with one subscriber («Иванов Иван», call and SMS) paid 100.00 over OSMP,
+/// and a consumer holding that contract as «Megafon» (its contract 1); the contract as
+/// the provider issued it (`account`, `password`, …).
+async fn a_consumer_with_a_paid_contract() -> (TestApp, TestApp, Value) {
     let provider = TestApp::spawn(Role::Provider).await;
-    let admin = |path: &str, body: serde_json::Value| {
+    let admin = |path: &str, body: Value| {
         provider
             .client
             .post(provider.url(path))
@@ -843,7 +845,7 @@ async fn the_consumer_uses_a_service_with_a_button_and_sees_the_charge() {
     .await
     .unwrap();
     let account = issued["account"].as_str().unwrap().to_owned();
-    provider
+    let paid = provider
         .client
         .get(provider.url(&format!(
             "/osmp?command=pay&txn_id=1&account={account}&sum=100.00&txn_date=20261126101500"
@@ -855,6 +857,7 @@ async fn the_consumer_uses_a_service_with_a_button_and_sees_the_charge() {
         .send()
         .await
         .unwrap();
+    assert_eq!(paid.status(), 200);
     let consumer = TestApp::spawn(Role::Consumer).await;
     issued["provider_name"] = json!("Megafon");
     let added = consumer
@@ -866,6 +869,13 @@ async fn the_consumer_uses_a_service_with_a_button_and_sees_the_charge() {
         .await
         .unwrap();
     assert_eq!(added.status(), 201);
+    (provider, consumer, issued)
+}
+
+#[tokio::test]
+async fn the_consumer_uses_a_service_with_a_button_and_sees_the_charge() {
+    let (provider, consumer, issued) = a_consumer_with_a_paid_contract().await;
+    let account = issued["account"].as_str().unwrap().to_owned();
 
     let browser = Browser::start().await;
     browser.open_as_admin(&consumer, "/contracts").await;
@@ -1563,52 +1573,8 @@ async fn ending_a_processing_contract_asks_first_and_it_can_be_reopened() {
 /// newest first; the header then names the subscriber as the provider knows them.
 #[tokio::test]
 async fn the_consumer_history_shows_the_providers_record_and_the_header_names_the_subscriber() {
-    let provider = TestApp::spawn(Role::Provider).await;
-    let admin = |path: &str, body: Value| {
-        provider
-            .client
-            .post(provider.url(path))
-            .basic_auth("admin", Some(ADMIN_PASSWORD))
-            .json(&body)
-            .send()
-    };
-    let mut issued: Value = admin("/api/admin/v1/subscribers", json!({
-        "full_name": "Иванов Иван", "passport": "4510 123456", "email": "i@example.ru", "services": ["call", "sms"]
-    })).await.unwrap().json().await.unwrap();
-    let processing: Value = admin(
-        "/api/admin/v1/processing-contracts",
-        json!({"processing_name": "p", "protocol": "osmp"}),
-    )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    let (_provider, consumer, issued) = a_consumer_with_a_paid_contract().await;
     let account = issued["account"].as_str().unwrap().to_owned();
-    let paid = provider
-        .client
-        .get(provider.url(&format!(
-            "/osmp?command=pay&txn_id=1&account={account}&sum=100.00&txn_date=20261126101500"
-        )))
-        .basic_auth(
-            processing["login"].as_str().unwrap(),
-            processing["password"].as_str(),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(paid.status(), 200);
-    let consumer = TestApp::spawn(Role::Consumer).await;
-    issued["provider_name"] = json!("Megafon");
-    let added = consumer
-        .client
-        .post(consumer.url("/api/admin/v1/contracts"))
-        .basic_auth("admin", Some(ADMIN_PASSWORD))
-        .json(&issued)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(added.status(), 201);
     let used = consumer
         .client
         .post(consumer.url("/api/admin/v1/contracts/1/use"))
