@@ -8,7 +8,7 @@ use crate::processing::model::Verification;
 
 /// Completed payments in a window: how many and how much.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow, crate::server::db::LiteRow))]
 pub struct Turnover {
     pub count: i64,
     /// Owed to providers (kopecks): the subscribers' money.
@@ -29,7 +29,7 @@ pub struct Pending {
 
 /// An agent whose available deposit (balance − reserved) is below the threshold.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow, crate::server::db::LiteRow))]
 pub struct LowDeposit {
     pub agent_id: i64,
     pub name: String,

@@ -99,7 +99,7 @@ pub struct ConnectionTest {
 
 /// A payment as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow, crate::server::db::LiteRow))]
 pub struct PaymentRow {
     pub id: i64,
     pub agent_id: i64,
@@ -168,7 +168,7 @@ impl PaymentRow {
 
 /// An account as the operator sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow, crate::server::db::LiteRow))]
 pub struct AccountRow {
     pub id: String,
     pub kind: String,

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// An active subscriber whose balance is below the threshold.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow, crate::server::db::LiteRow))]
 pub struct LowBalance {
     pub subscriber_id: i64,
     pub account: String,

@@ -17,7 +17,7 @@ pub fn split_services(text: &str) -> Vec<String> {
 
 /// A subscriber as the operator sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow, crate::server::db::LiteRow))]
 pub struct SubscriberRow {
     pub id: i64,
     pub account: String,
@@ -78,7 +78,7 @@ pub struct Tariff {
 
 /// A processing contract as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow, crate::server::db::LiteRow))]
 pub struct ContractRow {
     pub id: i64,
     pub processing_name: String,
@@ -98,7 +98,7 @@ pub struct ContractRow {
 
 /// A payment credited from a processing center.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow, crate::server::db::LiteRow))]
 pub struct CreditedPayment {
     /// The prv_txn.
     pub id: i64,
@@ -110,7 +110,7 @@ pub struct CreditedPayment {
 
 /// One row of a subscriber's history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow, crate::server::db::LiteRow))]
 pub struct TransactionRow {
     pub id: i64,
     pub account: String,
@@ -132,7 +132,7 @@ pub struct TransactionRow {
 
 /// One check or pay as the gateway saw it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow, crate::server::db::LiteRow))]
 pub struct GatewayLogRow {
     pub id: i64,
     pub contract_id: Option<i64>,
@@ -152,7 +152,7 @@ pub struct GatewayLogRow {
 /// An e-mail in the provider's outbox, as the operator sees it (the attachment stays in
 /// the database).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow, crate::server::db::LiteRow))]
 pub struct OutgoingMailView {
     pub mail_id: i64,
     pub account: String,

@@ -156,6 +156,7 @@ impl CredentialStore for DbCredentials {
             )
             .bind(self.realm)
             .bind(login)
+            .lookup()
             .fetch_optional(&self.pool)
             .await
             .map_err(|e| StoreError(e.to_string()))?;

@@ -113,7 +113,7 @@ pub async fn low_deposits(pool: &Db, threshold: i64) -> Result<Vec<LowDeposit>, 
 }
 
 /// A provider with its most recent attempted payment (within [`PROVIDER_LOOKBACK`]).
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, crate::server::db::LiteRow)]
 struct LastAttempt {
     id: i64,
     name: String,

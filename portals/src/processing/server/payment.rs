@@ -52,6 +52,7 @@ macro_rules! select_payments {
 pub async fn payment(pool: &Db, id: i64) -> Result<Option<PaymentRow>, sqlx::Error> {
     db::query_as(select_payments!("WHERE id = $1"))
         .bind(id)
+        .lookup()
         .fetch_optional(pool)
         .await
 }
@@ -66,6 +67,7 @@ pub async fn payment_of_agent(
     ))
     .bind(agent_id)
     .bind(agent_txn_id)
+    .lookup()
     .fetch_optional(pool)
     .await
 }
@@ -557,6 +559,7 @@ pub async fn attempt(
             .bind(answer.describe())
             .bind(clock::now())
             .bind(payment.id)
+            .lookup()
             .fetch_optional(&state.pool)
             .await?
         }

@@ -19,7 +19,9 @@ use crate::server::db;
 use crate::server::{clock, csv};
 
 /// One completed payment of the registry.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow, crate::server::db::LiteRow,
+)]
 pub struct RegistryLine {
     pub id: i64,
     pub prv_txn: Option<String>,

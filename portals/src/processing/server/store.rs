@@ -14,7 +14,7 @@ use super::connectors::Endpoint;
 use crate::server::db::{self, Db};
 
 /// A provider contract as stored (the password stays here).
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, crate::server::db::LiteRow)]
 pub struct ProviderRow {
     pub id: i64,
     pub name: String,
@@ -89,6 +89,7 @@ macro_rules! select_providers {
 pub async fn provider(pool: &Db, id: i64) -> Result<Option<ProviderRow>, sqlx::Error> {
     db::query_as(select_providers!("WHERE id = $1"))
         .bind(id)
+        .lookup()
         .fetch_optional(pool)
         .await
 }
@@ -111,7 +112,9 @@ pub async fn providers(pool: &Db) -> Result<Vec<ProviderRow>, sqlx::Error> {
 }
 
 /// An agent contract as stored and shown.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow, crate::server::db::LiteRow,
+)]
 pub struct AgentRow {
     pub id: i64,
     pub name: String,
@@ -163,6 +166,7 @@ macro_rules! select_agents {
 pub async fn agent(pool: &Db, id: i64) -> Result<Option<AgentRow>, sqlx::Error> {
     db::query_as(select_agents!("WHERE g.id = $1"))
         .bind(id)
+        .lookup()
         .fetch_optional(pool)
         .await
 }
@@ -178,6 +182,7 @@ pub async fn agents(pool: &Db) -> Result<Vec<AgentRow>, sqlx::Error> {
 pub async fn agent_status(pool: &Db, id: i64) -> Result<Option<AgentStatus>, sqlx::Error> {
     let row: Option<(String,)> = db::query_as("SELECT status FROM agents WHERE id = $1")
         .bind(id)
+        .lookup()
         .fetch_optional(pool)
         .await?;
     Ok(row.map(|(word,)| AgentStatus::from_stored(&word)))

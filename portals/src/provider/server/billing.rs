@@ -150,6 +150,7 @@ pub async fn charge(
         let state: Option<(String, i64)> =
             db::query_as("SELECT status, balance FROM subscribers WHERE id = $1")
                 .bind(subscriber_id)
+                .lookup()
                 .fetch_optional(pool)
                 .await?;
         return Ok(match state {

@@ -93,7 +93,7 @@ pub async fn low_balances(pool: &Db, threshold: i64) -> Result<Vec<LowBalance>, 
     .await
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, crate::server::db::LiteRow)]
 struct ContractRow {
     id: i64,
     processing_name: String,

@@ -109,7 +109,7 @@ pub async fn retry_now(pool: &Db, id: i64) -> Result<bool, sqlx::Error> {
     Ok(changed == 1)
 }
 
-#[derive(sqlx::FromRow)]
+#[derive(sqlx::FromRow, crate::server::db::LiteRow)]
 struct DueLetter {
     id: i64,
     attempts: i64,

@@ -60,6 +60,7 @@ pub async fn subscriber_by_account(
 ) -> Result<Option<SubscriberRow>, sqlx::Error> {
     db::query_as(select_subscribers!("WHERE account = $1"))
         .bind(account)
+        .lookup()
         .fetch_optional(pool)
         .await
 }
@@ -67,6 +68,7 @@ pub async fn subscriber_by_account(
 pub async fn subscriber_by_id(pool: &Db, id: i64) -> Result<Option<SubscriberRow>, sqlx::Error> {
     db::query_as(select_subscribers!("WHERE id = $1"))
         .bind(id)
+        .lookup()
         .fetch_optional(pool)
         .await
 }
@@ -116,6 +118,7 @@ pub async fn tariffs(pool: &Db) -> Result<Vec<Tariff>, sqlx::Error> {
 pub async fn unit_price(pool: &Db, service: Service) -> Result<Option<Kopecks>, sqlx::Error> {
     let price: Option<(i64,)> = db::query_as("SELECT unit_price FROM tariffs WHERE service = $1")
         .bind(service.as_str())
+        .lookup()
         .fetch_optional(pool)
         .await?;
     Ok(price.map(|(p,)| Kopecks::new(p)))
@@ -192,6 +195,7 @@ pub async fn contract(
 ) -> Result<Option<ContractRow>, sqlx::Error> {
     let row: Option<ContractRow> = db::query_as(select_contracts!("WHERE id = $1"))
         .bind(id)
+        .lookup()
         .fetch_optional(pool)
         .await?;
     Ok(row.map(|r| with_default_fields(r, kind)))
@@ -279,6 +283,7 @@ pub async fn gateway_log(pool: &Db, limit: i64) -> Result<Vec<GatewayLogRow>, sq
 pub async fn payments_switch(pool: &Db) -> Result<String, sqlx::Error> {
     let row: Option<(String,)> =
         db::query_as("SELECT value FROM participant WHERE key = 'payments'")
+            .lookup()
             .fetch_optional(pool)
             .await?;
     Ok(row.map(|(v,)| v).unwrap_or_else(|| "open".to_owned()))

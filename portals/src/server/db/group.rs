@@ -26,15 +26,24 @@
 //! through itself, and its rollback, like a commit, returns only once the group is
 //! durable.
 //!
+//! The writer's statements run on the calling thread (server/db/lite.rs says why); the
+//! two that may wait — `BEGIN IMMEDIATE` while another *process* holds the write lock, and
+//! the group's `COMMIT` with its fsync — run off the runtime, on tokio's blocking pool, and
+//! the `COMMIT` in a task of its own, so a request that goes away mid-commit cannot cut
+//! the group's answer short.
+//!
 //! One rule for callers: while a transaction is open, its task writes only through it —
 //! beginning a second one, or writing through the pool, would wait for the writer this
 //! transaction holds.
 
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use sqlx::{Connection, Executor, SqliteConnection};
+use rusqlite::Connection;
 use tokio::sync::{Mutex, OwnedMutexGuard, oneshot};
+
+use super::lite::{self, Opener, Readers};
 
 /// The most transactions one `COMMIT` carries: a bound on how long the first of them
 /// waits for its answer.
@@ -45,7 +54,9 @@ type Outcome = Result<(), Arc<sqlx::Error>>;
 
 /// The writer connection and the group open on it.
 pub struct Slot {
-    conn: SqliteConnection,
+    /// `None` only while work runs off the runtime with it, or after such work was
+    /// abandoned (then the next transaction opens a new one).
+    conn: Option<Connection>,
     /// The open group's members still waiting for its `COMMIT`; `None`: no group open.
     group: Option<Vec<oneshot::Sender<Outcome>>>,
     /// A flusher is queued for the open group.
@@ -55,9 +66,12 @@ pub struct Slot {
     next_savepoint: u64,
 }
 
-/// The one writer of a SQLite database.
+/// The one writer of a SQLite database, and the read-only connections beside it that
+/// serve [`super::QueryAs::lookup`].
 pub struct Writer {
     slot: Arc<Mutex<Slot>>,
+    opener: Opener,
+    readers: Readers,
     /// Transactions waiting for the writer (a hint: whether a commit should wait for a
     /// group to form or commit at once).
     waiting: AtomicUsize,
@@ -84,19 +98,59 @@ impl Drop for Waiting<'_> {
     }
 }
 
+/// Runs `work` with the slot's connection on tokio's blocking pool and puts the
+/// connection back. If the caller stops waiting, the connection goes with the work and
+/// the next transaction opens another.
+async fn off_runtime<R: Send + 'static>(
+    slot: &mut Slot,
+    opener: &Opener,
+    work: impl FnOnce(&mut Connection) -> Result<R, rusqlite::Error> + Send + 'static,
+) -> Result<R, sqlx::Error> {
+    let mut conn = match slot.conn.take() {
+        Some(conn) => conn,
+        None => opener.writer().map_err(lite::database_error)?,
+    };
+    let done = tokio::task::spawn_blocking(move || {
+        let result = std::panic::catch_unwind(AssertUnwindSafe(|| work(&mut conn)));
+        (conn, result)
+    })
+    .await;
+    match done {
+        Ok((conn, result)) => {
+            slot.conn = Some(conn);
+            match result {
+                Ok(result) => result.map_err(lite::database_error),
+                Err(_) => Err(sqlx::Error::Protocol(
+                    "SQLite work panicked off the runtime".into(),
+                )),
+            }
+        }
+        Err(e) => Err(sqlx::Error::Protocol(format!("SQLite work lost: {e}"))),
+    }
+}
+
 impl Writer {
-    pub fn new(conn: SqliteConnection) -> Arc<Writer> {
-        Arc::new(Writer {
+    /// The writer for the database `opener` opens (after its migrations ran).
+    pub fn open(opener: Opener) -> Result<Arc<Writer>, sqlx::Error> {
+        let conn = opener.writer().map_err(lite::database_error)?;
+        Ok(Arc::new(Writer {
             slot: Arc::new(Mutex::new(Slot {
-                conn,
+                conn: Some(conn),
                 group: None,
                 flush_queued: false,
                 next_savepoint: 0,
             })),
+            readers: Readers::new(opener.clone()),
+            opener,
             waiting: AtomicUsize::new(0),
             groups: AtomicUsize::new(0),
             members: AtomicUsize::new(0),
-        })
+        }))
+    }
+
+    /// The read-only connections beside the writer.
+    pub fn readers(&self) -> &Readers {
+        &self.readers
     }
 
     /// (groups committed, transactions they carried) since the writer opened.
@@ -114,20 +168,22 @@ impl Writer {
             let _counted = Waiting(&self.waiting);
             self.slot.clone().lock_owned().await
         };
+        if slot.conn.is_none() {
+            slot.conn = Some(self.opener.writer().map_err(lite::database_error)?);
+        }
         if slot.group.is_none() {
-            // IMMEDIATE: the write lock now, not at the first write, so a group never
-            // meets another process's writer halfway (that would be SQLITE_BUSY).
-            slot.conn.execute("BEGIN IMMEDIATE").await?;
-            slot.group = Some(Vec::new());
+            self.open_group(&mut slot).await?;
         }
         slot.next_savepoint += 1;
         let savepoint = format!("member_{}", slot.next_savepoint);
-        if let Err(e) = slot
-            .conn
-            .execute(sqlx::AssertSqlSafe(format!("SAVEPOINT {savepoint}")))
-            .await
-        {
-            self.hand_on(slot).await;
+        let opened = match slot.conn.as_ref() {
+            Some(conn) => conn
+                .execute_batch(&format!("SAVEPOINT {savepoint}"))
+                .map_err(lite::database_error),
+            None => Err(sqlx::Error::Protocol("the writer has no connection".into())),
+        };
+        if let Err(e) = opened {
+            self.hand_on(slot);
             return Err(e);
         }
         Ok(WriteTx {
@@ -137,14 +193,44 @@ impl Writer {
         })
     }
 
+    /// `BEGIN IMMEDIATE`: the write lock now, not at the first write, so a group never
+    /// meets another process's writer halfway (that would be SQLITE_BUSY). Tried at once;
+    /// held by another process, it is waited for (up to the busy timeout) off the runtime.
+    async fn open_group(&self, slot: &mut Slot) -> Result<(), sqlx::Error> {
+        let tried = match slot.conn.as_ref() {
+            Some(conn) => conn.execute_batch("BEGIN IMMEDIATE"),
+            None => return Err(sqlx::Error::Protocol("the writer has no connection".into())),
+        };
+        match tried {
+            Ok(()) => {}
+            Err(e) if lite::is_busy(&e) => {
+                tracing::debug!("the write lock is held by another process; waiting for it");
+                off_runtime(slot, &self.opener, |conn| {
+                    conn.busy_timeout(super::BUSY_TIMEOUT)?;
+                    let began = conn.execute_batch("BEGIN IMMEDIATE");
+                    conn.busy_timeout(std::time::Duration::ZERO)?;
+                    began
+                })
+                .await?;
+            }
+            Err(e) => return Err(lite::database_error(e)),
+        }
+        slot.group = Some(Vec::new());
+        Ok(())
+    }
+
     /// Leaves the writer: ends the open group at once when nobody waits for the writer,
-    /// or makes sure a flusher will, after those who wait.
-    async fn hand_on(self: &Arc<Writer>, mut slot: OwnedMutexGuard<Slot>) {
+    /// or makes sure a flusher will, after those who wait. The group's `COMMIT` runs in a
+    /// task of its own either way: no caller going away can stop it halfway.
+    fn hand_on(self: &Arc<Writer>, mut slot: OwnedMutexGuard<Slot>) {
         if slot.group.is_none() {
             return;
         }
         if self.waiting.load(Ordering::SeqCst) == 0 || group_full(&slot) {
-            self.finish(&mut slot).await;
+            let writer = self.clone();
+            tokio::spawn(async move {
+                writer.finish(&mut slot).await;
+            });
         } else if !slot.flush_queued {
             slot.flush_queued = true;
             let writer = self.clone();
@@ -164,30 +250,29 @@ impl Writer {
         };
         self.groups.fetch_add(1, Ordering::Relaxed);
         self.members.fetch_add(members.len(), Ordering::Relaxed);
-        commit_group(slot, members).await;
+        let outcome: Outcome =
+            match off_runtime(slot, &self.opener, |conn| conn.execute_batch("COMMIT")).await {
+                Ok(()) => Ok(()),
+                Err(e) => {
+                    tracing::error!(error = %e, members = members.len(), "group commit failed");
+                    // A failed COMMIT may leave the transaction open; nothing of it may
+                    // stay. (Without a connection there is no transaction left either.)
+                    if let Some(conn) = slot.conn.as_ref() {
+                        let _ = conn.execute_batch("ROLLBACK");
+                    }
+                    Err(Arc::new(e))
+                }
+            };
+        for member in members {
+            // A member whose request went away no longer listens; its writes committed all
+            // the same.
+            let _ = member.send(outcome.clone());
+        }
     }
 }
 
 fn group_full(slot: &Slot) -> bool {
     slot.group.as_ref().is_some_and(|g| g.len() >= MAX_GROUP)
-}
-
-/// `COMMIT`, and every member told how it went.
-async fn commit_group(slot: &mut Slot, members: Vec<oneshot::Sender<Outcome>>) {
-    let outcome: Outcome = match slot.conn.execute("COMMIT").await {
-        Ok(_) => Ok(()),
-        Err(e) => {
-            tracing::error!(error = %e, members = members.len(), "group commit failed");
-            // A failed COMMIT may leave the transaction open; nothing of it may stay.
-            let _ = slot.conn.execute("ROLLBACK").await;
-            Err(Arc::new(e))
-        }
-    };
-    for member in members {
-        // A member whose request went away no longer listens; its writes committed all
-        // the same.
-        let _ = member.send(outcome.clone());
-    }
 }
 
 /// A transaction on the writer: a savepoint in the open group.
@@ -204,11 +289,12 @@ fn shared_error(e: &Arc<sqlx::Error>) -> sqlx::Error {
 
 impl WriteTx {
     /// The writer connection, for this transaction's statements.
-    pub fn conn(&mut self) -> &mut SqliteConnection {
-        match self.slot.as_mut() {
-            Some(slot) => &mut slot.conn,
-            // Unreachable: commit and rollback take the transaction by value.
-            None => unreachable!("a finished transaction has no connection"),
+    pub fn conn(&mut self) -> &mut Connection {
+        match self.slot.as_mut().and_then(|slot| slot.conn.as_mut()) {
+            Some(conn) => conn,
+            // Unreachable: `begin` leaves the connection in place, and commit and
+            // rollback take the transaction by value.
+            None => unreachable!("a transaction in progress has its connection"),
         }
     }
 
@@ -217,16 +303,18 @@ impl WriteTx {
         let Some(mut slot) = self.slot.take() else {
             return Ok(());
         };
-        let released = slot
-            .conn
-            .execute(sqlx::AssertSqlSafe(format!("RELEASE {}", self.savepoint)))
-            .await;
+        let released = match slot.conn.as_ref() {
+            Some(conn) => conn
+                .execute_batch(&format!("RELEASE {}", self.savepoint))
+                .map_err(lite::database_error),
+            None => Err(sqlx::Error::Protocol("the writer has no connection".into())),
+        };
         if let Err(e) = released {
-            undo(&mut slot, &self.savepoint).await;
-            self.writer.hand_on(slot).await;
+            undo(&mut slot, &self.savepoint);
+            self.writer.hand_on(slot);
             return Err(e);
         }
-        self.join(slot).await
+        join(&self.writer, slot).await
     }
 
     /// Undoes this transaction's writes; the group's other members are untouched. It
@@ -237,43 +325,47 @@ impl WriteTx {
         let Some(mut slot) = self.slot.take() else {
             return Ok(());
         };
-        undo(&mut slot, &self.savepoint).await;
+        undo(&mut slot, &self.savepoint);
         if slot.group.is_none() {
             return Ok(());
         }
-        self.join(slot).await
+        join(&self.writer, slot).await
     }
+}
 
-    /// Waits as a member of the open group for its `COMMIT`.
-    async fn join(&self, mut slot: OwnedMutexGuard<Slot>) -> Result<(), sqlx::Error> {
-        let (told, answer) = oneshot::channel();
-        match slot.group.as_mut() {
-            Some(members) => members.push(told),
-            None => return Err(sqlx::Error::Protocol("no group open".into())),
-        }
-        self.writer.hand_on(slot).await;
-        match answer.await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(shared_error(&e)),
-            Err(_) => Err(sqlx::Error::Protocol(
-                "the group ended without an answer".into(),
-            )),
-        }
+/// Waits as a member of the open group for its `COMMIT`. (A function of the writer, not
+/// of the transaction: the transaction holds the connection, which may not be shared
+/// between threads, and this future must be free to move between them.)
+async fn join(writer: &Arc<Writer>, mut slot: OwnedMutexGuard<Slot>) -> Result<(), sqlx::Error> {
+    let (told, answer) = oneshot::channel();
+    match slot.group.as_mut() {
+        Some(members) => members.push(told),
+        None => return Err(sqlx::Error::Protocol("no group open".into())),
+    }
+    writer.hand_on(slot);
+    match answer.await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(shared_error(&e)),
+        Err(_) => Err(sqlx::Error::Protocol(
+            "the group ended without an answer".into(),
+        )),
     }
 }
 
 /// Rolls the writer back to `savepoint` and drops it. If even that fails the connection
 /// is in a state nobody can vouch for: the whole group is rolled back and its members told.
-async fn undo(slot: &mut Slot, savepoint: &str) {
-    let undone = slot
-        .conn
-        .execute(sqlx::AssertSqlSafe(format!(
-            "ROLLBACK TO {savepoint}; RELEASE {savepoint}"
-        )))
-        .await;
+fn undo(slot: &mut Slot, savepoint: &str) {
+    let undone = match slot.conn.as_ref() {
+        Some(conn) => conn
+            .execute_batch(&format!("ROLLBACK TO {savepoint}; RELEASE {savepoint}"))
+            .map_err(lite::database_error),
+        None => Err(sqlx::Error::Protocol("the writer has no connection".into())),
+    };
     if let Err(e) = undone {
         tracing::error!(error = %e, "savepoint rollback failed; rolling the group back");
-        let _ = slot.conn.execute("ROLLBACK").await;
+        if let Some(conn) = slot.conn.as_ref() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
         let error = Arc::new(e);
         for member in slot.group.take().unwrap_or_default() {
             let _ = member.send(Err(error.clone()));
@@ -283,23 +375,13 @@ async fn undo(slot: &mut Slot, savepoint: &str) {
 
 impl Drop for WriteTx {
     /// Dropped unfinished (an error returned early, a request that went away): its writes
-    /// are undone on the runtime, and the writer handed on.
+    /// are undone here — a statement on this thread, no await — and the writer handed on.
     fn drop(&mut self) {
         if let Some(mut slot) = self.slot.take() {
-            let (writer, savepoint) = (self.writer.clone(), self.savepoint.clone());
-            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-                runtime.spawn(async move {
-                    undo(&mut slot, &savepoint).await;
-                    writer.hand_on(slot).await;
-                });
+            undo(&mut slot, &self.savepoint);
+            if tokio::runtime::Handle::try_current().is_ok() {
+                self.writer.hand_on(slot);
             }
         }
     }
-}
-
-/// Opens the dedicated writer connection with the pool's options.
-pub async fn connect(
-    options: &sqlx::sqlite::SqliteConnectOptions,
-) -> Result<Arc<Writer>, sqlx::Error> {
-    Ok(Writer::new(SqliteConnection::connect_with(options).await?))
 }

@@ -5,8 +5,12 @@
 //! [`Db`], [`Tx`] and the statements of [`query`].
 
 pub mod group;
+pub mod lite;
 pub mod query;
 
+pub use lite::LiteRow;
+/// `#[derive(LiteRow)]`, beside `#[derive(sqlx::FromRow)]` on every row type.
+pub use paymesh_macros::LiteRow;
 pub use query::{Done, Exec, Row, query, query_as};
 
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -311,11 +315,8 @@ async fn open_sqlite(
     let writer = if in_memory || pooled {
         None
     } else {
-        Some(
-            group::connect(&options)
-                .await
-                .map_err(|e| StartError::Database(e.to_string()))?,
-        )
+        let opener = lite::Opener::new(options.get_filename(), synchronous != "normal");
+        Some(group::Writer::open(opener).map_err(|e| StartError::Database(e.to_string()))?)
     };
     Ok(Db::Sqlite(pool, writer))
 }

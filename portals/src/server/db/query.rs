@@ -3,7 +3,8 @@
 //! `CAST(SUM(…) AS BIGINT)`); its arguments are collected as [`Arg`]s — the few kinds the
 //! schemas use — and bound to the backend's own argument type only when it runs, so the
 //! calling code is one function, not one per database. Rows decode with `sqlx::FromRow`,
-//! which derives for both backends at once.
+//! which derives for both backends at once, and — for the statements SQLite runs on the
+//! calling thread (server/db/lite.rs) — with `LiteRow`, derived beside it.
 
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use sqlx::{
 };
 
 use super::group::Writer;
+use super::lite;
 use super::{Db, Tx};
 use crate::server::clock::Stamp;
 
@@ -180,6 +182,8 @@ pub enum Exec<'a> {
     SqlitePool(&'a SqlitePool, Option<&'a Arc<Writer>>),
     PgPool(&'a PgPool),
     SqliteConn(&'a mut SqliteConnection),
+    /// The group writer's connection, in a transaction: statements on this thread.
+    Lite(&'a mut rusqlite::Connection),
     PgConn(&'a mut PgConnection),
 }
 
@@ -196,7 +200,7 @@ impl<'a> From<&'a mut Tx> for Exec<'a> {
     fn from(tx: &'a mut Tx) -> Self {
         match tx {
             Tx::Sqlite(tx) => Exec::SqliteConn(tx),
-            Tx::Group(tx) => Exec::SqliteConn(tx.conn()),
+            Tx::Group(tx) => Exec::Lite(tx.conn()),
             Tx::Postgres(tx) => Exec::PgConn(tx),
         }
     }
@@ -206,6 +210,7 @@ impl<'a> From<&'a mut Tx> for Exec<'a> {
 pub trait Row:
     for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
     + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+    + lite::LiteRow
     + Send
     + Unpin
 {
@@ -213,6 +218,7 @@ pub trait Row:
 impl<T> Row for T where
     T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
         + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+        + lite::LiteRow
         + Send
         + Unpin
 {
@@ -292,6 +298,7 @@ pub fn query_as<T: Row>(sql: impl SqlSafeStr) -> QueryAs<T> {
     QueryAs {
         sql: sql.into_sql_str(),
         args: Vec::new(),
+        lookup: false,
         row: PhantomData,
     }
 }
@@ -306,13 +313,11 @@ impl Query {
         let rows = match on.into() {
             Exec::SqlitePool(_, Some(writer)) => {
                 let mut tx = writer.begin().await?;
-                let rows = sqlx::query_with::<Sqlite, _>(self.sql, sqlite_args(self.args)?)
-                    .execute(tx.conn())
-                    .await?
-                    .rows_affected();
+                let rows = lite::execute(tx.conn(), self.sql.as_str(), &self.args)?;
                 tx.commit().await?;
                 rows
             }
+            Exec::Lite(conn) => lite::execute(conn, self.sql.as_str(), &self.args)?,
             Exec::SqlitePool(pool, None) => {
                 sqlx::query_with::<Sqlite, _>(self.sql, sqlite_args(self.args)?)
                     .execute(pool)
@@ -343,22 +348,27 @@ impl Query {
 pub struct QueryAs<T> {
     sql: SqlStr,
     args: Vec<Arg>,
+    /// A short indexed read of the payment path: on SQLite, run on this thread.
+    lookup: bool,
     row: PhantomData<fn() -> T>,
 }
 
 macro_rules! fetch {
-    ($self:ident, $on:ident, $method:ident) => {
+    ($self:ident, $on:ident, $method:ident, $lite:expr) => {
         match $on.into() {
             // A statement that writes (INSERT … RETURNING, UPDATE … RETURNING) goes to the
-            // writer as a transaction of its own; a SELECT to a reading connection.
+            // writer as a transaction of its own; a SELECT to a reading connection — one
+            // beside the writer on this thread if it is a lookup, sqlx's pool otherwise.
             Exec::SqlitePool(_, Some(writer)) if !is_read(&$self.sql) => {
                 let mut tx = writer.begin().await?;
-                let rows = sqlx::query_as_with::<Sqlite, T, _>($self.sql, sqlite_args($self.args)?)
-                    .$method(tx.conn())
-                    .await?;
+                let rows = $lite(tx.conn(), $self.sql.as_str(), &$self.args)?;
                 tx.commit().await?;
                 Ok(rows)
             }
+            Exec::SqlitePool(_, Some(writer)) if $self.lookup => writer
+                .readers()
+                .with(|conn| $lite(conn, $self.sql.as_str(), &$self.args)),
+            Exec::Lite(conn) => $lite(conn, $self.sql.as_str(), &$self.args),
             Exec::SqlitePool(pool, _) => {
                 sqlx::query_as_with::<Sqlite, T, _>($self.sql, sqlite_args($self.args)?)
                     .$method(pool)
@@ -383,21 +393,39 @@ macro_rules! fetch {
     };
 }
 
+/// The first row or `RowNotFound`, as sqlx's `fetch_one`.
+fn lite_fetch_one<T: lite::LiteRow>(
+    conn: &rusqlite::Connection,
+    sql: &str,
+    args: &[Arg],
+) -> Result<T, sqlx::Error> {
+    lite::fetch_optional(conn, sql, args)?.ok_or(sqlx::Error::RowNotFound)
+}
+
 impl<T: Row> QueryAs<T> {
     pub fn bind(mut self, value: impl IntoArg) -> Self {
         self.args.push(value.into_arg());
         self
     }
 
+    /// Marks a read as a lookup: an indexed read of a few rows on the payment path. On
+    /// SQLite it runs on the calling thread, on a read-only connection beside the writer,
+    /// instead of a round trip to sqlx's connection thread (server/db/lite.rs). Never for
+    /// a scan: that would hold up this thread's other requests for as long as it runs.
+    pub fn lookup(mut self) -> Self {
+        self.lookup = true;
+        self
+    }
+
     pub async fn fetch_one<'a>(self, on: impl Into<Exec<'a>>) -> Result<T, sqlx::Error> {
-        fetch!(self, on, fetch_one)
+        fetch!(self, on, fetch_one, lite_fetch_one::<T>)
     }
 
     pub async fn fetch_optional<'a>(
         self,
         on: impl Into<Exec<'a>>,
     ) -> Result<Option<T>, sqlx::Error> {
-        fetch!(self, on, fetch_optional)
+        fetch!(self, on, fetch_optional, lite::fetch_optional::<T>)
     }
 
     /// The rows one at a time, for results too large to hold (a year's report).
@@ -419,6 +447,6 @@ impl<T: Row> QueryAs<T> {
     }
 
     pub async fn fetch_all<'a>(self, on: impl Into<Exec<'a>>) -> Result<Vec<T>, sqlx::Error> {
-        fetch!(self, on, fetch_all)
+        fetch!(self, on, fetch_all, lite::fetch_all::<T>)
     }
 }

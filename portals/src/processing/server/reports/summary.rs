@@ -18,7 +18,7 @@ pub const SHEET_AGENTS: &str = "По агентам";
 pub const LABEL_TOTAL: &str = "Итого";
 
 /// Counts by status and sums of the completed payments of one group.
-#[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow, crate::server::db::LiteRow)]
 pub struct Tally {
     /// The day (`YYYY-MM-DD`), provider id or agent id, as text.
     pub key: String,

@@ -24,7 +24,7 @@ pub const SHEET_NAME: &str = "Платежи";
 pub const LABEL_TOTAL: &str = "Итого проведено";
 
 /// One payment as the workbook shows it.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, crate::server::db::LiteRow)]
 pub struct PaymentLine {
     pub id: i64,
     pub agent_txn_id: String,
