@@ -385,3 +385,97 @@ impl Drop for WriteTx {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch() -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("g.db");
+        let conn = Connection::open(&path).expect("create");
+        conn.execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (v INTEGER);")
+            .expect("schema");
+        (dir, path)
+    }
+
+    fn count(path: &std::path::Path) -> i64 {
+        let conn = Connection::open(path).expect("open");
+        conn.query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0))
+            .expect("count")
+    }
+
+    /// Another process holding the write lock must not stall the runtime: on a
+    /// one-thread runtime, a transaction waiting for the lock still lets other tasks run
+    /// (here: the test itself), and gets the lock once it is let go.
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_lock_held_elsewhere_is_waited_for_off_the_runtime() {
+        let (_dir, path) = scratch();
+        let writer = Writer::open(Opener::new(&path, true)).expect("writer");
+        let other = Connection::open(&path).expect("other process");
+        other.execute_batch("BEGIN IMMEDIATE").expect("lock");
+
+        let waiting = {
+            let writer = writer.clone();
+            tokio::spawn(async move {
+                let mut tx = writer.begin().await?;
+                lite::execute(tx.conn(), "INSERT INTO t (v) VALUES (1)", &[])?;
+                tx.commit().await
+            })
+        };
+        // Had the lock been waited for on this thread, this sleep would only end when the
+        // busy timeout gave up, with the transaction failed.
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert!(
+            !waiting.is_finished(),
+            "the transaction did not wait for the lock"
+        );
+        other.execute_batch("COMMIT").expect("unlock");
+        waiting
+            .await
+            .expect("task")
+            .expect("the transaction once the lock was free");
+        assert_eq!(count(&path), 1);
+    }
+
+    /// Members that arrive together share one COMMIT, each answered after it; a member's
+    /// failure undoes only its own writes.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn members_share_a_commit_and_fail_alone() {
+        let (_dir, path) = scratch();
+        let writer = Writer::open(Opener::new(&path, true)).expect("writer");
+        let mut tasks = Vec::new();
+        for i in 0..40_i64 {
+            let writer = writer.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut tx = writer.begin().await?;
+                lite::execute(
+                    tx.conn(),
+                    "INSERT INTO t (v) VALUES ($1)",
+                    &[super::super::query::Arg::Int(Some(i))],
+                )?;
+                tokio::task::yield_now().await;
+                if i % 10 == 0 {
+                    tx.rollback().await?;
+                    return Ok::<bool, sqlx::Error>(false);
+                }
+                tx.commit().await?;
+                Ok(true)
+            }));
+        }
+        let mut committed = 0;
+        for task in tasks {
+            if task.await.expect("task").expect("transaction") {
+                committed += 1;
+            }
+        }
+        assert_eq!(committed, 36);
+        assert_eq!(count(&path), 36, "the rolled-back members' rows stayed");
+        let (groups, members) = writer.committed();
+        assert_eq!(members, 40);
+        assert!(
+            groups < members,
+            "{groups} groups for {members} members: nothing shared"
+        );
+    }
+}
