@@ -123,12 +123,22 @@ impl Readers {
     }
 }
 
-/// Runs a statement whose rows are not read; the number of rows it changed.
+/// Runs a statement whose rows are not read; the number of rows it changed. A statement
+/// that does return rows (`SELECT 1` of a health check, an `UPDATE … RETURNING` whose
+/// answer is not wanted) is stepped to its end, as sqlx's `execute` does.
 pub fn execute(conn: &Connection, sql: &str, args: &[Arg]) -> Result<u64, sqlx::Error> {
     let mut statement = conn.prepare_cached(sql).map_err(database_error)?;
     bind(&mut statement, args)?;
-    let changed = statement.raw_execute().map_err(database_error)?;
-    Ok(changed as u64)
+    if statement.column_count() == 0 {
+        let changed = statement.raw_execute().map_err(database_error)?;
+        return Ok(changed as u64);
+    }
+    // sqlite3_changes() keeps the count of the last write: a read changed nothing.
+    let writes = !statement.readonly();
+    let mut rows = statement.raw_query();
+    while rows.next().map_err(database_error)?.is_some() {}
+    drop(rows);
+    Ok(if writes { conn.changes() } else { 0 })
 }
 
 /// Every row of a statement.
@@ -490,6 +500,11 @@ mod tests {
         )
         .expect("insert");
         assert_eq!(changed, 1);
+        // A statement with rows, run for its effect.
+        assert_eq!(
+            execute(&conn, "SELECT 1", &[]).expect("select for effect"),
+            0
+        );
         let row: Option<(String, i64, String, String, bool, Option<Vec<u8>>)> = fetch_optional(
             &conn,
             "SELECT name, n, at, day, flag, data FROM t WHERE n = $1",
