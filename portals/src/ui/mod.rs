@@ -9,6 +9,7 @@ pub mod i18n;
 pub mod money;
 #[cfg(feature = "ssr")]
 pub mod server_fn;
+pub mod sort;
 pub mod staff;
 pub mod when;
 

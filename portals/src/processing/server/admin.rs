@@ -20,6 +20,7 @@ use shared::wire::provider::PaymentProtocol;
 use super::ProcessingState;
 use super::connectors::{self, ProviderAnswer};
 use super::ledger::{self, agent_account, provider_account};
+use super::lists;
 use super::payment::{self, PaymentFilter};
 use super::store::{self, AgentRow, ProviderView};
 pub use crate::processing::model::{
@@ -150,11 +151,13 @@ async fn post_provider(
     ))
 }
 
+/// `GET /providers?sort=id|name|kind&dir=asc|desc`.
 async fn list_providers(
     State(state): State<ProcessingState>,
+    Query(order): Query<lists::ListOrder>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let rows = store::providers(&state.pool).await.map_err(db)?;
-    Ok(Json(rows.iter().map(|p| p.view()).collect::<Vec<_>>()))
+    let order = order.checked()?;
+    Ok(Json(lists::providers(&state, order).await.map_err(db)?))
 }
 
 async fn provider_or_404(state: &ProcessingState, id: i64) -> Result<store::ProviderRow, ApiError> {
@@ -405,15 +408,13 @@ impl From<&AgentRow> for AgentView {
     }
 }
 
-async fn list_agents(State(state): State<ProcessingState>) -> Result<impl IntoResponse, ApiError> {
-    Ok(Json(
-        store::agents(&state.pool)
-            .await
-            .map_err(db)?
-            .iter()
-            .map(AgentView::from)
-            .collect::<Vec<_>>(),
-    ))
+/// `GET /agents?sort=id|name|balance|available&dir=asc|desc`.
+async fn list_agents(
+    State(state): State<ProcessingState>,
+    Query(order): Query<lists::ListOrder>,
+) -> Result<impl IntoResponse, ApiError> {
+    let order = order.checked()?;
+    Ok(Json(lists::agents(&state, order).await.map_err(db)?))
 }
 
 async fn agent_or_404(state: &ProcessingState, id: i64) -> Result<AgentRow, ApiError> {
@@ -607,7 +608,7 @@ async fn post_topup(
 }
 
 /// The filter's status and dates checked; the time bounds it stands for.
-fn checked_filter(filter: &PaymentFilter) -> Result<(Stamp, Stamp), ApiError> {
+pub(super) fn checked_filter(filter: &PaymentFilter) -> Result<(Stamp, Stamp), ApiError> {
     if let Some(status) = filter.status.as_deref().filter(|s| !s.is_empty())
         && !["pending", "completed", "failed", "rejected"].contains(&status)
     {
@@ -719,6 +720,10 @@ pub fn router(state: ProcessingState) -> axum::Router {
         .route("/api/admin/v1/agents/{id}/topups", post(post_topup))
         .route("/api/admin/v1/payments", get(list_payments))
         .route("/api/admin/v1/payments.csv", get(export_payments))
+        .route(
+            "/api/admin/v1/payments.xlsx",
+            get(lists::export_payments_xlsx),
+        )
         .route("/api/admin/v1/ledger", get(get_ledger))
         .route("/api/admin/v1/ledger/verify", get(verify_ledger))
         .with_state(state)

@@ -6,6 +6,7 @@ pub mod agent_api;
 pub mod connectors;
 pub mod dashboard;
 pub mod ledger;
+pub mod lists;
 pub mod payment;
 pub mod registry;
 pub mod reports;

@@ -18,9 +18,13 @@ use shared::wire::provider::{PaymentProtocol, SignSubscriber, SubscriberContract
 use super::ProviderState;
 use super::billing::{self, NewContract};
 use super::store::{self, ContractRow, SubscriberView, Tariff};
+use super::subscriber_list::{self, SubscriberQuery};
 use crate::provider::domain::{self, ContractData, ProviderKind, Service};
+use crate::provider::listing::SubscriberSort;
 use crate::server::clock;
 use crate::server::credentials::new_credential;
+use crate::server::listing;
+use crate::ui::sort::SortColumn;
 
 /// Rows a list answers at most.
 pub const MAX_LIST_ROWS: i64 = 500;
@@ -85,23 +89,62 @@ async fn create_subscriber(
     ))
 }
 
+/// `GET /subscribers?q=&sort=&dir=&after=&limit=` as it arrives (checked by
+/// [`Search::checked`]).
 #[derive(Deserialize)]
 struct Search {
     #[serde(default)]
     q: String,
+    sort: Option<String>,
+    dir: Option<String>,
+    after: Option<String>,
+    limit: Option<i64>,
 }
 
+impl Search {
+    /// The list's query, or a 422 naming the parameter that is not one the list offers.
+    fn checked(&self) -> Result<SubscriberQuery, ApiError> {
+        let sort = listing::checked_sort::<SubscriberSort>(self.sort.as_deref())?;
+        Ok(SubscriberQuery {
+            q: self.q.clone(),
+            sort,
+            dir: listing::checked_dir(sort, self.dir.as_deref())?,
+            after: listing::checked_cursor(self.after.as_deref())?,
+            limit: listing::checked_limit(self.limit, MAX_LIST_ROWS)?,
+        })
+    }
+}
+
+/// A page of subscribers, as a JSON array; when more follow, a `Link` header names the
+/// next page (the same query with `after=` the last row's cursor).
 async fn list_subscribers(
     State(state): State<ProviderState>,
     Query(search): Query<Search>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let rows = store::search_subscribers(&state.pool, &search.q, MAX_LIST_ROWS)
+    let query = search.checked()?;
+    let (rows, next) = subscriber_list::page(&state.pool, &query)
         .await
         .map_err(db)?;
-    Ok(Json(
-        rows.into_iter()
-            .map(SubscriberView::from)
-            .collect::<Vec<_>>(),
+    let mut headers = axum::http::HeaderMap::new();
+    if let Some(next) = next {
+        let params = [
+            ("q", query.q.clone()),
+            ("sort", query.sort.as_str().to_owned()),
+            ("dir", query.dir.as_str().to_owned()),
+            ("after", next.to_string()),
+            ("limit", query.limit.to_string()),
+        ];
+        if let Some(link) = listing::next_link("/api/admin/v1/subscribers", &params) {
+            headers.insert(axum::http::header::LINK, link);
+        }
+    }
+    Ok((
+        headers,
+        Json(
+            rows.into_iter()
+                .map(SubscriberView::from)
+                .collect::<Vec<_>>(),
+        ),
     ))
 }
 

@@ -9,6 +9,7 @@ use shared::wire::agent::Extra;
 use shared::wire::provider::PaymentProtocol;
 
 use super::store::{account_for, join_services};
+use super::subscriber_list;
 use crate::provider::domain::{ContractChanges, ContractData, ProviderKind, Service};
 use crate::server::clock;
 use crate::server::credentials::{DbCredentials, NewCredential};
@@ -48,6 +49,14 @@ pub async fn sign(
         .bind(id)
         .execute(&mut tx)
         .await?;
+    subscriber_list::write_keys(
+        &mut tx,
+        id,
+        &subscriber.full_name,
+        &subscriber.email,
+        &account,
+    )
+    .await?;
     logins
         .store(&mut tx, &account, &id.to_string(), credential)
         .await?;
@@ -62,20 +71,23 @@ fn placeholder() -> String {
     format!("pending-{}", shared::auth::generate_password())
 }
 
-/// Applies changes to an active subscriber; `false` when it is not active (or absent).
+/// Applies changes to an active subscriber, and its search keys with them (one
+/// transaction); `false` when it is not active (or absent).
 pub async fn update(
     pool: &Db,
     account: &str,
     changes: &ContractChanges,
 ) -> Result<bool, sqlx::Error> {
-    let result = db::query(
+    let mut tx = pool.begin().await?;
+    let changed: Option<(i64, String, String)> = db::query_as(
         "UPDATE subscribers SET
             full_name = COALESCE($1, full_name),
             passport = COALESCE($2, passport),
             email = COALESCE($3, email),
             services = COALESCE($4, services),
             updated_at = $5
-         WHERE account = $6 AND status = 'active'",
+         WHERE account = $6 AND status = 'active'
+         RETURNING id, full_name, email",
     )
     .bind(&changes.full_name)
     .bind(&changes.passport)
@@ -83,9 +95,14 @@ pub async fn update(
     .bind(changes.services.as_deref().map(join_services))
     .bind(clock::now())
     .bind(account)
-    .execute(pool)
+    .fetch_optional(&mut tx)
     .await?;
-    Ok(result.rows_affected() == 1)
+    let Some((id, full_name, email)) = changed else {
+        return Ok(false);
+    };
+    subscriber_list::write_keys(&mut tx, id, &full_name, &email, account).await?;
+    tx.commit().await?;
+    Ok(true)
 }
 
 /// Closes a contract: the account stops taking payments (OSMP 79) and its login stops
