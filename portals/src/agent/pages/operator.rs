@@ -115,7 +115,8 @@ pub async fn save_contract(
         login: login.trim().to_owned(),
         password,
     };
-    match admin::set_contract(&agent_state()?, contract).await {
+    let by = crate::ui::server_fn::signed_in_login();
+    match admin::set_contract(&agent_state()?, contract, &by).await {
         Ok(()) => Ok(None),
         Err(shared::error::ApiError::Validation { fields }) => Ok(Some(
             fields
@@ -312,10 +313,11 @@ pub async fn save_fee(
     if rule.validate().is_err() {
         return Ok(false);
     }
-    crate::agent::server::store::set_fee_rule(&agent_state()?.pool, &rule)
+    let by = crate::ui::server_fn::signed_in_login();
+    crate::agent::server::store::set_fee_rule(&agent_state()?.pool, &rule, &by)
         .await
         .map_err(failed)?;
-    tracing::info!(?rule, "agent fee changed from the portal");
+    tracing::info!(?rule, by, "agent fee changed from the portal");
     Ok(true)
 }
 

@@ -4,10 +4,11 @@
 
 use std::collections::BTreeMap;
 
-use axum::Json;
 use axum::extract::{Query, State};
 use axum::response::IntoResponse;
+use axum::{Extension, Json};
 use serde::Deserialize;
+use shared::auth::Principal;
 use shared::error::ApiError;
 use shared::extract::JsonBody;
 use shared::fee::FeeRule;
@@ -22,8 +23,12 @@ fn db(e: sqlx::Error) -> ApiError {
 }
 
 /// Checks the contract against processing (a balance request) and saves it only if
-/// processing accepts it; then syncs the catalog and balance at once.
-pub async fn set_contract(state: &AgentState, contract: Contract) -> Result<(), ApiError> {
+/// processing accepts it (audited with `by`); then syncs the catalog and balance at once.
+pub async fn set_contract(
+    state: &AgentState,
+    contract: Contract,
+    by: &str,
+) -> Result<(), ApiError> {
     let mut fields = BTreeMap::new();
     let url = contract.processing_url.trim();
     if !(url.starts_with("http://") || url.starts_with("https://")) {
@@ -46,7 +51,7 @@ pub async fn set_contract(state: &AgentState, contract: Contract) -> Result<(), 
     }
     match processing::balance(&state.client, &contract).await {
         Ok(balance) => {
-            store::save_contract(&state.pool, &contract)
+            store::save_contract(&state.pool, &contract, by)
                 .await
                 .map_err(db)?;
             sync::remember_balance(state, &balance).await;
@@ -75,9 +80,10 @@ pub async fn set_contract(state: &AgentState, contract: Contract) -> Result<(), 
 
 async fn put_contract(
     State(state): State<AgentState>,
+    Extension(principal): Extension<Principal>,
     JsonBody(contract): JsonBody<Contract>,
 ) -> Result<impl IntoResponse, ApiError> {
-    set_contract(&state, contract).await?;
+    set_contract(&state, contract, &principal.login).await?;
     Ok(Json(sync::status(&state).await.map_err(db)?))
 }
 
@@ -138,12 +144,15 @@ async fn get_fee(State(state): State<AgentState>) -> Result<impl IntoResponse, A
 
 async fn put_fee(
     State(state): State<AgentState>,
+    Extension(principal): Extension<Principal>,
     JsonBody(rule): JsonBody<FeeRule>,
 ) -> Result<impl IntoResponse, ApiError> {
     rule.validate()
         .map_err(|e| ApiError::field(e.field(), e.to_string()))?;
-    store::set_fee_rule(&state.pool, &rule).await.map_err(db)?;
-    tracing::info!(?rule, "agent fee changed");
+    store::set_fee_rule(&state.pool, &rule, &principal.login)
+        .await
+        .map_err(db)?;
+    tracing::info!(?rule, by = %principal.login, "agent fee changed");
     Ok(Json(rule))
 }
 

@@ -63,7 +63,8 @@ pub async fn create_agent(
             max,
         },
     };
-    match admin::create_agent(&state, &body).await {
+    let by = crate::ui::server_fn::signed_in_login();
+    match admin::create_agent(&state, &body, &by).await {
         Ok(issued) => Ok(AgentOutcome::Issued(issued)),
         Err(e) => refusal(e).map(AgentOutcome::Refused),
     }
@@ -90,7 +91,8 @@ pub async fn top_up(
         Ok(amount) => amount,
         Err(why) => return Ok(TopupOutcome::Refused(why)),
     };
-    match admin::top_up(&state, agent_id, &Topup { amount, reference }).await {
+    let by = crate::ui::server_fn::signed_in_login();
+    match admin::top_up(&state, agent_id, &Topup { amount, reference }, &by).await {
         Ok(balance) => Ok(TopupOutcome::Balance(balance)),
         Err(e) => refusal(e).map(TopupOutcome::Refused),
     }

@@ -98,7 +98,8 @@ pub async fn create_provider(
         min_amount,
         max_amount,
     };
-    match admin::create_provider(&state, &body).await {
+    let by = crate::ui::server_fn::signed_in_login();
+    match admin::create_provider(&state, &body, &by).await {
         Ok(view) => Ok(Signed::Provider(view)),
         Err(shared::error::ApiError::Validation { fields }) => Ok(Signed::Refused(fields)),
         Err(e) => refusal(e).map(|why| Signed::Refused([("form".to_owned(), why)].into())),
@@ -116,10 +117,10 @@ pub async fn set_provider_active(
         crate::ui::confirm::require_confirmed(confirm.as_deref()).map_err(failed)?;
     }
     let state = processing_state()?;
-    crate::processing::server::store::set_provider_active(&state.pool, id, active)
+    let by = crate::ui::server_fn::signed_in_login();
+    crate::processing::server::admin::switch_provider(&state, id, active, &by)
         .await
         .map_err(failed)?;
-    tracing::info!(provider = id, active, "provider switched from the portal");
     Ok(())
 }
 

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod agent_api;
 pub mod connectors;
+pub mod contract_audit;
 pub mod dashboard;
 pub mod ledger;
 pub mod lists;

@@ -83,7 +83,8 @@ pub async fn issue_contract(
         }
         Err(_) => return Ok(IssueOutcome::BadLimits),
     };
-    let issued = admin::issue_contract(&state, contract)
+    let by = crate::ui::server_fn::signed_in_login();
+    let issued = admin::issue_contract(&state, contract, &by)
         .await
         .map_err(failed)?;
     Ok(IssueOutcome::Issued {
@@ -116,33 +117,42 @@ pub async fn set_contract_status(
     if !["active", "suspended", "closed"].contains(&status.as_str()) {
         return Err(ServerFnError::new("unknown status"));
     }
+    let by = crate::ui::server_fn::signed_in_login();
     crate::provider::server::billing::set_contract_status(
         &state.pool,
         &state.processing_logins,
         id,
         &status,
+        &by,
     )
     .await
     .map_err(failed)?;
     tracing::info!(
         contract = id,
         status,
+        by,
         "processing contract status changed from the portal"
     );
     Ok(())
 }
 
 #[server(prefix = "/ui", endpoint = "provider/payments-switch")]
-pub async fn set_payments_switch(payments: String) -> Result<(), ServerFnError> {
+pub async fn set_payments_switch(
+    payments: String,
+    confirm: Option<String>,
+) -> Result<(), ServerFnError> {
     use super::subscribers::{failed, provider_state};
+    // Every position changes whether processing centers' payments are taken: asked first.
+    crate::ui::confirm::require_confirmed(confirm.as_deref()).map_err(failed)?;
     let state = provider_state()?;
     if !["open", "paused", "closed"].contains(&payments.as_str()) {
         return Err(ServerFnError::new("unknown switch position"));
     }
-    crate::provider::server::store::set_payments_switch(&state.pool, &payments)
+    let by = crate::ui::server_fn::signed_in_login();
+    crate::provider::server::store::set_payments_switch(&state.pool, &payments, &by)
         .await
         .map_err(failed)?;
-    tracing::info!(payments, "payments switch changed from the portal");
+    tracing::info!(payments, by, "payments switch changed from the portal");
     Ok(())
 }
 

@@ -56,10 +56,13 @@ pub async fn sign_subscriber(
     let services = checked([("call", &call), ("internet", &internet), ("sms", &sms)]);
     match domain::contract_data(&full_name, &passport, &email, &services) {
         Err(errors) => Ok(SignOutcome::Invalid(errors)),
-        Ok(data) => crate::provider::server::admin::sign_subscriber(&state, data)
-            .await
-            .map(SignOutcome::Signed)
-            .map_err(failed),
+        Ok(data) => {
+            let by = crate::ui::server_fn::signed_in_login();
+            crate::provider::server::admin::sign_subscriber(&state, data, &by)
+                .await
+                .map(SignOutcome::Signed)
+                .map_err(failed)
+        }
     }
 }
 
@@ -155,7 +158,8 @@ pub async fn change_subscriber(
         Ok(changes) => changes,
         Err(errors) => return Ok(ChangeOutcome::Invalid(errors)),
     };
-    if crate::provider::server::billing::update(&state.pool, &account, &changes)
+    let by = crate::ui::server_fn::signed_in_login();
+    if crate::provider::server::billing::update(&state.pool, &account, &changes, &by)
         .await
         .map_err(failed)?
     {
@@ -173,9 +177,14 @@ pub async fn close_subscriber(
 ) -> Result<(), ServerFnError> {
     crate::ui::confirm::require_confirmed(confirm.as_deref()).map_err(failed)?;
     let state = provider_state()?;
-    if crate::provider::server::billing::close(&state.pool, &state.subscriber_logins, &account)
-        .await
-        .map_err(failed)?
+    if crate::provider::server::billing::close(
+        &state.pool,
+        &state.subscriber_logins,
+        &account,
+        &crate::ui::server_fn::signed_in_login(),
+    )
+    .await
+    .map_err(failed)?
     {
         tracing::info!(account, "subscriber contract closed from the portal");
     }

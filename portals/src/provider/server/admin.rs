@@ -49,6 +49,7 @@ pub fn validate_subscriber(body: &SignSubscriber) -> Result<ContractData, ApiErr
 pub async fn sign_subscriber(
     state: &ProviderState,
     subscriber: ContractData,
+    by: &str,
 ) -> Result<SubscriberContract, ApiError> {
     let credential = new_credential().await.map_err(ApiError::internal)?;
     let (id, account) = billing::sign(
@@ -58,10 +59,11 @@ pub async fn sign_subscriber(
         &state.subscriber_logins,
         &subscriber,
         &credential,
+        by,
     )
     .await
     .map_err(db)?;
-    tracing::info!(subscriber_id = id, account, "subscriber signed");
+    tracing::info!(subscriber_id = id, account, by, "subscriber signed");
     Ok(SubscriberContract {
         subscriber_id: id,
         login: account.clone(),
@@ -80,12 +82,13 @@ pub async fn sign_subscriber(
 
 async fn create_subscriber(
     State(state): State<ProviderState>,
+    Extension(principal): Extension<Principal>,
     JsonBody(body): JsonBody<SignSubscriber>,
 ) -> Result<impl IntoResponse, ApiError> {
     let subscriber = validate_subscriber(&body)?;
     Ok((
         StatusCode::CREATED,
-        Json(sign_subscriber(&state, subscriber).await?),
+        Json(sign_subscriber(&state, subscriber, &principal.login).await?),
     ))
 }
 
@@ -177,6 +180,7 @@ pub struct PatchSubscriber {
 
 async fn patch_subscriber(
     State(state): State<ProviderState>,
+    Extension(principal): Extension<Principal>,
     Path(account): Path<String>,
     JsonBody(body): JsonBody<PatchSubscriber>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -191,7 +195,7 @@ async fn patch_subscriber(
         fields: domain::english(&errors),
     })?;
     if current.status != "active"
-        || !billing::update(&state.pool, &account, &changes)
+        || !billing::update(&state.pool, &account, &changes, &principal.login)
             .await
             .map_err(db)?
     {
@@ -206,12 +210,18 @@ async fn patch_subscriber(
 
 async fn close_subscriber(
     State(state): State<ProviderState>,
+    Extension(principal): Extension<Principal>,
     Path(account): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     subscriber(&state, &account).await?;
-    if billing::close(&state.pool, &state.subscriber_logins, &account)
-        .await
-        .map_err(db)?
+    if billing::close(
+        &state.pool,
+        &state.subscriber_logins,
+        &account,
+        &principal.login,
+    )
+    .await
+    .map_err(db)?
     {
         tracing::info!(account, "subscriber contract closed");
     }
@@ -319,17 +329,20 @@ pub fn validate_contract(
 pub async fn issue_contract(
     state: &ProviderState,
     contract: NewContract,
+    by: &str,
 ) -> Result<IssuedContract, ApiError> {
     let credential = new_credential().await.map_err(ApiError::internal)?;
     let (id, login) = billing::create_contract(
         &state.pool,
+        state.kind,
         &state.processing_logins,
         &contract,
         &credential,
+        by,
     )
     .await
     .map_err(db)?;
-    tracing::info!(contract = id, processing = %contract.processing_name, protocol = %contract.protocol, "processing contract signed");
+    tracing::info!(contract = id, processing = %contract.processing_name, protocol = %contract.protocol, by, "processing contract signed");
     let endpoint_url = match contract.protocol {
         PaymentProtocol::Json => format!("{}/api/processing/v1", state.base_url),
         PaymentProtocol::Osmp => format!("{}/osmp", state.base_url),
@@ -349,12 +362,13 @@ pub async fn issue_contract(
 
 async fn create_contract(
     State(state): State<ProviderState>,
+    Extension(principal): Extension<Principal>,
     JsonBody(body): JsonBody<CreateContract>,
 ) -> Result<impl IntoResponse, ApiError> {
     let contract = validate_contract(&body, state.kind)?;
     Ok((
         StatusCode::CREATED,
-        Json(issue_contract(&state, contract).await?),
+        Json(issue_contract(&state, contract, &principal.login).await?),
     ))
 }
 
@@ -373,6 +387,7 @@ struct ContractStatus {
 
 async fn patch_contract(
     State(state): State<ProviderState>,
+    Extension(principal): Extension<Principal>,
     Path(id): Path<i64>,
     JsonBody(body): JsonBody<ContractStatus>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -383,9 +398,15 @@ async fn patch_contract(
         ));
     }
     contract_or_404(&state, id).await?;
-    if !billing::set_contract_status(&state.pool, &state.processing_logins, id, &body.status)
-        .await
-        .map_err(db)?
+    if !billing::set_contract_status(
+        &state.pool,
+        &state.processing_logins,
+        id,
+        &body.status,
+        &principal.login,
+    )
+    .await
+    .map_err(db)?
     {
         return Err(ApiError::field(
             "status",
@@ -423,7 +444,7 @@ pub async fn change_contract_fields(
 ) -> Result<ContractRow, ApiError> {
     validate_fields(fields).map_err(|fields| ApiError::Validation { fields })?;
     contract_or_404(state, id).await?;
-    if !store::set_contract_fields(&state.pool, id, fields)
+    if !store::set_contract_fields(&state.pool, state.kind, id, fields, by)
         .await
         .map_err(db)?
     {
@@ -467,19 +488,22 @@ pub async fn rotate_contract_password(
     id: i64,
     by: &str,
 ) -> Result<RotatedCredential, ApiError> {
-    let contract = contract_or_404(state, id).await?;
-    let password = state
-        .processing_logins
-        .rotate(&contract.login)
-        .await
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| {
-            ApiError::field("status", "the contract is closed; its login stays revoked")
-        })?;
-    tracing::warn!(contract = id, login = %contract.login, by, "processing contract password replaced");
+    contract_or_404(state, id).await?;
+    let credential = new_credential().await.map_err(ApiError::internal)?;
+    let login = billing::rotate_contract_password(
+        &state.pool,
+        &state.processing_logins,
+        id,
+        &credential,
+        by,
+    )
+    .await
+    .map_err(db)?
+    .ok_or_else(|| ApiError::field("status", "the contract is closed; its login stays revoked"))?;
+    tracing::warn!(contract = id, login = %login, by, "processing contract password replaced");
     Ok(RotatedCredential {
-        login: contract.login,
-        password,
+        login,
+        password: credential.password,
     })
 }
 
@@ -491,18 +515,34 @@ pub async fn reopen_contract(
     by: &str,
 ) -> Result<RotatedCredential, ApiError> {
     contract_or_404(state, id).await?;
-    let credential = crate::server::credentials::new_credential()
-        .await
-        .map_err(ApiError::internal)?;
-    let login = billing::reopen_contract(&state.pool, &state.processing_logins, id, &credential)
-        .await
-        .map_err(db)?
-        .ok_or_else(|| ApiError::field("status", "only a closed contract is re-opened"))?;
+    let credential = new_credential().await.map_err(ApiError::internal)?;
+    let login =
+        billing::reopen_contract(&state.pool, &state.processing_logins, id, &credential, by)
+            .await
+            .map_err(db)?
+            .ok_or_else(|| ApiError::field("status", "only a closed contract is re-opened"))?;
     tracing::warn!(contract = id, login = %login, by, "processing contract re-opened");
     Ok(RotatedCredential {
         login,
         password: credential.password,
     })
+}
+
+/// A new password for a processing center, whichever way its contract stands: a live
+/// contract's login gets one ([`rotate_contract_password`]), a closed contract is
+/// re-opened with one ([`reopen_contract`]). The portal's one "new password" action.
+pub async fn renew_contract_access(
+    state: &ProviderState,
+    id: i64,
+    by: &str,
+) -> Result<(RotatedCredential, bool), ApiError> {
+    let reopened = contract_or_404(state, id).await?.status == "closed";
+    let credential = if reopened {
+        reopen_contract(state, id, by).await?
+    } else {
+        rotate_contract_password(state, id, by).await?
+    };
+    Ok((credential, reopened))
 }
 
 async fn post_contract_reopen(
@@ -623,6 +663,7 @@ async fn get_settings(State(state): State<ProviderState>) -> Result<impl IntoRes
 
 async fn put_settings(
     State(state): State<ProviderState>,
+    Extension(principal): Extension<Principal>,
     JsonBody(body): JsonBody<Settings>,
 ) -> Result<impl IntoResponse, ApiError> {
     if !["open", "paused", "closed"].contains(&body.payments.as_str()) {
@@ -631,10 +672,10 @@ async fn put_settings(
             "payments are open, paused or closed",
         ));
     }
-    store::set_payments_switch(&state.pool, &body.payments)
+    store::set_payments_switch(&state.pool, &body.payments, &principal.login)
         .await
         .map_err(db)?;
-    tracing::info!(payments = %body.payments, "payments switch changed");
+    tracing::info!(payments = %body.payments, by = %principal.login, "payments switch changed");
     Ok(Json(body))
 }
 

@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod billing;
+pub mod contract_audit;
 pub mod dashboard;
 pub mod gateway;
 pub mod mail;
