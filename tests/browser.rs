@@ -1629,3 +1629,89 @@ async fn the_consumer_history_shows_the_providers_record_and_the_header_names_th
         browser.text("header .who").await
     );
 }
+
+/// The subscriber search folds Russian case and ё (#19): «петров» typed into the search
+/// box finds «Петров Иван» (SQLite's LIKE found nothing), «иванов петр» finds «Иванов
+/// Пётр»; a click on the name header sorts the list alphabetically, a second one back.
+#[tokio::test]
+async fn typing_petrov_in_lower_case_finds_petrov_ivan() {
+    let app = TestApp::spawn(Role::Provider).await;
+    for (name, email) in [
+        ("Петров Иван", "petrov@example.ru"),
+        ("Иванов Пётр", "ivanov@example.ru"),
+        ("Сидорова Мария", "sidorova@example.ru"),
+    ] {
+        let (status, body) = crate::helpers::send(
+            &app,
+            reqwest::Method::POST,
+            "/api/admin/v1/subscribers",
+            ("admin", ADMIN_PASSWORD),
+            Some(json!({"full_name": name, "passport": "4510 123456", "email": email, "services": ["call"]})),
+        )
+        .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let browser = Browser::start().await;
+    browser.open_as_admin(&app, "/subscribers").await;
+    browser.wait_for("#subscribers").await;
+
+    let search = |q: &'static str| {
+        let browser = &browser;
+        async move {
+            let before = browser.text("#subscribers").await.unwrap_or_default();
+            browser.type_into("#q", q).await;
+            browser.click("form[role=search] button[type=submit]").await;
+            // The answer is there when the table shows something else.
+            let deadline = Instant::now() + Duration::from_secs(30);
+            loop {
+                let now = browser.text("#subscribers").await.unwrap_or_default();
+                if now != before {
+                    return now;
+                }
+                assert!(Instant::now() < deadline, "the search {q:?} changed nothing: {now}");
+                tokio::time::sleep(Duration::from_millis(150)).await;
+            }
+        }
+    };
+    let found = search("петров").await;
+    assert!(found.contains("Петров Иван"), "{found}");
+    assert!(!found.contains("Сидорова") && !found.contains("Иванов Пётр"), "{found}");
+    assert_eq!(
+        browser.input_value("#q").await.as_deref(),
+        Some("петров"),
+        "the box keeps what was typed"
+    );
+
+    browser.goto(&format!("http://{}/subscribers", app.addr)).await;
+    browser.wait_for("#subscribers").await;
+    let found = search("иванов петр").await;
+    assert!(found.contains("Иванов Пётр"), "{found}");
+    assert!(!found.contains("Петров Иван"), "{found}");
+
+    // Sorting by name: all three, alphabetical; once more, the other way.
+    browser.goto(&format!("http://{}/subscribers", app.addr)).await;
+    browser.wait_for("#sort-name").await;
+    let rows = |text: String| -> Vec<String> {
+        ["Иванов Пётр", "Петров Иван", "Сидорова Мария"]
+            .into_iter()
+            .filter_map(|n| text.find(n).map(|at| (at, n.to_owned())))
+            .collect::<std::collections::BTreeMap<_, _>>()
+            .into_values()
+            .collect()
+    };
+    browser.click("#sort-name").await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while browser.find("th[aria-sort=ascending] #sort-name").await.is_none() {
+        assert!(Instant::now() < deadline, "the list never sorted by name");
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    let ascending = rows(browser.text("#subscribers").await.unwrap_or_default());
+    assert_eq!(ascending, ["Иванов Пётр", "Петров Иван", "Сидорова Мария"]);
+    browser.click("#sort-name").await;
+    while browser.find("th[aria-sort=descending] #sort-name").await.is_none() {
+        assert!(Instant::now() < deadline, "the list never sorted the other way");
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    let descending = rows(browser.text("#subscribers").await.unwrap_or_default());
+    assert_eq!(descending, ["Сидорова Мария", "Петров Иван", "Иванов Пётр"]);
+}
