@@ -828,3 +828,32 @@ async fn the_agent_audits_unresolved_cash_collections_and_its_fee() {
     assert_eq!(state(contract, "after")["login"], saved["login"], "{saved}");
     assert!(saved["login"].is_string(), "{saved}");
 }
+
+/// Every operator portal's header names the login signed in, with its role — not a
+/// fixed "admin".
+#[tokio::test]
+async fn the_header_names_the_signed_in_login_in_every_operator_portal() {
+    for role in [Role::Processing, Role::Provider, Role::Agent] {
+        let app = TestApp::spawn(role).await;
+        let vera = create_staff(&app, "vera", "viewer").await;
+        for ((login, password), named) in [
+            (("vera", vera.as_str()), "Сотрудник: vera (Наблюдатель)"),
+            (ADMIN, "Сотрудник: admin (Администратор)"),
+        ] {
+            let page = app
+                .client
+                .get(app.url("/audit"))
+                .basic_auth(login, Some(password))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(page.status(), 200, "{role}");
+            let html = page.text().await.unwrap();
+            assert!(html.contains(named), "{role}: no «{named}» in the page");
+            assert!(
+                !html.contains("Оператор: admin"),
+                "{role}: the old fixed header is back"
+            );
+        }
+    }
+}

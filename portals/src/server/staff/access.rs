@@ -49,6 +49,7 @@ pub const READ_ONLY_SERVER_FNS: &[&str] = &[
     "consumer/subscriber",
     "staff/audit",
     "staff/accounts",
+    "staff/whoami",
 ];
 
 /// Server functions only an administrator may call (every change not an operator's).
