@@ -46,6 +46,7 @@ pub async fn kiosk_state(state: &AgentState) -> Result<KioskState, ApiError> {
         providers: catalog.map(|c| c.providers).unwrap_or_default(),
         fee: store::fee_rule(&state.pool).await.map_err(db)?,
         dev_mode: state.dev_mode,
+        idle_s: state.kiosk_timing.idle_s,
     })
 }
 

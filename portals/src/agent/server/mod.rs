@@ -59,6 +59,8 @@ pub struct AgentState {
     /// `--kiosk-dev`: the kiosk page, opened without kiosk-shell, says how to get
     /// simulated banknotes (kiosk-shell's simulator); it never adds cash itself.
     pub dev_mode: bool,
+    /// `--kiosk-idle-s`: how long the kiosk page waits for a touch.
+    pub kiosk_timing: crate::agent::model::KioskTiming,
 }
 
 /// What ages out of the terminal's database: sessions a customer opened and left without
@@ -129,6 +131,7 @@ pub fn parts(context: &RoleContext) -> Result<RoleParts, StartError> {
         validator_fault: Arc::default(),
         outbox_wake: Arc::default(),
         dev_mode: settings.kiosk_dev,
+        kiosk_timing: settings.kiosk_timing,
     };
     tokio::spawn(sync::run(state.clone()));
     tokio::spawn(outbox::run(state.clone()));
