@@ -432,6 +432,26 @@ async fn processing_lists_agents_and_providers_in_the_order_asked() {
         balances[0] > 0,
         "the network's agent has a deposit: {balances:?}"
     );
+    // The page asks the same of the server: its table comes sorted, its header says so.
+    let page = app
+        .client
+        .get(app.url("/agents?sort=name&dir=desc"))
+        .basic_auth("admin", Some(ADMIN_PASSWORD))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let at = |needle: &str| {
+        page.find(needle)
+            .unwrap_or_else(|| panic!("{needle} not on the page"))
+    };
+    assert!(at("Яблоко") < at("Ёлка") && at("Ёлка") < at("альфа"));
+    assert!(
+        page.contains(r#"aria-sort="descending""#),
+        "the name header says the order"
+    );
     let (status, body, _) = get(app, "/api/admin/v1/agents?sort=login").await;
     assert_eq!(status, 422, "{body}");
     let (status, body, _) = get(app, "/api/admin/v1/providers?sort=name&dir=sideways").await;

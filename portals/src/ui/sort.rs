@@ -101,17 +101,14 @@ pub fn query_string(params: &[(&str, String)]) -> String {
     format!("?{joined}")
 }
 
-/// A column header that sorts the list by `column`: a link to the same list, its filters
-/// (`keep`) kept and its paging reset, sorted by this column — the other way round when
-/// it already is. A whole page load (`rel="external"`): the server renders the sorted
-/// table, and the address is one to bookmark or send.
-pub fn sort_header<C: SortColumn>(
+/// Where a link that sorts by `column` leads, and the arrow that shows the current order:
+/// the same list, its filters (`keep`) kept and its paging reset, sorted by `column` —
+/// the other way round when it already is.
+fn sort_target<C: SortColumn>(
     column: C,
-    label: &'static str,
     current: (C, SortDir),
     keep: &[(&'static str, String)],
-    numeric: bool,
-) -> impl IntoView + use<C> {
+) -> (String, &'static str) {
     let (sorted_by, dir) = current;
     let active = sorted_by == column;
     let next_dir = if active {
@@ -122,13 +119,26 @@ pub fn sort_header<C: SortColumn>(
     let mut params = keep.to_vec();
     params.push(("sort", column.as_str().to_owned()));
     params.push(("dir", next_dir.as_str().to_owned()));
-    let href = query_string(&params);
     let arrow = match (active, dir) {
         (false, _) => "",
         (true, SortDir::Asc) => " ▲",
         (true, SortDir::Desc) => " ▼",
     };
-    let aria = active.then(|| dir.aria());
+    (query_string(&params), arrow)
+}
+
+/// A column header that sorts the list by `column` (see [`sort_target`]). A whole page
+/// load (`rel="external"`): the server renders the sorted table, and the address is one
+/// to bookmark or send.
+pub fn sort_header<C: SortColumn>(
+    column: C,
+    label: &'static str,
+    current: (C, SortDir),
+    keep: &[(&'static str, String)],
+    numeric: bool,
+) -> impl IntoView + use<C> {
+    let (href, arrow) = sort_target(column, current, keep);
+    let aria = (current.0 == column).then(|| current.1.aria());
     let class = if numeric { "num sortable" } else { "sortable" };
     let id = format!("sort-{}", column.as_str());
     view! {
@@ -136,6 +146,19 @@ pub fn sort_header<C: SortColumn>(
             <a id=id rel="external" href=href>{label}{arrow}</a>
         </th>
     }
+}
+
+/// The same as a link, for a list shown as cards rather than a table.
+pub fn sort_link<C: SortColumn>(
+    column: C,
+    label: &'static str,
+    current: (C, SortDir),
+    keep: &[(&'static str, String)],
+) -> impl IntoView + use<C> {
+    let (href, arrow) = sort_target(column, current, keep);
+    let aria = (current.0 == column).then_some("true");
+    let id = format!("sort-{}", column.as_str());
+    view! { <a id=id rel="external" href=href aria-current=aria>{label}{arrow}</a> }
 }
 
 #[cfg(test)]

@@ -48,7 +48,7 @@ pub fn RegistryPage() -> impl IntoView {
     let t = texts();
     let query = use_query_map();
     let get = move |name: &'static str| move || query.read().get(name).unwrap_or_default();
-    let providers = Resource::new(|| (), |_| load_providers());
+    let providers = Resource::new(|| (), |_| load_providers("name".to_owned(), String::new()));
     let result = Resource::new(
         move || (get("provider_id")(), get("date")()),
         |(provider_id, date)| reconcile(provider_id, date),

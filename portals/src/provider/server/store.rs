@@ -72,30 +72,6 @@ pub async fn subscriber_by_id(pool: &Db, id: i64) -> Result<Option<SubscriberRow
         .await
 }
 
-/// Subscribers whose account, name or e-mail contains `query` (all when empty), newest first.
-pub async fn search_subscribers(
-    pool: &Db,
-    query: &str,
-    limit: i64,
-) -> Result<Vec<SubscriberRow>, sqlx::Error> {
-    let pattern = format!(
-        "%{}%",
-        query
-            .trim()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_")
-    );
-    db::query_as(select_subscribers!(
-        "WHERE account LIKE $1 ESCAPE '\\' OR full_name LIKE $1 ESCAPE '\\' OR email LIKE $1 ESCAPE '\\'
-         ORDER BY id DESC LIMIT $2"
-    ))
-    .bind(pattern)
-    .bind(limit)
-    .fetch_all(pool)
-    .await
-}
-
 pub async fn tariffs(pool: &Db) -> Result<Vec<Tariff>, sqlx::Error> {
     let rows: Vec<(String, i64)> =
         db::query_as("SELECT service, unit_price FROM tariffs ORDER BY service")
