@@ -857,3 +857,162 @@ async fn the_header_names_the_signed_in_login_in_every_operator_portal() {
         }
     }
 }
+
+/// Posts a page's form to a server function as `who`: the status and the JSON answer.
+async fn submit_as(app: &TestApp, who: (&str, &str), endpoint: &str, form: &str) -> (u16, Value) {
+    let response = app
+        .client
+        .post(app.url(endpoint))
+        .basic_auth(who.0, Some(who.1))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form.to_owned())
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap_or_default();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+/// Processing's form for a provider's endpoint and credentials: it asks first (nothing
+/// changes unconfirmed), refuses a bad URL naming the field, keeps the password when left
+/// empty, saves and audits without the secret; a viewer is refused by role.
+#[tokio::test]
+async fn processing_edits_a_providers_credentials_behind_a_confirmation() {
+    let app = TestApp::spawn(Role::Processing).await;
+    let (status, body) = send(
+        &app,
+        Method::POST,
+        "/api/admin/v1/providers",
+        ADMIN,
+        Some(json!({
+            "name": "Megafon", "service_kind": "mobile", "endpoint_url": "http://127.0.0.1:9/osmp",
+            "protocol": "osmp", "login": "processing-1", "password": "old-secret",
+            "fields": [{"name": "account", "label": "Номер", "regex": "9\\d{9}"}],
+            "min_amount": 100, "max_amount": 1_500_000
+        })),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let endpoint = "/ui/processing/provider-credentials";
+    let provider = |app: &TestApp| {
+        let pool = app.db.clone().expect("processing's database");
+        async move {
+            let row: (String, String, String) =
+                db::query_as("SELECT endpoint_url, login, password FROM providers WHERE id = 1")
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+            row
+        }
+    };
+    let original = provider(&app).await;
+    let form = "id=1&endpoint_url=http%3A%2F%2F127.0.0.1%3A10%2Fosmp&login=processing-7&password=";
+    let (status, answer) = submit_as(&app, ADMIN, endpoint, form).await;
+    assert_eq!((status, answer), (200, json!("Unconfirmed")));
+    assert_eq!(
+        provider(&app).await,
+        original,
+        "nothing changes unconfirmed"
+    );
+
+    let vera = create_staff(&app, "vera", "viewer").await;
+    let (status, answer) = submit_as(
+        &app,
+        ("vera", vera.as_str()),
+        endpoint,
+        &format!("{form}&confirm=yes"),
+    )
+    .await;
+    assert_eq!(status, 403, "{answer}");
+    assert_eq!(
+        answer,
+        json!("ServerError|forbidden_role"),
+        "the page's encoding"
+    );
+    assert_eq!(provider(&app).await, original);
+
+    let (status, answer) = submit_as(
+        &app,
+        ADMIN,
+        endpoint,
+        "id=1&endpoint_url=ftp%3A%2F%2Fx&login=a%3Ab&password=&confirm=yes",
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(answer, json!({"Refused": ["EndpointUrl", "Login"]}));
+    assert_eq!(provider(&app).await, original);
+
+    let (status, answer) = submit_as(&app, ADMIN, endpoint, &format!("{form}&confirm=yes")).await;
+    assert_eq!((status, answer), (200, json!("Saved")));
+    assert_eq!(
+        provider(&app).await,
+        (
+            "http://127.0.0.1:10/osmp".to_owned(),
+            "processing-7".to_owned(),
+            "old-secret".to_owned()
+        ),
+        "an empty password field keeps the password"
+    );
+    let (status, answer) = submit_as(
+        &app,
+        ADMIN,
+        endpoint,
+        "id=1&endpoint_url=http%3A%2F%2F127.0.0.1%3A10%2Fosmp&login=processing-7&password=new-secret&confirm=yes",
+    )
+    .await;
+    assert_eq!((status, answer), (200, json!("Saved")));
+    assert_eq!(provider(&app).await.2, "new-secret");
+
+    let entries = audit(&app, "?kind=credentials_changed").await;
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    assert_eq!(state(&entries[1], "after")["password"], "unchanged");
+    assert_eq!(state(&entries[1], "after")["login"], "processing-7");
+    assert_eq!(state(&entries[0], "after")["password"], "changed");
+    assert_eq!(state(&entries[0], "before")["login"], "processing-7");
+    let csv = audit_csv(&app).await;
+    assert!(
+        !csv.contains("old-secret") && !csv.contains("new-secret"),
+        "{csv}"
+    );
+}
+
+/// The provider's payments switch asks first: a change without `confirm=yes` is refused
+/// and the switch stays; confirmed, it moves and is audited.
+async fn switch(app: &TestApp) -> Value {
+    send(app, Method::GET, "/api/admin/v1/settings", ADMIN, None)
+        .await
+        .1["payments"]
+        .clone()
+}
+
+#[tokio::test]
+async fn the_providers_payments_switch_asks_first() {
+    let app = TestApp::spawn(Role::Provider).await;
+    let endpoint = "/ui/provider/payments-switch";
+    let (status, _) = submit_as(&app, ADMIN, endpoint, "payments=closed").await;
+    assert_ne!(status, 200, "unconfirmed: refused");
+    assert_eq!(switch(&app).await, "open");
+    let (status, answer) = submit_as(&app, ADMIN, endpoint, "payments=closed&confirm=yes").await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(switch(&app).await, "closed");
+    let entry = &audit(&app, "?kind=setting_changed").await[0];
+    assert_eq!(state(entry, "after"), json!({"payments": "closed"}));
+    let page = app
+        .client
+        .get(app.url("/processing-contracts"))
+        .basic_auth(ADMIN.0, Some(ADMIN.1))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("id=\"payments-switch-yes\""),
+        "the switch's button asks first"
+    );
+}

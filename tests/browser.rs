@@ -19,6 +19,8 @@ use crate::xvfb::Group;
 // The kiosk's screens as a customer meets them (Back/Cancel, the +7 mask, the limit, the
 // attract screen); a child module, so it drives the same `Browser`.
 mod kiosk_screens;
+// A second operator with the viewer role refused an action in the page.
+mod staff_roles;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";

@@ -274,7 +274,7 @@ fn TopupForm(agents: Vec<AgentView>, topup: ServerAction<TopUp>) -> impl IntoVie
                 Ok(TopupOutcome::Balance(balance)) => view! { <p class="ok" role="status">{format!("{}: {}", t.topped_up, rub(balance))}</p> }.into_any(),
                 Ok(TopupOutcome::Refused(why)) if why == "idempotency_conflict" => view! { <p class="error" role="alert">{t.repeated_reference}</p> }.into_any(),
                 Ok(TopupOutcome::Refused(why)) => view! { <p class="error" role="alert">{format!("{}: {why}", t.invalid_form)}</p> }.into_any(),
-                Err(e) => view! { <p class="error" role="alert">{format!("{}: {e}", t.failed)}</p> }.into_any(),
+                Err(e) => view! { <p class="error" role="alert" id="topup-failed">{crate::ui::staff::refusal::failure_text(t.failed, &e)}</p> }.into_any(),
             })}
         </section>
     }

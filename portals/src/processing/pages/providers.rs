@@ -311,6 +311,7 @@ fn ProviderCard(p: ProviderView, switch: ServerAction<SetProviderActive>) -> imp
                     <button type="submit" class="small">{t.test_button}</button>
                 </ActionForm>
             </div>
+            <super::provider_credentials::ProviderCredentials provider=p.clone()/>
             {move || test.value().get().map(|outcome| match outcome {
                 Ok(result) => view! {
                     <p class=if result.reached { "ok" } else { "error" } role="status">

@@ -7,8 +7,7 @@ use leptos_router::components::A;
 use serde::{Deserialize, Serialize};
 use shared::money::Kopecks;
 
-use super::contract_credentials::{RotateButton, RotateContractPassword, RotateResult};
-use super::contract_reopen::{ReopenButton, ReopenProcessingContract, ReopenResult};
+use super::contract_access::{AccessButton, AccessResult, RenewContractAccess};
 use super::texts::texts;
 use crate::provider::model::ContractRow;
 use crate::ui::confirm::{Asked, ConfirmButton};
@@ -162,15 +161,14 @@ pub fn ContractsPage() -> impl IntoView {
     let issue = ServerAction::<IssueContract>::new();
     let status = ServerAction::<SetContractStatus>::new();
     let switch = ServerAction::<SetPaymentsSwitch>::new();
-    let rotate = ServerAction::<RotateContractPassword>::new();
-    let reopen = ServerAction::<ReopenProcessingContract>::new();
+    let access = ServerAction::<RenewContractAccess>::new();
     let data = Resource::new(
         move || {
             (
                 issue.version().get(),
                 status.version().get(),
                 switch.version().get(),
-                reopen.version().get(),
+                access.version().get(),
             )
         },
         |_| load_contracts(),
@@ -225,7 +223,7 @@ pub fn ContractsPage() -> impl IntoView {
         </section>
         <Transition fallback=move || view! { <p>{t.loading}</p> }>
             {move || data.get().map(|result| match result {
-                Ok(data) => view! { <ContractList contracts=data.contracts status rotate reopen/> <PaymentsSwitch current=data.payments switch/> }.into_any(),
+                Ok(data) => view! { <ContractList contracts=data.contracts status access/> <PaymentsSwitch current=data.payments switch/> }.into_any(),
                 Err(e) => view! { <p class="error">{format!("{}: {e}", t.failed)}</p> }.into_any(),
             })}
         </Transition>
@@ -236,8 +234,7 @@ pub fn ContractsPage() -> impl IntoView {
 fn ContractList(
     contracts: Vec<ContractRow>,
     status: ServerAction<SetContractStatus>,
-    rotate: ServerAction<RotateContractPassword>,
-    reopen: ServerAction<ReopenProcessingContract>,
+    access: ServerAction<RenewContractAccess>,
 ) -> impl IntoView {
     let t = texts();
     if contracts.is_empty() {
@@ -270,10 +267,9 @@ fn ContractList(
                     }
                 })
                 .collect_view();
-            let reopen_button = (c.status == "closed").then(|| view! { <ReopenButton id action=reopen/> });
             let field_names = c.fields.0.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", ");
-            // A closed contract's login stays revoked: nothing to rotate.
-            let rotate_button = (c.status != "closed").then(|| view! { <RotateButton id=c.id action=rotate/> });
+            // A live contract's login gets a new password; a closed one is re-opened with one.
+            let access_button = view! { <AccessButton id closed=c.status == "closed" action=access/> };
             view! {
                 <tr>
                     <td>{c.id}</td>
@@ -283,7 +279,7 @@ fn ContractList(
                     <td><code>{c.login.clone()}</code></td>
                     <td class="num">{format!("{} — {}", rub(Kopecks::new(c.min_amount)), rub(Kopecks::new(c.max_amount)))}</td>
                     <td><span class=format!("badge badge-{}", c.status)>{t.status(&c.status)}</span></td>
-                    <td class="actions">{buttons}{rotate_button}{reopen_button}</td>
+                    <td class="actions">{buttons}{access_button}</td>
                 </tr>
             }
         })
@@ -305,8 +301,7 @@ fn ContractList(
                 </thead>
                 <tbody>{rows}</tbody>
             </table>
-            <RotateResult action=rotate/>
-            <ReopenResult action=reopen/>
+            <AccessResult action=access/>
         </section>
     }
     .into_any()
@@ -338,7 +333,7 @@ fn PaymentsSwitch(current: String, switch: ServerAction<SetPaymentsSwitch>) -> i
             <p class="hint">{t.switch_hint}</p>
             <ActionForm action=switch>
                 <fieldset class="stack"><legend class="visually-hidden">{t.switch_title}</legend>{options}</fieldset>
-                <button type="submit">{t.apply}</button>
+                <ConfirmButton id="payments-switch".to_owned() label=t.apply asked=Asked::ChangePaymentsSwitch/>
             </ActionForm>
         </section>
     }

@@ -4,6 +4,7 @@
 
 pub mod audit_page;
 pub mod model;
+pub mod refusal;
 pub mod staff_page;
 pub mod texts;
 pub mod who;

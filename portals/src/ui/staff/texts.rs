@@ -41,7 +41,6 @@ pub struct Texts {
     pub disabled: &'static str,
     pub disable: &'static str,
     pub disable_confirm: &'static str,
-    pub confirm: &'static str,
     pub taken: &'static str,
     pub file_admin: &'static str,
     pub no_staff: &'static str,
@@ -157,12 +156,11 @@ pub static RU: Texts = Texts {
     enabled: "Работает",
     disabled: "Отключён",
     disable: "Отключить",
-    disable_confirm: "Отметьте «подтверждаю»: сотрудник сразу потеряет доступ.",
-    confirm: "подтверждаю",
+    disable_confirm: "Не подтверждено: нажмите «Отключить» и подтвердите.",
     taken: "Такой логин уже есть (или был).",
     file_admin: "admin (файл пароля)",
     no_staff: "Других сотрудников нет.",
-    refused: "Недостаточно прав для этого действия",
+    refused: "Отказано: вашей роли это действие не разрешено. Обратитесь к администратору.",
 };
 
 pub static EN: Texts = Texts {
@@ -201,10 +199,9 @@ pub static EN: Texts = Texts {
     enabled: "Enabled",
     disabled: "Disabled",
     disable: "Disable",
-    disable_confirm: "Tick “confirm”: the login loses access at once.",
-    confirm: "confirm",
+    disable_confirm: "Not confirmed: press “Disable” and confirm.",
     taken: "This login exists (or existed).",
     file_admin: "admin (password file)",
     no_staff: "No other staff.",
-    refused: "Your role may not do this",
+    refused: "Refused: your role may not do this. Ask an administrator.",
 };
