@@ -145,6 +145,48 @@ async fn validator_state(shell: &KioskShell) -> String {
     status["state"].as_str().unwrap_or_default().to_owned()
 }
 
+/// Two more payees at processing beside the network's Megafon — Tele2 (mobile, with a
+/// logo the terminal has in `DIR/kiosk-logos`) and Er-Telecom (internet, none) — and
+/// the terminal's catalog synced: the tile screen as a terminal network's looks. The
+/// Megafon tile's selector.
+async fn more_payees(t: &Terminal) -> String {
+    let admin = ("admin", crate::helpers::ADMIN_PASSWORD);
+    let mut ids = Vec::new();
+    for (name, kind, regex) in [
+        ("Tele2", "mobile", "9[0-9]{9}"),
+        ("Er-Telecom", "internet", "[0-9]{8}"),
+    ] {
+        let (status, row) = crate::helpers::send(
+            &t.net.processing,
+            reqwest::Method::POST,
+            "/api/admin/v1/providers",
+            admin,
+            Some(json!({
+                "name": name, "service_kind": kind,
+                "endpoint_url": format!("http://{}/osmp", t.net.proxy.addr), "protocol": "osmp",
+                "login": "unused", "password": "unused-password",
+                "fields": [{"name": "account", "label": "Номер", "regex": regex}],
+                "min_amount": 100, "max_amount": 1_500_000
+            })),
+        )
+        .await;
+        assert_eq!(status, 201, "{row}");
+        ids.push(row["provider_id"].as_i64().unwrap());
+    }
+    let logos = t.agent.data_dir().join("kiosk-logos");
+    std::fs::create_dir_all(&logos).unwrap();
+    std::fs::write(
+        logos.join(format!("{}.svg", ids[0])),
+        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 100 100"><rect width="100" height="100" rx="22" fill="#1f2023"/><circle cx="50" cy="50" r="30" fill="none" stroke="#fff" stroke-width="9"/><circle cx="50" cy="50" r="9" fill="#fff"/></svg>"##,
+    )
+    .unwrap();
+    let (status, body) = t
+        .admin(reqwest::Method::POST, "/api/admin/v1/sync", None)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    format!(".kiosk-provider[data-provider=\"{}\"]", t.net.provider_id)
+}
+
 /// The kiosk's sessions in the agent's database, oldest first: id and the cash its bills
 /// brought.
 async fn sessions(t: &Terminal) -> Vec<(i64, i64)> {
@@ -161,6 +203,7 @@ async fn sessions(t: &Terminal) -> Vec<(i64, i64)> {
 async fn back_and_cancel_lead_out_of_every_step_until_cash_is_in_then_only_pay() {
     let t = Terminal::start_with(1_000_000, true).await;
     let journal = tempfile::tempdir().unwrap();
+    let megafon = more_payees(&t).await;
     let shell = KioskShell::start(t.agent.addr, journal.path());
     let browser = Browser::start().await;
     kiosk_screen(&browser).await;
@@ -171,10 +214,41 @@ async fn back_and_cancel_lead_out_of_every_step_until_cash_is_in_then_only_pay()
     browser.screenshot("kiosk-attract.png").await;
     browser.click("#kiosk-attract").await;
     browser.wait_for(".kiosk-provider").await;
+    // A provider with a logo shows it (loaded, in the kiosk realm); the others their
+    // initials on their colour.
+    let logo_loaded = || async {
+        run(
+            &browser,
+            "const i = document.querySelector('img.kiosk-logo'); return !!(i && i.complete && i.naturalWidth > 0);",
+            json!([]),
+        )
+        .await
+            == Value::Bool(true)
+    };
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !logo_loaded().await {
+        assert!(Instant::now() < deadline, "the logo never loaded");
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    assert_eq!(
+        browser
+            .text(&format!("{megafon} .kiosk-mark"))
+            .await
+            .as_deref(),
+        Some("M")
+    );
+    assert!(
+        attribute(&browser, &format!("{megafon} .kiosk-mark"), "style")
+            .await
+            .is_some_and(
+                |style| style.contains(portals::agent::pages::kiosk_start::tile_colour("Megafon"))
+            ),
+        "the initials' colour is the one of the name"
+    );
     browser.screenshot("kiosk-providers.png").await;
 
     // The number: Cancel drops what was typed and goes to the providers.
-    browser.click(".kiosk-provider").await;
+    browser.click(&megafon).await;
     browser.wait_for("#kiosk-value").await;
     press(&browser, &t.net.account[..3]).await;
     assert!(
@@ -189,7 +263,7 @@ async fn back_and_cancel_lead_out_of_every_step_until_cash_is_in_then_only_pay()
     browser.click("#kiosk-cancel").await;
     wait_gone(&browser, "#kiosk-value").await;
     browser.wait_for(".kiosk-provider").await;
-    browser.click(".kiosk-provider").await;
+    browser.click(&megafon).await;
     browser.wait_for("#kiosk-value").await;
     assert_eq!(
         browser.text("#kiosk-value").await.as_deref(),

@@ -35,6 +35,10 @@ pub struct KioskState {
     /// inserted, pays it): `--kiosk-idle-s`.
     #[serde(default = "KioskTiming::default_idle_s")]
     pub idle_s: u32,
+    /// The providers with a logo in `DIR/kiosk-logos` (served at `/kiosk/logos/{id}`);
+    /// the others' tiles show their initials.
+    #[serde(default)]
+    pub logos: Vec<i64>,
 }
 
 /// How long the kiosk waits for a customer (`paymesh agent --kiosk-idle-s N`).

@@ -155,8 +155,8 @@ pub fn CashScreen(
             <p class="kiosk-message" role="status">{move || taking_a_bill(&bridge).then_some(t.wait_for_bill)}</p>
             <div class="kiosk-actions">
                 <button type="button" class="kiosk-primary kiosk-pay" id="kiosk-pay" disabled=true>{t.minimum_not_reached}</button>
-                <button type="button" class="kiosk-secondary" id="kiosk-back" disabled=leaving_held on:click=move |_| back()>{t.back}</button>
                 <button type="button" class="kiosk-secondary kiosk-cancel" id="kiosk-cancel" disabled=leaving_held on:click=move |_| cancel()>{t.cancel}</button>
+                <button type="button" class="kiosk-secondary" id="kiosk-back" disabled=leaving_held on:click=move |_| back()>{t.back}</button>
             </div>
         }
         .into_any()

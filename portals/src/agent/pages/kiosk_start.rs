@@ -59,11 +59,28 @@ pub fn initials(name: &str) -> String {
     }
 }
 
-/// A provider's mark: its initials on its colour.
+/// Where a provider's logo is served, when the terminal has one (`KioskState::logos`).
+fn logo_url(kiosk: &KioskState, provider_id: i64) -> Option<String> {
+    kiosk
+        .logos
+        .contains(&provider_id)
+        .then(|| format!("/kiosk/logos/{provider_id}"))
+}
+
+/// A provider's mark: its logo, or its initials on its colour.
 #[component]
-pub fn ProviderMark(name: String) -> impl IntoView {
-    let style = format!("background-color: {}", tile_colour(&name));
-    view! { <span class="kiosk-mark" style=style aria-hidden="true">{initials(&name)}</span> }
+pub fn ProviderMark(name: String, logo: Option<String>) -> impl IntoView {
+    match logo {
+        Some(src) => view! {
+            <span class="kiosk-mark kiosk-mark-logo" aria-hidden="true"><img class="kiosk-logo" src=src alt=""/></span>
+        }
+        .into_any(),
+        None => {
+            let style = format!("background-color: {}", tile_colour(&name));
+            view! { <span class="kiosk-mark" style=style aria-hidden="true">{initials(&name)}</span> }
+                .into_any()
+        }
+    }
 }
 
 /// Shown when nobody has touched the kiosk for a while: what it pays for, and a touch
@@ -78,7 +95,7 @@ pub fn AttractScreen(
         .providers
         .iter()
         .take(12)
-        .map(|p| view! { <ProviderMark name=p.name.clone()/> })
+        .map(|p| view! { <ProviderMark name=p.name.clone() logo=logo_url(&kiosk, p.provider_id)/> })
         .collect_view();
     view! {
         <section class="kiosk-attract" id="kiosk-attract" role="button" tabindex="0"
@@ -132,10 +149,11 @@ pub fn StartScreen(
                 .cloned()
                 .map(|p| {
                     let name = p.name.clone();
+                    let logo = logo_url(&kiosk, p.provider_id);
                     view! {
                         <button type="button" class="kiosk-tile kiosk-provider" data-provider=p.provider_id
                                 on:click=move |_| choose(p.clone())>
-                            <ProviderMark name=name.clone()/>
+                            <ProviderMark name=name.clone() logo/>
                             <span class="kiosk-tile-name">{name}</span>
                         </button>
                     }
@@ -152,8 +170,8 @@ pub fn StartScreen(
     view! {
         <h2 class="kiosk-prompt">{t.choose_provider}</h2>
         {groups}
-        <div class="kiosk-actions">
-            <button type="button" class="kiosk-secondary" id="kiosk-cancel" on:click=move |_| cancel()>{t.cancel}</button>
+        <div class="kiosk-actions kiosk-actions-start">
+            <button type="button" class="kiosk-secondary kiosk-cancel" id="kiosk-cancel" on:click=move |_| cancel()>{t.cancel}</button>
         </div>
     }
     .into_any()

@@ -13,6 +13,7 @@ pub mod dashboard;
 pub mod encashment;
 pub mod encashment_xlsx;
 pub mod kiosk;
+pub mod logos;
 pub mod operation_number;
 pub mod outbox;
 pub mod processing;
@@ -61,6 +62,8 @@ pub struct AgentState {
     pub dev_mode: bool,
     /// `--kiosk-idle-s`: how long the kiosk page waits for a touch.
     pub kiosk_timing: crate::agent::model::KioskTiming,
+    /// `DIR/kiosk-logos`: the providers' logos on the kiosk's tiles ([`logos`]).
+    pub logo_dir: std::path::PathBuf,
 }
 
 /// What ages out of the terminal's database: sessions a customer opened and left without
@@ -132,6 +135,7 @@ pub fn parts(context: &RoleContext) -> Result<RoleParts, StartError> {
         outbox_wake: Arc::default(),
         dev_mode: settings.kiosk_dev,
         kiosk_timing: settings.kiosk_timing,
+        logo_dir: dir.join(logos::LOGO_DIR),
     };
     tokio::spawn(sync::run(state.clone()));
     tokio::spawn(outbox::run(state.clone()));
@@ -147,6 +151,7 @@ pub fn parts(context: &RoleContext) -> Result<RoleParts, StartError> {
         .merge(admin::router(state.clone()))
         .merge(cashbox_api::router(state.clone()))
         .merge(kiosk::router(state.clone()))
+        .merge(logos::router(state.clone()))
         .merge(terminal::router(state.clone()));
     let both = vec![context.admin.clone(), kiosk.clone()];
     let realms = vec![
