@@ -593,3 +593,94 @@ async fn the_payment_list_exports_what_its_filter_selects_as_xlsx() {
     let (status, body, _) = get(&net.processing, "/api/admin/v1/payments.xlsx?status=lost").await;
     assert_eq!(status, 422, "{body}");
 }
+
+/// The terminal's payment list used to stop at 500 rows: now it pages by `before=` with a
+/// `Link` header, every payment on exactly one page.
+#[tokio::test]
+async fn the_terminals_payment_list_pages_past_500_with_every_payment_once() {
+    let app = TestApp::spawn(Role::Agent).await;
+    let pool = app.pool.as_ref().unwrap();
+    const PAYMENTS: i64 = 1_050;
+    let now = clock::now_text();
+    let mut tx = pool.begin().await.unwrap();
+    for i in 1..=PAYMENTS {
+        // Final payments (the outbox leaves them alone), a session each as the schema wants.
+        sqlx::query(
+            "INSERT INTO sessions (id, provider_id, provider_name, account, min_amount, max_amount, status, created_at)
+             VALUES ($1, 1, 'Мегафон', '9161234567', 100, 1500000, 'paid', $2)",
+        )
+        .bind(i)
+        .bind(&now)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO payments (id, session_id, agent_txn_id, provider_id, provider_name, account, cash,
+                                   agent_fee, amount, accepted_at, status, created_at, updated_at)
+             VALUES ($1, $1, $2, 1, 'Мегафон', '9161234567', 10000, 0, 10000, $3,
+                     CASE WHEN $1 % 10 = 0 THEN 'failed' ELSE 'completed' END, $3, $3)",
+        )
+        .bind(i)
+        .bind(format!("t-{i}"))
+        .bind(&now)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+
+    for (filter, expected) in [("", PAYMENTS), ("&status=failed", PAYMENTS / 10)] {
+        let mut seen = BTreeSet::new();
+        let mut last_id = i64::MAX;
+        let mut pages = 0;
+        let mut next = Some(format!("/api/admin/v1/payments?limit=500{filter}"));
+        while let Some(path) = next.take() {
+            let (status, list, link) = get(&app, &path).await;
+            assert_eq!(status, 200, "{path}: {list}");
+            for payment in list.as_array().unwrap() {
+                let id = payment["id"].as_i64().unwrap();
+                assert!(id < last_id, "newest first across pages");
+                last_id = id;
+                assert!(seen.insert(id), "{id} on two pages");
+            }
+            pages += 1;
+            assert!(pages < 10, "the pages never end");
+            next = link;
+        }
+        assert_eq!(seen.len() as i64, expected, "{filter}: every payment once");
+    }
+    let (status, body, _) = get(&app, "/api/admin/v1/payments?limit=501").await;
+    assert_eq!(status, 422, "{body}");
+
+    // The portal's page: 50 a page, a link to the next one before the last shown.
+    let html = |path: &'static str| {
+        let app = &app;
+        async move {
+            app.client
+                .get(app.url(path))
+                .basic_auth("admin", Some(ADMIN_PASSWORD))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let first = html("/payments").await;
+    assert!(
+        first.contains("t-1050") && !first.contains("t-1000<"),
+        "50 a page"
+    );
+    assert!(
+        first.contains(r#"href="?before=1001""#),
+        "the next page starts before 1001"
+    );
+    let deep = html("/payments?before=51").await;
+    assert!(deep.contains("t-50<") && deep.contains("t-1<"));
+    assert!(
+        !deep.contains(r#"id="next-page""#),
+        "the last page has no next"
+    );
+    assert!(deep.contains(r#"id="first-page""#));
+}

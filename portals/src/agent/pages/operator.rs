@@ -195,12 +195,25 @@ pub struct PaymentLine {
     pub last: String,
 }
 
+/// Payments on one page of the list: enough to scan, few enough to read.
+pub const PAGE_ROWS: i64 = 50;
+
+/// One page of the list (older than `before`, an id; the newest when empty), and the id
+/// the next page starts before when older payments follow.
 #[server(prefix = "/ui", endpoint = "agent/payments")]
-pub async fn load_payments() -> Result<Vec<PaymentLine>, ServerFnError> {
-    let rows = crate::agent::server::store::payments(&agent_state()?.pool, None, 500)
-        .await
-        .map_err(failed)?;
-    Ok(rows
+pub async fn load_payments(
+    before: String,
+) -> Result<(Vec<PaymentLine>, Option<i64>), ServerFnError> {
+    let before = before.trim().parse().ok();
+    // One more than a page: whether an older page exists.
+    let mut rows =
+        crate::agent::server::store::payments(&agent_state()?.pool, None, before, PAGE_ROWS + 1)
+            .await
+            .map_err(failed)?;
+    let more = rows.len() as i64 > PAGE_ROWS;
+    rows.truncate(PAGE_ROWS as usize);
+    let next = rows.last().filter(|_| more).map(|p| p.id);
+    let lines = rows
         .into_iter()
         .map(|p| PaymentLine {
             last: p
@@ -219,20 +232,26 @@ pub async fn load_payments() -> Result<Vec<PaymentLine>, ServerFnError> {
             result: p.result,
             attempts: p.attempts,
         })
-        .collect())
+        .collect();
+    Ok((lines, next))
 }
 
 #[component]
 pub fn PaymentsPage() -> impl IntoView {
     let t = texts();
-    let rows = Resource::new(|| (), |_| load_payments());
+    let query = leptos_router::hooks::use_query_map();
+    let before = move || query.read().get("before").unwrap_or_default();
+    let rows = Resource::new(before, load_payments);
     view! {
         <h1>{t.op_payments_title}</h1>
         <section class="card">
             <Transition fallback=|| ()>
                 {move || rows.get().map(|result| match result {
-                    Ok(rows) if rows.is_empty() => view! { <p class="empty-state">{t.op_no_payments}</p> }.into_any(),
-                    Ok(rows) => {
+                    Ok((rows, _)) if rows.is_empty() => view! { <p class="empty-state">{t.op_no_payments}</p> }.into_any(),
+                    Ok((rows, next)) => {
+                        // Whole page loads (rel="external"), as processing's payment list.
+                        let next = next.map(|id| format!("?before={id}"));
+                        let first = (!before().is_empty()).then_some("?");
                         let body = rows.into_iter().map(|p| {
                             let badge = match p.status.as_str() {
                                 "completed" => "badge badge-active",
@@ -268,6 +287,10 @@ pub fn PaymentsPage() -> impl IntoView {
                                 </tr></thead>
                                 <tbody>{body}</tbody>
                             </table>
+                            <nav class="pager" aria-label=t.op_payments_title>
+                                {first.map(|href| view! { <a id="first-page" rel="external" href=href>{t.op_first_page}</a> })}
+                                {next.map(|href| view! { <a id="next-page" rel="external" href=href>{t.op_next_page}</a> })}
+                            </nav>
                         }.into_any()
                     }
                     Err(e) => view! { <p class="error">{format!("{}: {e}", t.failed)}</p> }.into_any(),

@@ -114,21 +114,43 @@ async fn post_sync(State(state): State<AgentState>) -> Result<impl IntoResponse,
     Ok(Json(sync::status(&state).await.map_err(db)?))
 }
 
+/// `GET /payments?status=&before=&limit=`.
 #[derive(Deserialize)]
 struct PaymentFilter {
     status: Option<String>,
+    /// Keyset paging: only payments older than this id (the last of the page before).
+    before: Option<i64>,
+    /// 1 to 500 (the default).
+    limit: Option<i64>,
 }
 
+/// A page of payments, newest first, as a JSON array; when older ones follow, a `Link`
+/// header names the next page (`before=` the last id), as the provider's subscriber list.
 async fn list_payments(
     State(state): State<AgentState>,
     Query(filter): Query<PaymentFilter>,
 ) -> Result<impl IntoResponse, ApiError> {
+    use crate::server::listing::{MAX_PAGE_ROWS, checked_limit, next_link};
     let status = filter.status.as_deref().filter(|s| !s.is_empty());
-    Ok(Json(
-        store::payments(&state.pool, status, 500)
-            .await
-            .map_err(db)?,
-    ))
+    let limit = checked_limit(filter.limit, MAX_PAGE_ROWS)?;
+    // One more than a page: whether an older page exists, without counting them all.
+    let mut rows = store::payments(&state.pool, status, filter.before, limit + 1)
+        .await
+        .map_err(db)?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(usize::try_from(limit).unwrap_or(0));
+    let mut headers = axum::http::HeaderMap::new();
+    if let Some(last) = rows.last().filter(|_| more) {
+        let params = [
+            ("status", status.unwrap_or_default().to_owned()),
+            ("before", last.id.to_string()),
+            ("limit", limit.to_string()),
+        ];
+        if let Some(link) = next_link("/api/admin/v1/payments", &params) {
+            headers.insert(axum::http::header::LINK, link);
+        }
+    }
+    Ok((headers, Json(rows)))
 }
 
 /// Cash the validator stacked that is in no session (docs/agent.md "Unassigned cash").

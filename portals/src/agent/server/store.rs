@@ -311,16 +311,21 @@ pub async fn payment_of_session(
         .await
 }
 
+/// Payments newest first, of one status or all, `limit` of them older than `before` (an
+/// id: keyset paging, as processing's payment list — as cheap deep down as at the top,
+/// and a payment arriving meanwhile shifts nothing).
 pub async fn payments(
     pool: &SqlitePool,
     status: Option<&str>,
+    before: Option<i64>,
     limit: i64,
 ) -> Result<Vec<PaymentRow>, sqlx::Error> {
     sqlx::query_as(select_payments!(
-        "WHERE ($1 IS NULL OR status = $1) ORDER BY id DESC LIMIT $2"
+        "WHERE ($1 IS NULL OR status = $1) AND ($3 IS NULL OR id < $3) ORDER BY id DESC LIMIT $2"
     ))
     .bind(status)
     .bind(limit)
+    .bind(before)
     .fetch_all(pool)
     .await
 }
