@@ -827,6 +827,39 @@ async fn the_agent_audits_unresolved_cash_collections_and_its_fee() {
     let (_, saved) = send(app, Method::GET, "/api/admin/v1/contract", ADMIN, None).await;
     assert_eq!(state(contract, "after")["login"], saved["login"], "{saved}");
     assert!(saved["login"].is_string(), "{saved}");
+
+    // Processing rotates the agent's password; the agent's operator saves the new one:
+    // `credentials_changed`, the password only as "changed".
+    let (status, rotated) = send(
+        &t.net.processing,
+        Method::POST,
+        &format!("/api/admin/v1/agents/{}/credentials", t.net.agent_id),
+        ADMIN,
+        None,
+    )
+    .await;
+    assert_eq!(status, 201, "{rotated}");
+    let password = rotated["password"].as_str().unwrap();
+    let mut contract = saved.clone();
+    contract["password"] = password.into();
+    let (status, body) = send(
+        app,
+        Method::PUT,
+        "/api/admin/v1/contract",
+        ADMIN,
+        Some(contract),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let changed = &audit(app, "?kind=credentials_changed").await[0];
+    assert_eq!(changed["object"], "processing contract");
+    assert_eq!(state(changed, "after")["password"], "changed");
+    assert_eq!(state(changed, "before")["login"], saved["login"]);
+    assert!(state(changed, "before").get("password").is_none());
+    assert!(
+        !audit_csv(app).await.contains(password),
+        "no secret in the log"
+    );
 }
 
 /// Every operator portal's header names the login signed in, with its role — not a
