@@ -70,7 +70,7 @@ pub fn StatusPanel() -> impl IntoView {
                             </dl>
                         }.into_any()
                     }
-                    Err(e) => view! { <p class="error">{format!("{}: {e}", t.failed)}</p> }.into_any(),
+                    Err(e) => view! { <p class="error">{crate::ui::staff::refusal::failure_text(t.failed, &e)}</p> }.into_any(),
                 })}
             </Transition>
             <ActionForm action=sync>
@@ -173,7 +173,7 @@ pub fn ContractPage() -> impl IntoView {
             {move || save.value().get().map(|outcome| match outcome {
                 Ok(None) => view! { <p class="ok" role="status">{t.op_contract_saved}</p> }.into_any(),
                 Ok(Some(why)) => view! { <p class="error" role="alert">{why}</p> }.into_any(),
-                Err(e) => view! { <p class="error" role="alert">{format!("{}: {e}", t.failed)}</p> }.into_any(),
+                Err(e) => view! { <p class="error" role="alert">{crate::ui::staff::refusal::failure_text(t.failed, &e)}</p> }.into_any(),
             })}
         </section>
     }
@@ -293,7 +293,7 @@ pub fn PaymentsPage() -> impl IntoView {
                             </nav>
                         }.into_any()
                     }
-                    Err(e) => view! { <p class="error">{format!("{}: {e}", t.failed)}</p> }.into_any(),
+                    Err(e) => view! { <p class="error">{crate::ui::staff::refusal::failure_text(t.failed, &e)}</p> }.into_any(),
                 })}
             </Transition>
         </section>
@@ -375,7 +375,7 @@ pub fn FeePage() -> impl IntoView {
                             })}
                         </ActionForm>
                     }.into_any(),
-                    Err(e) => view! { <p class="error">{format!("{}: {e}", t.failed)}</p> }.into_any(),
+                    Err(e) => view! { <p class="error">{crate::ui::staff::refusal::failure_text(t.failed, &e)}</p> }.into_any(),
                 })}
             </Transition>
         </section>

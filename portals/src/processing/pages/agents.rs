@@ -164,14 +164,14 @@ pub fn AgentsPage() -> impl IntoView {
                     </div>
                 }.into_any(),
                 Ok(AgentOutcome::Refused(why)) => view! { <p class="error" role="alert">{format!("{}: {why}", t.invalid_form)}</p> }.into_any(),
-                Err(e) => view! { <p class="error" role="alert">{format!("{}: {e}", t.failed)}</p> }.into_any(),
+                Err(e) => view! { <p class="error" role="alert">{crate::ui::staff::refusal::failure_text(t.failed, &e)}</p> }.into_any(),
             })}
         </section>
         <Transition fallback=move || view! { <p>{t.loading}</p> }>
             {move || list.get().map(|result| match result {
                 Ok(rows) if rows.is_empty() => view! { <p class="empty-state">{t.no_agents}</p> }.into_any(),
                 Ok(rows) => view! { <AgentTable rows=rows.clone() order=order() status rotate/> <TopupForm agents=rows topup/> }.into_any(),
-                Err(e) => view! { <p class="error">{format!("{}: {e}", t.failed)}</p> }.into_any(),
+                Err(e) => view! { <p class="error">{crate::ui::staff::refusal::failure_text(t.failed, &e)}</p> }.into_any(),
             })}
         </Transition>
     }

@@ -219,7 +219,7 @@ pub fn ProvidersPage() -> impl IntoView {
                         <ul>{refused.into_iter().map(|(field, why)| view! { <li><code>{field}</code>": "{why}</li> }).collect_view()}</ul>
                     </div>
                 }.into_any(),
-                Err(e) => view! { <p class="error" role="alert">{format!("{}: {e}", t.failed)}</p> }.into_any(),
+                Err(e) => view! { <p class="error" role="alert">{crate::ui::staff::refusal::failure_text(t.failed, &e)}</p> }.into_any(),
             })}
         </section>
         <Transition fallback=move || view! { <p>{t.loading}</p> }>
@@ -236,7 +236,7 @@ pub fn ProvidersPage() -> impl IntoView {
                     </nav>
                     {rows.into_iter().map(|p| view! { <ProviderCard p switch/> }).collect_view()}
                 }.into_any(),
-                Err(e) => view! { <p class="error">{format!("{}: {e}", t.failed)}</p> }.into_any(),
+                Err(e) => view! { <p class="error">{crate::ui::staff::refusal::failure_text(t.failed, &e)}</p> }.into_any(),
             })}
         </Transition>
     }
@@ -318,7 +318,7 @@ fn ProviderCard(p: ProviderView, switch: ServerAction<SetProviderActive>) -> imp
                         {format!("{}: {}", if result.reached { t.test_reached } else { t.test_unreached }, result.answer)}
                     </p>
                 }.into_any(),
-                Err(e) => view! { <p class="error">{format!("{}: {e}", t.failed)}</p> }.into_any(),
+                Err(e) => view! { <p class="error">{crate::ui::staff::refusal::failure_text(t.failed, &e)}</p> }.into_any(),
             })}
         </section>
     }

@@ -218,13 +218,13 @@ pub fn ContractsPage() -> impl IntoView {
                 Ok(IssueOutcome::BadName) => view! { <p class="error" role="alert">{t.invalid_name}</p> }.into_any(),
                 Ok(IssueOutcome::BadAmount) => view! { <p class="error" role="alert">{t.invalid_amount}</p> }.into_any(),
                 Ok(IssueOutcome::BadLimits) => view! { <p class="error" role="alert">{t.invalid_limits}</p> }.into_any(),
-                Err(e) => view! { <p class="error" role="alert">{format!("{}: {e}", t.failed)}</p> }.into_any(),
+                Err(e) => view! { <p class="error" role="alert">{crate::ui::staff::refusal::failure_text(t.failed, &e)}</p> }.into_any(),
             })}
         </section>
         <Transition fallback=move || view! { <p>{t.loading}</p> }>
             {move || data.get().map(|result| match result {
                 Ok(data) => view! { <ContractList contracts=data.contracts status access/> <PaymentsSwitch current=data.payments switch/> }.into_any(),
-                Err(e) => view! { <p class="error">{format!("{}: {e}", t.failed)}</p> }.into_any(),
+                Err(e) => view! { <p class="error">{crate::ui::staff::refusal::failure_text(t.failed, &e)}</p> }.into_any(),
             })}
         </Transition>
     }

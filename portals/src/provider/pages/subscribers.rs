@@ -282,7 +282,7 @@ pub fn SubscribersPage() -> impl IntoView {
             </ActionForm>
             {move || match sign.value().get() {
                 Some(Ok(SignOutcome::Signed(contract))) => view! { <SignedContract contract/> }.into_any(),
-                Some(Err(e)) => view! { <p class="error" role="alert">{format!("{}: {e}", t.failed)}</p> }.into_any(),
+                Some(Err(e)) => view! { <p class="error" role="alert">{crate::ui::staff::refusal::failure_text(t.failed, &e)}</p> }.into_any(),
                 _ => ().into_any(),
             }}
         </section>
@@ -324,7 +324,7 @@ pub fn SubscribersPage() -> impl IntoView {
                             </nav>
                         }.into_any()
                     }
-                    Err(e) => view! { <p class="error">{format!("{}: {e}", t.failed)}</p> }.into_any(),
+                    Err(e) => view! { <p class="error">{crate::ui::staff::refusal::failure_text(t.failed, &e)}</p> }.into_any(),
                 })}
             </Transition>
         </section>
@@ -419,7 +419,7 @@ pub fn SubscriberDetail() -> impl IntoView {
             {move || page.get().map(|result| match result {
                 Ok(Some(page)) => view! { <SubscriberCard page change close/> }.into_any(),
                 Ok(None) => view! { <h1>{account()}</h1><p class="empty-state">{t.subscriber_not_found}</p> }.into_any(),
-                Err(e) => view! { <p class="error">{format!("{}: {e}", t.failed)}</p> }.into_any(),
+                Err(e) => view! { <p class="error">{crate::ui::staff::refusal::failure_text(t.failed, &e)}</p> }.into_any(),
             })}
         </Transition>
     }
