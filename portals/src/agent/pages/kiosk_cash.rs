@@ -182,3 +182,73 @@ pub fn CashScreen(
         {ways_on}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::agent::pages::texts::{EN, RU};
+    use shared::wire::agent::Extra;
+
+    fn session(max: i64, cash: i64, acceptable: i64) -> SessionView {
+        SessionView {
+            session_id: 1,
+            provider_id: 1,
+            provider_name: "Megafon".into(),
+            account: "9161234567".into(),
+            extra: Extra::new(),
+            status: "open".into(),
+            min_amount: Kopecks::new(100),
+            max_amount: Kopecks::new(max),
+            cash: Kopecks::new(cash),
+            agent_fee: Kopecks::ZERO,
+            amount: Kopecks::new(cash),
+            acceptable: Kopecks::new(acceptable),
+        }
+    }
+
+    fn russian(text: &str) -> bool {
+        text.chars().any(|c| matches!(c, 'А'..='я' | 'Ё' | 'ё'))
+    }
+
+    #[test]
+    fn the_limit_is_explained_in_both_languages() {
+        let payee = session(1_500_000, 0, 1_500_000);
+        let ru = limit_reason_words(&payee, &RU);
+        assert!(
+            ru.starts_with("Это предел получателя: Megafon принимает не больше 15"),
+            "{ru}"
+        );
+        let en = limit_reason_words(&payee, &EN);
+        assert!(
+            en.starts_with("This is the payee's limit: Megafon accepts at most 15"),
+            "{en}"
+        );
+        assert!(!russian(&en), "{en}");
+        let deposit = session(1_500_000, 0, 99_000);
+        assert_eq!(limit_reason_words(&deposit, &RU), RU.limit_terminal);
+        assert_eq!(limit_reason_words(&deposit, &EN), EN.limit_terminal);
+    }
+
+    #[test]
+    fn the_english_kiosk_says_nothing_in_russian() {
+        for text in [
+            EN.cancel,
+            EN.attract_title,
+            EN.attract_touch,
+            EN.attract_no_change,
+            EN.field_wrong,
+            EN.phone_incomplete,
+            EN.phone_label,
+            EN.phone_prefix_again,
+            EN.limits_from,
+            EN.limits_to,
+            EN.limit_provider,
+            EN.limit_terminal,
+            EN.limit_no_change,
+            EN.cash_in_pay_only,
+            EN.wait_for_bill,
+        ] {
+            assert!(!text.is_empty() && !russian(text), "{text}");
+        }
+    }
+}
