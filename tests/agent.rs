@@ -43,6 +43,17 @@ impl Terminal {
 
     /// A terminal on a network made elsewhere (e.g. a provider with more payment fields).
     pub async fn start_on(net: Network, deposit: i64, kiosk_dev: bool) -> Terminal {
+        Self::start_adjusted(net, deposit, kiosk_dev, |_| {}).await
+    }
+
+    /// [`Terminal::start_on`] with the agent's settings adjusted further (e.g. a short
+    /// kiosk idle timeout).
+    pub async fn start_adjusted(
+        net: Network,
+        deposit: i64,
+        kiosk_dev: bool,
+        adjust: impl FnOnce(&mut portals::server::Settings),
+    ) -> Terminal {
         if deposit > 0 {
             net.top_up(deposit, "PP-1").await;
         }
@@ -56,6 +67,7 @@ impl Terminal {
             |s| {
                 s.kiosk_dev = kiosk_dev;
                 s.receipt_issuer = receipt_issuer();
+                adjust(s);
             },
         )
         .await

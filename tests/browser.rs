@@ -16,6 +16,12 @@ use serde_json::{Value, json};
 use crate::helpers::{ADMIN_PASSWORD, TestApp};
 use crate::xvfb::Group;
 
+// The kiosk's screens as a customer meets them (Back/Cancel, the +7 mask, the limit, the
+// attract screen); a child module, so it drives the same `Browser`.
+mod kiosk_screens;
+// A second operator with the viewer role refused an action in the page.
+mod staff_roles;
+
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 /// The W3C key of an element reference.
@@ -646,10 +652,14 @@ async fn reach_the_cash_screen(browser: &Browser, t: &crate::agent::Terminal, pa
             .click(&format!(".keypad .key:nth-child({key})"))
             .await;
     }
+    // A mobile number shows after +7.
+    let shown = crate::kiosk_fields::masked_phone(&t.net.account);
     assert!(
         browser
-            .wait_for_text("#kiosk-value", &t.net.account, || async {})
-            .await
+            .wait_for_text("#kiosk-value", &shown, || async {})
+            .await,
+        "{:?}",
+        browser.text("#kiosk-value").await
     );
     assert_eq!(
         browser.text("#kiosk-value-state").await.as_deref(),
@@ -1050,9 +1060,10 @@ async fn a_customer_pays_a_two_field_provider_through_its_field_screens_to_the_r
         browser.text("#kiosk-hint").await.as_deref(),
         Some("10 цифр, без восьмёрки")
     );
+    // A mobile provider's number shows after +7, whatever mask the field has.
     assert_eq!(
         browser.text("#kiosk-value").await.as_deref(),
-        Some("(9xx) xxx-xx-xx")
+        Some("+7 (___) ___-__-__")
     );
     let account = t.net.account.clone();
     for digit in account.chars().take(4) {
@@ -1073,7 +1084,7 @@ async fn a_customer_pays_a_two_field_provider_through_its_field_screens_to_the_r
     );
     assert_eq!(
         browser.text("#kiosk-value-state").await.as_deref(),
-        Some("Введено не полностью или неверно")
+        Some("Введите 10 цифр номера после +7")
     );
     assert!(browser.find("#kiosk-next[disabled]").await.is_some());
     for digit in account.chars().skip(4) {
@@ -1628,4 +1639,90 @@ async fn the_consumer_history_shows_the_providers_record_and_the_header_names_th
         "{:?}",
         browser.text("header .who").await
     );
+}
+
+/// The subscriber search folds Russian case and ё (#19): «петров» typed into the search
+/// box finds «Петров Иван» (SQLite's LIKE found nothing), «иванов петр» finds «Иванов
+/// Пётр»; a click on the name header sorts the list alphabetically, a second one back.
+#[tokio::test]
+async fn typing_petrov_in_lower_case_finds_petrov_ivan() {
+    let app = TestApp::spawn(Role::Provider).await;
+    for (name, email) in [
+        ("Петров Иван", "petrov@example.ru"),
+        ("Иванов Пётр", "ivanov@example.ru"),
+        ("Сидорова Мария", "sidorova@example.ru"),
+    ] {
+        let (status, body) = crate::helpers::send(
+            &app,
+            reqwest::Method::POST,
+            "/api/admin/v1/subscribers",
+            ("admin", ADMIN_PASSWORD),
+            Some(json!({"full_name": name, "passport": "4510 123456", "email": email, "services": ["call"]})),
+        )
+        .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let browser = Browser::start().await;
+    browser.open_as_admin(&app, "/subscribers").await;
+    browser.wait_for("#subscribers").await;
+
+    let search = |q: &'static str| {
+        let browser = &browser;
+        async move {
+            let before = browser.text("#subscribers").await.unwrap_or_default();
+            browser.type_into("#q", q).await;
+            browser.click("form[role=search] button[type=submit]").await;
+            // The answer is there when the table shows something else.
+            let deadline = Instant::now() + Duration::from_secs(30);
+            loop {
+                let now = browser.text("#subscribers").await.unwrap_or_default();
+                if now != before {
+                    return now;
+                }
+                assert!(Instant::now() < deadline, "the search {q:?} changed nothing: {now}");
+                tokio::time::sleep(Duration::from_millis(150)).await;
+            }
+        }
+    };
+    let found = search("петров").await;
+    assert!(found.contains("Петров Иван"), "{found}");
+    assert!(!found.contains("Сидорова") && !found.contains("Иванов Пётр"), "{found}");
+    assert_eq!(
+        browser.input_value("#q").await.as_deref(),
+        Some("петров"),
+        "the box keeps what was typed"
+    );
+
+    browser.goto(&format!("http://{}/subscribers", app.addr)).await;
+    browser.wait_for("#subscribers").await;
+    let found = search("иванов петр").await;
+    assert!(found.contains("Иванов Пётр"), "{found}");
+    assert!(!found.contains("Петров Иван"), "{found}");
+
+    // Sorting by name: all three, alphabetical; once more, the other way.
+    browser.goto(&format!("http://{}/subscribers", app.addr)).await;
+    browser.wait_for("#sort-name").await;
+    let rows = |text: String| -> Vec<String> {
+        ["Иванов Пётр", "Петров Иван", "Сидорова Мария"]
+            .into_iter()
+            .filter_map(|n| text.find(n).map(|at| (at, n.to_owned())))
+            .collect::<std::collections::BTreeMap<_, _>>()
+            .into_values()
+            .collect()
+    };
+    browser.click("#sort-name").await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while browser.find("th[aria-sort=ascending] #sort-name").await.is_none() {
+        assert!(Instant::now() < deadline, "the list never sorted by name");
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    let ascending = rows(browser.text("#subscribers").await.unwrap_or_default());
+    assert_eq!(ascending, ["Иванов Пётр", "Петров Иван", "Сидорова Мария"]);
+    browser.click("#sort-name").await;
+    while browser.find("th[aria-sort=descending] #sort-name").await.is_none() {
+        assert!(Instant::now() < deadline, "the list never sorted the other way");
+        tokio::time::sleep(Duration::from_millis(150)).await;
+    }
+    let descending = rows(browser.text("#subscribers").await.unwrap_or_default());
+    assert_eq!(descending, ["Сидорова Мария", "Петров Иван", "Иванов Пётр"]);
 }

@@ -198,6 +198,22 @@ async fn refused_cash_is_paid_again_to_a_corrected_account_exactly_once_and_then
     assert_eq!(status, 200, "{again}");
     assert_eq!(again["new_payment"]["agent_txn_id"], new_txn);
     assert_eq!(again["new_payment"]["status"], "completed");
+    // The two clicks and the repeat are one audit entry: who paid which cash to where.
+    let (_, entries) = t
+        .admin(
+            reqwest::Method::GET,
+            "/api/admin/v1/audit?kind=cash_paid_again",
+            None,
+        )
+        .await;
+    let entries = entries.as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(entries[0]["login"], "admin");
+    assert_eq!(entries[0]["object"], format!("unresolved cash {code}"));
+    let after: Value = serde_json::from_str(entries[0]["after"].as_str().unwrap()).unwrap();
+    assert_eq!(after["account"], right.as_str());
+    assert_eq!(after["resolution"], "paid_again");
+    assert_eq!(after["cash"], "600.00");
     assert_eq!(
         agent_payments(&t).await,
         2,

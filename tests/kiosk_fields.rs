@@ -29,13 +29,15 @@ pub fn two_fields() -> Value {
     ])
 }
 
-/// A phone number as the kiosk shows it through `(9xx) xxx-xx-xx`.
+/// A mobile number as the kiosk shows it: `+7 (916) 123-45-67`, the slots still to
+/// type as `_` (a mobile provider's number field, whatever its own mask says).
 pub fn masked_phone(typed: &str) -> String {
-    let field = shared::fields::Field {
-        mask: Some("(9xx) xxx-xx-xx".into()),
-        ..shared::fields::Field::new("account", "", "")
-    };
-    field.masked(typed)
+    use portals::agent::pages::phone_mask::PhoneMask;
+    let field = shared::fields::Field::new("account", "Номер телефона", r"9\d{9}");
+    let set = shared::fields::FieldSet::compile(std::slice::from_ref(&field)).unwrap();
+    PhoneMask::for_field("mobile", &field, &set)
+        .expect("a mobile number field")
+        .shown(typed)
 }
 
 /// A network whose provider asks for `fields`: the provider's processing contract is

@@ -862,13 +862,16 @@ async fn the_portal_buttons_suspend_and_rotate_only_when_confirmed() {
             .0
         }
     };
-    // The agents page offers both buttons, each with its confirmation box, required.
+    // The agents page offers both buttons, each asking first: the button opens a panel
+    // saying what will happen, whose «Да, …» alone sends confirm=yes.
     let (_, page) = text(&processing, "/agents").await;
     for id in [
         "status-1",
+        "status-1-ask",
+        "status-1-yes",
         "rotate-1",
-        "confirm-status-1",
-        "confirm-rotate-1",
+        "rotate-1-ask",
+        "rotate-1-yes",
     ] {
         assert!(
             page.contains(&format!("id=\"{id}\"")),
@@ -876,8 +879,12 @@ async fn the_portal_buttons_suspend_and_rotate_only_when_confirmed() {
         );
     }
     assert!(
-        page.contains("required"),
-        "the confirmation boxes are required"
+        page.contains("Агент не сможет проводить платежи"),
+        "the suspension says what will happen"
+    );
+    assert!(
+        !page.contains("подтверждаю"),
+        "the old confirmation checkbox is gone"
     );
 
     // Unconfirmed: nothing changes.
@@ -941,18 +948,44 @@ async fn the_portal_buttons_suspend_and_rotate_only_when_confirmed() {
     .await;
     let (_, page) = text(&provider, "/processing-contracts").await;
     assert!(
-        page.contains("id=\"confirm-rotate-1\""),
-        "no confirmation box on the contracts page"
+        page.contains("id=\"rotate-1-yes\""),
+        "no asking button on the contracts page"
     );
-    let (status, answer) = submit(&provider, "/ui/provider/contract-credentials", "id=1").await;
-    assert_eq!((status, answer), (200, json!("Unconfirmed")));
+    let (status, _) = submit(&provider, "/ui/provider/contract-access", "id=1").await;
+    assert_ne!(status, 200, "unconfirmed: refused");
     let (status, answer) = submit(
         &provider,
-        "/ui/provider/contract-credentials",
+        "/ui/provider/contract-access",
         "id=1&confirm=yes",
     )
     .await;
     assert_eq!(status, 200, "{answer}");
-    assert_eq!(answer["Rotated"]["login"], contract["login"]);
-    assert_ne!(answer["Rotated"]["password"], contract["password"]);
+    assert_eq!(answer["Issued"]["login"], contract["login"]);
+    assert_eq!(answer["Issued"]["reopened"], false);
+    assert_ne!(answer["Issued"]["password"], contract["password"]);
+    // The same action re-opens a closed contract with a new password.
+    let (status, _) = admin(
+        &provider,
+        reqwest::Method::PATCH,
+        "/api/admin/v1/processing-contracts/1",
+        Some(json!({"status": "closed"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (status, answer) = submit(
+        &provider,
+        "/ui/provider/contract-access",
+        "id=1&confirm=yes",
+    )
+    .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["Issued"]["reopened"], true);
+    let (_, contracts) = admin(
+        &provider,
+        reqwest::Method::GET,
+        "/api/admin/v1/processing-contracts",
+        None,
+    )
+    .await;
+    assert_eq!(contracts[0]["status"], "active", "{contracts}");
 }

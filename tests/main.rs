@@ -39,5 +39,6 @@ mod processing;
 mod provider;
 mod reports;
 mod scale_out;
+mod tables;
 mod tls;
 mod window;

@@ -227,6 +227,9 @@ pub struct AgentArgs {
     #[cfg(feature = "agent")]
     #[command(flatten)]
     pub receipt_issuer: crate::agent::model::ReceiptIssuer,
+    #[cfg(feature = "agent")]
+    #[command(flatten)]
+    pub kiosk_timing: crate::agent::model::KioskTiming,
 }
 
 #[derive(Args, Debug)]
@@ -294,6 +297,8 @@ impl Command {
                 retention: Some(days(a.retention_days)),
                 #[cfg(feature = "agent")]
                 receipt_issuer: a.receipt_issuer,
+                #[cfg(feature = "agent")]
+                kiosk_timing: a.kiosk_timing,
                 ..Settings::new(Role::Agent, a.common)
             },
             Command::Demo(d) => return Err(Tool::Demo(d)),

@@ -31,6 +31,51 @@ pub struct KioskState {
     /// `--kiosk-dev`: the page explains how to get simulated banknotes (kiosk-shell's
     /// simulator) when it runs without kiosk-shell.
     pub dev_mode: bool,
+    /// Seconds without a touch before the kiosk shows its attract screen (or, with cash
+    /// inserted, pays it): `--kiosk-idle-s`.
+    #[serde(default = "KioskTiming::default_idle_s")]
+    pub idle_s: u32,
+    /// The providers with a logo in `DIR/kiosk-logos` (served at `/kiosk/logos/{id}`);
+    /// the others' tiles show their initials.
+    #[serde(default)]
+    pub logos: Vec<i64>,
+}
+
+/// How long the kiosk waits for a customer (`paymesh agent --kiosk-idle-s N`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(clap::Args))]
+pub struct KioskTiming {
+    /// Seconds without a touch before the kiosk goes to its attract screen — from the
+    /// provider choice, or from a payment left half-way with no cash in; with cash in,
+    /// it pays instead (money is never left on a screen). 2 to 600: well below the
+    /// 15 minutes after which the server's sweep takes an open session with cash for
+    /// abandoned.
+    #[cfg_attr(
+        feature = "ssr",
+        arg(
+            long = "kiosk-idle-s",
+            env = "PAYMESH_KIOSK_IDLE_S",
+            default_value_t = KioskTiming::DEFAULT_IDLE_S,
+            value_parser = clap::value_parser!(u32).range(2..=600)
+        )
+    )]
+    pub idle_s: u32,
+}
+
+impl KioskTiming {
+    pub const DEFAULT_IDLE_S: u32 = 90;
+
+    fn default_idle_s() -> u32 {
+        Self::DEFAULT_IDLE_S
+    }
+}
+
+impl Default for KioskTiming {
+    fn default() -> Self {
+        KioskTiming {
+            idle_s: Self::DEFAULT_IDLE_S,
+        }
+    }
 }
 
 /// A session as the kiosk sees it: the cash so far and what it credits.
@@ -56,6 +101,35 @@ pub struct SessionView {
     /// maximum less the cash in it, bounded by what the agent's deposit can cover.
     #[serde(default)]
     pub acceptable: Kopecks,
+}
+
+/// What bounds the cash a session still takes, as the cash screen explains it to the
+/// customer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitReason {
+    /// The provider's maximum for one payment, less the cash already in.
+    Provider,
+    /// Less than that: the terminal's prepaid deposit at processing, less the payments
+    /// still on their way, covers no more after the fees.
+    Terminal,
+}
+
+impl SessionView {
+    /// Why [`SessionView::acceptable`] is what it is: the agent takes the smaller of the
+    /// provider's room and the deposit's, so a figure below the provider's room is the
+    /// deposit's.
+    pub fn limit_reason(&self) -> LimitReason {
+        let provider_room = self
+            .max_amount
+            .checked_sub(self.cash)
+            .filter(|room| !room.is_negative())
+            .unwrap_or(Kopecks::ZERO);
+        if self.acceptable >= provider_room {
+            LimitReason::Provider
+        } else {
+            LimitReason::Terminal
+        }
+    }
 }
 
 /// Who took the cash, as the receipt prints it: the agent's own settings
@@ -267,4 +341,51 @@ pub struct Encashment {
     pub discrepancy: Kopecks,
     pub sessions_cash: Kopecks,
     pub note: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(max: i64, cash: i64, acceptable: i64) -> SessionView {
+        SessionView {
+            session_id: 1,
+            provider_id: 1,
+            provider_name: "Megafon".into(),
+            account: "9161234567".into(),
+            extra: Extra::new(),
+            status: "open".into(),
+            min_amount: Kopecks::new(100),
+            max_amount: Kopecks::new(max),
+            cash: Kopecks::new(cash),
+            agent_fee: Kopecks::ZERO,
+            amount: Kopecks::new(cash),
+            acceptable: Kopecks::new(acceptable),
+        }
+    }
+
+    #[test]
+    fn the_limit_is_the_providers_unless_the_deposit_covers_less() {
+        assert_eq!(
+            session(1_500_000, 0, 1_500_000).limit_reason(),
+            LimitReason::Provider
+        );
+        assert_eq!(
+            session(1_500_000, 50_000, 1_450_000).limit_reason(),
+            LimitReason::Provider
+        );
+        assert_eq!(
+            session(1_500_000, 0, 99_000).limit_reason(),
+            LimitReason::Terminal
+        );
+        assert_eq!(
+            session(1_500_000, 0, 0).limit_reason(),
+            LimitReason::Terminal
+        );
+        // The provider's maximum reached: nothing more, and the provider is why.
+        assert_eq!(
+            session(1_500_000, 1_500_000, 0).limit_reason(),
+            LimitReason::Provider
+        );
+    }
 }

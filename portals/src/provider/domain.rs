@@ -84,14 +84,25 @@ impl ProviderKind {
         }
     }
 
+    /// The same label for the kiosk's English screens.
+    pub const fn account_label_en(self) -> &'static str {
+        match self {
+            ProviderKind::Mobile => "Phone number (10 digits)",
+            ProviderKind::Internet => "Contract number (8 digits)",
+        }
+    }
+
     /// The payment fields a processing contract carries when none are given: the one
-    /// `account` field of this kind.
+    /// `account` field of this kind, labelled in both of the kiosk's languages.
     pub fn default_fields(self) -> Vec<shared::fields::Field> {
-        vec![shared::fields::Field::new(
-            shared::fields::ACCOUNT,
-            self.account_label(),
-            self.account_regex(),
-        )]
+        vec![shared::fields::Field {
+            label_en: Some(self.account_label_en().to_owned()),
+            ..shared::fields::Field::new(
+                shared::fields::ACCOUNT,
+                self.account_label(),
+                self.account_regex(),
+            )
+        }]
     }
 
     /// Whether `account` has this kind's shape (the same rule as [`Self::account_regex`]).

@@ -2,6 +2,7 @@
 
 pub mod domain;
 pub mod figures;
+pub mod listing;
 pub mod model;
 pub mod pages;
 #[cfg(feature = "ssr")]

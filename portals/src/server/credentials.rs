@@ -62,27 +62,31 @@ impl DbCredentials {
         Ok(credential.password)
     }
 
-    /// Replaces a live login's password with a fresh generated one and returns it — the
-    /// only time it exists in clear text. `None` when the login is unknown or revoked.
+    /// Replaces a live login's password with `credential`'s (made with
+    /// [`new_credential`]) inside the caller's transaction, so that the change and its
+    /// audit entry commit together. False when the login is unknown or revoked.
     ///
-    /// The old password stops working at once: this process forgets the login, and any
-    /// other process serving the same database misses its own cache, because cached
-    /// entries are keyed on the stored hash, which has just changed.
-    pub async fn rotate(&self, login: &str) -> Result<Option<String>, StoreError> {
-        let credential = new_credential().await?;
+    /// The old password stops working once this commits: this process forgets the login,
+    /// and any other process serving the same database misses its own cache, because
+    /// cached entries are keyed on the stored hash, which has just changed.
+    pub async fn rotate(
+        &self,
+        conn: &mut Tx,
+        login: &str,
+        credential: &NewCredential,
+    ) -> Result<bool, sqlx::Error> {
         let changed = db::query(
             "UPDATE credentials SET password_hash = $1 WHERE realm = $2 AND login = $3 AND revoked_at IS NULL",
         )
         .bind(&credential.hash)
         .bind(self.realm)
         .bind(login)
-        .execute(&self.pool)
-        .await
-        .map_err(|e| StoreError(e.to_string()))?
+        .execute(conn)
+        .await?
         .rows_affected()
             == 1;
         self.cache.forget(login);
-        Ok(changed.then_some(credential.password))
+        Ok(changed)
     }
 
     /// Brings a revoked login back inside the caller's transaction, with a fresh password

@@ -10,10 +10,12 @@ pub mod csv;
 pub mod data_dir;
 pub mod db;
 pub mod health;
+pub mod listing;
 pub mod local_path;
 pub mod period;
 pub mod periodic;
 pub mod retention;
+pub mod search_key;
 pub mod staff;
 pub mod ui;
 pub mod workbook;
@@ -92,6 +94,9 @@ pub struct Settings {
     /// Agent only: who the receipts name (legal name, INN, address, terminal, support).
     #[cfg(feature = "agent")]
     pub receipt_issuer: crate::agent::model::ReceiptIssuer,
+    /// Agent only: how long the kiosk page waits for a touch (`--kiosk-idle-s`).
+    #[cfg(feature = "agent")]
+    pub kiosk_timing: crate::agent::model::KioskTiming,
 }
 
 impl Settings {
@@ -116,6 +121,8 @@ impl Settings {
             kiosk_dev: false,
             #[cfg(feature = "agent")]
             receipt_issuer: Default::default(),
+            #[cfg(feature = "agent")]
+            kiosk_timing: Default::default(),
         }
     }
 }

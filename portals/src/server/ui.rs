@@ -21,7 +21,13 @@ use crate::ui::role_app;
 
 /// Matches `LEPTOS_OUTPUT_NAME` in .cargo/config.toml and scripts/build-ui.sh.
 pub const OUTPUT_NAME: &str = "paymesh";
-const STYLESHEET: &str = include_str!("../../assets/paymesh.css");
+/// The portals' stylesheet, the kiosk's screens after the rest (one request, one file
+/// per subject in the source).
+const STYLESHEET: &str = concat!(
+    include_str!("../../assets/paymesh.css"),
+    "\n",
+    include_str!("../../assets/kiosk.css")
+);
 
 /// Where the built UI bundle (`pkg/paymesh.js`, `pkg/paymesh.wasm`) is: `$PAYMESH_SITE_ROOT`,
 /// else `site/` beside the executable (the Docker image), else the workspace's `target/site`.

@@ -40,6 +40,20 @@ pub enum Asked {
     WriteOffClaim,
     /// The agent's operator records the cash box as collected.
     RecordCollection,
+    /// Processing suspends an agent contract.
+    SuspendAgent,
+    /// Processing resumes a suspended agent contract.
+    ResumeAgent,
+    /// Processing gives an agent's login a new password.
+    RotateAgentPassword,
+    /// A provider gives a processing center's login a new password.
+    RotateProcessingPassword,
+    /// A provider moves its payments switch (open, paused, closed).
+    ChangePaymentsSwitch,
+    /// Processing replaces a provider's endpoint URL, login or password.
+    ChangeProviderCredentials,
+    /// An administrator disables a staff login.
+    DisableStaff,
 }
 
 /// What the panel says for one action.
@@ -111,6 +125,34 @@ fn ru_question(asked: Asked) -> Question {
             "Инкассация будет записана: кассета считается пустой с этого момента. Отменить запись нельзя.",
             "Да, записать",
         ),
+        Asked::SuspendAgent => (
+            "Агент не сможет проводить платежи, пока договор не возобновят; уже принятые платежи будут проведены.",
+            "Да, приостановить",
+        ),
+        Asked::ResumeAgent => (
+            "Агент снова сможет проводить платежи со своего депозита.",
+            "Да, возобновить",
+        ),
+        Asked::RotateAgentPassword => (
+            "Агенту будет выдан новый пароль — он будет показан один раз. Прежний пароль сразу перестанет действовать, и терминал не сможет платить, пока в нём не сохранят новый.",
+            "Да, выдать новый пароль",
+        ),
+        Asked::RotateProcessingPassword => (
+            "Процессинговому центру будет выдан новый пароль — он будет показан один раз. Прежний пароль сразу перестанет действовать: платежи центра будут отклоняться, пока он не сохранит новый.",
+            "Да, выдать новый пароль",
+        ),
+        Asked::ChangePaymentsSwitch => (
+            "Приём платежей от всех процессинговых центров будет переключён в выбранное положение сразу после подтверждения.",
+            "Да, переключить",
+        ),
+        Asked::ChangeProviderCredentials => (
+            "Платежи и проверки этому поставщику пойдут на новый адрес с новыми логином и паролем. Если они неверны, платежи будут ждать повтора, пока данные не исправят.",
+            "Да, сохранить",
+        ),
+        Asked::DisableStaff => (
+            "Сотрудник сразу потеряет доступ к порталу. Логин нельзя будет выдать снова: журнал изменений продолжит называть этого человека.",
+            "Да, отключить",
+        ),
     };
     Question { will, yes }
 }
@@ -160,6 +202,34 @@ fn en_question(asked: Asked) -> Question {
         Asked::RecordCollection => (
             "The collection is recorded: the cash box counts as empty from now on. The record cannot be undone.",
             "Yes, record",
+        ),
+        Asked::SuspendAgent => (
+            "The agent can make no payments until the contract is resumed; payments already accepted still settle.",
+            "Yes, suspend",
+        ),
+        Asked::ResumeAgent => (
+            "The agent can make payments from its deposit again.",
+            "Yes, resume",
+        ),
+        Asked::RotateAgentPassword => (
+            "The agent gets a new password, shown once. The old one stops working at once: the terminal cannot pay until the new one is saved in it.",
+            "Yes, issue a new password",
+        ),
+        Asked::RotateProcessingPassword => (
+            "The processing center gets a new password, shown once. The old one stops working at once: its payments are refused until it saves the new one.",
+            "Yes, issue a new password",
+        ),
+        Asked::ChangePaymentsSwitch => (
+            "Payments from every processing center are switched to the chosen position as soon as you confirm.",
+            "Yes, switch",
+        ),
+        Asked::ChangeProviderCredentials => (
+            "Checks and payments to this provider go to the new address with the new login and password. If they are wrong, payments wait for a retry until they are corrected.",
+            "Yes, save",
+        ),
+        Asked::DisableStaff => (
+            "The person loses access to the portal at once. The login cannot be issued again: the audit log keeps naming this person.",
+            "Yes, disable",
         ),
     };
     Question { will, yes }
@@ -262,6 +332,13 @@ mod tests {
             RefundClaim,
             WriteOffClaim,
             RecordCollection,
+            SuspendAgent,
+            ResumeAgent,
+            RotateAgentPassword,
+            RotateProcessingPassword,
+            ChangePaymentsSwitch,
+            ChangeProviderCredentials,
+            DisableStaff,
         ] {
             let (ru, en) = (question(Lang::Ru, asked), question(Lang::En, asked));
             assert!(

@@ -1,21 +1,8 @@
-//! Pieces every portal uses around a credential: the box that confirms a one-click action
-//! that can't be taken back (a password rotation, a suspension), and a password just
-//! issued, shown once.
+//! A password just issued, shown once — what every portal shows after a contract is
+//! signed, a password rotated or a login created. (Actions that can't be taken back ask
+//! first through `ui::confirm::ConfirmButton`.)
 
 use leptos::prelude::*;
-
-/// The checkbox an action's form must carry ticked (`confirm=yes`) before its button does
-/// anything: the server refuses the action without it.
-#[component]
-pub fn ConfirmBox(id: String, label: &'static str) -> impl IntoView {
-    let for_id = id.clone();
-    view! {
-        <label class="check" for=for_id>
-            <input type="checkbox" id=id name="confirm" value="yes" required/>
-            {label}
-        </label>
-    }
-}
 
 /// What the labels of [`IssuedPassword`] say, in the page's language.
 #[derive(Clone, Copy)]

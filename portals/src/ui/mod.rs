@@ -9,6 +9,7 @@ pub mod i18n;
 pub mod money;
 #[cfg(feature = "ssr")]
 pub mod server_fn;
+pub mod sort;
 pub mod staff;
 pub mod when;
 
@@ -56,8 +57,8 @@ pub(crate) fn encode_query_value(text: &str) -> String {
 pub fn Portal(
     role: Role,
     nav: &'static [NavItem],
-    /// Who the header names, where that is not the operator signed in (the consumer's
-    /// portal names its subscriber).
+    /// Who the header names, where that is not the operator login signed in (the
+    /// consumer's portal names its subscriber).
     #[prop(optional)]
     who: Option<AnyView>,
     children: Children,
@@ -85,7 +86,7 @@ pub fn Portal(
             <span class="brand">{t.product}</span>
             <span class="portal-title">{role_title(role, t)}</span>
             <span class="spacer"></span>
-            {who.unwrap_or_else(|| view! { <span class="who">{t.signed_in_as}": admin"</span> }.into_any())}
+            {who.unwrap_or_else(|| view! { <staff::who::SignedIn/> }.into_any())}
             <a class="lang-switch" rel="external" href=switch_href hreflang=lang.other().code()>
                 {lang.other().t().language_name}
             </a>

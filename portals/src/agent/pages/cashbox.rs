@@ -153,7 +153,7 @@ pub fn UnresolvedCashPage() -> impl IntoView {
         value.map(|r| match r {
             Ok(None) => view! { <p class="ok" role="status">{c.done}</p> }.into_any(),
             Ok(Some(why)) => view! { <p class="error" role="alert">{why}</p> }.into_any(),
-            Err(e) => view! { <p class="error" role="alert">{format!("{}: {e}", t.failed)}</p> }
+            Err(e) => view! { <p class="error" role="alert">{crate::ui::staff::refusal::failure_text(t.failed, &e)}</p> }
                 .into_any(),
         })
     };
@@ -177,7 +177,7 @@ pub fn UnresolvedCashPage() -> impl IntoView {
                 Ok(list) => list.into_iter().map(|claim| view! {
                     <ClaimCard claim pay refund write_off/>
                 }).collect_view().into_any(),
-                Err(e) => view! { <p class="error">{format!("{}: {e}", t.failed)}</p> }.into_any(),
+                Err(e) => view! { <p class="error">{crate::ui::staff::refusal::failure_text(t.failed, &e)}</p> }.into_any(),
             })}
         </Transition>
     }
@@ -411,7 +411,7 @@ pub fn CashBoxPage() -> impl IntoView {
                             {move || record.value().get().map(|r| match r {
                                 Ok(None) => view! { <p class="ok" role="status">{c.collected}</p> }.into_any(),
                                 Ok(Some(why)) => view! { <p class="error" role="alert">{why}</p> }.into_any(),
-                                Err(e) => view! { <p class="error" role="alert">{format!("{}: {e}", t.failed)}</p> }.into_any(),
+                                Err(e) => view! { <p class="error" role="alert">{crate::ui::staff::refusal::failure_text(t.failed, &e)}</p> }.into_any(),
                             })}
                         </section>
                         <section class="card">
@@ -438,7 +438,7 @@ pub fn CashBoxPage() -> impl IntoView {
                         </section>
                     }.into_any()
                 }
-                Err(e) => view! { <p class="error">{format!("{}: {e}", t.failed)}</p> }.into_any(),
+                Err(e) => view! { <p class="error">{crate::ui::staff::refusal::failure_text(t.failed, &e)}</p> }.into_any(),
             })}
         </Transition>
     }

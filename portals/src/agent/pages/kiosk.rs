@@ -1,10 +1,13 @@
 //! `/kiosk` (kiosk realm): the screens the public uses with cash in hand. Choose the
-//! provider → one screen per payment field of the catalog, in order (the keypad the
-//! field's regex calls for, its mask, label, hint, and a live check with the shared
-//! matcher) → check with processing → insert cash (the totals, and the most the terminal
-//! can still take, follow each stacked bill) → pay → receipt with every field → back to
-//! start after an idle timeout. Money is never left behind: an idle timeout with cash
-//! inserted pays it.
+//! provider (`kiosk_start`) → one screen per payment field of the catalog, in order
+//! (`kiosk_field`: the keypad the field's regex calls for, its mask — +7 for a mobile
+//! number —, label, hint, and a live check with the shared matcher) → check with
+//! processing → insert cash (`kiosk_cash`: the totals, and the most the terminal can
+//! still take and why, follow each stacked bill) → pay → receipt with every field.
+//!
+//! Back and Cancel lead out of every step until cash is in; from then on only Pay. After
+//! `--kiosk-idle-s` without a touch the kiosk goes to its attract screen; with cash
+//! inserted it pays instead: money is never left behind.
 //!
 //! The page never adds cash: kiosk-shell reports each stacked bill to the agent with its
 //! own credential; the page only enables the validator (up to what the agent says the
@@ -14,21 +17,19 @@ use std::time::Duration;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use shared::fields::{Field, FieldSet, Keypad, MAX_VALUE_CHARS, keypad};
-use shared::money::Kopecks;
+use shared::fields::FieldSet;
 use shared::wire::agent::{CatalogProvider, CheckAnswer, Extra};
 
 use super::bridge::Bridge;
+use super::kiosk_cash::{CashScreen, cash_in, taking_a_bill};
+use super::kiosk_field::{FieldScreen, Notes, field_label, phone_mask, shown};
+use super::kiosk_start::{AttractScreen, StartScreen};
 use super::texts::texts;
-use crate::agent::model::{KioskState, Receipt, SessionView};
+use crate::agent::model::{KioskState, KioskTiming, Receipt, SessionView};
 use crate::ui::rub;
 
-/// Seconds without a touch before the kiosk goes back to the start (paying first if cash is in).
-pub const IDLE_SECONDS: u32 = 90;
 /// How often the start screen asks whether the terminal is blocked or serving again.
 const START_REFRESH_SECONDS: u32 = 10;
-/// Banknotes the simulator's panel offers, in roubles.
-const SIMULATED_BILLS_RUB: [i64; 5] = [50, 100, 500, 1000, 5000];
 
 #[cfg(feature = "ssr")]
 fn agent_state() -> Result<crate::agent::server::AgentState, ServerFnError> {
@@ -128,11 +129,25 @@ pub async fn kiosk_pay(session_id: i64) -> Result<Receipt, ServerFnError> {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Screen {
+    /// Nobody has touched the kiosk for a while: a touch anywhere starts.
+    Attract,
+    /// What to pay for.
     Start,
     /// One payment field of the provider; which one is `step`.
     Field,
     Cash,
     Receipt,
+}
+
+/// Where the customer goes from the cash screen while no cash is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Leave {
+    /// The last field, its value kept.
+    Back,
+    /// The start, everything dropped.
+    Cancel,
+    /// The attract screen: the customer walked away.
+    Idle,
 }
 
 /// The values typed on the field screens, split as the API takes them: the first field
@@ -162,23 +177,44 @@ pub fn KioskPage() -> impl IntoView {
     // One value per field of the provider, in its order; `step` is the field on screen.
     let values = RwSignal::new(Vec::<String>::new());
     let step = RwSignal::new(0usize);
-    let message = RwSignal::new(None::<String>);
+    let notes = Notes::new();
+    let message = notes.message;
     let session = RwSignal::new(None::<SessionView>);
     let receipt = RwSignal::new(None::<Receipt>);
     let busy = RwSignal::new(false);
     let idle = RwSignal::new(0u32);
+    // Bumped whenever the customer leaves a step: the answer to a request made on an
+    // earlier step (a check still running when Back was pressed) is dropped.
+    let flow = RwSignal::new(0u32);
+    // The session left by Back or Cancel before any cash: a banknote stacked at the
+    // last moment brings the customer back to it, where only Pay leads on.
+    let left = RwSignal::new(None::<i64>);
     let bridge = Bridge::new();
 
-    let reset = move || {
-        screen.set(Screen::Start);
+    let loaded = move || state.get_untracked().and_then(Result::ok);
+    let idle_s = move || loaded().map_or(KioskTiming::DEFAULT_IDLE_S, |k| k.idle_s);
+    let restart = move |to: Screen| {
+        // Money is never left on a screen: with cash in and no receipt yet, only Pay
+        // (or the idle timeout, which pays) leaves the cash screen.
+        if cash_in(&session.get_untracked()) && receipt.get_untracked().is_none() {
+            return;
+        }
+        flow.update(|f| *f = f.wrapping_add(1));
         provider.set(None);
         field_set.set(None);
         values.set(Vec::new());
         step.set(0);
-        message.set(None);
+        notes.clear();
         session.set(None);
         receipt.set(None);
         busy.set(false);
+        // A blocked terminal keeps its notice on the first screen instead.
+        let blocked = loaded().is_some_and(|k| k.status.blocked);
+        screen.set(if to == Screen::Attract && blocked {
+            Screen::Start
+        } else {
+            to
+        });
         state.refetch();
     };
     let pay = move || {
@@ -203,36 +239,71 @@ pub fn KioskPage() -> impl IntoView {
             busy.set(false);
         });
     };
+    // Back, Cancel or the idle timeout on the cash screen: only while no cash is in and
+    // no banknote is on its way, and only after the agent confirms that the session is
+    // still empty (a note may have been stacked a moment ago).
+    let leave_cash = move |to: Leave| {
+        let Some(open) = session.get_untracked() else {
+            return;
+        };
+        if open.cash.is_positive() || taking_a_bill(&bridge) || busy.get_untracked() {
+            return;
+        }
+        busy.set(true);
+        if bridge.present.get_untracked() {
+            bridge.disable();
+        }
+        let at = flow.get_untracked();
+        spawn_local(async move {
+            let now = kiosk_session(open.session_id).await;
+            busy.set(false);
+            if flow.get_untracked() != at {
+                return;
+            }
+            if let Ok(now) = &now
+                && now.cash.is_positive()
+            {
+                session.set(Some(now.clone()));
+                return;
+            }
+            left.set(Some(open.session_id));
+            session.set(None);
+            match to {
+                Leave::Back => {
+                    flow.update(|f| *f = f.wrapping_add(1));
+                    screen.set(Screen::Field);
+                }
+                Leave::Cancel => restart(Screen::Start),
+                Leave::Idle => restart(Screen::Attract),
+            }
+        });
+    };
     // The idle clock runs in the browser only (effects do not run on the server).
     Effect::new(move |_| {
         set_interval(
             move || {
                 idle.update(|s| *s += 1);
-                // At rest, the start screen follows the terminal's state: a block (no
+                let now = screen.get_untracked();
+                // At rest, the first screens follow the terminal's state: a block (no
                 // contract yet, no funds, a validator fault) lifts on screen within seconds.
-                if screen.get_untracked() == Screen::Start
+                if matches!(now, Screen::Start | Screen::Attract)
                     && idle.get_untracked().is_multiple_of(START_REFRESH_SECONDS)
                 {
                     state.refetch();
                 }
                 // On the cash screen the totals follow what kiosk-shell has reported.
-                if screen.get_untracked() == Screen::Cash && bridge.present.get_untracked() {
+                if now == Screen::Cash && bridge.present.get_untracked() {
                     refresh(session);
                 }
-                if idle.get_untracked() < IDLE_SECONDS || busy.get_untracked() {
+                if idle.get_untracked() < idle_s() || busy.get_untracked() {
                     return;
                 }
                 idle.set(0);
-                match screen.get_untracked() {
-                    Screen::Start => state.refetch(),
-                    Screen::Cash
-                        if session
-                            .get_untracked()
-                            .is_some_and(|s| s.cash.is_positive()) =>
-                    {
-                        pay()
-                    }
-                    _ => reset(),
+                match now {
+                    Screen::Attract => {}
+                    Screen::Cash if cash_in(&session.get_untracked()) => pay(),
+                    Screen::Cash => leave_cash(Leave::Idle),
+                    Screen::Start | Screen::Field | Screen::Receipt => restart(Screen::Attract),
                 }
             },
             Duration::from_secs(1),
@@ -267,7 +338,23 @@ pub fn KioskPage() -> impl IntoView {
         }
         bridge.bills.set(Vec::new());
         idle.set(0);
-        refresh(session);
+        if screen.get_untracked() == Screen::Cash {
+            refresh(session);
+        } else if let Some(id) = left.get_untracked() {
+            // A note stacked just as the customer left: back to its session.
+            spawn_local(async move {
+                if let Ok(view) = kiosk_session(id).await
+                    && view.cash.is_positive()
+                    && view.status == "open"
+                {
+                    flow.update(|f| *f = f.wrapping_add(1));
+                    left.set(None);
+                    busy.set(false);
+                    session.set(Some(view));
+                    screen.set(Screen::Cash);
+                }
+            });
+        }
     });
 
     let choose = move |p: CatalogProvider| {
@@ -275,14 +362,17 @@ pub fn KioskPage() -> impl IntoView {
         values.set(vec![String::new(); p.fields.len()]);
         step.set(0);
         provider.set(Some(p));
-        message.set(None);
+        notes.clear();
         screen.set(Screen::Field);
     };
-    // Back: the previous field, or the start from the first one.
+    // Back: the previous field, or the providers from the first one; a check still
+    // running is dropped.
     let back = move || {
-        message.set(None);
+        flow.update(|f| *f = f.wrapping_add(1));
+        busy.set(false);
+        notes.clear();
         match step.get_untracked() {
-            0 => reset(),
+            0 => restart(Screen::Start),
             n => step.set(n - 1),
         }
     };
@@ -291,7 +381,7 @@ pub fn KioskPage() -> impl IntoView {
         let Some(p) = provider.get_untracked() else {
             return;
         };
-        message.set(None);
+        notes.clear();
         if step.get_untracked() + 1 < p.fields.len() {
             step.update(|s| *s += 1);
             return;
@@ -300,49 +390,73 @@ pub fn KioskPage() -> impl IntoView {
         let extra = serde_json::to_string(&extra).unwrap_or_else(|_| "{}".to_owned());
         busy.set(true);
         message.set(Some(t.checking.to_owned()));
+        let at = flow.get_untracked();
+        let current = move || flow.get_untracked() == at;
         spawn_local(async move {
-            match kiosk_check(p.provider_id, account.clone(), extra.clone()).await {
+            let refused = match kiosk_check(p.provider_id, account.clone(), extra.clone()).await {
+                Ok(_) if !current() => None,
                 Ok(answer) => match t.check(answer.result) {
                     None => match kiosk_open(p.provider_id, account, extra).await {
-                        Ok(s) => {
+                        Ok(s) if current() => {
                             session.set(Some(s));
                             message.set(None);
                             screen.set(Screen::Cash);
+                            None
                         }
-                        Err(e) => message.set(Some(format!("{}: {e}", t.failed))),
+                        Ok(_) => None,
+                        Err(e) => Some(format!("{}: {e}", t.failed)),
                     },
-                    Some(words) => message.set(Some(words.to_owned())),
+                    Some(words) => Some(words.to_owned()),
                 },
                 Err(e) if e.to_string().contains(VALUES_REFUSED) => {
-                    message.set(Some(t.values_refused.to_owned()))
+                    Some(t.values_refused.to_owned())
                 }
-                Err(_) => message.set(Some(t.check_unavailable.to_owned())),
+                Err(_) => Some(t.check_unavailable.to_owned()),
+            };
+            if current() {
+                busy.set(false);
+                if let Some(why) = refused {
+                    message.set(None);
+                    notes.refusal.set(Some(why));
+                }
             }
-            busy.set(false);
         });
     };
+    let start = move || {
+        idle.set(0);
+        screen.set(Screen::Start);
+    };
+    // The language switch reloads the page: never while cash is in or a payment runs.
+    let may_switch =
+        move || screen.get() != Screen::Cash || !(cash_in(&session.get()) || busy.get());
 
     view! {
         <div class="kiosk" on:click=move |_| idle.set(0)>
             <header class="kiosk-top">
                 <h1>{t.kiosk_title}</h1>
-                {move || {
+                {move || may_switch().then(|| {
                     let other = crate::ui::i18n::use_lang().other();
                     view! {
-                        <a class="kiosk-lang" rel="external" href=format!("/lang?to={}&back=/kiosk", other.code())>
+                        <a class="kiosk-lang" id="kiosk-lang" rel="external" href=format!("/lang?to={}&back=/kiosk", other.code())>
                             {other.t().language_name}
                         </a>
                     }
-                }}
+                })}
             </header>
             <Transition fallback=|| ()>
                 {move || state.get().map(|result| match result {
                     Err(e) => view! { <p class="kiosk-message error">{format!("{}: {e}", t.failed)}</p> }.into_any(),
                     Ok(kiosk) => match screen.get() {
-                        Screen::Start => view! { <StartScreen kiosk choose/> }.into_any(),
-                        Screen::Field => view! { <FieldScreen provider field_set values step message busy back next/> }.into_any(),
-                        Screen::Cash => view! { <CashScreen session message busy dev_mode=kiosk.dev_mode bridge pay/> }.into_any(),
-                        Screen::Receipt => view! { <ReceiptScreen receipt provider done=reset/> }.into_any(),
+                        Screen::Attract => view! { <AttractScreen kiosk start/> }.into_any(),
+                        Screen::Start => view! { <StartScreen kiosk choose cancel=move || restart(Screen::Attract)/> }.into_any(),
+                        Screen::Field => view! {
+                            <FieldScreen provider field_set values step notes busy back cancel=move || restart(Screen::Start) next/>
+                        }.into_any(),
+                        Screen::Cash => view! {
+                            <CashScreen session message busy dev_mode=kiosk.dev_mode bridge pay
+                                        back=move || leave_cash(Leave::Back) cancel=move || leave_cash(Leave::Cancel)/>
+                        }.into_any(),
+                        Screen::Receipt => view! { <ReceiptScreen receipt provider done=move || restart(Screen::Start)/> }.into_any(),
                     },
                 })}
             </Transition>
@@ -350,8 +464,9 @@ pub fn KioskPage() -> impl IntoView {
     }
 }
 
-/// Every payment field of a receipt, labelled and masked as the provider's catalog entry
-/// says, in its order; a field the catalog no longer has is shown by its name.
+/// Every payment field of a receipt, labelled and masked as on its screen (a mobile
+/// number through +7), in the catalog's order; a field the catalog no longer has is
+/// shown by its name.
 fn receipt_fields(
     receipt: &Receipt,
     provider: Option<&CatalogProvider>,
@@ -360,6 +475,7 @@ fn receipt_fields(
 ) -> AnyView {
     let mut rows: Vec<(String, String, String)> = Vec::new();
     let known = provider.map(|p| p.fields.as_slice()).unwrap_or_default();
+    let set = provider.and_then(|p| FieldSet::compile(&p.fields).ok());
     let value_of = |name: &str| {
         if name == shared::fields::ACCOUNT {
             Some(receipt.account.clone())
@@ -368,11 +484,16 @@ fn receipt_fields(
         }
     };
     for field in known {
-        if let Some(value) = value_of(&field.name) {
+        if let (Some(value), Some(p)) = (value_of(&field.name), provider) {
             rows.push((
                 field.name.clone(),
-                field.label_for(lang).to_owned(),
-                field.masked(&value),
+                field_label(
+                    field,
+                    lang,
+                    phone_mask(p, set.as_ref(), field).is_some(),
+                    texts(),
+                ),
+                shown(p, set.as_ref(), field, &value),
             ));
         }
     }
@@ -411,357 +532,6 @@ fn refresh(session: RwSignal<Option<SessionView>>) {
             session.set(Some(view));
         }
     });
-}
-
-#[component]
-fn StartScreen(
-    kiosk: KioskState,
-    choose: impl Fn(CatalogProvider) + Copy + Send + Sync + 'static,
-) -> impl IntoView {
-    let t = texts();
-    if kiosk.status.blocked {
-        let reasons = kiosk
-            .status
-            .blocked_reasons
-            .iter()
-            .map(|r| view! { <li>{t.blocked(r)}</li> })
-            .collect_view();
-        return view! {
-            <section class="kiosk-blocked" role="alert" id="kiosk-blocked">
-                <h2>{t.blocked_title}</h2>
-                <ul>{reasons}</ul>
-            </section>
-        }
-        .into_any();
-    }
-    let mut kinds: Vec<String> = kiosk
-        .providers
-        .iter()
-        .map(|p| p.service_kind.clone())
-        .collect();
-    kinds.sort();
-    kinds.dedup();
-    let groups = kinds
-        .into_iter()
-        .map(|kind| {
-            let buttons = kiosk
-                .providers
-                .iter()
-                .filter(|p| p.service_kind == kind)
-                .cloned()
-                .map(|p| {
-                    let name = p.name.clone();
-                    view! { <button type="button" class="kiosk-tile" on:click=move |_| choose(p.clone())>{name}</button> }
-                })
-                .collect_view();
-            view! {
-                <section class="kiosk-group">
-                    <h3>{t.kind(&kind)}</h3>
-                    <div class="kiosk-tiles">{buttons}</div>
-                </section>
-            }
-        })
-        .collect_view();
-    view! {
-        <h2 class="kiosk-prompt">{t.choose_provider}</h2>
-        {groups}
-    }
-    .into_any()
-}
-
-/// One payment field: its label and hint, the value as its mask shows it, one state line
-/// from the shared matcher, the keypad its regex calls for, Back and Next.
-#[component]
-fn FieldScreen(
-    provider: RwSignal<Option<CatalogProvider>>,
-    field_set: RwSignal<Option<FieldSet>>,
-    values: RwSignal<Vec<String>>,
-    step: RwSignal<usize>,
-    message: RwSignal<Option<String>>,
-    busy: RwSignal<bool>,
-    back: impl Fn() + Copy + Send + Sync + 'static,
-    next: impl Fn() + Copy + Send + Sync + 'static,
-) -> impl IntoView {
-    let t = texts();
-    let lang = crate::ui::i18n::use_lang().code();
-    let field = move || {
-        provider
-            .get()
-            .and_then(|p| p.fields.get(step.get()).cloned())
-    };
-    let value = move || values.get().get(step.get()).cloned().unwrap_or_default();
-    let valid = move || {
-        field().is_some_and(|f| {
-            field_set.with(|set| {
-                set.as_ref()
-                    .is_some_and(|set| set.matches(&f.name, &value()))
-            })
-        })
-    };
-    let state_line = move || match field() {
-        _ if valid() => t.field_ok,
-        Some(f) if keypad(&f) == Keypad::Options => t.field_choose,
-        _ => t.field_bad,
-    };
-    let heading = move || {
-        provider.get().map(|p| {
-            format!(
-                "{} · {} {} {} {}",
-                p.name,
-                t.step,
-                step.get() + 1,
-                t.step_of,
-                p.fields.len()
-            )
-        })
-    };
-    view! {
-        <h2 class="kiosk-prompt" id="kiosk-step">{heading}</h2>
-        {move || field().map(|f| {
-            let label = f.label_for(lang).to_owned();
-            let hint = f.hint.clone();
-            let pad = keypad(&f);
-            let shown = {
-                let f = f.clone();
-                move || f.masked(&value())
-            };
-            view! {
-                <label class="kiosk-field-label" for="kiosk-value" id="kiosk-label">{label}</label>
-                <output class="kiosk-account" id="kiosk-value" data-keypad=format!("{pad:?}").to_lowercase() aria-live="polite">
-                    {shown}
-                </output>
-                {hint.map(|h| view! { <p class="hint kiosk-hint" id="kiosk-hint">{h}</p> })}
-                <p class=move || if valid() { "ok kiosk-state" } else { "hint kiosk-state" } id="kiosk-value-state" role="status">{state_line}</p>
-                // The keypad beside the actions: a 1280×800 kiosk shows both without scrolling.
-                <div class="kiosk-field-body">
-                    {match pad {
-                        Keypad::Options => view! { <OptionButtons field=f values step message/> }.into_any(),
-                        Keypad::Digits => view! { <DigitKeypad values step message/> }.into_any(),
-                        Keypad::Text => view! { <TextKeyboard values step message/> }.into_any(),
-                    }}
-                    <div class="kiosk-field-side">
-                        <p class="kiosk-message" role="status" id="kiosk-message">{move || message.get()}</p>
-                        <div class="kiosk-actions">
-                            <button type="button" class="kiosk-secondary" id="kiosk-back" on:click=move |_| back()>{t.back}</button>
-                            <button type="button" class="kiosk-primary" id="kiosk-next" disabled=move || !valid() || busy.get() on:click=move |_| next()>
-                                {t.next}
-                            </button>
-                        </div>
-                    </div>
-                </div>
-            }
-        })}
-    }
-}
-
-/// Changes the value of the field on screen (at most [`MAX_VALUE_CHARS`] characters).
-fn edit(values: RwSignal<Vec<String>>, step: RwSignal<usize>, change: impl FnOnce(&mut String)) {
-    let at = step.get_untracked();
-    values.update(|all| {
-        if let Some(value) = all.get_mut(at) {
-            change(value);
-            if value.chars().count() > MAX_VALUE_CHARS {
-                value.pop();
-            }
-        }
-    });
-}
-
-/// Digits only: the field's regex allows nothing else.
-#[component]
-fn DigitKeypad(
-    values: RwSignal<Vec<String>>,
-    step: RwSignal<usize>,
-    message: RwSignal<Option<String>>,
-) -> impl IntoView {
-    let t = texts();
-    let press = move |key: &'static str| {
-        message.set(None);
-        edit(values, step, |v| v.push_str(key));
-    };
-    let keys = ["1", "2", "3", "4", "5", "6", "7", "8", "9"]
-        .into_iter()
-        .map(
-            |k| view! { <button type="button" class="key" on:click=move |_| press(k)>{k}</button> },
-        )
-        .collect_view();
-    view! {
-        <div class="keypad" role="group">
-            {keys}
-            <button type="button" class="key" on:click=move |_| edit(values, step, |v| { v.pop(); })>{t.erase}</button>
-            <button type="button" class="key" on:click=move |_| press("0")>"0"</button>
-            <button type="button" class="key" on:click=move |_| edit(values, step, String::clear)>{t.clear}</button>
-        </div>
-    }
-}
-
-/// Letters of the page's language (Russian, or Latin in English) and digits.
-#[component]
-fn TextKeyboard(
-    values: RwSignal<Vec<String>>,
-    step: RwSignal<usize>,
-    message: RwSignal<Option<String>>,
-) -> impl IntoView {
-    let t = texts();
-    let press = move |key: char| {
-        message.set(None);
-        edit(values, step, |v| v.push(key));
-    };
-    let row = move |keys: &'static str| {
-        let buttons = keys
-            .chars()
-            .map(|k| view! { <button type="button" class="key" data-key=k.to_string() on:click=move |_| press(k)>{k.to_string()}</button> })
-            .collect_view();
-        view! { <div class="keyboard-row">{buttons}</div> }
-    };
-    let rows = std::iter::once("1234567890")
-        .chain(t.letter_rows.iter().copied())
-        .map(row)
-        .collect_view();
-    view! {
-        <div class="keyboard" role="group">
-            {rows}
-            <div class="keyboard-row">
-                <button type="button" class="key" data-key="-" on:click=move |_| press('-')>"-"</button>
-                <button type="button" class="key wide" data-key=" " on:click=move |_| press(' ')>{t.space}</button>
-                <button type="button" class="key" on:click=move |_| edit(values, step, |v| { v.pop(); })>{t.erase}</button>
-                <button type="button" class="key wide" on:click=move |_| edit(values, step, String::clear)>{t.clear}</button>
-            </div>
-        </div>
-    }
-}
-
-/// A fixed list: one button per option, no typing.
-#[component]
-fn OptionButtons(
-    field: Field,
-    values: RwSignal<Vec<String>>,
-    step: RwSignal<usize>,
-    message: RwSignal<Option<String>>,
-) -> impl IntoView {
-    let buttons = field
-        .options
-        .into_iter()
-        .map(|option| {
-            let chosen = {
-                let option = option.clone();
-                Signal::derive(move || values.get().get(step.get()) == Some(&option))
-            };
-            let pick = {
-                let option = option.clone();
-                move |_| {
-                    message.set(None);
-                    let option = option.clone();
-                    edit(values, step, move |v| *v = option);
-                }
-            };
-            view! {
-                <button type="button" class=move || if chosen.get() { "kiosk-tile kiosk-option chosen" } else { "kiosk-tile kiosk-option" }
-                        aria-pressed=move || chosen.get().to_string() on:click=pick>
-                    {option}
-                </button>
-            }
-        })
-        .collect_view();
-    view! { <div class="kiosk-tiles kiosk-options" role="group">{buttons}</div> }
-}
-
-#[component]
-fn CashScreen(
-    session: RwSignal<Option<SessionView>>,
-    message: RwSignal<Option<String>>,
-    busy: RwSignal<bool>,
-    dev_mode: bool,
-    bridge: Bridge,
-    pay: impl Fn() + Copy + Send + Sync + 'static,
-) -> impl IntoView {
-    let t = texts();
-    let validator_line = move || {
-        bridge.present.get().then(|| {
-            let words = match bridge.validator.get() {
-                Some(v) => t.validator_words(&v.state, &v.detail),
-                None => t.validator_offline,
-            };
-            let state = bridge
-                .validator
-                .get()
-                .map(|v| v.state)
-                .unwrap_or_else(|| "offline".into());
-            view! {
-                <p class=format!("kiosk-validator {state}") id="kiosk-validator" role="status">
-                    {format!("{}: {words}", t.validator)}
-                </p>
-            }
-        })
-    };
-    let simulator = move || {
-        bridge.validator.get().filter(|v| v.simulator).map(|_| {
-            let buttons = SIMULATED_BILLS_RUB
-                .into_iter()
-                .map(|r| view! {
-                    <button type="button" class="sim-bill" on:click=move |_| bridge.simulate(&format!("insert-rub {r}"))>
-                        {format!("{r} ₽")}
-                    </button>
-                })
-                .collect_view();
-            view! {
-                <section class="kiosk-sim" aria-label=t.simulator_title id="kiosk-simulator">
-                    <h3>{t.simulator_title}</h3>
-                    <p class="hint">{t.simulator_hint}</p>
-                    <div class="kiosk-tiles">{buttons}</div>
-                </section>
-            }
-        })
-    };
-    let figure = move |pick: fn(&SessionView) -> Kopecks| {
-        move || session.get().map(|s| rub(pick(&s))).unwrap_or_default()
-    };
-    let enough = move || {
-        session
-            .get()
-            .is_some_and(|s| s.amount.is_positive() && s.amount >= s.min_amount)
-    };
-    // Without kiosk-shell there is no cash at all: say how to get the simulator.
-    let panel = (dev_mode && !bridge.present.get_untracked()).then(|| {
-        view! {
-            <section class="kiosk-sim" aria-label=t.simulate id="kiosk-no-validator">
-                <h3>{t.simulate}</h3>
-                <p class="hint">{t.simulate_hint}</p>
-            </section>
-        }
-    });
-    view! {
-        <h2 class="kiosk-prompt">{t.insert_cash}</h2>
-        <p class="kiosk-limits">
-            {move || session.get().map(|s| format!("{} · {}: {} — {}", s.provider_name, t.limits, rub(s.min_amount), rub(s.max_amount)))}
-        </p>
-        // The most the validator takes now: the provider's maximum and the agent's deposit
-        // less the payments still on their way, after fees; the agent's figure, renewed
-        // after every bill.
-        <p class="kiosk-acceptable" id="kiosk-acceptable" role="status">
-            {move || session.get().map(|s| {
-                if s.acceptable.is_positive() || s.cash.is_positive() {
-                    format!("{}: {}", t.acceptable, rub(s.acceptable))
-                } else {
-                    t.acceptable_none.to_owned()
-                }
-            })}
-        </p>
-        <dl class="kiosk-totals">
-            <dt>{t.accepted}</dt><dd id="kiosk-cash">{figure(|s| s.cash)}</dd>
-            <dt>{t.fee}</dt><dd id="kiosk-fee">{figure(|s| s.agent_fee)}</dd>
-            <dt>{t.to_credit}</dt><dd id="kiosk-amount">{figure(|s| s.amount)}</dd>
-        </dl>
-        {validator_line}
-        {panel}
-        {simulator}
-        <p class="kiosk-message" role="status">{move || message.get()}</p>
-        <div class="kiosk-actions">
-            <button type="button" class="kiosk-primary" id="kiosk-pay" disabled=move || !enough() || busy.get() on:click=move |_| pay()>
-                {move || if enough() { t.pay } else { t.minimum_not_reached }}
-            </button>
-        </div>
-    }
 }
 
 /// The receipt's head: who took the cash and how to reach them; unset settings are left off.

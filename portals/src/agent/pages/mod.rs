@@ -6,7 +6,11 @@ pub mod cashbox;
 pub mod cashbox_texts;
 pub mod dashboard;
 pub mod kiosk;
+pub mod kiosk_cash;
+pub mod kiosk_field;
+pub mod kiosk_start;
 pub mod operator;
+pub mod phone_mask;
 pub mod texts;
 
 use leptos::prelude::*;

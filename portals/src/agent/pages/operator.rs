@@ -70,7 +70,7 @@ pub fn StatusPanel() -> impl IntoView {
                             </dl>
                         }.into_any()
                     }
-                    Err(e) => view! { <p class="error">{format!("{}: {e}", t.failed)}</p> }.into_any(),
+                    Err(e) => view! { <p class="error">{crate::ui::staff::refusal::failure_text(t.failed, &e)}</p> }.into_any(),
                 })}
             </Transition>
             <ActionForm action=sync>
@@ -115,7 +115,8 @@ pub async fn save_contract(
         login: login.trim().to_owned(),
         password,
     };
-    match admin::set_contract(&agent_state()?, contract).await {
+    let by = crate::ui::server_fn::signed_in_login();
+    match admin::set_contract(&agent_state()?, contract, &by).await {
         Ok(()) => Ok(None),
         Err(shared::error::ApiError::Validation { fields }) => Ok(Some(
             fields
@@ -172,7 +173,7 @@ pub fn ContractPage() -> impl IntoView {
             {move || save.value().get().map(|outcome| match outcome {
                 Ok(None) => view! { <p class="ok" role="status">{t.op_contract_saved}</p> }.into_any(),
                 Ok(Some(why)) => view! { <p class="error" role="alert">{why}</p> }.into_any(),
-                Err(e) => view! { <p class="error" role="alert">{format!("{}: {e}", t.failed)}</p> }.into_any(),
+                Err(e) => view! { <p class="error" role="alert">{crate::ui::staff::refusal::failure_text(t.failed, &e)}</p> }.into_any(),
             })}
         </section>
     }
@@ -194,12 +195,25 @@ pub struct PaymentLine {
     pub last: String,
 }
 
+/// Payments on one page of the list: enough to scan, few enough to read.
+pub const PAGE_ROWS: i64 = 50;
+
+/// One page of the list (older than `before`, an id; the newest when empty), and the id
+/// the next page starts before when older payments follow.
 #[server(prefix = "/ui", endpoint = "agent/payments")]
-pub async fn load_payments() -> Result<Vec<PaymentLine>, ServerFnError> {
-    let rows = crate::agent::server::store::payments(&agent_state()?.pool, None, 500)
-        .await
-        .map_err(failed)?;
-    Ok(rows
+pub async fn load_payments(
+    before: String,
+) -> Result<(Vec<PaymentLine>, Option<i64>), ServerFnError> {
+    let before = before.trim().parse().ok();
+    // One more than a page: whether an older page exists.
+    let mut rows =
+        crate::agent::server::store::payments(&agent_state()?.pool, None, before, PAGE_ROWS + 1)
+            .await
+            .map_err(failed)?;
+    let more = rows.len() as i64 > PAGE_ROWS;
+    rows.truncate(PAGE_ROWS as usize);
+    let next = rows.last().filter(|_| more).map(|p| p.id);
+    let lines = rows
         .into_iter()
         .map(|p| PaymentLine {
             last: p
@@ -218,20 +232,26 @@ pub async fn load_payments() -> Result<Vec<PaymentLine>, ServerFnError> {
             result: p.result,
             attempts: p.attempts,
         })
-        .collect())
+        .collect();
+    Ok((lines, next))
 }
 
 #[component]
 pub fn PaymentsPage() -> impl IntoView {
     let t = texts();
-    let rows = Resource::new(|| (), |_| load_payments());
+    let query = leptos_router::hooks::use_query_map();
+    let before = move || query.read().get("before").unwrap_or_default();
+    let rows = Resource::new(before, load_payments);
     view! {
         <h1>{t.op_payments_title}</h1>
         <section class="card">
             <Transition fallback=|| ()>
                 {move || rows.get().map(|result| match result {
-                    Ok(rows) if rows.is_empty() => view! { <p class="empty-state">{t.op_no_payments}</p> }.into_any(),
-                    Ok(rows) => {
+                    Ok((rows, _)) if rows.is_empty() => view! { <p class="empty-state">{t.op_no_payments}</p> }.into_any(),
+                    Ok((rows, next)) => {
+                        // Whole page loads (rel="external"), as processing's payment list.
+                        let next = next.map(|id| format!("?before={id}"));
+                        let first = (!before().is_empty()).then_some("?");
                         let body = rows.into_iter().map(|p| {
                             let badge = match p.status.as_str() {
                                 "completed" => "badge badge-active",
@@ -267,9 +287,13 @@ pub fn PaymentsPage() -> impl IntoView {
                                 </tr></thead>
                                 <tbody>{body}</tbody>
                             </table>
+                            <nav class="pager" aria-label=t.op_payments_title>
+                                {first.map(|href| view! { <a id="first-page" rel="external" href=href>{t.op_first_page}</a> })}
+                                {next.map(|href| view! { <a id="next-page" rel="external" href=href>{t.op_next_page}</a> })}
+                            </nav>
                         }.into_any()
                     }
-                    Err(e) => view! { <p class="error">{format!("{}: {e}", t.failed)}</p> }.into_any(),
+                    Err(e) => view! { <p class="error">{crate::ui::staff::refusal::failure_text(t.failed, &e)}</p> }.into_any(),
                 })}
             </Transition>
         </section>
@@ -312,10 +336,11 @@ pub async fn save_fee(
     if rule.validate().is_err() {
         return Ok(false);
     }
-    crate::agent::server::store::set_fee_rule(&agent_state()?.pool, &rule)
+    let by = crate::ui::server_fn::signed_in_login();
+    crate::agent::server::store::set_fee_rule(&agent_state()?.pool, &rule, &by)
         .await
         .map_err(failed)?;
-    tracing::info!(?rule, "agent fee changed from the portal");
+    tracing::info!(?rule, by, "agent fee changed from the portal");
     Ok(true)
 }
 
@@ -350,7 +375,7 @@ pub fn FeePage() -> impl IntoView {
                             })}
                         </ActionForm>
                     }.into_any(),
-                    Err(e) => view! { <p class="error">{format!("{}: {e}", t.failed)}</p> }.into_any(),
+                    Err(e) => view! { <p class="error">{crate::ui::staff::refusal::failure_text(t.failed, &e)}</p> }.into_any(),
                 })}
             </Transition>
         </section>

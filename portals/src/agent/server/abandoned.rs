@@ -1,7 +1,7 @@
 //! Sessions whose page went away with cash in them (a reload, a closed browser, a power
 //! cut): never left `open` silently. The kiosk page pays an idle session itself after
-//! [`crate::agent::pages::kiosk::IDLE_SECONDS`]; a session still open with cash long after
-//! that has no page left to pay it. The sweep — at start and every minute — closes such a
+//! `--kiosk-idle-s` ([`crate::agent::model::KioskTiming`], at most 10 minutes); a
+//! session still open with cash long after that has no page left to pay it. The sweep — at start and every minute — closes such a
 //! session for the kiosk (no more bills, no pay) and lists its cash as unresolved, with a
 //! claim code, for the operator to pay again or refund.
 

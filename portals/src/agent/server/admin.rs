@@ -4,10 +4,11 @@
 
 use std::collections::BTreeMap;
 
-use axum::Json;
 use axum::extract::{Query, State};
 use axum::response::IntoResponse;
+use axum::{Extension, Json};
 use serde::Deserialize;
+use shared::auth::Principal;
 use shared::error::ApiError;
 use shared::extract::JsonBody;
 use shared::fee::FeeRule;
@@ -22,8 +23,12 @@ fn db(e: sqlx::Error) -> ApiError {
 }
 
 /// Checks the contract against processing (a balance request) and saves it only if
-/// processing accepts it; then syncs the catalog and balance at once.
-pub async fn set_contract(state: &AgentState, contract: Contract) -> Result<(), ApiError> {
+/// processing accepts it (audited with `by`); then syncs the catalog and balance at once.
+pub async fn set_contract(
+    state: &AgentState,
+    contract: Contract,
+    by: &str,
+) -> Result<(), ApiError> {
     let mut fields = BTreeMap::new();
     let url = contract.processing_url.trim();
     if !(url.starts_with("http://") || url.starts_with("https://")) {
@@ -46,7 +51,7 @@ pub async fn set_contract(state: &AgentState, contract: Contract) -> Result<(), 
     }
     match processing::balance(&state.client, &contract).await {
         Ok(balance) => {
-            store::save_contract(&state.pool, &contract)
+            store::save_contract(&state.pool, &contract, by)
                 .await
                 .map_err(db)?;
             sync::remember_balance(state, &balance).await;
@@ -75,9 +80,10 @@ pub async fn set_contract(state: &AgentState, contract: Contract) -> Result<(), 
 
 async fn put_contract(
     State(state): State<AgentState>,
+    Extension(principal): Extension<Principal>,
     JsonBody(contract): JsonBody<Contract>,
 ) -> Result<impl IntoResponse, ApiError> {
-    set_contract(&state, contract).await?;
+    set_contract(&state, contract, &principal.login).await?;
     Ok(Json(sync::status(&state).await.map_err(db)?))
 }
 
@@ -108,21 +114,43 @@ async fn post_sync(State(state): State<AgentState>) -> Result<impl IntoResponse,
     Ok(Json(sync::status(&state).await.map_err(db)?))
 }
 
+/// `GET /payments?status=&before=&limit=`.
 #[derive(Deserialize)]
 struct PaymentFilter {
     status: Option<String>,
+    /// Keyset paging: only payments older than this id (the last of the page before).
+    before: Option<i64>,
+    /// 1 to 500 (the default).
+    limit: Option<i64>,
 }
 
+/// A page of payments, newest first, as a JSON array; when older ones follow, a `Link`
+/// header names the next page (`before=` the last id), as the provider's subscriber list.
 async fn list_payments(
     State(state): State<AgentState>,
     Query(filter): Query<PaymentFilter>,
 ) -> Result<impl IntoResponse, ApiError> {
+    use crate::server::listing::{MAX_PAGE_ROWS, checked_limit, next_link};
     let status = filter.status.as_deref().filter(|s| !s.is_empty());
-    Ok(Json(
-        store::payments(&state.pool, status, 500)
-            .await
-            .map_err(db)?,
-    ))
+    let limit = checked_limit(filter.limit, MAX_PAGE_ROWS)?;
+    // One more than a page: whether an older page exists, without counting them all.
+    let mut rows = store::payments(&state.pool, status, filter.before, limit + 1)
+        .await
+        .map_err(db)?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(usize::try_from(limit).unwrap_or(0));
+    let mut headers = axum::http::HeaderMap::new();
+    if let Some(last) = rows.last().filter(|_| more) {
+        let params = [
+            ("status", status.unwrap_or_default().to_owned()),
+            ("before", last.id.to_string()),
+            ("limit", limit.to_string()),
+        ];
+        if let Some(link) = next_link("/api/admin/v1/payments", &params) {
+            headers.insert(axum::http::header::LINK, link);
+        }
+    }
+    Ok((headers, Json(rows)))
 }
 
 /// Cash the validator stacked that is in no session (docs/agent.md "Unassigned cash").
@@ -138,12 +166,15 @@ async fn get_fee(State(state): State<AgentState>) -> Result<impl IntoResponse, A
 
 async fn put_fee(
     State(state): State<AgentState>,
+    Extension(principal): Extension<Principal>,
     JsonBody(rule): JsonBody<FeeRule>,
 ) -> Result<impl IntoResponse, ApiError> {
     rule.validate()
         .map_err(|e| ApiError::field(e.field(), e.to_string()))?;
-    store::set_fee_rule(&state.pool, &rule).await.map_err(db)?;
-    tracing::info!(?rule, "agent fee changed");
+    store::set_fee_rule(&state.pool, &rule, &principal.login)
+        .await
+        .map_err(db)?;
+    tracing::info!(?rule, by = %principal.login, "agent fee changed");
     Ok(Json(rule))
 }
 

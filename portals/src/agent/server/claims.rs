@@ -21,7 +21,9 @@ use super::store;
 use crate::agent::model::{
     CashOrigin, HistoryEvent, HistoryLine, RepaidWith, Resolution, UnresolvedCash,
 };
+use crate::server::audit::{self, AuditKind, Change};
 use crate::server::clock;
+use crate::server::db::Exec;
 
 /// How many fresh codes are tried when one is taken already.
 const CODE_ATTEMPTS: usize = 8;
@@ -525,6 +527,7 @@ async fn resolve_plain(
     resolution: Resolution,
     reason: Option<&str>,
 ) -> Result<UnresolvedCash, ApiError> {
+    let mut tx = pool.begin().await.map_err(db)?;
     let changed = sqlx::query(
         "UPDATE cash_claims SET resolution = $1, resolved_by = $2, resolved_at = $3, reason = $4
          WHERE code = $5 AND resolution IS NULL",
@@ -534,10 +537,16 @@ async fn resolve_plain(
     .bind(clock::now_text())
     .bind(reason)
     .bind(code)
-    .execute(pool)
+    .execute(&mut *tx)
     .await
     .map_err(db)?
     .rows_affected();
+    if changed == 1 {
+        record_resolution(&mut tx, code, resolution, operator, reason, None)
+            .await
+            .map_err(db)?;
+    }
+    tx.commit().await.map_err(db)?;
     if changed == 1 {
         tracing::info!(
             claim = code,
@@ -548,6 +557,43 @@ async fn resolve_plain(
         );
     }
     settled(pool, code, resolution).await
+}
+
+/// A resolution's audit entry, in the transaction that resolves: the claim with its cash
+/// before (open), and how it was resolved after.
+async fn record_resolution(
+    tx: &mut SqliteConnection,
+    code: &str,
+    resolution: Resolution,
+    operator: &str,
+    reason: Option<&str>,
+    new_payment: Option<(i64, &str)>,
+) -> Result<(), sqlx::Error> {
+    let kind = match resolution {
+        Resolution::Refunded => AuditKind::CashRefunded,
+        Resolution::WrittenOff => AuditKind::CashWrittenOff,
+        Resolution::PaidAgain => AuditKind::CashPaidAgain,
+    };
+    let (cash,): (i64,) = sqlx::query_as("SELECT cash FROM cash_claims WHERE code = $1")
+        .bind(code)
+        .fetch_one(&mut *tx)
+        .await?;
+    let cash = Kopecks::new(cash).to_string();
+    let mut after = serde_json::json!({"cash": cash, "resolution": resolution.as_str()});
+    if let Some(reason) = reason {
+        after["reason"] = reason.into();
+    }
+    if let Some((payment_id, account)) = new_payment {
+        after["payment_id"] = payment_id.into();
+        after["account"] = account.into();
+    }
+    audit::record(
+        Exec::SqliteConn(tx),
+        Change::new(operator, kind, format!("unresolved cash {code}"))
+            .before(&serde_json::json!({"cash": cash, "resolution": null}))
+            .after(&after),
+    )
+    .await
 }
 
 /// The operator's pay-again: the account and fields to pay to, each defaulting to the
@@ -730,6 +776,16 @@ pub async fn pay_again(
         tx.rollback().await.map_err(db)?;
         return settled(&state.pool, code, Resolution::PaidAgain).await;
     }
+    record_resolution(
+        &mut tx,
+        code,
+        Resolution::PaidAgain,
+        operator,
+        None,
+        Some((payment_id, &account)),
+    )
+    .await
+    .map_err(db)?;
     tx.commit().await.map_err(db)?;
     tracing::info!(claim = code, operator, agent_txn_id, %cash, %amount, account, "unresolved cash paid again");
     state.outbox_wake.notify_one();

@@ -15,7 +15,9 @@ use shared::money::Kopecks;
 use sqlx::SqlitePool;
 
 use crate::agent::model::{CashBox, DenominationCount, Encashment};
+use crate::server::audit::{self, AuditKind, Change};
 use crate::server::clock;
+use crate::server::db::Exec;
 
 /// The longest note a collection keeps.
 pub const MAX_NOTE_CHARS: usize = 500;
@@ -198,6 +200,32 @@ pub async fn record(
         .execute(&mut *tx)
         .await
         .map_err(db)?;
+    let (bills, expected, counted): (i64, i64, i64) =
+        sqlx::query_as("SELECT bill_count, expected, counted FROM encashments WHERE id = $1")
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(db)?;
+    audit::record(
+        Exec::SqliteConn(&mut tx),
+        Change::new(
+            operator,
+            AuditKind::CashCollected,
+            format!("encashment {id}"),
+        )
+        .before(&serde_json::json!({
+            "bills": bills,
+            "in_box": Kopecks::new(expected).to_string(),
+        }))
+        .after(&serde_json::json!({
+            "bills": 0,
+            "counted": Kopecks::new(counted).to_string(),
+            "discrepancy": Kopecks::new(counted.saturating_sub(expected)).to_string(),
+            "note": note,
+        })),
+    )
+    .await
+    .map_err(db)?;
     tx.commit().await.map_err(db)?;
     let done = get(pool, id).await?;
     if done.discrepancy == Kopecks::ZERO {

@@ -41,11 +41,17 @@ pub async fn kiosk_state(state: &AgentState) -> Result<KioskState, ApiError> {
             .await
             .map_err(db)?,
     );
+    let providers = catalog.map(|c| c.providers).unwrap_or_default();
+    // The ids collected first: an iterator borrowing `providers` held across the awaits
+    // would make this future not `Send` for every lifetime.
+    let ids: Vec<i64> = providers.iter().map(|p| p.provider_id).collect();
     Ok(KioskState {
+        logos: super::logos::available(&state.logo_dir, ids).await,
         status,
-        providers: catalog.map(|c| c.providers).unwrap_or_default(),
+        providers,
         fee: store::fee_rule(&state.pool).await.map_err(db)?,
         dev_mode: state.dev_mode,
+        idle_s: state.kiosk_timing.idle_s,
     })
 }
 

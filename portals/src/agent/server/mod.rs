@@ -13,6 +13,7 @@ pub mod dashboard;
 pub mod encashment;
 pub mod encashment_xlsx;
 pub mod kiosk;
+pub mod logos;
 pub mod operation_number;
 pub mod outbox;
 pub mod processing;
@@ -59,6 +60,10 @@ pub struct AgentState {
     /// `--kiosk-dev`: the kiosk page, opened without kiosk-shell, says how to get
     /// simulated banknotes (kiosk-shell's simulator); it never adds cash itself.
     pub dev_mode: bool,
+    /// `--kiosk-idle-s`: how long the kiosk page waits for a touch.
+    pub kiosk_timing: crate::agent::model::KioskTiming,
+    /// `DIR/kiosk-logos`: the providers' logos on the kiosk's tiles ([`logos`]).
+    pub logo_dir: std::path::PathBuf,
 }
 
 /// What ages out of the terminal's database: sessions a customer opened and left without
@@ -129,6 +134,8 @@ pub fn parts(context: &RoleContext) -> Result<RoleParts, StartError> {
         validator_fault: Arc::default(),
         outbox_wake: Arc::default(),
         dev_mode: settings.kiosk_dev,
+        kiosk_timing: settings.kiosk_timing,
+        logo_dir: dir.join(logos::LOGO_DIR),
     };
     tokio::spawn(sync::run(state.clone()));
     tokio::spawn(outbox::run(state.clone()));
@@ -144,6 +151,7 @@ pub fn parts(context: &RoleContext) -> Result<RoleParts, StartError> {
         .merge(admin::router(state.clone()))
         .merge(cashbox_api::router(state.clone()))
         .merge(kiosk::router(state.clone()))
+        .merge(logos::router(state.clone()))
         .merge(terminal::router(state.clone()));
     let both = vec![context.admin.clone(), kiosk.clone()];
     let realms = vec![

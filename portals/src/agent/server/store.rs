@@ -6,7 +6,9 @@ use shared::money::Kopecks;
 use sqlx::SqlitePool;
 
 use super::processing::Contract;
+use crate::server::audit::{self, AuditKind, Change, Secret};
 use crate::server::clock;
+use crate::server::db::Exec;
 
 pub async fn contract(pool: &SqlitePool) -> Result<Option<Contract>, sqlx::Error> {
     sqlx::query_as(
@@ -16,7 +18,36 @@ pub async fn contract(pool: &SqlitePool) -> Result<Option<Contract>, sqlx::Error
     .await
 }
 
-pub async fn save_contract(pool: &SqlitePool, contract: &Contract) -> Result<(), sqlx::Error> {
+/// Where the agent reaches processing and as whom, as audit entries show it: the
+/// password only as changed or not.
+#[derive(Debug, Serialize)]
+struct ContractAccess<'a> {
+    processing_url: &'a str,
+    contract_number: &'a str,
+    login: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    password: Option<Secret>,
+}
+
+fn access(c: &Contract, password: Option<Secret>) -> ContractAccess<'_> {
+    ContractAccess {
+        processing_url: &c.processing_url,
+        contract_number: &c.contract_number,
+        login: &c.login,
+        password,
+    }
+}
+
+/// Saves the contract with processing, and its audit entry naming `by` (the password
+/// recorded only as changed), in one transaction.
+pub async fn save_contract(
+    pool: &SqlitePool,
+    contract: &Contract,
+    by: &str,
+) -> Result<(), sqlx::Error> {
+    // Read before the transaction, which starts with its write (SQLite takes the write
+    // lock at once); the agent has one operator's portal, not concurrent writers of it.
+    let before = self::contract(pool).await?;
     let mut tx = pool.begin().await?;
     sqlx::query(
         "INSERT INTO contract (id, processing_url, contract_number, login, password, saved_at) VALUES (1, $1, $2, $3, $4, $5)
@@ -33,6 +64,24 @@ pub async fn save_contract(pool: &SqlitePool, contract: &Contract) -> Result<(),
     sqlx::query("UPDATE sync_state SET etag = NULL WHERE what = 'catalog'")
         .execute(&mut *tx)
         .await?;
+    let change = match &before {
+        None => Some(
+            Change::new(by, AuditKind::ContractCreated, "processing contract")
+                .after(&access(contract, Some(Secret::Issued))),
+        ),
+        Some(before) if before != contract => Some(
+            Change::new(by, AuditKind::CredentialsChanged, "processing contract")
+                .before(&access(before, None))
+                .after(&access(
+                    contract,
+                    Some(Secret::changed(before.password != contract.password)),
+                )),
+        ),
+        Some(_) => None,
+    };
+    if let Some(change) = change {
+        audit::record(Exec::SqliteConn(&mut tx), change).await?;
+    }
     tx.commit().await
 }
 
@@ -97,15 +146,27 @@ pub async fn fee_rule(pool: &SqlitePool) -> Result<FeeRule, sqlx::Error> {
     })
 }
 
-pub async fn set_fee_rule(pool: &SqlitePool, rule: &FeeRule) -> Result<(), sqlx::Error> {
+/// Sets the customer's fee rule with its audit entry naming `by` (none when it stays).
+pub async fn set_fee_rule(pool: &SqlitePool, rule: &FeeRule, by: &str) -> Result<(), sqlx::Error> {
+    let before = fee_rule(pool).await?;
+    let mut tx = pool.begin().await?;
     sqlx::query("UPDATE fee_rule SET percent_bp = $1, fixed = $2, min = $3, max = $4 WHERE id = 1")
         .bind(i64::from(rule.percent_bp))
         .bind(rule.fixed.get())
         .bind(rule.min.get())
         .bind(rule.max.map(Kopecks::get))
-        .execute(pool)
-        .await
-        .map(|_| ())
+        .execute(&mut *tx)
+        .await?;
+    if &before != rule {
+        audit::record(
+            Exec::SqliteConn(&mut tx),
+            Change::new(by, AuditKind::FeeChanged, "customer fee")
+                .before(&audit::Fee::from(&before))
+                .after(&audit::Fee::from(rule)),
+        )
+        .await?;
+    }
+    tx.commit().await
 }
 
 /// A customer's session at the kiosk.
@@ -250,16 +311,21 @@ pub async fn payment_of_session(
         .await
 }
 
+/// Payments newest first, of one status or all, `limit` of them older than `before` (an
+/// id: keyset paging, as processing's payment list — as cheap deep down as at the top,
+/// and a payment arriving meanwhile shifts nothing).
 pub async fn payments(
     pool: &SqlitePool,
     status: Option<&str>,
+    before: Option<i64>,
     limit: i64,
 ) -> Result<Vec<PaymentRow>, sqlx::Error> {
     sqlx::query_as(select_payments!(
-        "WHERE ($1 IS NULL OR status = $1) ORDER BY id DESC LIMIT $2"
+        "WHERE ($1 IS NULL OR status = $1) AND ($3 IS NULL OR id < $3) ORDER BY id DESC LIMIT $2"
     ))
     .bind(status)
     .bind(limit)
+    .bind(before)
     .fetch_all(pool)
     .await
 }

@@ -1,17 +1,17 @@
 //! On the agents page: each agent's status with suspend/resume, and a new password for its
-//! login — each behind a confirmation box, the password shown once.
-//!
-//! The confirmation is a required checkbox in the same form, so it holds before hydration
-//! too (the browser will not submit without it) and the server refuses a request without
-//! it, whoever sends it.
+//! login — each asking first (`ui::confirm::ConfirmButton`: what will happen, then «Да, …»),
+//! the password shown once. The server refuses a request without `confirm=yes`, whoever
+//! sends it.
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::processing::model::{AgentStatus, AgentView, RotatedCredential};
-use crate::ui::credentials::{ConfirmBox, IssuedPassword, IssuedTexts};
+use crate::ui::confirm::{Asked, ConfirmButton};
+use crate::ui::credentials::{IssuedPassword, IssuedTexts};
 use crate::ui::i18n::{Lang, use_lang};
+use crate::ui::staff::refusal::failure_text;
 
 struct Texts {
     status: &'static str,
@@ -20,7 +20,6 @@ struct Texts {
     suspend: &'static str,
     resume: &'static str,
     rotate: &'static str,
-    confirm: &'static str,
     unconfirmed: &'static str,
     rotated_title: &'static str,
     rotated_note: &'static str,
@@ -36,8 +35,7 @@ static RU: Texts = Texts {
     suspend: "Приостановить",
     resume: "Возобновить",
     rotate: "Новый пароль",
-    confirm: "подтверждаю",
-    unconfirmed: "Отметьте «подтверждаю» рядом с кнопкой.",
+    unconfirmed: "Действие не подтверждено: нажмите кнопку и подтвердите.",
     rotated_title: "Новый пароль агента",
     rotated_note: "Пароль показан один раз: передайте его агенту. Прежний пароль уже не действует.",
     login: "Логин",
@@ -52,8 +50,7 @@ static EN: Texts = Texts {
     suspend: "Suspend",
     resume: "Resume",
     rotate: "New password",
-    confirm: "confirm",
-    unconfirmed: "Tick “confirm” beside the button.",
+    unconfirmed: "Not confirmed: press the button and confirm.",
     rotated_title: "The agent's new password",
     rotated_note: "Shown once: hand it to the agent. The old password no longer works.",
     login: "Login",
@@ -85,7 +82,7 @@ pub async fn set_agent_status(
 ) -> Result<LifecycleOutcome, ServerFnError> {
     use super::providers::{processing_state, refusal};
     use crate::processing::server::admin::{self, AgentChanges};
-    if confirm.is_none() {
+    if crate::ui::confirm::require_confirmed(confirm.as_deref()).is_err() {
         return Ok(LifecycleOutcome::Unconfirmed);
     }
     let state = processing_state()?;
@@ -106,7 +103,7 @@ pub async fn rotate_agent_password(
     confirm: Option<String>,
 ) -> Result<LifecycleOutcome, ServerFnError> {
     use super::providers::{processing_state, refusal};
-    if confirm.is_none() {
+    if crate::ui::confirm::require_confirmed(confirm.as_deref()).is_err() {
         return Ok(LifecycleOutcome::Unconfirmed);
     }
     let state = processing_state()?;
@@ -141,22 +138,20 @@ pub fn AgentActions(
     rotate: ServerAction<RotateAgentPassword>,
 ) -> impl IntoView {
     let t = texts();
-    let (to, label) = match agent.status {
-        AgentStatus::Active => (AgentStatus::Suspended, t.suspend),
-        AgentStatus::Suspended => (AgentStatus::Active, t.resume),
+    let (to, label, asked) = match agent.status {
+        AgentStatus::Active => (AgentStatus::Suspended, t.suspend, Asked::SuspendAgent),
+        AgentStatus::Suspended => (AgentStatus::Active, t.resume, Asked::ResumeAgent),
     };
     let id = agent.agent_id;
     view! {
         <ActionForm action=status>
             <input type="hidden" name="agent_id" value=id.to_string()/>
             <input type="hidden" name="status" value=to.as_str()/>
-            <ConfirmBox id=format!("confirm-status-{id}") label=t.confirm/>
-            <button type="submit" class="small" id=format!("status-{id}")>{label}</button>
+            <ConfirmButton id=format!("status-{id}") label asked danger=to == AgentStatus::Suspended/>
         </ActionForm>
         <ActionForm action=rotate>
             <input type="hidden" name="agent_id" value=id.to_string()/>
-            <ConfirmBox id=format!("confirm-rotate-{id}") label=t.confirm/>
-            <button type="submit" class="small" id=format!("rotate-{id}")>{t.rotate}</button>
+            <ConfirmButton id=format!("rotate-{id}") label=t.rotate asked=Asked::RotateAgentPassword/>
         </ActionForm>
     }
 }
@@ -198,7 +193,7 @@ fn outcome_line(outcome: Result<LifecycleOutcome, ServerFnError>) -> impl IntoVi
             view! { <p class="error" role="alert">{format!("{}: {why}", t.failed)}</p> }.into_any()
         }
         Err(e) => {
-            view! { <p class="error" role="alert">{format!("{}: {e}", t.failed)}</p> }.into_any()
+            view! { <p class="error" role="alert">{failure_text(t.failed, &e)}</p> }.into_any()
         }
     }
 }

@@ -2,6 +2,7 @@
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 use shared::money::Kopecks;
 
@@ -10,18 +11,22 @@ use super::agent_lifecycle::{
     StatusResult, status_header,
 };
 use super::texts::texts;
+use crate::processing::listing::AgentSort;
 use crate::processing::model::{AgentView, IssuedAgent};
 use crate::ui::confirm::{Asked, ConfirmButton};
 use crate::ui::rub;
+use crate::ui::sort::{SortDir, order_of, sort_header};
 
+/// Every agent, in the order `sort`/`dir` name (read leniently: an unknown value shows
+/// the default order; the API is the one that refuses it).
 #[server(prefix = "/ui", endpoint = "processing/agents")]
-pub async fn load_agents() -> Result<Vec<AgentView>, ServerFnError> {
+pub async fn load_agents(sort: String, dir: String) -> Result<Vec<AgentView>, ServerFnError> {
     use super::providers::{failed, processing_state};
     let state = processing_state()?;
-    let rows = crate::processing::server::store::agents(&state.pool)
+    let order = order_of::<AgentSort>(&sort, &dir);
+    crate::processing::server::lists::agents(&state, order)
         .await
-        .map_err(failed)?;
-    Ok(rows.iter().map(AgentView::from).collect())
+        .map_err(failed)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -63,7 +68,8 @@ pub async fn create_agent(
             max,
         },
     };
-    match admin::create_agent(&state, &body).await {
+    let by = crate::ui::server_fn::signed_in_login();
+    match admin::create_agent(&state, &body, &by).await {
         Ok(issued) => Ok(AgentOutcome::Issued(issued)),
         Err(e) => refusal(e).map(AgentOutcome::Refused),
     }
@@ -90,7 +96,8 @@ pub async fn top_up(
         Ok(amount) => amount,
         Err(why) => return Ok(TopupOutcome::Refused(why)),
     };
-    match admin::top_up(&state, agent_id, &Topup { amount, reference }).await {
+    let by = crate::ui::server_fn::signed_in_login();
+    match admin::top_up(&state, agent_id, &Topup { amount, reference }, &by).await {
         Ok(balance) => Ok(TopupOutcome::Balance(balance)),
         Err(e) => refusal(e).map(TopupOutcome::Refused),
     }
@@ -103,16 +110,21 @@ pub fn AgentsPage() -> impl IntoView {
     let topup = ServerAction::<TopUp>::new();
     let status = ServerAction::<SetAgentStatus>::new();
     let rotate = ServerAction::<RotateAgentPassword>::new();
+    let query = use_query_map();
+    let get = move |name: &'static str| move || query.read().get(name).unwrap_or_default();
     let list = Resource::new(
         move || {
             (
+                get("sort")(),
+                get("dir")(),
                 create.version().get(),
                 topup.version().get(),
                 status.version().get(),
             )
         },
-        |_| load_agents(),
+        |(sort, dir, ..)| load_agents(sort, dir),
     );
+    let order = move || order_of::<AgentSort>(&get("sort")(), &get("dir")());
     let field = |id: &'static str, label: &'static str, value: &'static str, hint: &'static str| {
         view! {
             <div class="field">
@@ -152,14 +164,14 @@ pub fn AgentsPage() -> impl IntoView {
                     </div>
                 }.into_any(),
                 Ok(AgentOutcome::Refused(why)) => view! { <p class="error" role="alert">{format!("{}: {why}", t.invalid_form)}</p> }.into_any(),
-                Err(e) => view! { <p class="error" role="alert">{format!("{}: {e}", t.failed)}</p> }.into_any(),
+                Err(e) => view! { <p class="error" role="alert">{crate::ui::staff::refusal::failure_text(t.failed, &e)}</p> }.into_any(),
             })}
         </section>
         <Transition fallback=move || view! { <p>{t.loading}</p> }>
             {move || list.get().map(|result| match result {
                 Ok(rows) if rows.is_empty() => view! { <p class="empty-state">{t.no_agents}</p> }.into_any(),
-                Ok(rows) => view! { <AgentTable rows=rows.clone() status rotate/> <TopupForm agents=rows topup/> }.into_any(),
-                Err(e) => view! { <p class="error">{format!("{}: {e}", t.failed)}</p> }.into_any(),
+                Ok(rows) => view! { <AgentTable rows=rows.clone() order=order() status rotate/> <TopupForm agents=rows topup/> }.into_any(),
+                Err(e) => view! { <p class="error">{crate::ui::staff::refusal::failure_text(t.failed, &e)}</p> }.into_any(),
             })}
         </Transition>
     }
@@ -180,6 +192,8 @@ fn fee_text(fee: &shared::fee::FeeRule) -> String {
 #[component]
 fn AgentTable(
     rows: Vec<AgentView>,
+    /// How the list is sorted now (its headers sort it).
+    order: (AgentSort, SortDir),
     status: ServerAction<SetAgentStatus>,
     rotate: ServerAction<RotateAgentPassword>,
 ) -> impl IntoView {
@@ -209,14 +223,14 @@ fn AgentTable(
             <table class="grid" id="agents">
                 <thead>
                     <tr>
-                        <th scope="col">"№"</th>
-                        <th scope="col">{t.name}</th>
+                        {sort_header(AgentSort::Id, "№", order, &[], false)}
+                        {sort_header(AgentSort::Name, t.name, order, &[], false)}
                         <th scope="col">{t.contract_number}</th>
                         <th scope="col">{t.login}</th>
                         <th scope="col">{t.fee}</th>
-                        <th scope="col" class="num">{t.balance}</th>
+                        {sort_header(AgentSort::Balance, t.balance, order, &[], true)}
                         <th scope="col" class="num">{t.reserved}</th>
-                        <th scope="col" class="num">{t.available}</th>
+                        {sort_header(AgentSort::Available, t.available, order, &[], true)}
                         <th scope="col">{status_header()}</th>
                         <th scope="col"></th>
                     </tr>
@@ -260,7 +274,7 @@ fn TopupForm(agents: Vec<AgentView>, topup: ServerAction<TopUp>) -> impl IntoVie
                 Ok(TopupOutcome::Balance(balance)) => view! { <p class="ok" role="status">{format!("{}: {}", t.topped_up, rub(balance))}</p> }.into_any(),
                 Ok(TopupOutcome::Refused(why)) if why == "idempotency_conflict" => view! { <p class="error" role="alert">{t.repeated_reference}</p> }.into_any(),
                 Ok(TopupOutcome::Refused(why)) => view! { <p class="error" role="alert">{format!("{}: {why}", t.invalid_form)}</p> }.into_any(),
-                Err(e) => view! { <p class="error" role="alert">{format!("{}: {e}", t.failed)}</p> }.into_any(),
+                Err(e) => view! { <p class="error" role="alert" id="topup-failed">{crate::ui::staff::refusal::failure_text(t.failed, &e)}</p> }.into_any(),
             })}
         </section>
     }

@@ -5,6 +5,7 @@ pub mod agents;
 pub mod dashboard;
 pub mod ledger;
 pub mod payments;
+pub mod provider_credentials;
 pub mod providers;
 pub mod registry;
 pub mod reports;

@@ -125,9 +125,10 @@ pub fn PaymentsPage() -> impl IntoView {
             view! { <option value="">{t.any}</option>{options} }
         }
     };
-    let export = move || {
+    // Both exports hold what the filter selects (every page, not only this one).
+    let export = move |format: &str| {
         format!(
-            "/api/admin/v1/payments.csv?{}",
+            "/api/admin/v1/payments.{format}?{}",
             query_with_before(&filters(), None)
         )
     };
@@ -146,7 +147,8 @@ pub fn PaymentsPage() -> impl IntoView {
                 <label for="to">{t.to}</label>
                 <input id="to" name="to" type="date" prop:value=get("to")/>
                 <button type="submit">{t.show}</button>
-                <a class="button secondary" id="export-csv" href=export download="payments.csv">{t.export_csv}</a>
+                <a class="button secondary" id="export-csv" href=move || export("csv") download="payments.csv">{t.export_csv}</a>
+                <a class="button secondary" id="export-xlsx" href=move || export("xlsx") download="payments.xlsx">{t.export_xlsx}</a>
             </form>
             <Transition fallback=move || view! { <p>{t.loading}</p> }>
                 {move || rows.get().map(|result| match result {

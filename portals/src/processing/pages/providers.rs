@@ -2,12 +2,15 @@
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
 use super::texts::texts;
+use crate::processing::listing::ProviderSort;
 use crate::processing::model::{ConnectionTest, ProviderView};
 use crate::ui::confirm::{Asked, ConfirmButton};
 use crate::ui::rub;
+use crate::ui::sort::{order_of, sort_link};
 
 #[cfg(feature = "ssr")]
 pub fn processing_state() -> Result<crate::processing::server::ProcessingState, ServerFnError> {
@@ -31,13 +34,14 @@ pub fn refusal(error: shared::error::ApiError) -> Result<String, ServerFnError> 
     }
 }
 
+/// Every provider, in the order `sort`/`dir` name (read leniently, as the agents').
 #[server(prefix = "/ui", endpoint = "processing/providers")]
-pub async fn load_providers() -> Result<Vec<ProviderView>, ServerFnError> {
+pub async fn load_providers(sort: String, dir: String) -> Result<Vec<ProviderView>, ServerFnError> {
     let state = processing_state()?;
-    let rows = crate::processing::server::store::providers(&state.pool)
+    let order = order_of::<ProviderSort>(&sort, &dir);
+    crate::processing::server::lists::providers(&state, order)
         .await
-        .map_err(failed)?;
-    Ok(rows.iter().map(|p| p.view()).collect())
+        .map_err(failed)
 }
 
 /// The provider signed, or the form's problems, one per field (`fields.city` for a
@@ -98,7 +102,8 @@ pub async fn create_provider(
         min_amount,
         max_amount,
     };
-    match admin::create_provider(&state, &body).await {
+    let by = crate::ui::server_fn::signed_in_login();
+    match admin::create_provider(&state, &body, &by).await {
         Ok(view) => Ok(Signed::Provider(view)),
         Err(shared::error::ApiError::Validation { fields }) => Ok(Signed::Refused(fields)),
         Err(e) => refusal(e).map(|why| Signed::Refused([("form".to_owned(), why)].into())),
@@ -116,10 +121,10 @@ pub async fn set_provider_active(
         crate::ui::confirm::require_confirmed(confirm.as_deref()).map_err(failed)?;
     }
     let state = processing_state()?;
-    crate::processing::server::store::set_provider_active(&state.pool, id, active)
+    let by = crate::ui::server_fn::signed_in_login();
+    crate::processing::server::admin::switch_provider(&state, id, active, &by)
         .await
         .map_err(failed)?;
-    tracing::info!(provider = id, active, "provider switched from the portal");
     Ok(())
 }
 
@@ -153,10 +158,20 @@ pub fn ProvidersPage() -> impl IntoView {
     let t = texts();
     let create = ServerAction::<CreateProvider>::new();
     let switch = ServerAction::<SetProviderActive>::new();
+    let query = use_query_map();
+    let get = move |name: &'static str| move || query.read().get(name).unwrap_or_default();
     let list = Resource::new(
-        move || (create.version().get(), switch.version().get()),
-        |_| load_providers(),
+        move || {
+            (
+                get("sort")(),
+                get("dir")(),
+                create.version().get(),
+                switch.version().get(),
+            )
+        },
+        |(sort, dir, ..)| load_providers(sort, dir),
     );
+    let order = move || order_of::<ProviderSort>(&get("sort")(), &get("dir")());
     let field = |id: &'static str, label: &'static str, value: &'static str, hint: &'static str| {
         view! {
             <div class="field">
@@ -204,14 +219,24 @@ pub fn ProvidersPage() -> impl IntoView {
                         <ul>{refused.into_iter().map(|(field, why)| view! { <li><code>{field}</code>": "{why}</li> }).collect_view()}</ul>
                     </div>
                 }.into_any(),
-                Err(e) => view! { <p class="error" role="alert">{format!("{}: {e}", t.failed)}</p> }.into_any(),
+                Err(e) => view! { <p class="error" role="alert">{crate::ui::staff::refusal::failure_text(t.failed, &e)}</p> }.into_any(),
             })}
         </section>
         <Transition fallback=move || view! { <p>{t.loading}</p> }>
             {move || list.get().map(|result| match result {
                 Ok(rows) if rows.is_empty() => view! { <p class="empty-state">{t.no_providers}</p> }.into_any(),
-                Ok(rows) => rows.into_iter().map(|p| view! { <ProviderCard p switch/> }).collect_view().into_any(),
-                Err(e) => view! { <p class="error">{format!("{}: {e}", t.failed)}</p> }.into_any(),
+                Ok(rows) => view! {
+                    // The cards in the order asked (a whole page load each, as a table's
+                    // sorting headers).
+                    <nav class="sort-links" aria-label=t.sort_label>
+                        {t.sort_label}" "
+                        {sort_link(ProviderSort::Id, "№", order(), &[])}" · "
+                        {sort_link(ProviderSort::Name, t.name, order(), &[])}" · "
+                        {sort_link(ProviderSort::Kind, t.service_kind, order(), &[])}
+                    </nav>
+                    {rows.into_iter().map(|p| view! { <ProviderCard p switch/> }).collect_view()}
+                }.into_any(),
+                Err(e) => view! { <p class="error">{crate::ui::staff::refusal::failure_text(t.failed, &e)}</p> }.into_any(),
             })}
         </Transition>
     }
@@ -286,13 +311,14 @@ fn ProviderCard(p: ProviderView, switch: ServerAction<SetProviderActive>) -> imp
                     <button type="submit" class="small">{t.test_button}</button>
                 </ActionForm>
             </div>
+            <super::provider_credentials::ProviderCredentials provider=p.clone()/>
             {move || test.value().get().map(|outcome| match outcome {
                 Ok(result) => view! {
                     <p class=if result.reached { "ok" } else { "error" } role="status">
                         {format!("{}: {}", if result.reached { t.test_reached } else { t.test_unreached }, result.answer)}
                     </p>
                 }.into_any(),
-                Err(e) => view! { <p class="error">{format!("{}: {e}", t.failed)}</p> }.into_any(),
+                Err(e) => view! { <p class="error">{crate::ui::staff::refusal::failure_text(t.failed, &e)}</p> }.into_any(),
             })}
         </section>
     }

@@ -48,7 +48,7 @@ pub fn RegistryPage() -> impl IntoView {
     let t = texts();
     let query = use_query_map();
     let get = move |name: &'static str| move || query.read().get(name).unwrap_or_default();
-    let providers = Resource::new(|| (), |_| load_providers());
+    let providers = Resource::new(|| (), |_| load_providers("name".to_owned(), String::new()));
     let result = Resource::new(
         move || (get("provider_id")(), get("date")()),
         |(provider_id, date)| reconcile(provider_id, date),
@@ -71,7 +71,7 @@ pub fn RegistryPage() -> impl IntoView {
                     Ok(Reconciliation::Checked(found)) => view! { <Found found/> }.into_any(),
                     Ok(Reconciliation::Unreachable(why)) => view! { <p class="error" role="status">{format!("{}: {why}", t.registry_unreachable)}</p> }.into_any(),
                     Ok(Reconciliation::Incomplete) => view! { <p class="hint">{t.registry_pick}</p> }.into_any(),
-                    Err(e) => view! { <p class="error">{format!("{}: {e}", t.failed)}</p> }.into_any(),
+                    Err(e) => view! { <p class="error">{crate::ui::staff::refusal::failure_text(t.failed, &e)}</p> }.into_any(),
                 })}
             </Transition>
         </section>

@@ -25,8 +25,8 @@ pub fn ReportsPage() -> impl IntoView {
     let t = texts();
     let query = use_query_map();
     let get = move |name: &'static str| move || query.read().get(name).unwrap_or_default();
-    let providers = Resource::new(|| (), |_| load_providers());
-    let agents = Resource::new(|| (), |_| load_agents());
+    let providers = Resource::new(|| (), |_| load_providers("name".to_owned(), String::new()));
+    let agents = Resource::new(|| (), |_| load_agents("name".to_owned(), String::new()));
     let links = move || {
         let (from, to) = (get("from")(), get("to")());
         if from.is_empty() || to.is_empty() {

@@ -19,12 +19,18 @@ use shared::wire::provider::PaymentProtocol;
 
 use super::ProcessingState;
 use super::connectors::{self, ProviderAnswer};
+use super::contract_audit::{
+    self as shown, Balance, NewProvider, ProviderAccess, ProviderTerms, Switch, ToppedUp,
+    agent_object, provider_object,
+};
 use super::ledger::{self, agent_account, provider_account};
+use super::lists;
 use super::payment::{self, PaymentFilter};
 use super::store::{self, AgentRow, ProviderView};
 pub use crate::processing::model::{
     AgentStatus, AgentView, ConnectionTest, IssuedAgent, RotatedCredential,
 };
+use crate::server::audit::{self, AuditKind, Change, Secret};
 use crate::server::clock::{self, Stamp};
 use crate::server::credentials::new_credential;
 use crate::server::db;
@@ -103,9 +109,11 @@ pub fn validate_provider(body: &ProviderContract) -> Result<(), ApiError> {
     }
 }
 
+/// Signs a provider contract; `by` (the operator's login) is recorded with it.
 pub async fn create_provider(
     state: &ProcessingState,
     body: &ProviderContract,
+    by: &str,
 ) -> Result<ProviderView, ApiError> {
     validate_provider(body)?;
     let now = clock::now();
@@ -131,8 +139,29 @@ pub async fn create_provider(
     ledger::open_account(&mut tx, &provider_account(id), "provider", id)
         .await
         .map_err(db)?;
+    let signed = NewProvider {
+        terms: ProviderTerms::new(
+            &body.name,
+            &body.service_kind,
+            &body.protocol,
+            body.fields.clone(),
+            (body.min_amount, body.max_amount),
+        ),
+        access: ProviderAccess {
+            endpoint_url: body.endpoint_url.trim().to_owned(),
+            login: body.login.clone(),
+            password: Some(Secret::Issued),
+        },
+        active: true,
+    };
+    audit::record(
+        &mut tx,
+        Change::new(by, AuditKind::ContractCreated, provider_object(id)).after(&signed),
+    )
+    .await
+    .map_err(db)?;
     tx.commit().await.map_err(db)?;
-    tracing::info!(provider = id, name = %body.name, protocol = %body.protocol, "provider contract signed");
+    tracing::info!(provider = id, name = %body.name, protocol = %body.protocol, by, "provider contract signed");
     let row = store::provider(&state.pool, id)
         .await
         .map_err(db)?
@@ -142,19 +171,22 @@ pub async fn create_provider(
 
 async fn post_provider(
     State(state): State<ProcessingState>,
+    Extension(principal): Extension<Principal>,
     JsonBody(body): JsonBody<ProviderContract>,
 ) -> Result<impl IntoResponse, ApiError> {
     Ok((
         StatusCode::CREATED,
-        Json(create_provider(&state, &body).await?),
+        Json(create_provider(&state, &body, &principal.login).await?),
     ))
 }
 
+/// `GET /providers?sort=id|name|kind&dir=asc|desc`.
 async fn list_providers(
     State(state): State<ProcessingState>,
+    Query(order): Query<lists::ListOrder>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let rows = store::providers(&state.pool).await.map_err(db)?;
-    Ok(Json(rows.iter().map(|p| p.view()).collect::<Vec<_>>()))
+    let order = order.checked()?;
+    Ok(Json(lists::providers(&state, order).await.map_err(db)?))
 }
 
 async fn provider_or_404(state: &ProcessingState, id: i64) -> Result<store::ProviderRow, ApiError> {
@@ -182,12 +214,18 @@ pub struct ProviderChanges {
     pub active: Option<bool>,
 }
 
-async fn patch_provider(
-    State(state): State<ProcessingState>,
-    Path(id): Path<i64>,
-    JsonBody(changes): JsonBody<ProviderChanges>,
-) -> Result<impl IntoResponse, ApiError> {
-    let current = provider_or_404(&state, id).await?;
+/// Changes a provider contract: any of its terms, where it is reached and with which
+/// credentials, and whether it takes payments. One transaction with an audit entry per
+/// part that changed — terms (`contract_changed`), endpoint and credentials
+/// (`credentials_changed`, the password only as changed), the switch
+/// (`contract_suspended` / `contract_resumed`) — each naming `by`.
+pub async fn change_provider(
+    state: &ProcessingState,
+    id: i64,
+    changes: ProviderChanges,
+    by: &str,
+) -> Result<ProviderView, ApiError> {
+    let current = provider_or_404(state, id).await?;
     let merged = ProviderContract {
         name: changes.name.unwrap_or(current.name.clone()),
         service_kind: changes.service_kind.unwrap_or(current.service_kind.clone()),
@@ -205,8 +243,17 @@ async fn patch_provider(
             .max_amount
             .unwrap_or(Kopecks::new(current.max_amount)),
     };
+    let active = changes.active.unwrap_or(current.active);
     validate_provider(&merged)?;
     let fields = serde_json::to_string(&merged.fields).map_err(ApiError::internal)?;
+    let mut tx = state.pool.begin().await.map_err(db)?;
+    // The row as this transaction sees it: the entries' "before" is what was replaced.
+    let current = store::provider(&mut tx, id)
+        .await
+        .map_err(db)?
+        .ok_or_else(|| ApiError::NotFound {
+            what: format!("provider {id}"),
+        })?;
     db::query(
         "UPDATE providers SET name = $1, service_kind = $2, endpoint_url = $3, protocol = $4, login = $5, password = $6,
                 fields = $7, min_amount = $8, max_amount = $9, active = $10, updated_at = $11 WHERE id = $12",
@@ -220,26 +267,127 @@ async fn patch_provider(
     .bind(fields)
     .bind(merged.min_amount.get())
     .bind(merged.max_amount.get())
-    .bind(changes.active.unwrap_or(current.active))
+    .bind(active)
     .bind(clock::now())
     .bind(id)
-    .execute(&state.pool)
+    .execute(&mut tx)
     .await
     .map_err(db)?;
-    tracing::info!(provider = id, "provider contract changed");
-    Ok(Json(provider_or_404(&state, id).await?.view()))
+    let object = provider_object(id);
+    let terms = (
+        ProviderTerms::of(&current),
+        ProviderTerms::new(
+            &merged.name,
+            &merged.service_kind,
+            &merged.protocol,
+            merged.fields.clone(),
+            (merged.min_amount, merged.max_amount),
+        ),
+    );
+    if terms.0 != terms.1 {
+        audit::record(
+            &mut tx,
+            Change::new(by, AuditKind::ContractChanged, object.clone())
+                .before(&terms.0)
+                .after(&terms.1),
+        )
+        .await
+        .map_err(db)?;
+    }
+    let access_before = ProviderAccess::of(&current);
+    let password_changed = merged.password != current.password;
+    let access_after = ProviderAccess {
+        endpoint_url: merged.endpoint_url.trim().to_owned(),
+        login: merged.login.clone(),
+        password: Some(Secret::changed(password_changed)),
+    };
+    if password_changed
+        || access_before.endpoint_url != access_after.endpoint_url
+        || access_before.login != access_after.login
+    {
+        audit::record(
+            &mut tx,
+            Change::new(by, AuditKind::CredentialsChanged, object.clone())
+                .before(&access_before)
+                .after(&access_after),
+        )
+        .await
+        .map_err(db)?;
+    }
+    record_switch(&mut tx, id, current.active, active, by)
+        .await
+        .map_err(db)?;
+    tx.commit().await.map_err(db)?;
+    tracing::info!(provider = id, by, "provider contract changed");
+    Ok(provider_or_404(state, id).await?.view())
+}
+
+/// The entry of a provider switched on or off (nothing when it stays as it was).
+async fn record_switch(
+    tx: &mut db::Tx,
+    id: i64,
+    was: bool,
+    now: bool,
+    by: &str,
+) -> Result<(), sqlx::Error> {
+    if was == now {
+        return Ok(());
+    }
+    let kind = if now {
+        AuditKind::ContractResumed
+    } else {
+        AuditKind::ContractSuspended
+    };
+    audit::record(
+        tx,
+        Change::new(by, kind, provider_object(id))
+            .before(&Switch { active: was })
+            .after(&Switch { active: now }),
+    )
+    .await
+}
+
+async fn patch_provider(
+    State(state): State<ProcessingState>,
+    Extension(principal): Extension<Principal>,
+    Path(id): Path<i64>,
+    JsonBody(changes): JsonBody<ProviderChanges>,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(
+        change_provider(&state, id, changes, &principal.login).await?,
+    ))
+}
+
+/// Switches a provider on or off, audited with `by`.
+pub async fn switch_provider(
+    state: &ProcessingState,
+    id: i64,
+    active: bool,
+    by: &str,
+) -> Result<ProviderView, ApiError> {
+    let mut tx = state.pool.begin().await.map_err(db)?;
+    let was = store::set_provider_active(&mut tx, id, active)
+        .await
+        .map_err(db)?
+        .ok_or_else(|| ApiError::NotFound {
+            what: format!("provider {id}"),
+        })?;
+    record_switch(&mut tx, id, was, active, by)
+        .await
+        .map_err(db)?;
+    tx.commit().await.map_err(db)?;
+    tracing::info!(provider = id, active, by, "provider switched");
+    Ok(provider_or_404(state, id).await?.view())
 }
 
 async fn delete_provider(
     State(state): State<ProcessingState>,
+    Extension(principal): Extension<Principal>,
     Path(id): Path<i64>,
 ) -> Result<impl IntoResponse, ApiError> {
-    provider_or_404(&state, id).await?;
-    store::set_provider_active(&state.pool, id, false)
-        .await
-        .map_err(db)?;
-    tracing::info!(provider = id, "provider contract deactivated");
-    Ok(Json(provider_or_404(&state, id).await?.view()))
+    Ok(Json(
+        switch_provider(&state, id, false, &principal.login).await?,
+    ))
 }
 
 /// The extra fields a connection test sends: each field's first option, where it has a
@@ -311,9 +459,11 @@ pub struct AgentContract {
     pub fee: FeeRule,
 }
 
+/// Signs an agent contract; `by` (the operator's login) is recorded with it.
 pub async fn create_agent(
     state: &ProcessingState,
     body: &AgentContract,
+    by: &str,
 ) -> Result<IssuedAgent, ApiError> {
     let mut fields = BTreeMap::new();
     if body.name.trim().is_empty() || body.name.chars().count() > 100 {
@@ -363,8 +513,21 @@ pub async fn create_agent(
         .store(&mut tx, &login, &id.to_string(), &credential)
         .await
         .map_err(db)?;
+    audit::record(
+        &mut tx,
+        Change::new(by, AuditKind::ContractCreated, agent_object(id)).after(&serde_json::json!({
+            "name": body.name.trim(),
+            "contract_number": contract_number,
+            "login": login,
+            "password": Secret::Issued,
+            "fee": shown::Fee::from(&body.fee),
+            "status": AgentStatus::Active.as_str(),
+        })),
+    )
+    .await
+    .map_err(db)?;
     tx.commit().await.map_err(db)?;
-    tracing::info!(agent = id, contract_number, "agent contract signed");
+    tracing::info!(agent = id, contract_number, by, "agent contract signed");
     Ok(IssuedAgent {
         agent_id: id,
         contract_number,
@@ -379,11 +542,12 @@ pub async fn create_agent(
 
 async fn post_agent(
     State(state): State<ProcessingState>,
+    Extension(principal): Extension<Principal>,
     JsonBody(body): JsonBody<AgentContract>,
 ) -> Result<impl IntoResponse, ApiError> {
     Ok((
         StatusCode::CREATED,
-        Json(create_agent(&state, &body).await?),
+        Json(create_agent(&state, &body, &principal.login).await?),
     ))
 }
 
@@ -405,15 +569,13 @@ impl From<&AgentRow> for AgentView {
     }
 }
 
-async fn list_agents(State(state): State<ProcessingState>) -> Result<impl IntoResponse, ApiError> {
-    Ok(Json(
-        store::agents(&state.pool)
-            .await
-            .map_err(db)?
-            .iter()
-            .map(AgentView::from)
-            .collect::<Vec<_>>(),
-    ))
+/// `GET /agents?sort=id|name|balance|available&dir=asc|desc`.
+async fn list_agents(
+    State(state): State<ProcessingState>,
+    Query(order): Query<lists::ListOrder>,
+) -> Result<impl IntoResponse, ApiError> {
+    let order = order.checked()?;
+    Ok(Json(lists::agents(&state, order).await.map_err(db)?))
 }
 
 async fn agent_or_404(state: &ProcessingState, id: i64) -> Result<AgentRow, ApiError> {
@@ -451,15 +613,14 @@ pub async fn change_agent(
         fee.validate()
             .map_err(|e| ApiError::field(&format!("fee.{}", e.field()), e.to_string()))?;
     }
-    let before = agent_or_404(state, id).await?;
-    if !store::change_agent(&state.pool, id, changes)
+    let Some(before) = store::change_agent(&state.pool, id, changes, by)
         .await
         .map_err(db)?
-    {
+    else {
         return Err(ApiError::NotFound {
             what: format!("agent {id}"),
         });
-    }
+    };
     if let Some(status) = changes.status
         && status != before.status()
     {
@@ -490,18 +651,30 @@ pub async fn rotate_agent_password(
     by: &str,
 ) -> Result<RotatedCredential, ApiError> {
     let agent = agent_or_404(state, id).await?;
-    let password = state
+    let credential = new_credential().await.map_err(ApiError::internal)?;
+    let mut tx = state.pool.begin().await.map_err(db)?;
+    if !state
         .agent_logins
-        .rotate(&agent.login)
+        .rotate(&mut tx, &agent.login, &credential)
         .await
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| ApiError::NotFound {
+        .map_err(db)?
+    {
+        return Err(ApiError::NotFound {
             what: format!("a login of agent {id}"),
-        })?;
+        });
+    }
+    audit::record(
+        &mut tx,
+        Change::new(by, AuditKind::CredentialsRotated, agent_object(id))
+            .after(&serde_json::json!({"login": agent.login, "password": Secret::Changed})),
+    )
+    .await
+    .map_err(db)?;
+    tx.commit().await.map_err(db)?;
     tracing::warn!(agent = id, login = %agent.login, by, "agent password replaced");
     Ok(RotatedCredential {
         login: agent.login,
-        password,
+        password: credential.password,
     })
 }
 
@@ -525,10 +698,13 @@ pub struct Topup {
 
 /// Tops an agent up once per reference: a repeat changes nothing and answers the balance;
 /// the same reference with another amount is a conflict.
+/// Tops up as `by`: a new top-up is recorded in the audit log with the balance before
+/// and after, in the transaction that posts it; a repeat records nothing.
 pub async fn top_up(
     state: &ProcessingState,
     agent_id: i64,
     topup: &Topup,
+    by: &str,
 ) -> Result<Kopecks, ApiError> {
     let reference = topup.reference.trim();
     let mut fields = BTreeMap::new();
@@ -565,6 +741,10 @@ pub async fn top_up(
     .map_err(db)?;
     if inserted.is_some() {
         let account = agent_account(agent_id);
+        let before = store::agent(&mut tx, agent_id)
+            .await
+            .map_err(db)?
+            .map_or(0, |a| a.balance);
         ledger::post(
             &mut tx,
             "topup",
@@ -576,8 +756,26 @@ pub async fn top_up(
         )
         .await
         .map_err(db)?;
+        let after = store::agent(&mut tx, agent_id)
+            .await
+            .map_err(db)?
+            .map_or(0, |a| a.balance);
+        audit::record(
+            &mut tx,
+            Change::new(by, AuditKind::BalanceTopUp, agent_object(agent_id))
+                .before(&Balance {
+                    balance: Kopecks::new(before).to_string(),
+                })
+                .after(&ToppedUp {
+                    balance: Kopecks::new(after).to_string(),
+                    amount: topup.amount.to_string(),
+                    reference: reference.to_owned(),
+                }),
+        )
+        .await
+        .map_err(db)?;
         tx.commit().await.map_err(db)?;
-        tracing::info!(agent = agent_id, reference, amount = %topup.amount, "agent topped up");
+        tracing::info!(agent = agent_id, reference, amount = %topup.amount, by, "agent topped up");
     } else {
         // Read in the transaction that found it: the first top-up may not be committed
         // yet (it can share this one's group commit); the rollback returns once it is.
@@ -599,15 +797,16 @@ pub async fn top_up(
 
 async fn post_topup(
     State(state): State<ProcessingState>,
+    Extension(principal): Extension<Principal>,
     Path(id): Path<i64>,
     JsonBody(body): JsonBody<Topup>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let balance = top_up(&state, id, &body).await?;
+    let balance = top_up(&state, id, &body, &principal.login).await?;
     Ok(Json(serde_json::json!({"balance": Money::rub(balance)})))
 }
 
 /// The filter's status and dates checked; the time bounds it stands for.
-fn checked_filter(filter: &PaymentFilter) -> Result<(Stamp, Stamp), ApiError> {
+pub(super) fn checked_filter(filter: &PaymentFilter) -> Result<(Stamp, Stamp), ApiError> {
     if let Some(status) = filter.status.as_deref().filter(|s| !s.is_empty())
         && !["pending", "completed", "failed", "rejected"].contains(&status)
     {
@@ -719,6 +918,10 @@ pub fn router(state: ProcessingState) -> axum::Router {
         .route("/api/admin/v1/agents/{id}/topups", post(post_topup))
         .route("/api/admin/v1/payments", get(list_payments))
         .route("/api/admin/v1/payments.csv", get(export_payments))
+        .route(
+            "/api/admin/v1/payments.xlsx",
+            get(lists::export_payments_xlsx),
+        )
         .route("/api/admin/v1/ledger", get(get_ledger))
         .route("/api/admin/v1/ledger/verify", get(verify_ledger))
         .with_state(state)

@@ -4,8 +4,10 @@
 pub mod admin;
 pub mod agent_api;
 pub mod connectors;
+pub mod contract_audit;
 pub mod dashboard;
 pub mod ledger;
+pub mod lists;
 pub mod payment;
 pub mod registry;
 pub mod reports;

@@ -11,7 +11,9 @@ use shared::wire::agent::Field;
 use shared::wire::provider::PaymentProtocol;
 
 use super::connectors::Endpoint;
-use crate::server::db::{self, Db};
+use super::contract_audit::{Fee, agent_object};
+use crate::server::audit::{self, AuditKind, Change};
+use crate::server::db::{self, Db, Exec, Tx};
 
 /// A provider contract as stored (the password stays here).
 #[derive(Debug, Clone, sqlx::FromRow, crate::server::db::LiteRow)]
@@ -86,23 +88,38 @@ macro_rules! select_providers {
     };
 }
 
-pub async fn provider(pool: &Db, id: i64) -> Result<Option<ProviderRow>, sqlx::Error> {
+pub async fn provider<'a>(
+    on: impl Into<Exec<'a>>,
+    id: i64,
+) -> Result<Option<ProviderRow>, sqlx::Error> {
     db::query_as(select_providers!("WHERE id = $1"))
         .bind(id)
         .lookup()
-        .fetch_optional(pool)
+        .fetch_optional(on)
         .await
 }
 
-/// Switches a provider contract on or off; `false` when there is no such provider.
-pub async fn set_provider_active(pool: &Db, id: i64, active: bool) -> Result<bool, sqlx::Error> {
-    let changed = db::query("UPDATE providers SET active = $1, updated_at = $2 WHERE id = $3")
+/// Switches a provider contract on or off inside the caller's transaction (which
+/// records it): whether it was on before, or `None` when there is no such provider.
+pub async fn set_provider_active(
+    tx: &mut Tx,
+    id: i64,
+    active: bool,
+) -> Result<Option<bool>, sqlx::Error> {
+    let was: Option<(bool,)> = db::query_as("SELECT active FROM providers WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let Some((was,)) = was else {
+        return Ok(None);
+    };
+    db::query("UPDATE providers SET active = $1, updated_at = $2 WHERE id = $3")
         .bind(active)
         .bind(crate::server::clock::now())
         .bind(id)
-        .execute(pool)
+        .execute(tx)
         .await?;
-    Ok(changed.rows_affected() == 1)
+    Ok(Some(was))
 }
 
 pub async fn providers(pool: &Db) -> Result<Vec<ProviderRow>, sqlx::Error> {
@@ -163,11 +180,11 @@ macro_rules! select_agents {
     };
 }
 
-pub async fn agent(pool: &Db, id: i64) -> Result<Option<AgentRow>, sqlx::Error> {
+pub async fn agent<'a>(on: impl Into<Exec<'a>>, id: i64) -> Result<Option<AgentRow>, sqlx::Error> {
     db::query_as(select_agents!("WHERE g.id = $1"))
         .bind(id)
         .lookup()
-        .fetch_optional(pool)
+        .fetch_optional(on)
         .await
 }
 
@@ -196,12 +213,23 @@ pub struct AgentChanges {
     pub fee: Option<FeeRule>,
 }
 
-/// Applies a change to an agent contract in one statement; `false` when there is no such
-/// agent. The old `active` flag follows the status.
-pub async fn change_agent(pool: &Db, id: i64, change: &AgentChanges) -> Result<bool, sqlx::Error> {
+/// Applies a change to an agent contract with its audit entries (a status change, a fee
+/// change, each naming `by`), in one transaction: the contract as it was, or `None` when
+/// there is no such agent. The old `active` flag follows the status.
+pub async fn change_agent(
+    pool: &Db,
+    id: i64,
+    change: &AgentChanges,
+    by: &str,
+) -> Result<Option<AgentRow>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let Some(before) = agent(&mut tx, id).await? else {
+        tx.rollback().await?;
+        return Ok(None);
+    };
     let status = change.status.map(AgentStatus::as_str);
     let fee = change.fee.as_ref();
-    let result = db::query(
+    db::query(
         "UPDATE agents SET
             status = COALESCE($1, status),
             active = CASE COALESCE($1, status) WHEN 'active' THEN TRUE ELSE FALSE END,
@@ -218,7 +246,32 @@ pub async fn change_agent(pool: &Db, id: i64, change: &AgentChanges) -> Result<b
     .bind(fee.is_some())
     .bind(fee.and_then(|f| f.max).map(Kopecks::get))
     .bind(id)
-    .execute(pool)
+    .execute(&mut tx)
     .await?;
-    Ok(result.rows_affected() == 1)
+    let object = agent_object(id);
+    if let Some(to) = change.status
+        && let Some(kind) = AuditKind::of_status_change(before.status().as_str(), to.as_str())
+    {
+        audit::record(
+            &mut tx,
+            Change::new(by, kind, object.clone())
+                .before(&serde_json::json!({"status": before.status().as_str()}))
+                .after(&serde_json::json!({"status": to.as_str()})),
+        )
+        .await?;
+    }
+    if let Some(rule) = fee {
+        let (was, now) = (Fee::from(&before.fee_rule()), Fee::from(rule));
+        if was != now {
+            audit::record(
+                &mut tx,
+                Change::new(by, AuditKind::FeeChanged, object)
+                    .before(&was)
+                    .after(&now),
+            )
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(Some(before))
 }

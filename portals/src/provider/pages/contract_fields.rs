@@ -184,7 +184,7 @@ pub fn ContractFieldsPage() -> impl IntoView {
             {move || contract.get().map(|result| match result {
                 Ok(Some(contract)) => view! { <FieldsEditor contract/> }.into_any(),
                 Ok(None) => view! { <p class="empty-state">{t.not_found}</p> }.into_any(),
-                Err(e) => view! { <p class="error">{format!("{}: {e}", t.failed)}</p> }.into_any(),
+                Err(e) => view! { <p class="error">{crate::ui::staff::refusal::failure_text(t.failed, &e)}</p> }.into_any(),
             })}
         </Transition>
     }
@@ -301,7 +301,7 @@ fn FieldsEditor(contract: ContractRow) -> impl IntoView {
                     <ul>{refused.into_iter().map(|(key, why)| view! { <li><code>{key}</code>": "{why}</li> }).collect_view()}</ul>
                 </div>
             }.into_any(),
-            Err(e) => view! { <p class="error" role="alert">{format!("{}: {e}", t.failed)}</p> }.into_any(),
+            Err(e) => view! { <p class="error" role="alert">{crate::ui::staff::refusal::failure_text(t.failed, &e)}</p> }.into_any(),
         })}
     }
 }

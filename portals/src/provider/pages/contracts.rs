@@ -7,8 +7,7 @@ use leptos_router::components::A;
 use serde::{Deserialize, Serialize};
 use shared::money::Kopecks;
 
-use super::contract_credentials::{RotateButton, RotateContractPassword, RotateResult};
-use super::contract_reopen::{ReopenButton, ReopenProcessingContract, ReopenResult};
+use super::contract_access::{AccessButton, AccessResult, RenewContractAccess};
 use super::texts::texts;
 use crate::provider::model::ContractRow;
 use crate::ui::confirm::{Asked, ConfirmButton};
@@ -83,7 +82,8 @@ pub async fn issue_contract(
         }
         Err(_) => return Ok(IssueOutcome::BadLimits),
     };
-    let issued = admin::issue_contract(&state, contract)
+    let by = crate::ui::server_fn::signed_in_login();
+    let issued = admin::issue_contract(&state, contract, &by)
         .await
         .map_err(failed)?;
     Ok(IssueOutcome::Issued {
@@ -116,33 +116,42 @@ pub async fn set_contract_status(
     if !["active", "suspended", "closed"].contains(&status.as_str()) {
         return Err(ServerFnError::new("unknown status"));
     }
+    let by = crate::ui::server_fn::signed_in_login();
     crate::provider::server::billing::set_contract_status(
         &state.pool,
         &state.processing_logins,
         id,
         &status,
+        &by,
     )
     .await
     .map_err(failed)?;
     tracing::info!(
         contract = id,
         status,
+        by,
         "processing contract status changed from the portal"
     );
     Ok(())
 }
 
 #[server(prefix = "/ui", endpoint = "provider/payments-switch")]
-pub async fn set_payments_switch(payments: String) -> Result<(), ServerFnError> {
+pub async fn set_payments_switch(
+    payments: String,
+    confirm: Option<String>,
+) -> Result<(), ServerFnError> {
     use super::subscribers::{failed, provider_state};
+    // Every position changes whether processing centers' payments are taken: asked first.
+    crate::ui::confirm::require_confirmed(confirm.as_deref()).map_err(failed)?;
     let state = provider_state()?;
     if !["open", "paused", "closed"].contains(&payments.as_str()) {
         return Err(ServerFnError::new("unknown switch position"));
     }
-    crate::provider::server::store::set_payments_switch(&state.pool, &payments)
+    let by = crate::ui::server_fn::signed_in_login();
+    crate::provider::server::store::set_payments_switch(&state.pool, &payments, &by)
         .await
         .map_err(failed)?;
-    tracing::info!(payments, "payments switch changed from the portal");
+    tracing::info!(payments, by, "payments switch changed from the portal");
     Ok(())
 }
 
@@ -152,15 +161,14 @@ pub fn ContractsPage() -> impl IntoView {
     let issue = ServerAction::<IssueContract>::new();
     let status = ServerAction::<SetContractStatus>::new();
     let switch = ServerAction::<SetPaymentsSwitch>::new();
-    let rotate = ServerAction::<RotateContractPassword>::new();
-    let reopen = ServerAction::<ReopenProcessingContract>::new();
+    let access = ServerAction::<RenewContractAccess>::new();
     let data = Resource::new(
         move || {
             (
                 issue.version().get(),
                 status.version().get(),
                 switch.version().get(),
-                reopen.version().get(),
+                access.version().get(),
             )
         },
         |_| load_contracts(),
@@ -210,13 +218,13 @@ pub fn ContractsPage() -> impl IntoView {
                 Ok(IssueOutcome::BadName) => view! { <p class="error" role="alert">{t.invalid_name}</p> }.into_any(),
                 Ok(IssueOutcome::BadAmount) => view! { <p class="error" role="alert">{t.invalid_amount}</p> }.into_any(),
                 Ok(IssueOutcome::BadLimits) => view! { <p class="error" role="alert">{t.invalid_limits}</p> }.into_any(),
-                Err(e) => view! { <p class="error" role="alert">{format!("{}: {e}", t.failed)}</p> }.into_any(),
+                Err(e) => view! { <p class="error" role="alert">{crate::ui::staff::refusal::failure_text(t.failed, &e)}</p> }.into_any(),
             })}
         </section>
         <Transition fallback=move || view! { <p>{t.loading}</p> }>
             {move || data.get().map(|result| match result {
-                Ok(data) => view! { <ContractList contracts=data.contracts status rotate reopen/> <PaymentsSwitch current=data.payments switch/> }.into_any(),
-                Err(e) => view! { <p class="error">{format!("{}: {e}", t.failed)}</p> }.into_any(),
+                Ok(data) => view! { <ContractList contracts=data.contracts status access/> <PaymentsSwitch current=data.payments switch/> }.into_any(),
+                Err(e) => view! { <p class="error">{crate::ui::staff::refusal::failure_text(t.failed, &e)}</p> }.into_any(),
             })}
         </Transition>
     }
@@ -226,8 +234,7 @@ pub fn ContractsPage() -> impl IntoView {
 fn ContractList(
     contracts: Vec<ContractRow>,
     status: ServerAction<SetContractStatus>,
-    rotate: ServerAction<RotateContractPassword>,
-    reopen: ServerAction<ReopenProcessingContract>,
+    access: ServerAction<RenewContractAccess>,
 ) -> impl IntoView {
     let t = texts();
     if contracts.is_empty() {
@@ -260,10 +267,9 @@ fn ContractList(
                     }
                 })
                 .collect_view();
-            let reopen_button = (c.status == "closed").then(|| view! { <ReopenButton id action=reopen/> });
             let field_names = c.fields.0.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", ");
-            // A closed contract's login stays revoked: nothing to rotate.
-            let rotate_button = (c.status != "closed").then(|| view! { <RotateButton id=c.id action=rotate/> });
+            // A live contract's login gets a new password; a closed one is re-opened with one.
+            let access_button = view! { <AccessButton id closed=c.status == "closed" action=access/> };
             view! {
                 <tr>
                     <td>{c.id}</td>
@@ -273,7 +279,7 @@ fn ContractList(
                     <td><code>{c.login.clone()}</code></td>
                     <td class="num">{format!("{} — {}", rub(Kopecks::new(c.min_amount)), rub(Kopecks::new(c.max_amount)))}</td>
                     <td><span class=format!("badge badge-{}", c.status)>{t.status(&c.status)}</span></td>
-                    <td class="actions">{buttons}{rotate_button}{reopen_button}</td>
+                    <td class="actions">{buttons}{access_button}</td>
                 </tr>
             }
         })
@@ -295,8 +301,7 @@ fn ContractList(
                 </thead>
                 <tbody>{rows}</tbody>
             </table>
-            <RotateResult action=rotate/>
-            <ReopenResult action=reopen/>
+            <AccessResult action=access/>
         </section>
     }
     .into_any()
@@ -328,7 +333,7 @@ fn PaymentsSwitch(current: String, switch: ServerAction<SetPaymentsSwitch>) -> i
             <p class="hint">{t.switch_hint}</p>
             <ActionForm action=switch>
                 <fieldset class="stack"><legend class="visually-hidden">{t.switch_title}</legend>{options}</fieldset>
-                <button type="submit">{t.apply}</button>
+                <ConfirmButton id="payments-switch".to_owned() label=t.apply asked=Asked::ChangePaymentsSwitch/>
             </ActionForm>
         </section>
     }

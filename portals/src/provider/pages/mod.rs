@@ -1,8 +1,7 @@
 //! The provider portal's pages.
 
-pub mod contract_credentials;
+pub mod contract_access;
 pub mod contract_fields;
-pub mod contract_reopen;
 pub mod contracts;
 pub mod dashboard;
 pub mod gateway_log;

@@ -105,7 +105,7 @@ pub fn ReportsPage() -> impl IntoView {
                 {move || send.value().get().map(|outcome| match outcome {
                     Ok(MailOutcome::Queued(mail)) => view! { <p class="ok" role="status">{format!("{} {}", t.report_queued, mail.recipient)}</p> }.into_any(),
                     Ok(MailOutcome::Refused(why)) => view! { <p class="error" role="status">{why}</p> }.into_any(),
-                    Err(e) => view! { <p class="error" role="status">{format!("{}: {e}", t.failed)}</p> }.into_any(),
+                    Err(e) => view! { <p class="error" role="status">{crate::ui::staff::refusal::failure_text(t.failed, &e)}</p> }.into_any(),
                 })}
             </div>
         }
@@ -133,7 +133,7 @@ pub fn ReportsPage() -> impl IntoView {
                 {move || outbox.get().map(|result| match result {
                     Ok(rows) if rows.is_empty() => view! { <p class="empty-state">{t.outbox_empty}</p> }.into_any(),
                     Ok(rows) => view! { <Outbox rows retry/> }.into_any(),
-                    Err(e) => view! { <p class="error">{format!("{}: {e}", t.failed)}</p> }.into_any(),
+                    Err(e) => view! { <p class="error">{crate::ui::staff::refusal::failure_text(t.failed, &e)}</p> }.into_any(),
                 })}
             </Transition>
         </section>

@@ -11,9 +11,11 @@ use shared::wire::provider::SubscriberContract;
 
 use super::texts::{Texts, texts};
 use crate::provider::domain::FieldErrors;
+use crate::provider::listing::{SubscriberList, SubscriberSort};
 use crate::provider::model::{SubscriberView, TransactionRow};
 use crate::ui::confirm::{Asked, ConfirmButton};
 use crate::ui::rub;
+use crate::ui::sort::{SortColumn, SortDir, order_of, query_string, sort_header};
 
 /// What the sign form gets back.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -54,20 +56,45 @@ pub async fn sign_subscriber(
     let services = checked([("call", &call), ("internet", &internet), ("sms", &sms)]);
     match domain::contract_data(&full_name, &passport, &email, &services) {
         Err(errors) => Ok(SignOutcome::Invalid(errors)),
-        Ok(data) => crate::provider::server::admin::sign_subscriber(&state, data)
-            .await
-            .map(SignOutcome::Signed)
-            .map_err(failed),
+        Ok(data) => {
+            let by = crate::ui::server_fn::signed_in_login();
+            crate::provider::server::admin::sign_subscriber(&state, data, &by)
+                .await
+                .map(SignOutcome::Signed)
+                .map_err(failed)
+        }
     }
 }
 
+/// Rows on one page of the list: enough to scan, few enough to read.
+pub const PAGE_ROWS: i64 = 50;
+
+/// One page of the list for the search `query`, in the order `sort`/`dir` name (read
+/// leniently: an unknown value shows the default order), after the cursor `after`.
 #[server(prefix = "/ui", endpoint = "provider/subscribers")]
-pub async fn list_subscribers(query: String) -> Result<Vec<SubscriberView>, ServerFnError> {
+pub async fn list_subscribers(
+    query: String,
+    sort: String,
+    dir: String,
+    after: String,
+) -> Result<SubscriberList, ServerFnError> {
+    use crate::provider::server::subscriber_list::{self, SubscriberQuery};
     let state = provider_state()?;
-    let rows = crate::provider::server::store::search_subscribers(&state.pool, &query, 200)
+    let (sort, dir) = order_of::<SubscriberSort>(&sort, &dir);
+    let query = SubscriberQuery {
+        q: query,
+        sort,
+        dir,
+        after: crate::server::listing::Cursor::parse(&after),
+        limit: PAGE_ROWS,
+    };
+    let (rows, next) = subscriber_list::page(&state.pool, &query)
         .await
         .map_err(failed)?;
-    Ok(rows.into_iter().map(SubscriberView::from).collect())
+    Ok(SubscriberList {
+        rows: rows.into_iter().map(SubscriberView::from).collect(),
+        next: next.map(|cursor| cursor.to_string()),
+    })
 }
 
 /// One subscriber and the latest of its history.
@@ -131,7 +158,8 @@ pub async fn change_subscriber(
         Ok(changes) => changes,
         Err(errors) => return Ok(ChangeOutcome::Invalid(errors)),
     };
-    if crate::provider::server::billing::update(&state.pool, &account, &changes)
+    let by = crate::ui::server_fn::signed_in_login();
+    if crate::provider::server::billing::update(&state.pool, &account, &changes, &by)
         .await
         .map_err(failed)?
     {
@@ -149,9 +177,14 @@ pub async fn close_subscriber(
 ) -> Result<(), ServerFnError> {
     crate::ui::confirm::require_confirmed(confirm.as_deref()).map_err(failed)?;
     let state = provider_state()?;
-    if crate::provider::server::billing::close(&state.pool, &state.subscriber_logins, &account)
-        .await
-        .map_err(failed)?
+    if crate::provider::server::billing::close(
+        &state.pool,
+        &state.subscriber_logins,
+        &account,
+        &crate::ui::server_fn::signed_in_login(),
+    )
+    .await
+    .map_err(failed)?
     {
         tracing::info!(account, "subscriber contract closed from the portal");
     }
@@ -199,11 +232,21 @@ pub fn SubscribersPage() -> impl IntoView {
     let frame = crate::ui::i18n::t();
     let sign = ServerAction::<SignSubscriber>::new();
     let query = use_query_map();
-    let search = move || query.read().get("q").unwrap_or_default();
+    let get = move |name: &'static str| move || query.read().get(name).unwrap_or_default();
+    let search = get("q");
     let list = Resource::new(
-        move || (search(), sign.version().get()),
-        |(q, _)| list_subscribers(q),
+        move || {
+            (
+                search(),
+                get("sort")(),
+                get("dir")(),
+                get("after")(),
+                sign.version().get(),
+            )
+        },
+        |(q, sort, dir, after, _)| list_subscribers(q, sort, dir, after),
     );
+    let order = move || order_of::<SubscriberSort>(&get("sort")(), &get("dir")());
     let errors = move || match sign.value().get() {
         Some(Ok(SignOutcome::Invalid(errors))) => Some(errors),
         _ => None,
@@ -239,30 +282,63 @@ pub fn SubscribersPage() -> impl IntoView {
             </ActionForm>
             {move || match sign.value().get() {
                 Some(Ok(SignOutcome::Signed(contract))) => view! { <SignedContract contract/> }.into_any(),
-                Some(Err(e)) => view! { <p class="error" role="alert">{format!("{}: {e}", t.failed)}</p> }.into_any(),
+                Some(Err(e)) => view! { <p class="error" role="alert">{crate::ui::staff::refusal::failure_text(t.failed, &e)}</p> }.into_any(),
                 _ => ().into_any(),
             }}
         </section>
         <section class="card" aria-labelledby="list-title">
             <h2 id="list-title" class="visually-hidden">{frame.nav_subscribers}</h2>
+            // A new search keeps the order (hidden fields) and starts at the first page.
             <form method="get" class="inline-form" role="search">
                 <label for="q">{t.search_label}</label>
                 <input id="q" name="q" type="search" prop:value=search/>
+                {move || {
+                    let (sort, dir) = order();
+                    view! {
+                        <input type="hidden" name="sort" value=sort.as_str()/>
+                        <input type="hidden" name="dir" value=dir.as_str()/>
+                    }
+                }}
                 <button type="submit">{t.search_button}</button>
             </form>
             <Transition fallback=move || view! { <p>{t.loading}</p> }>
                 {move || list.get().map(|result| match result {
-                    Ok(rows) if rows.is_empty() => view! { <p class="empty-state">{t.no_subscribers}</p> }.into_any(),
-                    Ok(rows) => view! { <SubscriberTable rows/> }.into_any(),
-                    Err(e) => view! { <p class="error">{format!("{}: {e}", t.failed)}</p> }.into_any(),
+                    Ok(page) if page.rows.is_empty() => view! { <p class="empty-state">{t.no_subscribers}</p> }.into_any(),
+                    Ok(page) => {
+                        let (sort, dir) = order();
+                        let keep = [("q", search())];
+                        let listed = [("q", search()), ("sort", sort.as_str().to_owned()), ("dir", dir.as_str().to_owned())];
+                        let next = page.next.map(|after| {
+                            let mut params = listed.to_vec();
+                            params.push(("after", after));
+                            query_string(&params)
+                        });
+                        let first = (!get("after")().is_empty()).then(|| query_string(&listed));
+                        view! {
+                            <SubscriberTable rows=page.rows order=(sort, dir) keep=keep.to_vec()/>
+                            // Whole page loads (rel="external"), as the processing payment
+                            // list's: the server renders each page.
+                            <nav class="pager" aria-label=t.pager_label>
+                                {first.map(|href| view! { <a id="first-page" rel="external" href=href>{t.first_page}</a> })}
+                                {next.map(|href| view! { <a id="next-page" rel="external" href=href>{t.next_page}</a> })}
+                            </nav>
+                        }.into_any()
+                    }
+                    Err(e) => view! { <p class="error">{crate::ui::staff::refusal::failure_text(t.failed, &e)}</p> }.into_any(),
                 })}
             </Transition>
         </section>
     }
 }
 
+/// The list, its headers sorting it (`order`: how it is sorted now; `keep`: the search
+/// a header keeps).
 #[component]
-fn SubscriberTable(rows: Vec<SubscriberView>) -> impl IntoView {
+fn SubscriberTable(
+    rows: Vec<SubscriberView>,
+    order: (SubscriberSort, SortDir),
+    keep: Vec<(&'static str, String)>,
+) -> impl IntoView {
     let t = texts();
     let body = rows
         .into_iter()
@@ -287,14 +363,14 @@ fn SubscriberTable(rows: Vec<SubscriberView>) -> impl IntoView {
         })
         .collect_view();
     view! {
-        <table class="grid">
+        <table class="grid" id="subscribers">
             <thead>
                 <tr>
-                    <th scope="col">{t.account}</th>
-                    <th scope="col">{t.full_name}</th>
+                    {sort_header(SubscriberSort::Account, t.account, order, &keep, false)}
+                    {sort_header(SubscriberSort::Name, t.full_name, order, &keep, false)}
                     <th scope="col">{t.email}</th>
                     <th scope="col">{t.services}</th>
-                    <th scope="col" class="num">{t.col_balance}</th>
+                    {sort_header(SubscriberSort::Balance, t.col_balance, order, &keep, true)}
                     <th scope="col">{t.col_status}</th>
                 </tr>
             </thead>
@@ -343,7 +419,7 @@ pub fn SubscriberDetail() -> impl IntoView {
             {move || page.get().map(|result| match result {
                 Ok(Some(page)) => view! { <SubscriberCard page change close/> }.into_any(),
                 Ok(None) => view! { <h1>{account()}</h1><p class="empty-state">{t.subscriber_not_found}</p> }.into_any(),
-                Err(e) => view! { <p class="error">{format!("{}: {e}", t.failed)}</p> }.into_any(),
+                Err(e) => view! { <p class="error">{crate::ui::staff::refusal::failure_text(t.failed, &e)}</p> }.into_any(),
             })}
         </Transition>
     }

@@ -80,7 +80,7 @@ pub fn TariffsPage() -> impl IntoView {
                                 {move || match save.value().get() {
                                     Some(Ok(true)) => view! { <span class="ok" role="status">{" "}{t.saved}</span> }.into_any(),
                                     Some(Ok(false)) => view! { <span class="error" role="alert">{" "}{t.invalid_amount}</span> }.into_any(),
-                                    Some(Err(e)) => view! { <span class="error" role="alert">{format!(" {}: {e}", t.failed)}</span> }.into_any(),
+                                    Some(Err(e)) => view! { <span class="error" role="alert" id="tariffs-failed">{" "}{crate::ui::staff::refusal::failure_text(t.failed, &e)}</span> }.into_any(),
                                     None => ().into_any(),
                                 }}
                             </ActionForm>

@@ -40,6 +40,9 @@ pub struct Texts {
     pub col_balance: &'static str,
     pub col_status: &'static str,
     pub no_subscribers: &'static str,
+    pub next_page: &'static str,
+    pub first_page: &'static str,
+    pub pager_label: &'static str,
 
     pub subscriber_not_found: &'static str,
     pub opened_at: &'static str,
@@ -215,6 +218,9 @@ pub static RU: Texts = Texts {
     col_balance: "Баланс",
     col_status: "Статус",
     no_subscribers: "Абонентов не найдено.",
+    next_page: "Следующие →",
+    first_page: "← В начало",
+    pager_label: "Страницы списка абонентов",
 
     subscriber_not_found: "Абонент с таким счётом не найден.",
     opened_at: "Договор заключён",
@@ -342,6 +348,9 @@ pub static EN: Texts = Texts {
     col_balance: "Balance",
     col_status: "Status",
     no_subscribers: "No subscribers found.",
+    next_page: "Next →",
+    first_page: "← First page",
+    pager_label: "Subscriber list pages",
 
     subscriber_not_found: "No subscriber has this account.",
     opened_at: "Signed",

@@ -18,9 +18,13 @@ use shared::wire::provider::{PaymentProtocol, SignSubscriber, SubscriberContract
 use super::ProviderState;
 use super::billing::{self, NewContract};
 use super::store::{self, ContractRow, SubscriberView, Tariff};
+use super::subscriber_list::{self, SubscriberQuery};
 use crate::provider::domain::{self, ContractData, ProviderKind, Service};
+use crate::provider::listing::SubscriberSort;
 use crate::server::clock;
 use crate::server::credentials::new_credential;
+use crate::server::listing;
+use crate::ui::sort::SortColumn;
 
 /// Rows a list answers at most.
 pub const MAX_LIST_ROWS: i64 = 500;
@@ -45,6 +49,7 @@ pub fn validate_subscriber(body: &SignSubscriber) -> Result<ContractData, ApiErr
 pub async fn sign_subscriber(
     state: &ProviderState,
     subscriber: ContractData,
+    by: &str,
 ) -> Result<SubscriberContract, ApiError> {
     let credential = new_credential().await.map_err(ApiError::internal)?;
     let (id, account) = billing::sign(
@@ -54,10 +59,11 @@ pub async fn sign_subscriber(
         &state.subscriber_logins,
         &subscriber,
         &credential,
+        by,
     )
     .await
     .map_err(db)?;
-    tracing::info!(subscriber_id = id, account, "subscriber signed");
+    tracing::info!(subscriber_id = id, account, by, "subscriber signed");
     Ok(SubscriberContract {
         subscriber_id: id,
         login: account.clone(),
@@ -76,32 +82,72 @@ pub async fn sign_subscriber(
 
 async fn create_subscriber(
     State(state): State<ProviderState>,
+    Extension(principal): Extension<Principal>,
     JsonBody(body): JsonBody<SignSubscriber>,
 ) -> Result<impl IntoResponse, ApiError> {
     let subscriber = validate_subscriber(&body)?;
     Ok((
         StatusCode::CREATED,
-        Json(sign_subscriber(&state, subscriber).await?),
+        Json(sign_subscriber(&state, subscriber, &principal.login).await?),
     ))
 }
 
+/// `GET /subscribers?q=&sort=&dir=&after=&limit=` as it arrives (checked by
+/// [`Search::checked`]).
 #[derive(Deserialize)]
 struct Search {
     #[serde(default)]
     q: String,
+    sort: Option<String>,
+    dir: Option<String>,
+    after: Option<String>,
+    limit: Option<i64>,
 }
 
+impl Search {
+    /// The list's query, or a 422 naming the parameter that is not one the list offers.
+    fn checked(&self) -> Result<SubscriberQuery, ApiError> {
+        let sort = listing::checked_sort::<SubscriberSort>(self.sort.as_deref())?;
+        Ok(SubscriberQuery {
+            q: self.q.clone(),
+            sort,
+            dir: listing::checked_dir(sort, self.dir.as_deref())?,
+            after: listing::checked_cursor(self.after.as_deref())?,
+            limit: listing::checked_limit(self.limit, MAX_LIST_ROWS)?,
+        })
+    }
+}
+
+/// A page of subscribers, as a JSON array; when more follow, a `Link` header names the
+/// next page (the same query with `after=` the last row's cursor).
 async fn list_subscribers(
     State(state): State<ProviderState>,
     Query(search): Query<Search>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let rows = store::search_subscribers(&state.pool, &search.q, MAX_LIST_ROWS)
+    let query = search.checked()?;
+    let (rows, next) = subscriber_list::page(&state.pool, &query)
         .await
         .map_err(db)?;
-    Ok(Json(
-        rows.into_iter()
-            .map(SubscriberView::from)
-            .collect::<Vec<_>>(),
+    let mut headers = axum::http::HeaderMap::new();
+    if let Some(next) = next {
+        let params = [
+            ("q", query.q.clone()),
+            ("sort", query.sort.as_str().to_owned()),
+            ("dir", query.dir.as_str().to_owned()),
+            ("after", next.to_string()),
+            ("limit", query.limit.to_string()),
+        ];
+        if let Some(link) = listing::next_link("/api/admin/v1/subscribers", &params) {
+            headers.insert(axum::http::header::LINK, link);
+        }
+    }
+    Ok((
+        headers,
+        Json(
+            rows.into_iter()
+                .map(SubscriberView::from)
+                .collect::<Vec<_>>(),
+        ),
     ))
 }
 
@@ -134,6 +180,7 @@ pub struct PatchSubscriber {
 
 async fn patch_subscriber(
     State(state): State<ProviderState>,
+    Extension(principal): Extension<Principal>,
     Path(account): Path<String>,
     JsonBody(body): JsonBody<PatchSubscriber>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -148,7 +195,7 @@ async fn patch_subscriber(
         fields: domain::english(&errors),
     })?;
     if current.status != "active"
-        || !billing::update(&state.pool, &account, &changes)
+        || !billing::update(&state.pool, &account, &changes, &principal.login)
             .await
             .map_err(db)?
     {
@@ -163,12 +210,18 @@ async fn patch_subscriber(
 
 async fn close_subscriber(
     State(state): State<ProviderState>,
+    Extension(principal): Extension<Principal>,
     Path(account): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     subscriber(&state, &account).await?;
-    if billing::close(&state.pool, &state.subscriber_logins, &account)
-        .await
-        .map_err(db)?
+    if billing::close(
+        &state.pool,
+        &state.subscriber_logins,
+        &account,
+        &principal.login,
+    )
+    .await
+    .map_err(db)?
     {
         tracing::info!(account, "subscriber contract closed");
     }
@@ -276,17 +329,20 @@ pub fn validate_contract(
 pub async fn issue_contract(
     state: &ProviderState,
     contract: NewContract,
+    by: &str,
 ) -> Result<IssuedContract, ApiError> {
     let credential = new_credential().await.map_err(ApiError::internal)?;
     let (id, login) = billing::create_contract(
         &state.pool,
+        state.kind,
         &state.processing_logins,
         &contract,
         &credential,
+        by,
     )
     .await
     .map_err(db)?;
-    tracing::info!(contract = id, processing = %contract.processing_name, protocol = %contract.protocol, "processing contract signed");
+    tracing::info!(contract = id, processing = %contract.processing_name, protocol = %contract.protocol, by, "processing contract signed");
     let endpoint_url = match contract.protocol {
         PaymentProtocol::Json => format!("{}/api/processing/v1", state.base_url),
         PaymentProtocol::Osmp => format!("{}/osmp", state.base_url),
@@ -306,12 +362,13 @@ pub async fn issue_contract(
 
 async fn create_contract(
     State(state): State<ProviderState>,
+    Extension(principal): Extension<Principal>,
     JsonBody(body): JsonBody<CreateContract>,
 ) -> Result<impl IntoResponse, ApiError> {
     let contract = validate_contract(&body, state.kind)?;
     Ok((
         StatusCode::CREATED,
-        Json(issue_contract(&state, contract).await?),
+        Json(issue_contract(&state, contract, &principal.login).await?),
     ))
 }
 
@@ -330,6 +387,7 @@ struct ContractStatus {
 
 async fn patch_contract(
     State(state): State<ProviderState>,
+    Extension(principal): Extension<Principal>,
     Path(id): Path<i64>,
     JsonBody(body): JsonBody<ContractStatus>,
 ) -> Result<impl IntoResponse, ApiError> {
@@ -340,9 +398,15 @@ async fn patch_contract(
         ));
     }
     contract_or_404(&state, id).await?;
-    if !billing::set_contract_status(&state.pool, &state.processing_logins, id, &body.status)
-        .await
-        .map_err(db)?
+    if !billing::set_contract_status(
+        &state.pool,
+        &state.processing_logins,
+        id,
+        &body.status,
+        &principal.login,
+    )
+    .await
+    .map_err(db)?
     {
         return Err(ApiError::field(
             "status",
@@ -380,7 +444,7 @@ pub async fn change_contract_fields(
 ) -> Result<ContractRow, ApiError> {
     validate_fields(fields).map_err(|fields| ApiError::Validation { fields })?;
     contract_or_404(state, id).await?;
-    if !store::set_contract_fields(&state.pool, id, fields)
+    if !store::set_contract_fields(&state.pool, state.kind, id, fields, by)
         .await
         .map_err(db)?
     {
@@ -424,19 +488,22 @@ pub async fn rotate_contract_password(
     id: i64,
     by: &str,
 ) -> Result<RotatedCredential, ApiError> {
-    let contract = contract_or_404(state, id).await?;
-    let password = state
-        .processing_logins
-        .rotate(&contract.login)
-        .await
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| {
-            ApiError::field("status", "the contract is closed; its login stays revoked")
-        })?;
-    tracing::warn!(contract = id, login = %contract.login, by, "processing contract password replaced");
+    contract_or_404(state, id).await?;
+    let credential = new_credential().await.map_err(ApiError::internal)?;
+    let login = billing::rotate_contract_password(
+        &state.pool,
+        &state.processing_logins,
+        id,
+        &credential,
+        by,
+    )
+    .await
+    .map_err(db)?
+    .ok_or_else(|| ApiError::field("status", "the contract is closed; its login stays revoked"))?;
+    tracing::warn!(contract = id, login = %login, by, "processing contract password replaced");
     Ok(RotatedCredential {
-        login: contract.login,
-        password,
+        login,
+        password: credential.password,
     })
 }
 
@@ -448,18 +515,34 @@ pub async fn reopen_contract(
     by: &str,
 ) -> Result<RotatedCredential, ApiError> {
     contract_or_404(state, id).await?;
-    let credential = crate::server::credentials::new_credential()
-        .await
-        .map_err(ApiError::internal)?;
-    let login = billing::reopen_contract(&state.pool, &state.processing_logins, id, &credential)
-        .await
-        .map_err(db)?
-        .ok_or_else(|| ApiError::field("status", "only a closed contract is re-opened"))?;
+    let credential = new_credential().await.map_err(ApiError::internal)?;
+    let login =
+        billing::reopen_contract(&state.pool, &state.processing_logins, id, &credential, by)
+            .await
+            .map_err(db)?
+            .ok_or_else(|| ApiError::field("status", "only a closed contract is re-opened"))?;
     tracing::warn!(contract = id, login = %login, by, "processing contract re-opened");
     Ok(RotatedCredential {
         login,
         password: credential.password,
     })
+}
+
+/// A new password for a processing center, whichever way its contract stands: a live
+/// contract's login gets one ([`rotate_contract_password`]), a closed contract is
+/// re-opened with one ([`reopen_contract`]). The portal's one "new password" action.
+pub async fn renew_contract_access(
+    state: &ProviderState,
+    id: i64,
+    by: &str,
+) -> Result<(RotatedCredential, bool), ApiError> {
+    let reopened = contract_or_404(state, id).await?.status == "closed";
+    let credential = if reopened {
+        reopen_contract(state, id, by).await?
+    } else {
+        rotate_contract_password(state, id, by).await?
+    };
+    Ok((credential, reopened))
 }
 
 async fn post_contract_reopen(
@@ -580,6 +663,7 @@ async fn get_settings(State(state): State<ProviderState>) -> Result<impl IntoRes
 
 async fn put_settings(
     State(state): State<ProviderState>,
+    Extension(principal): Extension<Principal>,
     JsonBody(body): JsonBody<Settings>,
 ) -> Result<impl IntoResponse, ApiError> {
     if !["open", "paused", "closed"].contains(&body.payments.as_str()) {
@@ -588,10 +672,10 @@ async fn put_settings(
             "payments are open, paused or closed",
         ));
     }
-    store::set_payments_switch(&state.pool, &body.payments)
+    store::set_payments_switch(&state.pool, &body.payments, &principal.login)
         .await
         .map_err(db)?;
-    tracing::info!(payments = %body.payments, "payments switch changed");
+    tracing::info!(payments = %body.payments, by = %principal.login, "payments switch changed");
     Ok(Json(body))
 }
 

@@ -8,8 +8,13 @@ use shared::money::Kopecks;
 use shared::wire::agent::Extra;
 use shared::wire::provider::PaymentProtocol;
 
-use super::store::{account_for, join_services};
+use super::contract_audit::{
+    Access, ContractTerms, Status, SubscriberTerms, contract_object, subscriber_object,
+};
+use super::store::{self, account_for, join_services};
+use super::subscriber_list;
 use crate::provider::domain::{ContractChanges, ContractData, ProviderKind, Service};
+use crate::server::audit::{self, AuditKind, Change, Secret};
 use crate::server::clock;
 use crate::server::credentials::{DbCredentials, NewCredential};
 use crate::server::db::{self, Db};
@@ -17,7 +22,8 @@ use crate::server::db::{self, Db};
 /// The largest quantity of one use (a bound against typing errors and overflow).
 pub const MAX_QUANTITY: i64 = 1_000_000;
 
-/// Creates the subscriber, its account and its login in one transaction.
+/// Creates the subscriber, its account, its login and the audit entry naming `by` in one
+/// transaction.
 pub async fn sign(
     pool: &Db,
     kind: ProviderKind,
@@ -25,6 +31,7 @@ pub async fn sign(
     logins: &DbCredentials,
     subscriber: &ContractData,
     credential: &NewCredential,
+    by: &str,
 ) -> Result<(i64, String), sqlx::Error> {
     let now = clock::now();
     let mut tx = pool.begin().await?;
@@ -48,9 +55,25 @@ pub async fn sign(
         .bind(id)
         .execute(&mut tx)
         .await?;
+    subscriber_list::write_keys(
+        &mut tx,
+        id,
+        &subscriber.full_name,
+        &subscriber.email,
+        &account,
+    )
+    .await?;
     logins
         .store(&mut tx, &account, &id.to_string(), credential)
         .await?;
+    if let Some(row) = store::subscriber_by_account(&mut tx, &account).await? {
+        audit::record(
+            &mut tx,
+            Change::new(by, AuditKind::ContractCreated, subscriber_object(&account))
+                .after(&SubscriberTerms::of(&row)),
+        )
+        .await?;
+    }
     tx.commit().await?;
     Ok((id, account))
 }
@@ -62,20 +85,29 @@ fn placeholder() -> String {
     format!("pending-{}", shared::auth::generate_password())
 }
 
-/// Applies changes to an active subscriber; `false` when it is not active (or absent).
+/// Applies changes to an active subscriber, and its search keys with them (one
+/// transaction); `false` when it is not active (or absent).
+///
+/// The audit entry naming `by` holds the contract before and after (none when the
+/// changes changed nothing).
 pub async fn update(
     pool: &Db,
     account: &str,
     changes: &ContractChanges,
+    by: &str,
 ) -> Result<bool, sqlx::Error> {
-    let result = db::query(
+    let mut tx = pool.begin().await?;
+    // Read in the transaction that writes: the entry's "before" is what was replaced.
+    let before = store::subscriber_by_account(&mut tx, account).await?;
+    let changed: Option<(i64, String, String)> = db::query_as(
         "UPDATE subscribers SET
             full_name = COALESCE($1, full_name),
             passport = COALESCE($2, passport),
             email = COALESCE($3, email),
             services = COALESCE($4, services),
             updated_at = $5
-         WHERE account = $6 AND status = 'active'",
+         WHERE account = $6 AND status = 'active'
+         RETURNING id, full_name, email",
     )
     .bind(&changes.full_name)
     .bind(&changes.passport)
@@ -83,14 +115,37 @@ pub async fn update(
     .bind(changes.services.as_deref().map(join_services))
     .bind(clock::now())
     .bind(account)
-    .execute(pool)
+    .fetch_optional(&mut tx)
     .await?;
-    Ok(result.rows_affected() == 1)
+    let Some((id, full_name, email)) = changed else {
+        return Ok(false);
+    };
+    subscriber_list::write_keys(&mut tx, id, &full_name, &email, account).await?;
+    let after = store::subscriber_by_account(&mut tx, account).await?;
+    if let (Some(before), Some(after)) = (before, after) {
+        let (before, after) = (SubscriberTerms::of(&before), SubscriberTerms::of(&after));
+        if before != after {
+            audit::record(
+                &mut tx,
+                Change::new(by, AuditKind::ContractChanged, subscriber_object(account))
+                    .before(&before)
+                    .after(&after),
+            )
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(true)
 }
 
 /// Closes a contract: the account stops taking payments (OSMP 79) and its login stops
-/// working; the history stays. `false` when it was not active.
-pub async fn close(pool: &Db, logins: &DbCredentials, account: &str) -> Result<bool, sqlx::Error> {
+/// working; the history stays. `false` when it was not active. Audited with `by`.
+pub async fn close(
+    pool: &Db,
+    logins: &DbCredentials,
+    account: &str,
+    by: &str,
+) -> Result<bool, sqlx::Error> {
     let now = clock::now();
     let mut tx = pool.begin().await?;
     let closed = db::query(
@@ -104,6 +159,17 @@ pub async fn close(pool: &Db, logins: &DbCredentials, account: &str) -> Result<b
         == 1;
     if closed {
         logins.revoke(&mut tx, account).await?;
+        audit::record(
+            &mut tx,
+            Change::new(
+                by,
+                AuditKind::ContractTerminated,
+                subscriber_object(account),
+            )
+            .before(&Status { status: "active" })
+            .after(&Status { status: "closed" }),
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok(closed)
@@ -350,12 +416,15 @@ pub struct NewContract {
     pub fields: Vec<Field>,
 }
 
-/// Creates a processing contract and its login (`processing-<id>`) in one transaction.
+/// Creates a processing contract, its login (`processing-<id>`) and the audit entry
+/// naming `by` in one transaction.
 pub async fn create_contract(
     pool: &Db,
+    kind: ProviderKind,
     logins: &DbCredentials,
     contract: &NewContract,
     credential: &NewCredential,
+    by: &str,
 ) -> Result<(i64, String), sqlx::Error> {
     let mut tx = pool.begin().await?;
     let (id,): (i64,) = db::query_as(
@@ -380,6 +449,17 @@ pub async fn create_contract(
     logins
         .store(&mut tx, &login, &id.to_string(), credential)
         .await?;
+    if let Some(row) = store::contract(&mut tx, kind, id).await? {
+        let terms = ContractTerms {
+            password: Some(Secret::Issued),
+            ..ContractTerms::of(&row)
+        };
+        audit::record(
+            &mut tx,
+            Change::new(by, AuditKind::ContractCreated, contract_object(id)).after(&terms),
+        )
+        .await?;
+    }
     tx.commit().await?;
     Ok((id, login))
 }
@@ -392,6 +472,7 @@ pub async fn reopen_contract(
     logins: &DbCredentials,
     id: i64,
     credential: &NewCredential,
+    by: &str,
 ) -> Result<Option<String>, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let login: Option<(String,)> = db::query_as(
@@ -408,18 +489,38 @@ pub async fn reopen_contract(
         tx.rollback().await?;
         return Ok(None);
     }
+    audit::record(
+        &mut tx,
+        Change::new(by, AuditKind::ContractReopened, contract_object(id))
+            .before(&Status { status: "closed" })
+            .after(&serde_json::json!({
+                "status": "active",
+                "login": login,
+                "password": Secret::Issued,
+            })),
+    )
+    .await?;
     tx.commit().await?;
     Ok(Some(login))
 }
 
 /// Sets a contract's status (`active`, `suspended`, `closed`); closing revokes its login.
+/// A change of status is audited with `by`. `false` when the contract is closed (or
+/// absent): a closed contract comes back only through [`reopen_contract`].
 pub async fn set_contract_status(
     pool: &Db,
     logins: &DbCredentials,
     id: i64,
     status: &str,
+    by: &str,
 ) -> Result<bool, sqlx::Error> {
     let mut tx = pool.begin().await?;
+    // Read in the transaction that writes: the entry's "before" is what was replaced.
+    let before: Option<(String,)> =
+        db::query_as("SELECT status FROM processing_contracts WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut tx)
+            .await?;
     let login: Option<(String,)> = db::query_as(
         "UPDATE processing_contracts SET status = $1 WHERE id = $2 AND status <> 'closed' RETURNING login",
     )
@@ -427,13 +528,58 @@ pub async fn set_contract_status(
     .bind(id)
     .fetch_optional(&mut tx)
     .await?;
-    let Some((login,)) = login else {
+    let (Some((login,)), Some((before,))) = (login, before) else {
         tx.rollback().await?;
         return Ok(false);
     };
     if status == "closed" {
         logins.revoke(&mut tx, &login).await?;
     }
+    if let Some(kind) = AuditKind::of_status_change(&before, status) {
+        audit::record(
+            &mut tx,
+            Change::new(by, kind, contract_object(id))
+                .before(&Status { status: &before })
+                .after(&Status { status }),
+        )
+        .await?;
+    }
     tx.commit().await?;
     Ok(true)
+}
+
+/// Gives a live contract's login `credential`'s password with its audit entry naming
+/// `by`, in one transaction: the login, or `None` when the contract is closed (its login
+/// stays revoked) or absent.
+pub async fn rotate_contract_password(
+    pool: &Db,
+    logins: &DbCredentials,
+    id: i64,
+    credential: &NewCredential,
+    by: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let login: Option<(String,)> =
+        db::query_as("SELECT login FROM processing_contracts WHERE id = $1 AND status <> 'closed'")
+            .bind(id)
+            .fetch_optional(&mut tx)
+            .await?;
+    let Some((login,)) = login else {
+        tx.rollback().await?;
+        return Ok(None);
+    };
+    if !logins.rotate(&mut tx, &login, credential).await? {
+        tx.rollback().await?;
+        return Ok(None);
+    }
+    audit::record(
+        &mut tx,
+        Change::new(by, AuditKind::CredentialsRotated, contract_object(id)).after(&Access {
+            login: &login,
+            password: Secret::Changed,
+        }),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Some(login))
 }

@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod billing;
+pub mod contract_audit;
 pub mod dashboard;
 pub mod gateway;
 pub mod mail;
@@ -13,6 +14,7 @@ pub mod report;
 pub mod report_xlsx;
 pub mod reports;
 pub mod store;
+pub mod subscriber_list;
 pub mod usage;
 
 use std::sync::Arc;
@@ -104,6 +106,7 @@ pub fn parts(context: &RoleContext) -> Result<RoleParts, StartError> {
         mailer: Arc::new(mailer),
     };
     tokio::spawn(mail_outbox::run(pool.clone(), state.mailer.clone()));
+    subscriber_list::spawn_fill(pool.clone());
     crate::server::retention::spawn(
         pool,
         RETENTION,

@@ -3,6 +3,7 @@
 
 use shared::money::Kopecks;
 
+use super::contract_audit::contract_object;
 use crate::provider::domain::{ProviderKind, Service};
 pub use crate::provider::model::{
     ContractRow, CreditedPayment, GatewayLogRow, SubscriberRow, SubscriberView, Tariff,
@@ -54,14 +55,14 @@ macro_rules! select_subscribers {
     };
 }
 
-pub async fn subscriber_by_account(
-    pool: &Db,
+pub async fn subscriber_by_account<'a>(
+    on: impl Into<Exec<'a>>,
     account: &str,
 ) -> Result<Option<SubscriberRow>, sqlx::Error> {
     db::query_as(select_subscribers!("WHERE account = $1"))
         .bind(account)
         .lookup()
-        .fetch_optional(pool)
+        .fetch_optional(on)
         .await
 }
 
@@ -71,30 +72,6 @@ pub async fn subscriber_by_id(pool: &Db, id: i64) -> Result<Option<SubscriberRow
         .lookup()
         .fetch_optional(pool)
         .await
-}
-
-/// Subscribers whose account, name or e-mail contains `query` (all when empty), newest first.
-pub async fn search_subscribers(
-    pool: &Db,
-    query: &str,
-    limit: i64,
-) -> Result<Vec<SubscriberRow>, sqlx::Error> {
-    let pattern = format!(
-        "%{}%",
-        query
-            .trim()
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_")
-    );
-    db::query_as(select_subscribers!(
-        "WHERE account LIKE $1 ESCAPE '\\' OR full_name LIKE $1 ESCAPE '\\' OR email LIKE $1 ESCAPE '\\'
-         ORDER BY id DESC LIMIT $2"
-    ))
-    .bind(pattern)
-    .bind(limit)
-    .fetch_all(pool)
-    .await
 }
 
 pub async fn tariffs(pool: &Db) -> Result<Vec<Tariff>, sqlx::Error> {
@@ -188,15 +165,15 @@ fn with_default_fields(mut row: ContractRow, kind: ProviderKind) -> ContractRow 
     row
 }
 
-pub async fn contract(
-    pool: &Db,
+pub async fn contract<'a>(
+    on: impl Into<Exec<'a>>,
     kind: ProviderKind,
     id: i64,
 ) -> Result<Option<ContractRow>, sqlx::Error> {
     let row: Option<ContractRow> = db::query_as(select_contracts!("WHERE id = $1"))
         .bind(id)
         .lookup()
-        .fetch_optional(pool)
+        .fetch_optional(on)
         .await?;
     Ok(row.map(|r| with_default_fields(r, kind)))
 }
@@ -211,21 +188,45 @@ pub async fn contracts(pool: &Db, kind: ProviderKind) -> Result<Vec<ContractRow>
         .collect())
 }
 
-/// Replaces a contract's payment fields (already checked with `FieldSet::compile`);
-/// `false` when there is no such contract or it is closed.
+/// Replaces a contract's payment fields (already checked with `FieldSet::compile`) with
+/// the audit entry naming `by`, in one transaction; `false` when there is no such
+/// contract or it is closed.
 pub async fn set_contract_fields(
     pool: &Db,
+    kind: ProviderKind,
     id: i64,
     fields: &[shared::fields::Field],
+    by: &str,
 ) -> Result<bool, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let Some(before) = contract(&mut tx, kind, id).await? else {
+        tx.rollback().await?;
+        return Ok(false);
+    };
     let changed = db::query(
         "UPDATE processing_contracts SET fields = $1 WHERE id = $2 AND status <> 'closed'",
     )
     .bind(crate::json_column::to_text(&fields))
     .bind(id)
-    .execute(pool)
-    .await?;
-    Ok(changed.rows_affected() == 1)
+    .execute(&mut tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if !changed {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    if before.fields.0 != fields {
+        audit::record(
+            &mut tx,
+            Change::new(by, AuditKind::ContractChanged, contract_object(id))
+                .before(&serde_json::json!({"fields": before.fields.0}))
+                .after(&serde_json::json!({"fields": fields})),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(true)
 }
 
 /// A contract's payments whose `txn_date` falls on `day` (`YYYY-MM-DD`), in credit order.
@@ -289,12 +290,29 @@ pub async fn payments_switch(pool: &Db) -> Result<String, sqlx::Error> {
     Ok(row.map(|(v,)| v).unwrap_or_else(|| "open".to_owned()))
 }
 
-pub async fn set_payments_switch(pool: &Db, value: &str) -> Result<(), sqlx::Error> {
+/// Sets the payments switch with the audit entry naming `by` (none when it stays).
+pub async fn set_payments_switch(pool: &Db, value: &str, by: &str) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    // The write first: SQLite takes its write lock at once (see `billing`).
+    let before: Option<(String,)> =
+        db::query_as("UPDATE participant SET value = value WHERE key = 'payments' RETURNING value")
+            .fetch_optional(&mut tx)
+            .await?;
+    let before = before.map_or_else(|| "open".to_owned(), |(v,)| v);
     db::query("INSERT INTO participant (key, value) VALUES ('payments', $1) ON CONFLICT (key) DO UPDATE SET value = $1")
         .bind(value)
-        .execute(pool)
-        .await
-        .map(|_| ())
+        .execute(&mut tx)
+        .await?;
+    if before != value {
+        audit::record(
+            &mut tx,
+            Change::new(by, AuditKind::SettingChanged, "payments switch")
+                .before(&serde_json::json!({"payments": before}))
+                .after(&serde_json::json!({"payments": value})),
+        )
+        .await?;
+    }
+    tx.commit().await
 }
 
 /// One gateway request as its log row keeps it (values already truncated and cleaned).

@@ -21,6 +21,47 @@ pub struct AuditLog(pub Db);
 /// Entries a listing answers at most (the JSON API, the page, the CSV export).
 pub const MAX_ENTRIES: i64 = 5_000;
 
+/// What an entry says of a password or another secret: that it was issued, changed or
+/// left as it was — never the value, nor its hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Secret {
+    /// A new one was issued (a contract signed, a login re-opened).
+    Issued,
+    Changed,
+    Unchanged,
+}
+
+impl Secret {
+    pub fn changed(changed: bool) -> Secret {
+        if changed {
+            Secret::Changed
+        } else {
+            Secret::Unchanged
+        }
+    }
+}
+
+/// A fee rule as entries show it, in the words of the portals: percent and roubles.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Fee {
+    pub percent: String,
+    pub fixed: String,
+    pub min: String,
+    pub max: Option<String>,
+}
+
+impl From<&shared::fee::FeeRule> for Fee {
+    fn from(rule: &shared::fee::FeeRule) -> Fee {
+        Fee {
+            percent: format!("{}.{:02}", rule.percent_bp / 100, rule.percent_bp % 100),
+            fixed: rule.fixed.to_string(),
+            min: rule.min.to_string(),
+            max: rule.max.map(|m| m.to_string()),
+        }
+    }
+}
+
 /// A change to record: who, what kind, which object, and its state before and after.
 pub struct Change<'a> {
     pub login: &'a str,

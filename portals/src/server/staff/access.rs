@@ -49,6 +49,7 @@ pub const READ_ONLY_SERVER_FNS: &[&str] = &[
     "consumer/subscriber",
     "staff/audit",
     "staff/accounts",
+    "staff/whoami",
 ];
 
 /// Server functions only an administrator may call (every change not an operator's).
@@ -60,8 +61,8 @@ pub const ADMINISTRATOR_SERVER_FNS: &[&str] = &[
     "provider/contract-status",
     "provider/payments-switch",
     "provider/set-tariffs",
-    "provider/contract-credentials",
-    "provider/contract-reopen",
+    "provider/contract-access",
+    "processing/provider-credentials",
     "consumer/add",
     "consumer/edit",
     "consumer/delete",
@@ -163,11 +164,32 @@ pub async fn enforce_role(request: Request, next: Next) -> Response {
     }
     tracing::info!(login = %principal.login, role = role.as_str(), needed = needed.as_str(),
         method = %request.method(), path = %request.uri().path(), "refused by staff role");
+    if request.uri().path().starts_with(SERVER_FN_PREFIX) {
+        return refused_server_fn();
+    }
     ApiError::ForbiddenRole {
         role: role.as_str(),
         needed: needed.as_str(),
     }
     .into_response()
+}
+
+/// A page's server function refused by role: still `403`, with a body in the server
+/// functions' own error encoding, so the page's client decodes it as
+/// `ServerFnError::ServerError("forbidden_role")` and says so in its language
+/// (`ui::staff::refusal`) rather than showing a JSON body it cannot read.
+fn refused_server_fn() -> Response {
+    use leptos::prelude::ServerFnError;
+    use leptos::server_fn::error::FromServerFnError;
+    let refused: ServerFnError =
+        ServerFnError::ServerError(crate::ui::staff::refusal::FORBIDDEN_ROLE.to_owned());
+    let body = refused.ser();
+    (
+        http::StatusCode::FORBIDDEN,
+        [(http::header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        body,
+    )
+        .into_response()
 }
 
 #[cfg(test)]

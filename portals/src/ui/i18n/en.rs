@@ -6,7 +6,7 @@ pub static EN: Catalogue = Catalogue {
     language_name: "English",
     product: "paymesh",
     skip_to_content: "Skip to content",
-    signed_in_as: "Operator",
+    signed_in_as: "Signed in",
 
     consumer_title: "Subscriber app",
     provider_title: "Provider billing",

@@ -6,7 +6,7 @@ pub static RU: Catalogue = Catalogue {
     language_name: "Русский",
     product: "paymesh",
     skip_to_content: "К содержимому",
-    signed_in_as: "Оператор",
+    signed_in_as: "Сотрудник",
 
     consumer_title: "Кабинет абонента",
     provider_title: "Биллинг провайдера",

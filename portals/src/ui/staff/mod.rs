@@ -1,10 +1,13 @@
 //! Staff accounts and the audit log in the interface (issue #19): the shared model, the
-//! strings, and the `/audit` page every participant with a database shows.
+//! strings, the `/audit` page every participant with a database shows, and the header's
+//! signed-in login.
 
 pub mod audit_page;
 pub mod model;
+pub mod refusal;
 pub mod staff_page;
 pub mod texts;
+pub mod who;
 
 use crate::ui::NavItem;
 

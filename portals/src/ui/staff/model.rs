@@ -47,33 +47,44 @@ pub enum AuditKind {
     ContractSuspended,
     ContractTerminated,
     ContractReopened,
+    /// A suspended contract (or a disabled provider) made active again; a closed one
+    /// coming back is [`AuditKind::ContractReopened`].
+    ContractResumed,
     ContractChanged,
     CredentialsRotated,
+    /// Credentials typed in by staff (a provider's login and password at processing, the
+    /// agent's processing login): the entry says they changed, never what they are.
+    CredentialsChanged,
     TariffChanged,
     FeeChanged,
     BalanceTopUp,
     CashPaidAgain,
     CashRefunded,
     CashWrittenOff,
+    /// The agent's cash box recorded as collected (an encashment).
+    CashCollected,
     SettingChanged,
     StaffCreated,
     StaffDisabled,
 }
 
 impl AuditKind {
-    pub const ALL: [AuditKind; 15] = [
+    pub const ALL: [AuditKind; 18] = [
         AuditKind::ContractCreated,
         AuditKind::ContractSuspended,
         AuditKind::ContractTerminated,
         AuditKind::ContractReopened,
+        AuditKind::ContractResumed,
         AuditKind::ContractChanged,
         AuditKind::CredentialsRotated,
+        AuditKind::CredentialsChanged,
         AuditKind::TariffChanged,
         AuditKind::FeeChanged,
         AuditKind::BalanceTopUp,
         AuditKind::CashPaidAgain,
         AuditKind::CashRefunded,
         AuditKind::CashWrittenOff,
+        AuditKind::CashCollected,
         AuditKind::SettingChanged,
         AuditKind::StaffCreated,
         AuditKind::StaffDisabled,
@@ -86,14 +97,17 @@ impl AuditKind {
             AuditKind::ContractSuspended => "contract_suspended",
             AuditKind::ContractTerminated => "contract_terminated",
             AuditKind::ContractReopened => "contract_reopened",
+            AuditKind::ContractResumed => "contract_resumed",
             AuditKind::ContractChanged => "contract_changed",
             AuditKind::CredentialsRotated => "credentials_rotated",
+            AuditKind::CredentialsChanged => "credentials_changed",
             AuditKind::TariffChanged => "tariff_changed",
             AuditKind::FeeChanged => "fee_changed",
             AuditKind::BalanceTopUp => "balance_top_up",
             AuditKind::CashPaidAgain => "cash_paid_again",
             AuditKind::CashRefunded => "cash_refunded",
             AuditKind::CashWrittenOff => "cash_written_off",
+            AuditKind::CashCollected => "cash_collected",
             AuditKind::SettingChanged => "setting_changed",
             AuditKind::StaffCreated => "staff_created",
             AuditKind::StaffDisabled => "staff_disabled",
@@ -106,14 +120,19 @@ impl AuditKind {
             .find(|k| k.as_str() == text.trim())
     }
 
-    /// The kind a contract's new status stands for.
-    pub fn of_contract_status(status: &str) -> AuditKind {
-        match status {
-            "active" => AuditKind::ContractReopened,
-            "suspended" | "blocked" => AuditKind::ContractSuspended,
-            "closed" | "terminated" => AuditKind::ContractTerminated,
-            _ => AuditKind::ContractChanged,
+    /// The kind a contract's change of status from `before` to `after` stands for;
+    /// `None` when the status stays (nothing to record).
+    pub fn of_status_change(before: &str, after: &str) -> Option<AuditKind> {
+        if before == after {
+            return None;
         }
+        Some(match (before, after) {
+            ("closed" | "terminated", "active") => AuditKind::ContractReopened,
+            (_, "active") => AuditKind::ContractResumed,
+            (_, "suspended" | "blocked") => AuditKind::ContractSuspended,
+            (_, "closed" | "terminated") => AuditKind::ContractTerminated,
+            _ => AuditKind::ContractChanged,
+        })
     }
 }
 
@@ -166,6 +185,19 @@ mod tests {
         for role in StaffRole::ALL {
             assert_eq!(StaffRole::parse(role.as_str()), Some(role));
         }
+        assert_eq!(AuditKind::of_status_change("active", "active"), None);
+        assert_eq!(
+            AuditKind::of_status_change("suspended", "active"),
+            Some(AuditKind::ContractResumed)
+        );
+        assert_eq!(
+            AuditKind::of_status_change("closed", "active"),
+            Some(AuditKind::ContractReopened)
+        );
+        assert_eq!(
+            AuditKind::of_status_change("active", "closed"),
+            Some(AuditKind::ContractTerminated)
+        );
         assert!(StaffRole::Viewer < StaffRole::Operator);
         assert!(StaffRole::Operator < StaffRole::Administrator);
     }

@@ -1,7 +1,7 @@
 //! `/staff`: the participant's operator logins with their roles. An administrator adds
-//! one (the password is generated and shown once) or disables one (behind a
-//! confirmation box; it stops working at once). Other roles see the list; the server
-//! refuses their changes (`forbidden_role`).
+//! one (the password is generated and shown once) or disables one (it asks first,
+//! `ui::confirm::ConfirmButton`; the login stops working at once). Other roles see the
+//! list; the server refuses their changes (`forbidden_role`) and the page says so.
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;
@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 
 use super::model::{IssuedStaffAccount, StaffAccount, StaffRole};
 use super::texts::texts;
-use crate::ui::credentials::{ConfirmBox, IssuedPassword, IssuedTexts};
+use crate::ui::confirm::{Asked, ConfirmButton};
+use crate::ui::credentials::{IssuedPassword, IssuedTexts};
 
 /// What adding a login came to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,7 +60,7 @@ pub async fn disable_staff(
     login: String,
     confirm: Option<String>,
 ) -> Result<DisableOutcome, ServerFnError> {
-    if confirm.is_none() {
+    if crate::ui::confirm::require_confirmed(confirm.as_deref()).is_err() {
         return Ok(DisableOutcome::Unconfirmed);
     }
     let by = crate::ui::server_fn::signed_in_login();
@@ -113,14 +114,14 @@ pub fn StaffPage() -> impl IntoView {
                 }.into_any(),
                 Ok(CreateOutcome::BadLogin) => view! { <p class="error" role="alert">{t.login_hint}</p> }.into_any(),
                 Ok(CreateOutcome::Taken) => view! { <p class="error" role="alert">{t.taken}</p> }.into_any(),
-                Err(_) => view! { <p class="error" role="alert">{t.refused}</p> }.into_any(),
+                Err(e) => view! { <p class="error" role="alert">{crate::ui::staff::refusal::failure_text(t.failed, &e)}</p> }.into_any(),
             })}
         </section>
         <section class="card">
             {move || disable.value().get().map(|outcome| match outcome {
                 Ok(DisableOutcome::Disabled) => ().into_any(),
                 Ok(DisableOutcome::Unconfirmed) => view! { <p class="error" role="alert">{t.disable_confirm}</p> }.into_any(),
-                Err(_) => view! { <p class="error" role="alert">{t.refused}</p> }.into_any(),
+                Err(e) => view! { <p class="error" role="alert">{crate::ui::staff::refusal::failure_text(t.failed, &e)}</p> }.into_any(),
             })}
             <Transition fallback=move || view! { <p>{t.loading}</p> }>
                 {move || accounts.get().map(|result| match result {
@@ -146,15 +147,13 @@ fn StaffTable(rows: Vec<StaffAccount>, disable: ServerAction<DisableStaff>) -> i
             } = account;
             let hidden_login = login.clone();
             let row_login = login.clone();
-            let confirm_id = format!("confirm-disable-{login}");
             let button_id = format!("disable-{login}");
             let action = match disabled_at {
                 Some(_) => view! { <span>{t.disabled}</span> }.into_any(),
                 None => view! {
                     <ActionForm action=disable>
                         <input type="hidden" name="login" value=hidden_login/>
-                        <ConfirmBox id=confirm_id label=t.confirm/>
-                        <button type="submit" class="small" id=button_id>{t.disable}</button>
+                        <ConfirmButton id=button_id label=t.disable asked=Asked::DisableStaff danger=true/>
                     </ActionForm>
                 }
                 .into_any(),
