@@ -1679,28 +1679,38 @@ async fn typing_petrov_in_lower_case_finds_petrov_ivan() {
                 if now != before {
                     return now;
                 }
-                assert!(Instant::now() < deadline, "the search {q:?} changed nothing: {now}");
+                assert!(
+                    Instant::now() < deadline,
+                    "the search {q:?} changed nothing: {now}"
+                );
                 tokio::time::sleep(Duration::from_millis(150)).await;
             }
         }
     };
     let found = search("петров").await;
     assert!(found.contains("Петров Иван"), "{found}");
-    assert!(!found.contains("Сидорова") && !found.contains("Иванов Пётр"), "{found}");
+    assert!(
+        !found.contains("Сидорова") && !found.contains("Иванов Пётр"),
+        "{found}"
+    );
     assert_eq!(
         browser.input_value("#q").await.as_deref(),
         Some("петров"),
         "the box keeps what was typed"
     );
 
-    browser.goto(&format!("http://{}/subscribers", app.addr)).await;
+    browser
+        .goto(&format!("http://{}/subscribers", app.addr))
+        .await;
     browser.wait_for("#subscribers").await;
     let found = search("иванов петр").await;
     assert!(found.contains("Иванов Пётр"), "{found}");
     assert!(!found.contains("Петров Иван"), "{found}");
 
     // Sorting by name: all three, alphabetical; once more, the other way.
-    browser.goto(&format!("http://{}/subscribers", app.addr)).await;
+    browser
+        .goto(&format!("http://{}/subscribers", app.addr))
+        .await;
     browser.wait_for("#sort-name").await;
     let rows = |text: String| -> Vec<String> {
         ["Иванов Пётр", "Петров Иван", "Сидорова Мария"]
@@ -1712,15 +1722,26 @@ async fn typing_petrov_in_lower_case_finds_petrov_ivan() {
     };
     browser.click("#sort-name").await;
     let deadline = Instant::now() + Duration::from_secs(30);
-    while browser.find("th[aria-sort=ascending] #sort-name").await.is_none() {
+    while browser
+        .find("th[aria-sort=ascending] #sort-name")
+        .await
+        .is_none()
+    {
         assert!(Instant::now() < deadline, "the list never sorted by name");
         tokio::time::sleep(Duration::from_millis(150)).await;
     }
     let ascending = rows(browser.text("#subscribers").await.unwrap_or_default());
     assert_eq!(ascending, ["Иванов Пётр", "Петров Иван", "Сидорова Мария"]);
     browser.click("#sort-name").await;
-    while browser.find("th[aria-sort=descending] #sort-name").await.is_none() {
-        assert!(Instant::now() < deadline, "the list never sorted the other way");
+    while browser
+        .find("th[aria-sort=descending] #sort-name")
+        .await
+        .is_none()
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the list never sorted the other way"
+        );
         tokio::time::sleep(Duration::from_millis(150)).await;
     }
     let descending = rows(browser.text("#subscribers").await.unwrap_or_default());

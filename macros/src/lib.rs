@@ -5,7 +5,9 @@
 //!
 //! * `#[sqlx(rename = "column")]` — the column's name when it differs from the field's;
 //! * `#[sqlx(try_from = "Type")]` — the column is read as `Type` and converted with
-//!   `TryFrom` (a status word into its enum, an instant into its text).
+//!   `TryFrom` (a status word into its enum, an instant into its text);
+//! * `#[sqlx(flatten)]` — the field is a row type of its own, decoded from the same row
+//!   (its columns by their names).
 //!
 //! Any other `sqlx` field attribute is refused at compile time rather than silently
 //! decoded differently from sqlx.
@@ -28,6 +30,7 @@ pub fn derive_lite_row(input: TokenStream) -> TokenStream {
 struct FieldSpec {
     rename: Option<String>,
     try_from: Option<syn::Type>,
+    flatten: bool,
 }
 
 fn field_spec(field: &syn::Field) -> syn::Result<FieldSpec> {
@@ -37,11 +40,14 @@ fn field_spec(field: &syn::Field) -> syn::Result<FieldSpec> {
             if meta.path.is_ident("rename") {
                 spec.rename = Some(meta.value()?.parse::<LitStr>()?.value());
                 Ok(())
+            } else if meta.path.is_ident("flatten") {
+                spec.flatten = true;
+                Ok(())
             } else if meta.path.is_ident("try_from") {
                 spec.try_from = Some(meta.value()?.parse::<LitStr>()?.parse()?);
                 Ok(())
             } else {
-                Err(meta.error("LiteRow reads only `rename` and `try_from`"))
+                Err(meta.error("LiteRow reads only `rename`, `try_from` and `flatten`"))
             }
         })?;
     }
@@ -70,6 +76,12 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
             .rename
             .unwrap_or_else(|| ident.to_string().trim_start_matches("r#").to_owned());
         let ty = &field.ty;
+        if spec.flatten {
+            inits.push(quote! {
+                #ident: <#ty as crate::server::db::lite::LiteRow>::from_lite(row)?
+            });
+            continue;
+        }
         inits.push(match spec.try_from {
             Some(read) => quote! {
                 #ident: crate::server::db::lite::column_try::<#read, #ty>(row, #column)?

@@ -28,7 +28,7 @@ pub struct SubscriberQuery {
 }
 
 /// A subscriber with its name key: the cursor of a list sorted by name.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, sqlx::FromRow, crate::server::db::LiteRow)]
 pub struct ListedSubscriber {
     #[sqlx(flatten)]
     pub row: SubscriberRow,
