@@ -21,6 +21,8 @@ use crate::xvfb::Group;
 mod kiosk_screens;
 // A second operator with the viewer role refused an action in the page.
 mod staff_roles;
+// Processing edits a provider's endpoint and credentials behind a confirmation.
+mod provider_access;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
