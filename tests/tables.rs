@@ -755,3 +755,80 @@ async fn unresolved_cash_and_collections_page_past_500() {
     let (status, body, _) = get(&app, "/api/admin/v1/unresolved-cash?limit=0").await;
     assert_eq!(status, 422, "{body}");
 }
+
+/// The provider's movements page past 500 too: one account's 620 charges in pages of 250,
+/// each once, another account's left out; the subscriber's page links to them all.
+#[tokio::test]
+async fn the_providers_transactions_page_past_500_for_one_account() {
+    let app = TestApp::spawn(Role::Provider).await;
+    let mine = sign(&app, "Петров Иван", "ivan@example.ru").await;
+    let other = sign(&app, "Сидоров Пётр", "petr@example.ru").await;
+    let pool = app.db.as_ref().unwrap();
+    let mut tx = pool.begin().await.unwrap();
+    for (account, count) in [(&mine, 620), (&other, 30)] {
+        for i in 0..count {
+            db::query(
+                "INSERT INTO transactions (subscriber_id, kind, service, quantity, unit_price, amount, balance_after, created_at)
+                 SELECT id, 'usage', 'call', 1, 100, -100, $2, $3 FROM subscribers WHERE account = $1",
+            )
+            .bind(account)
+            .bind(i as i64)
+            .bind(clock::now())
+            .execute(&mut tx)
+            .await
+            .unwrap();
+        }
+    }
+    tx.commit().await.unwrap();
+
+    let mut seen = BTreeSet::new();
+    let mut pages = 0;
+    let mut next = Some(format!(
+        "/api/admin/v1/transactions?account={mine}&limit=250"
+    ));
+    while let Some(path) = next.take() {
+        let (status, list, link) = get(&app, &path).await;
+        assert_eq!(status, 200, "{path}: {list}");
+        for row in list.as_array().unwrap() {
+            assert_eq!(row["account"], mine.as_str());
+            assert!(seen.insert(row["id"].as_i64().unwrap()), "{row} twice");
+        }
+        pages += 1;
+        assert!(pages < 10, "the pages never end");
+        next = link;
+    }
+    assert_eq!((seen.len(), pages), (620, 3));
+    let (status, body, _) = get(&app, "/api/admin/v1/transactions?limit=9999").await;
+    assert_eq!(status, 422, "{body}");
+
+    // The portal: 100 a page, the next page's link keeps the account.
+    let page = app
+        .client
+        .get(app.url(&format!("/transactions?account={mine}")))
+        .basic_auth("admin", Some(ADMIN_PASSWORD))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(&format!("href=\"?account={mine}&amp;before="))
+            || page.contains(&format!("href=\"?account={mine}&before=")),
+        "a next page for the account"
+    );
+    let detail = app
+        .client
+        .get(app.url(&format!("/subscribers/{mine}")))
+        .basic_auth("admin", Some(ADMIN_PASSWORD))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        detail.contains(&format!("/transactions?account={mine}")),
+        "the whole history is one click away"
+    );
+}
