@@ -96,6 +96,8 @@ fn routes(role: Role) -> Vec<Route> {
             ("GET", "/pkg/paymesh.js", &["operator", "kiosk"][..]),
             ("GET", "/assets/paymesh.css", &["operator", "kiosk"][..]),
             ("GET", "/kiosk", &["kiosk"][..]),
+            // A provider's logo on the kiosk's tiles (none here: 404 to the kiosk).
+            ("GET", "/kiosk/logos/1", &["kiosk"][..]),
             ("POST", "/ui/kiosk/state", &["kiosk"][..]),
             ("POST", "/ui/agent/status", &["operator"][..]),
             ("GET", "/api/kiosk/v1/catalog", &["kiosk"][..]),

@@ -684,3 +684,151 @@ async fn the_terminals_payment_list_pages_past_500_with_every_payment_once() {
     );
     assert!(deep.contains(r#"id="first-page""#));
 }
+
+/// Unresolved cash and collections page the same way (they stopped at 500 too).
+#[tokio::test]
+async fn unresolved_cash_and_collections_page_past_500() {
+    let app = TestApp::spawn(Role::Agent).await;
+    let pool = app.pool.as_ref().unwrap();
+    const ROWS: i64 = 520;
+    let now = clock::now_text();
+    let mut tx = pool.begin().await.unwrap();
+    for i in 1..=ROWS {
+        sqlx::query(
+            "INSERT INTO sessions (id, provider_id, provider_name, account, min_amount, max_amount, status,
+                                   created_at, abandoned_at)
+             VALUES ($1, 1, 'Мегафон', '9161234567', 100, 1500000, 'open', $2, $2)",
+        )
+        .bind(i)
+        .bind(&now)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO cash_claims (id, code, session_id, cash, opened_at) VALUES ($1, $2, $1, 10000, $3)",
+        )
+        .bind(i)
+        .bind(format!("K-{i:04}-00"))
+        .bind(&now)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO encashments (id, collected_by, collected_at, bill_count, expected, counted, sessions_cash)
+             VALUES ($1, 'admin', $2, 0, 0, 0, 0)",
+        )
+        .bind(i)
+        .bind(&now)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+
+    for (first, key) in [
+        (
+            "/api/admin/v1/unresolved-cash?state=open&limit=200",
+            "claim_code",
+        ),
+        ("/api/admin/v1/encashments?limit=200", "encashment_id"),
+    ] {
+        let mut seen = BTreeSet::new();
+        let mut pages = 0;
+        let mut next = Some(first.to_owned());
+        while let Some(path) = next.take() {
+            let (status, list, link) = get(&app, &path).await;
+            assert_eq!(status, 200, "{path}: {list}");
+            for row in list.as_array().unwrap() {
+                assert!(seen.insert(row[key].to_string()), "{} twice", row[key]);
+            }
+            pages += 1;
+            assert!(pages < 10, "the pages never end");
+            next = link;
+        }
+        assert_eq!((seen.len() as i64, pages), (ROWS, 3), "{first}");
+    }
+    // Without a limit: 500, and a link to the 20 older.
+    let (_, list, link) = get(&app, "/api/admin/v1/encashments").await;
+    assert_eq!(list.as_array().unwrap().len(), 500);
+    let (_, rest, end) = get(&app, &link.expect("a next page")).await;
+    assert_eq!((rest.as_array().unwrap().len(), end), (20, None));
+    let (status, body, _) = get(&app, "/api/admin/v1/unresolved-cash?limit=0").await;
+    assert_eq!(status, 422, "{body}");
+}
+
+/// The provider's movements page past 500 too: one account's 620 charges in pages of 250,
+/// each once, another account's left out; the subscriber's page links to them all.
+#[tokio::test]
+async fn the_providers_transactions_page_past_500_for_one_account() {
+    let app = TestApp::spawn(Role::Provider).await;
+    let mine = sign(&app, "Петров Иван", "ivan@example.ru").await;
+    let other = sign(&app, "Сидоров Пётр", "petr@example.ru").await;
+    let pool = app.db.as_ref().unwrap();
+    let mut tx = pool.begin().await.unwrap();
+    for (account, count) in [(&mine, 620), (&other, 30)] {
+        for i in 0..count {
+            db::query(
+                "INSERT INTO transactions (subscriber_id, kind, service, quantity, unit_price, amount, balance_after, created_at)
+                 SELECT id, 'usage', 'call', 1, 100, -100, $2, $3 FROM subscribers WHERE account = $1",
+            )
+            .bind(account)
+            .bind(i as i64)
+            .bind(clock::now())
+            .execute(&mut tx)
+            .await
+            .unwrap();
+        }
+    }
+    tx.commit().await.unwrap();
+
+    let mut seen = BTreeSet::new();
+    let mut pages = 0;
+    let mut next = Some(format!(
+        "/api/admin/v1/transactions?account={mine}&limit=250"
+    ));
+    while let Some(path) = next.take() {
+        let (status, list, link) = get(&app, &path).await;
+        assert_eq!(status, 200, "{path}: {list}");
+        for row in list.as_array().unwrap() {
+            assert_eq!(row["account"], mine.as_str());
+            assert!(seen.insert(row["id"].as_i64().unwrap()), "{row} twice");
+        }
+        pages += 1;
+        assert!(pages < 10, "the pages never end");
+        next = link;
+    }
+    assert_eq!((seen.len(), pages), (620, 3));
+    let (status, body, _) = get(&app, "/api/admin/v1/transactions?limit=9999").await;
+    assert_eq!(status, 422, "{body}");
+
+    // The portal: 100 a page, the next page's link keeps the account.
+    let page = app
+        .client
+        .get(app.url(&format!("/transactions?account={mine}")))
+        .basic_auth("admin", Some(ADMIN_PASSWORD))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(&format!("href=\"?account={mine}&amp;before="))
+            || page.contains(&format!("href=\"?account={mine}&before=")),
+        "a next page for the account"
+    );
+    let detail = app
+        .client
+        .get(app.url(&format!("/subscribers/{mine}")))
+        .basic_auth("admin", Some(ADMIN_PASSWORD))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        detail.contains(&format!("/transactions?account={mine}")),
+        "the whole history is one click away"
+    );
+}

@@ -660,3 +660,44 @@ async fn an_idle_kiosk_shows_its_attract_screen_but_never_with_cash_in() {
     assert_eq!(cash, 50_000, "{status}");
     browser.wait_for("#kiosk-attract").await;
 }
+
+#[tokio::test]
+async fn a_logo_is_served_to_the_kiosk_by_the_providers_number_and_within_its_size() {
+    let t = Terminal::start(0).await;
+    let other = t.net.provider_id + 1;
+    let logos = t.agent.data_dir().join("kiosk-logos");
+    std::fs::create_dir_all(&logos).unwrap();
+    let png = b"\x89PNG\r\n\x1a\n a small picture".to_vec();
+    std::fs::write(logos.join(format!("{}.png", t.net.provider_id)), &png).unwrap();
+    // Over the 256 KiB a logo may have: not served.
+    std::fs::write(logos.join(format!("{other}.svg")), vec![b' '; 300 * 1024]).unwrap();
+    let get = |path: String| {
+        t.agent
+            .client
+            .get(t.agent.url(&path))
+            .basic_auth("kiosk", Some(KIOSK_PASSWORD))
+            .send()
+    };
+    let answer = get(format!("/kiosk/logos/{}", t.net.provider_id))
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    assert_eq!(answer.headers()["content-type"], "image/png");
+    assert_eq!(answer.bytes().await.unwrap().to_vec(), png);
+    for path in [
+        format!("/kiosk/logos/{other}"),
+        format!("/kiosk/logos/{}", other + 1),
+    ] {
+        assert_eq!(get(path.clone()).await.unwrap().status(), 404, "{path}");
+    }
+    // Only a number names a file.
+    let status = get("/kiosk/logos/..%2Fkiosk-password".into())
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 400);
+    let (_, state) = t
+        .kiosk(reqwest::Method::GET, "/api/kiosk/v1/state", None)
+        .await;
+    assert_eq!(state["logos"], json!([t.net.provider_id]), "{state}");
+}

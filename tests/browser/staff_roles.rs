@@ -1,8 +1,9 @@
-//! A second operator with the viewer role, in headless Chromium (issue #19): vera signs
-//! in with her own login, the header names her, she tries a tariff change at the provider
-//! and a top-up at processing through the pages as anyone would, and each page says in
-//! Russian that her role may not do it — while the database shows nothing changed and the
-//! audit log has no entry.
+//! A second operator with the viewer role, in headless Chromium (issue #19): `admin`
+//! changes a tariff in the page and the audit log records it; vera signs in with her own
+//! login, the header names her, she reads that entry on the /audit page, tries a tariff
+//! change at the provider and a top-up at processing through the pages as anyone would,
+//! and each page says in Russian that her role may not do it — while the database shows
+//! nothing changed and the audit log has no entry of hers.
 
 use std::time::Duration;
 
@@ -51,6 +52,19 @@ async fn the_header_names(browser: &Browser, text: &str) {
     tokio::time::sleep(Duration::from_millis(500)).await;
 }
 
+/// Replaces what an input holds with `text`, as typed.
+async fn retype(browser: &Browser, css: &str, text: &str) {
+    let input = browser.find(css).await.expect("the input");
+    browser
+        .call(
+            reqwest::Method::POST,
+            &format!("/element/{input}/clear"),
+            json!({}),
+        )
+        .await;
+    browser.type_into(css, text).await;
+}
+
 /// Whether `css` comes to say `text` within 30 s.
 async fn says(browser: &Browser, css: &str, text: &str) -> bool {
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
@@ -68,7 +82,7 @@ async fn says(browser: &Browser, css: &str, text: &str) -> bool {
 }
 
 #[tokio::test]
-async fn a_viewer_is_refused_a_tariff_change_and_a_top_up_in_the_page_and_nothing_changes() {
+async fn a_tariff_change_in_the_page_is_audited_and_a_viewer_reads_it_but_is_refused_changes() {
     // The provider: vera types a new price and saves.
     let provider = TestApp::spawn(Role::Provider).await;
     let vera = viewer(&provider).await;
@@ -80,20 +94,55 @@ async fn a_viewer_is_refused_a_tariff_change_and_a_top_up_in_the_page_and_nothin
                 .unwrap();
         price
     };
+
+    // admin's change, made in the page, is in the audit log with its login.
+    let admin = Browser::start().await;
+    admin.open_as_admin(&provider, "/tariffs").await;
+    admin.wait_for("#tariff-call").await;
+    the_header_names(&admin, "Сотрудник: admin (Администратор)").await;
+    retype(&admin, "#tariff-call", "2,75").await;
+    admin.click("#main form button[type=submit]").await;
+    crate::helpers::eventually("admin's tariff is saved", || async {
+        match price().await {
+            275 => Ok(()),
+            other => Err(other.to_string()),
+        }
+    })
+    .await;
+    drop(admin);
     let before = price().await;
     let browser = Browser::start().await;
+    browser.open_as(&provider, "vera", &vera, "/audit").await;
+    browser
+        .wait_for("#audit-log tr[data-kind=tariff_changed]")
+        .await;
+    let row = "#audit-log tr[data-kind=tariff_changed]";
+    assert_eq!(
+        browser
+            .text(&format!("{row} td:nth-child(2)"))
+            .await
+            .as_deref(),
+        Some("admin")
+    );
+    assert_eq!(
+        browser
+            .text(&format!("{row} td:nth-child(3)"))
+            .await
+            .as_deref(),
+        Some("Тарифы изменены")
+    );
+    assert!(
+        browser
+            .text(&format!("{row} td:nth-child(6)"))
+            .await
+            .is_some_and(|after| after.contains("\"call\":\"2.75\"")),
+        "the price after: {:?}",
+        browser.text(&format!("{row} td:nth-child(6)")).await
+    );
     browser.open_as(&provider, "vera", &vera, "/tariffs").await;
     browser.wait_for("#tariff-call").await;
     the_header_names(&browser, "Сотрудник: vera (Наблюдатель)").await;
-    let input = browser.find("#tariff-call").await.expect("the call tariff");
-    browser
-        .call(
-            reqwest::Method::POST,
-            &format!("/element/{input}/clear"),
-            json!({}),
-        )
-        .await;
-    browser.type_into("#tariff-call", "99,00").await;
+    retype(&browser, "#tariff-call", "99,00").await;
     browser.click("#main form button[type=submit]").await;
     assert!(
         says(&browser, "#tariffs-failed", REFUSED).await,
@@ -102,7 +151,7 @@ async fn a_viewer_is_refused_a_tariff_change_and_a_top_up_in_the_page_and_nothin
     );
     assert_eq!(price().await, before, "the price stays");
     assert_ne!(before, 9_900);
-    assert_eq!(audit_entries(&provider).await, 0, "nothing to audit");
+    assert_eq!(audit_entries(&provider).await, 1, "admin's change alone");
 
     // Processing: vera picks the agent, types a top-up, asks and confirms.
     let processing = TestApp::spawn(Role::Processing).await;

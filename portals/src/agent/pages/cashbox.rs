@@ -49,8 +49,11 @@ pub async fn load_unresolved(resolved: bool) -> Result<Vec<UnresolvedCash>, Serv
     } else {
         ClaimFilter::Open
     };
-    claims::list(&agent_state()?.pool, filter)
+    // The page shows the newest page of the API's (500); an operator rarely has more
+    // open, and the API pages on (docs/agent.md).
+    claims::list(&agent_state()?.pool, filter, None, claims::LIST_LIMIT)
         .await
+        .map(|(rows, _)| rows)
         .map_err(crate::ui::server_fn::failed)
 }
 
@@ -302,7 +305,7 @@ pub async fn load_cash_box() -> Result<(CashBox, Vec<Encashment>), ServerFnError
     let now = encashment::cash_box(pool)
         .await
         .map_err(crate::ui::server_fn::failed)?;
-    let past = encashment::list(pool)
+    let (past, _) = encashment::list(pool, None, encashment::LIST_LIMIT)
         .await
         .map_err(crate::ui::server_fn::failed)?;
     Ok((now, past))

@@ -5,7 +5,7 @@
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::{Extension, Router};
 use serde::Deserialize;
@@ -17,19 +17,50 @@ use super::AgentState;
 use super::claims::{self, ClaimFilter, PayAgain};
 use super::encashment::{self, NewEncashment};
 use super::encashment_xlsx;
-use crate::server::workbook;
+use crate::server::{listing, workbook};
 
+/// `GET /unresolved-cash?state=&before=&limit=`.
 #[derive(Deserialize)]
 struct ListQuery {
     #[serde(default)]
     state: ClaimFilter,
+    /// Keyset paging: only entries older than this id (as the next page's link says).
+    before: Option<i64>,
+    /// 1 to 500 (the default).
+    limit: Option<i64>,
+}
+
+/// A `Link: <path?…&before=ID>; rel="next"` header when an older page follows.
+fn next_page(path: &str, state: Option<&str>, next: Option<i64>, limit: i64) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    if let Some(before) = next {
+        let mut params = vec![("before", before.to_string()), ("limit", limit.to_string())];
+        if let Some(state) = state {
+            params.insert(0, ("state", state.to_owned()));
+        }
+        if let Some(link) = listing::next_link(path, &params) {
+            headers.insert(axum::http::header::LINK, link);
+        }
+    }
+    headers
 }
 
 async fn list_unresolved(
     State(state): State<AgentState>,
     Query(query): Query<ListQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
-    Ok(Json(claims::list(&state.pool, query.state).await?))
+    let limit = listing::checked_limit(query.limit, claims::LIST_LIMIT)?;
+    let (rows, next) = claims::list(&state.pool, query.state, query.before, limit).await?;
+    let state_name = query.state.as_str();
+    Ok((
+        next_page(
+            "/api/admin/v1/unresolved-cash",
+            Some(state_name),
+            next,
+            limit,
+        ),
+        Json(rows),
+    ))
 }
 
 async fn get_unresolved(
@@ -81,8 +112,23 @@ async fn get_cash_box(State(state): State<AgentState>) -> Result<impl IntoRespon
     Ok(Json(encashment::cash_box(&state.pool).await?))
 }
 
-async fn list_encashments(State(state): State<AgentState>) -> Result<impl IntoResponse, ApiError> {
-    Ok(Json(encashment::list(&state.pool).await?))
+/// `GET /encashments?before=&limit=`.
+#[derive(Deserialize)]
+struct PageQuery {
+    before: Option<i64>,
+    limit: Option<i64>,
+}
+
+async fn list_encashments(
+    State(state): State<AgentState>,
+    Query(query): Query<PageQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    let limit = listing::checked_limit(query.limit, encashment::LIST_LIMIT)?;
+    let (rows, next) = encashment::list(&state.pool, query.before, limit).await?;
+    Ok((
+        next_page("/api/admin/v1/encashments", None, next, limit),
+        Json(rows),
+    ))
 }
 
 async fn record_encashment(

@@ -29,7 +29,7 @@ use crate::server::db::Exec;
 const CODE_ATTEMPTS: usize = 8;
 /// The longest write-off reason kept.
 pub const MAX_REASON_CHARS: usize = 500;
-/// The most claims one listing returns.
+/// The most claims one page of a listing returns (the API's default `limit`).
 pub const LIST_LIMIT: i64 = 500;
 
 fn db(e: sqlx::Error) -> ApiError {
@@ -448,25 +448,51 @@ pub enum ClaimFilter {
     All,
 }
 
-/// Claims, newest first.
-pub async fn list(pool: &SqlitePool, filter: ClaimFilter) -> Result<Vec<UnresolvedCash>, ApiError> {
-    let query = match filter {
-        ClaimFilter::Open => select_claims!("WHERE resolution IS NULL ORDER BY id DESC LIMIT $1"),
-        ClaimFilter::Resolved => {
-            select_claims!("WHERE resolution IS NOT NULL ORDER BY id DESC LIMIT $1")
+impl ClaimFilter {
+    /// The name in `state=`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClaimFilter::Open => "open",
+            ClaimFilter::Resolved => "resolved",
+            ClaimFilter::All => "all",
         }
-        ClaimFilter::All => select_claims!("ORDER BY id DESC LIMIT $1"),
+    }
+}
+
+/// Claims, newest first: `limit` of them older than the claim id `before` (keyset
+/// paging), and the id the next page starts before when older ones follow.
+pub async fn list(
+    pool: &SqlitePool,
+    filter: ClaimFilter,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<(Vec<UnresolvedCash>, Option<i64>), ApiError> {
+    let query = match filter {
+        ClaimFilter::Open => select_claims!(
+            "WHERE resolution IS NULL AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $1"
+        ),
+        ClaimFilter::Resolved => select_claims!(
+            "WHERE resolution IS NOT NULL AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $1"
+        ),
+        ClaimFilter::All => {
+            select_claims!("WHERE ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $1")
+        }
     };
-    let rows: Vec<ClaimRow> = sqlx::query_as(query)
-        .bind(LIST_LIMIT)
+    // One more than a page: whether an older page exists, without counting them all.
+    let mut rows: Vec<ClaimRow> = sqlx::query_as(query)
+        .bind(limit + 1)
+        .bind(before)
         .fetch_all(pool)
         .await
         .map_err(db)?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(usize::try_from(limit).unwrap_or(0));
+    let next = rows.last().filter(|_| more).map(|row| row.id);
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
         out.push(view(pool, row).await.map_err(db)?);
     }
-    Ok(out)
+    Ok((out, next))
 }
 
 /// One claim by its code.

@@ -21,7 +21,7 @@ use crate::server::db::Exec;
 
 /// The longest note a collection keeps.
 pub const MAX_NOTE_CHARS: usize = 500;
-/// The most collections one listing returns.
+/// The most collections one page of a listing returns (the API's default `limit`).
 pub const LIST_LIMIT: i64 = 500;
 
 fn db(e: sqlx::Error) -> ApiError {
@@ -248,14 +248,27 @@ pub async fn get(pool: &SqlitePool, id: i64) -> Result<Encashment, ApiError> {
     })
 }
 
-/// Collections, newest first.
-pub async fn list(pool: &SqlitePool) -> Result<Vec<Encashment>, ApiError> {
-    let rows: Vec<EncashmentRow> = sqlx::query_as(select_encashments!("ORDER BY id DESC LIMIT $1"))
-        .bind(LIST_LIMIT)
-        .fetch_all(pool)
-        .await
-        .map_err(db)?;
-    Ok(rows.into_iter().map(Encashment::from).collect())
+/// Collections, newest first: `limit` of them older than the collection `before` (keyset
+/// paging), and the id the next page starts before when older ones follow.
+pub async fn list(
+    pool: &SqlitePool,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<(Vec<Encashment>, Option<i64>), ApiError> {
+    // One more than a page: whether an older page exists, without counting them all.
+    let mut rows: Vec<EncashmentRow> = sqlx::query_as(select_encashments!(
+        "WHERE ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $1"
+    ))
+    .bind(limit + 1)
+    .bind(before)
+    .fetch_all(pool)
+    .await
+    .map_err(db)?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(usize::try_from(limit).unwrap_or(0));
+    let list: Vec<Encashment> = rows.into_iter().map(Encashment::from).collect();
+    let next = list.last().filter(|_| more).map(|e| e.encashment_id);
+    Ok((list, next))
 }
 
 /// A bill a collection took, as its report lists it.

@@ -118,6 +118,7 @@ pub async fn subscriber_page(account: String) -> Result<Option<SubscriberDetails
         &state.pool,
         Some(&account),
         crate::server::clock::day_bounds(None, None),
+        None,
         200,
     )
     .await
@@ -453,6 +454,8 @@ fn SubscriberCard(
             <h2 id="history-title">{t.history_title}</h2>
             <p><A href=format!("/reports?account={}", s.account)>{t.report_link}</A></p>
             <TransactionTable rows=page.history show_account=false/>
+            // The latest 200 here; the transactions page pages through all of them.
+            <p><a id="all-history" rel="external" href=format!("/transactions?account={}", s.account)>{t.all_history}</a></p>
         </section>
         {active.then(move || view! {
             <section class="card" aria-labelledby="edit-title">

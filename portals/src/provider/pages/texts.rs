@@ -43,6 +43,7 @@ pub struct Texts {
     pub next_page: &'static str,
     pub first_page: &'static str,
     pub pager_label: &'static str,
+    pub all_history: &'static str,
 
     pub subscriber_not_found: &'static str,
     pub opened_at: &'static str,
@@ -221,6 +222,7 @@ pub static RU: Texts = Texts {
     next_page: "Следующие →",
     first_page: "← В начало",
     pager_label: "Страницы списка абонентов",
+    all_history: "Вся история →",
 
     subscriber_not_found: "Абонент с таким счётом не найден.",
     opened_at: "Договор заключён",
@@ -351,6 +353,7 @@ pub static EN: Texts = Texts {
     next_page: "Next →",
     first_page: "← First page",
     pager_label: "Subscriber list pages",
+    all_history: "The whole history →",
 
     subscriber_not_found: "No subscriber has this account.",
     opened_at: "Signed",

@@ -572,6 +572,10 @@ struct TransactionFilter {
     account: Option<String>,
     from: Option<String>,
     to: Option<String>,
+    /// Keyset paging: only transactions older than this id (the last of the page before).
+    before: Option<i64>,
+    /// 1 to 500 (the default).
+    limit: Option<i64>,
 }
 
 async fn list_transactions(
@@ -581,11 +585,27 @@ async fn list_transactions(
     let bounds = clock::filter_bounds(filter.from.as_deref(), filter.to.as_deref())
         .map_err(|field| ApiError::field(field, "a date is YYYY-MM-DD"))?;
     let account = filter.account.as_deref().filter(|a| !a.is_empty());
-    Ok(Json(
-        store::transactions(&state.pool, account, bounds, MAX_LIST_ROWS)
-            .await
-            .map_err(db)?,
-    ))
+    let limit = listing::checked_limit(filter.limit, MAX_LIST_ROWS)?;
+    // One more than a page: whether an older page exists, without counting them all.
+    let mut rows = store::transactions(&state.pool, account, bounds, filter.before, limit + 1)
+        .await
+        .map_err(db)?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(usize::try_from(limit).unwrap_or(0));
+    let mut headers = axum::http::HeaderMap::new();
+    if let Some(last) = rows.last().filter(|_| more) {
+        let params = [
+            ("account", account.unwrap_or_default().to_owned()),
+            ("from", filter.from.clone().unwrap_or_default()),
+            ("to", filter.to.clone().unwrap_or_default()),
+            ("before", last.id.to_string()),
+            ("limit", limit.to_string()),
+        ];
+        if let Some(link) = listing::next_link("/api/admin/v1/transactions", &params) {
+            headers.insert(axum::http::header::LINK, link);
+        }
+    }
+    Ok((headers, Json(rows)))
 }
 
 async fn get_tariffs(State(state): State<ProviderState>) -> Result<impl IntoResponse, ApiError> {

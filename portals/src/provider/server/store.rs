@@ -244,11 +244,13 @@ pub async fn credited_on(
     .await
 }
 
-/// Transactions, newest first, optionally of one account and within days `[from, to]`.
+/// Transactions, newest first, optionally of one account and within days `[from, to]`:
+/// `limit` of them older than the transaction `before` (keyset paging on the id).
 pub async fn transactions(
     pool: &Db,
     account: Option<&str>,
     from_to: (Stamp, Stamp),
+    before: Option<i64>,
     limit: i64,
 ) -> Result<Vec<TransactionRow>, sqlx::Error> {
     db::query_as(
@@ -258,12 +260,14 @@ pub async fn transactions(
          JOIN subscribers s ON s.id = t.subscriber_id
          LEFT JOIN payments p ON p.id = t.payment_id
          WHERE ($1 IS NULL OR s.account = $1) AND t.created_at >= $2 AND t.created_at < $3
+           AND ($5 IS NULL OR t.id < $5)
          ORDER BY t.id DESC LIMIT $4",
     )
     .bind(account)
     .bind(from_to.0)
     .bind(from_to.1)
     .bind(limit)
+    .bind(before)
     .fetch_all(pool)
     .await
 }

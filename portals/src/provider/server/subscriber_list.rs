@@ -59,10 +59,19 @@ fn order_column(sort: SubscriberSort) -> (&'static str, bool) {
     }
 }
 
-/// The statement of one page: the search, the keyset condition and the order.
-fn page_sql(sort: SubscriberSort, dir: SortDir) -> String {
+/// The statement of one page: the search, the keyset condition (`after`: whether there is
+/// a cursor) and the order. The page after a cursor is a separate statement rather than
+/// `($4 IS NULL OR …)`: with that wrapper SQLite walks the index from its start instead of
+/// seeking to the cursor (a page deep in 100 000 subscribers by name: 9 ms against
+/// 0.15 ms, docs/provider.md).
+fn page_sql(sort: SubscriberSort, dir: SortDir, after: bool) -> String {
     let (column, _) = order_column(sort);
-    let (after, order) = (dir.after_sql(), dir.sql());
+    let (op, order) = (dir.after_sql(), dir.sql());
+    let keyset = if after {
+        format!("AND ({column} {op} $4 OR ({column} = $4 AND id {op} $5))")
+    } else {
+        String::new()
+    };
     format!(
         "SELECT id, account, full_name, passport, email, services, balance, status, created_at,
                 updated_at, closed_at, name_key
@@ -70,9 +79,9 @@ fn page_sql(sort: SubscriberSort, dir: SortDir) -> String {
          WHERE ($1 IS NULL OR search_key LIKE $1 ESCAPE '\\'
                 OR (search_key IS NULL AND (account LIKE $2 ESCAPE '\\' OR full_name LIKE $2 ESCAPE '\\'
                                             OR email LIKE $2 ESCAPE '\\')))
-           AND ($3 IS NULL OR {column} {after} $3 OR ({column} = $3 AND id {after} $4))
+           {keyset}
          ORDER BY {column} {order}, id {order}
-         LIMIT $5"
+         LIMIT $3"
     )
 }
 
@@ -83,23 +92,21 @@ pub async fn page(
 ) -> Result<(Vec<SubscriberRow>, Option<Cursor>), sqlx::Error> {
     let typed = query.q.trim();
     let (_, numeric) = order_column(query.sort);
-    let statement =
-        db::query_as::<ListedSubscriber>(sqlx::AssertSqlSafe(page_sql(query.sort, query.dir)))
-            .bind(contains_pattern(&fold(typed)))
-            .bind(contains_pattern(typed));
-    let statement = match (&query.after, numeric) {
-        (None, true) => statement.bind(None::<i64>),
-        (None, false) => statement.bind(None::<String>),
-        // A number key that is not a number matches nothing rather than everything.
-        (Some(cursor), true) => statement.bind(Some(cursor.int_key().unwrap_or(i64::MAX))),
-        (Some(cursor), false) => statement.bind(Some(cursor.key.clone())),
-    };
+    let sql = page_sql(query.sort, query.dir, query.after.is_some());
     // One more than a page: whether a next page exists, without counting them all.
-    let mut rows = statement
-        .bind(query.after.as_ref().map(|c| c.id))
-        .bind(query.limit + 1)
-        .fetch_all(pool)
-        .await?;
+    let statement = db::query_as::<ListedSubscriber>(sqlx::AssertSqlSafe(sql))
+        .bind(contains_pattern(&fold(typed)))
+        .bind(contains_pattern(typed))
+        .bind(query.limit + 1);
+    let statement = match (&query.after, numeric) {
+        (None, _) => statement,
+        // A number key that is not a number matches nothing rather than everything.
+        (Some(cursor), true) => statement
+            .bind(cursor.int_key().unwrap_or(i64::MAX))
+            .bind(cursor.id),
+        (Some(cursor), false) => statement.bind(cursor.key.clone()).bind(cursor.id),
+    };
+    let mut rows = statement.fetch_all(pool).await?;
     let more = rows.len() as i64 > query.limit;
     rows.truncate(usize::try_from(query.limit).unwrap_or(0));
     let next = rows
@@ -196,17 +203,20 @@ mod tests {
     fn every_order_names_its_own_column_and_direction() {
         for &sort in <SubscriberSort as crate::ui::sort::SortColumn>::ALL {
             for dir in [SortDir::Asc, SortDir::Desc] {
-                let sql = page_sql(sort, dir);
                 let (column, _) = order_column(sort);
+                let order = format!("ORDER BY {column} {}, id {}", dir.sql(), dir.sql());
+                let first = page_sql(sort, dir, false);
+                assert!(first.contains(&order), "{first}");
                 assert!(
-                    sql.contains(&format!(
-                        "ORDER BY {column} {}, id {}",
-                        dir.sql(),
-                        dir.sql()
-                    )),
-                    "{sql}"
+                    !first.contains("$4"),
+                    "the first page has no cursor: {first}"
                 );
-                assert!(sql.contains(&format!("{column} {} $3", dir.after_sql())));
+                let after = page_sql(sort, dir, true);
+                assert!(after.contains(&order), "{after}");
+                assert!(
+                    after.contains(&format!("{column} {} $4 OR", dir.after_sql())),
+                    "{after}"
+                );
             }
         }
     }

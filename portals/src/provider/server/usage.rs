@@ -132,9 +132,15 @@ async fn history(
     let subscriber = signed_in(&state, &principal).await?;
     let bounds = crate::server::clock::filter_bounds(filter.from.as_deref(), filter.to.as_deref())
         .map_err(|field| ApiError::field(field, "a date is YYYY-MM-DD"))?;
-    let rows = store::transactions(&state.pool, Some(&subscriber.account), bounds, HISTORY_ROWS)
-        .await
-        .map_err(ApiError::internal)?;
+    let rows = store::transactions(
+        &state.pool,
+        Some(&subscriber.account),
+        bounds,
+        None,
+        HISTORY_ROWS,
+    )
+    .await
+    .map_err(ApiError::internal)?;
     let money = |kopecks| Money::rub(shared::money::Kopecks::new(kopecks));
     Ok(Json(History {
         account: subscriber.account,
