@@ -319,3 +319,75 @@ pub async fn spread_over_time(n: &Network) {
     // The provider's by days: each hour back read as 15 hours, so all within the fortnight.
     spread(n.provider.db.clone().unwrap(), time::Duration::hours(15)).await;
 }
+
+/// Moves every payment in `db` (processing's or the provider's) to `at`.
+async fn move_payments(db: &portals::server::db::Db, at: time::OffsetDateTime) {
+    use portals::server::{clock::Stamp, db};
+    db::query("UPDATE payments SET created_at = $1")
+        .bind(Stamp::at(at))
+        .execute(db)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn today_and_the_chart_bars_are_the_participants_local_day_and_hours() {
+    use portals::{processing, provider};
+    use shared::zone::Zone;
+    use time::macros::datetime;
+    let (n, _) = payments_network().await;
+    // 22:30 UTC on 2 December is 01:30 on 3 December in Moscow (and 04:00 in Kolkata);
+    // the dashboards are read at 06:00 UTC on 3 December, 09:00 in Moscow.
+    let paid = datetime!(2026-12-02 22:30 UTC);
+    let now = datetime!(2026-12-03 06:00 UTC);
+    let (moscow, utc) = (Zone::default(), Zone::named("UTC").unwrap());
+    let kolkata = Zone::named("Asia/Kolkata").unwrap();
+
+    let pdb = n.processing.db.clone().unwrap();
+    move_payments(&pdb, paid).await;
+    let read = |zone: Zone| {
+        let pdb = pdb.clone();
+        async move {
+            processing::server::dashboard::dashboard_at(&pdb, &zone, now)
+                .await
+                .unwrap()
+        }
+    };
+    // Both credited payments are today in Moscow, none is in UTC's today.
+    assert_eq!(read(moscow.clone()).await.today.count, 2);
+    assert_eq!(read(utc.clone()).await.today.count, 0);
+    // Kolkata's hours begin at :30 UTC: the payments open the bar 7 hours back (22:30–
+    // 23:30 UTC); in UTC's hours they are in the one 8 hours back.
+    let bar = |d: processing::figures::Dashboard| {
+        d.hours
+            .iter()
+            .find(|b| b.count > 0)
+            .map(|b| (b.ago, b.count))
+    };
+    assert_eq!(bar(read(kolkata).await), Some((7, 2)));
+    assert_eq!(bar(read(utc.clone()).await), Some((8, 2)));
+
+    let vdb = n.provider.db.clone().unwrap();
+    move_payments(&vdb, paid).await;
+    let moscow_view = provider::server::dashboard::dashboard_at(&vdb, &moscow, now)
+        .await
+        .unwrap();
+    let utc_view = provider::server::dashboard::dashboard_at(&vdb, &utc, now)
+        .await
+        .unwrap();
+    assert_eq!(moscow_view.payments_today, 2);
+    assert_eq!(utc_view.payments_today, 0);
+    let last = moscow_view.days.last().unwrap();
+    assert_eq!(
+        (last.day.as_str(), last.ago, last.count),
+        ("2026-12-03", 0, 2)
+    );
+    let day_of = |days: &[provider::figures::DayBar]| {
+        days.iter()
+            .find(|d| d.count > 0)
+            .map(|d| (d.day.clone(), d.count))
+    };
+    assert_eq!(day_of(&utc_view.days), Some(("2026-12-02".to_owned(), 2)));
+    assert_eq!(moscow_view.contracts[0].payments_today, 2);
+    assert_eq!(utc_view.contracts[0].payments_today, 0);
+}

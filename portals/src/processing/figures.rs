@@ -110,7 +110,7 @@ pub struct Bar {
 /// Everything processing's dashboard shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Dashboard {
-    /// Since midnight UTC.
+    /// Since the local midnight of the participant's zone (`--time-zone`).
     pub today: Turnover,
     /// The last 60 minutes.
     pub hour: Turnover,

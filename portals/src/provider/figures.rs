@@ -39,7 +39,7 @@ pub struct DayBar {
 /// Everything the provider's dashboard shows.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Dashboard {
-    /// Payments credited since midnight UTC.
+    /// Payments credited since the local midnight of the participant's zone.
     pub payments_today: i64,
     pub amount_today: i64,
     pub active_subscribers: i64,

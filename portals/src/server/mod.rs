@@ -3,6 +3,7 @@
 //! and the listener. [`App::build`] is the one constructor the binary and the tests use.
 
 pub mod audit;
+pub mod buckets;
 pub mod children;
 pub mod clock;
 pub mod credentials;
@@ -12,6 +13,7 @@ pub mod db;
 pub mod health;
 pub mod listing;
 pub mod local_path;
+pub mod local_time;
 pub mod period;
 pub mod periodic;
 pub mod retention;

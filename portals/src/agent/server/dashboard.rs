@@ -14,7 +14,8 @@ pub async fn dashboard(state: &AgentState) -> Result<Dashboard, ApiError> {
     let now = OffsetDateTime::now_utc();
     let db = ApiError::internal;
     let pool = &state.pool;
-    let today = Stamp::day_start(now.date()).to_string();
+    // The terminal's own day (`--time-zone`), not UTC's.
+    let today = Stamp::at(crate::server::local_time::day_start(&state.zone, now)).to_string();
     let (payments_today, cash_today) = payments_since(pool, &today).await.map_err(db)?;
     let outbox = outbox(pool).await.map_err(db)?;
     let (unresolved_count, unresolved_cash) = unresolved(pool).await.map_err(db)?;

@@ -14,7 +14,7 @@ use crate::ui::rub;
 pub async fn load_dashboard() -> Result<Dashboard, ServerFnError> {
     use super::providers::{failed, processing_state};
     let state = processing_state()?;
-    crate::processing::server::dashboard::dashboard(&state.pool)
+    crate::processing::server::dashboard::dashboard(&state.pool, &state.zone)
         .await
         .map_err(failed)
 }

@@ -2,14 +2,19 @@
 //! portable statements (the same SQL on SQLite and PostgreSQL, instants bound as
 //! [`Stamp`]s). Payments are counted by `created_at`, the moment processing took them:
 //! that is when the staff saw the load, whatever day the agent accepted the cash.
+//! "Today" and the chart's hours are the participant's (`--time-zone`): their UTC bounds
+//! come from `server::local_time`.
 
+use shared::zone::Zone;
 use time::{Duration, OffsetDateTime};
 
 use crate::processing::figures::{
     AnswerKind, Bar, Dashboard, Health, LowDeposit, Pending, ProviderHealth, Turnover,
 };
+use crate::server::buckets::payments_per_bucket;
 use crate::server::clock::{OptStamp, Stamp};
-use crate::server::db::{self, Backend, Db};
+use crate::server::db::{self, Db};
+use crate::server::local_time;
 
 /// Below this available deposit an agent is listed, unless the participant's
 /// `low_deposit_threshold` (kopecks) says otherwise: 5 000 ₽, about a busy terminal's day.
@@ -22,32 +27,27 @@ pub const PROVIDER_LOOKBACK: Duration = Duration::days(7);
 /// Bars of the turnover chart: one per hour of the last day.
 pub const CHART_HOURS: i64 = 24;
 
-macro_rules! hour_tally {
-    ($key:literal) => {
-        concat!(
-            "SELECT ",
-            $key,
-            " AS hour, CAST(COUNT(*) AS BIGINT), CAST(COALESCE(SUM(amount), 0) AS BIGINT)
-             FROM payments WHERE status = 'completed' AND created_at >= $1
-             GROUP BY ",
-            $key
-        )
-    };
+/// Everything the dashboard shows, read now, with days and hours of `zone`.
+pub async fn dashboard(pool: &Db, zone: &Zone) -> Result<Dashboard, sqlx::Error> {
+    dashboard_at(pool, zone, OffsetDateTime::now_utc()).await
 }
 
-/// Everything the dashboard shows, read now.
-pub async fn dashboard(pool: &Db) -> Result<Dashboard, sqlx::Error> {
-    let now = OffsetDateTime::now_utc();
+/// The dashboard as it reads at `now`.
+pub async fn dashboard_at(
+    pool: &Db,
+    zone: &Zone,
+    now: OffsetDateTime,
+) -> Result<Dashboard, sqlx::Error> {
     let threshold = low_deposit_threshold(pool).await?;
     Ok(Dashboard {
-        today: turnover_since(pool, Stamp::day_start(now.date())).await?,
+        today: turnover_since(pool, Stamp::at(local_time::day_start(zone, now))).await?,
         hour: turnover_since(pool, Stamp::at(now - Duration::hours(1))).await?,
         pending: pending(pool, now).await?,
         low_deposit_threshold: threshold,
         low_deposits: low_deposits(pool, threshold).await?,
         providers: provider_health(pool, now).await?,
         ledger: super::ledger::verify(pool).await?,
-        hours: turnover_by_hour(pool, now).await?,
+        hours: turnover_by_hour(pool, zone, now).await?,
     })
 }
 
@@ -186,46 +186,25 @@ pub async fn provider_health(
     Ok(providers)
 }
 
-/// Completed payments per hour over the last [`CHART_HOURS`] hours (UTC hours), every
-/// hour present, the oldest first.
-pub async fn turnover_by_hour(pool: &Db, now: OffsetDateTime) -> Result<Vec<Bar>, sqlx::Error> {
-    let this_hour = now
-        .replace_minute(0)
-        .and_then(|t| t.replace_second(0))
-        .and_then(|t| t.replace_nanosecond(0))
-        .unwrap_or(now);
-    let first = this_hour - Duration::hours(CHART_HOURS - 1);
-    // The hour of an instant as `YYYY-MM-DDTHH`: a prefix of SQLite's fixed-width text, a
-    // formatted timestamptz on PostgreSQL (as the summary report does for days).
-    let sql = match pool.backend() {
-        Backend::Sqlite => hour_tally!("substr(created_at, 1, 13)"),
-        Backend::Postgres => {
-            hour_tally!("to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24')")
-        }
-    };
-    let rows: Vec<(String, i64, i64)> = db::query_as(sql)
-        .bind(Stamp::at(first))
-        .fetch_all(pool)
-        .await?;
-    let key_of = |at: OffsetDateTime| {
-        format!(
-            "{:04}-{:02}-{:02}T{:02}",
-            at.year(),
-            u8::from(at.month()),
-            at.day(),
-            at.hour()
-        )
-    };
-    Ok((0..CHART_HOURS)
-        .rev()
-        .map(|ago| {
-            let key = key_of(this_hour - Duration::hours(ago));
-            let (count, amount) = rows
-                .iter()
-                .find(|(k, _, _)| *k == key)
-                .map(|(_, count, amount)| (*count, *amount))
-                .unwrap_or_default();
-            Bar { ago, count, amount }
+/// Completed payments per local hour of `zone` over the last [`CHART_HOURS`] hours,
+/// every hour present, the oldest first.
+pub async fn turnover_by_hour(
+    pool: &Db,
+    zone: &Zone,
+    now: OffsetDateTime,
+) -> Result<Vec<Bar>, sqlx::Error> {
+    let starts: Vec<Stamp> = local_time::hour_starts(zone, now, CHART_HOURS)
+        .into_iter()
+        .map(|start| Stamp::at(start.at))
+        .collect();
+    let tally = payments_per_bucket(pool, "status = 'completed'", &starts).await?;
+    let newest = i64::try_from(tally.len()).unwrap_or(CHART_HOURS) - 1;
+    Ok((0..)
+        .zip(tally)
+        .map(|(i, (count, amount))| Bar {
+            ago: newest - i,
+            count,
+            amount,
         })
         .collect())
 }

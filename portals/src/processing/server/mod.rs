@@ -51,6 +51,9 @@ pub struct ProcessingState {
     pub answer_budget: Duration,
     /// How old an `accepted_at` may be (payment::ACCEPTED_AT_AGE_MAX unless configured).
     pub accepted_at_age_max: time::Duration,
+    /// The participant's wall clock (`--time-zone`): where the dashboard's day and hours
+    /// begin.
+    pub zone: shared::zone::Zone,
 }
 
 pub fn parts(context: &RoleContext) -> Result<RoleParts, StartError> {
@@ -75,6 +78,7 @@ pub fn parts(context: &RoleContext) -> Result<RoleParts, StartError> {
             .accepted_at_age_max
             .and_then(|age| time::Duration::try_from(age).ok())
             .unwrap_or(payment::ACCEPTED_AT_AGE_MAX),
+        zone: settings.common.time_zone.clone(),
     };
     tokio::spawn(retrier::run(state.clone()));
     let agents: Arc<dyn CredentialStore> = state.agent_logins.clone();

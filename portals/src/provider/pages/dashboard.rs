@@ -14,7 +14,7 @@ use crate::ui::rub;
 pub async fn load_dashboard() -> Result<Dashboard, ServerFnError> {
     use crate::ui::server_fn::{failed, role_state};
     let state: crate::provider::server::ProviderState = role_state()?;
-    crate::provider::server::dashboard::dashboard(&state.pool)
+    crate::provider::server::dashboard::dashboard(&state.pool, &state.zone)
         .await
         .map_err(failed)
 }

@@ -1,11 +1,16 @@
 //! The store's reads for the provider's dashboard: one function per figure set, portable
 //! SQL for SQLite and PostgreSQL. Payments count by `created_at`, when they were credited.
+//! "Today" and the chart's days are the participant's (`--time-zone`): their UTC bounds
+//! come from `server::local_time`.
 
-use time::{Duration, OffsetDateTime};
+use shared::zone::Zone;
+use time::OffsetDateTime;
 
 use crate::provider::figures::{ContractLine, Dashboard, DayBar, LowBalance};
+use crate::server::buckets::payments_per_bucket;
 use crate::server::clock::{OptStamp, Stamp};
-use crate::server::db::{self, Backend, Db};
+use crate::server::db::{self, Db};
+use crate::server::local_time;
 
 /// Below this balance an active subscriber is listed, unless the participant's
 /// `low_balance_threshold` (kopecks) says otherwise: 100 ₽, a few days of calls.
@@ -15,22 +20,18 @@ pub const LOW_BALANCE_LIST_MAX: i64 = 8;
 /// Days of the payments chart.
 pub const CHART_DAYS: i64 = 14;
 
-macro_rules! day_tally {
-    ($key:literal) => {
-        concat!(
-            "SELECT ",
-            $key,
-            " AS day, CAST(COUNT(*) AS BIGINT), CAST(COALESCE(SUM(amount), 0) AS BIGINT)
-             FROM payments WHERE created_at >= $1 GROUP BY ",
-            $key
-        )
-    };
+/// Everything the dashboard shows, read now, with days of `zone`.
+pub async fn dashboard(pool: &Db, zone: &Zone) -> Result<Dashboard, sqlx::Error> {
+    dashboard_at(pool, zone, OffsetDateTime::now_utc()).await
 }
 
-/// Everything the dashboard shows, read now.
-pub async fn dashboard(pool: &Db) -> Result<Dashboard, sqlx::Error> {
-    let now = OffsetDateTime::now_utc();
-    let today = Stamp::day_start(now.date());
+/// The dashboard as it reads at `now`.
+pub async fn dashboard_at(
+    pool: &Db,
+    zone: &Zone,
+    now: OffsetDateTime,
+) -> Result<Dashboard, sqlx::Error> {
+    let today = Stamp::at(local_time::day_start(zone, now));
     let (payments_today, amount_today) = payments_since(pool, today).await?;
     let threshold = low_balance_threshold(pool).await?;
     let (active_subscribers, low_balance_count) = subscriber_counts(pool, threshold).await?;
@@ -42,7 +43,7 @@ pub async fn dashboard(pool: &Db) -> Result<Dashboard, sqlx::Error> {
         low_balance_count,
         low_balances: low_balances(pool, threshold).await?,
         contracts: contract_lines(pool, today, now).await?,
-        days: payments_by_day(pool, now).await?,
+        days: payments_by_day(pool, zone, now).await?,
     })
 }
 
@@ -140,34 +141,24 @@ pub async fn contract_lines(
         .collect())
 }
 
-/// Payments per UTC day over the last [`CHART_DAYS`] days, every day present.
-pub async fn payments_by_day(pool: &Db, now: OffsetDateTime) -> Result<Vec<DayBar>, sqlx::Error> {
-    let today = now.date();
-    let first = today - Duration::days(CHART_DAYS - 1);
-    // The UTC day of an instant: a prefix of SQLite's text, a formatted timestamptz.
-    let sql = match pool.backend() {
-        Backend::Sqlite => day_tally!("substr(created_at, 1, 10)"),
-        Backend::Postgres => day_tally!("to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')"),
-    };
-    let rows: Vec<(String, i64, i64)> = db::query_as(sql)
-        .bind(Stamp::day_start(first))
-        .fetch_all(pool)
-        .await?;
-    Ok((0..CHART_DAYS)
-        .rev()
-        .map(|ago| {
-            let day = (today - Duration::days(ago)).to_string();
-            let (count, amount) = rows
-                .iter()
-                .find(|(d, _, _)| *d == day)
-                .map(|(_, c, a)| (*c, *a))
-                .unwrap_or_default();
-            DayBar {
-                ago,
-                day,
-                count,
-                amount,
-            }
+/// Payments per local day of `zone` over the last [`CHART_DAYS`] days, every day
+/// present, the oldest first.
+pub async fn payments_by_day(
+    pool: &Db,
+    zone: &Zone,
+    now: OffsetDateTime,
+) -> Result<Vec<DayBar>, sqlx::Error> {
+    let days = local_time::day_starts(zone, now, CHART_DAYS);
+    let starts: Vec<Stamp> = days.iter().map(|day| Stamp::at(day.at)).collect();
+    let tally = payments_per_bucket(pool, "1 = 1", &starts).await?;
+    let newest = i64::try_from(days.len()).unwrap_or(CHART_DAYS) - 1;
+    Ok((0..)
+        .zip(days.iter().zip(tally))
+        .map(|(i, (day, (count, amount)))| DayBar {
+            ago: newest - i,
+            day: day.local_date.to_string(),
+            count,
+            amount,
         })
         .collect())
 }

@@ -65,6 +65,8 @@ pub struct ProviderState {
     pub processing_logins: Arc<DbCredentials>,
     /// The mail server and sender of report e-mails; wakes the outbox worker.
     pub mailer: Arc<mail::Mailer>,
+    /// The participant's wall clock (`--time-zone`): where the dashboard's days begin.
+    pub zone: shared::zone::Zone,
 }
 
 pub fn parts(context: &RoleContext) -> Result<RoleParts, StartError> {
@@ -104,6 +106,7 @@ pub fn parts(context: &RoleContext) -> Result<RoleParts, StartError> {
         subscriber_logins: DbCredentials::new(pool.clone(), SUBSCRIBER_REALM),
         processing_logins: DbCredentials::new(pool.clone(), PROCESSING_REALM),
         mailer: Arc::new(mailer),
+        zone: settings.common.time_zone.clone(),
     };
     tokio::spawn(mail_outbox::run(pool.clone(), state.mailer.clone()));
     subscriber_list::spawn_fill(pool.clone());
