@@ -300,6 +300,7 @@ pub async fn earlier_payment<'a>(
     )
     .bind(contract_id)
     .bind(txn_id)
+    .lookup()
     .fetch_optional(on)
     .await?;
     row.map(|(prv_txn, account, amount, extra)| {
