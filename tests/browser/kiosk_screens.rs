@@ -547,14 +547,20 @@ async fn the_cash_screen_says_the_most_it_takes_and_why() {
 
 /// Waits until the English cash screen's validator takes banknotes, touching the screen
 /// meanwhile (the idle timeout is short here).
-async fn wait_until_the_validator_accepts_in_english(browser: &Browser) {
+async fn wait_until_the_validator_accepts_in_english(browser: &Browser, shell: &KioskShell) {
     let deadline = Instant::now() + Duration::from_secs(30);
     while browser.find("#kiosk-simulator .sim-bill").await.is_none() {
         assert!(
             browser.find("#kiosk-attract").await.is_none(),
             "the kiosk went idle on the cash screen"
         );
-        assert!(Instant::now() < deadline, "the simulator never showed");
+        assert!(
+            Instant::now() < deadline,
+            "the simulator never showed: {:?}; the shell: {}; its log: {:#?}",
+            browser.text("#kiosk-validator").await,
+            validator_state(shell).await,
+            shell.journal_lines("kiosk-shell.log")
+        );
         browser.click("#kiosk-limits").await;
         tokio::time::sleep(Duration::from_millis(150)).await;
     }
@@ -586,8 +592,12 @@ async fn an_idle_kiosk_shows_its_attract_screen_but_never_with_cash_in() {
     let browser = Browser::start().await;
     kiosk_screen(&browser).await;
     open_kiosk(&browser, &t, Some(&shell)).await;
-    // In English, where no Russian label may show (the page reloads; the bridge's address
-    // stays in the browser session).
+    // In English, where no Russian label may show. The switch reloads the page; the
+    // bridge's address stays in the browser session once the page has run (hydrated) —
+    // which a tap that only a hydrated page answers proves first.
+    tap_until(&browser, "#kiosk-cancel", "#kiosk-attract").await;
+    browser.click("#kiosk-attract").await;
+    browser.wait_for(".kiosk-provider").await;
     tap_until(&browser, "#kiosk-lang", "html[lang=\"en\"] .kiosk-provider").await;
     assert_no_russian(&browser, "providers").await;
 
@@ -624,6 +634,26 @@ async fn an_idle_kiosk_shows_its_attract_screen_but_never_with_cash_in() {
     browser.click("#kiosk-attract").await;
     browser.wait_for(".kiosk-provider").await;
 
+    // Abandoned on the cash screen before any cash: the attract screen too, and the
+    // validator off.
+    browser.click(".kiosk-provider").await;
+    browser.wait_for("#kiosk-value").await;
+    press(&browser, &t.net.account).await;
+    browser.click("#kiosk-next").await;
+    wait_until_the_validator_accepts_in_english(&browser, &shell).await;
+    browser.wait_for("#kiosk-attract").await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while validator_state(&shell).await != "disabled" {
+        assert!(
+            Instant::now() < deadline,
+            "the validator stayed enabled on the attract screen"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(sessions(&t).await.last().map(|s| s.1), Some(0));
+    browser.click("#kiosk-attract").await;
+    browser.wait_for(".kiosk-provider").await;
+
     // Cash in and the customer walks away: the kiosk pays it and shows the receipt; no
     // attract screen until the receipt has been up for the timeout.
     browser.click(".kiosk-provider").await;
@@ -635,7 +665,7 @@ async fn an_idle_kiosk_shows_its_attract_screen_but_never_with_cash_in() {
     );
     press(&browser, &t.net.account).await;
     browser.click("#kiosk-next").await;
-    wait_until_the_validator_accepts_in_english(&browser).await;
+    wait_until_the_validator_accepts_in_english(&browser, &shell).await;
     assert_no_russian(&browser, "cash").await;
     browser.click(".sim-bill:nth-child(3)").await; // 500 ₽
     assert!(
