@@ -621,7 +621,10 @@ async fn the_provider_portal_edits_a_contracts_fields_and_names_a_refused_one() 
     .await;
     assert_eq!(listed[0]["fields"], two_fields());
     let html = page(&provider, "/processing-contracts").await;
-    assert!(html.contains("account, city"), "the list names the fields");
+    assert!(
+        html.contains("Номер телефона, Город"),
+        "the list names the fields by their labels"
+    );
 }
 
 #[tokio::test]

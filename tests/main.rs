@@ -31,6 +31,7 @@ mod group_commit;
 mod health;
 mod kiosk_fields;
 mod kiosk_shell;
+mod language;
 mod lifecycle;
 mod pg_run;
 mod postgres;

@@ -343,7 +343,7 @@ pub static RU: Texts = Texts {
     op_sync_now: "Синхронизировать сейчас",
     op_contract_title: "Договор с процессингом",
     op_contract_hint: "Данные из договора, выданного процессинговым центром. Перед сохранением терминал запрашивает баланс: неверные данные не сохранятся.",
-    op_processing_url: "Адрес API процессинга (api_url)",
+    op_processing_url: "Адрес процессинга",
     op_contract_number: "Номер договора",
     op_login: "Логин",
     op_password: "Пароль",

@@ -70,7 +70,7 @@ static RU: Texts = Texts {
     delete: "Удалить договор",
     failed: "Не получилось",
     or_fill: "…или заполните поля договора",
-    usage_url: "Адрес для списаний (usage_url)",
+    usage_url: "Адрес для списаний",
     login: "Логин",
     password: "Пароль",
     keep_password: "пусто — оставить прежний",
@@ -438,11 +438,7 @@ fn ContractCard(
         .clone()
         .into_iter()
         .map(|service| {
-            let label = match service.as_str() {
-                "call" => t.call,
-                "internet" => t.internet,
-                _ => t.sms,
-            };
+            let label = service_label(t, &service);
             let qty_id = format!("qty-{id}-{service}");
             let label_for = qty_id.clone();
             view! {
@@ -467,7 +463,7 @@ fn ContractCard(
                 view! {
                     <tr>
                         <td>{u.at.get(..19).unwrap_or_default().replace('T', " ")}</td>
-                        <td>{format!("{} × {}", u.service, u.quantity)}</td>
+                        <td>{format!("{} × {}", service_label(t, &u.service), u.quantity)}</td>
                         <td class="num">{u.charged.map(|m| rub(m.amount)).unwrap_or_default()}</td>
                         <td class="num">{u.balance.map(|m| rub(m.amount)).unwrap_or_default()}</td>
                         <td>{u.refusal.clone().unwrap_or_default()}</td>
@@ -513,5 +509,14 @@ fn ContractCard(
                 <ConfirmButton id=format!("delete-{id}") label=t.delete asked=Asked::DeleteConsumerContract danger=true/>
             </ActionForm>
         </section>
+    }
+}
+
+/// A service by its name on the wire (`call`, `internet`, `sms`), in the page's language.
+fn service_label(t: &Texts, service: &str) -> &'static str {
+    match service {
+        "call" => t.call,
+        "internet" => t.internet,
+        _ => t.sms,
     }
 }

@@ -127,7 +127,8 @@ fn health_text(health: Health, t: &DashTexts) -> (&'static str, &'static str) {
     }
 }
 
-fn answer_text(answer: Option<AnswerKind>, t: &DashTexts) -> String {
+/// A provider's answer in the page's language.
+pub(super) fn answer_text(answer: Option<AnswerKind>, t: &DashTexts) -> String {
     match answer {
         Some(AnswerKind::Unauthorized) => t.answer_unauthorized.to_owned(),
         Some(AnswerKind::NoAnswer) => t.answer_none.to_owned(),

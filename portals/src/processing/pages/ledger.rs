@@ -37,8 +37,13 @@ pub fn LedgerPageView() -> impl IntoView {
             {move || data.get().map(|result| match result {
                 Ok(page) => {
                     let ok = page.verification.ok;
+                    // A check that holds needs no more than its title; a failing one
+                    // adds what was found, as the check wrote it (account ids, sums).
                     let checks = page.verification.checks.into_iter().map(|c| view! {
-                        <li class=if c.ok { "ok" } else { "error" }>{format!("{} {} — {}", if c.ok { "✓" } else { "✗" }, c.name, c.detail)}</li>
+                        <li class=if c.ok { "ok" } else { "error" }>
+                            {format!("{} {}", if c.ok { "✓" } else { "✗" }, t.check_title(&c.name))}
+                            {(!c.ok).then(|| view! { " — "<code>{c.detail.clone()}</code> })}
+                        </li>
                     }).collect_view();
                     let total: i64 = page.accounts.iter().map(|a| a.balance).sum();
                     let rows = page.accounts.into_iter().map(|a| view! {

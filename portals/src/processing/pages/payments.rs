@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use shared::money::Kopecks;
 
 use super::texts::texts;
+use crate::processing::figures::AnswerKind;
 use crate::processing::model::PaymentRow;
 use crate::ui::rub;
 
@@ -193,13 +194,15 @@ fn PaymentTable(rows: Vec<PaymentRow>) -> impl IntoView {
             view! {
                 <tr>
                     <td>{p.created_at.get(..19).unwrap_or_default().replace('T', " ")}</td>
-                    <td>{format!("№ {} · {} · agent {}", p.id, p.agent_txn_id, p.agent_id)}</td>
+                    <td>{format!("№ {} · ", p.id)}<code>{p.agent_txn_id.clone()}</code>{format!(" · {} {}", t.agent.to_lowercase(), p.agent_id)}</td>
                     <td>{format!("{} · {}", p.provider_id, p.account)}</td>
                     <td class="num">{rub(Kopecks::new(p.amount))}</td>
                     <td class="num">{rub(Kopecks::new(p.processing_fee))}</td>
                     <td><span class=badge>{t.status(&p.status)}</span>{p.result.map(|r| format!(" ({r})")).unwrap_or_default()}</td>
                     <td class="num">{p.attempts}</td>
-                    <td>{p.last_answer.clone().unwrap_or_default()}</td>
+                    // The stored answer is the connector's English log line; the page
+                    // names what kind of answer it was.
+                    <td>{super::dashboard::answer_text(p.last_answer.as_deref().map(AnswerKind::of), crate::dashboard::dash_texts())}</td>
                 </tr>
             }
         })

@@ -262,7 +262,9 @@ fn ProviderCard(p: ProviderView, switch: ServerAction<SetProviderActive>) -> imp
             view! {
                 <tr>
                     <td><code>{f.name.clone()}</code></td>
-                    <td>{f.label.clone()}{f.label_en.clone().map(|en| format!(" / {en}"))}</td>
+                    // The English label is for the kiosk's English screens: shown as
+                    // typed, marked as English for screen readers.
+                    <td>{f.label.clone()}{f.label_en.clone().map(|en| view! { " / "<span lang="en">{en}</span> })}</td>
                     <td><code>{f.regex.clone()}</code></td>
                     <td>{more}</td>
                 </tr>
@@ -279,8 +281,8 @@ fn ProviderCard(p: ProviderView, switch: ServerAction<SetProviderActive>) -> imp
                 </span>
             </h2>
             <dl class="pairs">
-                <dt>{t.service_kind}</dt><dd>{p.service_kind.clone()}</dd>
-                <dt>{t.endpoint_url}</dt><dd><code>{p.endpoint_url.clone()}</code>{format!(" ({})", p.protocol)}</dd>
+                <dt>{t.service_kind}</dt><dd>{t.service_kind_name(&p.service_kind).to_owned()}</dd>
+                <dt>{t.endpoint_url}</dt><dd><code>{p.endpoint_url.clone()}</code>{format!(" ({})", p.protocol.as_str().to_uppercase())}</dd>
                 <dt>{t.login}</dt><dd><code>{p.login.clone()}</code></dd>
                 <dt>{t.min_amount}</dt><dd>{format!("{} — {}", rub(p.min_amount), rub(p.max_amount))}</dd>
             </dl>

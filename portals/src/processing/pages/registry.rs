@@ -115,7 +115,7 @@ fn Found(found: Discrepancies) -> impl IntoView {
         <p><a href=csv download id="registry-csv">{t.registry_csv}</a></p>
         {(!found.ok).then(|| view! {
             <table class="grid" id="discrepancies">
-                <thead><tr><th scope="col">"txn_id"</th><th scope="col">{t.registry_problem}</th></tr></thead>
+                <thead><tr><th scope="col">{t.registry_txn_id}</th><th scope="col">{t.registry_problem}</th></tr></thead>
                 <tbody>{body}</tbody>
             </table>
         })}

@@ -13,6 +13,9 @@ pub struct Texts {
     pub new_provider: &'static str,
     pub name: &'static str,
     pub service_kind: &'static str,
+    /// The service kinds processing knows by name (`service_kind` is free text).
+    pub kind_mobile: &'static str,
+    pub kind_internet: &'static str,
     pub endpoint_url: &'static str,
     pub protocol: &'static str,
     pub login: &'static str,
@@ -93,6 +96,13 @@ pub struct Texts {
     pub verify_ok: &'static str,
     pub verify_bad: &'static str,
     pub verify_again: &'static str,
+    /// The ledger checks by their stable names (`ledger::verify`), in this language.
+    pub check_sum_zero: &'static str,
+    pub check_balances_postings: &'static str,
+    pub check_entries_balance: &'static str,
+    pub check_reservations_pending: &'static str,
+    pub check_reserved_reservations: &'static str,
+    pub check_no_agent_below_zero: &'static str,
     pub col_account: &'static str,
     pub kind_agent: &'static str,
     pub kind_provider: &'static str,
@@ -118,6 +128,8 @@ pub struct Texts {
     pub registry_theirs: &'static str,
     pub registry_csv: &'static str,
     pub registry_problem: &'static str,
+    /// The payment's number that both sides know (OSMP `txn_id`).
+    pub registry_txn_id: &'static str,
     pub registry_missing_at_provider: &'static str,
     pub registry_missing_at_processing: &'static str,
     pub registry_amount_differs: &'static str,
@@ -132,6 +144,28 @@ impl Texts {
             "completed" => self.status_completed,
             "failed" => self.status_failed,
             _ => self.status_rejected,
+        }
+    }
+
+    /// A service kind by name; a kind the operator made up is shown as typed.
+    pub fn service_kind_name<'a>(&self, kind: &'a str) -> &'a str {
+        match kind {
+            "mobile" => self.kind_mobile,
+            "internet" => self.kind_internet,
+            other => other,
+        }
+    }
+
+    /// A ledger check's title; an unknown name is shown as it is.
+    pub fn check_title<'a>(&self, name: &'a str) -> &'a str {
+        match name {
+            "sum_of_balances_is_zero" => self.check_sum_zero,
+            "balances_equal_postings" => self.check_balances_postings,
+            "entries_balance" => self.check_entries_balance,
+            "reservations_match_pending_payments" => self.check_reservations_pending,
+            "reserved_equals_reservations" => self.check_reserved_reservations,
+            "no_agent_below_zero" => self.check_no_agent_below_zero,
+            other => other,
         }
     }
 
@@ -163,13 +197,15 @@ pub static RU: Texts = Texts {
     new_provider: "Новый договор с провайдером",
     name: "Название",
     service_kind: "Вид услуг",
+    kind_mobile: "Мобильная связь",
+    kind_internet: "Интернет",
     endpoint_url: "Адрес шлюза провайдера",
     protocol: "Протокол",
     login: "Логин",
     password: "Пароль",
     password_hint: "выдан провайдером; не показывается после сохранения",
     fields_json: "Поля платежа (JSON из договора провайдера)",
-    fields_json_hint: "Вставьте список fields, который выдал провайдер: первое поле — account; регулярные выражения проверяются при сохранении.",
+    fields_json_hint: "Вставьте список полей, который выдал провайдер: первое поле — лицевой счёт; регулярные выражения проверяются при сохранении.",
     field_regex: "Поля платежа",
     col_field_name: "Имя",
     col_field_label: "Подпись",
@@ -243,6 +279,12 @@ pub static RU: Texts = Texts {
     verify_ok: "Все инварианты выполняются",
     verify_bad: "Нарушены инварианты — разберитесь до следующих платежей",
     verify_again: "Проверить снова",
+    check_sum_zero: "Сумма балансов всех счетов равна нулю",
+    check_balances_postings: "Баланс каждого счёта равен сумме его проводок",
+    check_entries_balance: "Проводки каждой записи в сумме дают ноль",
+    check_reservations_pending: "Резервы есть ровно у ждущих платежей",
+    check_reserved_reservations: "Зарезервированное на счёте равно сумме его резервов",
+    check_no_agent_below_zero: "Ни у одного агента доступное не ниже нуля",
     col_account: "Счёт",
     kind_agent: "аванс агента",
     kind_provider: "к перечислению провайдеру",
@@ -257,7 +299,7 @@ pub static RU: Texts = Texts {
     reports_transactions_hint: "каждый платёж с номерами, счётом, суммами, комиссией, статусом и временем",
 
     registry_title: "Реестры и сверка",
-    registry_hint: "Реестр проведённых платежей провайдера за день сверяется с его собственным списком (команда verify): платежи, которых нет у одной из сторон, и расхождения в суммах.",
+    registry_hint: "Реестр проведённых платежей провайдера за день сверяется с его собственным списком, полученным по протоколу: платежи, которых нет у одной из сторон, и расхождения в суммах.",
     registry_day: "День",
     registry_check: "Сверить",
     registry_pick: "Выберите провайдера и день.",
@@ -268,6 +310,7 @@ pub static RU: Texts = Texts {
     registry_theirs: "у провайдера",
     registry_csv: "Скачать реестр (CSV)",
     registry_problem: "Расхождение",
+    registry_txn_id: "№ операции",
     registry_missing_at_provider: "проведён у нас, у провайдера нет",
     registry_missing_at_processing: "есть у провайдера, у нас не проведён",
     registry_amount_differs: "суммы различаются (у нас / у провайдера)",
@@ -286,6 +329,8 @@ pub static EN: Texts = Texts {
     new_provider: "New provider contract",
     name: "Name",
     service_kind: "Kind of service",
+    kind_mobile: "Mobile",
+    kind_internet: "Internet",
     endpoint_url: "Provider endpoint URL",
     protocol: "Protocol",
     login: "Login",
@@ -366,6 +411,12 @@ pub static EN: Texts = Texts {
     verify_ok: "Every invariant holds",
     verify_bad: "Invariants are broken — investigate before more payments",
     verify_again: "Check again",
+    check_sum_zero: "The balances of all accounts sum to zero",
+    check_balances_postings: "Every balance equals the sum of its postings",
+    check_entries_balance: "Every entry's postings sum to zero",
+    check_reservations_pending: "Exactly the pending payments hold reservations",
+    check_reserved_reservations: "Every account's reserved equals its reservations",
+    check_no_agent_below_zero: "No agent's available amount is below zero",
     col_account: "Account",
     kind_agent: "agent deposit",
     kind_provider: "owed to the provider",
@@ -391,6 +442,7 @@ pub static EN: Texts = Texts {
     registry_theirs: "the provider's",
     registry_csv: "Download the registry (CSV)",
     registry_problem: "Discrepancy",
+    registry_txn_id: "Payment No. (txn_id)",
     registry_missing_at_provider: "completed here, unknown to the provider",
     registry_missing_at_processing: "credited by the provider, not completed here",
     registry_amount_differs: "sums differ (ours / the provider's)",

@@ -267,14 +267,15 @@ fn ContractList(
                     }
                 })
                 .collect_view();
-            let field_names = c.fields.0.iter().map(|f| f.name.as_str()).collect::<Vec<_>>().join(", ");
+            // The fields by their labels (the payer's words), not their wire names.
+            let field_names = c.fields.0.iter().map(|f| f.label.as_str()).collect::<Vec<_>>().join(", ");
             // A live contract's login gets a new password; a closed one is re-opened with one.
             let access_button = view! { <AccessButton id closed=c.status == "closed" action=access/> };
             view! {
                 <tr>
                     <td>{c.id}</td>
                     <td>{c.processing_name.clone()}</td>
-                    <td>{c.protocol.as_str()}</td>
+                    <td>{c.protocol.as_str().to_uppercase()}</td>
                     <td><A href=format!("/processing-contracts/{}", c.id)>{field_names}</A></td>
                     <td><code>{c.login.clone()}</code></td>
                     <td class="num">{format!("{} — {}", rub(Kopecks::new(c.min_amount)), rub(Kopecks::new(c.max_amount)))}</td>

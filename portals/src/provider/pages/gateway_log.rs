@@ -35,12 +35,13 @@ pub fn GatewayLogPage() -> impl IntoView {
                                     <tr>
                                         <td>{r.created_at.get(..19).unwrap_or_default().replace('T', " ")}</td>
                                         <td>{r.processing_name.unwrap_or_default()}</td>
-                                        <td>{r.protocol}</td>
-                                        <td>{r.command}</td>
+                                        <td>{r.protocol.to_uppercase()}</td>
+                                        <td><code>{r.command}</code></td>
                                         <td>{r.txn_id.unwrap_or_default()}</td>
                                         <td>{r.account.unwrap_or_default()}</td>
                                         <td class="num">{r.sum.unwrap_or_default()}</td>
-                                        <td class=if ok { "ok" } else { "error" }>{format!("{} — {}", r.result, r.comment)}</td>
+                                        // The comment is the protocol's own wording, logged as it went on the wire.
+                                        <td class=if ok { "ok" } else { "error" }>{format!("{} — ", r.result)}<code>{r.comment}</code></td>
                                         <td>{r.prv_txn.map(|p| p.to_string()).unwrap_or_default()}</td>
                                     </tr>
                                 }
@@ -54,11 +55,11 @@ pub fn GatewayLogPage() -> impl IntoView {
                                         <th scope="col">{t.col_contract}</th>
                                         <th scope="col">{t.protocol}</th>
                                         <th scope="col">{t.col_command}</th>
-                                        <th scope="col">"txn_id"</th>
+                                        <th scope="col">{t.col_txn_id}</th>
                                         <th scope="col">{t.account}</th>
-                                        <th scope="col" class="num">"sum"</th>
+                                        <th scope="col" class="num">{t.col_amount}</th>
                                         <th scope="col">{t.col_result}</th>
-                                        <th scope="col">"prv_txn"</th>
+                                        <th scope="col">{t.col_prv_txn}</th>
                                     </tr>
                                 </thead>
                                 <tbody>{body}</tbody>

@@ -524,8 +524,10 @@ pub fn TransactionTable(rows: Vec<TransactionRow>, show_account: bool) -> impl I
                 // The payment's fields after the account (`city: Пермь`), as the
                 // processing center sent them.
                 _ => (t.kind_payment, format!(
-                    "txn_id {} · prv_txn {}{}",
+                    "{} {} · {} {}{}",
+                    t.col_txn_id,
                     r.txn_id.unwrap_or_default(),
+                    t.col_prv_txn,
                     r.prv_txn.unwrap_or_default(),
                     r.extra.0.iter().map(|(name, value)| format!(" · {name}: {value}")).collect::<String>()
                 )),

@@ -100,6 +100,9 @@ pub struct Texts {
     pub col_contract: &'static str,
     pub col_command: &'static str,
     pub col_result: &'static str,
+    /// A payment's number at processing (OSMP `txn_id`) and here (`prv_txn`).
+    pub col_txn_id: &'static str,
+    pub col_prv_txn: &'static str,
     pub no_log: &'static str,
 
     pub invalid_full_name_long: &'static str,
@@ -255,7 +258,7 @@ pub static RU: Texts = Texts {
     issued_title: "Договор заключён — передайте эти данные процессинговому центру",
     issued_note: "Пароль показан один раз.",
     endpoint_url: "Адрес шлюза",
-    field_regex: "Поле «account», формат",
+    field_regex: "Формат лицевого счёта",
     col_fields: "Поля платежа",
     limits: "Пределы платежа",
     no_contracts: "Договоров с процессингом пока нет.",
@@ -274,11 +277,13 @@ pub static RU: Texts = Texts {
     show: "Показать",
     no_transactions: "Операций за этот период нет.",
 
-    log_title: "Журнал запросов check/pay",
+    log_title: "Журнал запросов проверки и оплаты",
     log_hint: "Каждый запрос процессингового центра с его ответом, последние 500.",
     col_contract: "Процессинг",
     col_command: "Команда",
     col_result: "Ответ",
+    col_txn_id: "№ у процессинга",
+    col_prv_txn: "№ у провайдера",
     no_log: "Запросов пока не было.",
 
     invalid_full_name_long: "ФИО слишком длинное (не больше 200 символов).",
@@ -410,6 +415,8 @@ pub static EN: Texts = Texts {
     col_contract: "Processing",
     col_command: "Command",
     col_result: "Answer",
+    col_txn_id: "Processing's No.",
+    col_prv_txn: "Provider's No.",
     no_log: "No requests yet.",
 
     invalid_full_name_long: "The full name is too long (200 characters at most).",

@@ -121,7 +121,7 @@ fn AuditTable(rows: Vec<AuditEntry>) -> impl IntoView {
                     <td>{e.at.get(..19).unwrap_or_default().replace('T', " ")}</td>
                     <td>{e.login}</td>
                     <td>{t.kind(e.kind)}</td>
-                    <td>{e.object}</td>
+                    <td>{t.object(&e.object)}</td>
                     <td><code>{e.before.unwrap_or_default()}</code></td>
                     <td><code>{e.after.unwrap_or_default()}</code></td>
                 </tr>

@@ -48,6 +48,39 @@ pub struct Texts {
 }
 
 impl Texts {
+    /// An audit entry's object as the server wrote it (`agent 3`, `processing contract`,
+    /// `subscriber 9990001122`: a kind in English, then an id), with the kind in this
+    /// language; the id, or an object of a kind not listed here, as written.
+    pub fn object(&self, object: &str) -> String {
+        if self.lang == Lang::En {
+            return object.to_owned();
+        }
+        // Longer kinds first: "payment of session 4" is not a payment's.
+        const KINDS: &[(&str, &str)] = &[
+            ("processing contract", "договор с процессингом"),
+            ("unresolved cash", "невыясненные наличные"),
+            ("payment of session", "платёж сеанса"),
+            ("agent", "агент"),
+            ("provider", "провайдер"),
+            ("subscriber", "абонент"),
+            ("contract", "договор"),
+            ("payment", "платёж"),
+            ("session", "сеанс"),
+            ("encashment", "инкассация"),
+            ("staff", "сотрудник"),
+            ("tariff", "тариф"),
+        ];
+        for (kind, named) in KINDS {
+            if object == *kind {
+                return (*named).to_owned();
+            }
+            if let Some(id) = object.strip_prefix(kind).and_then(|r| r.strip_prefix(' ')) {
+                return format!("{named} {id}");
+            }
+        }
+        object.to_owned()
+    }
+
     pub fn kind(&self, kind: AuditKind) -> &'static str {
         let ru = self.lang == Lang::Ru;
         match (kind, ru) {
