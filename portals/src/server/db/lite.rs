@@ -505,7 +505,8 @@ mod tests {
             execute(&conn, "SELECT 1", &[]).expect("select for effect"),
             0
         );
-        let row: Option<(String, i64, String, String, bool, Option<Vec<u8>>)> = fetch_optional(
+        type Written = (String, i64, String, String, bool, Option<Vec<u8>>);
+        let row: Option<Written> = fetch_optional(
             &conn,
             "SELECT name, n, at, day, flag, data FROM t WHERE n = $1",
             &[Arg::Int(Some(7))],
