@@ -127,8 +127,7 @@ impl Readers {
 /// that does return rows (`SELECT 1` of a health check, an `UPDATE … RETURNING` whose
 /// answer is not wanted) is stepped to its end, as sqlx's `execute` does.
 pub fn execute(conn: &Connection, sql: &str, args: &[Arg]) -> Result<u64, sqlx::Error> {
-    let mut statement = conn.prepare_cached(sql).map_err(database_error)?;
-    bind(&mut statement, args)?;
+    let mut statement = prepared(conn, sql, args)?;
     if statement.column_count() == 0 {
         let changed = statement.raw_execute().map_err(database_error)?;
         return Ok(changed as u64);
@@ -147,8 +146,7 @@ pub fn fetch_all<T: LiteRow>(
     sql: &str,
     args: &[Arg],
 ) -> Result<Vec<T>, sqlx::Error> {
-    let mut statement = conn.prepare_cached(sql).map_err(database_error)?;
-    bind(&mut statement, args)?;
+    let mut statement = prepared(conn, sql, args)?;
     let mut rows = statement.raw_query();
     let mut out = Vec::new();
     while let Some(row) = rows.next().map_err(database_error)? {
@@ -165,13 +163,23 @@ pub fn fetch_optional<T: LiteRow>(
     sql: &str,
     args: &[Arg],
 ) -> Result<Option<T>, sqlx::Error> {
-    let mut statement = conn.prepare_cached(sql).map_err(database_error)?;
-    bind(&mut statement, args)?;
+    let mut statement = prepared(conn, sql, args)?;
     let mut rows = statement.raw_query();
     match rows.next().map_err(database_error)? {
         Some(row) => Ok(Some(T::from_lite(row).map_err(decode_error)?)),
         None => Ok(None),
     }
+}
+
+/// The statement from the connection's cache (parsed on first use), its arguments bound.
+fn prepared<'c>(
+    conn: &'c Connection,
+    sql: &str,
+    args: &[Arg],
+) -> Result<rusqlite::CachedStatement<'c>, sqlx::Error> {
+    let mut statement = conn.prepare_cached(sql).map_err(database_error)?;
+    bind(&mut statement, args)?;
+    Ok(statement)
 }
 
 /// Binds the arguments as sqlx does: `$N` (a named parameter to SQLite) takes the N-th
