@@ -344,10 +344,12 @@ pub struct Encashment {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn session(max: i64, cash: i64, acceptable: i64) -> SessionView {
+    /// An open session at a payee taking up to `max`, with `cash` in and `acceptable` more
+    /// the terminal would take (kopecks): the limit's cases, here and on the cash screen.
+    pub(crate) fn session(max: i64, cash: i64, acceptable: i64) -> SessionView {
         SessionView {
             session_id: 1,
             provider_id: 1,

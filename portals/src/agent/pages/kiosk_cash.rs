@@ -186,25 +186,8 @@ pub fn CashScreen(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::agent::model::tests::session;
     use crate::agent::pages::texts::{EN, RU};
-    use shared::wire::agent::Extra;
-
-    fn session(max: i64, cash: i64, acceptable: i64) -> SessionView {
-        SessionView {
-            session_id: 1,
-            provider_id: 1,
-            provider_name: "Megafon".into(),
-            account: "9161234567".into(),
-            extra: Extra::new(),
-            status: "open".into(),
-            min_amount: Kopecks::new(100),
-            max_amount: Kopecks::new(max),
-            cash: Kopecks::new(cash),
-            agent_fee: Kopecks::ZERO,
-            amount: Kopecks::new(cash),
-            acceptable: Kopecks::new(acceptable),
-        }
-    }
 
     fn russian(text: &str) -> bool {
         text.chars().any(|c| matches!(c, 'А'..='я' | 'Ё' | 'ё'))

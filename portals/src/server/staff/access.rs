@@ -198,50 +198,32 @@ mod tests {
 
     #[test]
     fn reads_need_a_viewer_money_an_operator_the_rest_an_administrator() {
-        let get = Method::GET;
-        let post = Method::POST;
-        assert_eq!(needed_role(&get, "/tariffs"), StaffRole::Viewer);
-        assert_eq!(
-            needed_role(&get, "/api/admin/v1/audit.csv"),
-            StaffRole::Viewer
-        );
-        assert_eq!(
-            needed_role(&post, "/ui/provider/tariffs"),
-            StaffRole::Viewer
-        );
-        assert_eq!(
-            needed_role(&post, "/ui/provider/set-tariffs"),
-            StaffRole::Administrator
-        );
-        assert_eq!(
-            needed_role(&Method::PUT, "/api/admin/v1/tariffs"),
-            StaffRole::Administrator
-        );
-        assert_eq!(
-            needed_role(&post, "/api/admin/v1/agents/3/topups"),
-            StaffRole::Operator
-        );
-        assert_eq!(
-            needed_role(&post, "/api/admin/v1/agents/3/credentials"),
-            StaffRole::Administrator
-        );
-        assert_eq!(
-            needed_role(&post, "/api/admin/v1/agents//topups"),
-            StaffRole::Administrator
-        );
-        assert_eq!(
-            needed_role(&Method::DELETE, "/api/admin/v1/subscribers/9161234567"),
-            StaffRole::Operator
-        );
-        assert_eq!(
-            needed_role(&post, "/api/admin/v1/staff"),
-            StaffRole::Administrator
-        );
-        assert_eq!(
-            needed_role(&post, "/ui/some/new-action"),
-            StaffRole::Administrator,
-            "deny by default"
-        );
+        use StaffRole::{Administrator, Operator, Viewer};
+        let cases = [
+            (Method::GET, "/tariffs", Viewer),
+            (Method::GET, "/api/admin/v1/audit.csv", Viewer),
+            (Method::POST, "/ui/provider/tariffs", Viewer),
+            (Method::POST, "/ui/provider/set-tariffs", Administrator),
+            (Method::PUT, "/api/admin/v1/tariffs", Administrator),
+            (Method::POST, "/api/admin/v1/agents/3/topups", Operator),
+            (
+                Method::POST,
+                "/api/admin/v1/agents/3/credentials",
+                Administrator,
+            ),
+            (Method::POST, "/api/admin/v1/agents//topups", Administrator),
+            (
+                Method::DELETE,
+                "/api/admin/v1/subscribers/9161234567",
+                Operator,
+            ),
+            (Method::POST, "/api/admin/v1/staff", Administrator),
+            // Deny by default: an action nobody classified needs an administrator.
+            (Method::POST, "/ui/some/new-action", Administrator),
+        ];
+        for (method, path, role) in cases {
+            assert_eq!(needed_role(&method, path), role, "{method} {path}");
+        }
     }
 
     /// Every operator-realm server function in the source is classified: read-only
