@@ -1,6 +1,7 @@
 //! The agent's pages: the operator's (in the portal frame) and the kiosk's (full screen,
 //! kiosk realm).
 
+pub mod answer_texts;
 pub mod bridge;
 pub mod cashbox;
 pub mod cashbox_texts;

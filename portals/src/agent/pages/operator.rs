@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use shared::fee::FeeRule;
 use shared::money::Kopecks;
 
+use super::answer_texts::answer_texts;
 use super::texts::texts;
 use crate::agent::model::Status;
 use crate::ui::rub;
@@ -192,7 +193,10 @@ pub struct PaymentLine {
     pub status: String,
     pub result: Option<i64>,
     pub attempts: i64,
-    pub last: String,
+    /// Processing's message on its last answer, as it came (English or the provider's).
+    pub message: Option<String>,
+    /// Why the last attempt did not reach processing, while the outbox retries.
+    pub delivery_error: Option<String>,
 }
 
 /// Payments on one page of the list: enough to scan, few enough to read.
@@ -216,11 +220,8 @@ pub async fn load_payments(
     let lines = rows
         .into_iter()
         .map(|p| PaymentLine {
-            last: p
-                .last_error
-                .clone()
-                .or(p.message.clone())
-                .unwrap_or_default(),
+            message: p.message,
+            delivery_error: p.last_error,
             created_at: p.created_at,
             agent_txn_id: p.agent_txn_id,
             provider_name: p.provider_name,
@@ -252,7 +253,9 @@ pub fn PaymentsPage() -> impl IntoView {
                         // Whole page loads (rel="external"), as processing's payment list.
                         let next = next.map(|id| format!("?before={id}"));
                         let first = (!before().is_empty()).then_some("?");
+                        let answers = answer_texts();
                         let body = rows.into_iter().map(|p| {
+                            let answer = answers.describe(&p.status, p.result, p.message.as_deref(), p.delivery_error.as_deref());
                             let badge = match p.status.as_str() {
                                 "completed" => "badge badge-active",
                                 "queued" | "pending" => "badge badge-suspended",
@@ -268,7 +271,7 @@ pub fn PaymentsPage() -> impl IntoView {
                                     <td class="num">{rub(p.amount)}</td>
                                     <td><span class=badge>{t.status(&p.status)}</span>{p.result.map(|r| format!(" ({r})")).unwrap_or_default()}</td>
                                     <td class="num">{p.attempts}</td>
-                                    <td>{p.last}</td>
+                                    <td>{answer.text}{answer.detail.map(|d| view! { <br/><small class="hint"><code>{d}</code></small> })}</td>
                                 </tr>
                             }
                         }).collect_view();
