@@ -92,28 +92,45 @@ async fn a_tariff_change_is_audited_with_its_login_and_before_and_after() {
         (422, &json!("validation_failed"))
     );
 
-    let csv = app
-        .client
-        .get(app.url("/api/admin/v1/audit.csv?kind=tariff_changed"))
-        .basic_auth(ADMIN.0, Some(ADMIN.1))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(csv.status(), 200);
-    assert!(
-        csv.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/csv")
-    );
-    let text = csv.text().await.unwrap();
-    let lines: Vec<&str> = text.lines().collect();
-    assert_eq!(lines[0], "id;at;login;kind;object;before;after");
-    assert_eq!(lines.len(), 2, "{text}");
-    assert!(
-        lines[1].contains(";admin;tariff_changed;tariffs;"),
-        "{text}"
-    );
+    // The export is what the page shows, in the page's language (its cookie), Russian
+    // without one: the same columns and words, byte for byte.
+    let quoted = |json: &Value| format!("\"{}\"", json.as_str().unwrap().replace('"', "\"\""));
+    let at = entry["at"].as_str().unwrap()[..19].replace('T', " ");
+    let (before_cell, after_cell) = (quoted(&entry["before"]), quoted(&entry["after"]));
+    for (cookie, expected) in [
+        (
+            None,
+            format!(
+                "Время (UTC);Сотрудник;Изменение;Объект;Было;Стало\n\
+                 {at};admin;Тарифы изменены;тарифы;{before_cell};{after_cell}\n"
+            ),
+        ),
+        (
+            Some("paymesh_lang=en"),
+            format!(
+                "Time (UTC);Staff;Change;Object;Before;After\n\
+                 {at};admin;Tariff changed;tariffs;{before_cell};{after_cell}\n"
+            ),
+        ),
+    ] {
+        let mut request = app
+            .client
+            .get(app.url("/api/admin/v1/audit.csv?kind=tariff_changed"))
+            .basic_auth(ADMIN.0, Some(ADMIN.1));
+        if let Some(cookie) = cookie {
+            request = request.header(reqwest::header::COOKIE, cookie);
+        }
+        let csv = request.send().await.unwrap();
+        assert_eq!(csv.status(), 200);
+        assert!(
+            csv.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/csv")
+        );
+        let bytes = csv.bytes().await.unwrap();
+        assert_eq!(String::from_utf8_lossy(&bytes), expected, "{cookie:?}");
+    }
 
     // Append-only in the database itself, whatever code might try.
     let pool = app.db.as_ref().expect("the provider's database");

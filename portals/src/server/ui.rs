@@ -47,11 +47,15 @@ pub fn site_root() -> PathBuf {
 
 /// The language of this request, from the `paymesh_lang` cookie.
 pub(crate) fn request_lang() -> Lang {
-    let Some(parts) = use_context::<http::request::Parts>() else {
-        return Lang::default();
-    };
-    parts
-        .headers
+    use_context::<http::request::Parts>()
+        .map(|parts| lang_of(&parts.headers))
+        .unwrap_or_default()
+}
+
+/// The language a request's `paymesh_lang` cookie names; Russian without one. Also for
+/// plain handlers whose answer is read by people (the audit log's CSV export).
+pub(crate) fn lang_of(headers: &http::HeaderMap) -> Lang {
+    headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())

@@ -2,12 +2,13 @@
 //! (docs/operations.md "Audit log"):
 //!
 //! * `GET /api/admin/v1/audit?kind=&login=&object=&before_id=&limit=` — entries, newest first;
-//! * `GET /api/admin/v1/audit.csv?…` — the same as CSV (`;`, formula cells neutralised).
+//! * `GET /api/admin/v1/audit.csv?…` — the same as the `/audit` page shows it, in the
+//!   request's language, as CSV (`;`, formula cells neutralised).
 
 use std::collections::HashMap;
 
 use axum::extract::{Query, State};
-use axum::http::header;
+use axum::http::{HeaderMap, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -57,8 +58,11 @@ async fn get_audit(
     Ok(Json(entries))
 }
 
+/// The CSV is in the language of the page it is exported from (its `paymesh_lang`
+/// cookie), Russian without one.
 async fn get_audit_csv(
     State(pool): State<Db>,
+    headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<impl IntoResponse, ApiError> {
     let filter = filter_from(&params)?;
@@ -73,7 +77,7 @@ async fn get_audit_csv(
                 "attachment; filename=\"audit.csv\"",
             ),
         ],
-        audit::to_csv(&entries),
+        audit::to_csv(&entries, crate::server::ui::lang_of(&headers)),
     ))
 }
 

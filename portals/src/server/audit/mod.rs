@@ -12,7 +12,9 @@ use serde::Serialize;
 use crate::server::clock::{self, Stamp};
 use crate::server::csv;
 use crate::server::db::{self, Db, Exec};
+use crate::ui::i18n::Lang;
 pub use crate::ui::staff::model::{AuditEntry, AuditKind};
+use crate::ui::staff::texts as staff_texts;
 
 /// The participant's database, as the audit page finds it in its context.
 #[derive(Clone)]
@@ -196,17 +198,29 @@ pub async fn list(pool: &Db, filter: &Filter) -> Result<Vec<AuditEntry>, sqlx::E
         .collect())
 }
 
-/// The entries as CSV (`;`-separated, a header line, every cell neutralised against
-/// formulas: before/after hold values typed by people).
-pub fn to_csv(entries: &[AuditEntry]) -> String {
-    let mut out = csv::line(&["id", "at", "login", "kind", "object", "before", "after"]);
+/// The entries as CSV, as the `/audit` page shows them in `lang`: its columns under its
+/// headings (the time as shown, in UTC; the kind and the object in words), `;`-separated,
+/// every cell neutralised against formulas (a login, an object and before/after hold what
+/// people typed).
+pub fn to_csv(entries: &[AuditEntry], lang: Lang) -> String {
+    let t = match lang {
+        Lang::Ru => &staff_texts::RU,
+        Lang::En => &staff_texts::EN,
+    };
+    let mut out = csv::line(&[
+        t.col_time,
+        t.col_login,
+        t.col_kind,
+        t.col_object,
+        t.col_before,
+        t.col_after,
+    ]);
     for e in entries {
         out.push_str(&csv::line(&[
-            e.id.to_string().as_str(),
-            &e.at,
+            e.shown_at().as_str(),
             &e.login,
-            e.kind.as_str(),
-            &e.object,
+            t.kind(e.kind),
+            &t.object(&e.object),
             e.before.as_deref().unwrap_or(""),
             e.after.as_deref().unwrap_or(""),
         ]));
@@ -225,18 +239,48 @@ mod tests {
             at: "2026-12-02T10:00:00.000000Z".into(),
             login: "=cmd".into(),
             kind: AuditKind::TariffChanged,
-            object: "tariffs".into(),
+            object: "@tariffs".into(),
             before: Some("{\"call\":\"1.00\"}".into()),
-            after: None,
+            after: Some("-1+1".into()),
         }];
-        let text = to_csv(&entries);
+        let text = to_csv(&entries, Lang::Ru);
         let mut lines = text.lines();
-        assert_eq!(lines.next(), Some("id;at;login;kind;object;before;after"));
+        assert_eq!(
+            lines.next(),
+            Some("Время (UTC);Сотрудник;Изменение;Объект;Было;Стало")
+        );
         assert_eq!(
             lines.next(),
             Some(
-                "7;2026-12-02T10:00:00.000000Z;'=cmd;tariff_changed;tariffs;\"{\"\"call\"\":\"\"1.00\"\"}\";"
+                "2026-12-02 10:00:00;'=cmd;Тарифы изменены;'@tariffs;\"{\"\"call\"\":\"\"1.00\"\"}\";'-1+1"
             )
+        );
+    }
+
+    #[test]
+    fn csv_is_in_the_language_asked_with_the_objects_in_words() {
+        let entries = [AuditEntry {
+            id: 8,
+            at: "2026-12-02T10:00:00.000000Z".into(),
+            login: "vera".into(),
+            kind: AuditKind::BalanceTopUp,
+            object: "agent 2".into(),
+            before: None,
+            after: None,
+        }];
+        let ru = to_csv(&entries, Lang::Ru);
+        assert_eq!(
+            ru.lines().nth(1),
+            Some("2026-12-02 10:00:00;vera;Пополнение баланса;агент 2;;")
+        );
+        let en = to_csv(&entries, Lang::En);
+        assert_eq!(
+            en.lines().next(),
+            Some("Time (UTC);Staff;Change;Object;Before;After")
+        );
+        assert_eq!(
+            en.lines().nth(1),
+            Some("2026-12-02 10:00:00;vera;Balance top-up;agent 2;;")
         );
     }
 }

@@ -118,7 +118,7 @@ fn AuditTable(rows: Vec<AuditEntry>) -> impl IntoView {
         .map(|e| {
             view! {
                 <tr data-kind=e.kind.as_str()>
-                    <td>{e.at.get(..19).unwrap_or_default().replace('T', " ")}</td>
+                    <td>{e.shown_at()}</td>
                     <td>{e.login}</td>
                     <td>{t.kind(e.kind)}</td>
                     <td>{t.object(&e.object)}</td>

@@ -151,6 +151,14 @@ pub struct AuditEntry {
     pub after: Option<String>,
 }
 
+impl AuditEntry {
+    /// The time as the page shows it (and the CSV export writes it): `YYYY-MM-DD
+    /// HH:MM:SS`, UTC.
+    pub fn shown_at(&self) -> String {
+        self.at.get(..19).unwrap_or_default().replace('T', " ")
+    }
+}
+
 /// An operator login as the staff page lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StaffAccount {

@@ -58,6 +58,11 @@ impl Texts {
         // Longer kinds first: "payment of session 4" is not a payment's.
         const KINDS: &[(&str, &str)] = &[
             ("processing contract", "договор с процессингом"),
+            ("low deposit threshold", "порог низкого аванса агентов"),
+            ("low balance threshold", "порог низкого баланса абонентов"),
+            ("payments switch", "приём платежей"),
+            ("customer fee", "комиссия для клиентов"),
+            ("tariffs", "тарифы"),
             ("unresolved cash", "невыясненные наличные"),
             ("payment of session", "платёж сеанса"),
             ("agent", "агент"),
