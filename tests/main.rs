@@ -33,6 +33,7 @@ mod kiosk_fields;
 mod kiosk_shell;
 mod language;
 mod lifecycle;
+mod payment_detail;
 mod pg_run;
 mod postgres;
 mod processes;

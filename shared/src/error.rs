@@ -100,6 +100,10 @@ mod server {
             "another collection of the cash box was recorded meanwhile; reload and count again"
         )]
         EncashmentConflict,
+        /// An operator's "retry now" that cannot act on the payment as it stands (settled,
+        /// or an attempt under way): nothing changed.
+        #[error("{reason}")]
+        RetryRefused { reason: String },
         /// The signed-in staff login's role may not do this (a viewer changing anything,
         /// an operator managing staff or credentials; docs/security.md "Staff roles").
         #[error("the {role} role may not do this; it needs the {needed} role")]
@@ -143,6 +147,7 @@ mod server {
                 ApiError::BillTableUnknown => StatusCode::CONFLICT,
                 ApiError::ClaimResolved { .. } => StatusCode::CONFLICT,
                 ApiError::EncashmentConflict => StatusCode::CONFLICT,
+                ApiError::RetryRefused { .. } => StatusCode::CONFLICT,
                 ApiError::ForbiddenRole { .. } => StatusCode::FORBIDDEN,
                 ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             }
@@ -167,6 +172,7 @@ mod server {
                 ApiError::BillTableUnknown => "bill_table_unknown",
                 ApiError::ClaimResolved { .. } => "claim_resolved",
                 ApiError::EncashmentConflict => "encashment_conflict",
+                ApiError::RetryRefused { .. } => "retry_refused",
                 ApiError::ForbiddenRole { .. } => "forbidden_role",
                 ApiError::Internal(_) => "internal_error",
             }

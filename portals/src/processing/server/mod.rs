@@ -9,6 +9,7 @@ pub mod dashboard;
 pub mod ledger;
 pub mod lists;
 pub mod payment;
+pub mod payment_detail_api;
 pub mod registry;
 pub mod reports;
 pub mod retrier;
@@ -84,6 +85,7 @@ pub fn parts(context: &RoleContext) -> Result<RoleParts, StartError> {
     let agents: Arc<dyn CredentialStore> = state.agent_logins.clone();
     let api = Router::new()
         .merge(admin::router(state.clone()))
+        .merge(payment_detail_api::router(state.clone()))
         .merge(agent_api::router(state.clone()))
         .merge(registry::router(state.clone()))
         .merge(reports::router(state.clone()));

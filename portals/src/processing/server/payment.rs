@@ -27,6 +27,7 @@ pub use crate::processing::model::PaymentRow;
 use super::ProcessingState;
 use super::connectors::{self, ProviderAnswer};
 use super::ledger::{self, agent_account, provider_account};
+use super::store::payment_detail::{AttemptRecord, record_attempt};
 use super::store::{self, AgentRow, ProviderRow};
 use crate::server::clock::{self, Stamp};
 use crate::server::db::{self, Backend, Db, Tx};
@@ -54,6 +55,14 @@ pub async fn payment(pool: &Db, id: i64) -> Result<Option<PaymentRow>, sqlx::Err
         .bind(id)
         .lookup()
         .fetch_optional(pool)
+        .await
+}
+
+/// [`payment`] inside the caller's transaction (the payment detail's snapshot).
+pub async fn payment_in(tx: &mut Tx, id: i64) -> Result<Option<PaymentRow>, sqlx::Error> {
+    db::query_as(select_payments!("WHERE id = $1"))
+        .bind(id)
+        .fetch_optional(tx)
         .await
 }
 
@@ -492,6 +501,7 @@ pub async fn attempt(
         &time::format_description::well_known::Rfc3339,
     )
     .unwrap_or_else(|_| time::OffsetDateTime::now_utc());
+    let sent_at = clock::now();
     let answer = connectors::pay(
         &state.provider_client,
         &provider.endpoint(),
@@ -502,7 +512,17 @@ pub async fn attempt(
         &accepted_at,
     )
     .await;
+    let answered_at = clock::now();
     let attempts = payment.attempts + 1;
+    // The attempt's row in the payment's history, written with the outcome it led to.
+    let call = |next_attempt_at: Option<Stamp>| AttemptRecord {
+        payment_id: payment.id,
+        attempt: attempts,
+        sent_at,
+        answered_at,
+        answer: &answer,
+        next_attempt_at,
+    };
     tracing::info!(
         payment_id = payment.id,
         agent_txn_id = %payment.agent_txn_id,
@@ -526,6 +546,7 @@ pub async fn attempt(
                 message,
                 attempts,
                 &answer.describe(),
+                &call(None),
             )
             .await?
         }
@@ -539,6 +560,7 @@ pub async fn attempt(
                 message,
                 attempts,
                 &answer.describe(),
+                &call(None),
             )
             .await?
         }
@@ -548,7 +570,8 @@ pub async fn attempt(
             // The payment's message says why it is still pending (an unreachable provider,
             // an untrusted certificate, an answer that did not match the request), so the
             // agent and the operator see it without reading logs.
-            db::query_as(concat!(
+            let mut tx = state.pool.begin().await?;
+            let written: Option<PaymentRow> = db::query_as(concat!(
                 "UPDATE payments SET attempts = $1, next_attempt_at = $2, last_answer = $3, message = $3,
                         updated_at = $4
                  WHERE id = $5 AND status = 'pending' RETURNING ",
@@ -559,9 +582,11 @@ pub async fn attempt(
             .bind(answer.describe())
             .bind(clock::now())
             .bind(payment.id)
-            .lookup()
-            .fetch_optional(&state.pool)
-            .await?
+            .fetch_optional(&mut tx)
+            .await?;
+            record_attempt(&mut tx, &call(written.as_ref().map(|_| next))).await?;
+            tx.commit().await?;
+            written
         }
     };
     match written {
@@ -589,6 +614,7 @@ pub async fn complete(
     message: &str,
     attempts: i64,
     last_answer: &str,
+    call: &AttemptRecord<'_>,
 ) -> Result<Option<PaymentRow>, sqlx::Error> {
     let now = clock::now();
     let mut tx = pool.begin().await?;
@@ -607,9 +633,12 @@ pub async fn complete(
     .fetch_optional(&mut tx)
     .await?;
     if settled.is_none() {
+        // Settled meanwhile by another attempt: this call still happened.
         tx.rollback().await?;
+        record_attempt(pool, call).await?;
         return Ok(None);
     }
+    record_attempt(&mut tx, call).await?;
     release(&mut tx, payment).await?;
     let agent = agent_account(payment.agent_id);
     let provider = provider_account(payment.provider_id);
@@ -643,6 +672,7 @@ pub async fn fail(
     message: &str,
     attempts: i64,
     last_answer: &str,
+    call: &AttemptRecord<'_>,
 ) -> Result<Option<PaymentRow>, sqlx::Error> {
     let mut tx = pool.begin().await?;
     let settled: Option<PaymentRow> = db::query_as(concat!(
@@ -660,9 +690,12 @@ pub async fn fail(
     .fetch_optional(&mut tx)
     .await?;
     if settled.is_none() {
+        // Settled meanwhile by another attempt: this call still happened.
         tx.rollback().await?;
+        record_attempt(pool, call).await?;
         return Ok(None);
     }
+    record_attempt(&mut tx, call).await?;
     release(&mut tx, payment).await?;
     tx.commit().await?;
     tracing::info!(

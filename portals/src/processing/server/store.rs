@@ -1,5 +1,7 @@
 //! Processing's contracts: providers and agents, as stored and as shown.
 
+pub mod payment_detail;
+
 use serde::{Deserialize, Serialize};
 
 pub use crate::processing::model::{AgentStatus, ProviderView};

@@ -41,6 +41,7 @@ pub const READ_ONLY_SERVER_FNS: &[&str] = &[
     "processing/providers",
     "processing/agents",
     "processing/payment-choices",
+    "processing/payment-detail",
     "provider/dashboard",
     "processing/dashboard",
     "agent/dashboard",
@@ -87,6 +88,9 @@ pub const OPERATOR_ACTIONS: &[(&str, &str)] = &[
     ("POST", "/ui/processing/topup"),
     ("POST", "/ui/processing/test-provider"),
     ("POST", "/ui/processing/registry"),
+    // processing: "retry now" of a pending payment (the retrier sends it).
+    ("POST", "/api/admin/v1/payments/{}/retry"),
+    ("POST", "/ui/processing/retry-payment"),
     // agent: unresolved cash, encashments, a sync with processing.
     ("POST", "/api/admin/v1/unresolved-cash/{}/pay-again"),
     ("POST", "/api/admin/v1/unresolved-cash/{}/refund"),

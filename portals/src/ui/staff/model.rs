@@ -66,10 +66,13 @@ pub enum AuditKind {
     SettingChanged,
     StaffCreated,
     StaffDisabled,
+    /// An operator asked for a pending payment to be sent again now (processing's
+    /// payment detail); the retrier sends it.
+    PaymentRetryRequested,
 }
 
 impl AuditKind {
-    pub const ALL: [AuditKind; 18] = [
+    pub const ALL: [AuditKind; 19] = [
         AuditKind::ContractCreated,
         AuditKind::ContractSuspended,
         AuditKind::ContractTerminated,
@@ -88,6 +91,7 @@ impl AuditKind {
         AuditKind::SettingChanged,
         AuditKind::StaffCreated,
         AuditKind::StaffDisabled,
+        AuditKind::PaymentRetryRequested,
     ];
 
     /// The stored and exported code.
@@ -111,6 +115,7 @@ impl AuditKind {
             AuditKind::SettingChanged => "setting_changed",
             AuditKind::StaffCreated => "staff_created",
             AuditKind::StaffDisabled => "staff_disabled",
+            AuditKind::PaymentRetryRequested => "payment_retry_requested",
         }
     }
 

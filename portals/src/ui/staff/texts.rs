@@ -125,6 +125,8 @@ impl Texts {
             (AuditKind::StaffCreated, false) => "Staff account created",
             (AuditKind::StaffDisabled, true) => "Сотрудник отключён",
             (AuditKind::StaffDisabled, false) => "Staff account disabled",
+            (AuditKind::PaymentRetryRequested, true) => "Платёж отправлен повторно",
+            (AuditKind::PaymentRetryRequested, false) => "Payment retry requested",
         }
     }
 
