@@ -23,6 +23,8 @@ mod kiosk_screens;
 mod staff_roles;
 // Processing edits a provider's endpoint and credentials behind a confirmation.
 mod provider_access;
+// The agent's cash pages page on and back.
+mod cash_pages;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";

@@ -5,7 +5,9 @@
 
 use leptos::form::ActionForm;
 use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
 
+use super::answer_texts::answer_texts;
 use super::cashbox_texts::cash_texts;
 use super::texts::texts;
 use crate::agent::model::{CashBox, Encashment, UnresolvedCash};
@@ -41,20 +43,52 @@ fn outcome<T>(result: Result<T, shared::error::ApiError>) -> Result<Option<Strin
     }
 }
 
+/// Claim cards on one page of unresolved cash: each card holds its forms, so fewer than a
+/// table's rows.
+pub const CLAIMS_A_PAGE: i64 = 20;
+/// Collections on one page of the cash box's history.
+pub const COLLECTIONS_A_PAGE: i64 = 50;
+
+/// Where a page's «Далее» and «Назад» lead (keyset paging, newest first): the id the older
+/// page starts before, and for any page but the newest, where the newer one starts
+/// (`Some(None)`: the newest page itself).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pager {
+    pub older: Option<i64>,
+    pub newer: Option<Option<i64>>,
+}
+
+/// A page's `before=` from its address: an id, or nothing (the newest page).
+#[cfg(feature = "ssr")]
+fn cursor(text: &str) -> Option<i64> {
+    text.trim().parse().ok().filter(|id| *id > 0)
+}
+
 #[server(prefix = "/ui", endpoint = "agent/unresolved-cash")]
-pub async fn load_unresolved(resolved: bool) -> Result<Vec<UnresolvedCash>, ServerFnError> {
+pub async fn load_unresolved(
+    resolved: bool,
+    before: String,
+) -> Result<(Vec<UnresolvedCash>, Pager), ServerFnError> {
     use crate::agent::server::claims::{self, ClaimFilter};
     let filter = if resolved {
         ClaimFilter::Resolved
     } else {
         ClaimFilter::Open
     };
-    // The page shows the newest page of the API's (500); an operator rarely has more
-    // open, and the API pages on (docs/agent.md).
-    claims::list(&agent_state()?.pool, filter, None, claims::LIST_LIMIT)
+    let pool = &agent_state()?.pool;
+    let before = cursor(&before);
+    let (rows, older) = claims::list(pool, filter, before, CLAIMS_A_PAGE)
         .await
-        .map(|(rows, _)| rows)
-        .map_err(crate::ui::server_fn::failed)
+        .map_err(crate::ui::server_fn::failed)?;
+    let newer = match before {
+        Some(before) => Some(
+            claims::newer_page_start(pool, filter, before, CLAIMS_A_PAGE)
+                .await
+                .map_err(crate::ui::server_fn::failed)?,
+        ),
+        None => None,
+    };
+    Ok((rows, Pager { older, newer }))
 }
 
 /// Pay again: empty fields keep the original payment's values.
@@ -135,11 +169,49 @@ fn extra_text(extra: &shared::wire::agent::Extra) -> String {
         .join(", ")
 }
 
+/// «← Назад» and «Далее →» under a paged list: whole page loads (rel="external"), as the
+/// other paged tables, with `keep` (the list's other parameters) in both addresses.
+#[component]
+fn PagerNav(pager: Pager, keep: Vec<(&'static str, String)>, label: &'static str) -> impl IntoView {
+    let c = cash_texts();
+    let href = move |before: Option<i64>| {
+        let mut params: Vec<String> = keep
+            .iter()
+            .filter(|(_, value)| !value.is_empty())
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect();
+        params.extend(before.map(|id| format!("before={id}")));
+        format!("?{}", params.join("&"))
+    };
+    let newer = pager.newer.map(&href);
+    let older = pager.older.map(|start| href(Some(start)));
+    view! {
+        <nav class="pager" aria-label=label>
+            {newer.map(|href| view! { <a id="previous-page" rel="external" href=href>{c.newer_page}</a> })}
+            {older.map(|href| view! { <a id="next-page" rel="external" href=href>{c.older_page}</a> })}
+        </nav>
+    }
+}
+
 #[component]
 pub fn UnresolvedCashPage() -> impl IntoView {
     let c = cash_texts();
     let t = texts();
-    let resolved = RwSignal::new(false);
+    let query = leptos_router::hooks::use_query_map();
+    // The address names the list and the page (the pager's links load whole pages); the
+    // buttons switch lists in place, from the newest page.
+    let (state, before) = query.with_untracked(|q| {
+        (
+            q.get("state").unwrap_or_default(),
+            q.get("before").unwrap_or_default(),
+        )
+    });
+    let resolved = RwSignal::new(state == "resolved");
+    let before = RwSignal::new(before);
+    let show = move |list: bool| {
+        resolved.set(list);
+        before.set(String::new());
+    };
     let pay = ServerAction::<ClaimPayAgain>::new();
     let refund = ServerAction::<ClaimRefund>::new();
     let write_off = ServerAction::<ClaimWriteOff>::new();
@@ -147,10 +219,11 @@ pub fn UnresolvedCashPage() -> impl IntoView {
         move || {
             (
                 resolved.get(),
+                before.get(),
                 pay.version().get() + refund.version().get() + write_off.version().get(),
             )
         },
-        |(resolved, _)| load_unresolved(resolved),
+        |(resolved, before, _)| load_unresolved(resolved, before),
     );
     let said = move |value: Option<Result<Option<String>, ServerFnError>>| {
         value.map(|r| match r {
@@ -164,8 +237,8 @@ pub fn UnresolvedCashPage() -> impl IntoView {
         <h1>{c.unresolved_title}</h1>
         <p class="intro">{c.unresolved_intro}</p>
         <div class="actions" role="group">
-            <button type="button" aria-pressed=move || (!resolved.get()).to_string() on:click=move |_| resolved.set(false)>{c.show_open}</button>
-            <button type="button" aria-pressed=move || resolved.get().to_string() on:click=move |_| resolved.set(true)>{c.show_resolved}</button>
+            <button type="button" aria-pressed=move || (!resolved.get()).to_string() on:click=move |_| show(false)>{c.show_open}</button>
+            <button type="button" aria-pressed=move || resolved.get().to_string() on:click=move |_| show(true)>{c.show_resolved}</button>
         </div>
         <div id="claim-outcome">
             {move || said(pay.value().get())}
@@ -174,12 +247,20 @@ pub fn UnresolvedCashPage() -> impl IntoView {
         </div>
         <Transition fallback=|| ()>
             {move || claims.get().map(|result| match result {
-                Ok(list) if list.is_empty() => view! {
+                Ok((list, _)) if list.is_empty() => view! {
                     <p class="empty-state">{if resolved.get_untracked() { c.none_resolved } else { c.none_open }}</p>
                 }.into_any(),
-                Ok(list) => list.into_iter().map(|claim| view! {
-                    <ClaimCard claim pay refund write_off/>
-                }).collect_view().into_any(),
+                Ok((list, pager)) => {
+                    let keep = vec![("state", if resolved.get_untracked() { "resolved".to_owned() } else { String::new() })];
+                    view! {
+                        <div id="claims">
+                            {list.into_iter().map(|claim| view! {
+                                <ClaimCard claim pay refund write_off/>
+                            }).collect_view()}
+                        </div>
+                        <PagerNav pager keep label=c.claims_pager/>
+                    }.into_any()
+                }
                 Err(e) => view! { <p class="error">{crate::ui::staff::refusal::failure_text(t.failed, &e)}</p> }.into_any(),
             })}
         </Transition>
@@ -213,16 +294,11 @@ fn ClaimCard(
         .collect::<Vec<_>>()
         .join(", ")
     );
-    let answer = claim.payment_status.clone().map(|s| {
-        format!(
-            "{s}{}{}",
-            claim.result.map(|r| format!(" ({r})")).unwrap_or_default(),
-            claim
-                .message
-                .clone()
-                .map(|m| format!(": {m}"))
-                .unwrap_or_default()
-        )
+    // Processing's answer in the operator's words, its message as it came under them.
+    let answer = claim.payment_status.as_deref().map(|status| {
+        let words = answer_texts().describe(status, claim.result, claim.message.as_deref(), None);
+        let code = claim.result.map(|r| format!(" ({r})")).unwrap_or_default();
+        (format!("{}{code}", words.text), words.detail)
     });
     let history = claim
         .history
@@ -286,7 +362,10 @@ fn ClaimCard(
                 <dt>{c.origin}</dt><dd>{c.origin(claim.origin)}</dd>
                 <dt>{c.opened_at}</dt><dd>{stamp(&claim.opened_at)}</dd>
                 <dt>{c.payee}</dt><dd>{payee}</dd>
-                {answer.map(|a| view! { <dt>{c.answer}</dt><dd>{a}</dd> })}
+                {answer.map(|(text, detail)| view! {
+                    <dt>{c.answer}</dt>
+                    <dd>{text}{detail.map(|d| view! { <br/><small class="hint"><code>{d}</code></small> })}</dd>
+                })}
                 {decided.map(|d| view! { <dt>{c.outcome}</dt><dd class="outcome">{d}</dd> })}
             </dl>
             <details>
@@ -298,17 +377,30 @@ fn ClaimCard(
     }
 }
 
+/// The cash box now and one page of past collections (older than `before`, an id; the
+/// newest when empty).
 #[server(prefix = "/ui", endpoint = "agent/cash-box")]
-pub async fn load_cash_box() -> Result<(CashBox, Vec<Encashment>), ServerFnError> {
+pub async fn load_cash_box(
+    before: String,
+) -> Result<(CashBox, Vec<Encashment>, Pager), ServerFnError> {
     use crate::agent::server::encashment;
     let pool = &agent_state()?.pool;
     let now = encashment::cash_box(pool)
         .await
         .map_err(crate::ui::server_fn::failed)?;
-    let (past, _) = encashment::list(pool, None, encashment::LIST_LIMIT)
+    let before = cursor(&before);
+    let (past, older) = encashment::list(pool, before, COLLECTIONS_A_PAGE)
         .await
         .map_err(crate::ui::server_fn::failed)?;
-    Ok((now, past))
+    let newer = match before {
+        Some(before) => Some(
+            encashment::newer_page_start(pool, before, COLLECTIONS_A_PAGE)
+                .await
+                .map_err(crate::ui::server_fn::failed)?,
+        ),
+        None => None,
+    };
+    Ok((now, past, Pager { older, newer }))
 }
 
 /// `previous`: the collection the count follows, as the page showed it ("" for none).
@@ -347,7 +439,12 @@ pub fn CashBoxPage() -> impl IntoView {
     let c = cash_texts();
     let t = texts();
     let record = ServerAction::<RecordCollection>::new();
-    let data = Resource::new(move || record.version().get(), |_| load_cash_box());
+    let query = leptos_router::hooks::use_query_map();
+    let before = move || query.read().get("before").unwrap_or_default();
+    let data = Resource::new(
+        move || (record.version().get(), before()),
+        |(_, before)| load_cash_box(before),
+    );
     let form =
         crate::ui::forms::cleared_when(move || matches!(record.value().get(), Some(Ok(None))));
     view! {
@@ -355,7 +452,7 @@ pub fn CashBoxPage() -> impl IntoView {
         <p class="intro">{c.box_intro}</p>
         <Transition fallback=|| ()>
             {move || data.get().map(|result| match result {
-                Ok((now, past)) => {
+                Ok((now, past, pager)) => {
                     let rows = now.denominations.iter().map(|d| view! {
                         <tr><td class="num">{rub(d.amount)}</td><td class="num">{d.count}</td><td class="num">{rub(d.sum)}</td></tr>
                     }).collect_view();
@@ -436,6 +533,7 @@ pub fn CashBoxPage() -> impl IntoView {
                                         </tr></thead>
                                         <tbody>{history}</tbody>
                                     </table>
+                                    <PagerNav pager keep=Vec::new() label=c.collections_pager/>
                                 }.into_any()
                             }}
                         </section>

@@ -70,6 +70,13 @@ pub struct CashTexts {
     pub event_paid_again: &'static str,
     pub event_refunded: &'static str,
     pub event_written_off: &'static str,
+    // The pagers of both pages.
+    /// To the older page.
+    pub older_page: &'static str,
+    /// To the newer page.
+    pub newer_page: &'static str,
+    pub claims_pager: &'static str,
+    pub collections_pager: &'static str,
 }
 
 pub fn cash_texts() -> &'static CashTexts {
@@ -162,6 +169,10 @@ pub static RU: CashTexts = CashTexts {
     discrepancy: "Расхождение",
     report: "Отчёт (xlsx)",
     none_collected: "Инкассаций ещё не было.",
+    older_page: "Далее →",
+    newer_page: "← Назад",
+    claims_pager: "Страницы списка наличных",
+    collections_pager: "Страницы истории инкассаций",
     origin_payment: "платёж не зачислен",
     origin_session: "брошенная сессия",
     origin_bill: "купюра вне сессии",
@@ -227,6 +238,10 @@ pub static EN: CashTexts = CashTexts {
     discrepancy: "Discrepancy",
     report: "Report (xlsx)",
     none_collected: "No collection yet.",
+    older_page: "Next →",
+    newer_page: "← Back",
+    claims_pager: "Pages of the cash list",
+    collections_pager: "Pages of the collection history",
     origin_payment: "payment not credited",
     origin_session: "abandoned session",
     origin_bill: "bill in no session",

@@ -495,6 +495,36 @@ pub async fn list(
     Ok((out, next))
 }
 
+/// Where the page before (newer than) the one of claims older than `before` starts: the
+/// claim id it is "before" (`limit` newer claims than those, and one more to start
+/// before), or `None` when it is the newest page. Keyset paging backwards, so a page back
+/// costs what a page on does.
+pub async fn newer_page_start(
+    pool: &SqlitePool,
+    filter: ClaimFilter,
+    before: i64,
+    limit: i64,
+) -> Result<Option<i64>, ApiError> {
+    let query = match filter {
+        ClaimFilter::Open => {
+            "SELECT id FROM cash_claims WHERE resolution IS NULL AND id >= $1 ORDER BY id LIMIT 1 OFFSET $2"
+        }
+        ClaimFilter::Resolved => {
+            "SELECT id FROM cash_claims WHERE resolution IS NOT NULL AND id >= $1 ORDER BY id LIMIT 1 OFFSET $2"
+        }
+        ClaimFilter::All => {
+            "SELECT id FROM cash_claims WHERE id >= $1 ORDER BY id LIMIT 1 OFFSET $2"
+        }
+    };
+    let start: Option<(i64,)> = sqlx::query_as(query)
+        .bind(before)
+        .bind(limit)
+        .fetch_optional(pool)
+        .await
+        .map_err(db)?;
+    Ok(start.map(|(id,)| id))
+}
+
 /// One claim by its code.
 pub async fn get(pool: &SqlitePool, code: &str) -> Result<UnresolvedCash, ApiError> {
     let claim = claim_by_code(pool, code).await?;

@@ -271,6 +271,24 @@ pub async fn list(
     Ok((list, next))
 }
 
+/// Where the page before (newer than) the one of collections older than `before` starts:
+/// the id it is "before", or `None` when it is the newest page (as
+/// `claims::newer_page_start`).
+pub async fn newer_page_start(
+    pool: &SqlitePool,
+    before: i64,
+    limit: i64,
+) -> Result<Option<i64>, ApiError> {
+    let start: Option<(i64,)> =
+        sqlx::query_as("SELECT id FROM encashments WHERE id >= $1 ORDER BY id LIMIT 1 OFFSET $2")
+            .bind(before)
+            .bind(limit)
+            .fetch_optional(pool)
+            .await
+            .map_err(db)?;
+    Ok(start.map(|(id,)| id))
+}
+
 /// A bill a collection took, as its report lists it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct CollectedBill {
