@@ -33,6 +33,7 @@ mod kiosk_fields;
 mod kiosk_shell;
 mod language;
 mod lifecycle;
+mod local_days;
 mod payment_detail;
 mod pg_run;
 mod postgres;

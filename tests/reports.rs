@@ -22,7 +22,7 @@ const ADMIN: (&str, &str) = ("admin", ADMIN_PASSWORD);
 // ---------------------------------------------------------------- workbook reading
 
 /// A sheet's cells, row by row.
-fn sheet(bytes: &[u8], name: &str) -> Vec<Vec<Data>> {
+pub(crate) fn sheet(bytes: &[u8], name: &str) -> Vec<Vec<Data>> {
     let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes.to_vec())).expect("an xlsx file");
     let range = book
         .worksheet_range(name)
@@ -30,7 +30,7 @@ fn sheet(bytes: &[u8], name: &str) -> Vec<Vec<Data>> {
     range.rows().map(|r| r.to_vec()).collect()
 }
 
-fn number(cell: &Data) -> f64 {
+pub(crate) fn number(cell: &Data) -> f64 {
     match cell {
         Data::Float(f) => *f,
         Data::Int(i) => *i as f64,
@@ -38,7 +38,7 @@ fn number(cell: &Data) -> f64 {
     }
 }
 
-fn text(cell: &Data) -> String {
+pub(crate) fn text(cell: &Data) -> String {
     match cell {
         Data::String(s) => s.clone(),
         Data::Empty => String::new(),
@@ -47,18 +47,18 @@ fn text(cell: &Data) -> String {
 }
 
 /// A money cell back in kopecks (the sheet holds roubles with two decimals).
-fn kopecks(cell: &Data) -> i64 {
+pub(crate) fn kopecks(cell: &Data) -> i64 {
     (number(cell) * 100.0).round() as i64
 }
 
 /// The row whose first cell is `label`.
-fn row<'a>(rows: &'a [Vec<Data>], label: &str) -> &'a [Data] {
+pub(crate) fn row<'a>(rows: &'a [Vec<Data>], label: &str) -> &'a [Data] {
     rows.iter()
         .find(|r| r.first().map(text).as_deref() == Some(label))
         .unwrap_or_else(|| panic!("no row {label:?}"))
 }
 
-async fn download(app: &TestApp, path: &str) -> (u16, String, Vec<u8>) {
+pub(crate) async fn download(app: &TestApp, path: &str) -> (u16, String, Vec<u8>) {
     let response = app
         .client
         .get(app.url(path))
@@ -77,21 +77,27 @@ async fn download(app: &TestApp, path: &str) -> (u16, String, Vec<u8>) {
 
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
+/// Today on the participants' wall clock (the default zone, Europe/Moscow): the reports'
+/// days are local, so between 21:00 and midnight UTC "today" is already tomorrow's date.
 fn today() -> String {
-    time::OffsetDateTime::now_utc().date().to_string()
+    portals::server::local_time::date_of(
+        &shared::zone::Zone::default(),
+        time::OffsetDateTime::now_utc(),
+    )
+    .to_string()
 }
 
 // ---------------------------------------------------------------- a provider to report on
 
 /// A provider with one subscriber who was paid for over OSMP and used services.
-struct Subscriber {
-    app: TestApp,
-    account: String,
+pub(crate) struct Subscriber {
+    pub(crate) app: TestApp,
+    pub(crate) account: String,
     password: String,
 }
 
 impl Subscriber {
-    async fn new(app: TestApp) -> Subscriber {
+    pub(crate) async fn new(app: TestApp) -> Subscriber {
         let (status, contract) = send(
             &app,
             reqwest::Method::POST,
@@ -774,7 +780,11 @@ async fn the_processing_transactions_workbook_lists_every_payment() {
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&bytes));
     assert_eq!(kind, XLSX);
     let rows = sheet(&bytes, "Платежи");
-    assert_eq!(rows.len(), 1 + 4 + 1, "header, four payments, total");
+    assert_eq!(
+        rows.len(),
+        1 + 4 + 2,
+        "header, four payments, total, the zone's note"
+    );
     let db: Vec<DbPayment> = db::query_as(
         "SELECT id, agent_txn_id, prv_txn, account, amount, processing_fee, status FROM payments ORDER BY accepted_at, id",
     )
@@ -814,7 +824,11 @@ async fn the_processing_transactions_workbook_lists_every_payment() {
     )
     .await;
     let rows = sheet(&none, "Платежи");
-    assert_eq!(rows.len(), 2, "a header and a zero total");
+    assert_eq!(rows.len(), 3, "a header, a zero total and the zone's note");
+    assert_eq!(
+        text(&rows[2][0]),
+        "дни и время — по часовому поясу Europe/Moscow"
+    );
 }
 
 /// A portal page as the operator's browser gets it (server-rendered HTML).

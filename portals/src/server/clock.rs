@@ -196,6 +196,31 @@ pub fn filter_bounds(from: Option<&str>, to: Option<&str>) -> Result<(Stamp, Sta
     Ok(day_bounds(day("from", from)?, day("to", to)?))
 }
 
+/// [`filter_bounds`] with the days local to `zone` (a participant's `--time-zone`): a
+/// list filtered `from=2026-12-03` in Moscow starts at 2026-12-02T21:00Z.
+pub fn filter_bounds_in(
+    zone: &shared::zone::Zone,
+    from: Option<&str>,
+    to: Option<&str>,
+) -> Result<(Stamp, Stamp), &'static str> {
+    let day = |name: &'static str, text: Option<&str>| match text
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        None => Ok(None),
+        Some(t) => parse_day(t).map(Some).ok_or(name),
+    };
+    let (low, high) = unbounded();
+    let start = |d: Date| Stamp::at(super::local_time::start_of_day(zone, d));
+    Ok((
+        day("from", from)?.map(start).unwrap_or(low),
+        day("to", to)?
+            .and_then(|d| d.next_day())
+            .map(start)
+            .unwrap_or(high),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,6 +251,18 @@ mod tests {
             Ok(text(day_bounds(None, None)))
         );
         assert_eq!(filter_bounds(Some("2026-11-26"), Some("x")), Err("to"));
+        let moscow = shared::zone::Zone::named("Europe/Moscow").unwrap();
+        assert_eq!(
+            filter_bounds_in(&moscow, Some("2026-11-26"), Some("2026-11-26")).map(text),
+            Ok((
+                "2026-11-25T21:00:00.000000Z".into(),
+                "2026-11-26T21:00:00.000000Z".into()
+            ))
+        );
+        assert_eq!(
+            filter_bounds_in(&moscow, None, Some("")).map(text),
+            Ok(text(day_bounds(None, None)))
+        );
     }
 
     #[test]

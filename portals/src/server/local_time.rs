@@ -61,6 +61,17 @@ fn hour_start(zone: &Zone, at: OffsetDateTime) -> OffsetDateTime {
     OffsetDateTime::from_unix_timestamp(start).unwrap_or(at)
 }
 
+/// The first instant of the local day `date` in `zone`: midnight, or later where a
+/// transition skips midnight (UTC midnight if the zone cannot place it).
+pub fn start_of_day(zone: &Zone, date: Date) -> OffsetDateTime {
+    start_of(zone, date).unwrap_or_else(|| date.midnight().assume_utc())
+}
+
+/// The local date of an instant in `zone` (its UTC date if the zone cannot place it).
+pub fn date_of(zone: &Zone, at: OffsetDateTime) -> Date {
+    local_date(zone, at).unwrap_or(at.date())
+}
+
 fn local_date(zone: &Zone, at: OffsetDateTime) -> Option<Date> {
     let (year, month, day) = zone.date_at(at.unix_timestamp())?;
     let month = Month::try_from(u8::try_from(month).ok()?).ok()?;

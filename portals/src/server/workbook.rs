@@ -131,6 +131,12 @@ pub fn excel_datetime(stamp: &str) -> Option<ExcelDateTime> {
     .ok()
 }
 
+/// An Excel date-time of a stored timestamp on `zone`'s wall clock, to the second (a
+/// workbook's times are the participant's local time; its heading names the zone).
+pub fn excel_local_datetime(zone: &shared::zone::Zone, stamp: &str) -> Option<ExcelDateTime> {
+    excel_datetime(&zone.local(stamp)?)
+}
+
 /// Document properties with a fixed creation time (the end of the report's period), so
 /// that the same report is the same bytes whenever it is built — a re-sent e-mail carries
 /// exactly what the operator downloaded.
@@ -242,6 +248,11 @@ mod tests {
         assert_eq!(money(Kopecks::new(-250)), -2.5);
         assert!(excel_datetime("2026-11-26T06:42:15.500000Z").is_some());
         assert!(excel_datetime("yesterday").is_none());
+        let moscow = shared::zone::Zone::named("Europe/Moscow").unwrap();
+        assert_eq!(
+            excel_local_datetime(&moscow, "2026-12-02T21:30:00.500000Z").map(|d| d.to_excel()),
+            excel_datetime("2026-12-03T00:30:00Z").map(|d| d.to_excel())
+        );
         assert_eq!(
             disposition("отчёт 1.xlsx"),
             "attachment; filename=\"______1.xlsx\""

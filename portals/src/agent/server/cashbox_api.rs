@@ -153,7 +153,7 @@ async fn encashment_report(
     State(state): State<AgentState>,
     Path(id): Path<i64>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let bytes = encashment_xlsx::build(&state.pool, id).await?;
+    let bytes = encashment_xlsx::build(&state.pool, &state.zone, id).await?;
     Ok(workbook::xlsx_bytes(bytes, &encashment_xlsx::file_name(id)))
 }
 

@@ -1,14 +1,16 @@
 //! The encashment report: one collection of the cash box as a workbook — the collection
 //! (who, when, expected, counted, discrepancy), every bill it took, and the sessions those
 //! bills went into with their payments, so the cassette can be reconciled bill by bill.
+//! Times are on the terminal's wall clock (`--time-zone`), the zone named on the summary.
 
 use rust_xlsxwriter::{Workbook, Worksheet};
 use shared::money::Kopecks;
+use shared::zone::Zone;
 use sqlx::SqlitePool;
 
 use super::encashment::{self, CollectedBill, CoveredSession};
 use crate::agent::model::Encashment;
-use crate::server::workbook::{self, Formats, ReportError, excel_datetime, money};
+use crate::server::workbook::{self, Formats, ReportError, excel_local_datetime, money};
 
 pub const SHEET_SUMMARY: &str = "Инкассация";
 pub const SHEET_BILLS: &str = "Купюры";
@@ -20,6 +22,7 @@ struct Report {
     encashment: Encashment,
     bills: Vec<CollectedBill>,
     sessions: Vec<CoveredSession>,
+    zone: Zone,
 }
 
 /// The file name of collection `id`.
@@ -28,7 +31,11 @@ pub fn file_name(id: i64) -> String {
 }
 
 /// The workbook's bytes (one collection is a cassette's worth of rows: small).
-pub async fn build(pool: &SqlitePool, id: i64) -> Result<Vec<u8>, shared::error::ApiError> {
+pub async fn build(
+    pool: &SqlitePool,
+    zone: &Zone,
+    id: i64,
+) -> Result<Vec<u8>, shared::error::ApiError> {
     let report = Report {
         encashment: encashment::get(pool, id).await?,
         bills: encashment::bills_of(pool, id)
@@ -37,6 +44,7 @@ pub async fn build(pool: &SqlitePool, id: i64) -> Result<Vec<u8>, shared::error:
         sessions: encashment::sessions_of(pool, id)
             .await
             .map_err(ReportError::from)?,
+        zone: zone.clone(),
     };
     let file = workbook::build_in_file(move |book| write(book, &report)).await?;
     Ok(
@@ -53,9 +61,9 @@ fn write(book: &mut Workbook, r: &Report) -> Result<(), ReportError> {
         &format!("Инкассация №{}", r.encashment.encashment_id),
         created,
     )?);
-    summary(book.add_worksheet(), &r.encashment, &f)?;
-    bills(book.add_worksheet(), &r.bills, &f)?;
-    sessions(book.add_worksheet(), &r.sessions, &f)?;
+    summary(book.add_worksheet(), &r.encashment, &r.zone, &f)?;
+    bills(book.add_worksheet(), &r.bills, &r.zone, &f)?;
+    sessions(book.add_worksheet(), &r.sessions, &r.zone, &f)?;
     Ok(())
 }
 
@@ -64,24 +72,30 @@ fn datetime(
     row: u32,
     col: u16,
     stamp: &str,
+    zone: &Zone,
     f: &Formats,
 ) -> Result<(), ReportError> {
-    match excel_datetime(stamp) {
+    match excel_local_datetime(zone, stamp) {
         Some(at) => sheet.write_datetime_with_format(row, col, &at, &f.datetime)?,
         None => sheet.write_string(row, col, stamp)?,
     };
     Ok(())
 }
 
-fn summary(sheet: &mut Worksheet, e: &Encashment, f: &Formats) -> Result<(), ReportError> {
+fn summary(
+    sheet: &mut Worksheet,
+    e: &Encashment,
+    zone: &Zone,
+    f: &Formats,
+) -> Result<(), ReportError> {
     sheet.set_name(SHEET_SUMMARY)?;
     sheet.set_column_width(0, 34)?;
     sheet.set_column_width(1, 24)?;
     sheet.write_string_with_format(0, 0, format!("Инкассация №{}", e.encashment_id), &f.title)?;
     sheet.write_string_with_format(2, 0, "Инкассатор", &f.label)?;
     sheet.write_string(2, 1, &e.collected_by)?;
-    sheet.write_string_with_format(3, 0, "Время (UTC)", &f.label)?;
-    datetime(sheet, 3, 1, &e.collected_at, f)?;
+    sheet.write_string_with_format(3, 0, "Время", &f.label)?;
+    datetime(sheet, 3, 1, &e.collected_at, zone, f)?;
     sheet.write_string_with_format(4, 0, "Купюр", &f.label)?;
     sheet.write_number(4, 1, e.bill_count as f64)?;
     let figures = [
@@ -96,6 +110,8 @@ fn summary(sheet: &mut Worksheet, e: &Encashment, f: &Formats) -> Result<(), Rep
     }
     sheet.write_string_with_format(9, 0, "Примечание", &f.label)?;
     sheet.write_string(9, 1, e.note.as_deref().unwrap_or(""))?;
+    sheet.write_string_with_format(10, 0, "Часовой пояс", &f.label)?;
+    sheet.write_string(10, 1, crate::server::period::zone_note(zone))?;
     Ok(())
 }
 
@@ -107,7 +123,12 @@ fn header(sheet: &mut Worksheet, columns: &[(&str, f64)], f: &Formats) -> Result
     Ok(())
 }
 
-fn bills(sheet: &mut Worksheet, rows: &[CollectedBill], f: &Formats) -> Result<(), ReportError> {
+fn bills(
+    sheet: &mut Worksheet,
+    rows: &[CollectedBill],
+    zone: &Zone,
+    f: &Formats,
+) -> Result<(), ReportError> {
     sheet.set_name(SHEET_BILLS)?;
     header(
         sheet,
@@ -115,8 +136,8 @@ fn bills(sheet: &mut Worksheet, rows: &[CollectedBill], f: &Formats) -> Result<(
             ("Событие (event_id)", 26.0),
             ("Тип купюры", 10.0),
             ("Номинал, ₽", 12.0),
-            ("Уложена (UTC)", 20.0),
-            ("Получена (UTC)", 20.0),
+            ("Уложена", 20.0),
+            ("Получена", 20.0),
             ("Сессия", 10.0),
             ("Без сессии", 18.0),
         ],
@@ -130,8 +151,8 @@ fn bills(sheet: &mut Worksheet, rows: &[CollectedBill], f: &Formats) -> Result<(
             sheet.write_number(row, 1, t as f64)?;
         }
         sheet.write_number_with_format(row, 2, money(Kopecks::new(b.amount)), &f.money)?;
-        datetime(sheet, row, 3, &b.stacked_at, f)?;
-        datetime(sheet, row, 4, &b.received_at, f)?;
+        datetime(sheet, row, 3, &b.stacked_at, zone, f)?;
+        datetime(sheet, row, 4, &b.received_at, zone, f)?;
         if let Some(s) = b.session_id {
             sheet.write_number(row, 5, s as f64)?;
         }
@@ -147,6 +168,7 @@ fn bills(sheet: &mut Worksheet, rows: &[CollectedBill], f: &Formats) -> Result<(
 fn sessions(
     sheet: &mut Worksheet,
     rows: &[CoveredSession],
+    zone: &Zone,
     f: &Formats,
 ) -> Result<(), ReportError> {
     sheet.set_name(SHEET_SESSIONS)?;
@@ -154,7 +176,7 @@ fn sessions(
         sheet,
         &[
             ("Сессия", 10.0),
-            ("Открыта (UTC)", 20.0),
+            ("Открыта", 20.0),
             ("Провайдер", 18.0),
             ("Счёт", 16.0),
             ("Купюры в этой инкассации, ₽", 14.0),
@@ -166,7 +188,7 @@ fn sessions(
     )?;
     for (row, s) in (1u32..).zip(rows) {
         sheet.write_number(row, 0, s.session_id as f64)?;
-        datetime(sheet, row, 1, &s.created_at, f)?;
+        datetime(sheet, row, 1, &s.created_at, zone, f)?;
         sheet.write_string(row, 2, &s.provider_name)?;
         sheet.write_string(row, 3, &s.account)?;
         sheet.write_number_with_format(row, 4, money(Kopecks::new(s.bills_cash)), &f.money)?;

@@ -33,7 +33,7 @@ pub async fn reconcile(provider_id: String, date: String) -> Result<Reconciliati
     ) else {
         return Ok(Reconciliation::Incomplete);
     };
-    match registry::discrepancies(&state, provider_id, &day.to_string()).await {
+    match registry::discrepancies(&state, provider_id, day).await {
         Ok(found) => Ok(Reconciliation::Checked(found)),
         Err(ApiError::ProviderUnavailable { detail }) => Ok(Reconciliation::Unreachable(detail)),
         Err(ApiError::NotFound { what }) => {

@@ -318,10 +318,13 @@ pub struct ProviderPayment {
     pub prv_txn: String,
     pub account: String,
     pub amount: Kopecks,
+    /// The answer's `date` (`dd.mm.YYYY HH:MM:SS`; ours echo `txn_date`, UTC), when given.
+    pub date: Option<String>,
 }
 
 /// `command=verify&date=YYYYMMDD`: the provider's own list of the day's credited payments
-/// (OSMP providers only; the JSON protocol has no verify).
+/// (OSMP providers only; the JSON protocol has no verify). `date` is a day of `txn_date`,
+/// which processing sends in UTC (see `registry` for how a local day is asked for).
 pub async fn verify(
     client: &reqwest::Client,
     endpoint: &Endpoint,
@@ -373,6 +376,7 @@ pub async fn verify(
             prv_txn,
             account,
             amount,
+            date: attribute(element, "date"),
         });
     }
     Ok(payments)

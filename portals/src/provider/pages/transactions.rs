@@ -23,7 +23,7 @@ pub async fn load_transactions(
     use super::subscribers::{failed, provider_state};
     use crate::server::clock;
     let state = provider_state()?;
-    let bounds = clock::filter_bounds(Some(&from), Some(&to))
+    let bounds = clock::filter_bounds_in(&state.zone, Some(&from), Some(&to))
         .map_err(|_| ServerFnError::new("a date is YYYY-MM-DD"))?;
     let account = Some(account.trim()).filter(|a| !a.is_empty());
     let before = before.trim().parse().ok();

@@ -582,7 +582,9 @@ async fn list_transactions(
     State(state): State<ProviderState>,
     Query(filter): Query<TransactionFilter>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let bounds = clock::filter_bounds(filter.from.as_deref(), filter.to.as_deref())
+    // Days local to the provider (`--time-zone`).
+    let (from, to) = (filter.from.as_deref(), filter.to.as_deref());
+    let bounds = clock::filter_bounds_in(&state.zone, from, to)
         .map_err(|field| ApiError::field(field, "a date is YYYY-MM-DD"))?;
     let account = filter.account.as_deref().filter(|a| !a.is_empty());
     let limit = listing::checked_limit(filter.limit, MAX_LIST_ROWS)?;

@@ -1,8 +1,11 @@
 //! A subscriber's report for a period: every usage charge and payment, the balance at the
 //! start and the end, totals per service and per day. Read from the database in one
-//! snapshot-free pass; the workbook is drawn from it by `report_xlsx`.
+//! snapshot-free pass; the workbook is drawn from it by `report_xlsx`. The period's days
+//! are the provider's local days (`--time-zone`, default Europe/Moscow), and the workbook
+//! shows times on the same clock.
 
 use shared::money::Kopecks;
+use shared::zone::Zone;
 use time::Date;
 
 use super::store;
@@ -39,6 +42,8 @@ pub struct SubscriberReport {
     pub provider_name: String,
     pub subscriber: SubscriberRow,
     pub period: Period,
+    /// Whose days `period` names and whose clock the workbook shows: the provider's.
+    pub zone: Zone,
     /// The balance before the period's first movement.
     pub opening: Kopecks,
     /// The balance after its last.
@@ -90,11 +95,12 @@ impl SubscriberReport {
         provider_name: &str,
         account: &str,
         period: Period,
+        zone: &Zone,
     ) -> Result<SubscriberReport, ReportRefusal> {
         let subscriber = store::subscriber_by_account(pool, account)
             .await?
             .ok_or_else(|| ReportRefusal::NoSubscriber(account.to_owned()))?;
-        let (from, to) = period.bounds();
+        let (from, to) = period.bounds(zone);
         // Every movement writes the balance after it, so the balance at the start is the
         // last one written before the period (zero for a subscriber with none: new
         // contracts start at zero).
@@ -129,6 +135,7 @@ impl SubscriberReport {
             provider_name,
             subscriber,
             period,
+            zone,
             opening,
             movements,
         )?)
@@ -139,6 +146,7 @@ impl SubscriberReport {
         provider_name: &str,
         subscriber: SubscriberRow,
         period: Period,
+        zone: &Zone,
         opening: Kopecks,
         movements: Vec<TransactionRow>,
     ) -> Result<SubscriberReport, ReportError> {
@@ -154,10 +162,9 @@ impl SubscriberReport {
         let (mut charged, mut paid) = (Kopecks::ZERO, Kopecks::ZERO);
         for m in &movements {
             let amount = Kopecks::new(m.amount);
-            let slot = m
-                .created_at
-                .get(..10)
-                .and_then(crate::server::clock::parse_day)
+            // The movement's local day, as the period's bounds were drawn.
+            let slot = crate::server::clock::Stamp::parse(&m.created_at)
+                .map(|at| crate::server::local_time::date_of(zone, at.time()))
                 .and_then(|d| days.iter_mut().find(|t| t.day == d));
             if amount.is_negative() {
                 let cost = Kopecks::new(0)
@@ -195,6 +202,7 @@ impl SubscriberReport {
             provider_name: provider_name.to_owned(),
             subscriber,
             period,
+            zone: zone.clone(),
             opening,
             closing,
             charged,

@@ -13,7 +13,9 @@ use shared::money::Kopecks;
 
 use super::report::SubscriberReport;
 use crate::provider::domain::Service;
-use crate::server::workbook::{self, Formats, ReportError, excel_date, excel_datetime, money};
+use crate::server::workbook::{
+    self, Formats, ReportError, excel_date, excel_local_datetime, money,
+};
 
 pub const SHEET_SUMMARY: &str = "Сводка";
 pub const SHEET_MOVEMENTS: &str = "Операции";
@@ -81,6 +83,8 @@ fn summary(sheet: &mut Worksheet, r: &SubscriberReport, f: &Formats) -> Result<(
     }
     sheet.write_string_with_format(6, 0, "Период", &f.label)?;
     sheet.write_string(6, 1, r.period.russian())?;
+    sheet.write_string_with_format(7, 0, "Часовой пояс", &f.label)?;
+    sheet.write_string(7, 1, crate::server::period::zone_note(&r.zone))?;
     let figures = [
         (LABEL_OPENING, r.opening),
         (LABEL_CHARGED, r.charged),
@@ -133,7 +137,7 @@ fn summary(sheet: &mut Worksheet, r: &SubscriberReport, f: &Formats) -> Result<(
 fn movements(sheet: &mut Worksheet, r: &SubscriberReport, f: &Formats) -> Result<(), ReportError> {
     sheet.set_name(SHEET_MOVEMENTS)?;
     let columns: [(&str, f64); 8] = [
-        ("Дата и время (UTC)", 20.0),
+        ("Дата и время", 20.0),
         ("Операция", 12.0),
         ("Услуга", 20.0),
         ("Количество", 12.0),
@@ -148,7 +152,7 @@ fn movements(sheet: &mut Worksheet, r: &SubscriberReport, f: &Formats) -> Result
     }
     sheet.set_freeze_panes(1, 0)?;
     for (row, m) in (1u32..).zip(&r.movements) {
-        match excel_datetime(&m.created_at) {
+        match excel_local_datetime(&r.zone, &m.created_at) {
             Some(at) => sheet.write_datetime_with_format(row, 0, at, &f.datetime)?,
             None => sheet.write_string(row, 0, &m.created_at)?,
         };

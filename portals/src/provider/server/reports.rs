@@ -45,7 +45,8 @@ pub async fn workbook(
     account: &str,
     period: Period,
 ) -> Result<(SubscriberReport, Vec<u8>), ApiError> {
-    let report = SubscriberReport::load(&state.pool, &state.name, account, period).await?;
+    let report =
+        SubscriberReport::load(&state.pool, &state.name, account, period, &state.zone).await?;
     let bytes = report_xlsx::build(report.clone()).await?;
     Ok((report, bytes))
 }

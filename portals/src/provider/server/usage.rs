@@ -130,8 +130,13 @@ async fn history(
     Query(filter): Query<HistoryFilter>,
 ) -> Result<Json<History>, ApiError> {
     let subscriber = signed_in(&state, &principal).await?;
-    let bounds = crate::server::clock::filter_bounds(filter.from.as_deref(), filter.to.as_deref())
-        .map_err(|field| ApiError::field(field, "a date is YYYY-MM-DD"))?;
+    // Days local to the provider (`--time-zone`), as its reports count them.
+    let bounds = crate::server::clock::filter_bounds_in(
+        &state.zone,
+        filter.from.as_deref(),
+        filter.to.as_deref(),
+    )
+    .map_err(|field| ApiError::field(field, "a date is YYYY-MM-DD"))?;
     let rows = store::transactions(
         &state.pool,
         Some(&subscriber.account),

@@ -7,7 +7,10 @@
 //!   every payment, streamed from the database into a constant-memory sheet
 //!   ([`transactions`]).
 //!
-//! A payment belongs to the day it was accepted (`accepted_at`, UTC), as in the registry.
+//! A payment belongs to the day it was accepted (`accepted_at`), the day being local to
+//! the processing center's zone (`--time-zone`, default Europe/Moscow), as in the
+//! registry: `from=2026-12-03` starts at 2026-12-02T21:00Z in Moscow. The workbooks show
+//! times on the same wall clock and name the zone in their heading.
 
 pub mod summary;
 pub mod transactions;
@@ -18,6 +21,7 @@ use axum::extract::{Query, State};
 use axum::response::Response;
 use serde::Deserialize;
 use shared::error::ApiError;
+use shared::zone::Zone;
 
 use super::ProcessingState;
 use super::store;
@@ -41,17 +45,19 @@ pub struct ReportQuery {
 }
 
 /// Which payments a report covers.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct ReportFilter {
     pub period: Period,
     pub provider_id: Option<i64>,
     pub agent_id: Option<i64>,
+    /// Whose days `period` names and whose clock the sheets show: processing's.
+    pub zone: Zone,
 }
 
 impl ReportFilter {
     /// `(from, to)` bounds of stored timestamps, then the ids (NULL meaning all).
     pub fn binds(&self) -> (Stamp, Stamp, Option<i64>, Option<i64>) {
-        let (from, to) = self.period.bounds();
+        let (from, to) = self.period.bounds(&self.zone);
         (from, to, self.provider_id, self.agent_id)
     }
 
@@ -81,6 +87,7 @@ fn optional_id(field: &str, text: Option<&str>) -> Result<Option<i64>, ApiError>
 /// Checks the query and that the provider and agent it names exist.
 pub async fn filter(
     pool: &Db,
+    zone: &Zone,
     query: &ReportQuery,
     max_days: i64,
 ) -> Result<ReportFilter, ApiError> {
@@ -111,6 +118,7 @@ pub async fn filter(
         period,
         provider_id,
         agent_id,
+        zone: zone.clone(),
     })
 }
 
@@ -165,7 +173,7 @@ async fn get_summary(
     State(state): State<ProcessingState>,
     Query(query): Query<ReportQuery>,
 ) -> Result<Response, ApiError> {
-    let filter = filter(&state.pool, &query, MAX_SUMMARY_DAYS).await?;
+    let filter = filter(&state.pool, &state.zone, &query, MAX_SUMMARY_DAYS).await?;
     let file = summary::build(state.pool.clone(), filter.clone()).await?;
     Ok(workbook::xlsx_file(file, &filter.file_name("summary")).await?)
 }
@@ -174,7 +182,7 @@ async fn get_transactions(
     State(state): State<ProcessingState>,
     Query(query): Query<ReportQuery>,
 ) -> Result<Response, ApiError> {
-    let filter = filter(&state.pool, &query, MAX_TRANSACTIONS_DAYS).await?;
+    let filter = filter(&state.pool, &state.zone, &query, MAX_TRANSACTIONS_DAYS).await?;
     let file = transactions::build(state.pool.clone(), filter.clone()).await?;
     Ok(workbook::xlsx_file(file, &filter.file_name("transactions")).await?)
 }

@@ -8,7 +8,7 @@ use rust_xlsxwriter::{Chart, ChartType, Workbook, Worksheet};
 use shared::money::Kopecks;
 
 use super::{Names, ReportFilter};
-use crate::server::db::{self, Backend, Db};
+use crate::server::db::{self, Db};
 use crate::server::workbook::{self, Formats, ReportError, excel_date, money};
 
 pub const SHEET_SUMMARY: &str = "Сводка";
@@ -48,25 +48,61 @@ impl Tally {
     }
 }
 
-/// `SELECT <key>, <counts and sums> … GROUP BY <key>`, as one static string. Portable
-/// SQL (CASE rather than SQLite's boolean sums) so that PostgreSQL runs it too.
+/// The counts by status and sums of the completed payments, after a group's key.
+/// Portable SQL (CASE rather than SQLite's boolean sums) so that PostgreSQL runs it too.
+macro_rules! tally_columns {
+    () => {
+        "CAST(SUM(CASE WHEN status = 'completed' THEN 1 ELSE 0 END) AS BIGINT) AS completed,
+         CAST(SUM(CASE WHEN status = 'pending' THEN 1 ELSE 0 END) AS BIGINT) AS pending,
+         CAST(SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) AS BIGINT) AS failed,
+         CAST(SUM(CASE WHEN status = 'rejected' THEN 1 ELSE 0 END) AS BIGINT) AS rejected,
+         CAST(SUM(CASE WHEN status = 'completed' THEN cash ELSE 0 END) AS BIGINT) AS cash,
+         CAST(SUM(CASE WHEN status = 'completed' THEN agent_fee ELSE 0 END) AS BIGINT) AS agent_fee,
+         CAST(SUM(CASE WHEN status = 'completed' THEN amount ELSE 0 END) AS BIGINT) AS amount,
+         CAST(SUM(CASE WHEN status = 'completed' THEN processing_fee ELSE 0 END) AS BIGINT) AS processing_fee
+         FROM payments
+         WHERE accepted_at >= $1 AND accepted_at < $2 AND ($3 IS NULL OR provider_id = $3) AND ($4 IS NULL OR agent_id = $4)"
+    };
+}
+
+/// `SELECT <key>, <counts and sums> … GROUP BY <key>`, as one static string.
 macro_rules! tally_by {
     ($key:literal) => {
         concat!(
-            "SELECT ", $key, " AS key,
-                    CAST(SUM(CASE WHEN status = 'completed' THEN 1 ELSE 0 END) AS BIGINT) AS completed,
-                    CAST(SUM(CASE WHEN status = 'pending' THEN 1 ELSE 0 END) AS BIGINT) AS pending,
-                    CAST(SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) AS BIGINT) AS failed,
-                    CAST(SUM(CASE WHEN status = 'rejected' THEN 1 ELSE 0 END) AS BIGINT) AS rejected,
-                    CAST(SUM(CASE WHEN status = 'completed' THEN cash ELSE 0 END) AS BIGINT) AS cash,
-                    CAST(SUM(CASE WHEN status = 'completed' THEN agent_fee ELSE 0 END) AS BIGINT) AS agent_fee,
-                    CAST(SUM(CASE WHEN status = 'completed' THEN amount ELSE 0 END) AS BIGINT) AS amount,
-                    CAST(SUM(CASE WHEN status = 'completed' THEN processing_fee ELSE 0 END) AS BIGINT) AS processing_fee
-             FROM payments
-             WHERE accepted_at >= $1 AND accepted_at < $2 AND ($3 IS NULL OR provider_id = $3) AND ($4 IS NULL OR agent_id = $4)
-             GROUP BY ", $key, " ORDER BY ", $key
+            "SELECT ",
+            $key,
+            " AS key, ",
+            tally_columns!(),
+            " GROUP BY ",
+            $key,
+            " ORDER BY ",
+            $key
         )
     };
+}
+
+/// Local days one by-day statement tallies: a bind per day (see [`crate::server::buckets`]).
+const DAYS_PER_STATEMENT: usize = crate::server::buckets::BUCKETS_MAX;
+
+/// The statement that tallies `days` consecutive local days: the day's index in the chunk
+/// is the key, found by a `CASE` over the days' first instants (`$5`… for the second day
+/// on; `$1` is the first day's start and `$2` the chunk's end). The bounds come from Rust
+/// (`Period::day_starts`), so neither database does time-zone arithmetic.
+fn tally_by_day_sql(days: usize) -> String {
+    // One day needs no CASE (and SQL has no CASE without a WHEN).
+    let key = if days <= 1 {
+        "0".to_owned()
+    } else {
+        let cases: String = (1..days)
+            .rev()
+            .map(|i| format!("WHEN accepted_at >= ${} THEN {i} ", i + 4))
+            .collect();
+        format!("CASE {cases}ELSE 0 END")
+    };
+    format!(
+        "SELECT CAST({key} AS TEXT) AS key, {} GROUP BY 1",
+        tally_columns!()
+    )
 }
 
 /// Everything the summary shows.
@@ -92,34 +128,13 @@ impl Summary {
                 .bind(agent_id)
                 .fetch_all(pool)
         };
-        // The UTC day of an instant: a prefix of SQLite's fixed-width text, a formatted
-        // `timestamptz` on PostgreSQL — the one place the two dialects differ here.
-        let by_day = group(match pool.backend() {
-            Backend::Sqlite => tally_by!("substr(accepted_at, 1, 10)"),
-            Backend::Postgres => tally_by!("to_char(accepted_at AT TIME ZONE 'UTC', 'YYYY-MM-DD')"),
-        })
-        .await?;
+        let days = tally_days(pool, &filter).await?;
         let providers = group(tally_by!("CAST(provider_id AS TEXT)")).await?;
         let agents = group(tally_by!("CAST(agent_id AS TEXT)")).await?;
         let mut total = Tally::default();
-        for day in &by_day {
+        for day in &days {
             total.absorb(day)?;
         }
-        let days = filter
-            .period
-            .each_day()
-            .map(|d| {
-                let key = d.to_string();
-                by_day
-                    .iter()
-                    .find(|t| t.key == key)
-                    .cloned()
-                    .unwrap_or(Tally {
-                        key,
-                        ..Tally::default()
-                    })
-            })
-            .collect();
         let order = |mut v: Vec<Tally>| {
             v.sort_by_key(|t| t.key.parse::<i64>().unwrap_or(i64::MAX));
             v
@@ -133,6 +148,42 @@ impl Summary {
             agents: order(agents),
         })
     }
+}
+
+/// Every local day of the period, quiet ones as zero, keyed `YYYY-MM-DD`: the days' UTC
+/// bounds are worked out in Rust from the processing center's zone and tallied
+/// [`DAYS_PER_STATEMENT`] days a statement.
+async fn tally_days(pool: &Db, filter: &ReportFilter) -> Result<Vec<Tally>, ReportError> {
+    let starts = filter.period.day_starts(&filter.zone);
+    let mut days = Vec::with_capacity(starts.len().saturating_sub(1));
+    // `starts` ends with the instant after the last day, so each window of a chunk plus
+    // one holds its days and the chunk's end.
+    for chunk_start in (0..starts.len().saturating_sub(1)).step_by(DAYS_PER_STATEMENT) {
+        let chunk_end = (chunk_start + DAYS_PER_STATEMENT).min(starts.len() - 1);
+        let chunk = &starts[chunk_start..chunk_end];
+        let mut query = db::query_as::<Tally>(sqlx::AssertSqlSafe(tally_by_day_sql(chunk.len())))
+            .bind(chunk[0].1)
+            .bind(starts[chunk_end].1)
+            .bind(filter.provider_id)
+            .bind(filter.agent_id);
+        for (_, start) in &chunk[1..] {
+            query = query.bind(*start);
+        }
+        let found = query.fetch_all(pool).await?;
+        for (i, (day, _)) in chunk.iter().enumerate() {
+            let key = i.to_string();
+            let tally = found
+                .iter()
+                .find(|t| t.key == key)
+                .cloned()
+                .unwrap_or_default();
+            days.push(Tally {
+                key: day.to_string(),
+                ..tally
+            });
+        }
+    }
+    Ok(days)
 }
 
 /// Builds the workbook into a temporary file.
@@ -320,6 +371,8 @@ fn overview(sheet: &mut Worksheet, s: &Summary, f: &Formats) -> Result<(), Repor
         sheet.write_string_with_format(row, 0, label, &f.label)?;
         sheet.write_string(row, 1, value)?;
     }
+    sheet.write_string_with_format(5, 0, "Часовой пояс", &f.label)?;
+    sheet.write_string(5, 1, crate::server::period::zone_note(&s.filter.zone))?;
     let t = &s.total;
     let counts = [
         ("Проведено платежей", t.completed),

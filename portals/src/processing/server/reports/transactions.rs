@@ -1,5 +1,6 @@
 //! The transactions workbook: every payment of the period with both ids, the account,
-//! the amounts and fees, the status and the timestamps.
+//! the amounts and fees, the status and the timestamps — on processing's wall clock, the
+//! zone named in a note row under the totals.
 //!
 //! It is built for any size in flat memory: an async task streams rows from the database
 //! into a bounded channel, and a blocking thread writes them into constant-memory sheets
@@ -13,10 +14,10 @@ use tokio::sync::mpsc;
 
 use super::{Names, ReportFilter};
 use crate::server::db::{self, Db};
-use crate::server::workbook::{self, Formats, ReportError, excel_datetime, money};
+use crate::server::workbook::{self, Formats, ReportError, excel_local_datetime, money};
 
-/// Excel's last row is 1 048 576; one is the header, one the totals.
-pub const ROWS_PER_SHEET: u32 = 1_048_574;
+/// Excel's last row is 1 048 576; one is the header, one the totals, one the zone's note.
+pub const ROWS_PER_SHEET: u32 = 1_048_573;
 /// Rows in flight between the database and the writer.
 const CHANNEL_ROWS: usize = 1_024;
 
@@ -62,9 +63,9 @@ const COLUMNS: [(&str, f64); 17] = [
     ("Комиссия процессинга, ₽", 13.0),
     ("Статус", 11.0),
     ("Код результата", 9.0),
-    ("Принят (UTC)", 19.0),
-    ("Создан (UTC)", 19.0),
-    ("Изменён (UTC)", 19.0),
+    ("Принят", 19.0),
+    ("Создан", 19.0),
+    ("Изменён", 19.0),
 ];
 
 /// Money columns, by index, in [`COLUMNS`].
@@ -176,6 +177,7 @@ fn write_line(
     row: u32,
     p: &PaymentLine,
     names: &Names,
+    zone: &shared::zone::Zone,
     f: &Formats,
 ) -> Result<(), ReportError> {
     sheet.write_number(row, 0, p.id as f64)?;
@@ -201,7 +203,7 @@ fn write_line(
         (15, &p.created_at),
         (16, &p.updated_at),
     ] {
-        match excel_datetime(stamp) {
+        match excel_local_datetime(zone, stamp) {
             Some(at) => sheet.write_datetime_with_format(row, col, at, &f.datetime)?,
             None => sheet.write_string(row, col, stamp)?,
         };
@@ -232,7 +234,7 @@ fn write(
             row = 0;
         }
         row += 1;
-        write_line(current, row, &line, names, &f)?;
+        write_line(current, row, &line, names, &filter.zone, &f)?;
         totals.add(&line)?;
     }
     let last = row + 1;
@@ -242,5 +244,7 @@ fn write(
     current.write_number_with_format(last, 9, money(totals.agent_fee), &f.money_total)?;
     current.write_number_with_format(last, AMOUNT, money(totals.amount), &f.money_total)?;
     current.write_number_with_format(last, FEE, money(totals.fee), &f.money_total)?;
+    // The days of the period and the times above are processing's local ones.
+    current.write_string(last + 1, 0, crate::server::period::zone_note(&filter.zone))?;
     Ok(())
 }
