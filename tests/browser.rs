@@ -25,6 +25,8 @@ mod staff_roles;
 mod provider_access;
 // The agent's cash pages page on and back.
 mod cash_pages;
+// A dashboard's threshold typed in Russian by an administrator.
+mod thresholds;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";

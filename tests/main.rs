@@ -43,5 +43,6 @@ mod provider;
 mod reports;
 mod scale_out;
 mod tables;
+mod thresholds;
 mod tls;
 mod window;

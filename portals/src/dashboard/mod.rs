@@ -4,6 +4,7 @@
 
 pub mod chart;
 pub mod texts;
+pub mod threshold;
 
 use leptos::prelude::*;
 
@@ -62,9 +63,23 @@ where
     D: Clone + Send + Sync + serde::Serialize + serde::de::DeserializeOwned + 'static,
     Fut: std::future::Future<Output = Result<D, ServerFnError>> + Send + 'static,
 {
+    page_reloaded_by(title, load, figures, Signal::stored(0))
+}
+
+/// [`page`], loaded again also whenever `reload` changes (a setting saved on the page).
+pub fn page_reloaded_by<D, Fut>(
+    title: &'static str,
+    load: fn() -> Fut,
+    figures: fn(D) -> AnyView,
+    reload: Signal<usize>,
+) -> impl IntoView
+where
+    D: Clone + Send + Sync + serde::Serialize + serde::de::DeserializeOwned + 'static,
+    Fut: std::future::Future<Output = Result<D, ServerFnError>> + Send + 'static,
+{
     let t = dash_texts();
     let again = RwSignal::new(0u32);
-    let data = Resource::new(move || again.get(), move |_| load());
+    let data = Resource::new(move || (again.get(), reload.get()), move |_| load());
     view! {
         <div class="dash-head">
             <h1>{title}</h1>

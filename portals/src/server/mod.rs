@@ -19,6 +19,7 @@ pub mod periodic;
 pub mod retention;
 pub mod search_key;
 pub mod staff;
+pub mod threshold;
 pub mod ui;
 pub mod workbook;
 

@@ -2,10 +2,12 @@
 //! for providers, providers whose last attempt failed, agents with a low deposit, the
 //! ledger check and the last day's turnover by hour.
 
+use leptos::form::ActionForm;
 use leptos::prelude::*;
 use shared::money::Kopecks;
 
 use crate::dashboard::chart::{ChartBar, ChartText, bar_chart_svg};
+use crate::dashboard::threshold::{ThresholdCard, ThresholdFields, threshold_texts};
 use crate::dashboard::{DashTexts, Tile, Tone, ago_text, dash_texts, duration_text};
 use crate::processing::figures::{AnswerKind, Bar, Dashboard, Health, ProviderHealth};
 use crate::ui::rub;
@@ -19,11 +21,35 @@ pub async fn load_dashboard() -> Result<Dashboard, ServerFnError> {
         .map_err(failed)
 }
 
+/// The low-deposit threshold typed on the page (`5 000,00`); an administrator's.
+#[server(prefix = "/ui", endpoint = "processing/save-threshold")]
+pub async fn save_threshold(threshold: String) -> Result<Option<String>, ServerFnError> {
+    let state = super::providers::processing_state()?;
+    crate::dashboard::threshold::save_typed(
+        &state.pool,
+        &crate::processing::server::dashboard::LOW_DEPOSIT,
+        &threshold,
+    )
+    .await
+}
+
 #[component]
 pub fn DashboardPage() -> impl IntoView {
-    crate::dashboard::page(dash_texts().proc_title, load_dashboard, |d| {
-        view! { <Figures d=d/> }.into_any()
-    })
+    let save = ServerAction::<SaveThreshold>::new();
+    let label = threshold_texts().low_deposit;
+    view! {
+        {crate::dashboard::page_reloaded_by(
+            dash_texts().proc_title,
+            load_dashboard,
+            |d| view! { <Figures d=d/> }.into_any(),
+            Signal::derive(move || save.version().get()),
+        )}
+        <ThresholdCard outcome=Signal::derive(move || save.value().get())>
+            <ActionForm action=save>
+                <ThresholdFields label busy=Signal::derive(move || save.pending().get())/>
+            </ActionForm>
+        </ThresholdCard>
+    }
 }
 
 #[component]

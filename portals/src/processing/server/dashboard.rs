@@ -5,6 +5,7 @@
 //! "Today" and the chart's hours are the participant's (`--time-zone`): their UTC bounds
 //! come from `server::local_time`.
 
+use shared::money::Kopecks;
 use shared::zone::Zone;
 use time::{Duration, OffsetDateTime};
 
@@ -15,10 +16,16 @@ use crate::server::buckets::payments_per_bucket;
 use crate::server::clock::{OptStamp, Stamp};
 use crate::server::db::{self, Db};
 use crate::server::local_time;
+use crate::server::threshold::{self, Threshold};
 
-/// Below this available deposit an agent is listed, unless the participant's
-/// `low_deposit_threshold` (kopecks) says otherwise: 5 000 ₽, about a busy terminal's day.
-pub const LOW_DEPOSIT_DEFAULT: i64 = 500_000;
+/// Below this available deposit an agent is listed, unless the administrator set the
+/// participant's `low_deposit_threshold` (server::threshold): by default 5 000 ₽, about a
+/// busy terminal's day.
+pub const LOW_DEPOSIT: Threshold = Threshold {
+    key: "low_deposit_threshold",
+    object: "low deposit threshold",
+    default: Kopecks::new(500_000),
+};
 /// The most agents the low-deposit list shows (the lowest first).
 pub const LOW_DEPOSIT_LIST_MAX: i64 = 20;
 /// How far back a provider's last attempt is looked for: older than that, the provider
@@ -85,17 +92,9 @@ pub async fn pending(pool: &Db, now: OffsetDateTime) -> Result<Pending, sqlx::Er
     })
 }
 
-/// The threshold the operator set (`participant.low_deposit_threshold`, kopecks), or the
-/// default; a value that does not read as a positive number is the default too.
+/// The threshold the administrator set, or the default (kopecks).
 pub async fn low_deposit_threshold(pool: &Db) -> Result<i64, sqlx::Error> {
-    let set: Option<(String,)> =
-        db::query_as("SELECT value FROM participant WHERE key = 'low_deposit_threshold'")
-            .fetch_optional(pool)
-            .await?;
-    Ok(set
-        .and_then(|(value,)| value.trim().parse::<i64>().ok())
-        .filter(|v| *v > 0)
-        .unwrap_or(LOW_DEPOSIT_DEFAULT))
+    Ok(threshold::read(pool, &LOW_DEPOSIT).await?.get())
 }
 
 /// Agents whose available deposit is below `threshold`, the lowest first.

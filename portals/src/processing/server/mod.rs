@@ -88,7 +88,11 @@ pub fn parts(context: &RoleContext) -> Result<RoleParts, StartError> {
         .merge(payment_detail_api::router(state.clone()))
         .merge(agent_api::router(state.clone()))
         .merge(registry::router(state.clone()))
-        .merge(reports::router(state.clone()));
+        .merge(reports::router(state.clone()))
+        .merge(crate::server::threshold::router(
+            state.pool.clone(),
+            &dashboard::LOW_DEPOSIT,
+        ));
     Ok(RoleParts {
         api,
         ui_context: Some(Arc::new(move || {

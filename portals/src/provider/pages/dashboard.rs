@@ -2,10 +2,12 @@
 //! zero or low balance, the processing contracts and what came through each, and the
 //! last fortnight's payments by day.
 
+use leptos::form::ActionForm;
 use leptos::prelude::*;
 use shared::money::Kopecks;
 
 use crate::dashboard::chart::{ChartBar, ChartText, bar_chart_svg};
+use crate::dashboard::threshold::{ThresholdCard, ThresholdFields, threshold_texts};
 use crate::dashboard::{DashTexts, Tile, Tone, ago_text, dash_texts};
 use crate::provider::figures::{ContractLine, Dashboard, DayBar, LowBalance};
 use crate::ui::rub;
@@ -19,11 +21,35 @@ pub async fn load_dashboard() -> Result<Dashboard, ServerFnError> {
         .map_err(failed)
 }
 
+/// The low-balance threshold typed on the page (`5 000,00`); an administrator's.
+#[server(prefix = "/ui", endpoint = "provider/save-threshold")]
+pub async fn save_threshold(threshold: String) -> Result<Option<String>, ServerFnError> {
+    let state: crate::provider::server::ProviderState = crate::ui::server_fn::role_state()?;
+    crate::dashboard::threshold::save_typed(
+        &state.pool,
+        &crate::provider::server::dashboard::LOW_BALANCE,
+        &threshold,
+    )
+    .await
+}
+
 #[component]
 pub fn DashboardPage() -> impl IntoView {
-    crate::dashboard::page(dash_texts().prov_title, load_dashboard, |d| {
-        view! { <Figures d=d/> }.into_any()
-    })
+    let save = ServerAction::<SaveThreshold>::new();
+    let label = threshold_texts().low_balance;
+    view! {
+        {crate::dashboard::page_reloaded_by(
+            dash_texts().prov_title,
+            load_dashboard,
+            |d| view! { <Figures d=d/> }.into_any(),
+            Signal::derive(move || save.version().get()),
+        )}
+        <ThresholdCard outcome=Signal::derive(move || save.value().get())>
+            <ActionForm action=save>
+                <ThresholdFields label busy=Signal::derive(move || save.pending().get())/>
+            </ActionForm>
+        </ThresholdCard>
+    }
 }
 
 #[component]
@@ -64,7 +90,7 @@ fn Figures(d: Dashboard) -> impl IntoView {
         <div class="dash-columns">
             <section class="card" id="low-balances" aria-labelledby="low-balances-h">
                 <h2 id="low-balances-h">{t.low_balance_title}</h2>
-                <p class="hint">{format!("{}: {}.", t.low_balance_hint, rub(Kopecks::new(d.low_balance_threshold)))}</p>
+                <p class="hint" id="low-balance-threshold" data-kopecks=d.low_balance_threshold>{format!("{}: {}.", t.low_balance_hint, rub(Kopecks::new(d.low_balance_threshold)))}</p>
                 <LowBalances rows=d.low_balances/>
                 <p><a href="/subscribers">{t.more_details}</a></p>
             </section>

@@ -3,6 +3,7 @@
 //! "Today" and the chart's days are the participant's (`--time-zone`): their UTC bounds
 //! come from `server::local_time`.
 
+use shared::money::Kopecks;
 use shared::zone::Zone;
 use time::OffsetDateTime;
 
@@ -11,10 +12,16 @@ use crate::server::buckets::payments_per_bucket;
 use crate::server::clock::{OptStamp, Stamp};
 use crate::server::db::{self, Db};
 use crate::server::local_time;
+use crate::server::threshold::{self, Threshold};
 
-/// Below this balance an active subscriber is listed, unless the participant's
-/// `low_balance_threshold` (kopecks) says otherwise: 100 ₽, a few days of calls.
-pub const LOW_BALANCE_DEFAULT: i64 = 10_000;
+/// Below this balance an active subscriber is listed, unless the administrator set the
+/// participant's `low_balance_threshold` (server::threshold): by default 100 ₽, a few
+/// days of calls.
+pub const LOW_BALANCE: Threshold = Threshold {
+    key: "low_balance_threshold",
+    object: "low balance threshold",
+    default: Kopecks::new(10_000),
+};
 /// How many of the lowest balances the page lists.
 pub const LOW_BALANCE_LIST_MAX: i64 = 8;
 /// Days of the payments chart.
@@ -58,16 +65,9 @@ pub async fn payments_since(pool: &Db, since: Stamp) -> Result<(i64, i64), sqlx:
     .await
 }
 
-/// The operator's threshold (`participant.low_balance_threshold`, kopecks) or the default.
+/// The threshold the administrator set, or the default (kopecks).
 pub async fn low_balance_threshold(pool: &Db) -> Result<i64, sqlx::Error> {
-    let set: Option<(String,)> =
-        db::query_as("SELECT value FROM participant WHERE key = 'low_balance_threshold'")
-            .fetch_optional(pool)
-            .await?;
-    Ok(set
-        .and_then(|(value,)| value.trim().parse::<i64>().ok())
-        .filter(|v| *v > 0)
-        .unwrap_or(LOW_BALANCE_DEFAULT))
+    Ok(threshold::read(pool, &LOW_BALANCE).await?.get())
 }
 
 /// Active subscribers, and how many of them are below `threshold`.

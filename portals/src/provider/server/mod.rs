@@ -123,6 +123,10 @@ pub fn parts(context: &RoleContext) -> Result<RoleParts, StartError> {
         .merge(admin::router(state.clone()))
         .merge(usage::router(state.clone()))
         .merge(reports::router(state.clone()))
+        .merge(crate::server::threshold::router(
+            state.pool.clone(),
+            &dashboard::LOW_BALANCE,
+        ))
         .merge(
             Router::new()
                 .route("/osmp", any(processing_api::osmp))

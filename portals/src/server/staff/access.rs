@@ -77,6 +77,8 @@ pub const ADMINISTRATOR_SERVER_FNS: &[&str] = &[
     "processing/create-agent",
     "staff/create",
     "staff/disable",
+    "processing/save-threshold",
+    "provider/save-threshold",
 ];
 
 /// Money operations and day-to-day work an operator (cashier) may do: (method, path
