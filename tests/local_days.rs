@@ -346,3 +346,65 @@ async fn the_providers_report_and_transactions_count_its_local_days() {
     .await;
     assert_eq!(earlier, json!([]));
 }
+
+/// A page as the operator's browser gets it, in Russian or English.
+async fn page_in(app: &TestApp, path: &str, lang: &str) -> String {
+    let response = app
+        .client
+        .get(app.url(path))
+        .basic_auth(ADMIN.0, Some(ADMIN.1))
+        .header("accept-language", lang)
+        .header("cookie", format!("paymesh_lang={lang}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200, "{path}");
+    response.text().await.unwrap()
+}
+
+#[tokio::test]
+async fn the_report_forms_name_the_zone_their_days_are_in() {
+    let (n, _) = network_in("Europe/Moscow", "Asia/Vladivostok").await;
+    for (app, path, ru, en, zone) in [
+        (
+            &n.processing,
+            "/reports",
+            "Дни и время — по часовому поясу процессинга: ",
+            "Days and times are in the processing center's time zone: ",
+            "Europe/Moscow",
+        ),
+        (
+            &n.processing,
+            "/registry",
+            "Дни и время — по часовому поясу процессинга: ",
+            "Days and times are in the processing center's time zone: ",
+            "Europe/Moscow",
+        ),
+        (
+            &n.provider,
+            "/reports",
+            "Дни и время — по часовому поясу оператора: ",
+            "Days and times are in the operator's time zone: ",
+            "Asia/Vladivostok",
+        ),
+        (
+            &n.provider,
+            "/transactions",
+            "Дни и время — по часовому поясу оператора: ",
+            "Days and times are in the operator's time zone: ",
+            "Asia/Vladivostok",
+        ),
+    ] {
+        for (lang, label) in [("ru", ru), ("en", en)] {
+            let html = page_in(app, path, lang).await;
+            let note = format!(
+                "<p class=\"hint\" id=\"days-zone\">{}<code>{zone}</code></p>",
+                label.replace('\'', "&#x27;")
+            );
+            assert!(
+                html.replace("<!-- -->", "").contains(&note),
+                "{path} ({lang}) names {zone}: {html}"
+            );
+        }
+    }
+}

@@ -12,6 +12,7 @@ pub mod server_fn;
 pub mod sort;
 pub mod staff;
 pub mod when;
+pub mod zone_note;
 
 use leptos::prelude::*;
 use leptos_router::components::A;

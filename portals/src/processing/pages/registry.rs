@@ -7,7 +7,9 @@ use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
 use super::providers::{ProviderOptions, load_providers};
+use super::reports::processing_zone;
 use super::texts::texts;
+use crate::ui::zone_note::ZoneNote;
 use crate::processing::model::Discrepancies;
 use crate::ui::rub;
 
@@ -49,6 +51,7 @@ pub fn RegistryPage() -> impl IntoView {
     let query = use_query_map();
     let get = move |name: &'static str| move || query.read().get(name).unwrap_or_default();
     let providers = Resource::new(|| (), |_| load_providers("name".to_owned(), String::new()));
+    let zone = Resource::new(|| (), |_| processing_zone());
     let result = Resource::new(
         move || (get("provider_id")(), get("date")()),
         |(provider_id, date)| reconcile(provider_id, date),
@@ -66,6 +69,7 @@ pub fn RegistryPage() -> impl IntoView {
                 <input id="date" name="date" type="date" required prop:value=get("date")/>
                 <button type="submit">{t.registry_check}</button>
             </form>
+            <ZoneNote label=t.days_in_zone zone/>
             <Transition fallback=move || view! { <p>{t.loading}</p> }>
                 {move || result.get().map(|r| match r {
                     Ok(Reconciliation::Checked(found)) => view! { <Found found/> }.into_any(),

@@ -8,6 +8,13 @@ use leptos_router::hooks::use_query_map;
 use super::agents::load_agents;
 use super::providers::{ProviderOptions, load_providers};
 use super::texts::texts;
+use crate::ui::zone_note::ZoneNote;
+
+/// The processing center's zone (`--time-zone`): whose days a report's period names.
+#[server(prefix = "/ui", endpoint = "processing/zone")]
+pub async fn processing_zone() -> Result<String, ServerFnError> {
+    Ok(super::providers::processing_state()?.zone.name().to_owned())
+}
 
 /// `from=…&to=…[&provider_id=…][&agent_id=…]` of the chosen filters.
 fn report_query(from: &str, to: &str, provider_id: &str, agent_id: &str) -> String {
@@ -27,6 +34,7 @@ pub fn ReportsPage() -> impl IntoView {
     let get = move |name: &'static str| move || query.read().get(name).unwrap_or_default();
     let providers = Resource::new(|| (), |_| load_providers("name".to_owned(), String::new()));
     let agents = Resource::new(|| (), |_| load_agents("name".to_owned(), String::new()));
+    let zone = Resource::new(|| (), |_| processing_zone());
     let links = move || {
         let (from, to) = (get("from")(), get("to")());
         if from.is_empty() || to.is_empty() {
@@ -69,6 +77,7 @@ pub fn ReportsPage() -> impl IntoView {
                 </select>
                 <button type="submit">{t.show}</button>
             </form>
+            <ZoneNote label=t.days_in_zone zone/>
             {links}
         </section>
     }

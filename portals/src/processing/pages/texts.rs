@@ -111,6 +111,8 @@ pub struct Texts {
 
     pub reports_title: &'static str,
     pub reports_pick: &'static str,
+    /// Before the zone's name (`Europe/Moscow`) under a form that takes days.
+    pub days_in_zone: &'static str,
     pub reports_summary: &'static str,
     pub reports_summary_hint: &'static str,
     pub reports_transactions: &'static str,
@@ -293,6 +295,7 @@ pub static RU: Texts = Texts {
 
     reports_title: "Отчёты",
     reports_pick: "Выберите период (и, если нужно, провайдера или агента) и нажмите «Показать».",
+    days_in_zone: "Дни и время — по часовому поясу процессинга",
     reports_summary: "Сводка (.xlsx)",
     reports_summary_hint: "количество и суммы по дням, провайдерам и агентам, комиссии, график",
     reports_transactions: "Все платежи (.xlsx)",
@@ -425,6 +428,7 @@ pub static EN: Texts = Texts {
 
     reports_title: "Reports",
     reports_pick: "Choose a period (and, if you like, a provider or an agent) and press Show.",
+    days_in_zone: "Days and times are in the processing center's time zone",
     reports_summary: "Summary (.xlsx)",
     reports_summary_hint: "counts and sums per day, provider and agent, fees, a chart",
     reports_transactions: "Every payment (.xlsx)",

@@ -8,6 +8,14 @@ use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
 use super::texts::texts;
+use crate::ui::zone_note::ZoneNote;
+
+/// The provider's zone (`--time-zone`): whose days a report's period and the transaction
+/// list's dates name.
+#[server(prefix = "/ui", endpoint = "provider/zone")]
+pub async fn provider_zone() -> Result<String, ServerFnError> {
+    Ok(super::subscribers::provider_state()?.zone.name().to_owned())
+}
 use crate::provider::model::OutgoingMailView;
 
 /// What the e-mail form gets back.
@@ -82,6 +90,7 @@ pub fn ReportsPage() -> impl IntoView {
     let query = use_query_map();
     let get = move |name: &'static str| move || query.read().get(name).unwrap_or_default();
     let send = ServerAction::<MailReport>::new();
+    let zone = Resource::new(|| (), |_| provider_zone());
     let retry = ServerAction::<RetryMail>::new();
     let outbox = Resource::new(
         move || (send.version().get(), retry.version().get()),
@@ -124,6 +133,7 @@ pub fn ReportsPage() -> impl IntoView {
                 <input id="to" name="to" type="date" required prop:value=get("to")/>
                 <button type="submit">{t.show}</button>
             </form>
+            <ZoneNote label=t.days_in_zone zone/>
             {chosen}
         </section>
         <section class="card" aria-labelledby="outbox-title">

@@ -117,6 +117,8 @@ pub struct Texts {
     pub invalid_limits: &'static str,
 
     pub reports_title: &'static str,
+    /// Before the zone's name (`Europe/Moscow`) under a form that takes days.
+    pub days_in_zone: &'static str,
     pub report_title: &'static str,
     pub report_pick: &'static str,
     pub report_download: &'static str,
@@ -298,6 +300,7 @@ pub static RU: Texts = Texts {
     invalid_limits: "Минимум должен быть больше нуля и не больше максимума.",
 
     reports_title: "Отчёты",
+    days_in_zone: "Дни и время — по часовому поясу оператора",
     report_title: "Отчёт абонента за период",
     report_pick: "Укажите счёт абонента и период и нажмите «Показать».",
     report_download: "Скачать отчёт (.xlsx)",
@@ -431,6 +434,7 @@ pub static EN: Texts = Texts {
     invalid_limits: "The minimum must be above zero and not above the maximum.",
 
     reports_title: "Reports",
+    days_in_zone: "Days and times are in the operator's time zone",
     report_title: "A subscriber's report for a period",
     report_pick: "Give the subscriber's account and a period and press Show.",
     report_download: "Download the report (.xlsx)",

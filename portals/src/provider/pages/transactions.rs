@@ -66,6 +66,7 @@ pub fn TransactionsPage() -> impl IntoView {
         },
         |(account, from, to, before)| load_transactions(account, from, to, before),
     );
+    let zone = Resource::new(|| (), |_| super::reports::provider_zone());
     view! {
         <h1>{crate::ui::i18n::t().nav_transactions}</h1>
         <section class="card">
@@ -78,6 +79,7 @@ pub fn TransactionsPage() -> impl IntoView {
                 <input id="to" name="to" type="date" prop:value=get("to")/>
                 <button type="submit">{t.show}</button>
             </form>
+            <crate::ui::zone_note::ZoneNote label=t.days_in_zone zone/>
             <Transition fallback=move || view! { <p>{t.loading}</p> }>
                 {move || rows.get().map(|result| match result {
                     Ok((rows, next)) => {
