@@ -133,34 +133,48 @@ pub async fn load_contracts() -> Result<Vec<ContractView>, ServerFnError> {
     Ok(contracts.contracts.iter().map(ContractView::from).collect())
 }
 
+/// A contract's fields as the add and edit forms send them, under the forms' own field
+/// names (the server functions take them flattened, so the names stay as they are).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ContractFields {
+    pub provider_name: String,
+    pub account: String,
+    pub usage_url: String,
+    pub login: String,
+    pub password: String,
+    /// The services' checkboxes: present (`on`) when ticked.
+    pub call: Option<String>,
+    pub internet: Option<String>,
+    pub sms: Option<String>,
+}
+
 /// The contract from the form: the pasted JSON when there is one, else the typed fields.
 #[cfg(feature = "ssr")]
-#[allow(clippy::too_many_arguments)]
 fn contract_input(
-    provider_name: String,
-    contract_json: String,
-    account: String,
-    usage_url: String,
-    login: String,
-    password: String,
-    services: [(&str, Option<String>); 3],
+    fields: ContractFields,
+    contract_json: &str,
 ) -> Result<crate::consumer::server::api::ContractInput, String> {
     if !contract_json.trim().is_empty() {
-        let mut value: serde_json::Value = match serde_json::from_str(&contract_json) {
+        let mut value: serde_json::Value = match serde_json::from_str(contract_json) {
             Ok(v @ serde_json::Value::Object(_)) => v,
             _ => return Err("the contract is not a JSON object".into()),
         };
-        value["provider_name"] = serde_json::Value::String(provider_name);
+        value["provider_name"] = serde_json::Value::String(fields.provider_name);
         return serde_json::from_value(value).map_err(|e| e.to_string());
     }
+    let services = [
+        ("call", fields.call),
+        ("internet", fields.internet),
+        ("sms", fields.sms),
+    ];
     Ok(crate::consumer::server::api::ContractInput {
-        provider_name,
+        provider_name: fields.provider_name,
         subscriber_id: 0,
-        account,
-        usage_url,
+        account: fields.account,
+        usage_url: fields.usage_url,
         protocol: shared::wire::provider::USAGE_PROTOCOL.to_owned(),
-        login,
-        password,
+        login: fields.login,
+        password: fields.password,
         services: services
             .into_iter()
             .filter(|(_, on)| on.is_some())
@@ -187,29 +201,12 @@ fn refusal(
 }
 
 /// `Ok(None)` when added; `Ok(Some(why))` when refused.
-#[allow(clippy::too_many_arguments)]
 #[server(prefix = "/ui", endpoint = "consumer/add")]
 pub async fn add_contract(
-    provider_name: String,
     contract_json: String,
-    account: String,
-    usage_url: String,
-    login: String,
-    password: String,
-    call: Option<String>,
-    internet: Option<String>,
-    sms: Option<String>,
+    #[server(flatten)] fields: ContractFields,
 ) -> Result<Option<String>, ServerFnError> {
-    let services = [("call", call), ("internet", internet), ("sms", sms)];
-    let input = match contract_input(
-        provider_name,
-        contract_json,
-        account,
-        usage_url,
-        login,
-        password,
-        services,
-    ) {
+    let input = match contract_input(fields, &contract_json) {
         Ok(input) => input,
         Err(why) => return Ok(Some(why)),
     };
@@ -217,42 +214,24 @@ pub async fn add_contract(
 }
 
 /// Changes a contract's details from the typed fields.
-#[allow(clippy::too_many_arguments)]
 #[server(prefix = "/ui", endpoint = "consumer/edit")]
 pub async fn edit_contract(
     id: u64,
-    provider_name: String,
-    account: String,
-    usage_url: String,
-    login: String,
-    password: String,
-    call: Option<String>,
-    internet: Option<String>,
-    sms: Option<String>,
+    #[server(flatten)] fields: ContractFields,
 ) -> Result<Option<String>, ServerFnError> {
-    let services = [("call", call), ("internet", internet), ("sms", sms)];
+    let mut fields = fields;
     let state = consumer_state()?;
     // An empty password keeps the one on file.
-    let password = if password.is_empty() {
+    if fields.password.is_empty() {
         let contracts = state.contracts.lock().await;
-        contracts
+        fields.password = contracts
             .contracts
             .iter()
             .find(|c| c.id == id)
             .map(|c| c.password.clone())
-            .unwrap_or_default()
-    } else {
-        password
-    };
-    let input = match contract_input(
-        provider_name,
-        String::new(),
-        account,
-        usage_url,
-        login,
-        password,
-        services,
-    ) {
+            .unwrap_or_default();
+    }
+    let input = match contract_input(fields, "") {
         Ok(input) => input,
         Err(why) => return Ok(Some(why)),
     };

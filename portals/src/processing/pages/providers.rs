@@ -60,44 +60,52 @@ const DEFAULT_FIELDS_JSON: &str =
 #[cfg(feature = "ssr")]
 const MAX_FIELDS_JSON_BYTES: usize = 64 * 1024;
 
-#[allow(clippy::too_many_arguments)]
+/// A new provider as the form sends it, under the form's own field names (the server
+/// function takes it flattened, so the names stay as they are): amounts and the fields'
+/// JSON as typed, read and checked by the server function.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewProviderForm {
+    pub name: String,
+    pub service_kind: String,
+    pub endpoint_url: String,
+    pub protocol: String,
+    pub login: String,
+    pub password: String,
+    /// The payment fields as a JSON list.
+    pub fields: String,
+    pub min_amount: String,
+    pub max_amount: String,
+}
+
 #[server(prefix = "/ui", endpoint = "processing/create-provider")]
 pub async fn create_provider(
-    name: String,
-    service_kind: String,
-    endpoint_url: String,
-    protocol: String,
-    login: String,
-    password: String,
-    fields: String,
-    min_amount: String,
-    max_amount: String,
+    #[server(flatten)] form: NewProviderForm,
 ) -> Result<Signed, ServerFnError> {
     use crate::processing::server::admin::{self, ProviderContract};
     let state = processing_state()?;
     let refused = |field: &str, why: String| Ok(Signed::Refused([(field.to_owned(), why)].into()));
     let (min_amount, max_amount) = match (
-        crate::ui::server_fn::typed_amount(&min_amount),
-        crate::ui::server_fn::typed_amount(&max_amount),
+        crate::ui::server_fn::typed_amount(&form.min_amount),
+        crate::ui::server_fn::typed_amount(&form.max_amount),
     ) {
         (Ok(min), Ok(max)) => (min, max),
         (Err(why), _) => return refused("min_amount", why),
         (_, Err(why)) => return refused("max_amount", why),
     };
-    if fields.len() > MAX_FIELDS_JSON_BYTES {
+    if form.fields.len() > MAX_FIELDS_JSON_BYTES {
         return refused("fields", format!("at most {MAX_FIELDS_JSON_BYTES} bytes"));
     }
-    let fields: Vec<shared::wire::agent::Field> = match serde_json::from_str(&fields) {
+    let fields: Vec<shared::wire::agent::Field> = match serde_json::from_str(&form.fields) {
         Ok(fields) => fields,
         Err(e) => return refused("fields", format!("not a JSON list of fields: {e}")),
     };
     let body = ProviderContract {
-        name,
-        service_kind,
-        endpoint_url,
-        protocol,
-        login,
-        password,
+        name: form.name,
+        service_kind: form.service_kind,
+        endpoint_url: form.endpoint_url,
+        protocol: form.protocol,
+        login: form.login,
+        password: form.password,
         fields,
         min_amount,
         max_amount,
