@@ -23,6 +23,8 @@ mod kiosk_screens;
 mod staff_roles;
 // Processing edits a provider's endpoint and credentials behind a confirmation.
 mod provider_access;
+// Processing's payment detail from the list; a viewer refused "retry now".
+mod payment_detail;
 // The agent's cash pages page on and back.
 mod cash_pages;
 // A dashboard's threshold typed in Russian by an administrator.

@@ -216,6 +216,8 @@ async fn the_processing_pages_in_russian_have_no_english_words() {
         "/providers",
         "/agents",
         "/payments",
+        // A completed payment in detail (the list links every one: the pending ones too).
+        "/payments/1",
         "/ledger",
         "/reports",
         "/registry",

@@ -54,6 +54,8 @@ pub enum Asked {
     ChangeProviderCredentials,
     /// An administrator disables a staff login.
     DisableStaff,
+    /// Processing sends a pending payment to its provider now, not at its next attempt.
+    RetryPaymentNow,
 }
 
 /// What the panel says for one action.
@@ -153,6 +155,10 @@ fn ru_question(asked: Asked) -> Question {
             "Сотрудник сразу потеряет доступ к порталу. Логин нельзя будет выдать снова: журнал изменений продолжит называть этого человека.",
             "Да, отключить",
         ),
+        Asked::RetryPaymentNow => (
+            "Платёж будет отправлен поставщику сейчас, не дожидаясь следующей попытки, тем же путём, что и повторы: поставщик зачтёт его не более одного раза.",
+            "Да, отправить сейчас",
+        ),
     };
     Question { will, yes }
 }
@@ -230,6 +236,10 @@ fn en_question(asked: Asked) -> Question {
         Asked::DisableStaff => (
             "The person loses access to the portal at once. The login cannot be issued again: the audit log keeps naming this person.",
             "Yes, disable",
+        ),
+        Asked::RetryPaymentNow => (
+            "The payment is sent to its provider now instead of at its next attempt, the way retries are: the provider credits it once at most.",
+            "Yes, send it now",
         ),
     };
     Question { will, yes }
@@ -339,6 +349,7 @@ mod tests {
             ChangePaymentsSwitch,
             ChangeProviderCredentials,
             DisableStaff,
+            RetryPaymentNow,
         ] {
             let (ru, en) = (question(Lang::Ru, asked), question(Lang::En, asked));
             assert!(

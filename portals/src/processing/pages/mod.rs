@@ -4,6 +4,7 @@ pub mod agent_lifecycle;
 pub mod agents;
 pub mod dashboard;
 pub mod ledger;
+pub mod payment_detail;
 pub mod payments;
 pub mod provider_credentials;
 pub mod providers;
@@ -13,7 +14,7 @@ pub mod texts;
 
 use leptos::prelude::*;
 use leptos_meta::{Title, provide_meta_context};
-use leptos_router::StaticSegment;
+use leptos_router::{ParamSegment, StaticSegment};
 use leptos_router::components::{Route, Router, Routes};
 
 use crate::role::Role;
@@ -71,6 +72,7 @@ pub fn ProcessingApp() -> impl IntoView {
                     <Route path=StaticSegment("providers") view=providers::ProvidersPage/>
                     <Route path=StaticSegment("agents") view=agents::AgentsPage/>
                     <Route path=StaticSegment("payments") view=payments::PaymentsPage/>
+                    <Route path=(StaticSegment("payments"), ParamSegment("payment_id")) view=payment_detail::PaymentDetailPage/>
                     <Route path=StaticSegment("ledger") view=ledger::LedgerPageView/>
                     <Route path=StaticSegment("reports") view=reports::ReportsPage/>
                     <Route path=StaticSegment("registry") view=registry::RegistryPage/>

@@ -194,7 +194,7 @@ fn PaymentTable(rows: Vec<PaymentRow>) -> impl IntoView {
             view! {
                 <tr>
                     <td>{p.created_at.get(..19).unwrap_or_default().replace('T', " ")}</td>
-                    <td>{format!("№ {} · ", p.id)}<code>{p.agent_txn_id.clone()}</code>{format!(" · {} {}", t.agent.to_lowercase(), p.agent_id)}</td>
+                    <td><a class="payment-link" rel="external" href=format!("/payments/{}", p.id)>{format!("№ {}", p.id)}</a>" · "<code>{p.agent_txn_id.clone()}</code>{format!(" · {} {}", t.agent.to_lowercase(), p.agent_id)}</td>
                     <td>{format!("{} · {}", p.provider_id, p.account)}</td>
                     <td class="num">{rub(Kopecks::new(p.amount))}</td>
                     <td class="num">{rub(Kopecks::new(p.processing_fee))}</td>
