@@ -33,7 +33,7 @@ pub async fn load_payments(
     use crate::processing::server::payment::{self, PaymentFilter};
     use crate::server::clock;
     let state = processing_state()?;
-    let bounds = clock::filter_bounds(Some(&from), Some(&to))
+    let bounds = clock::filter_bounds_in(&state.zone, Some(&from), Some(&to))
         .map_err(|_| ServerFnError::new("a date is YYYY-MM-DD"))?;
     let filter = PaymentFilter {
         agent_id: agent_id.trim().parse().ok(),

@@ -805,8 +805,12 @@ async fn post_topup(
     Ok(Json(serde_json::json!({"balance": Money::rub(balance)})))
 }
 
-/// The filter's status and dates checked; the time bounds it stands for.
-pub(super) fn checked_filter(filter: &PaymentFilter) -> Result<(Stamp, Stamp), ApiError> {
+/// The filter's status and dates checked; the time bounds it stands for, the dates being
+/// days local to processing's zone (`--time-zone`), as in the reports.
+pub(super) fn checked_filter(
+    zone: &shared::zone::Zone,
+    filter: &PaymentFilter,
+) -> Result<(Stamp, Stamp), ApiError> {
     if let Some(status) = filter.status.as_deref().filter(|s| !s.is_empty())
         && !["pending", "completed", "failed", "rejected"].contains(&status)
     {
@@ -824,7 +828,7 @@ pub(super) fn checked_filter(filter: &PaymentFilter) -> Result<(Stamp, Stamp), A
             format!("1 to {MAX_LIST_ROWS} rows"),
         ));
     }
-    clock::filter_bounds(filter.from.as_deref(), filter.to.as_deref())
+    clock::filter_bounds_in(zone, filter.from.as_deref(), filter.to.as_deref())
         .map_err(|field| ApiError::field(field, "a date is YYYY-MM-DD"))
 }
 
@@ -832,7 +836,7 @@ async fn list_payments(
     State(state): State<ProcessingState>,
     Query(filter): Query<PaymentFilter>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let bounds = checked_filter(&filter)?;
+    let bounds = checked_filter(&state.zone, &filter)?;
     let limit = filter.limit.unwrap_or(MAX_LIST_ROWS);
     Ok(Json(
         payment::payments(&state.pool, &filter, bounds, limit)
@@ -852,7 +856,7 @@ async fn export_payments(
     State(state): State<ProcessingState>,
     Query(mut filter): Query<PaymentFilter>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let bounds = checked_filter(&filter)?;
+    let bounds = checked_filter(&state.zone, &filter)?;
     let mut out = payment::export_header();
     let mut written = 0;
     while written < EXPORT_MAX_ROWS {

@@ -142,7 +142,7 @@ pub async fn export_payments_xlsx(
     Query(mut filter): Query<PaymentFilter>,
 ) -> Result<impl IntoResponse, ApiError> {
     use super::admin::{EXPORT_MAX_ROWS, MAX_LIST_ROWS, checked_filter};
-    let bounds = checked_filter(&filter)?;
+    let bounds = checked_filter(&state.zone, &filter)?;
     let names = Names::load(&state.pool).await?;
     let mut rows = Vec::new();
     while rows.len() < EXPORT_MAX_ROWS {
