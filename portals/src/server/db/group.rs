@@ -16,21 +16,24 @@
 //! * with nobody waiting, the transaction commits the group itself at once, so a lone
 //!   transaction pays no extra latency.
 //!
-//! A member is answered "committed" only after the group's `COMMIT` returned: nothing is
+//! A member is answered "committed" only once the group's `COMMIT` is durable: nothing is
 //! acknowledged that a crash could take back. If the `COMMIT` fails, every member gets
-//! the error and none of their writes stays.
+//! the error and none of their writes stays. With `synchronous=FULL` the fsync that makes
+//! it durable is not the `COMMIT`'s own but the syncer's (server/db/durable.rs), so the
+//! writer begins the next group while the disk syncs the last.
 //!
 //! Reads do not come here: they run on the pool's other connections (WAL lets them read
-//! beside the writer) and see committed data only. So a transaction that must decide on
-//! what another member wrote (a repeated request finding the first one's row) reads it
-//! through itself, and its rollback, like a commit, returns only once the group is
-//! durable.
+//! beside the writer) and see committed data only — once it is durable, too: such a read
+//! waits for the syncer before it returns. A transaction that must decide on what another
+//! member wrote (a repeated request finding the first one's row) reads it through itself,
+//! and its rollback, like a commit, returns only once the group is durable.
 //!
-//! The writer's statements run on the calling thread (server/db/lite.rs says why); the
-//! two that may wait — `BEGIN IMMEDIATE` while another *process* holds the write lock, and
-//! the group's `COMMIT` with its fsync — run off the runtime, on tokio's blocking pool, and
-//! the `COMMIT` in a task of its own, so a request that goes away mid-commit cannot cut
-//! the group's answer short.
+//! The writer's statements run on the calling thread (server/db/lite.rs says why), the
+//! group's `COMMIT` too when the syncer fsyncs (it only writes to the kernel's cache then),
+//! in a task of its own, so a request that goes away mid-commit cannot cut the group's
+//! answer short. What may wait runs off the runtime, on tokio's blocking pool: `BEGIN
+//! IMMEDIATE` while another *process* holds the write lock, and a `COMMIT` that fsyncs
+//! itself (`PAYMESH_SQLITE_SYNC=inline`).
 //!
 //! One rule for callers: while a transaction is open, its task writes only through it —
 //! beginning a second one, or writing through the pool, would wait for the writer this
@@ -43,14 +46,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use rusqlite::Connection;
 use tokio::sync::{Mutex, OwnedMutexGuard, oneshot};
 
+use super::durable::Durability;
 use super::lite::{self, Opener, Readers};
 
 /// The most transactions one `COMMIT` carries: a bound on how long the first of them
 /// waits for its answer.
 const MAX_GROUP: usize = 64;
 
-/// What a member of a group learns when the group ends.
-type Outcome = Result<(), Arc<sqlx::Error>>;
+/// What a member of a group learns when the group ends: the commit's number, for the
+/// syncer to make durable (0 when the `COMMIT` was durable itself).
+type Outcome = Result<u64, Arc<sqlx::Error>>;
 
 /// The writer connection and the group open on it.
 pub struct Slot {
@@ -72,6 +77,9 @@ pub struct Writer {
     slot: Arc<Mutex<Slot>>,
     opener: Opener,
     readers: Readers,
+    /// The syncer that makes commits durable, unless the `COMMIT` fsyncs itself (or
+    /// `synchronous=NORMAL` wants no fsync).
+    durability: Option<Arc<Durability>>,
     /// Transactions waiting for the writer (a hint: whether a commit should wait for a
     /// group to form or commit at once).
     waiting: AtomicUsize,
@@ -133,7 +141,16 @@ impl Writer {
     /// The writer for the database `opener` opens (after its migrations ran).
     pub fn open(opener: Opener) -> Result<Arc<Writer>, sqlx::Error> {
         let conn = opener.writer().map_err(lite::database_error)?;
+        let durability =
+            if opener.syncer_fsyncs() {
+                Some(Durability::start(opener.path()).map_err(|e| {
+                    sqlx::Error::Protocol(format!("cannot start the WAL syncer: {e}"))
+                })?)
+            } else {
+                None
+            };
         Ok(Arc::new(Writer {
+            durability,
             slot: Arc::new(Mutex::new(Slot {
                 conn: Some(conn),
                 group: None,
@@ -161,8 +178,26 @@ impl Writer {
         )
     }
 
+    /// Returns once everything committed so far is durable: what a read beside the
+    /// writer has just seen may be answered on.
+    pub async fn settle(&self) -> Result<(), sqlx::Error> {
+        match &self.durability {
+            Some(durability) => durability.settle().await,
+            None => Ok(()),
+        }
+    }
+
     /// A transaction: the writer, a group open on it, a savepoint of its own.
     pub async fn begin(self: &Arc<Writer>) -> Result<WriteTx, sqlx::Error> {
+        if let Some(durability) = &self.durability
+            && durability.poisoned()
+        {
+            return Err(sqlx::Error::Protocol(
+                "the disk failed an fsync; this database takes no more writes until the \
+                 participant restarts"
+                    .into(),
+            ));
+        }
         let mut slot = {
             self.waiting.fetch_add(1, Ordering::SeqCst);
             let _counted = Waiting(&self.waiting);
@@ -244,19 +279,23 @@ impl Writer {
         };
         self.groups.fetch_add(1, Ordering::Relaxed);
         self.members.fetch_add(members.len(), Ordering::Relaxed);
-        let outcome: Outcome =
-            match off_runtime(slot, &self.opener, |conn| conn.execute_batch("COMMIT")).await {
-                Ok(()) => Ok(()),
-                Err(e) => {
-                    tracing::error!(error = %e, members = members.len(), "group commit failed");
-                    // A failed COMMIT may leave the transaction open; nothing of it may
-                    // stay. (Without a connection there is no transaction left either.)
-                    if let Some(conn) = slot.conn.as_ref() {
-                        let _ = conn.execute_batch("ROLLBACK");
-                    }
-                    Err(Arc::new(e))
+        let committed = match &self.durability {
+            // Writes to the kernel's cache, no fsync: on this thread.
+            Some(_) => run(slot, "COMMIT"),
+            None => off_runtime(slot, &self.opener, |conn| conn.execute_batch("COMMIT")).await,
+        };
+        let outcome: Outcome = match committed {
+            Ok(()) => Ok(self.durability.as_ref().map_or(0, |d| d.committed())),
+            Err(e) => {
+                tracing::error!(error = %e, members = members.len(), "group commit failed");
+                // A failed COMMIT may leave the transaction open; nothing of it may
+                // stay. (Without a connection there is no transaction left either.)
+                if let Some(conn) = slot.conn.as_ref() {
+                    let _ = conn.execute_batch("ROLLBACK");
                 }
-            };
+                Err(Arc::new(e))
+            }
+        };
         for member in members {
             // A member whose request went away no longer listens; its writes committed all
             // the same.
@@ -340,11 +379,22 @@ async fn join(writer: &Arc<Writer>, mut slot: OwnedMutexGuard<Slot>) -> Result<(
     }
     writer.hand_on(slot);
     match answer.await {
-        Ok(Ok(())) => Ok(()),
+        Ok(Ok(seq)) => match &writer.durability {
+            Some(durability) => durability.until(seq).await,
+            None => Ok(()),
+        },
         Ok(Err(e)) => Err(shared_error(&e)),
         Err(_) => Err(sqlx::Error::Protocol(
             "the group ended without an answer".into(),
         )),
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        if let Some(durability) = &self.durability {
+            durability.close();
+        }
     }
 }
 
@@ -405,7 +455,7 @@ mod tests {
     #[tokio::test(flavor = "current_thread")]
     async fn a_lock_held_elsewhere_is_waited_for() {
         let (_dir, path) = scratch();
-        let writer = Writer::open(Opener::new(&path, true)).expect("writer");
+        let writer = Writer::open(Opener::new(&path, lite::CommitSync::Commit)).expect("writer");
         let other = Connection::open(&path).expect("other process");
         other.execute_batch("BEGIN IMMEDIATE").expect("lock");
 
@@ -428,5 +478,59 @@ mod tests {
             .expect("task")
             .expect("the transaction once the lock was free");
         assert_eq!(count(&path), 1);
+    }
+
+    /// With the syncer, a commit is written — other connections see it — before it is
+    /// durable; neither its own caller nor a read that saw it is answered until the disk
+    /// has synced it.
+    #[tokio::test(flavor = "current_thread")]
+    async fn nothing_is_answered_before_the_disk_has_synced() {
+        let (_dir, path) = scratch();
+        let writer = Writer::open(Opener::new(&path, lite::CommitSync::Syncer)).expect("writer");
+        let durability = writer.durability.clone().expect("a syncer");
+        let disk = durability.disk.lock().expect("hold the disk");
+
+        let committing = {
+            let writer = writer.clone();
+            tokio::spawn(async move {
+                let mut tx = writer.begin().await?;
+                lite::execute(tx.conn(), "INSERT INTO t (v) VALUES (1)", &[])?;
+                tx.commit().await
+            })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        assert_eq!(count(&path), 1, "the commit is written and visible");
+        assert!(
+            !committing.is_finished(),
+            "the commit was answered before the disk synced it"
+        );
+        let reading = {
+            let writer = writer.clone();
+            tokio::spawn(async move {
+                let seen: Option<(i64,)> = writer
+                    .readers()
+                    .with(|conn| lite::fetch_optional(conn, "SELECT COUNT(*) FROM t", &[]))?;
+                writer.settle().await?;
+                Ok::<_, sqlx::Error>(seen)
+            })
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        assert!(
+            !reading.is_finished(),
+            "a read answered on a commit the disk had not synced"
+        );
+
+        drop(disk);
+        committing
+            .await
+            .expect("task")
+            .expect("committed once synced");
+        let seen = reading.await.expect("task").expect("read once synced");
+        assert_eq!(seen, Some((1,)));
+        // A later transaction, the disk answering at once: no wait left behind.
+        let mut tx = writer.begin().await.expect("begin");
+        lite::execute(tx.conn(), "INSERT INTO t (v) VALUES (2)", &[]).expect("insert");
+        tx.commit().await.expect("commit");
+        assert_eq!(count(&path), 2);
     }
 }

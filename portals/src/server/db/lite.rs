@@ -41,15 +41,36 @@ const IDLE_READERS: usize = 8;
 #[derive(Debug, Clone)]
 pub struct Opener {
     path: PathBuf,
-    synchronous_full: bool,
+    sync: CommitSync,
+}
+
+/// Who makes the writer's commits durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommitSync {
+    /// Nobody: `synchronous=NORMAL` (a power cut may take back the last commits).
+    None,
+    /// The `COMMIT` itself, SQLite's `synchronous=FULL`.
+    Commit,
+    /// The syncer thread, behind the writer (server/db/durable.rs): FULL's promise, the
+    /// writer's `COMMIT` as NORMAL's.
+    Syncer,
 }
 
 impl Opener {
-    pub fn new(path: &Path, synchronous_full: bool) -> Opener {
+    pub fn new(path: &Path, sync: CommitSync) -> Opener {
         Opener {
             path: path.to_owned(),
-            synchronous_full,
+            sync,
         }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Whether the writer's commits wait for the syncer's fsync.
+    pub fn syncer_fsyncs(&self) -> bool {
+        self.sync == CommitSync::Syncer
     }
 
     /// The writer: `busy_timeout` 0, so a lock held by another process is reported at
@@ -57,6 +78,10 @@ impl Opener {
     pub fn writer(&self) -> rusqlite::Result<Connection> {
         let conn = self.open(OpenFlags::SQLITE_OPEN_READ_WRITE)?;
         conn.busy_timeout(Duration::ZERO)?;
+        if self.sync == CommitSync::Syncer {
+            // Its checkpoints are the syncer's too: one inside `COMMIT` would fsync there.
+            conn.execute_batch("PRAGMA wal_autocheckpoint = 0")?;
+        }
         Ok(conn)
     }
 
@@ -74,11 +99,11 @@ impl Opener {
             access | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
         )?;
         // The pool's pragmas (server/db/mod.rs says why each); WAL is the file's own
-        // setting, made when the pool opened it.
-        let synchronous = if self.synchronous_full {
-            "FULL"
-        } else {
-            "NORMAL"
+        // setting, made when the pool opened it. With the syncer, `COMMIT` writes the WAL
+        // without an fsync, as NORMAL does; the syncer's fsync follows.
+        let synchronous = match self.sync {
+            CommitSync::Commit => "FULL",
+            CommitSync::None | CommitSync::Syncer => "NORMAL",
         };
         conn.execute_batch(&format!(
             "PRAGMA synchronous = {synchronous}; PRAGMA foreign_keys = ON;"
@@ -484,7 +509,7 @@ mod tests {
                              flag INTEGER, data BLOB, n INTEGER CHECK (n >= 0));",
         )
         .expect("schema");
-        (dir, Opener::new(&path, true))
+        (dir, Opener::new(&path, CommitSync::Commit))
     }
 
     #[test]

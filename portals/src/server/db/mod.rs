@@ -4,6 +4,7 @@
 //! (`migrations/<role>/` or `migrations/<role>-postgres/`). Code reaches either through
 //! [`Db`], [`Tx`] and the statements of [`query`].
 
+pub mod durable;
 pub mod group;
 pub mod lite;
 pub mod query;
@@ -315,7 +316,14 @@ async fn open_sqlite(
     let writer = if in_memory || pooled {
         None
     } else {
-        let opener = lite::Opener::new(options.get_filename(), synchronous != "normal");
+        let sync = if synchronous == "normal" {
+            lite::CommitSync::None
+        } else if durable::inline_requested() {
+            lite::CommitSync::Commit
+        } else {
+            lite::CommitSync::Syncer
+        };
+        let opener = lite::Opener::new(options.get_filename(), sync);
         Some(group::Writer::open(opener).map_err(|e| StartError::Database(e.to_string()))?)
     };
     Ok(Db::Sqlite(pool, writer))

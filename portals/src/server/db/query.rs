@@ -358,21 +358,31 @@ macro_rules! fetch {
         match $on.into() {
             // A statement that writes (INSERT … RETURNING, UPDATE … RETURNING) goes to the
             // writer as a transaction of its own; a SELECT to a reading connection — one
-            // beside the writer on this thread if it is a lookup, sqlx's pool otherwise.
+            // beside the writer on this thread if it is a lookup, sqlx's pool otherwise —
+            // and, before it returns, waits until what it saw is durable
+            // (server/db/durable.rs: a commit is visible before the syncer's fsync).
             Exec::SqlitePool(_, Some(writer)) if !is_read(&$self.sql) => {
                 let mut tx = writer.begin().await?;
                 let rows = $lite(tx.conn(), $self.sql.as_str(), &$self.args)?;
                 tx.commit().await?;
                 Ok(rows)
             }
-            Exec::SqlitePool(_, Some(writer)) if $self.lookup => writer
-                .readers()
-                .with(|conn| $lite(conn, $self.sql.as_str(), &$self.args)),
+            Exec::SqlitePool(_, Some(writer)) if $self.lookup => {
+                let read = writer
+                    .readers()
+                    .with(|conn| $lite(conn, $self.sql.as_str(), &$self.args));
+                writer.settle().await?;
+                read
+            }
             Exec::Lite(conn) => $lite(conn, $self.sql.as_str(), &$self.args),
-            Exec::SqlitePool(pool, _) => {
-                sqlx::query_as_with::<Sqlite, T, _>($self.sql, sqlite_args($self.args)?)
+            Exec::SqlitePool(pool, writer) => {
+                let read = sqlx::query_as_with::<Sqlite, T, _>($self.sql, sqlite_args($self.args)?)
                     .$method(pool)
-                    .await
+                    .await;
+                if let Some(writer) = writer {
+                    writer.settle().await?;
+                }
+                read
             }
             Exec::SqliteConn(conn) => {
                 sqlx::query_as_with::<Sqlite, T, _>($self.sql, sqlite_args($self.args)?)

@@ -1,0 +1,321 @@
+//! `synchronous=FULL` without the writer waiting for the disk: commits are made durable by
+//! a thread of their own, while the writer goes on with the next group.
+//!
+//! With SQLite's own FULL, `COMMIT` writes the transaction's pages to the WAL file and
+//! fsyncs it *while holding the write lock*: the next group cannot begin until the disk
+//! has answered, so a payment's three durable waits (processing's reservation, the
+//! provider's credit, processing's settlement) are three fsyncs in a row that nothing else
+//! overlaps, and FULL ran at 52–80 % of NORMAL (docs/performance.md). Here the writer
+//! commits as NORMAL does — the pages are written to the WAL (the kernel's cache), no
+//! fsync — and this module's *syncer* thread fsyncs the WAL file behind it. One fsync
+//! covers every commit written before it began, so while the disk syncs one set of groups
+//! the writer is already executing the next: the disk and the CPU work at the same time.
+//!
+//! What does not change is the promise: nothing is answered on data a power cut could take
+//! back.
+//! * A transaction's caller learns "committed" only once a sync that began after its
+//!   `COMMIT` has returned ([`Durability::until`]); so does a rollback (it may have read
+//!   another member's write), as before.
+//! * A commit is visible to other connections the moment it is written, before it is
+//!   durable — that is the difference from SQLite's FULL. So every read beside the writer
+//!   that can reach an answer ([`crate::server::db::query`]'s lookups and pooled reads)
+//!   waits, after it read, until everything committed by then is durable
+//!   ([`Durability::settle`]). With no sync in flight that is one atomic load.
+//! * A failed fsync poisons the database for this process (the kernel may have dropped the
+//!   pages it could not write, and a later fsync would report success — PostgreSQL's
+//!   "fsyncgate"): every waiter and every later transaction gets an error; the operator
+//!   restarts the participant, and SQLite recovers from the WAL what reached the disk.
+//!
+//! Checkpoints (copying the WAL into the database file, each with its own fsyncs) move
+//! here too: the writer's automatic checkpoint would run inside its `COMMIT`, on a request
+//! thread, every 1,000 pages; instead a thread of their own runs a passive one, asked by
+//! the syncer at most every [`CHECKPOINT_EVERY`] while commits come — fewer, larger
+//! checkpoints, a page written many times copied once, and the syncs go on meanwhile.
+//!
+//! `PAYMESH_SQLITE_SYNC=inline` keeps SQLite's own FULL (the fsync inside `COMMIT`), for
+//! measuring the difference.
+
+use std::fs::File;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+
+/// How often the syncer checkpoints while commits keep coming. (SQLite's automatic
+/// checkpoint, every 1,000 pages, came ~20 times a second under the benchmark's load.)
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
+/// How the syncer's work ended, as the waiters see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Synced {
+    /// Every commit numbered up to this one is durable.
+    UpTo(u64),
+    /// An fsync failed: nothing committed after the last good one may be counted on.
+    Failed,
+}
+
+/// Whether the syncer should keep SQLite's own FULL (fsync inside `COMMIT`) instead.
+pub fn inline_requested() -> bool {
+    std::env::var("PAYMESH_SQLITE_SYNC").is_ok_and(|v| v == "inline")
+}
+
+/// The commits made so far and how many of them are durable.
+#[derive(Debug)]
+pub struct Durability {
+    /// Commits numbered 1, 2, … as the writer makes them (under `pending`'s lock, so the
+    /// syncer never misses one).
+    committed: AtomicU64,
+    pending: Mutex<Pending>,
+    wake: Condvar,
+    synced: watch::Sender<Synced>,
+    /// Held by a test to stand for a disk that has not answered yet.
+    #[cfg(test)]
+    pub(crate) disk: Mutex<()>,
+}
+
+#[derive(Debug)]
+struct Pending {
+    committed: u64,
+    closed: bool,
+}
+
+/// What a waiter gets when the disk failed.
+fn failed() -> sqlx::Error {
+    sqlx::Error::Protocol(
+        "the disk failed to make committed data durable (fsync); restart the participant".into(),
+    )
+}
+
+impl Durability {
+    /// Starts the syncer for the database at `path` (its WAL is `path` + `-wal`).
+    pub fn start(path: &Path) -> std::io::Result<Arc<Durability>> {
+        let (synced, _) = watch::channel(Synced::UpTo(0));
+        let durability = Arc::new(Durability {
+            committed: AtomicU64::new(0),
+            pending: Mutex::new(Pending {
+                committed: 0,
+                closed: false,
+            }),
+            wake: Condvar::new(),
+            synced,
+            #[cfg(test)]
+            disk: Mutex::new(()),
+        });
+        // A request waiting while one runs is enough: asked again meanwhile, it runs once.
+        let (checkpoint, requests) = std::sync::mpsc::sync_channel(1);
+        let checkpointer = Checkpointer {
+            database: path.to_owned(),
+            conn: None,
+        };
+        std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || checkpointer.run(requests))?;
+        let syncer = Syncer {
+            wal: wal_path(path),
+            database: path.to_owned(),
+            wal_inode: None,
+            checkpoint,
+            checkpoint_asked: Instant::now(),
+            durability: durability.clone(),
+        };
+        std::thread::Builder::new()
+            .name("sqlite-sync".into())
+            .spawn(move || syncer.run())?;
+        Ok(durability)
+    }
+
+    /// Numbers a commit the writer has just made and wakes the syncer for it.
+    pub fn committed(&self) -> u64 {
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        pending.committed += 1;
+        self.committed.store(pending.committed, Ordering::Release);
+        self.wake.notify_one();
+        pending.committed
+    }
+
+    /// Returns once commit `seq` (and all before it) is durable.
+    pub async fn until(&self, seq: u64) -> Result<(), sqlx::Error> {
+        let reached = |s: &Synced| match s {
+            Synced::UpTo(n) => *n >= seq,
+            Synced::Failed => true,
+        };
+        let mut synced = self.synced.subscribe();
+        let outcome = match synced.wait_for(reached).await {
+            Ok(s) => *s,
+            // The syncer is gone only with the writer that owns it.
+            Err(_) => Synced::Failed,
+        };
+        match outcome {
+            Synced::UpTo(_) => Ok(()),
+            Synced::Failed => Err(failed()),
+        }
+    }
+
+    /// Returns once everything committed so far is durable: for a read that has just
+    /// finished, whatever it saw.
+    pub async fn settle(&self) -> Result<(), sqlx::Error> {
+        let seen = self.committed.load(Ordering::Acquire);
+        if matches!(*self.synced.borrow(), Synced::UpTo(n) if n >= seen) {
+            return Ok(());
+        }
+        self.until(seen).await
+    }
+
+    /// Whether a sync has failed: the writer takes no more transactions.
+    pub fn poisoned(&self) -> bool {
+        matches!(*self.synced.borrow(), Synced::Failed)
+    }
+
+    /// Stops the syncer once it has synced what is pending (the writer is going away).
+    pub(super) fn close(&self) {
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        pending.closed = true;
+        self.wake.notify_one();
+    }
+}
+
+fn wal_path(database: &Path) -> PathBuf {
+    let mut wal = database.as_os_str().to_owned();
+    wal.push("-wal");
+    wal.into()
+}
+
+/// The syncer thread's state.
+struct Syncer {
+    wal: PathBuf,
+    database: PathBuf,
+    /// The WAL file last synced: a new one (SQLite deletes the WAL when its last
+    /// connection closes) needs its directory entry synced too.
+    wal_inode: Option<u64>,
+    /// Asks the [`Checkpointer`] for a checkpoint (it ends when this is dropped).
+    checkpoint: std::sync::mpsc::SyncSender<()>,
+    checkpoint_asked: Instant,
+    durability: Arc<Durability>,
+}
+
+impl Syncer {
+    fn run(mut self) {
+        let mut synced = 0;
+        loop {
+            let target = {
+                let mut pending = self
+                    .durability
+                    .pending
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner());
+                while pending.committed == synced && !pending.closed {
+                    pending = self
+                        .durability
+                        .wake
+                        .wait(pending)
+                        .unwrap_or_else(|p| p.into_inner());
+                }
+                if pending.committed == synced {
+                    return; // closed, nothing left to sync
+                }
+                pending.committed
+            };
+            #[cfg(test)]
+            let durability = self.durability.clone();
+            #[cfg(test)]
+            let disk = durability.disk.lock();
+            let outcome = self.sync_wal();
+            #[cfg(test)]
+            drop(disk);
+            match outcome {
+                Ok(()) => {
+                    synced = target;
+                    self.durability.synced.send_replace(Synced::UpTo(target));
+                    if self.checkpoint_asked.elapsed() >= CHECKPOINT_EVERY {
+                        // Full: one is asked for already.
+                        let _ = self.checkpoint.try_send(());
+                        self.checkpoint_asked = Instant::now();
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(
+                        error = %e,
+                        wal = %self.wal.display(),
+                        "fsync of the WAL failed: commits after the last durable one are in \
+                         doubt; this database takes no more writes until the participant \
+                         restarts"
+                    );
+                    self.durability.synced.send_replace(Synced::Failed);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// fsyncs the WAL (and, the first time a WAL file is seen, its directory).
+    fn sync_wal(&mut self) -> std::io::Result<()> {
+        let wal = match File::open(&self.wal) {
+            Ok(wal) => wal,
+            // No WAL: SQLite checkpointed it into the database (and synced that) when its
+            // last connection closed; nothing is waiting in a WAL.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(e),
+        };
+        // fsync works on the file, whichever descriptor asks: SQLite's writes through its
+        // own descriptor are in the same page cache.
+        wal.sync_data()?;
+        let meta = wal.metadata()?;
+        if self.wal_inode != Some(meta.ino()) {
+            if let Some(dir) = self.database.parent() {
+                let dir = if dir.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    dir
+                };
+                File::open(dir)?.sync_all()?;
+            }
+            self.wal_inode = Some(meta.ino());
+        }
+        Ok(())
+    }
+}
+
+/// The checkpoint thread's state.
+struct Checkpointer {
+    database: PathBuf,
+    /// Its connection, opened at the first checkpoint.
+    conn: Option<rusqlite::Connection>,
+}
+
+impl Checkpointer {
+    fn run(mut self, requests: std::sync::mpsc::Receiver<()>) {
+        while requests.recv().is_ok() {
+            self.checkpoint();
+        }
+    }
+
+    /// A passive checkpoint on a connection of its own: copies what no reader still needs
+    /// from the WAL into the database file, syncing both, and never waits for a lock.
+    fn checkpoint(&mut self) {
+        if self.conn.is_none() {
+            match rusqlite::Connection::open(&self.database) {
+                Ok(conn) => self.conn = Some(conn),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot open a connection to checkpoint the WAL");
+                    return;
+                }
+            }
+        }
+        let Some(conn) = self.conn.as_ref() else {
+            return;
+        };
+        let done = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
+            Ok((row.get::<_, i64>(1)?, row.get::<_, i64>(2)?))
+        });
+        match done {
+            Ok((wal_pages, copied)) => tracing::trace!(wal_pages, copied, "checkpointed the WAL"),
+            Err(e) => {
+                tracing::warn!(error = %e, "WAL checkpoint failed; trying again later");
+                self.conn = None;
+            }
+        }
+    }
+}
