@@ -103,6 +103,7 @@ async fn main() {
         period: Period::parse(Some("2026-11-01"), Some("2026-12-31"), 36_600).expect("period"),
         provider_id: None,
         agent_id: None,
+        zone: shared::zone::Zone::default(),
     };
     let started = Instant::now();
     let mut file = transactions::build(pool.clone(), filter)
