@@ -132,6 +132,16 @@ async fn the_list_opens_a_payments_detail_in_russian_and_a_viewer_is_refused_ret
         "settled: no action"
     );
     browser.screenshot("payment-detail.png").await;
+    // The dashboard leads to the payment waiting longest.
+    browser.open_as_admin(&n.processing, "/").await;
+    let oldest = format!("#oldest-pending a[href='/payments/{waiting_id}']");
+    browser.wait_for(&oldest).await;
+    browser.click(&oldest).await;
+    assert!(
+        shows(&browser, "h1", &format!("Платёж № {waiting_id}")).await,
+        "{:?}",
+        browser.text("h1").await
+    );
     drop(browser);
 
     // vera, a viewer, on the waiting payment.

@@ -70,6 +70,9 @@ fn Figures(d: Dashboard) -> impl IntoView {
         Some(_) => Tone::Warn,
         None => Tone::Good,
     };
+    let oldest_pending = d.pending.oldest_payment_id.map(|payment_id| {
+        view! { <super::payment_detail::OldestPendingLink payment_id/> }
+    });
     let passed = d.ledger.checks.iter().filter(|c| c.ok).count();
     let ledger_note = format!("{passed}/{} {}", d.ledger.checks.len(), t.ledger_checks_n);
     let svg = bar_chart_svg(
@@ -95,6 +98,7 @@ fn Figures(d: Dashboard) -> impl IntoView {
                 figure=(if d.ledger.ok { t.ledger_ok } else { t.ledger_bad }).to_owned()
                 note=ledger_note tone=if d.ledger.ok { Tone::Good } else { Tone::Bad }/>
         </div>
+        {oldest_pending}
         <section class="card" aria-labelledby="turnover-chart-h">
             <h2 id="turnover-chart-h">{t.chart_title}</h2>
             <div class="chart" inner_html=svg></div>

@@ -69,6 +69,7 @@ struct Texts {
     refused_underway: &'static str,
     unconfirmed: &'static str,
     failed: &'static str,
+    oldest_pending: &'static str,
 }
 
 static RU: Texts = Texts {
@@ -123,6 +124,7 @@ static RU: Texts = Texts {
     refused_underway: "Попытка уже идёт или платёж уже в очереди: повторять не нужно.",
     unconfirmed: "Действие не подтверждено: нажмите кнопку и подтвердите.",
     failed: "Не получилось",
+    oldest_pending: "Дольше всех ждёт платёж №",
 };
 
 static EN: Texts = Texts {
@@ -177,6 +179,7 @@ static EN: Texts = Texts {
     refused_underway: "An attempt is under way or the payment is queued already: no retry needed.",
     unconfirmed: "Not confirmed: press the button and confirm.",
     failed: "Failed",
+    oldest_pending: "Waiting longest: payment No.",
 };
 
 fn texts() -> &'static Texts {
@@ -566,4 +569,15 @@ fn Audit(entries: Vec<crate::ui::staff::model::AuditEntry>) -> impl IntoView {
         </table>
     }
     .into_any()
+}
+
+/// The dashboard's way to the payment waiting longest for its provider: its detail page.
+#[component]
+pub fn OldestPendingLink(payment_id: i64) -> impl IntoView {
+    let t = texts();
+    view! {
+        <p class="hint" id="oldest-pending">
+            <a rel="external" href=format!("/payments/{payment_id}")>{format!("{} {payment_id} →", t.oldest_pending)}</a>
+        </p>
+    }
 }
