@@ -9,6 +9,7 @@ use super::texts::texts;
 use crate::processing::figures::AnswerKind;
 use crate::processing::model::PaymentRow;
 use crate::ui::rub;
+use crate::ui::when::local_date_time;
 
 /// Rows on one page of the list: enough to scan, few enough to read.
 pub const PAGE_ROWS: i64 = 50;
@@ -48,6 +49,12 @@ pub async fn load_payments(
         .map_err(failed)?;
     let more = rows.len() as i64 > PAGE_ROWS;
     rows.truncate(PAGE_ROWS as usize);
+    // Stored instants are UTC; the page shows processing's wall clock, as the detail page does.
+    for row in &mut rows {
+        if let Some(shown) = state.zone.local(&row.created_at) {
+            row.created_at = shown;
+        }
+    }
     Ok(PaymentsPage { rows, more })
 }
 
@@ -193,7 +200,7 @@ fn PaymentTable(rows: Vec<PaymentRow>) -> impl IntoView {
             };
             view! {
                 <tr>
-                    <td>{p.created_at.get(..19).unwrap_or_default().replace('T', " ")}</td>
+                    <td class="payment-time">{local_date_time(&p.created_at)}</td>
                     <td><a class="payment-link" rel="external" href=format!("/payments/{}", p.id)>{format!("№ {}", p.id)}</a>" · "<code>{p.agent_txn_id.clone()}</code>{format!(" · {} {}", t.agent.to_lowercase(), p.agent_id)}</td>
                     <td>{format!("{} · {}", p.provider_id, p.account)}</td>
                     <td class="num">{rub(Kopecks::new(p.amount))}</td>
