@@ -269,6 +269,16 @@ async fn the_agent_pages_in_russian_have_no_english_words() {
         "/staff",
     ];
     let mut found = leaks(&t.agent, &routes, ADMIN).await;
+    // A payment's page, the completed one and the one waiting in the outbox.
+    let list = crate::dashboards::page(&t.agent, "/payments").await;
+    let details: Vec<String> = list
+        .split(r#"href="/payments/"#)
+        .skip(1)
+        .filter_map(|rest| Some(format!("/payments/{}", rest.split('"').next()?)))
+        .collect();
+    assert_eq!(details.len(), 2, "{list}");
+    let details: Vec<&str> = details.iter().map(String::as_str).collect();
+    found.append(&mut leaks(&t.agent, &details, ADMIN).await);
     found.append(&mut leaks(&t.agent, &["/kiosk"], ("kiosk", KIOSK_PASSWORD)).await);
     t.link.restore();
     assert_no_leaks("the agent", found, &[]);

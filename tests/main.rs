@@ -14,6 +14,7 @@ mod proc_tree;
 mod xvfb;
 
 mod agent;
+mod agent_payment_detail;
 mod audit_staff;
 mod auth_matrix;
 mod bench_tool;

@@ -11,13 +11,14 @@ pub mod kiosk_cash;
 pub mod kiosk_field;
 pub mod kiosk_start;
 pub mod operator;
+pub mod payment_detail;
 pub mod phone_mask;
 pub mod texts;
 
 use leptos::prelude::*;
 use leptos_meta::{Title, provide_meta_context};
-use leptos_router::StaticSegment;
 use leptos_router::components::{Outlet, ParentRoute, Route, Router, Routes};
+use leptos_router::{ParamSegment, SsrMode, StaticSegment};
 
 use crate::role::Role;
 use crate::ui::fee_calculator::FeeCalculator;
@@ -66,6 +67,8 @@ pub fn AgentApp() -> impl IntoView {
                     <Route path=StaticSegment("") view=dashboard::DashboardPage/>
                     <Route path=StaticSegment("contract") view=operator::ContractPage/>
                     <Route path=StaticSegment("payments") view=operator::PaymentsPage/>
+                    // Async: the whole page at once, so an unknown payment answers 404.
+                    <Route path=(StaticSegment("payments"), ParamSegment("agent_txn_id")) view=payment_detail::PaymentDetailPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("fee") view=FeeTools/>
                     <Route path=StaticSegment("unresolved-cash") view=cashbox::UnresolvedCashPage/>
                     <Route path=StaticSegment("cash-box") view=cashbox::CashBoxPage/>

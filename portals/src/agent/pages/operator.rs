@@ -210,10 +210,10 @@ pub async fn load_payments(
 ) -> Result<(Vec<PaymentLine>, Option<i64>), ServerFnError> {
     let before = before.trim().parse().ok();
     // One more than a page: whether an older page exists.
-    let mut rows =
-        crate::agent::server::store::payments(&agent_state()?.pool, None, before, PAGE_ROWS + 1)
-            .await
-            .map_err(failed)?;
+    let state = agent_state()?;
+    let mut rows = crate::agent::server::store::payments(&state.pool, None, before, PAGE_ROWS + 1)
+        .await
+        .map_err(failed)?;
     let more = rows.len() as i64 > PAGE_ROWS;
     rows.truncate(PAGE_ROWS as usize);
     let next = rows.last().filter(|_| more).map(|p| p.id);
@@ -222,7 +222,8 @@ pub async fn load_payments(
         .map(|p| PaymentLine {
             message: p.message,
             delivery_error: p.last_error,
-            created_at: p.created_at,
+            // Stored in UTC; the operator reads the terminal's wall clock.
+            created_at: state.zone.local(&p.created_at).unwrap_or(p.created_at),
             agent_txn_id: p.agent_txn_id,
             provider_name: p.provider_name,
             account: p.account,
@@ -263,8 +264,8 @@ pub fn PaymentsPage() -> impl IntoView {
                             };
                             view! {
                                 <tr>
-                                    <td>{p.created_at.get(..19).unwrap_or_default().replace('T', " ")}</td>
-                                    <td><code>{p.agent_txn_id}</code></td>
+                                    <td>{crate::ui::when::local_date_time(&p.created_at)}</td>
+                                    <td><a class="payment-link" rel="external" href=format!("/payments/{}", crate::ui::encode_query_value(&p.agent_txn_id))><code>{p.agent_txn_id.clone()}</code></a></td>
                                     <td>{format!("{} · {}", p.provider_name, p.account)}</td>
                                     <td class="num">{rub(p.cash)}</td>
                                     <td class="num">{rub(p.agent_fee)}</td>

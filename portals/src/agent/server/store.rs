@@ -311,6 +311,17 @@ pub async fn payment_of_session(
         .await
 }
 
+/// The payment the terminal numbered `agent_txn_id`, for the operator's detail page.
+pub async fn payment_by_txn(
+    pool: &SqlitePool,
+    agent_txn_id: &str,
+) -> Result<Option<PaymentRow>, sqlx::Error> {
+    sqlx::query_as(select_payments!("WHERE agent_txn_id = $1"))
+        .bind(agent_txn_id)
+        .fetch_optional(pool)
+        .await
+}
+
 /// Payments newest first, of one status or all, `limit` of them older than `before` (an
 /// id: keyset paging, as processing's payment list — as cheap deep down as at the top,
 /// and a payment arriving meanwhile shifts nothing).
