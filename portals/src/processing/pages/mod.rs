@@ -14,8 +14,8 @@ pub mod texts;
 
 use leptos::prelude::*;
 use leptos_meta::{Title, provide_meta_context};
-use leptos_router::{ParamSegment, StaticSegment};
 use leptos_router::components::{Route, Router, Routes};
+use leptos_router::{ParamSegment, StaticSegment};
 
 use crate::role::Role;
 use crate::ui::fee_calculator::FeeCalculator;

@@ -9,9 +9,9 @@ use serde::{Deserialize, Serialize};
 use super::providers::{ProviderOptions, load_providers};
 use super::reports::processing_zone;
 use super::texts::texts;
-use crate::ui::zone_note::ZoneNote;
 use crate::processing::model::Discrepancies;
 use crate::ui::rub;
+use crate::ui::zone_note::ZoneNote;
 
 /// What the panel shows for a provider and a day.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -32,8 +32,13 @@
 //! the syncer at most every [`CHECKPOINT_EVERY`] while commits come — fewer, larger
 //! checkpoints, a page written many times copied once, and the syncs go on meanwhile.
 //!
-//! `PAYMESH_SQLITE_SYNC=inline` keeps SQLite's own FULL (the fsync inside `COMMIT`), for
-//! measuring the difference.
+//! It is not the default. `PAYMESH_SQLITE_SYNC=syncer` turns it on; without it SQLite's own
+//! FULL runs (the fsync inside `COMMIT`). Measured on the development machine's disk, whose
+//! fsync takes ~0.1 ms (10–15,000 single-row FULL commits/s), there is nothing for the
+//! writer to overlap and the syncer's thread wake-ups and the reads' waits cost more: 1,022–
+//! 1,267 payments/s against 1,158–1,523 with SQLite's FULL (docs/performance.md). It is
+//! kept, tested, for a disk whose fsync takes milliseconds, where FULL's serial waits
+//! dominate — to be measured there before it is made the default.
 
 use std::fs::File;
 use std::os::unix::fs::MetadataExt;
@@ -57,9 +62,10 @@ enum Synced {
     Failed,
 }
 
-/// Whether the syncer should keep SQLite's own FULL (fsync inside `COMMIT`) instead.
-pub fn inline_requested() -> bool {
-    std::env::var("PAYMESH_SQLITE_SYNC").is_ok_and(|v| v == "inline")
+/// Whether the operator asked for the syncer (`PAYMESH_SQLITE_SYNC=syncer`) instead of
+/// SQLite's own FULL.
+pub fn syncer_requested() -> bool {
+    std::env::var("PAYMESH_SQLITE_SYNC").is_ok_and(|v| v == "syncer")
 }
 
 /// The commits made so far and how many of them are durable.

@@ -18,13 +18,13 @@
 //!
 //! A member is answered "committed" only once the group's `COMMIT` is durable: nothing is
 //! acknowledged that a crash could take back. If the `COMMIT` fails, every member gets
-//! the error and none of their writes stays. With `synchronous=FULL` the fsync that makes
-//! it durable is not the `COMMIT`'s own but the syncer's (server/db/durable.rs), so the
+//! the error and none of their writes stays. With the syncer (server/db/durable.rs, opt-in)
+//! the fsync that makes it durable is not the `COMMIT`'s own but the syncer's, so the
 //! writer begins the next group while the disk syncs the last.
 //!
 //! Reads do not come here: they run on the pool's other connections (WAL lets them read
-//! beside the writer) and see committed data only — once it is durable, too: such a read
-//! waits for the syncer before it returns. A transaction that must decide on what another
+//! beside the writer) and see committed data only — once it is durable, too: with the
+//! syncer, such a read waits for it before it returns. A transaction that must decide on what another
 //! member wrote (a repeated request finding the first one's row) reads it through itself,
 //! and its rollback, like a commit, returns only once the group is durable.
 //!
@@ -33,7 +33,7 @@
 //! in a task of its own, so a request that goes away mid-commit cannot cut the group's
 //! answer short. What may wait runs off the runtime, on tokio's blocking pool: `BEGIN
 //! IMMEDIATE` while another *process* holds the write lock, and a `COMMIT` that fsyncs
-//! itself (`PAYMESH_SQLITE_SYNC=inline`).
+//! itself (SQLite's own FULL, the default).
 //!
 //! One rule for callers: while a transaction is open, its task writes only through it —
 //! beginning a second one, or writing through the pool, would wait for the writer this
@@ -483,6 +483,8 @@ mod tests {
     /// With the syncer, a commit is written — other connections see it — before it is
     /// durable; neither its own caller nor a read that saw it is answered until the disk
     /// has synced it.
+    // The disk's lock is held across awaits on purpose: it is the disk not answering.
+    #[allow(clippy::await_holding_lock)]
     #[tokio::test(flavor = "current_thread")]
     async fn nothing_is_answered_before_the_disk_has_synced() {
         let (_dir, path) = scratch();

@@ -252,7 +252,10 @@ async fn open_postgres(role: Role, url: &str) -> Result<PgPool, StartError> {
 ///   while payments commit.
 /// * `synchronous=FULL` — a committed payment survives a power cut; NORMAL could lose the
 ///   last transactions, and we would have told a terminal "completed". (`--sqlite-synchronous
-///   normal` exists for measurements and for operators who accept that trade.)
+///   normal` exists for measurements and for operators who accept that trade.) With
+///   `PAYMESH_SQLITE_SYNC=syncer` the group writer's commits are made durable by
+///   [`durable`]'s syncer instead of inside its `COMMIT`: the same promise, the writer not
+///   waiting for the disk (for slow disks; not the default, see there).
 /// * `busy_timeout=5s` — a writer of another process (an operator's tool) is waited for
 ///   instead of failing with SQLITE_BUSY; this process's own writers never meet: they
 ///   queue for its one writer connection ([`group`]), which commits them in groups.
@@ -318,10 +321,10 @@ async fn open_sqlite(
     } else {
         let sync = if synchronous == "normal" {
             lite::CommitSync::None
-        } else if durable::inline_requested() {
-            lite::CommitSync::Commit
-        } else {
+        } else if durable::syncer_requested() {
             lite::CommitSync::Syncer
+        } else {
+            lite::CommitSync::Commit
         };
         let opener = lite::Opener::new(options.get_filename(), sync);
         Some(group::Writer::open(opener).map_err(|e| StartError::Database(e.to_string()))?)

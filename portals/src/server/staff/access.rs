@@ -51,6 +51,8 @@ pub const READ_ONLY_SERVER_FNS: &[&str] = &[
     "staff/audit",
     "staff/accounts",
     "staff/whoami",
+    "provider/zone",
+    "processing/zone",
 ];
 
 /// Server functions only an administrator may call (every change not an operator's).
