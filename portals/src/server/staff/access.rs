@@ -53,6 +53,7 @@ pub const READ_ONLY_SERVER_FNS: &[&str] = &[
     "staff/whoami",
     "provider/zone",
     "processing/zone",
+    "agent/payment",
 ];
 
 /// Server functions only an administrator may call (every change not an operator's).
