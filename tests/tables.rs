@@ -543,7 +543,8 @@ async fn the_payment_list_exports_what_its_filter_selects_as_xlsx() {
         "/api/admin/v1/payments.xlsx?status=completed",
     )
     .await;
-    assert_eq!(cell_text(&rows[0][0]), "Создан (UTC)");
+    // The time on processing's clock (Europe/Moscow, UTC+3 all year), as the page shows it.
+    assert_eq!(cell_text(&rows[0][0]), "Создан (Europe/Moscow)");
     assert_eq!(cell_text(&rows[0][8]), "Сумма, ₽");
     assert_eq!(
         rows.len(),
@@ -562,10 +563,21 @@ async fn the_payment_list_exports_what_its_filter_selects_as_xlsx() {
         let kopecks = (cell_number(&row[8]) * 100.0).round() as i64;
         assert_eq!(kopecks, payment["amount"].as_i64().unwrap());
         assert_eq!(cell_text(&row[10]), "проведён");
+        let calamine::Data::DateTime(created) = &row[0] else {
+            panic!("a date, not {:?}", row[0]);
+        };
+        let utc = time::OffsetDateTime::parse(
+            payment["created_at"].as_str().unwrap(),
+            &time::format_description::well_known::Rfc3339,
+        )
+        .unwrap();
+        // Excel's serial day: days since 1899-12-30, local wall-clock time.
+        let moscow = (utc.unix_timestamp() + 3 * 3600) as f64 / 86_400.0 + 25_569.0;
         assert!(
-            matches!(row[0], calamine::Data::DateTime(_)),
-            "{:?}",
-            row[0]
+            (created.as_f64() - moscow).abs() < 2.0 / 86_400.0,
+            "{} is not {} in Moscow",
+            created.as_f64(),
+            payment["created_at"]
         );
         assert!(!cell_text(&row[3]).is_empty(), "the agent by name");
         assert!(!cell_text(&row[6]).is_empty(), "the provider by name");

@@ -17,7 +17,7 @@ use crate::processing::listing::{AgentSort, ProviderSort, sort_agents, sort_prov
 use crate::processing::model::{AgentView, PaymentRow, ProviderView};
 use crate::server::listing::{checked_dir, checked_sort};
 use crate::server::search_key::fold;
-use crate::server::workbook::{self, Formats, ReportError, excel_datetime, money};
+use crate::server::workbook::{self, Formats, ReportError, money};
 use crate::ui::sort::{SortColumn, SortDir};
 
 /// `?sort=&dir=` as it arrives.
@@ -64,9 +64,10 @@ pub async fn providers(
 }
 
 /// The export's columns: (header, width). The same as the CSV's, named in Russian as the
-/// other workbooks are; agents and providers by name beside their numbers.
+/// other workbooks are; agents and providers by name beside their numbers. The first, the
+/// time, is on processing's clock, its zone named in the header (`created_header`).
 const COLUMNS: [(&str, f64); 13] = [
-    ("Создан (UTC)", 19.0),
+    ("Создан", 19.0),
     ("Платёж №", 10.0),
     ("Агент №", 8.0),
     ("Агент", 20.0),
@@ -87,6 +88,7 @@ fn write_payments(
     book: &mut Workbook,
     rows: &[PaymentRow],
     names: &Names,
+    zone: &shared::zone::Zone,
 ) -> Result<(), ReportError> {
     let f = Formats::new();
     let today = time::OffsetDateTime::now_utc().date();
@@ -96,13 +98,18 @@ fn write_payments(
     for (col, (title, width)) in COLUMNS.into_iter().chain([LAST_ANSWER]).enumerate() {
         let col = col as u16;
         sheet.set_column_width(col, width)?;
-        sheet.write_string_with_format(0, col, title, &f.header)?;
+        let title = if col == 0 {
+            created_header(zone)
+        } else {
+            title.to_owned()
+        };
+        sheet.write_string_with_format(0, col, &title, &f.header)?;
     }
     sheet.set_freeze_panes(1, 0)?;
     for (i, p) in rows.iter().enumerate() {
         // At most `EXPORT_MAX_ROWS` rows: far below a sheet's million.
         let row = u32::try_from(i + 1).map_err(|e| ReportError::Writer(e.to_string()))?;
-        match excel_datetime(&p.created_at) {
+        match workbook::excel_local_datetime(zone, &p.created_at) {
             Some(at) => sheet.write_datetime_with_format(row, 0, at, &f.datetime)?,
             None => sheet.write_string(row, 0, &p.created_at)?,
         };
@@ -133,6 +140,12 @@ fn write_payments(
     Ok(())
 }
 
+/// «Создан (Europe/Moscow)»: the page shows the time on processing's clock, and so does
+/// its export, saying whose.
+fn created_header(zone: &shared::zone::Zone) -> String {
+    format!("{} ({})", COLUMNS[0].0, zone.name())
+}
+
 /// `GET /api/admin/v1/payments.xlsx?<the list's filter>`: what the CSV holds (every
 /// payment the filter selects, from `before` on, newest first, at most
 /// `EXPORT_MAX_ROWS`), as a workbook: amounts as numbers in roubles, times as Excel
@@ -157,6 +170,8 @@ pub async fn export_payments_xlsx(
         }
     }
     rows.truncate(EXPORT_MAX_ROWS);
-    let file = workbook::build_in_file(move |book| write_payments(book, &rows, &names)).await?;
+    let zone = state.zone.clone();
+    let file =
+        workbook::build_in_file(move |book| write_payments(book, &rows, &names, &zone)).await?;
     Ok(workbook::xlsx_file(file, "payments.xlsx").await?)
 }
