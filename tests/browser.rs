@@ -29,6 +29,8 @@ mod payment_detail;
 mod cash_pages;
 // A dashboard's threshold typed in Russian by an administrator.
 mod thresholds;
+// The agent's payments list opens one payment's page.
+mod agent_payment_page;
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";

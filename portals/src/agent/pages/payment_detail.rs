@@ -16,6 +16,7 @@ use crate::ui::rub;
 use crate::ui::when::local_date_time;
 
 /// The longest `agent_txn_id` looked up: the terminal's own are far shorter.
+#[cfg(feature = "ssr")]
 const MAX_TXN_ID_LEN: usize = 64;
 
 /// One payment as the operator reads it; times already on the terminal's clock.
