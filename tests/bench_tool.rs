@@ -151,4 +151,22 @@ async fn the_local_bench_pays_every_payment_and_states_its_ratios() {
         );
     }
     assert!(last["p99_ms"].as_f64().unwrap() >= last["p50_ms"].as_f64().unwrap());
+    // CPU per request: the echo's and the payment's, and their ratio as stated.
+    let echo_us = last["cpu_us"]["axum_echo"].as_f64().unwrap();
+    let payment_us = last["cpu_us"]["payment"].as_f64().unwrap();
+    assert!(echo_us > 0.0 && payment_us > 0.0, "{last}");
+    assert!(last["cpu_us"]["osmp_pay"].as_f64().unwrap() > 0.0, "{last}");
+    let stated = last["ratios"]["cpu_axum_echo"].as_f64().unwrap();
+    // Rounded to 0.1 µs and to 4 decimals.
+    assert!(
+        (stated - echo_us / payment_us).abs() < 0.002,
+        "cpu_axum_echo: {stated} vs {echo_us}/{payment_us}"
+    );
+    assert!(stdout.contains("CPU per request"), "{stdout}");
+    // Every payment wrote twice at processing and once at the provider, each transaction in
+    // a group of at least one.
+    for side in ["processing", "provider"] {
+        let per_commit = last["transactions_per_commit"][side].as_f64().unwrap();
+        assert!(per_commit >= 1.0, "{side}: {last}");
+    }
 }

@@ -5,6 +5,13 @@ use std::process::ExitCode;
 use clap::Parser;
 use portals::cli::{Cli, Tool};
 
+/// mimalloc instead of glibc's malloc: a payment allocates and frees thousands of small
+/// blocks across threads (HTTP buffers, rows, futures), where glibc's locks and
+/// consolidation cost ~12 % of the CPU (docs/performance.md "The allocator").
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     keep_large_blocks_out_of_the_heap();
     // Before any HTTP client is built: reqwest takes the process's rustls provider (ring).
@@ -46,8 +53,9 @@ fn main() -> ExitCode {
 /// size, so later ones come from the heap and stay there. Each argon2 hash takes a 19 MiB
 /// block: an agent that hashed its three first passwords kept ~40 MiB of heap for good
 /// (69 MiB resident, idle). A fixed threshold keeps them mmapped and returned (31 MiB).
+/// (Only with glibc's allocator: mimalloc gives large blocks back on its own.)
 fn keep_large_blocks_out_of_the_heap() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    #[cfg(all(target_os = "linux", target_env = "gnu", not(feature = "mimalloc")))]
     // SAFETY: mallopt only sets an allocator parameter; it is called before any thread
     // starts, and a refusal (0) leaves glibc's default in place.
     unsafe {

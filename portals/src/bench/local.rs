@@ -24,12 +24,33 @@ const PASSWORD: &str = "bench";
 /// How long each commit-rate ceiling is measured.
 const COMMIT_SECONDS: Duration = Duration::from_secs(3);
 
+/// A participant this run started: where it listens and its database.
+struct Started {
+    addr: SocketAddr,
+    pool: Option<crate::server::db::Db>,
+}
+
+impl Started {
+    /// Transactions per group `COMMIT` since `before` (SQLite's writer only): how many
+    /// share one fsync with FULL.
+    fn per_commit(&self, before: Option<(usize, usize)>) -> Option<f64> {
+        let (groups, members) = self.pool.as_ref()?.group_commits()?;
+        let (g0, m0) = before.unwrap_or((0, 0));
+        let groups = groups.checked_sub(g0)?;
+        (groups > 0).then(|| (members.saturating_sub(m0)) as f64 / groups as f64)
+    }
+
+    fn commits(&self) -> Option<(usize, usize)> {
+        self.pool.as_ref()?.group_commits()
+    }
+}
+
 async fn start(
     role: Role,
     dir: &Path,
     synchronous: &str,
     database_url: Option<String>,
-) -> Result<SocketAddr, String> {
+) -> Result<Started, String> {
     let common = CommonArgs {
         listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
         data_dir: dir.join(role.as_str()),
@@ -41,9 +62,12 @@ async fn start(
     let app = App::build(Settings::new(role, common))
         .await
         .map_err(|e| format!("the {role} did not start: {e}"))?;
-    let addr = app.addr;
+    let started = Started {
+        addr: app.addr,
+        pool: app.pool.clone(),
+    };
     tokio::spawn(app.run_until(std::future::pending()));
-    Ok(addr)
+    Ok(started)
 }
 
 /// What the provider signed: a subscriber's account and a processing contract.
@@ -165,6 +189,66 @@ async fn payments(
     drive(plan, move |i| payment.send(client.clone(), i)).await
 }
 
+fn round4(v: f64) -> f64 {
+    (v * 10_000.0).round() / 10_000.0
+}
+
+/// CPU per request of each phase: comparable across phases and runs however much of the
+/// machine its host took meanwhile (bench/cpu.rs says why).
+struct Costs {
+    echo: Option<f64>,
+    osmp: Option<f64>,
+    payment: Option<f64>,
+    steal: Option<f64>,
+    idle: Option<f64>,
+}
+
+impl Costs {
+    fn of(echo: &Summary, osmp: &Summary, e2e: &Summary) -> Costs {
+        Costs {
+            echo: echo.cpu.us_per(echo.payments),
+            osmp: osmp.cpu.us_per(osmp.payments),
+            payment: e2e.cpu.us_per(e2e.payments),
+            steal: e2e.cpu.steal_share,
+            idle: e2e.cpu.idle_share,
+        }
+    }
+
+    /// How many echo requests' CPU one payment costs, inverted: the CPU-time form of
+    /// `payments/s ÷ echo/s` (equal to it on an idle machine when both phases keep every
+    /// core busy).
+    fn echo_per_payment(&self) -> Option<f64> {
+        match (self.echo, self.payment) {
+            (Some(echo), Some(payment)) if payment > 0.0 => Some(ratio(echo, payment)),
+            _ => None,
+        }
+    }
+
+    fn text(&self) -> String {
+        let us = |v: Option<f64>| v.map_or("—".to_owned(), |v| format!("{v:.0} µs"));
+        let share = |v: Option<f64>| v.map_or("—".to_owned(), |v| format!("{:.1} %", v * 100.0));
+        format!(
+            "CPU per request (this process, every thread; time the host took is not counted):\n  \
+             axum JSON echo {}   provider OSMP pay alone {}   end-to-end payment {}\n  \
+             echo ÷ payment {}   (during the payments the host took {} of the machine, {} was idle)",
+            us(self.echo),
+            us(self.osmp),
+            us(self.payment),
+            self.echo_per_payment()
+                .map_or("—".to_owned(), |r| format!("{r:.4}")),
+            share(self.steal),
+            share(self.idle),
+        )
+    }
+
+    fn json(&self) -> Value {
+        let round = |v: Option<f64>| v.map(|v| (v * 10.0).round() / 10.0);
+        json!({
+            "axum_echo": round(self.echo), "osmp_pay": round(self.osmp), "payment": round(self.payment),
+        })
+    }
+}
+
 fn ratio(a: f64, b: f64) -> f64 {
     if b > 0.0 {
         ((a / b) * 10_000.0).round() / 10_000.0
@@ -243,20 +327,16 @@ pub async fn run(args: &BenchArgs) -> Result<bool, String> {
     .await?;
     let echo = ceilings::axum_echo(&client, &quick).await?;
 
-    let provider = format!(
-        "http://{}",
-        start(Role::Provider, dir.path(), synchronous, None).await?
-    );
-    let processing = format!(
-        "http://{}",
-        start(
-            Role::Processing,
-            dir.path(),
-            synchronous,
-            args.database_url.clone()
-        )
-        .await?
-    );
+    let provider_app = start(Role::Provider, dir.path(), synchronous, None).await?;
+    let processing_app = start(
+        Role::Processing,
+        dir.path(),
+        synchronous,
+        args.database_url.clone(),
+    )
+    .await?;
+    let provider = format!("http://{}", provider_app.addr);
+    let processing = format!("http://{}", processing_app.addr);
     eprintln!("the provider's OSMP pay alone…");
     let osmp = osmp_pay(&client, &provider, &quick).await?;
     eprintln!("end-to-end payments (agent API → processing → provider)…");
@@ -266,7 +346,12 @@ pub async fn run(args: &BenchArgs) -> Result<bool, String> {
         progress: true,
         ..quick
     };
+    let (provider_before, processing_before) = (provider_app.commits(), processing_app.commits());
     let e2e = payments(&client, &provider, &processing, &e2e_plan, args.agents).await?;
+    let grouped = (
+        processing_app.per_commit(processing_before),
+        provider_app.per_commit(provider_before),
+    );
 
     let rate = e2e.per_second();
     println!(
@@ -298,6 +383,14 @@ pub async fn run(args: &BenchArgs) -> Result<bool, String> {
     );
     let slow = slower_than(&e2e, Duration::from_secs(1));
     println!("  share of payments slower than 1 s: {:.4} %", slow * 100.0);
+    let cost = Costs::of(&echo, &osmp, &e2e);
+    println!("{}", cost.text());
+    let per_commit = |v: Option<f64>| v.map_or("—".to_owned(), |v| format!("{v:.1}"));
+    println!(
+        "transactions per group COMMIT during the payments: processing {}, provider {}",
+        per_commit(grouped.0),
+        per_commit(grouped.1)
+    );
     let round = |v: f64| (v * 100.0).round() / 100.0;
     println!(
         "{}",
@@ -314,6 +407,15 @@ pub async fn run(args: &BenchArgs) -> Result<bool, String> {
                 "full_commits": ratio(rate, full), "normal_commits": ratio(rate, normal),
                 "axum_echo": ratio(rate, echo.per_second()),
                 "osmp_pay_axum_echo": ratio(osmp.per_second(), echo.per_second()),
+                "cpu_axum_echo": cost.echo_per_payment(),
+            },
+            "cpu_us": cost.json(),
+            "transactions_per_commit": {
+                "processing": grouped.0.map(round), "provider": grouped.1.map(round),
+            },
+            "steal_share": {
+                "axum_echo": echo.cpu.steal_share.map(round4),
+                "payments": e2e.cpu.steal_share.map(round4),
             },
         })
     );

@@ -8,6 +8,7 @@
 
 #[cfg(all(feature = "provider", feature = "processing"))]
 mod ceilings;
+mod cpu;
 #[cfg(all(feature = "provider", feature = "processing"))]
 mod local;
 mod report;
@@ -83,6 +84,9 @@ pub struct Summary {
     pub seconds: f64,
     pub histogram: Histogram<u64>,
     pub timeline: Vec<(u32, u32)>,
+    /// What the run cost in CPU (this process: the load generator and whatever serves it
+    /// here), and how much of the machine the host took meanwhile.
+    pub cpu: cpu::CpuUse,
 }
 
 impl Summary {
@@ -264,6 +268,7 @@ where
     let next = Arc::new(AtomicUsize::new(0));
     let done = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
+    let meter = cpu::Meter::start();
     let mut workers = Vec::new();
     for _ in 0..plan.concurrency.max(1) {
         let (tally, next, done, request) =
@@ -314,6 +319,7 @@ where
         eprintln!();
     }
     let seconds = started.elapsed().as_secs_f64();
+    let cpu = meter.stop();
     let count = |o: Outcome| tally.counts[o.index()].load(Ordering::Relaxed);
     if let Some(first) = tally.first_error.lock().await.as_deref() {
         eprintln!("paymesh bench: first error: {first}");
@@ -330,6 +336,7 @@ where
         seconds,
         histogram: tally.histogram.lock().await.clone(),
         timeline: std::mem::take(&mut *tally.timeline.lock().await),
+        cpu,
     })
 }
 

@@ -15,21 +15,32 @@ use shared::wire::agent::{
 };
 use shared::wire::osmp::ResultCode;
 
+use std::sync::Arc;
+
 use super::ProcessingState;
 use super::connectors::{self, ProviderAnswer};
 use super::payment::{self, Claimed, PaymentRow};
 use super::store::{self, AgentRow, AgentStatus, ProviderRow};
 
+/// The requesting agent's contract row, read afresh (its balance after a payment).
 async fn agent_of(state: &ProcessingState, principal: &Principal) -> Result<AgentRow, ApiError> {
-    let id: i64 = principal
-        .subject
-        .parse()
-        .map_err(|_| ApiError::internal("agent login without an agent id"))?;
-    store::agent(&state.pool, id)
+    store::agent(&state.pool, agent_id(principal)?)
         .await
         .map_err(ApiError::internal)?
         .ok_or_else(|| ApiError::internal("agent contract missing"))
 }
+
+fn agent_id(principal: &Principal) -> Result<i64, ApiError> {
+    principal
+        .subject
+        .parse()
+        .map_err(|_| ApiError::internal("agent login without an agent id"))
+}
+
+/// The agent as [`refuse_suspended`] read it at the start of this request: one read of
+/// the contract serves the suspension check and the handler.
+#[derive(Clone)]
+struct Requester(Arc<AgentRow>);
 
 /// The catalog and its version (a digest of its content: equal content, equal version).
 pub async fn catalog(state: &ProcessingState) -> Result<Catalog, ApiError> {
@@ -83,18 +94,16 @@ pub fn balance_of(agent: &AgentRow) -> AgentBalance {
 }
 
 async fn get_balance(
-    State(state): State<ProcessingState>,
-    Extension(principal): Extension<Principal>,
+    Extension(Requester(agent)): Extension<Requester>,
 ) -> Result<Json<AgentBalance>, ApiError> {
-    Ok(Json(balance_of(&agent_of(&state, &principal).await?)))
+    Ok(Json(balance_of(&agent)))
 }
 
 async fn post_check(
     State(state): State<ProcessingState>,
-    Extension(principal): Extension<Principal>,
+    Extension(Requester(agent)): Extension<Requester>,
     JsonBody(body): JsonBody<CheckRequest>,
 ) -> Result<Json<CheckAnswer>, ApiError> {
-    let agent = agent_of(&state, &principal).await?;
     let provider = store::provider(&state.pool, body.provider_id)
         .await
         .map_err(ApiError::internal)?
@@ -138,9 +147,9 @@ async fn post_check(
 async fn post_payment(
     State(state): State<ProcessingState>,
     Extension(principal): Extension<Principal>,
+    Extension(Requester(agent)): Extension<Requester>,
     JsonBody(body): JsonBody<PaymentRequest>,
 ) -> Result<Response, ApiError> {
-    let agent = agent_of(&state, &principal).await?;
     let validated = payment::validate(&state, &agent, body).await?;
     let claimed =
         payment::claim_and_reserve(&state.pool, agent.id, &validated, state.attempt_lease)
@@ -203,10 +212,9 @@ async fn first_attempt(
 
 async fn get_payment(
     State(state): State<ProcessingState>,
-    Extension(principal): Extension<Principal>,
+    Extension(Requester(agent)): Extension<Requester>,
     Path(agent_txn_id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let agent = agent_of(&state, &principal).await?;
     let row = payment::payment_of_agent(&state.pool, agent.id, &agent_txn_id)
         .await
         .map_err(ApiError::internal)?
@@ -217,29 +225,30 @@ async fn get_payment(
 }
 
 /// Refuses every request of a suspended agent with `403 agent_suspended`, before any
-/// handler runs: one place, so no route of this API can forget it. The status is read on
-/// each request, so a suspension (or a resumption) counts at once, in every process.
-/// Only requests count: the retrier settles the agent's pending payments regardless.
+/// handler runs: one place, so no route of this API can forget it. The agent's row is read
+/// on each request, so a suspension (or a resumption) counts at once, in every process;
+/// the handler gets the row read here ([`Requester`]). Only requests count: the retrier
+/// settles the agent's pending payments regardless.
 async fn refuse_suspended(
     State(state): State<ProcessingState>,
     Extension(principal): Extension<Principal>,
-    request: axum::extract::Request,
+    mut request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Result<Response, ApiError> {
-    let id: i64 = principal
-        .subject
-        .parse()
-        .map_err(|_| ApiError::internal("agent login without an agent id"))?;
-    match store::agent_status(&state.pool, id)
+    let id = agent_id(&principal)?;
+    let agent = store::agent(&state.pool, id)
         .await
         .map_err(ApiError::internal)?
-    {
-        Some(AgentStatus::Active) => Ok(next.run(request).await),
-        Some(AgentStatus::Suspended) => {
+        .ok_or_else(|| ApiError::internal("agent contract missing"))?;
+    match agent.status() {
+        AgentStatus::Active => {
+            request.extensions_mut().insert(Requester(Arc::new(agent)));
+            Ok(next.run(request).await)
+        }
+        AgentStatus::Suspended => {
             tracing::info!(agent = id, path = %request.uri().path(), "suspended agent refused");
             Err(ApiError::AgentSuspended)
         }
-        None => Err(ApiError::internal("agent contract missing")),
     }
 }
 

@@ -196,17 +196,6 @@ pub async fn agents(pool: &Db) -> Result<Vec<AgentRow>, sqlx::Error> {
         .await
 }
 
-/// The status of the agent whose login is `subject` (its id), read on every agent API
-/// request so a suspension takes effect at once in every process. `None`: no such agent.
-pub async fn agent_status(pool: &Db, id: i64) -> Result<Option<AgentStatus>, sqlx::Error> {
-    let row: Option<(String,)> = db::query_as("SELECT status FROM agents WHERE id = $1")
-        .bind(id)
-        .lookup()
-        .fetch_optional(pool)
-        .await?;
-    Ok(row.map(|(word,)| AgentStatus::from_stored(&word)))
-}
-
 /// What `PATCH /agents/{id}` changes (its body as it is); `None` leaves a part as it is.
 #[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]

@@ -26,11 +26,8 @@
 //!   "fsyncgate"): every waiter and every later transaction gets an error; the operator
 //!   restarts the participant, and SQLite recovers from the WAL what reached the disk.
 //!
-//! Checkpoints (copying the WAL into the database file, each with its own fsyncs) move
-//! here too: the writer's automatic checkpoint would run inside its `COMMIT`, on a request
-//! thread, every 1,000 pages; instead a thread of their own runs a passive one, asked by
-//! the syncer at most every [`CHECKPOINT_EVERY`] while commits come — fewer, larger
-//! checkpoints, a page written many times copied once, and the syncs go on meanwhile.
+//! Checkpoints run on their own thread (server/db/checkpoint.rs), as in every mode; here the
+//! syncer asks for them, after a sync, so what they copy is durable already.
 //!
 //! It is not the default. `PAYMESH_SQLITE_SYNC=syncer` turns it on; without it SQLite's own
 //! FULL runs (the fsync inside `COMMIT`). Measured on the development machine's disk, whose
@@ -45,13 +42,10 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
-/// How often the syncer checkpoints while commits keep coming. (SQLite's automatic
-/// checkpoint, every 1,000 pages, came ~20 times a second under the benchmark's load.)
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+use super::checkpoint::Checkpoints;
 
 /// How the syncer's work ended, as the waiters see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -110,21 +104,11 @@ impl Durability {
             #[cfg(test)]
             disk: Mutex::new(()),
         });
-        // A request waiting while one runs is enough: asked again meanwhile, it runs once.
-        let (checkpoint, requests) = std::sync::mpsc::sync_channel(1);
-        let checkpointer = Checkpointer {
-            database: path.to_owned(),
-            conn: None,
-        };
-        std::thread::Builder::new()
-            .name("sqlite-checkpoint".into())
-            .spawn(move || checkpointer.run(requests))?;
         let syncer = Syncer {
             wal: wal_path(path),
             database: path.to_owned(),
             wal_inode: None,
-            checkpoint,
-            checkpoint_asked: Instant::now(),
+            checkpoints: Checkpoints::start(path)?,
             durability: durability.clone(),
         };
         std::thread::Builder::new()
@@ -196,9 +180,8 @@ struct Syncer {
     /// The WAL file last synced: a new one (SQLite deletes the WAL when its last
     /// connection closes) needs its directory entry synced too.
     wal_inode: Option<u64>,
-    /// Asks the [`Checkpointer`] for a checkpoint (it ends when this is dropped).
-    checkpoint: std::sync::mpsc::SyncSender<()>,
-    checkpoint_asked: Instant,
+    /// Checkpoints follow the syncs: asked for once what they copy is durable.
+    checkpoints: Checkpoints,
     durability: Arc<Durability>,
 }
 
@@ -235,11 +218,7 @@ impl Syncer {
                 Ok(()) => {
                     synced = target;
                     self.durability.synced.send_replace(Synced::UpTo(target));
-                    if self.checkpoint_asked.elapsed() >= CHECKPOINT_EVERY {
-                        // Full: one is asked for already.
-                        let _ = self.checkpoint.try_send(());
-                        self.checkpoint_asked = Instant::now();
-                    }
+                    self.checkpoints.ask();
                 }
                 Err(e) => {
                     tracing::error!(
@@ -281,47 +260,5 @@ impl Syncer {
             self.wal_inode = Some(meta.ino());
         }
         Ok(())
-    }
-}
-
-/// The checkpoint thread's state.
-struct Checkpointer {
-    database: PathBuf,
-    /// Its connection, opened at the first checkpoint.
-    conn: Option<rusqlite::Connection>,
-}
-
-impl Checkpointer {
-    fn run(mut self, requests: std::sync::mpsc::Receiver<()>) {
-        while requests.recv().is_ok() {
-            self.checkpoint();
-        }
-    }
-
-    /// A passive checkpoint on a connection of its own: copies what no reader still needs
-    /// from the WAL into the database file, syncing both, and never waits for a lock.
-    fn checkpoint(&mut self) {
-        if self.conn.is_none() {
-            match rusqlite::Connection::open(&self.database) {
-                Ok(conn) => self.conn = Some(conn),
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot open a connection to checkpoint the WAL");
-                    return;
-                }
-            }
-        }
-        let Some(conn) = self.conn.as_ref() else {
-            return;
-        };
-        let done = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
-            Ok((row.get::<_, i64>(1)?, row.get::<_, i64>(2)?))
-        });
-        match done {
-            Ok((wal_pages, copied)) => tracing::trace!(wal_pages, copied, "checkpointed the WAL"),
-            Err(e) => {
-                tracing::warn!(error = %e, "WAL checkpoint failed; trying again later");
-                self.conn = None;
-            }
-        }
     }
 }

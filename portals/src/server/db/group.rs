@@ -29,11 +29,12 @@
 //! and its rollback, like a commit, returns only once the group is durable.
 //!
 //! The writer's statements run on the calling thread (server/db/lite.rs says why), the
-//! group's `COMMIT` too when the syncer fsyncs (it only writes to the kernel's cache then),
-//! in a task of its own, so a request that goes away mid-commit cannot cut the group's
-//! answer short. What may wait runs off the runtime, on tokio's blocking pool: `BEGIN
-//! IMMEDIATE` while another *process* holds the write lock, and a `COMMIT` that fsyncs
-//! itself (SQLite's own FULL, the default).
+//! group's `COMMIT` too when it does not fsync (NORMAL, or the syncer's: it only writes to
+//! the kernel's cache then, and checkpoints run on a thread of their own —
+//! server/db/checkpoint.rs), in a task of its own, so a request that goes away mid-commit
+//! cannot cut the group's answer short. What may wait runs off the runtime, on tokio's
+//! blocking pool: `BEGIN IMMEDIATE` while another *process* holds the write lock, and a
+//! `COMMIT` that fsyncs itself (SQLite's own FULL, the default).
 //!
 //! One rule for callers: while a transaction is open, its task writes only through it —
 //! beginning a second one, or writing through the pool, would wait for the writer this
@@ -46,6 +47,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use rusqlite::Connection;
 use tokio::sync::{Mutex, OwnedMutexGuard, oneshot};
 
+use super::checkpoint::Checkpoints;
 use super::durable::Durability;
 use super::lite::{self, Opener, Readers};
 
@@ -80,6 +82,8 @@ pub struct Writer {
     /// The syncer that makes commits durable, unless the `COMMIT` fsyncs itself (or
     /// `synchronous=NORMAL` wants no fsync).
     durability: Option<Arc<Durability>>,
+    /// The checkpoint thread, asked after commits (with the syncer, the syncer asks it).
+    checkpoints: Option<Checkpoints>,
     /// Transactions waiting for the writer (a hint: whether a commit should wait for a
     /// group to form or commit at once).
     waiting: AtomicUsize,
@@ -149,8 +153,15 @@ impl Writer {
             } else {
                 None
             };
+        let checkpoints = match durability {
+            Some(_) => None,
+            None => Some(Checkpoints::start(opener.path()).map_err(|e| {
+                sqlx::Error::Protocol(format!("cannot start the WAL checkpoint thread: {e}"))
+            })?),
+        };
         Ok(Arc::new(Writer {
             durability,
+            checkpoints,
             slot: Arc::new(Mutex::new(Slot {
                 conn: Some(conn),
                 group: None,
@@ -279,11 +290,18 @@ impl Writer {
         };
         self.groups.fetch_add(1, Ordering::Relaxed);
         self.members.fetch_add(members.len(), Ordering::Relaxed);
-        let committed = match &self.durability {
-            // Writes to the kernel's cache, no fsync: on this thread.
-            Some(_) => run(slot, "COMMIT"),
-            None => off_runtime(slot, &self.opener, |conn| conn.execute_batch("COMMIT")).await,
+        let committed = if self.opener.commit_fsyncs() {
+            off_runtime(slot, &self.opener, |conn| conn.execute_batch("COMMIT")).await
+        } else {
+            // NORMAL, or the syncer's: the WAL pages go to the kernel's cache, no fsync (and
+            // no checkpoint: those run on their own thread), so on this thread.
+            run(slot, "COMMIT")
         };
+        if committed.is_ok()
+            && let Some(checkpoints) = &self.checkpoints
+        {
+            checkpoints.ask();
+        }
         let outcome: Outcome = match committed {
             Ok(()) => Ok(self.durability.as_ref().map_or(0, |d| d.committed())),
             Err(e) => {
@@ -478,6 +496,43 @@ mod tests {
             .expect("task")
             .expect("the transaction once the lock was free");
         assert_eq!(count(&path), 1);
+    }
+
+    /// The writer never checkpoints inside its `COMMIT`; the checkpoint thread does, in
+    /// every mode: the database file itself (not only its WAL) receives the rows while the
+    /// writer stays open. (Nothing else checkpoints while the writer is open.)
+    #[tokio::test(flavor = "current_thread")]
+    async fn the_wal_is_checkpointed_beside_the_writer() {
+        for sync in [
+            lite::CommitSync::Commit,
+            lite::CommitSync::None,
+            lite::CommitSync::Syncer,
+        ] {
+            let (_dir, path) = scratch();
+            let size = || std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+            let before = size();
+            let writer = Writer::open(Opener::new(&path, sync)).expect("writer");
+            for _ in 0..200 {
+                let mut tx = writer.begin().await.expect("begin");
+                lite::execute(
+                    tx.conn(),
+                    "INSERT INTO t (v) VALUES (randomblob(1000))",
+                    &[],
+                )
+                .expect("insert");
+                tx.commit().await.expect("commit");
+            }
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            while size() < before + 150_000 && std::time::Instant::now() < deadline {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            assert!(
+                size() >= before + 150_000,
+                "{sync:?}: 200 KB committed, the database file grew from {before} to {} bytes",
+                size()
+            );
+            assert_eq!(count(&path), 200);
+        }
     }
 
     /// With the syncer, a commit is written — other connections see it — before it is

@@ -73,15 +73,19 @@ impl Opener {
         self.sync == CommitSync::Syncer
     }
 
+    /// Whether the writer's `COMMIT` fsyncs (SQLite's FULL): then it runs off the runtime.
+    pub fn commit_fsyncs(&self) -> bool {
+        self.sync == CommitSync::Commit
+    }
+
     /// The writer: `busy_timeout` 0, so a lock held by another process is reported at
     /// once and waited for off the runtime ([`super::group`]).
     pub fn writer(&self) -> rusqlite::Result<Connection> {
         let conn = self.open(OpenFlags::SQLITE_OPEN_READ_WRITE)?;
         conn.busy_timeout(Duration::ZERO)?;
-        if self.sync == CommitSync::Syncer {
-            // Its checkpoints are the syncer's too: one inside `COMMIT` would fsync there.
-            conn.execute_batch("PRAGMA wal_autocheckpoint = 0")?;
-        }
+        // Checkpoints run on a thread of their own (server/db/checkpoint.rs): one inside
+        // `COMMIT` would hold the writer while it copies and fsyncs.
+        conn.execute_batch("PRAGMA wal_autocheckpoint = 0")?;
         Ok(conn)
     }
 

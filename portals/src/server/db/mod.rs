@@ -4,6 +4,7 @@
 //! (`migrations/<role>/` or `migrations/<role>-postgres/`). Code reaches either through
 //! [`Db`], [`Tx`] and the statements of [`query`].
 
+mod checkpoint;
 pub mod durable;
 pub mod group;
 pub mod lite;
