@@ -5,9 +5,10 @@ use std::process::ExitCode;
 use clap::Parser;
 use portals::cli::{Cli, Tool};
 
-/// mimalloc instead of glibc's malloc: a payment allocates and frees thousands of small
-/// blocks across threads (HTTP buffers, rows, futures), where glibc's locks and
-/// consolidation cost ~12 % of the CPU (docs/performance.md "The allocator").
+/// mimalloc instead of glibc's malloc (the `mimalloc` feature, off by default): a payment
+/// allocates and frees thousands of small blocks across threads (HTTP buffers, rows,
+/// futures), where glibc's locks and consolidation cost ~12 % of the CPU; but freed large
+/// blocks (argon2's 19 MiB) stay resident longer (docs/performance.md "The allocator").
 #[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
