@@ -1,6 +1,8 @@
 //! The agents' API, `/api/agent/v1` (wire.md "Processing"): the catalog (with ETag), the
 //! balance, checks proxied to providers, and payments.
 
+use std::sync::Arc;
+
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -14,8 +16,6 @@ use shared::wire::agent::{
     AgentBalance, Catalog, CatalogProvider, CheckAnswer, CheckRequest, PaymentRequest,
 };
 use shared::wire::osmp::ResultCode;
-
-use std::sync::Arc;
 
 use super::ProcessingState;
 use super::connectors::{self, ProviderAnswer};
