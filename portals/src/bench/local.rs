@@ -37,7 +37,7 @@ impl Started {
         let (groups, members) = self.pool.as_ref()?.group_commits()?;
         let (g0, m0) = before.unwrap_or((0, 0));
         let groups = groups.checked_sub(g0)?;
-        (groups > 0).then(|| (members.saturating_sub(m0)) as f64 / groups as f64)
+        (groups > 0).then(|| members.saturating_sub(m0) as f64 / groups as f64)
     }
 
     fn commits(&self) -> Option<(usize, usize)> {
@@ -250,11 +250,7 @@ impl Costs {
 }
 
 fn ratio(a: f64, b: f64) -> f64 {
-    if b > 0.0 {
-        ((a / b) * 10_000.0).round() / 10_000.0
-    } else {
-        0.0
-    }
+    if b > 0.0 { round4(a / b) } else { 0.0 }
 }
 
 fn line(name: &str, s: &Summary) -> String {

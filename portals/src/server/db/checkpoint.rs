@@ -2,8 +2,7 @@
 //!
 //! SQLite's automatic checkpoint runs inside the `COMMIT` that crosses 1,000 WAL pages:
 //! the committing group — and every transaction queued behind the writer — waits while it
-//! copies the WAL into the database file and fsyncs both (the p99.9 of 140–170 ms in
-//! docs/performance.md were payments meeting one). Here the writer's automatic checkpoint
+//! copies the WAL into the database file and fsyncs both. Here the writer's automatic checkpoint
 //! is off (`wal_autocheckpoint = 0`) and, at most every [`CHECKPOINT_EVERY`] while commits
 //! come, a thread of its own runs a *passive* checkpoint on a connection of its own: it
 //! copies what no reader still needs and never waits for a lock, while the writer goes on
@@ -17,7 +16,7 @@ use std::time::Duration;
 
 /// How often a checkpoint is asked for while commits keep coming. (SQLite's automatic
 /// checkpoint came ~20 times a second under the benchmark's load.)
-pub const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 
 /// Asks the checkpoint thread for checkpoints; the thread ends when this is dropped.
 #[derive(Debug)]
