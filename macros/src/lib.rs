@@ -69,7 +69,9 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
         ));
     };
     let mut inits = Vec::new();
-    for field in &fields.named {
+    // Each field's position: where a query that selects the struct's columns in their
+    // declared order has its column, tried before the search by name.
+    for (position, field) in fields.named.iter().enumerate() {
         let ident = field.ident.as_ref().expect("named fields have names");
         let spec = field_spec(field)?;
         let column = spec
@@ -84,10 +86,10 @@ fn expand(input: &DeriveInput) -> syn::Result<proc_macro2::TokenStream> {
         }
         inits.push(match spec.try_from {
             Some(read) => quote! {
-                #ident: crate::server::db::lite::column_try::<#read, #ty>(row, #column)?
+                #ident: crate::server::db::lite::column_try::<#read, #ty>(row, #column, #position)?
             },
             None => quote! {
-                #ident: crate::server::db::lite::column::<#ty>(row, #column)?
+                #ident: crate::server::db::lite::column::<#ty>(row, #column, #position)?
             },
         });
     }

@@ -125,6 +125,19 @@ async fn osmp_pay(
         .as_str()
         .unwrap_or_default()
         .to_owned();
+    // The contract's login is verified once, before the clock (see `Payment::log_in`).
+    let check = client
+        .get(format!(
+            "{endpoint}?command=check&txn_id=1&account={}&sum=100.00",
+            signed.account
+        ))
+        .basic_auth(&login, Some(&password))
+        .send()
+        .await
+        .map_err(|e| format!("a check before the run: {e}"))?;
+    if !check.status().is_success() {
+        return Err(format!("a check before the run: HTTP {}", check.status()));
+    }
     let (client, account) = (client.clone(), signed.account);
     drive(plan, move |i| {
         let request = client
@@ -174,7 +187,7 @@ async fn payments(
         );
     }
     let payment = Payment {
-        url: format!("{processing}/api/agent/v1/payments"),
+        api: format!("{processing}/api/agent/v1"),
         run_id,
         provider_id,
         account: signed.account,
@@ -185,6 +198,7 @@ async fn payments(
             .map_err(|e| e.to_string())?,
         agents: Arc::new(signed_agents),
     };
+    payment.log_in(client).await?;
     let client = client.clone();
     drive(plan, move |i| payment.send(client.clone(), i)).await
 }
