@@ -387,9 +387,7 @@ impl Payment {
             Ok(Outcome::of(payment["status"].as_str().unwrap_or_default()))
         }
     }
-}
 
-impl Payment {
     /// Logs every agent in before the clock starts, with one `GET /balance` each, and
     /// asks for one check of the account, which logs processing in at the provider.
     ///
