@@ -13,6 +13,7 @@
 //! * `server` (ssr) — what every role's process shares: data directory and lock,
 //!   passwords, database and migrations, the router and its layers, [`server::App`].
 //! * `cli`, `demo`, `bench` (ssr) — the command line, `paymesh demo` and `paymesh bench`.
+//! * `allocator` (mimalloc) — the settings of the process's allocator.
 //!
 //! A request flows: tracing span (request id) → metrics → auth gate (path → realm →
 //! credential store) → CSRF check → the role's handler or the Leptos renderer →
@@ -32,6 +33,8 @@ pub mod processing;
 #[cfg(feature = "provider")]
 pub mod provider;
 
+#[cfg(feature = "mimalloc")]
+pub mod allocator;
 #[cfg(feature = "ssr")]
 pub mod bench;
 #[cfg(all(feature = "ssr", feature = "processing", feature = "provider"))]

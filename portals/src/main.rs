@@ -5,16 +5,32 @@ use std::process::ExitCode;
 use clap::Parser;
 use portals::cli::{Cli, Tool};
 
-/// mimalloc instead of glibc's malloc (the `mimalloc` feature, off by default): a payment
+/// mimalloc instead of glibc's malloc (the `mimalloc` feature, on by default): a payment
 /// allocates and frees thousands of small blocks across threads (HTTP buffers, rows,
-/// futures), where glibc's locks and consolidation cost ~12 % of the CPU; but freed large
-/// blocks (argon2's 19 MiB) stay resident longer (docs/performance.md "The allocator").
+/// futures), where glibc's locks and consolidation cost a fifth of the CPU
+/// (docs/performance.md "The allocator").
 #[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// mimalloc's settings, applied before the Rust runtime's first allocation makes the
+/// allocator's first arena: from `main` it is too late for one of them (an idle agent kept
+/// 22 MiB of heap instead of 8). On Linux the loader runs `.init_array` entries before the
+/// runtime starts; elsewhere `main` applies them, later.
+#[cfg(all(feature = "mimalloc", target_os = "linux"))]
+#[used]
+#[unsafe(link_section = ".init_array")]
+static BEFORE_THE_FIRST_ALLOCATION: extern "C" fn() = {
+    extern "C" fn apply() {
+        portals::allocator::give_freed_memory_back();
+    }
+    apply
+};
+
 fn main() -> ExitCode {
     keep_large_blocks_out_of_the_heap();
+    #[cfg(all(feature = "mimalloc", not(target_os = "linux")))]
+    portals::allocator::give_freed_memory_back();
     // Before any HTTP client is built: reqwest takes the process's rustls provider (ring).
     shared::outbound::install_crypto_provider();
     let args = match shared::config::fold_in_config_file(std::env::args_os().collect(), 2) {
@@ -54,7 +70,7 @@ fn main() -> ExitCode {
 /// size, so later ones come from the heap and stay there. Each argon2 hash takes a 19 MiB
 /// block: an agent that hashed its three first passwords kept ~40 MiB of heap for good
 /// (69 MiB resident, idle). A fixed threshold keeps them mmapped and returned (31 MiB).
-/// (Only with glibc's allocator: mimalloc gives large blocks back on its own.)
+/// (Only with glibc's allocator; mimalloc's is `portals::allocator`.)
 fn keep_large_blocks_out_of_the_heap() {
     #[cfg(all(target_os = "linux", target_env = "gnu", not(feature = "mimalloc")))]
     // SAFETY: mallopt only sets an allocator parameter; it is called before any thread

@@ -11,6 +11,7 @@
 //! map). A regex matches the **whole** value, as if written `\A(?:re)\z`.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -164,20 +165,22 @@ impl FieldSet {
     /// database) is simply a new key — an entry can never be stale. Refusals are not kept:
     /// stored definitions were checked when saved. Bounded: past [`CACHED_SETS`] sets it
     /// starts again empty.
-    pub fn compile_cached(fields: &[Field]) -> Result<FieldSet, Refusals> {
+    pub fn compile_cached(fields: &[Field]) -> Result<Arc<FieldSet>, Refusals> {
         use std::collections::HashMap;
         use std::sync::{Mutex, OnceLock};
-        static CACHE: OnceLock<Mutex<HashMap<Vec<Field>, FieldSet>>> = OnceLock::new();
+        // Shared, not cloned: a clone copied every definition and every compiled regex
+        // (each clone of which starts its own match cache) on every payment.
+        static CACHE: OnceLock<Mutex<HashMap<Vec<Field>, Arc<FieldSet>>>> = OnceLock::new();
         let cache = CACHE.get_or_init(Default::default);
         if let Some(set) = cache.lock().ok().and_then(|c| c.get(fields).cloned()) {
             return Ok(set);
         }
-        let set = FieldSet::compile(fields)?;
+        let set = Arc::new(FieldSet::compile(fields)?);
         if let Ok(mut c) = cache.lock() {
             if c.len() >= CACHED_SETS {
                 c.clear();
             }
-            c.insert(fields.to_vec(), set.clone());
+            c.insert(fields.to_vec(), Arc::clone(&set));
         }
         Ok(set)
     }

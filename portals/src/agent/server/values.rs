@@ -10,7 +10,7 @@ use shared::wire::agent::{CatalogProvider, Extra};
 /// The provider's fields, compiled. Processing compiles them when they are saved, so a
 /// catalog whose definitions do not compile is a fault of the catalog: nothing is paid
 /// for that provider until it is fixed, rather than paid unchecked.
-pub fn field_set(provider: &CatalogProvider) -> Result<FieldSet, ApiError> {
+pub fn field_set(provider: &CatalogProvider) -> Result<std::sync::Arc<FieldSet>, ApiError> {
     FieldSet::compile_cached(&provider.fields).map_err(|refused| {
         tracing::error!(
             provider = provider.provider_id,

@@ -36,9 +36,28 @@ pub const ATTEMPT_LEASE_MARGIN: Duration = Duration::from_secs(10);
 /// The longest wait between two attempts of a pending payment.
 pub const RETRY_DELAY_MAX: Duration = Duration::from_secs(60);
 
-/// What every processing handler needs.
+/// What every processing handler needs, in one allocation: axum clones the state for each
+/// request and each middleware layer, and a field-by-field clone copied strings and the
+/// time zone's rules every time.
 #[derive(Clone)]
-pub struct ProcessingState {
+pub struct ProcessingState(Arc<ProcessingShared>);
+
+impl ProcessingState {
+    pub fn new(shared: ProcessingShared) -> ProcessingState {
+        ProcessingState(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for ProcessingState {
+    type Target = ProcessingShared;
+
+    fn deref(&self) -> &ProcessingShared {
+        &self.0
+    }
+}
+
+/// The fields of [`ProcessingState`].
+pub struct ProcessingShared {
     pub pool: Db,
     /// `http://HOST:PORT`, the base of the URLs contracts carry.
     pub base_url: String,
@@ -64,7 +83,7 @@ pub fn parts(context: &RoleContext) -> Result<RoleParts, StartError> {
         .ok_or_else(|| StartError::Other("processing needs its database".into()))?;
     let settings = &context.settings;
     let provider_timeout = settings.provider_timeout.unwrap_or(PROVIDER_TIMEOUT);
-    let state = ProcessingState {
+    let state = ProcessingState::new(ProcessingShared {
         pool: pool.clone(),
         base_url: context.base_url(),
         agent_logins: DbCredentials::new(pool, AGENT_REALM),
@@ -80,7 +99,7 @@ pub fn parts(context: &RoleContext) -> Result<RoleParts, StartError> {
             .and_then(|age| time::Duration::try_from(age).ok())
             .unwrap_or(payment::ACCEPTED_AT_AGE_MAX),
         zone: settings.common.time_zone.clone(),
-    };
+    });
     tokio::spawn(retrier::run(state.clone()));
     let agents: Arc<dyn CredentialStore> = state.agent_logins.clone();
     let api = Router::new()

@@ -46,7 +46,7 @@ impl ProviderRow {
     /// The provider's fields, compiled to check values with. They were checked when
     /// saved; stored definitions that no longer compile are a fault of this server (500),
     /// never a reason to let a value through unchecked.
-    pub fn field_set(&self) -> Result<FieldSet, ApiError> {
+    pub fn field_set(&self) -> Result<std::sync::Arc<FieldSet>, ApiError> {
         FieldSet::compile_cached(&self.fields()).map_err(|refused| {
             ApiError::internal(format!(
                 "provider {}: stored payment fields do not compile: {refused:?}",

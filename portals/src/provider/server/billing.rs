@@ -315,6 +315,68 @@ pub async fn earlier_payment<'a>(
     .transpose()
 }
 
+/// What the gateway decides a request on, read in one statement: the payments switch, an
+/// earlier payment under this contract and txn_id, and the account's subscriber (id and
+/// status). One read where there were three: each read on a reader connection starts a
+/// read transaction and, under load, re-reads its pages (SQLite drops a reader's cache
+/// when the WAL has changed since its last read).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Standing {
+    /// `open`, `paused` or `closed`: the provider-wide switch (`open` when never set).
+    pub switch: String,
+    pub earlier: Option<EarlierPayment>,
+    /// The subscriber with this account: its id and status.
+    pub subscriber: Option<(i64, String)>,
+}
+
+/// The [`Standing`] of a request for `txn_id` under `contract_id` to `account`.
+pub async fn standing(
+    pool: &Db,
+    contract_id: i64,
+    txn_id: &str,
+    account: &str,
+) -> Result<Standing, sqlx::Error> {
+    type Row = (
+        Option<String>,
+        Option<i64>,
+        Option<String>,
+        Option<i64>,
+        Option<String>,
+        Option<i64>,
+        Option<String>,
+    );
+    // One row whatever matches: each table joins by its unique key (participant's key,
+    // payments' (contract_id, txn_id), subscribers' account) or contributes NULLs.
+    let (switch, prv_txn, earlier_account, amount, extra, subscriber_id, status): Row =
+        db::query_as(
+            "SELECT (SELECT value FROM participant WHERE key = 'payments'),
+                    p.id, p.account, p.amount, p.extra, s.id, s.status
+             FROM (SELECT 1 AS one) AS here
+             LEFT JOIN payments p ON p.contract_id = $1 AND p.txn_id = $2
+             LEFT JOIN subscribers s ON s.account = $3",
+        )
+        .bind(contract_id)
+        .bind(txn_id)
+        .bind(account)
+        .lookup()
+        .fetch_one(pool)
+        .await?;
+    let earlier = match (prv_txn, earlier_account, amount, extra) {
+        (Some(prv_txn), Some(account), Some(amount), Some(extra)) => Some(EarlierPayment {
+            prv_txn,
+            account,
+            amount,
+            extra: serde_json::from_str(&extra).map_err(|e| sqlx::Error::Decode(Box::new(e)))?,
+        }),
+        _ => None,
+    };
+    Ok(Standing {
+        switch: switch.unwrap_or_else(|| "open".to_owned()),
+        earlier,
+        subscriber: subscriber_id.zip(status),
+    })
+}
+
 fn judge_repeat(earlier: EarlierPayment, payment: &IncomingPayment<'_>) -> Credit {
     if earlier.same_as(payment.account, payment.amount, payment.extra) {
         Credit::Credited {

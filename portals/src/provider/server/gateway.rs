@@ -17,8 +17,10 @@
 //! 6. `check` → 0. `pay` needs a valid `txn_date` — a real date, 2000–2099, at most a day
 //!    ahead of this provider's clock — (else 300) and is credited → 0.
 //!
-//! A database failure answers 243 to a check and 1 (temporary, repeat) to a pay. 90 is
-//! never answered: a pay is credited before its answer is sent.
+//! What steps 2, 3 and 5 look at — an earlier payment, the switch, the subscriber — is
+//! read in one statement once step 1 passed ([`billing::standing`]). A database failure
+//! answers 243 to a check and 1 (temporary, repeat) to a pay. 90 is never answered: a pay
+//! is credited before its answer is sent.
 
 use shared::fields::FieldSet;
 use shared::money::Kopecks;
@@ -214,34 +216,30 @@ async fn decide(
         Command::Pay => ResultCode::TemporaryError,
     };
 
+    let standing = match billing::standing(pool, contract.id, txn_id, account).await {
+        Ok(standing) => standing,
+        Err(e) => return database_failure(e, failed, txn_id),
+    };
+
     // 2. a repeated pay gets its first answer
-    if command == Command::Pay {
-        match billing::earlier_payment(pool, contract.id, txn_id).await {
-            Ok(Some(earlier)) => {
-                return if earlier.same_as(account, sum, &request.extra) {
-                    credited(txn_id, earlier.prv_txn, sum)
-                } else {
-                    Outcome::code(ResultCode::Other, Some(txn_id))
-                };
-            }
-            Ok(None) => {}
-            Err(e) => return database_failure(e, failed, txn_id),
-        }
+    if command == Command::Pay
+        && let Some(earlier) = &standing.earlier
+    {
+        return if earlier.same_as(account, sum, &request.extra) {
+            credited(txn_id, earlier.prv_txn, sum)
+        } else {
+            Outcome::code(ResultCode::Other, Some(txn_id))
+        };
     }
 
     // 3. switches
     if contract.status != "active" {
         return Outcome::code(ResultCode::ForbiddenByProvider, Some(txn_id));
     }
-    match store::payments_switch(pool).await {
-        Ok(switch) if switch == "closed" => {
-            return Outcome::code(ResultCode::ForbiddenTechnical, Some(txn_id));
-        }
-        Ok(switch) if switch == "paused" => {
-            return Outcome::code(ResultCode::TemporaryError, Some(txn_id));
-        }
-        Ok(_) => {}
-        Err(e) => return database_failure(e, failed, txn_id),
+    match standing.switch.as_str() {
+        "closed" => return Outcome::code(ResultCode::ForbiddenTechnical, Some(txn_id)),
+        "paused" => return Outcome::code(ResultCode::TemporaryError, Some(txn_id)),
+        _ => {}
     }
 
     // 4. the payment fields, and the limits
@@ -278,12 +276,10 @@ async fn decide(
     }
 
     // 5. the account
-    let subscriber = match store::subscriber_by_account(pool, account).await {
-        Ok(Some(s)) => s,
-        Ok(None) => return Outcome::code(ResultCode::AccountNotFound, Some(txn_id)),
-        Err(e) => return database_failure(e, failed, txn_id),
+    let Some((subscriber_id, status)) = &standing.subscriber else {
+        return Outcome::code(ResultCode::AccountNotFound, Some(txn_id));
     };
-    if subscriber.status != "active" {
+    if status != "active" {
         return Outcome::code(ResultCode::AccountNotActive, Some(txn_id));
     }
 
@@ -307,7 +303,7 @@ async fn decide(
         txn_date: date.to_wire(),
         txn_day: day,
     };
-    match billing::credit(pool, subscriber.id, &payment, line).await {
+    match billing::credit(pool, *subscriber_id, &payment, line).await {
         Ok(Credit::Credited { prv_txn, repeated }) => {
             *logged = !repeated;
             credited(txn_id, prv_txn, sum)

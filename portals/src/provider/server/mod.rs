@@ -50,9 +50,28 @@ pub const RETENTION: &[Sweep] = &[
     },
 ];
 
-/// What every provider handler needs.
+/// What every provider handler needs, in one allocation: axum clones the state for each
+/// request and each middleware layer, and a field-by-field clone copied strings and the
+/// time zone's rules every time.
 #[derive(Clone)]
-pub struct ProviderState {
+pub struct ProviderState(Arc<ProviderShared>);
+
+impl ProviderState {
+    pub fn new(shared: ProviderShared) -> ProviderState {
+        ProviderState(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for ProviderState {
+    type Target = ProviderShared;
+
+    fn deref(&self) -> &ProviderShared {
+        &self.0
+    }
+}
+
+/// The fields of [`ProviderState`].
+pub struct ProviderShared {
     pub pool: Db,
     pub kind: ProviderKind,
     /// The operator's name (`--name`), printed on reports and signed under e-mails.
@@ -97,7 +116,7 @@ pub fn parts(context: &RoleContext) -> Result<RoleParts, StartError> {
         settings.mail_retry_delay_max,
     )
     .map_err(|e| StartError::Other(e.to_string()))?;
-    let state = ProviderState {
+    let state = ProviderState::new(ProviderShared {
         pool: pool.clone(),
         kind,
         account_offset: store::numbering_offset(&name),
@@ -107,7 +126,7 @@ pub fn parts(context: &RoleContext) -> Result<RoleParts, StartError> {
         processing_logins: DbCredentials::new(pool.clone(), PROCESSING_REALM),
         mailer: Arc::new(mailer),
         zone: settings.common.time_zone.clone(),
-    };
+    });
     tokio::spawn(mail_outbox::run(pool.clone(), state.mailer.clone()));
     subscriber_list::spawn_fill(pool.clone());
     crate::server::retention::spawn(
