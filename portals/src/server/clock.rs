@@ -77,7 +77,7 @@ impl fmt::Display for Stamp {
 /// `value`'s last `into.len()` decimal digits, zero-padded, into `into`.
 fn put_digits(into: &mut [u8], mut value: u32) {
     for digit in into.iter_mut().rev() {
-        // A remainder of 10 is below 10: the cast cannot truncate.
+        // A remainder after dividing by 10 is below 10: the cast cannot truncate.
         *digit = b'0' + (value % 10) as u8;
         value /= 10;
     }
