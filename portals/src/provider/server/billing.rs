@@ -329,12 +329,13 @@ pub struct Standing {
     pub subscriber: Option<(i64, String)>,
 }
 
-/// The [`Standing`] of a request for `txn_id` under `contract_id` to `account`.
+/// The [`Standing`] of a request for `txn_id` under `contract_id` to `account` (`None`:
+/// an account no subscriber can have, not looked up).
 pub async fn standing(
     pool: &Db,
     contract_id: i64,
     txn_id: &str,
-    account: &str,
+    account: Option<&str>,
 ) -> Result<Standing, sqlx::Error> {
     type Row = (
         Option<String>,

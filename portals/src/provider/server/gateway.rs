@@ -216,7 +216,12 @@ async fn decide(
         Command::Pay => ResultCode::TemporaryError,
     };
 
-    let standing = match billing::standing(pool, contract.id, txn_id, account).await {
+    // An account step 4 is sure to refuse is not looked up (and no subscriber has it):
+    // PostgreSQL's text cannot hold the NUL byte a hostile request may carry, and the
+    // failed read would answer a format error as a database failure.
+    let looked_up =
+        (account.len() <= MAX_ACCOUNT_LEN && !account.contains('\0')).then_some(account);
+    let standing = match billing::standing(pool, contract.id, txn_id, looked_up).await {
         Ok(standing) => standing,
         Err(e) => return database_failure(e, failed, txn_id),
     };
