@@ -56,12 +56,10 @@ impl fmt::Display for Stamp {
     /// outside 0–9999 (never stored) take that formatter.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let at = self.0;
-        let Ok(year) = u32::try_from(at.year()) else {
-            return f.write_str(&at.format(STORED).map_err(|_| fmt::Error)?);
+        let year = match u32::try_from(at.year()) {
+            Ok(year) if year <= 9999 => year,
+            _ => return f.write_str(&at.format(STORED).map_err(|_| fmt::Error)?),
         };
-        if year > 9999 {
-            return f.write_str(&at.format(STORED).map_err(|_| fmt::Error)?);
-        }
         let mut text = *b"0000-00-00T00:00:00.000000Z";
         put_digits(&mut text[0..4], year);
         put_digits(&mut text[5..7], u32::from(u8::from(at.month())));

@@ -39,24 +39,9 @@ pub const RETRY_DELAY_MAX: Duration = Duration::from_secs(60);
 /// What every processing handler needs, in one allocation: axum clones the state for each
 /// request and each middleware layer, and a field-by-field clone copied strings and the
 /// time zone's rules every time.
-#[derive(Clone)]
-pub struct ProcessingState(Arc<ProcessingShared>);
+pub type ProcessingState = Arc<ProcessingShared>;
 
-impl ProcessingState {
-    pub fn new(shared: ProcessingShared) -> ProcessingState {
-        ProcessingState(Arc::new(shared))
-    }
-}
-
-impl std::ops::Deref for ProcessingState {
-    type Target = ProcessingShared;
-
-    fn deref(&self) -> &ProcessingShared {
-        &self.0
-    }
-}
-
-/// The fields of [`ProcessingState`].
+/// The fields of a [`ProcessingState`].
 pub struct ProcessingShared {
     pub pool: Db,
     /// `http://HOST:PORT`, the base of the URLs contracts carry.
@@ -83,7 +68,7 @@ pub fn parts(context: &RoleContext) -> Result<RoleParts, StartError> {
         .ok_or_else(|| StartError::Other("processing needs its database".into()))?;
     let settings = &context.settings;
     let provider_timeout = settings.provider_timeout.unwrap_or(PROVIDER_TIMEOUT);
-    let state = ProcessingState::new(ProcessingShared {
+    let state = Arc::new(ProcessingShared {
         pool: pool.clone(),
         base_url: context.base_url(),
         agent_logins: DbCredentials::new(pool, AGENT_REALM),

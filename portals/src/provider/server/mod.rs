@@ -53,24 +53,9 @@ pub const RETENTION: &[Sweep] = &[
 /// What every provider handler needs, in one allocation: axum clones the state for each
 /// request and each middleware layer, and a field-by-field clone copied strings and the
 /// time zone's rules every time.
-#[derive(Clone)]
-pub struct ProviderState(Arc<ProviderShared>);
+pub type ProviderState = Arc<ProviderShared>;
 
-impl ProviderState {
-    pub fn new(shared: ProviderShared) -> ProviderState {
-        ProviderState(Arc::new(shared))
-    }
-}
-
-impl std::ops::Deref for ProviderState {
-    type Target = ProviderShared;
-
-    fn deref(&self) -> &ProviderShared {
-        &self.0
-    }
-}
-
-/// The fields of [`ProviderState`].
+/// The fields of a [`ProviderState`].
 pub struct ProviderShared {
     pub pool: Db,
     pub kind: ProviderKind,
@@ -116,7 +101,7 @@ pub fn parts(context: &RoleContext) -> Result<RoleParts, StartError> {
         settings.mail_retry_delay_max,
     )
     .map_err(|e| StartError::Other(e.to_string()))?;
-    let state = ProviderState::new(ProviderShared {
+    let state = Arc::new(ProviderShared {
         pool: pool.clone(),
         kind,
         account_offset: store::numbering_offset(&name),
