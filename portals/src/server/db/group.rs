@@ -498,6 +498,42 @@ mod tests {
         assert_eq!(count(&path), 1);
     }
 
+    /// A member's savepoint keeps the pages it changes in a statement journal; past
+    /// 64 KiB SQLite would move it to an unlinked temporary file (on Linux, one that
+    /// still shows in `/proc/self/fd`). The writer keeps it in memory: while a member
+    /// rewrites ~200 KiB of existing pages, no such file is open.
+    #[cfg(target_os = "linux")]
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_large_savepoint_spills_to_no_temporary_file() {
+        let (_dir, path) = scratch();
+        let writer = Writer::open(Opener::new(&path, lite::CommitSync::None)).expect("writer");
+        let mut tx = writer.begin().await.expect("begin");
+        for _ in 0..200 {
+            lite::execute(
+                tx.conn(),
+                "INSERT INTO t (v) VALUES (randomblob(1000))",
+                &[],
+            )
+            .expect("insert");
+        }
+        tx.commit().await.expect("commit");
+
+        let mut tx = writer.begin().await.expect("begin");
+        lite::execute(tx.conn(), "UPDATE t SET v = randomblob(1000)", &[]).expect("update");
+        let temporary: Vec<String> = std::fs::read_dir("/proc/self/fd")
+            .expect("this process's descriptors")
+            .filter_map(|entry| std::fs::read_link(entry.ok()?.path()).ok())
+            .map(|target| target.display().to_string())
+            .filter(|target| target.contains("etilqs_"))
+            .collect();
+        assert!(
+            temporary.is_empty(),
+            "the statement journal went to a file: {temporary:?}"
+        );
+        tx.commit().await.expect("commit");
+        assert_eq!(count(&path), 200);
+    }
+
     /// The writer never checkpoints inside its `COMMIT`; the checkpoint thread does, in
     /// every mode: the database file itself (not only its WAL) receives the rows while the
     /// writer stays open. (Nothing else checkpoints while the writer is open.)

@@ -86,6 +86,12 @@ impl Opener {
         // Checkpoints run on a thread of their own (server/db/checkpoint.rs): one inside
         // `COMMIT` would hold the writer while it copies and fsyncs.
         conn.execute_batch("PRAGMA wal_autocheckpoint = 0")?;
+        // Each member of a group is a savepoint, and a savepoint keeps the pages it changes
+        // in a statement journal, which SQLite moves from memory to an unlinked file in
+        // /var/tmp once it passes 64 KiB — a processing transaction touches ~16 pages, so
+        // under load it made ~35 such files a second, each holding payment rows. In memory
+        // it stays: at most a group's pages (docs/performance.md "the seventh step").
+        conn.execute_batch("PRAGMA temp_store = MEMORY")?;
         Ok(conn)
     }
 
