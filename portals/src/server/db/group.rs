@@ -68,10 +68,18 @@ pub struct Slot {
     group: Option<Vec<oneshot::Sender<Outcome>>>,
     /// A flusher is queued for the open group.
     flush_queued: bool,
-    /// Savepoint names are unique per connection (a name that was released can be
-    /// reused, but distinct ones make the statement log readable).
-    next_savepoint: u64,
 }
+
+/// The group's bookkeeping, each a statement the writer prepares once and keeps in its
+/// cache (run as batches, they were prepared anew each time: ~7 prepares a payment).
+/// Every member's savepoint has the same name: only one is open at a time, and a name
+/// released or rolled back to and released may be used again.
+const BEGIN: &str = "BEGIN IMMEDIATE";
+const COMMIT: &str = "COMMIT";
+const ROLLBACK: &str = "ROLLBACK";
+const SAVEPOINT: &str = "SAVEPOINT member";
+const RELEASE: &str = "RELEASE member";
+const ROLLBACK_TO: &str = "ROLLBACK TO member";
 
 /// The one writer of a SQLite database, and the read-only connections beside it that
 /// serve [`super::QueryAs::lookup`].
@@ -166,7 +174,6 @@ impl Writer {
                 conn: Some(conn),
                 group: None,
                 flush_queued: false,
-                next_savepoint: 0,
             })),
             readers: Readers::new(opener.clone()),
             opener,
@@ -220,16 +227,13 @@ impl Writer {
         if slot.group.is_none() {
             self.open_group(&mut slot).await?;
         }
-        slot.next_savepoint += 1;
-        let savepoint = format!("member_{}", slot.next_savepoint);
-        if let Err(e) = run(&slot, &format!("SAVEPOINT {savepoint}")) {
+        if let Err(e) = run(&slot, SAVEPOINT) {
             self.hand_on(slot);
             return Err(e);
         }
         Ok(WriteTx {
             writer: self.clone(),
             slot: Some(slot),
-            savepoint,
         })
     }
 
@@ -238,7 +242,7 @@ impl Writer {
     /// held by another process, it is waited for (up to the busy timeout) off the runtime.
     async fn open_group(&self, slot: &mut Slot) -> Result<(), sqlx::Error> {
         let tried = match slot.conn.as_ref() {
-            Some(conn) => conn.execute_batch("BEGIN IMMEDIATE"),
+            Some(conn) => step(conn, BEGIN),
             None => return Err(sqlx::Error::Protocol("the writer has no connection".into())),
         };
         match tried {
@@ -247,7 +251,7 @@ impl Writer {
                 tracing::debug!("the write lock is held by another process; waiting for it");
                 off_runtime(slot, &self.opener, |conn| {
                     conn.busy_timeout(super::BUSY_TIMEOUT)?;
-                    let began = conn.execute_batch("BEGIN IMMEDIATE");
+                    let began = step(conn, BEGIN);
                     conn.busy_timeout(std::time::Duration::ZERO)?;
                     began
                 })
@@ -291,11 +295,11 @@ impl Writer {
         self.groups.fetch_add(1, Ordering::Relaxed);
         self.members.fetch_add(members.len(), Ordering::Relaxed);
         let committed = if self.opener.commit_fsyncs() {
-            off_runtime(slot, &self.opener, |conn| conn.execute_batch("COMMIT")).await
+            off_runtime(slot, &self.opener, |conn| step(conn, COMMIT)).await
         } else {
             // NORMAL, or the syncer's: the WAL pages go to the kernel's cache, no fsync (and
             // no checkpoint: those run on their own thread), so on this thread.
-            run(slot, "COMMIT")
+            run(slot, COMMIT)
         };
         if committed.is_ok()
             && let Some(checkpoints) = &self.checkpoints
@@ -309,7 +313,7 @@ impl Writer {
                 // A failed COMMIT may leave the transaction open; nothing of it may
                 // stay. (Without a connection there is no transaction left either.)
                 if let Some(conn) = slot.conn.as_ref() {
-                    let _ = conn.execute_batch("ROLLBACK");
+                    let _ = step(conn, ROLLBACK);
                 }
                 Err(Arc::new(e))
             }
@@ -322,10 +326,16 @@ impl Writer {
     }
 }
 
-/// Runs `sql` (savepoint bookkeeping: no rows, microseconds) on the writer's connection.
+/// Runs one statement of the group's bookkeeping (no rows, microseconds), prepared once
+/// per connection.
+fn step(conn: &Connection, sql: &str) -> Result<(), rusqlite::Error> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
+}
+
+/// [`step`] on the writer's connection.
 fn run(slot: &Slot, sql: &str) -> Result<(), sqlx::Error> {
     match slot.conn.as_ref() {
-        Some(conn) => conn.execute_batch(sql).map_err(lite::database_error),
+        Some(conn) => step(conn, sql).map_err(lite::database_error),
         None => Err(sqlx::Error::Protocol("the writer has no connection".into())),
     }
 }
@@ -339,7 +349,6 @@ pub struct WriteTx {
     writer: Arc<Writer>,
     /// `None` once committed or rolled back.
     slot: Option<OwnedMutexGuard<Slot>>,
-    savepoint: String,
 }
 
 fn shared_error(e: &Arc<sqlx::Error>) -> sqlx::Error {
@@ -362,8 +371,8 @@ impl WriteTx {
         let Some(mut slot) = self.slot.take() else {
             return Ok(());
         };
-        if let Err(e) = run(&slot, &format!("RELEASE {}", self.savepoint)) {
-            undo(&mut slot, &self.savepoint);
+        if let Err(e) = run(&slot, RELEASE) {
+            undo(&mut slot);
             self.writer.hand_on(slot);
             return Err(e);
         }
@@ -378,7 +387,7 @@ impl WriteTx {
         let Some(mut slot) = self.slot.take() else {
             return Ok(());
         };
-        undo(&mut slot, &self.savepoint);
+        undo(&mut slot);
         if slot.group.is_none() {
             return Ok(());
         }
@@ -416,16 +425,14 @@ impl Drop for Writer {
     }
 }
 
-/// Rolls the writer back to `savepoint` and drops it. If even that fails the connection
-/// is in a state nobody can vouch for: the whole group is rolled back and its members told.
-fn undo(slot: &mut Slot, savepoint: &str) {
-    if let Err(e) = run(
-        slot,
-        &format!("ROLLBACK TO {savepoint}; RELEASE {savepoint}"),
-    ) {
+/// Rolls the writer back to the member's savepoint and drops it. If even that fails the
+/// connection is in a state nobody can vouch for: the whole group is rolled back and its
+/// members told.
+fn undo(slot: &mut Slot) {
+    if let Err(e) = run(slot, ROLLBACK_TO).and_then(|()| run(slot, RELEASE)) {
         tracing::error!(error = %e, "savepoint rollback failed; rolling the group back");
         if let Some(conn) = slot.conn.as_ref() {
-            let _ = conn.execute_batch("ROLLBACK");
+            let _ = step(conn, ROLLBACK);
         }
         let error = Arc::new(e);
         for member in slot.group.take().unwrap_or_default() {
@@ -439,7 +446,7 @@ impl Drop for WriteTx {
     /// are undone here — a statement on this thread, no await — and the writer handed on.
     fn drop(&mut self) {
         if let Some(mut slot) = self.slot.take() {
-            undo(&mut slot, &self.savepoint);
+            undo(&mut slot);
             if tokio::runtime::Handle::try_current().is_ok() {
                 self.writer.hand_on(slot);
             }
