@@ -515,14 +515,13 @@ mod tests {
         let (_dir, path) = scratch();
         let writer = Writer::open(Opener::new(&path, lite::CommitSync::None)).expect("writer");
         let mut tx = writer.begin().await.expect("begin");
-        for _ in 0..200 {
-            lite::execute(
-                tx.conn(),
-                "INSERT INTO t (v) VALUES (randomblob(1000))",
-                &[],
-            )
-            .expect("insert");
-        }
+        lite::execute(
+            tx.conn(),
+            "WITH RECURSIVE n (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200)
+             INSERT INTO t (v) SELECT randomblob(1000) FROM n",
+            &[],
+        )
+        .expect("200 rows of 1000 bytes");
         tx.commit().await.expect("commit");
 
         let mut tx = writer.begin().await.expect("begin");
