@@ -216,9 +216,10 @@ async fn decide(
         Command::Pay => ResultCode::TemporaryError,
     };
 
-    // An account step 4 is sure to refuse is not looked up (and no subscriber has it):
-    // PostgreSQL's text cannot hold the NUL byte a hostile request may carry, and the
-    // failed read would answer a format error as a database failure.
+    // An account no subscriber can have — over 64 bytes, or with a NUL byte — is not looked
+    // up: PostgreSQL's text cannot hold the NUL a hostile request may carry, and the failed
+    // read would answer it as a database failure. Step 4 refuses it (too long, or the
+    // contract's pattern), or step 5 finds no subscriber.
     let looked_up =
         (account.len() <= MAX_ACCOUNT_LEN && !account.contains('\0')).then_some(account);
     let standing = match billing::standing(pool, contract.id, txn_id, looked_up).await {
