@@ -684,4 +684,30 @@ mod tests {
         let none = fetch_optional::<Named>(&conn, "SELECT 1 WHERE 0", &[]).expect("no row");
         assert_eq!(none, None);
     }
+
+    /// `.cargo/config.toml`'s `LIBSQLITE3_FLAGS` reached the bundled SQLite: without them
+    /// every connection shares one page cache under one mutex, and every allocation is
+    /// counted under another (docs/performance.md, "the eighth step"). `HAVE_FDATASYNC` is
+    /// not among SQLite's listed options; `strace` shows it (the same section).
+    #[test]
+    fn sqlite_is_compiled_with_a_page_cache_per_connection_and_no_memory_counters() {
+        let (_dir, opener) = scratch();
+        let conn = opener.writer().expect("writer");
+        let mut statement = conn
+            .prepare("PRAGMA compile_options")
+            .expect("compile options");
+        let options: Vec<String> = statement
+            .query_map([], |row| row.get(0))
+            .expect("query")
+            .collect::<Result<_, _>>()
+            .expect("rows");
+        assert!(
+            !options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"),
+            "{options:?}"
+        );
+        assert!(
+            options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"),
+            "{options:?}"
+        );
+    }
 }
