@@ -693,14 +693,11 @@ mod tests {
     fn sqlite_is_compiled_with_a_page_cache_per_connection_and_no_memory_counters() {
         let (_dir, opener) = scratch();
         let conn = opener.writer().expect("writer");
-        let mut statement = conn
-            .prepare("PRAGMA compile_options")
-            .expect("compile options");
-        let options: Vec<String> = statement
-            .query_map([], |row| row.get(0))
-            .expect("query")
-            .collect::<Result<_, _>>()
-            .expect("rows");
+        let options: Vec<String> = fetch_all::<(String,)>(&conn, "PRAGMA compile_options", &[])
+            .expect("compile options")
+            .into_iter()
+            .map(|(option,)| option)
+            .collect();
         assert!(
             !options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"),
             "{options:?}"
