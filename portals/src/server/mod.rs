@@ -337,7 +337,14 @@ impl App {
             })
             .layer(from_fn(staff::access::enforce_role))
             .layer(from_fn(shared::csrf::refuse_cross_site))
-            .layer(from_fn_with_state(Arc::new(gate), require_auth))
+            .layer(from_fn_with_state(Arc::new(gate), require_auth));
+        // With the syncer, reads see commits before the disk has them: the answer waits.
+        let router = if pool.as_ref().is_some_and(Db::has_syncer) {
+            router.layer(from_fn(db::durable::answered_when_durable))
+        } else {
+            router
+        };
+        let router = router
             .layer(from_fn_with_state(metrics, shared::metrics::track))
             .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
         let router = shared::telemetry::with_request_tracing(router);

@@ -37,6 +37,7 @@
 //! kept, tested, for a disk whose fsync takes milliseconds, where FULL's serial waits
 //! dominate — to be measured there before it is made the default.
 
+use std::cell::RefCell;
 use std::fs::File;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -45,7 +46,7 @@ use std::sync::{Arc, Condvar, Mutex};
 
 use tokio::sync::watch;
 
-use super::checkpoint::Checkpoints;
+use super::checkpoint::{Checkpoints, WalRestart};
 
 /// How the syncer's work ended, as the waiters see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,7 +92,7 @@ fn failed() -> sqlx::Error {
 
 impl Durability {
     /// Starts the syncer for the database at `path` (its WAL is `path` + `-wal`).
-    pub fn start(path: &Path) -> std::io::Result<Arc<Durability>> {
+    pub fn start(path: &Path, restart: WalRestart) -> std::io::Result<Arc<Durability>> {
         let (synced, _) = watch::channel(Synced::UpTo(0));
         let durability = Arc::new(Durability {
             committed: AtomicU64::new(0),
@@ -108,7 +109,7 @@ impl Durability {
             wal: wal_path(path),
             database: path.to_owned(),
             wal_inode: None,
-            checkpoints: Checkpoints::start(path)?,
+            checkpoints: Checkpoints::start(path, restart)?,
             durability: durability.clone(),
         };
         std::thread::Builder::new()
@@ -145,13 +146,29 @@ impl Durability {
     }
 
     /// Returns once everything committed so far is durable: for a read that has just
-    /// finished, whatever it saw.
-    pub async fn settle(&self) -> Result<(), sqlx::Error> {
+    /// finished, whatever it saw. Inside [`answered_when_durable`] (an HTTP request) the
+    /// read does not wait: the answer does, once, for everything its reads saw.
+    pub async fn settle(self: &Arc<Self>) -> Result<(), sqlx::Error> {
         let seen = self.committed.load(Ordering::Acquire);
         if matches!(*self.synced.borrow(), Synced::UpTo(n) if n >= seen) {
             return Ok(());
         }
+        if owed_by_the_answer(self, seen) {
+            return Ok(());
+        }
         self.until(seen).await
+    }
+
+    /// Whether a sync is in flight: commits are made that the disk has not answered for.
+    pub fn syncing(&self) -> bool {
+        let committed = self.committed.load(Ordering::Acquire);
+        matches!(*self.synced.borrow(), Synced::UpTo(n) if n < committed)
+    }
+
+    /// Returns once every commit made so far is durable (or the disk failed: the commits
+    /// after it learn that for themselves).
+    pub async fn synced(&self) {
+        let _ = self.until(self.committed.load(Ordering::Acquire)).await;
     }
 
     /// Whether a sync has failed: the writer takes no more transactions.
@@ -164,6 +181,69 @@ impl Durability {
         let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
         pending.closed = true;
         self.wake.notify_one();
+    }
+}
+
+tokio::task_local! {
+    /// What the reads of the HTTP request being answered have seen: the answer leaves
+    /// only once it is durable.
+    static OWED: RefCell<Owed>;
+}
+
+/// The newest commit a request's reads saw, and whose syncer makes it durable.
+#[derive(Default)]
+struct Owed {
+    durability: Option<Arc<Durability>>,
+    seq: u64,
+}
+
+/// Records, inside an HTTP request, that its answer must wait for commit `seq`; `false`
+/// outside one (a background job, a spawned task, a streamed body), or for a second
+/// database in the same request — then the read waits for itself.
+fn owed_by_the_answer(durability: &Arc<Durability>, seq: u64) -> bool {
+    OWED.try_with(|owed| {
+        let mut owed = owed.borrow_mut();
+        match &owed.durability {
+            None => {
+                owed.durability = Some(durability.clone());
+                owed.seq = seq;
+                true
+            }
+            Some(d) if Arc::ptr_eq(d, durability) => {
+                owed.seq = owed.seq.max(seq);
+                true
+            }
+            Some(_) => false,
+        }
+    })
+    .unwrap_or(false)
+}
+
+/// Middleware: answers the request only once everything its reads saw is durable. A
+/// request's reads then do not each wait for the syncer: the answer waits once, and
+/// usually not at all — a request that writes has waited for its own commit, which is
+/// durable only after every commit before it (one WAL, synced as a prefix). Nothing of
+/// the answer reaches the client before that; what the handler does meanwhile with what
+/// it read is to write through the writer, whose commit comes after what it saw.
+pub async fn answered_when_durable(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let (response, owed) = OWED
+        .scope(RefCell::new(Owed::default()), async {
+            let response = next.run(request).await;
+            (response, OWED.with(|owed| owed.take()))
+        })
+        .await;
+    match owed.durability {
+        Some(durability) => match durability.until(owed.seq).await {
+            Ok(()) => response,
+            Err(e) => {
+                use axum::response::IntoResponse;
+                shared::error::ApiError::internal(e).into_response()
+            }
+        },
+        None => response,
     }
 }
 

@@ -94,6 +94,15 @@ impl Db {
         }
     }
 
+    /// Whether commits are made durable by the syncer (server/db/durable.rs): then an
+    /// HTTP answer waits for what its reads saw ([`durable::answered_when_durable`]).
+    pub fn has_syncer(&self) -> bool {
+        match self {
+            Db::Sqlite(_, Some(writer)) => writer.has_syncer(),
+            _ => false,
+        }
+    }
+
     /// A transaction that only reads: one consistent snapshot, beside the writer (on
     /// SQLite a reading connection's own transaction, so a long check holds up no write).
     pub async fn snapshot(&self) -> Result<Tx, sqlx::Error> {
