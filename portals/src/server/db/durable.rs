@@ -8,8 +8,11 @@
 //! overlaps, and FULL ran at 52–80 % of NORMAL (docs/performance.md). Here the writer
 //! commits as NORMAL does — the pages are written to the WAL (the kernel's cache), no
 //! fsync — and this module's *syncer* thread fsyncs the WAL file behind it. One fsync
-//! covers every commit written before it began, so while the disk syncs one set of groups
-//! the writer is already executing the next: the disk and the CPU work at the same time.
+//! covers every commit written before it began, so while the disk syncs one group the
+//! writer is already executing the next: the disk and the CPU work at the same time. The
+//! next group is committed only once that sync has returned (server/db/group.rs): whoever
+//! comes during a sync joins one group, as during SQLite's own FULL `COMMIT`, instead of
+//! a `COMMIT` and an fsync each.
 //!
 //! What does not change is the promise: nothing is answered on data a power cut could take
 //! back.
@@ -20,7 +23,10 @@
 //!   durable — that is the difference from SQLite's FULL. So every read beside the writer
 //!   that can reach an answer ([`crate::server::db::query`]'s lookups and pooled reads)
 //!   waits, after it read, until everything committed by then is durable
-//!   ([`Durability::settle`]). With no sync in flight that is one atomic load.
+//!   ([`Durability::settle`]). With no sync in flight that is one atomic load. Inside an
+//!   HTTP request ([`answered_when_durable`], a layer of every participant's router when
+//!   the syncer is on) the read does not wait: it notes what it saw, and the answer leaves
+//!   only once that is durable — one wait a request, most often none left by then.
 //! * A failed fsync poisons the database for this process (the kernel may have dropped the
 //!   pages it could not write, and a later fsync would report success — PostgreSQL's
 //!   "fsyncgate"): every waiter and every later transaction gets an error; the operator
@@ -30,12 +36,12 @@
 //! syncer asks for them, after a sync, so what they copy is durable already.
 //!
 //! It is not the default. `PAYMESH_SQLITE_SYNC=syncer` turns it on; without it SQLite's own
-//! FULL runs (the fsync inside `COMMIT`). Measured on the development machine's disk, whose
-//! fsync takes ~0.1 ms (10–15,000 single-row FULL commits/s), there is nothing for the
-//! writer to overlap and the syncer's thread wake-ups and the reads' waits cost more: 1,022–
-//! 1,267 payments/s against 1,158–1,523 with SQLite's FULL (docs/performance.md). It is
-//! kept, tested, for a disk whose fsync takes milliseconds, where FULL's serial waits
-//! dominate — to be measured there before it is made the default.
+//! FULL runs (the fsync inside `COMMIT`). On the development machine's disks (4–15,000
+//! single-row FULL commits/s) it has not beaten SQLite's FULL: groups committed as soon
+//! as they formed ran 15–25 % behind it; committed after the sync, with the reads'
+//! waits moved to the answer, 1–6 % behind (docs/performance.md). It is kept, tested, for
+//! a disk whose fsync takes milliseconds, where FULL's serial waits dominate — to be
+//! measured there before it is made the default.
 
 use std::cell::RefCell;
 use std::fs::File;
