@@ -525,6 +525,19 @@ mod tests {
             .expect("count")
     }
 
+    /// One transaction of one statement on `writer`, as a task: its result is its commit's.
+    fn spawn_write(
+        writer: &Arc<Writer>,
+        sql: &'static str,
+    ) -> tokio::task::JoinHandle<Result<(), sqlx::Error>> {
+        let writer = writer.clone();
+        tokio::spawn(async move {
+            let mut tx = writer.begin().await?;
+            lite::execute(tx.conn(), sql, &[])?;
+            tx.commit().await
+        })
+    }
+
     /// A write lock held by another process is waited for, not reported at once: the
     /// transaction is still waiting while the lock is held, and commits once it is let
     /// go. (The wait itself runs on the blocking pool; that it does not stall the runtime
@@ -536,14 +549,7 @@ mod tests {
         let other = Connection::open(&path).expect("other process");
         other.execute_batch("BEGIN IMMEDIATE").expect("lock");
 
-        let waiting = {
-            let writer = writer.clone();
-            tokio::spawn(async move {
-                let mut tx = writer.begin().await?;
-                lite::execute(tx.conn(), "INSERT INTO t (v) VALUES (1)", &[])?;
-                tx.commit().await
-            })
-        };
+        let waiting = spawn_write(&writer, "INSERT INTO t (v) VALUES (1)");
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         assert!(
             !waiting.is_finished(),
@@ -648,18 +654,7 @@ mod tests {
             // Enough for several of the checkpoint thread's rounds, whatever the disk.
             while written < 48_000_000 || started.elapsed() < std::time::Duration::from_secs(2) {
                 let group: Vec<_> = (0..4)
-                    .map(|_| {
-                        let writer = writer.clone();
-                        tokio::spawn(async move {
-                            let mut tx = writer.begin().await?;
-                            lite::execute(
-                                tx.conn(),
-                                "INSERT INTO t (v) VALUES (randomblob(16000))",
-                                &[],
-                            )?;
-                            tx.commit().await
-                        })
-                    })
+                    .map(|_| spawn_write(&writer, "INSERT INTO t (v) VALUES (randomblob(16000))"))
                     .collect();
                 for task in group {
                     task.await.expect("task").expect("insert");
@@ -690,14 +685,7 @@ mod tests {
         let durability = writer.durability.clone().expect("a syncer");
         let disk = durability.disk.lock().expect("hold the disk");
 
-        let committing = {
-            let writer = writer.clone();
-            tokio::spawn(async move {
-                let mut tx = writer.begin().await?;
-                lite::execute(tx.conn(), "INSERT INTO t (v) VALUES (1)", &[])?;
-                tx.commit().await
-            })
-        };
+        let committing = spawn_write(&writer, "INSERT INTO t (v) VALUES (1)");
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         assert_eq!(count(&path), 1, "the commit is written and visible");
         assert!(
@@ -744,26 +732,15 @@ mod tests {
         let writer = Writer::open(Opener::new(&path, lite::CommitSync::Syncer)).expect("writer");
         let durability = writer.durability.clone().expect("a syncer");
         let disk = durability.disk.lock().expect("hold the disk");
-        let insert = |v: i64| {
-            let writer = writer.clone();
-            tokio::spawn(async move {
-                let mut tx = writer.begin().await?;
-                lite::execute(
-                    tx.conn(),
-                    "INSERT INTO t (v) VALUES ($1)",
-                    &[super::super::query::Arg::Int(Some(v))],
-                )?;
-                tx.commit().await
-            })
-        };
-        let first = insert(1);
+        let first = spawn_write(&writer, "INSERT INTO t (v) VALUES (1)");
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         assert_eq!(
             count(&path),
             1,
             "the first commit is written, the disk syncing it"
         );
-        let (second, third) = (insert(2), insert(3));
+        let second = spawn_write(&writer, "INSERT INTO t (v) VALUES (2)");
+        let third = spawn_write(&writer, "INSERT INTO t (v) VALUES (3)");
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
         assert_eq!(
             count(&path),
@@ -797,14 +774,7 @@ mod tests {
         let writer = Writer::open(Opener::new(&path, lite::CommitSync::Syncer)).expect("writer");
         let durability = writer.durability.clone().expect("a syncer");
         let disk = durability.disk.lock().expect("hold the disk");
-        let committing = {
-            let writer = writer.clone();
-            tokio::spawn(async move {
-                let mut tx = writer.begin().await?;
-                lite::execute(tx.conn(), "INSERT INTO t (v) VALUES (1)", &[])?;
-                tx.commit().await
-            })
-        };
+        let committing = spawn_write(&writer, "INSERT INTO t (v) VALUES (1)");
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
 
         let handled = Arc::new(std::sync::atomic::AtomicBool::new(false));
