@@ -12,8 +12,8 @@
 //! SQLite restarts the WAL from its beginning — overwriting it instead of appending —
 //! only when a write transaction begins with every frame copied. Under steady load the
 //! writer appends between this thread's checkpoint and its own next `BEGIN`, so that never
-//! happens by itself: the WAL grew by every commit's pages, hundreds of megabytes a
-//! minute, each commit on freshly allocated blocks (whose fsync also commits the file
+//! happens by itself: the WAL grew by every commit's pages, over a gigabyte a minute
+//! under the benchmark, each commit on freshly allocated blocks (whose fsync also commits the file
 //! system's journal), and a restart after a crash had all of it to read. So once a
 //! checkpoint finds the WAL longer than [`RESTART_PAGES`], it asks the writer to restart
 //! it ([`WalRestart`]): the writer copies the few frames written since, between two

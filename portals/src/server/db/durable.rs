@@ -229,8 +229,10 @@ fn owed_by_the_answer(durability: &Arc<Durability>, seq: u64) -> bool {
 /// request's reads then do not each wait for the syncer: the answer waits once, and
 /// usually not at all — a request that writes has waited for its own commit, which is
 /// durable only after every commit before it (one WAL, synced as a prefix). Nothing of
-/// the answer reaches the client before that; what the handler does meanwhile with what
-/// it read is to write through the writer, whose commit comes after what it saw.
+/// the answer reaches the client before that. What the handler does meanwhile with what
+/// it read is mostly to write through the writer, whose commit comes after what it saw;
+/// what else it sends first (a check to a provider, a report by e-mail) moves no money
+/// (docs/reliability.md).
 pub async fn answered_when_durable(
     request: axum::extract::Request,
     next: axum::middleware::Next,
