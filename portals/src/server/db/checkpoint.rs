@@ -49,6 +49,15 @@ impl WalRestart {
     }
 }
 
+/// A passive checkpoint on `conn`: copies what no reader still needs from the WAL into the
+/// database file, syncing both, and never waits for a lock. Returns the WAL's length and
+/// how much of it is copied now, in pages.
+pub fn passive(conn: &rusqlite::Connection) -> rusqlite::Result<(i64, i64)> {
+    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
+        Ok((row.get(1)?, row.get(2)?))
+    })
+}
+
 /// Asks the checkpoint thread for checkpoints; the thread ends when this is dropped.
 #[derive(Debug)]
 pub struct Checkpoints {
@@ -99,8 +108,8 @@ impl Checkpointer {
         }
     }
 
-    /// A passive checkpoint: copies what no reader still needs from the WAL into the
-    /// database file, syncing both, and never waits for a lock.
+    /// A [`passive`] checkpoint on this thread's connection; asks for a restart of a long
+    /// WAL.
     fn checkpoint(&mut self) {
         if self.conn.is_none() {
             match rusqlite::Connection::open(&self.database) {
@@ -114,10 +123,7 @@ impl Checkpointer {
         let Some(conn) = self.conn.as_ref() else {
             return;
         };
-        let done = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
-            Ok((row.get::<_, i64>(1)?, row.get::<_, i64>(2)?))
-        });
-        match done {
+        match passive(conn) {
             Ok((wal_pages, copied)) => {
                 tracing::trace!(wal_pages, copied, "checkpointed the WAL");
                 if wal_pages >= RESTART_PAGES {

@@ -47,7 +47,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use rusqlite::Connection;
 use tokio::sync::{Mutex, OwnedMutexGuard, oneshot};
 
-use super::checkpoint::{Checkpoints, WalRestart};
+use super::checkpoint::{self, Checkpoints, WalRestart};
 use super::durable::Durability;
 use super::lite::{self, Opener, Readers};
 
@@ -289,12 +289,7 @@ impl Writer {
     /// frame from being copied: then the WAL restarts at a later request. The checkpoint
     /// fsyncs, so it runs off the runtime.
     async fn catch_up(&self, slot: &mut Slot) {
-        let copied = off_runtime(slot, &self.opener, |conn| {
-            conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
-                Ok((row.get::<_, i64>(1)?, row.get::<_, i64>(2)?))
-            })
-        })
-        .await;
+        let copied = off_runtime(slot, &self.opener, |conn| checkpoint::passive(conn)).await;
         match copied {
             Ok((wal_pages, copied)) => {
                 tracing::trace!(wal_pages, copied, "caught the WAL up for a restart");
