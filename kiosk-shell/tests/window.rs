@@ -215,14 +215,20 @@ fn expect(shell: &mut Group, portal: &Portal, what: &str, mut cond: impl FnMut()
     assert!(ok, "never saw {what}; the portal saw {:?}", portal.hits());
 }
 
-/// Screenshots until `good` accepts one (rendering trails the requests a little).
+/// Screenshots until `good` accepts one (rendering trails the requests a little); a
+/// kiosk-shell that exited meanwhile fails the test at once, with its status, instead of
+/// after the whole deadline.
 fn screenshot_until(
     display: &Display,
+    shell: &mut Group,
     name: &str,
     good: impl Fn(&Screenshot) -> bool,
 ) -> Screenshot {
     let mut last = None;
     let ok = wait_until(DEADLINE, || {
+        if let Some(status) = shell.exited() {
+            panic!("kiosk-shell exited ({status}) before the screen showed {name}");
+        }
         let shot = display.screenshot(name);
         let ok = good(&shot);
         last = Some(shot);
@@ -291,7 +297,7 @@ fn window_only_opens_an_ordinary_window_with_the_credentials() {
         || portal.saw("/page") >= 1 && portal.saw("/after-load") >= 1,
     );
     // An ordinary window: 1280×800 at the top left, the rest of the screen bare.
-    screenshot_until(&display, "window-only", |s| {
+    screenshot_until(&display, &mut shell, "window-only", |s| {
         s.is_page(5, 5) && s.is_page(1270, 790) && !s.is_page(1400, 900) && !s.is_page(5, 990)
     });
 }
@@ -332,7 +338,7 @@ fn kiosk_window_covers_the_screen_and_stays_on_the_portal() {
     );
     // The kiosk page's colour from corner to corner (the text is the only other colour).
     let (w, h) = SCREEN;
-    screenshot_until(&display, "kiosk-window", |s| {
+    screenshot_until(&display, &mut shell, "kiosk-window", |s| {
         [(0, 0), (w - 1, 0), (0, h - 1), (w - 1, h - 1)]
             .iter()
             .all(|&(x, y)| s.is_page(x, y))
@@ -414,7 +420,9 @@ fn kiosk_window_with_a_refused_password_says_so() {
             .count()
             >= 2
     });
-    screenshot_until(&display, "kiosk-refused", |s| s.share(NOTICE_RGB) > 0.9);
+    screenshot_until(&display, &mut shell, "kiosk-refused", |s| {
+        s.share(NOTICE_RGB) > 0.9
+    });
     assert_eq!(portal.saw("/page"), 0);
 }
 
@@ -443,7 +451,7 @@ fn chromium_window_gets_the_credentials_without_a_prompt() {
         },
     );
     // Chromium leaves a pixel's edge at the right and bottom without a window manager.
-    screenshot_until(&display, "chromium-kiosk", |s| {
+    screenshot_until(&display, &mut shell, "chromium-kiosk", |s| {
         s.is_page(0, 0) && s.is_page(SCREEN.0 - 3, SCREEN.1 - 3) && s.page_share() > 0.95
     });
 }
@@ -583,13 +591,13 @@ fn window_trusts_a_portal_certificate_from_the_ca_file() {
             .stdout(Stdio::null()),
     );
     let url = format!("https://127.0.0.1:{port}/page.html");
-    let _shell = Group::spawn(
+    let mut shell = Group::spawn(
         "kiosk-shell",
         kiosk_shell(&display)
             .args(["--portal", &url, "--window-only", "--ca-file"])
             .arg(dir.path().join("ca.pem")),
     );
-    screenshot_until(&display, "tls-ca-file", |s| {
+    screenshot_until(&display, &mut shell, "tls-ca-file", |s| {
         s.is_page(5, 5) && s.is_page(1270, 790)
     });
 }
@@ -712,7 +720,7 @@ fn chromium_kiosk_stays_on_the_portal_with_the_browsers_tools_off() {
     }
     // Nothing on the screen but the page: no menu, no DevTools, no second window.
     let (w, h) = SCREEN;
-    screenshot_until(&display, "chromium-lock", |s| {
+    screenshot_until(&display, &mut shell, "chromium-lock", |s| {
         s.is_page(0, 0) && s.is_page(w - 3, h - 3) && s.page_share() > 0.97
     });
     assert!(
@@ -788,7 +796,7 @@ fn crash_and_expect_a_reload(
             && portal.saw("/after-load") >= 2
             && portal.saw("/bridge-open") >= 2
     });
-    screenshot_until(display, screenshot, |s| s.page_share() > 0.95);
+    screenshot_until(display, shell, screenshot, |s| s.page_share() > 0.95);
 }
 
 #[test]
@@ -812,7 +820,9 @@ fn chromium_kiosk_reloads_a_renderer_that_hangs() {
         || portal.saw("/hang") >= 2 && portal.saw("/alive") >= 1,
     );
     assert!(portal.saw("/page") >= 2, "{:?}", portal.hits());
-    screenshot_until(&display, "chromium-after-hang", |s| s.page_share() > 0.95);
+    screenshot_until(&display, &mut shell, "chromium-after-hang", |s| {
+        s.page_share() > 0.95
+    });
 }
 
 #[test]
@@ -826,7 +836,7 @@ fn chromium_kiosk_shows_out_of_service_while_the_portal_is_gone() {
     expect(&mut shell, &portal, "the page", || {
         portal.saw("/after-load") >= 1
     });
-    screenshot_until(&display, "chromium-before-outage", |s| {
+    screenshot_until(&display, &mut shell, "chromium-before-outage", |s| {
         s.page_share() > 0.95
     });
     drop(portal);
@@ -842,7 +852,7 @@ fn notice_until_the_portal_answers(
     addr: SocketAddr,
     screenshots: &str,
 ) {
-    screenshot_until(display, &format!("{screenshots}-down"), |s| {
+    screenshot_until(display, shell, &format!("{screenshots}-down"), |s| {
         s.share(NOTICE_RGB) > 0.9
     });
     assert!(shell.exited().is_none(), "kiosk-shell gave up");
@@ -850,7 +860,7 @@ fn notice_until_the_portal_answers(
     expect(shell, &portal, "the page once the portal answers", || {
         portal.saw("/after-load") >= 1
     });
-    screenshot_until(display, &format!("{screenshots}-up"), |s| {
+    screenshot_until(display, shell, &format!("{screenshots}-up"), |s| {
         s.page_share() > 0.95
     });
 }
@@ -873,6 +883,8 @@ fn chromium_kiosk_with_a_refused_password_says_so() {
         portal.hits().iter().any(|h| h.path.starts_with("/page"))
     });
     // The shell's notice, not Chromium's login dialog over a 401 page.
-    screenshot_until(&display, "chromium-refused", |s| s.share(NOTICE_RGB) > 0.9);
+    screenshot_until(&display, &mut shell, "chromium-refused", |s| {
+        s.share(NOTICE_RGB) > 0.9
+    });
     assert_eq!(portal.saw("/page"), 0);
 }

@@ -65,13 +65,17 @@ impl Display {
         // -displayfd: Xvfb picks a free display number itself and writes it to the fd,
         // here its stdout, once it is ready to accept clients — no guessing, no races
         // between tests running in parallel.
+        // -noreset: by default an X server resets whenever its last client leaves — here
+        // each screenshot's `import` — and a window connecting during that reset can be
+        // turned away: the likeliest cause of one CI run's "Failed to initialize gtk
+        // backend!", never reproduced here. A test's display has no reason to reset.
+        // Its complaints go to the test's own stderr, shown when the test fails.
         let mut xvfb = Group::spawn(
             "Xvfb",
             Command::new("Xvfb")
-                .args(["-displayfd", "1", "-nolisten", "tcp"])
+                .args(["-displayfd", "1", "-nolisten", "tcp", "-noreset"])
                 .args(["-screen", "0", &format!("{w}x{h}x24")])
-                .stdout(Stdio::piped())
-                .stderr(Stdio::null()),
+                .stdout(Stdio::piped()),
         );
         let stdout = xvfb.child.stdout.take().expect("Xvfb's stdout");
         let mut line = String::new();
