@@ -14,19 +14,26 @@ use super::{Outcome, Plan, Summary, drive};
 /// Single-row commits per second into a WAL SQLite file at `file`, for `how_long`: one
 /// prepared `INSERT` stepped in autocommit, on a thread of its own, through SQLite's C
 /// API — the cheapest commit this binary can make, so the figure is the disk's (and
-/// SQLite's), not the async driver's.
+/// SQLite's), not the async driver's. The file has the participants' page size, so a
+/// commit writes a page of the size theirs do.
 pub async fn sqlite_commits(
     file: &Path,
     synchronous: &str,
     how_long: Duration,
 ) -> Result<f64, String> {
+    let page_size = crate::server::db::page_size_for_new_databases()?;
     let (file, synchronous) = (file.to_owned(), synchronous.to_owned());
-    tokio::task::spawn_blocking(move || commit_loop(&file, &synchronous, how_long))
+    tokio::task::spawn_blocking(move || commit_loop(&file, &synchronous, page_size, how_long))
         .await
         .map_err(|e| format!("the commit loop stopped: {e}"))?
 }
 
-fn commit_loop(file: &Path, synchronous: &str, how_long: Duration) -> Result<f64, String> {
+fn commit_loop(
+    file: &Path,
+    synchronous: &str,
+    page_size: u32,
+    how_long: Duration,
+) -> Result<f64, String> {
     use libsqlite3_sys as ffi;
     let path = CString::new(file.as_os_str().as_encoded_bytes())
         .map_err(|_| format!("{}: a path with a NUL byte", file.display()))?;
@@ -43,7 +50,7 @@ fn commit_loop(file: &Path, synchronous: &str, how_long: Duration) -> Result<f64
         )
     };
     let result = if opened == ffi::SQLITE_OK {
-        run_commits(db, synchronous, how_long).map_err(|(what, code)| failed(what, code))
+        run_commits(db, synchronous, page_size, how_long).map_err(|(what, code)| failed(what, code))
     } else {
         Err(failed("open", opened))
     };
@@ -57,6 +64,7 @@ fn commit_loop(file: &Path, synchronous: &str, how_long: Duration) -> Result<f64
 fn run_commits(
     db: *mut libsqlite3_sys::sqlite3,
     synchronous: &str,
+    page_size: u32,
     how_long: Duration,
 ) -> Result<f64, (&'static str, i32)> {
     use libsqlite3_sys as ffi;
@@ -66,7 +74,7 @@ fn run_commits(
         "FULL"
     };
     let setup = CString::new(format!(
-        "PRAGMA journal_mode=WAL; PRAGMA synchronous={sync};
+        "PRAGMA page_size={page_size}; PRAGMA journal_mode=WAL; PRAGMA synchronous={sync};
          CREATE TABLE IF NOT EXISTS commits (id INTEGER PRIMARY KEY, at INTEGER NOT NULL);"
     ))
     .map_err(|_| ("setup", 0))?;

@@ -313,8 +313,9 @@ pub async fn run(args: &BenchArgs) -> Result<bool, String> {
         duration: None,
         progress: false,
     };
+    let page_size = crate::server::db::page_size_for_new_databases()?;
     eprintln!(
-        "paymesh bench --local: {} payments, {} in flight, SQLite synchronous={}{}, data in {}",
+        "paymesh bench --local: {} payments, {} in flight, SQLite synchronous={} with {page_size}-byte pages{}, data in {}",
         args.payments,
         args.concurrency,
         synchronous.to_uppercase(),
@@ -407,6 +408,7 @@ pub async fn run(args: &BenchArgs) -> Result<bool, String> {
         json!({
             "payments_per_s": round(rate), "p50_ms": round(e2e.ms(0.5)), "p99_ms": round(e2e.ms(0.99)),
             "p999_ms": round(e2e.ms(0.999)), "synchronous": synchronous,
+            "sqlite_page_size": page_size,
             "slower_than_1s_share": slow,
             "osmp_pay_per_s": round(osmp.per_second()),
             "ceilings": {

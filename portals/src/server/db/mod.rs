@@ -255,6 +255,32 @@ async fn open_postgres(role: Role, url: &str) -> Result<PgPool, StartError> {
     Ok(pool)
 }
 
+/// The page size new SQLite databases are created with. A group `COMMIT` writes every
+/// page its members changed, and a payment changes a few rows in each of a dozen B-trees
+/// (the growing end of each table and index, an account's row, a key's leaf): in 1 KiB
+/// pages that is a quarter of the bytes of SQLite's default 4 KiB, written and (with FULL)
+/// fsynced. Measured end to end: +14 % payments/s with FULL, +10–22 % with NORMAL, less
+/// CPU a payment (docs/performance.md, "the tenth step").
+pub const PAGE_SIZE: u32 = 1024;
+
+/// The page size a new SQLite database gets: [`PAGE_SIZE`], or `PAYMESH_SQLITE_PAGE_SIZE`
+/// (for measuring, or a database of large rows). An existing database keeps its own.
+pub fn page_size_for_new_databases() -> Result<u32, String> {
+    page_size_from(std::env::var("PAYMESH_SQLITE_PAGE_SIZE").ok().as_deref())
+}
+
+fn page_size_from(setting: Option<&str>) -> Result<u32, String> {
+    let Some(value) = setting else {
+        return Ok(PAGE_SIZE);
+    };
+    match value.parse::<u32>() {
+        Ok(bytes) if bytes.is_power_of_two() && (512..=65_536).contains(&bytes) => Ok(bytes),
+        _ => Err(format!(
+            "PAYMESH_SQLITE_PAGE_SIZE={value:?}: a page size is a power of two from 512 to 65536"
+        )),
+    }
+}
+
 /// SQLite: `DIR/<role>.db` or `sqlite:PATH`.
 ///
 /// Pragmas, and why:
@@ -293,6 +319,9 @@ async fn open_sqlite(
         })
         .busy_timeout(BUSY_TIMEOUT)
         .foreign_keys(true);
+    // SQLite takes a page size only when it creates the file (sqlx sets it before the
+    // journal mode); an existing database keeps its own, whatever this asks.
+    let options = options.page_size(page_size_for_new_databases().map_err(StartError::Database)?);
     let in_memory = options.get_filename() == Path::new(":memory:")
         || database_url.is_some_and(|url| url.contains("mode=memory"));
     if !in_memory {
@@ -340,4 +369,51 @@ async fn open_sqlite(
         Some(group::Writer::open(opener).map_err(|e| StartError::Database(e.to_string()))?)
     };
     Ok(Db::Sqlite(pool, writer))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page_size_of(file: &Path) -> i64 {
+        let conn = rusqlite::Connection::open(file).expect("open the database");
+        conn.query_row("PRAGMA page_size", [], |row| row.get(0))
+            .expect("page_size")
+    }
+
+    #[tokio::test]
+    async fn a_new_database_gets_small_pages_and_an_existing_one_keeps_its_own() {
+        let new = tempfile::tempdir().expect("temp dir");
+        let db = open(Role::Processing, new.path(), None, "full")
+            .await
+            .expect("open a new database");
+        db.close().await;
+        assert_eq!(
+            page_size_of(&new.path().join("processing.db")),
+            i64::from(PAGE_SIZE)
+        );
+
+        // A database created before (SQLite's default then) is opened as it is: SQLite
+        // could change its page size only by rewriting the whole file.
+        let old = tempfile::tempdir().expect("temp dir");
+        let file = old.path().join("processing.db");
+        rusqlite::Connection::open(&file)
+            .and_then(|c| c.execute_batch("PRAGMA page_size = 4096; PRAGMA journal_mode = WAL; CREATE TABLE before (v INTEGER);"))
+            .expect("an older database");
+        let db = open(Role::Processing, old.path(), None, "full")
+            .await
+            .expect("open an existing database");
+        db.close().await;
+        assert_eq!(page_size_of(&file), 4096);
+    }
+
+    #[test]
+    fn a_page_size_setting_is_a_power_of_two_sqlite_accepts() {
+        assert_eq!(page_size_from(None), Ok(PAGE_SIZE));
+        assert_eq!(page_size_from(Some("4096")), Ok(4096));
+        assert_eq!(page_size_from(Some("512")), Ok(512));
+        for wrong in ["1000", "256", "131072", "4k", "", "-1024"] {
+            assert!(page_size_from(Some(wrong)).is_err(), "{wrong:?} was taken");
+        }
+    }
 }
