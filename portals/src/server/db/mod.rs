@@ -259,7 +259,7 @@ async fn open_postgres(role: Role, url: &str) -> Result<PgPool, StartError> {
 /// page its members changed, and a payment changes a few rows in each of a dozen B-trees
 /// (the growing end of each table and index, an account's row, a key's leaf): in 1 KiB
 /// pages that is a quarter of the bytes of SQLite's default 4 KiB, written and (with FULL)
-/// fsynced. Measured end to end: +14 % payments/s with FULL, +10–22 % with NORMAL, less
+/// fsynced. Measured end to end: +14 % payments/s with FULL and NORMAL alike, ~4 % less
 /// CPU a payment (docs/performance.md, "the tenth step").
 pub const PAGE_SIZE: u32 = 1024;
 
