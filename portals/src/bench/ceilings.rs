@@ -14,14 +14,14 @@ use super::{Outcome, Plan, Summary, drive};
 /// Single-row commits per second into a WAL SQLite file at `file`, for `how_long`: one
 /// prepared `INSERT` stepped in autocommit, on a thread of its own, through SQLite's C
 /// API — the cheapest commit this binary can make, so the figure is the disk's (and
-/// SQLite's), not the async driver's. The file has the participants' page size, so a
-/// commit writes a page of the size theirs do.
+/// SQLite's), not the async driver's. The file gets `page_size`, the participants' page
+/// size, so a commit writes a page of the size theirs do.
 pub async fn sqlite_commits(
     file: &Path,
     synchronous: &str,
+    page_size: u32,
     how_long: Duration,
 ) -> Result<f64, String> {
-    let page_size = crate::server::db::page_size_for_new_databases()?;
     let (file, synchronous) = (file.to_owned(), synchronous.to_owned());
     tokio::task::spawn_blocking(move || commit_loop(&file, &synchronous, page_size, how_long))
         .await

@@ -313,6 +313,7 @@ pub async fn run(args: &BenchArgs) -> Result<bool, String> {
         duration: None,
         progress: false,
     };
+    // Read once: the ceiling's file and the participants' databases get the same size.
     let page_size = crate::server::db::page_size_for_new_databases()?;
     eprintln!(
         "paymesh bench --local: {} payments, {} in flight, SQLite synchronous={} with {page_size}-byte pages{}, data in {}",
@@ -327,12 +328,17 @@ pub async fn run(args: &BenchArgs) -> Result<bool, String> {
         dir.path().display()
     );
     eprintln!("measuring the ceilings: single-row SQLite commits, an axum echo…");
-    let full =
-        ceilings::sqlite_commits(&dir.path().join("ceiling-full.db"), "full", COMMIT_SECONDS)
-            .await?;
+    let full = ceilings::sqlite_commits(
+        &dir.path().join("ceiling-full.db"),
+        "full",
+        page_size,
+        COMMIT_SECONDS,
+    )
+    .await?;
     let normal = ceilings::sqlite_commits(
         &dir.path().join("ceiling-normal.db"),
         "normal",
+        page_size,
         COMMIT_SECONDS,
     )
     .await?;
