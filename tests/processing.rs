@@ -1138,3 +1138,59 @@ async fn the_payment_list_pages_by_keyset_and_exports_what_its_filter_selects() 
         .unwrap();
     assert_eq!(pending.lines().count(), 1, "the filter applies: {pending}");
 }
+
+/// Processing's index of payments waiting for their provider holds those and no others:
+/// a settled payment leaves it. The day's turnover then goes by time, not through an index
+/// on the status that held every completed payment ever made.
+#[tokio::test]
+async fn the_pending_index_holds_only_payments_in_flight_and_the_turnover_goes_by_time() {
+    use portals::server::db::{self, Backend};
+    let (n, _) = crate::dashboards::payments_network().await;
+    let db = n.processing.db.clone().unwrap();
+    match db.backend() {
+        Backend::Sqlite => {
+            // Read through the index itself: only a partial index on pending payments can
+            // answer for every payment with one entry.
+            let (pending_entries,): (i64,) =
+                db::query_as("SELECT COUNT(*) FROM payments INDEXED BY payments_pending WHERE status = 'pending'")
+                    .fetch_one(&db)
+                    .await
+                    .unwrap();
+            assert_eq!(pending_entries, 1);
+            let (definition,): (String,) =
+                db::query_as("SELECT sql FROM sqlite_master WHERE name = 'payments_pending'")
+                    .fetch_one(&db)
+                    .await
+                    .unwrap();
+            assert!(
+                definition.contains("WHERE status = 'pending'"),
+                "{definition}"
+            );
+            let plan: Vec<(i64, i64, i64, String)> = db::query_as(sqlx::AssertSqlSafe(format!(
+                "EXPLAIN QUERY PLAN {}",
+                portals::processing::server::dashboard::TURNOVER_SINCE
+            )))
+            .bind("2026-01-01T00:00:00Z")
+            .fetch_all(&db)
+            .await
+            .unwrap();
+            assert!(
+                plan.iter()
+                    .any(|(.., detail)| detail.contains("payments_by_time")),
+                "{plan:?}"
+            );
+        }
+        Backend::Postgres => {
+            let (definition,): (String,) = db::query_as(
+                "SELECT indexdef FROM pg_indexes WHERE indexname = 'payments_pending'",
+            )
+            .fetch_one(&db)
+            .await
+            .unwrap();
+            assert!(
+                definition.contains("WHERE (status = 'pending'"),
+                "{definition}"
+            );
+        }
+    }
+}
