@@ -1149,8 +1149,8 @@ async fn the_pending_index_holds_only_payments_in_flight_and_the_turnover_goes_b
     let db = n.processing.db.clone().unwrap();
     match db.backend() {
         Backend::Sqlite => {
-            // Read through the index itself: only a partial index on pending payments can
-            // answer for every payment with one entry.
+            // The waiting payment is found through the index (SQLite refuses `INDEXED BY`
+            // an index that cannot answer the query), and the index is partial.
             let (pending_entries,): (i64,) =
                 db::query_as("SELECT COUNT(*) FROM payments INDEXED BY payments_pending WHERE status = 'pending'")
                     .fetch_one(&db)

@@ -69,10 +69,16 @@ async fn the_operator_changes_a_providers_login_and_password_after_confirming() 
         }
     })
     .await;
-    assert_eq!(
-        browser.text(".provider-credentials .ok").await.as_deref(),
-        Some("Сохранено. Следующие проверки и платежи пойдут с новыми данными.")
-    );
+    // The page learns it from the answer, which leaves after the commit the database
+    // already shows: on a busy machine it is drawn a moment later.
+    let saved = "Сохранено. Следующие проверки и платежи пойдут с новыми данными.";
+    crate::helpers::eventually("the page to say the credentials are saved", || async {
+        match browser.text(".provider-credentials .ok").await {
+            Some(text) if text == saved => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
     let (_, entries) = send(
         &app,
         reqwest::Method::GET,

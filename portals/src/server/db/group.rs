@@ -309,7 +309,7 @@ impl Writer {
     /// flusher first yields to the runtime, once, so the tasks already woken — a request
     /// about to begin its transaction — join this group rather than queue behind its
     /// fsync. With nothing else ready the yield returns at once. (Measured: groups of 7.4
-    /// and 5.0 transactions instead of 5.1 and 2.7, 13 % less CPU a payment at 16 in
+    /// and 5.1 transactions instead of 5.1 and 2.7, 11–21 % less CPU a payment at 16 in
     /// flight; docs/performance.md, the twelfth step.)
     ///
     /// With the syncer, a group is not committed while the disk syncs the last: its
