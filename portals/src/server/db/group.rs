@@ -548,33 +548,34 @@ mod tests {
         })
     }
 
+    /// Two transactions spawned together, neither waiting for the writer when it commits:
+    /// (groups, transactions) once both are answered.
+    async fn two_ready_together(sync: lite::CommitSync) -> (usize, usize) {
+        let (_dir, path) = scratch();
+        let writer = Writer::open(Opener::new(&path, sync)).expect("writer");
+        let first = spawn_write(&writer, "INSERT INTO t (v) VALUES (1)");
+        let second = spawn_write(&writer, "INSERT INTO t (v) VALUES (2)");
+        first.await.expect("task").expect("the first transaction");
+        second.await.expect("task").expect("the second transaction");
+        assert_eq!(count(&path), 2);
+        writer.committed()
+    }
+
     /// Transactions that are ready together share one fsync even when neither had to wait
     /// for the writer: the first one's group stays open while the runtime runs the second.
     /// (Without the flusher's yield the first committed alone: two groups.)
     #[tokio::test(flavor = "current_thread")]
     async fn transactions_ready_together_share_one_fsync() {
-        let (_dir, path) = scratch();
-        let writer = Writer::open(Opener::new(&path, lite::CommitSync::Commit)).expect("writer");
-        let first = spawn_write(&writer, "INSERT INTO t (v) VALUES (1)");
-        let second = spawn_write(&writer, "INSERT INTO t (v) VALUES (2)");
-        first.await.expect("task").expect("the first transaction");
-        second.await.expect("task").expect("the second transaction");
-        assert_eq!(writer.committed(), (1, 2), "(groups, transactions)");
-        assert_eq!(count(&path), 2);
+        let committed = two_ready_together(lite::CommitSync::Commit).await;
+        assert_eq!(committed, (1, 2), "(groups, transactions)");
     }
 
     /// With NORMAL nothing is gathered: a `COMMIT` without an fsync is cheap, and a
     /// transaction nobody waits behind commits at once.
     #[tokio::test(flavor = "current_thread")]
     async fn without_an_fsync_a_lone_transaction_commits_at_once() {
-        let (_dir, path) = scratch();
-        let writer = Writer::open(Opener::new(&path, lite::CommitSync::None)).expect("writer");
-        let first = spawn_write(&writer, "INSERT INTO t (v) VALUES (1)");
-        let second = spawn_write(&writer, "INSERT INTO t (v) VALUES (2)");
-        first.await.expect("task").expect("the first transaction");
-        second.await.expect("task").expect("the second transaction");
-        assert_eq!(writer.committed(), (2, 2), "(groups, transactions)");
-        assert_eq!(count(&path), 2);
+        let committed = two_ready_together(lite::CommitSync::None).await;
+        assert_eq!(committed, (2, 2), "(groups, transactions)");
     }
 
     /// A write lock held by another process is waited for, not reported at once: the
