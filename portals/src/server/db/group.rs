@@ -16,8 +16,8 @@
 //! * with nobody waiting, the transaction commits the group itself at once, so a lone
 //!   transaction pays no extra latency — except before an fsync (SQLite's FULL), where
 //!   the flusher first lets the tasks ready to run have their turn, and again for as long
-//!   as each turn brings a new member (a few turns at most), so requests already on their
-//!   way join the group instead of waiting a whole fsync for the next.
+//!   as the group grows (a few turns at most), so requests already on their way join it
+//!   instead of waiting a whole fsync for the next.
 //!
 //! A member is answered "committed" only once the group's `COMMIT` is durable: nothing is
 //! acknowledged that a crash could take back. If the `COMMIT` fails, every member gets
@@ -58,8 +58,8 @@ use super::lite::{self, Opener, Readers};
 /// waits for its answer.
 const MAX_GROUP: usize = 64;
 
-/// The most turns the flusher gives the ready tasks before an fsync, while each brings
-/// the group a new member: a bound on what gathering adds to the first member's wait.
+/// The most turns the flusher gives the ready tasks before an fsync while the group grows:
+/// a bound on what gathering adds to the first member's wait.
 const MAX_GATHER_TURNS: usize = 4;
 
 /// What a member of a group learns when the group ends: the commit's number, for the
@@ -361,7 +361,7 @@ impl Writer {
     /// growing (a turn brought it a member, or one waits for the writer), up to
     /// [`MAX_GATHER_TURNS`]. A request that joins has often just woken the next, through
     /// a socket: one turn behind it. (Measured at 16 payments in flight: groups of 7.5 and
-    /// 5.1 transactions after one turn, 12.4 and 10.7 this way, and 8–16 % less CPU a
+    /// 5.1 transactions after one turn, 12.4 and 10.7 this way, and 6–15 % less CPU a
     /// payment; docs/performance.md, the thirteenth step.)
     async fn gather(&self) {
         for _ in 0..MAX_GATHER_TURNS {
@@ -602,8 +602,8 @@ mod tests {
         writer.committed()
     }
 
-    /// One byte through a socket: the task reading it is woken when the runtime next polls
-    /// its I/O, as a caller is by an HTTP answer.
+    /// Writes one byte into a socket: the task in [`woken_by`] at its other end wakes when
+    /// the runtime next polls its I/O, as a caller does at an HTTP answer.
     async fn pass_on(to: &mut tokio::net::UnixStream) {
         use tokio::io::AsyncWriteExt;
         to.write_all(b"x").await.expect("write to the socket");
