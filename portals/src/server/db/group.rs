@@ -626,10 +626,11 @@ mod tests {
         assert_eq!(committed, (1, 2), "(groups, transactions)");
     }
 
-    /// Before an fsync the flusher keeps gathering while each turn brings a member. Here a
-    /// relay: the second transaction, before it joins, wakes the third through a socket,
-    /// so the third is ready only a turn of the runtime after the second — and joins the
-    /// same group. (With a single turn, as before, the third committed alone: two groups.)
+    /// Before an fsync the flusher keeps gathering while each turn brings a member. Here
+    /// the first transaction commits with a second ready; the second, before it begins,
+    /// wakes a third through a socket, and the third wakes a fourth the same way: each is
+    /// ready a turn of the runtime after the one before, and all four share one group.
+    /// (With a single turn, as before, the fourth committed alone: two groups.)
     #[tokio::test(flavor = "current_thread")]
     async fn gathering_goes_on_while_members_keep_joining() {
         let (_dir, path) = scratch();
