@@ -635,26 +635,26 @@ mod tests {
     async fn gathering_goes_on_while_members_keep_joining() {
         let (_dir, path) = scratch();
         let writer = Writer::open(Opener::new(&path, lite::CommitSync::Commit)).expect("writer");
-        let (mut to_second, mut second_hears) = tokio::net::UnixStream::pair().expect("pair");
         let (mut to_third, mut third_hears) = tokio::net::UnixStream::pair().expect("pair");
+        let (mut to_fourth, mut fourth_hears) = tokio::net::UnixStream::pair().expect("pair");
         let sql = "INSERT INTO t (v) VALUES (1)";
         // Spawned so that each is waiting on its socket before the one before it writes.
         let tasks = [
             spawn_write(&writer, sql),
             spawn_write_after(
                 &writer,
-                async move { woken_by(&mut third_hears).await },
+                async move { woken_by(&mut fourth_hears).await },
                 sql,
             ),
             spawn_write_after(
                 &writer,
                 async move {
-                    woken_by(&mut second_hears).await;
-                    pass_on(&mut to_third).await;
+                    woken_by(&mut third_hears).await;
+                    pass_on(&mut to_fourth).await;
                 },
                 sql,
             ),
-            spawn_write_after(&writer, async move { pass_on(&mut to_second).await }, sql),
+            spawn_write_after(&writer, async move { pass_on(&mut to_third).await }, sql),
         ];
         for task in tasks {
             task.await.expect("task").expect("a transaction");
