@@ -88,9 +88,12 @@ async fn relay(
     headers: HeaderMap,
     body: Bytes,
 ) -> impl IntoResponse {
-    if let Ok(json) = serde_json::from_slice::<Value>(&body) {
-        r.seen.lock().unwrap().push((uri.path().to_owned(), json));
-    }
+    // Recorded once answered, not on arrival: a test that counts the attempts made while the
+    // link is broken must not count one still in flight, which the link's repair would let
+    // through.
+    let seen = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .map(|json| (uri.path().to_owned(), json));
     let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
     let mut request = r
         .client
@@ -102,7 +105,11 @@ async fn relay(
         }
     }
     // Processing out of reach (the link broken): the agent sees a 502 and tries again.
-    let Ok(answer) = request.send().await else {
+    let answer = request.send().await;
+    if let Some(entry) = seen {
+        r.seen.lock().unwrap().push(entry);
+    }
+    let Ok(answer) = answer else {
         return (StatusCode::BAD_GATEWAY, HeaderMap::new(), Bytes::new());
     };
     let status = StatusCode::from_u16(answer.status().as_u16()).unwrap();
