@@ -104,10 +104,21 @@ impl Opener {
     }
 
     fn open(&self, access: OpenFlags) -> rusqlite::Result<Connection> {
-        let conn = Connection::open_with_flags(
-            &self.path,
-            access | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
-        )?;
+        let flags = access | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
+        // A writer whose `COMMIT` fsyncs writes its WAL through the coalescing VFS
+        // (server/db/walvfs.rs says why, and why only then).
+        let conn = if self.sync == CommitSync::Commit && access == OpenFlags::SQLITE_OPEN_READ_WRITE
+        {
+            super::walvfs::register().map_err(|e| {
+                rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
+                    Some(e),
+                )
+            })?;
+            Connection::open_with_flags_and_vfs(&self.path, flags, super::walvfs::NAME)?
+        } else {
+            Connection::open_with_flags(&self.path, flags)?
+        };
         // The pool's pragmas (server/db/mod.rs says why each); WAL is the file's own
         // setting, made when the pool opened it. With the syncer, `COMMIT` writes the WAL
         // without an fsync, as NORMAL does; the syncer's fsync follows.

@@ -9,6 +9,7 @@ pub mod durable;
 pub mod group;
 pub mod lite;
 pub mod query;
+pub mod walvfs;
 
 pub use lite::LiteRow;
 /// `#[derive(LiteRow)]`, beside `#[derive(sqlx::FromRow)]` on every row type.
