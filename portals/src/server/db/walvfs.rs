@@ -184,7 +184,7 @@ unsafe extern "C" fn open(
                 partner: std::ptr::null_mut(),
             },
         );
-        if gathers {
+        if gathers && !name.is_null() {
             // The WAL's database file, opened through this VFS by the same connection just
             // before (SQLite's pager opens it first and closes it last).
             let db = ffi::sqlite3_database_file_object(name);
