@@ -3,9 +3,10 @@
 //! SQLite writes each WAL frame with two `write`s — its 24-byte header, then the page —
 //! so a group `COMMIT` of a dozen payments' transactions (~27 frames of 1 KiB) makes ~54
 //! system calls before its fsync. On the 2-core virtual machine of docs/performance.md a
-//! system call costs 3–5 µs: 54 small writes took 290 µs where one write of the same bytes
-//! took 12 µs, longer than the fsync after them (~160 µs), and the writer holds SQLite's
-//! write lock all that time (the fourteenth step).
+//! system call is dear: in a Python loop, 54 such writes took 290 µs where one write of the
+//! same bytes took 12 µs — more than the fsync after them (~160 µs) — and the writer holds
+//! SQLite's write lock all that time. Gathered, a group `COMMIT` is 4–13 % shorter at the
+//! median (docs/performance.md, the fourteenth step).
 //!
 //! So the writer's connection opens its files through this VFS, a thin layer over SQLite's
 //! own (`unix`): writes to the WAL that follow one another are gathered in memory and
@@ -15,7 +16,11 @@
 //!   the WAL is in the file, and what a crash finds is what SQLite wrote;
 //! * a read, a size, a truncation, a file control, a close, a write anywhere but right
 //!   after the gathered bytes (SQLite overwriting a frame, or the WAL's header): the same
-//!   bytes in the same order, only fewer calls.
+//!   bytes in the same order, only fewer calls;
+//! * the database's WAL locks changing hands (`xShmLock`, on the database file, which
+//!   knows its WAL): frames that a transaction spilled and then rolled back, which no
+//!   `xSync` writes, are written while this connection still holds the write lock — never
+//!   later, over frames another connection committed meanwhile.
 //!
 //! Only for `synchronous=FULL` (`CommitSync::Commit`): with NORMAL a `COMMIT` publishes its
 //! frames without an `xSync`, and a reader could look for bytes still gathered here. Every
@@ -124,6 +129,17 @@ macro_rules! real {
     };
 }
 
+/// [`real!`] once what is gathered is written: for the methods that may look at it.
+macro_rules! after_flush {
+    ($file:expr, $m:ident, $missing:expr $(, $arg:expr)*) => {{
+        let (f, real) = unsafe { parts($file) };
+        match flush(f) {
+            ffi::SQLITE_OK => real!(real, $m, $missing $(, $arg)*),
+            rc => rc,
+        }
+    }};
+}
+
 /// Writes what is gathered: one write, or one per [`WRITE_LIMIT`] bytes.
 fn flush(file: &mut WalFile) -> c_int {
     let real = file.real;
@@ -221,12 +237,7 @@ unsafe extern "C" fn read(
     amount: c_int,
     offset: i64,
 ) -> c_int {
-    let (f, real) = unsafe { parts(file) };
-    let rc = flush(f);
-    if rc != ffi::SQLITE_OK {
-        return rc;
-    }
-    real!(real, xRead, ffi::SQLITE_IOERR_READ, buf, amount, offset)
+    after_flush!(file, xRead, ffi::SQLITE_IOERR_READ, buf, amount, offset)
 }
 
 unsafe extern "C" fn write(
@@ -258,30 +269,15 @@ unsafe extern "C" fn write(
 }
 
 unsafe extern "C" fn truncate(file: *mut ffi::sqlite3_file, size: i64) -> c_int {
-    let (f, real) = unsafe { parts(file) };
-    let rc = flush(f);
-    if rc != ffi::SQLITE_OK {
-        return rc;
-    }
-    real!(real, xTruncate, ffi::SQLITE_IOERR_TRUNCATE, size)
+    after_flush!(file, xTruncate, ffi::SQLITE_IOERR_TRUNCATE, size)
 }
 
 unsafe extern "C" fn sync(file: *mut ffi::sqlite3_file, flags: c_int) -> c_int {
-    let (f, real) = unsafe { parts(file) };
-    let rc = flush(f);
-    if rc != ffi::SQLITE_OK {
-        return rc;
-    }
-    real!(real, xSync, ffi::SQLITE_IOERR_FSYNC, flags)
+    after_flush!(file, xSync, ffi::SQLITE_IOERR_FSYNC, flags)
 }
 
 unsafe extern "C" fn file_size(file: *mut ffi::sqlite3_file, size: *mut i64) -> c_int {
-    let (f, real) = unsafe { parts(file) };
-    let rc = flush(f);
-    if rc != ffi::SQLITE_OK {
-        return rc;
-    }
-    real!(real, xFileSize, ffi::SQLITE_IOERR_FSTAT, size)
+    after_flush!(file, xFileSize, ffi::SQLITE_IOERR_FSTAT, size)
 }
 
 unsafe extern "C" fn lock(file: *mut ffi::sqlite3_file, level: c_int) -> c_int {
