@@ -549,10 +549,12 @@ impl Drop for WriteTx {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn scratch() -> (tempfile::TempDir, std::path::PathBuf) {
+    /// A WAL database with one table `t (v INTEGER)` (a blob stays a blob in it), in a
+    /// directory removed with the handle. Also used by server/db/walvfs.rs's tests.
+    pub(in crate::server::db) fn scratch() -> (tempfile::TempDir, std::path::PathBuf) {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("g.db");
         let conn = Connection::open(&path).expect("create");

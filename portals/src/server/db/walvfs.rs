@@ -434,16 +434,8 @@ mod tests {
     use rusqlite::Connection;
 
     use super::super::group::Writer;
+    use super::super::group::tests::scratch;
     use super::super::lite::{self, CommitSync, Opener};
-
-    fn scratch() -> (tempfile::TempDir, std::path::PathBuf) {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let path = dir.path().join("w.db");
-        let conn = Connection::open(&path).expect("create");
-        conn.execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (v BLOB);")
-            .expect("schema");
-        (dir, path)
-    }
 
     /// What another connection — on SQLite's own VFS — finds: the rows, and whether the
     /// file is sound.
