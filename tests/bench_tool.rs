@@ -176,3 +176,73 @@ async fn the_local_bench_pays_every_payment_and_states_its_ratios() {
         assert!(per_commit >= 1.0, "{side}: {last}");
     }
 }
+
+/// `--synchronous both`: FULL and NORMAL pay in alternating rounds of one run, and the line
+/// states FULL ÷ NORMAL from the two rates it gives.
+#[tokio::test]
+async fn the_local_bench_compares_full_with_normal_in_one_run() {
+    let mut command = Command::new(BIN);
+    command.args([
+        "bench",
+        "--local",
+        "--payments",
+        "40",
+        "--concurrency",
+        "4",
+        "--synchronous",
+        "both",
+    ]);
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .unwrap()
+        .expect("paymesh bench --local runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("end-to-end payments, FULL"), "{stdout}");
+    assert!(stdout.contains("end-to-end payments, NORMAL"), "{stdout}");
+    assert!(
+        !stdout.contains("not completed"),
+        "every payment completed: {stdout}"
+    );
+    // Eight rounds of ten, NORMAL first and last.
+    assert!(
+        stderr.contains("round 1 of 8: 10 payments with NORMAL"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("round 8 of 8: 10 payments with NORMAL"),
+        "{stderr}"
+    );
+    let last = last_json(&stdout);
+    assert_eq!(last["synchronous"], "both", "{last}");
+    let full = last["payments_per_s"].as_f64().unwrap();
+    let normal = last["normal"]["payments_per_s"].as_f64().unwrap();
+    assert!(full > 0.0 && normal > 0.0, "{last}");
+    let stated = last["ratios"]["full_normal"].as_f64().unwrap();
+    assert!(
+        (stated - full / normal).abs() < 0.001,
+        "full_normal: {stated} vs {full}/{normal}"
+    );
+    assert!(
+        last["normal"]["p99_ms"].as_f64().unwrap() >= last["normal"]["p50_ms"].as_f64().unwrap()
+    );
+}
+
+/// `both` compares counts paid as fast as each setting can: a paced run is refused before
+/// anything starts.
+#[tokio::test]
+async fn the_comparison_refuses_a_paced_run() {
+    let output = Command::new(BIN)
+        .args(["bench", "--local", "--synchronous", "both", "--rate", "10"])
+        .args(["--duration-s", "1"])
+        .output()
+        .expect("paymesh bench --local runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("without --rate and --duration-s"),
+        "{stderr}"
+    );
+    assert!(output.stdout.is_empty());
+}

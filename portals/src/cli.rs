@@ -82,8 +82,9 @@ pub struct BenchArgs {
     /// ceilings (SQLite commits, an axum echo) and the payments against them.
     #[arg(long, conflicts_with_all = ["processing", "admin_password", "account", "provider_id", "extra", "report", "ca_file"])]
     pub local: bool,
-    /// With --local: SQLite's `synchronous` for both participants.
-    #[arg(long, default_value = "full", value_parser = ["full", "normal"], requires = "local")]
+    /// With --local: SQLite's `synchronous` for both participants; `both` runs the
+    /// payments with FULL and with NORMAL in alternating rounds and states FULL ÷ NORMAL.
+    #[arg(long, default_value = "full", value_parser = ["full", "normal", "both"], requires = "local")]
     pub synchronous: String,
     /// With --local: processing's database (e.g. postgres://…) instead of SQLite.
     #[arg(long, requires = "local", hide_env_values = true)]

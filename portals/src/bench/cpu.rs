@@ -30,6 +30,23 @@ pub struct CpuUse {
 }
 
 impl CpuUse {
+    /// Two phases as one: CPU added, shares weighted by each phase's wall time.
+    pub fn and(self, other: CpuUse) -> CpuUse {
+        let wall = self.wall_seconds + other.wall_seconds;
+        let weighted = |a: Option<f64>, b: Option<f64>| match (a, b) {
+            (Some(a), Some(b)) if wall > 0.0 => {
+                Some((a * self.wall_seconds + b * other.wall_seconds) / wall)
+            }
+            _ => None,
+        };
+        CpuUse {
+            cpu_seconds: self.cpu_seconds.zip(other.cpu_seconds).map(|(a, b)| a + b),
+            steal_share: weighted(self.steal_share, other.steal_share),
+            idle_share: weighted(self.idle_share, other.idle_share),
+            wall_seconds: wall,
+        }
+    }
+
     /// CPU microseconds per request, given how many requests the phase made.
     pub fn us_per(&self, requests: u64) -> Option<f64> {
         match (self.cpu_seconds, requests) {

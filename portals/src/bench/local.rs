@@ -70,6 +70,119 @@ async fn start(
     Ok(started)
 }
 
+/// (groups, transactions) committed so far by processing's writer and the provider's.
+type Commits = (Option<(usize, usize)>, Option<(usize, usize)>);
+
+/// A provider and a processing center of this run, both with one `synchronous`.
+struct Network {
+    provider: Started,
+    processing: Started,
+}
+
+impl Network {
+    async fn start(
+        dir: &Path,
+        synchronous: &str,
+        database_url: Option<String>,
+    ) -> Result<Network, String> {
+        Ok(Network {
+            provider: start(Role::Provider, dir, synchronous, None).await?,
+            processing: start(Role::Processing, dir, synchronous, database_url).await?,
+        })
+    }
+
+    fn provider_url(&self) -> String {
+        format!("http://{}", self.provider.addr)
+    }
+
+    fn processing_url(&self) -> String {
+        format!("http://{}", self.processing.addr)
+    }
+
+    /// Each side's group commits so far, to count a phase's from.
+    fn commits(&self) -> Commits {
+        (self.processing.commits(), self.provider.commits())
+    }
+
+    /// Transactions per group `COMMIT` at processing and at the provider since `before`.
+    fn per_commit(&self, before: Commits) -> (Option<f64>, Option<f64>) {
+        (
+            self.processing.per_commit(before.0),
+            self.provider.per_commit(before.1),
+        )
+    }
+}
+
+/// `--synchronous both`: each setting's payments in this many rounds, taken in the order
+/// NORMAL FULL FULL NORMAL NORMAL FULL…, so that the host speeding up or slowing down
+/// over the run weighs on both settings alike.
+const COMPARE_ROUNDS: usize = 4;
+
+/// The end-to-end payments with FULL and with NORMAL, in alternating rounds: (FULL's,
+/// NORMAL's, FULL's transactions per group commit).
+async fn compare(
+    client: &reqwest::Client,
+    full: &Network,
+    normal: &Network,
+    args: &BenchArgs,
+) -> Result<(Summary, Summary, (Option<f64>, Option<f64>)), String> {
+    let full_payment = prepare_payments(
+        client,
+        &full.provider_url(),
+        &full.processing_url(),
+        args.agents,
+    )
+    .await?;
+    let normal_payment = prepare_payments(
+        client,
+        &normal.provider_url(),
+        &normal.processing_url(),
+        args.agents,
+    )
+    .await?;
+    let round = args.payments.div_ceil(COMPARE_ROUNDS).max(1);
+    let before = full.commits();
+    let (mut full_e2e, mut normal_e2e): (Option<Summary>, Option<Summary>) = (None, None);
+    let (mut full_sent, mut normal_sent) = (0, 0);
+    for k in 0..2 * COMPARE_ROUNDS {
+        // N F F N N F F N: the second of each pair of rounds goes first in the next.
+        let full_turn = (k % 4 == 1) || (k % 4 == 2);
+        let (payment, sent, total) = if full_turn {
+            (&full_payment, &mut full_sent, &mut full_e2e)
+        } else {
+            (&normal_payment, &mut normal_sent, &mut normal_e2e)
+        };
+        let plan = Plan {
+            total: round.min(args.payments.saturating_sub(*sent)),
+            concurrency: args.concurrency,
+            rate: None,
+            duration: None,
+            progress: false,
+        };
+        if plan.total == 0 {
+            continue;
+        }
+        eprintln!(
+            "  round {} of {}: {} payments with {}",
+            k + 1,
+            2 * COMPARE_ROUNDS,
+            plan.total,
+            if full_turn { "FULL" } else { "NORMAL" }
+        );
+        let summary = pay(client, payment, &plan, *sent).await?;
+        *sent += plan.total;
+        match total {
+            Some(total) => total.absorb(summary)?,
+            None => *total = Some(summary),
+        }
+    }
+    let grouped = full.per_commit(before);
+    match (full_e2e, normal_e2e) {
+        (Some(full_e2e), Some(normal_e2e)) => Ok((full_e2e, normal_e2e, grouped)),
+        _ => Err("no payments to compare (--payments 0)".into()),
+    }
+}
+
 /// What the provider signed: a subscriber's account and a processing contract.
 struct Signed {
     account: String,
@@ -159,14 +272,14 @@ async fn osmp_pay(
     .await
 }
 
-/// The end-to-end payments: processing signs the provider, the bench signs its agents.
-async fn payments(
+/// Ready for the end-to-end payments: processing signs the provider, the bench signs its
+/// agents and logs them in.
+async fn prepare_payments(
     client: &reqwest::Client,
     provider: &str,
     processing: &str,
-    plan: &Plan,
     agents: usize,
-) -> Result<Summary, String> {
+) -> Result<Payment, String> {
     let signed = sign_provider(client, provider).await?;
     let admin = Admin {
         client,
@@ -199,8 +312,18 @@ async fn payments(
         agents: Arc::new(signed_agents),
     };
     payment.log_in(client).await?;
-    let client = client.clone();
-    drive(plan, move |i| payment.send(client.clone(), i)).await
+    Ok(payment)
+}
+
+/// Payments `first`, `first + 1`… of `payment`'s run, as `plan` sends them.
+async fn pay(
+    client: &reqwest::Client,
+    payment: &Payment,
+    plan: &Plan,
+    first: usize,
+) -> Result<Summary, String> {
+    let (client, payment) = (client.clone(), payment.clone());
+    drive(plan, move |i| payment.send(client.clone(), first + i)).await
 }
 
 fn round4(v: f64) -> f64 {
@@ -239,8 +362,6 @@ impl Costs {
     }
 
     fn text(&self) -> String {
-        let us = |v: Option<f64>| v.map_or("—".to_owned(), |v| format!("{v:.0} µs"));
-        let share = |v: Option<f64>| v.map_or("—".to_owned(), |v| format!("{:.1} %", v * 100.0));
         format!(
             "CPU per request (this process, every thread; time the host took is not counted):\n  \
              axum JSON echo {}   provider OSMP pay alone {}   end-to-end payment {}\n  \
@@ -261,6 +382,16 @@ impl Costs {
             "axum_echo": round(self.echo), "osmp_pay": round(self.osmp), "payment": round(self.payment),
         })
     }
+}
+
+/// CPU microseconds as printed, or a dash when unmeasured.
+fn us(v: Option<f64>) -> String {
+    v.map_or("—".to_owned(), |v| format!("{v:.0} µs"))
+}
+
+/// A share of the machine as printed, or a dash when unmeasured.
+fn share(v: Option<f64>) -> String {
+    v.map_or("—".to_owned(), |v| format!("{:.1} %", v * 100.0))
 }
 
 fn ratio(a: f64, b: f64) -> f64 {
@@ -300,6 +431,18 @@ fn slower_than(s: &Summary, limit: Duration) -> f64 {
 
 pub async fn run(args: &BenchArgs) -> Result<bool, String> {
     let synchronous = args.synchronous.as_str();
+    if synchronous == "both" {
+        if args.rate.is_some() || args.duration_s.is_some() {
+            return Err(
+                "--synchronous both compares how fast each setting pays a count of \
+                 payments: without --rate and --duration-s"
+                    .into(),
+            );
+        }
+        if args.database_url.is_some() {
+            return Err("--synchronous both is SQLite's setting: without --database-url".into());
+        }
+    }
     let dir = tempfile::tempdir().map_err(|e| format!("a temporary directory: {e}"))?;
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(args.concurrency.max(1))
@@ -344,36 +487,52 @@ pub async fn run(args: &BenchArgs) -> Result<bool, String> {
     .await?;
     let echo = ceilings::axum_echo(&client, &quick).await?;
 
-    let provider_app = start(Role::Provider, dir.path(), synchronous, None).await?;
-    let processing_app = start(
-        Role::Processing,
-        dir.path(),
-        synchronous,
+    // With `both`, FULL's network is the one measured as with `--synchronous full` (the
+    // OSMP pay alone, every ratio); NORMAL's runs beside it, idle but in its rounds.
+    let both = synchronous == "both";
+    let measured = if both { "full" } else { synchronous };
+    let network = Network::start(
+        &dir.path().join(measured),
+        measured,
         args.database_url.clone(),
     )
     .await?;
-    let provider = format!("http://{}", provider_app.addr);
-    let processing = format!("http://{}", processing_app.addr);
+    let normal_network = if both {
+        Some(Network::start(&dir.path().join("normal"), "normal", None).await?)
+    } else {
+        None
+    };
+    let (provider, processing) = (network.provider_url(), network.processing_url());
     eprintln!("the provider's OSMP pay alone…");
     let osmp = osmp_pay(&client, &provider, &quick).await?;
     eprintln!("end-to-end payments (agent API → processing → provider)…");
-    let e2e_plan = Plan {
-        rate: args.rate,
-        duration: args.duration_s.map(Duration::from_secs),
-        progress: true,
-        ..quick
+    let (e2e, normal_e2e, grouped) = match &normal_network {
+        Some(normal_network) => {
+            let (full, normal, grouped) = compare(&client, &network, normal_network, args).await?;
+            (full, Some(normal), grouped)
+        }
+        None => {
+            let plan = Plan {
+                rate: args.rate,
+                duration: args.duration_s.map(Duration::from_secs),
+                progress: true,
+                ..quick
+            };
+            let payment = prepare_payments(&client, &provider, &processing, args.agents).await?;
+            let before = network.commits();
+            let e2e = pay(&client, &payment, &plan, 0).await?;
+            (e2e, None, network.per_commit(before))
+        }
     };
-    let (provider_before, processing_before) = (provider_app.commits(), processing_app.commits());
-    let e2e = payments(&client, &provider, &processing, &e2e_plan, args.agents).await?;
-    let grouped = (
-        processing_app.per_commit(processing_before),
-        provider_app.per_commit(provider_before),
-    );
 
     let rate = e2e.per_second();
     println!(
         "paymesh bench --local, synchronous={}{}",
-        synchronous.to_uppercase(),
+        if both {
+            format!("FULL, and NORMAL beside it in alternating rounds ({COMPARE_ROUNDS} each)")
+        } else {
+            synchronous.to_uppercase()
+        },
         if args.database_url.is_some() {
             ", processing on PostgreSQL"
         } else {
@@ -389,7 +548,20 @@ pub async fn run(args: &BenchArgs) -> Result<bool, String> {
     println!("{}", line("axum JSON echo", &echo));
     println!("measured:");
     println!("{}", line("provider OSMP pay alone", &osmp));
-    println!("{}", line("end-to-end payments", &e2e));
+    if let Some(normal_e2e) = &normal_e2e {
+        println!("{}", line("end-to-end payments, FULL", &e2e));
+        println!("{}", line("end-to-end payments, NORMAL", normal_e2e));
+        println!(
+            "  FULL ÷ NORMAL {:.4}   (CPU per payment: FULL {}, NORMAL {}; idle: FULL {}, NORMAL {})",
+            ratio(rate, normal_e2e.per_second()),
+            us(e2e.cpu.us_per(e2e.payments)),
+            us(normal_e2e.cpu.us_per(normal_e2e.payments)),
+            share(e2e.cpu.idle_share),
+            share(normal_e2e.cpu.idle_share),
+        );
+    } else {
+        println!("{}", line("end-to-end payments", &e2e));
+    }
     println!("ratios (end-to-end payments/s ÷ ceiling):");
     println!(
         "  ÷ FULL commits {:.4}   ÷ NORMAL commits {:.4}   ÷ axum echo {:.4}   (OSMP pay ÷ axum echo {:.4})",
@@ -409,33 +581,41 @@ pub async fn run(args: &BenchArgs) -> Result<bool, String> {
         per_commit(grouped.1)
     );
     let round = |v: f64| (v * 100.0).round() / 100.0;
-    println!(
-        "{}",
-        json!({
-            "payments_per_s": round(rate), "p50_ms": round(e2e.ms(0.5)), "p99_ms": round(e2e.ms(0.99)),
-            "p999_ms": round(e2e.ms(0.999)), "synchronous": synchronous,
-            "sqlite_page_size": page_size,
-            "slower_than_1s_share": slow,
-            "osmp_pay_per_s": round(osmp.per_second()),
-            "ceilings": {
-                "sqlite_full_commits_per_s": round(full), "sqlite_normal_commits_per_s": round(normal),
-                "axum_echo_per_s": round(echo.per_second()),
-            },
-            "ratios": {
-                "full_commits": ratio(rate, full), "normal_commits": ratio(rate, normal),
-                "axum_echo": ratio(rate, echo.per_second()),
-                "osmp_pay_axum_echo": ratio(osmp.per_second(), echo.per_second()),
-                "cpu_axum_echo": cost.echo_per_payment(),
-            },
-            "cpu_us": cost.json(),
-            "transactions_per_commit": {
-                "processing": grouped.0.map(round), "provider": grouped.1.map(round),
-            },
-            "steal_share": {
-                "axum_echo": echo.cpu.steal_share.map(round4),
-                "payments": e2e.cpu.steal_share.map(round4),
-            },
-        })
-    );
-    Ok(e2e.errors == 0 && osmp.errors == 0 && echo.errors == 0)
+    let mut last = json!({
+        "payments_per_s": round(rate), "p50_ms": round(e2e.ms(0.5)), "p99_ms": round(e2e.ms(0.99)),
+        "p999_ms": round(e2e.ms(0.999)), "synchronous": synchronous,
+        "sqlite_page_size": page_size,
+        "slower_than_1s_share": slow,
+        "osmp_pay_per_s": round(osmp.per_second()),
+        "ceilings": {
+            "sqlite_full_commits_per_s": round(full), "sqlite_normal_commits_per_s": round(normal),
+            "axum_echo_per_s": round(echo.per_second()),
+        },
+        "ratios": {
+            "full_commits": ratio(rate, full), "normal_commits": ratio(rate, normal),
+            "axum_echo": ratio(rate, echo.per_second()),
+            "osmp_pay_axum_echo": ratio(osmp.per_second(), echo.per_second()),
+            "cpu_axum_echo": cost.echo_per_payment(),
+        },
+        "cpu_us": cost.json(),
+        "transactions_per_commit": {
+            "processing": grouped.0.map(round), "provider": grouped.1.map(round),
+        },
+        "steal_share": {
+            "axum_echo": echo.cpu.steal_share.map(round4),
+            "payments": e2e.cpu.steal_share.map(round4),
+        },
+    });
+    if let Some(normal_e2e) = &normal_e2e {
+        last["normal"] = json!({
+            "payments_per_s": round(normal_e2e.per_second()),
+            "p50_ms": round(normal_e2e.ms(0.5)), "p99_ms": round(normal_e2e.ms(0.99)),
+            "p999_ms": round(normal_e2e.ms(0.999)),
+            "cpu_us_payment": normal_e2e.cpu.us_per(normal_e2e.payments).map(|v| (v * 10.0).round() / 10.0),
+        });
+        last["ratios"]["full_normal"] = json!(ratio(rate, normal_e2e.per_second()));
+    }
+    println!("{last}");
+    let normal_errors = normal_e2e.as_ref().map_or(0, |s| s.errors);
+    Ok(e2e.errors == 0 && normal_errors == 0 && osmp.errors == 0 && echo.errors == 0)
 }

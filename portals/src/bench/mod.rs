@@ -99,6 +99,32 @@ impl Summary {
         self.histogram.value_at_quantile(q) as f64 / 1_000.0
     }
 
+    /// Adds a later phase of the same kind (`bench --local --synchronous both` runs each
+    /// setting in rounds): counts, time, latencies and CPU as if it had been one.
+    pub fn absorb(&mut self, later: Summary) -> Result<(), String> {
+        let shift = u32::try_from((self.seconds * 1_000.0) as u64).unwrap_or(u32::MAX);
+        self.payments += later.payments;
+        self.completed += later.completed;
+        self.pending += later.pending;
+        self.failed += later.failed;
+        self.rejected += later.rejected;
+        self.errors += later.errors;
+        self.seconds += later.seconds;
+        self.histogram
+            .add(&later.histogram)
+            .map_err(|e| format!("merging latencies: {e}"))?;
+        let room = MAX_TIMELINE.saturating_sub(self.timeline.len());
+        self.timeline.extend(
+            later
+                .timeline
+                .into_iter()
+                .take(room)
+                .map(|(at, latency)| (at.saturating_add(shift), latency)),
+        );
+        self.cpu = self.cpu.and(later.cpu);
+        Ok(())
+    }
+
     fn json(&self) -> Value {
         let round = |v: f64| (v * 100.0).round() / 100.0;
         json!({
