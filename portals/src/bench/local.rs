@@ -4,6 +4,9 @@
 //! processing on `--database-url`), measures the ceilings ([`ceilings`]), the provider's
 //! OSMP `pay` alone, and the end-to-end payments (agent API → processing → provider), and
 //! prints every figure with its ratio to each ceiling; the last line is wire.md's JSON.
+//! With `--synchronous both` it starts a second provider and processing with NORMAL beside
+//! the FULL ones and pays with each in alternating rounds ([`compare`]): FULL ÷ NORMAL from
+//! one run, not from two runs minutes apart on a host whose speed drifts.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -488,7 +491,7 @@ pub async fn run(args: &BenchArgs) -> Result<bool, String> {
     let echo = ceilings::axum_echo(&client, &quick).await?;
 
     // With `both`, FULL's network is the one measured as with `--synchronous full` (the
-    // OSMP pay alone, every ratio); NORMAL's runs beside it, idle but in its rounds.
+    // OSMP pay alone, every ratio); NORMAL's waits beside it, idle outside its rounds.
     let both = synchronous == "both";
     let measured = if both { "full" } else { synchronous };
     let network = Network::start(
