@@ -121,25 +121,33 @@ async fn a_wrong_password_is_said_plainly_and_nothing_is_paid() {
     assert_eq!(n.provider_payments().await, 0);
 }
 
-/// `paymesh bench --local`: its own provider and processing, the ceilings measured in the
-/// same run, and a last line whose ratios are the payments' rate over each ceiling.
-#[tokio::test]
-async fn the_local_bench_pays_every_payment_and_states_its_ratios() {
+/// Runs `paymesh bench --local ARGS`; (exit code, stdout, stderr).
+async fn local_bench(args: &[&str]) -> (Option<i32>, String, String) {
     let mut command = Command::new(BIN);
-    command.args(["bench", "--local", "--payments", "60", "--concurrency", "4"]);
+    command.args(["bench", "--local"]).args(args);
     let output = tokio::task::spawn_blocking(move || command.output())
         .await
         .unwrap()
         .expect("paymesh bench --local runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// `paymesh bench --local`: its own provider and processing, the ceilings measured in the
+/// same run, and a last line whose ratios are the payments' rate over each ceiling.
+#[tokio::test]
+async fn the_local_bench_pays_every_payment_and_states_its_ratios() {
+    let (code, stdout, stderr) = local_bench(&["--payments", "60", "--concurrency", "4"]).await;
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
     assert!(stdout.contains("end-to-end payments"), "{stdout}");
     assert!(
         !stdout.contains("not completed"),
         "every payment completed: {stdout}"
     );
-    let last: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let last = last_json(&stdout);
     let rate = last["payments_per_s"].as_f64().unwrap();
     assert!(rate > 0.0, "{last}");
     for (ratio, ceiling) in [
@@ -181,24 +189,16 @@ async fn the_local_bench_pays_every_payment_and_states_its_ratios() {
 /// states FULL ÷ NORMAL from the two rates it gives.
 #[tokio::test]
 async fn the_local_bench_compares_full_with_normal_in_one_run() {
-    let mut command = Command::new(BIN);
-    command.args([
-        "bench",
-        "--local",
+    let (code, stdout, stderr) = local_bench(&[
         "--payments",
         "40",
         "--concurrency",
         "4",
         "--synchronous",
         "both",
-    ]);
-    let output = tokio::task::spawn_blocking(move || command.output())
-        .await
-        .unwrap()
-        .expect("paymesh bench --local runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(0), "{stdout}\n{stderr}");
+    ])
+    .await;
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
     assert!(stdout.contains("end-to-end payments, FULL"), "{stdout}");
     assert!(stdout.contains("end-to-end payments, NORMAL"), "{stdout}");
     assert!(
@@ -233,16 +233,12 @@ async fn the_local_bench_compares_full_with_normal_in_one_run() {
 /// anything starts.
 #[tokio::test]
 async fn the_comparison_refuses_a_paced_run() {
-    let output = Command::new(BIN)
-        .args(["bench", "--local", "--synchronous", "both", "--rate", "10"])
-        .args(["--duration-s", "1"])
-        .output()
-        .expect("paymesh bench --local runs");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    let (code, stdout, stderr) =
+        local_bench(&["--synchronous", "both", "--rate", "10", "--duration-s", "1"]).await;
+    assert_eq!(code, Some(2), "{stderr}");
     assert!(
         stderr.contains("without --rate and --duration-s"),
         "{stderr}"
     );
-    assert!(output.stdout.is_empty());
+    assert!(stdout.is_empty(), "{stdout}");
 }

@@ -102,6 +102,15 @@ impl Network {
         format!("http://{}", self.processing.addr)
     }
 
+    /// Ready for the end-to-end payments through this network ([`prepare_payments`]).
+    async fn prepare_payments(
+        &self,
+        client: &reqwest::Client,
+        agents: usize,
+    ) -> Result<Payment, String> {
+        prepare_payments(client, &self.provider_url(), &self.processing_url(), agents).await
+    }
+
     /// Each side's group commits so far, to count a phase's from.
     fn commits(&self) -> Commits {
         (self.processing.commits(), self.provider.commits())
@@ -129,20 +138,8 @@ async fn compare(
     normal: &Network,
     args: &BenchArgs,
 ) -> Result<(Summary, Summary, (Option<f64>, Option<f64>)), String> {
-    let full_payment = prepare_payments(
-        client,
-        &full.provider_url(),
-        &full.processing_url(),
-        args.agents,
-    )
-    .await?;
-    let normal_payment = prepare_payments(
-        client,
-        &normal.provider_url(),
-        &normal.processing_url(),
-        args.agents,
-    )
-    .await?;
+    let full_payment = full.prepare_payments(client, args.agents).await?;
+    let normal_payment = normal.prepare_payments(client, args.agents).await?;
     let round = args.payments.div_ceil(COMPARE_ROUNDS).max(1);
     let before = full.commits();
     let (mut full_e2e, mut normal_e2e): (Option<Summary>, Option<Summary>) = (None, None);
@@ -505,7 +502,7 @@ pub async fn run(args: &BenchArgs) -> Result<bool, String> {
     } else {
         None
     };
-    let (provider, processing) = (network.provider_url(), network.processing_url());
+    let provider = network.provider_url();
     eprintln!("the provider's OSMP pay alone…");
     let osmp = osmp_pay(&client, &provider, &quick).await?;
     eprintln!("end-to-end payments (agent API → processing → provider)…");
@@ -521,7 +518,7 @@ pub async fn run(args: &BenchArgs) -> Result<bool, String> {
                 progress: true,
                 ..quick
             };
-            let payment = prepare_payments(&client, &provider, &processing, args.agents).await?;
+            let payment = network.prepare_payments(&client, args.agents).await?;
             let before = network.commits();
             let e2e = pay(&client, &payment, &plan, 0).await?;
             (e2e, None, network.per_commit(before))
