@@ -102,13 +102,47 @@ impl Network {
         format!("http://{}", self.processing.addr)
     }
 
-    /// Ready for the end-to-end payments through this network ([`prepare_payments`]).
+    /// Ready for the end-to-end payments: processing signs the provider, the bench signs its
+    /// agents and logs them in.
     async fn prepare_payments(
         &self,
         client: &reqwest::Client,
         agents: usize,
     ) -> Result<Payment, String> {
-        prepare_payments(client, &self.provider_url(), &self.processing_url(), agents).await
+        let processing = self.processing_url();
+        let signed = sign_provider(client, &self.provider_url()).await?;
+        let admin = Admin {
+            client,
+            base: &processing,
+            password: PASSWORD,
+        };
+        let endpoint = signed.contract["endpoint_url"].as_str().unwrap_or_default();
+        let provider_id = admin
+            .register_provider("bench", "mobile", endpoint, &signed.contract)
+            .await?;
+        let run_id = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
+        let mut signed_agents = Vec::new();
+        for k in 0..agents.max(1) {
+            signed_agents.push(
+                admin
+                    .signed_agent(run_id, k, Kopecks::new(100_000_000_000))
+                    .await?,
+            );
+        }
+        let payment = Payment {
+            api: format!("{processing}/api/agent/v1"),
+            run_id,
+            provider_id,
+            account: signed.account,
+            extra: json!({}),
+            amount: Kopecks::new(10_000),
+            accepted_at: time::OffsetDateTime::now_utc()
+                .format(&time::format_description::well_known::Rfc3339)
+                .map_err(|e| e.to_string())?,
+            agents: Arc::new(signed_agents),
+        };
+        payment.log_in(client).await?;
+        Ok(payment)
     }
 
     /// Each side's group commits so far, to count a phase's from.
@@ -270,49 +304,6 @@ async fn osmp_pay(
         }
     })
     .await
-}
-
-/// Ready for the end-to-end payments: processing signs the provider, the bench signs its
-/// agents and logs them in.
-async fn prepare_payments(
-    client: &reqwest::Client,
-    provider: &str,
-    processing: &str,
-    agents: usize,
-) -> Result<Payment, String> {
-    let signed = sign_provider(client, provider).await?;
-    let admin = Admin {
-        client,
-        base: processing,
-        password: PASSWORD,
-    };
-    let endpoint = signed.contract["endpoint_url"].as_str().unwrap_or_default();
-    let provider_id = admin
-        .register_provider("bench", "mobile", endpoint, &signed.contract)
-        .await?;
-    let run_id = time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000;
-    let mut signed_agents = Vec::new();
-    for k in 0..agents.max(1) {
-        signed_agents.push(
-            admin
-                .signed_agent(run_id, k, Kopecks::new(100_000_000_000))
-                .await?,
-        );
-    }
-    let payment = Payment {
-        api: format!("{processing}/api/agent/v1"),
-        run_id,
-        provider_id,
-        account: signed.account,
-        extra: json!({}),
-        amount: Kopecks::new(10_000),
-        accepted_at: time::OffsetDateTime::now_utc()
-            .format(&time::format_description::well_known::Rfc3339)
-            .map_err(|e| e.to_string())?,
-        agents: Arc::new(signed_agents),
-    };
-    payment.log_in(client).await?;
-    Ok(payment)
 }
 
 /// Payments `first`, `first + 1`… of `payment`'s run, as `plan` sends them.
