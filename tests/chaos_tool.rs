@@ -81,15 +81,30 @@ async fn the_checker_finds_lost_doubled_and_made_up_payments_and_cash() {
     for sub in ["p", "v", "a"] {
         std::fs::create_dir_all(dir.path().join(sub)).unwrap();
     }
-    let processing = db::open(Role::Processing, &dir.path().join("p"), None, "full")
-        .await
-        .unwrap();
-    let provider = db::open(Role::Provider, &dir.path().join("v"), None, "full")
-        .await
-        .unwrap();
-    let agent = db::open(Role::Agent, &dir.path().join("a"), None, "full")
-        .await
-        .unwrap();
+    let processing = db::open(
+        Role::Processing,
+        &dir.path().join("p"),
+        None,
+        db::Synchronous::Full,
+    )
+    .await
+    .unwrap();
+    let provider = db::open(
+        Role::Provider,
+        &dir.path().join("v"),
+        None,
+        db::Synchronous::Full,
+    )
+    .await
+    .unwrap();
+    let agent = db::open(
+        Role::Agent,
+        &dir.path().join("a"),
+        None,
+        db::Synchronous::Full,
+    )
+    .await
+    .unwrap();
     for sql in [
         "INSERT INTO providers (id, name, service_kind, endpoint_url, protocol, login, password, fields, min_amount, max_amount, created_at, updated_at)
          VALUES (1, 'P', 'mobile', 'http://127.0.0.1:9/', 'osmp', 'l', 'p', '[]', 100, 100000, '2026-12-01T00:00:00.000000Z', '2026-12-01T00:00:00.000000Z')",

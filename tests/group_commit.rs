@@ -6,7 +6,7 @@ use portals::role::Role;
 use portals::server::db::{self, Db};
 
 async fn provider_db(dir: &tempfile::TempDir) -> Db {
-    db::open(Role::Provider, dir.path(), None, "full")
+    db::open(Role::Provider, dir.path(), None, db::Synchronous::Full)
         .await
         .expect("the database opens")
 }

@@ -131,9 +131,14 @@ impl TestApp {
             }
             _ => None,
         };
-        portals::server::db::open(role, &dir.path().join("data"), url.as_deref(), "full")
-            .await
-            .expect("the stopped participant's database opens")
+        portals::server::db::open(
+            role,
+            &dir.path().join("data"),
+            url.as_deref(),
+            portals::server::db::Synchronous::Full,
+        )
+        .await
+        .expect("the stopped participant's database opens")
     }
 
     /// A URL another process can open this participant's database with: its SQLite file,

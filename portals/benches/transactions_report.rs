@@ -76,7 +76,7 @@ async fn main() {
         .map(PathBuf::from)
         .unwrap_or_else(|| temp.path().to_owned());
     std::fs::create_dir_all(&dir).expect("bench dir");
-    let pool = db::open(Role::Processing, &dir, None, "normal")
+    let pool = db::open(Role::Processing, &dir, None, db::Synchronous::Normal)
         .await
         .expect("database opens");
     let sqlite = pool

@@ -1,7 +1,7 @@
 //! The `paymesh` command line (wire.md "Starting a participant").
 
 use clap::{Args, Parser, Subcommand};
-use shared::config::CommonArgs;
+use shared::config::{CommonArgs, Synchronous};
 
 use crate::role::Role;
 use crate::server::Settings;
@@ -76,6 +76,37 @@ pub struct ChaosArgs {
     pub postgres: bool,
 }
 
+/// `bench --local --synchronous`: one of SQLite's settings, or both compared in one run.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BenchSynchronous {
+    /// Every commit survives a power cut (the participants' default).
+    Full,
+    /// A power cut may take back the last commits.
+    Normal,
+    /// Two networks side by side, one of each, paying in alternating rounds.
+    Both,
+}
+
+impl BenchSynchronous {
+    /// As the flag and the JSON line spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BenchSynchronous::Full => "full",
+            BenchSynchronous::Normal => "normal",
+            BenchSynchronous::Both => "both",
+        }
+    }
+
+    /// The setting of the network whose figures the JSON line's wire.md keys hold: FULL
+    /// when both are compared.
+    pub fn measured(self) -> Synchronous {
+        match self {
+            BenchSynchronous::Normal => Synchronous::Normal,
+            BenchSynchronous::Full | BenchSynchronous::Both => Synchronous::Full,
+        }
+    }
+}
+
 #[derive(Args, Debug)]
 pub struct BenchArgs {
     /// Start a provider and a processing center of its own, measure this machine's
@@ -84,8 +115,8 @@ pub struct BenchArgs {
     pub local: bool,
     /// With --local: SQLite's `synchronous` for both participants; `both` runs the
     /// payments with FULL and with NORMAL in alternating rounds and states FULL ÷ NORMAL.
-    #[arg(long, default_value = "full", value_parser = ["full", "normal", "both"], requires = "local")]
-    pub synchronous: String,
+    #[arg(long, value_enum, ignore_case = true, default_value_t = BenchSynchronous::Full, requires = "local")]
+    pub synchronous: BenchSynchronous,
     /// With --local: processing's database (e.g. postgres://…) instead of SQLite.
     #[arg(long, requires = "local", hide_env_values = true)]
     pub database_url: Option<String>,

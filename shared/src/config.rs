@@ -33,8 +33,8 @@ pub struct CommonArgs {
     pub config: Option<PathBuf>,
     /// SQLite durability: `full` (the default: a commit survives a power cut) or `normal`
     /// (faster; the last commits may be lost on a power cut, never corrupted).
-    #[arg(long, env = "PAYMESH_SQLITE_SYNCHRONOUS", default_value = "full", value_parser = ["full", "normal"])]
-    pub sqlite_synchronous: String,
+    #[arg(long, env = "PAYMESH_SQLITE_SYNCHRONOUS", value_enum, ignore_case = true, default_value_t = Synchronous::Full)]
+    pub sqlite_synchronous: Synchronous,
     /// Also open the portal in a native window when a display exists.
     #[arg(long, env = "PAYMESH_WINDOW")]
     pub window: bool,
@@ -69,6 +69,25 @@ pub struct CommonArgs {
     pub time_zone: crate::zone::Zone,
 }
 
+/// SQLite's `synchronous`: when a `COMMIT` counts as done.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Synchronous {
+    /// A commit survives a power cut: every `COMMIT` fsyncs the WAL.
+    Full,
+    /// Faster: a power cut may take back the last commits, never corrupt the file.
+    Normal,
+}
+
+impl Synchronous {
+    /// As the flag spells it; SQLite's PRAGMA takes the same word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Synchronous::Full => "full",
+            Synchronous::Normal => "normal",
+        }
+    }
+}
+
 /// What clap would fill in with no flags at all (the tests build settings this way).
 impl Default for CommonArgs {
     fn default() -> Self {
@@ -80,7 +99,7 @@ impl Default for CommonArgs {
             name: None,
             database_url: None,
             config: None,
-            sqlite_synchronous: "full".to_owned(),
+            sqlite_synchronous: Synchronous::Full,
             window: false,
             tls_cert: None,
             tls_key: None,
@@ -247,6 +266,39 @@ mod tests {
             Err(ConfigError::Parse { .. })
         ));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[derive(clap::Parser)]
+    struct Common {
+        #[command(flatten)]
+        common: CommonArgs,
+    }
+
+    #[test]
+    fn sqlite_synchronous_is_one_of_its_two_words() {
+        if std::env::var_os("PAYMESH_SQLITE_SYNCHRONOUS").is_some() {
+            return;
+        }
+        let parse = |args: &[&str]| <Common as clap::Parser>::try_parse_from(args);
+        let synchronous = |args: &[&str]| parse(args).map(|c| c.common.sqlite_synchronous);
+        assert_eq!(synchronous(&["p"]).unwrap(), Synchronous::Full);
+        assert_eq!(
+            synchronous(&["p", "--sqlite-synchronous", "normal"]).unwrap(),
+            Synchronous::Normal
+        );
+        // As SQLite's documentation spells it.
+        assert_eq!(
+            synchronous(&["p", "--sqlite-synchronous=NORMAL"]).unwrap(),
+            Synchronous::Normal
+        );
+        for refused in ["off", "extra", "1", ""] {
+            let error = synchronous(&["p", "--sqlite-synchronous", refused]).unwrap_err();
+            assert_eq!(
+                error.kind(),
+                clap::error::ErrorKind::InvalidValue,
+                "{refused:?}: {error}"
+            );
+        }
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use shared::config::Synchronous;
 
 use super::{Outcome, Plan, Summary, drive};
 
@@ -18,19 +19,19 @@ use super::{Outcome, Plan, Summary, drive};
 /// size, so a commit writes a page of the size theirs do.
 pub async fn sqlite_commits(
     file: &Path,
-    synchronous: &str,
+    synchronous: Synchronous,
     page_size: u32,
     how_long: Duration,
 ) -> Result<f64, String> {
-    let (file, synchronous) = (file.to_owned(), synchronous.to_owned());
-    tokio::task::spawn_blocking(move || commit_loop(&file, &synchronous, page_size, how_long))
+    let file = file.to_owned();
+    tokio::task::spawn_blocking(move || commit_loop(&file, synchronous, page_size, how_long))
         .await
         .map_err(|e| format!("the commit loop stopped: {e}"))?
 }
 
 fn commit_loop(
     file: &Path,
-    synchronous: &str,
+    synchronous: Synchronous,
     page_size: u32,
     how_long: Duration,
 ) -> Result<f64, String> {
@@ -63,16 +64,12 @@ fn commit_loop(
 
 fn run_commits(
     db: *mut libsqlite3_sys::sqlite3,
-    synchronous: &str,
+    synchronous: Synchronous,
     page_size: u32,
     how_long: Duration,
 ) -> Result<f64, (&'static str, i32)> {
     use libsqlite3_sys as ffi;
-    let sync = if synchronous == "normal" {
-        "NORMAL"
-    } else {
-        "FULL"
-    };
+    let sync = synchronous.as_str();
     let setup = CString::new(format!(
         "PRAGMA page_size={page_size}; PRAGMA journal_mode=WAL; PRAGMA synchronous={sync};
          CREATE TABLE IF NOT EXISTS commits (id INTEGER PRIMARY KEY, at INTEGER NOT NULL);"

@@ -14,11 +14,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use shared::config::CommonArgs;
+use shared::config::{CommonArgs, Synchronous};
 use shared::money::Kopecks;
 
 use super::{Admin, Outcome, Payment, Plan, Summary, ceilings, drive};
-use crate::cli::BenchArgs;
+use crate::cli::{BenchArgs, BenchSynchronous};
 use crate::role::Role;
 use crate::server::{App, Settings};
 
@@ -51,14 +51,14 @@ impl Started {
 async fn start(
     role: Role,
     dir: &Path,
-    synchronous: &str,
+    synchronous: Synchronous,
     database_url: Option<String>,
 ) -> Result<Started, String> {
     let common = CommonArgs {
         listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
         data_dir: dir.join(role.as_str()),
         admin_password: Some(PASSWORD.into()),
-        sqlite_synchronous: synchronous.into(),
+        sqlite_synchronous: synchronous,
         database_url,
         ..CommonArgs::default()
     };
@@ -85,7 +85,7 @@ struct Network {
 impl Network {
     async fn start(
         dir: &Path,
-        synchronous: &str,
+        synchronous: Synchronous,
         database_url: Option<String>,
     ) -> Result<Network, String> {
         Ok(Network {
@@ -421,8 +421,11 @@ fn slower_than(s: &Summary, limit: Duration) -> f64 {
 }
 
 pub async fn run(args: &BenchArgs) -> Result<bool, String> {
-    let synchronous = args.synchronous.as_str();
-    if synchronous == "both" {
+    // With `both`, FULL's network is the one measured as with `--synchronous full` (the
+    // OSMP pay alone, every ratio); NORMAL's waits beside it, idle outside its rounds.
+    let both = args.synchronous == BenchSynchronous::Both;
+    let measured = args.synchronous.measured();
+    if both {
         if args.rate.is_some() || args.duration_s.is_some() {
             return Err(
                 "--synchronous both compares how fast each setting pays a count of \
@@ -453,7 +456,7 @@ pub async fn run(args: &BenchArgs) -> Result<bool, String> {
         "paymesh bench --local: {} payments, {} in flight, SQLite synchronous={} with {page_size}-byte pages{}, data in {}",
         args.payments,
         args.concurrency,
-        synchronous.to_uppercase(),
+        args.synchronous.as_str().to_uppercase(),
         if args.database_url.is_some() {
             " (processing on --database-url)"
         } else {
@@ -464,32 +467,28 @@ pub async fn run(args: &BenchArgs) -> Result<bool, String> {
     eprintln!("measuring the ceilings: single-row SQLite commits, an axum echo…");
     let full = ceilings::sqlite_commits(
         &dir.path().join("ceiling-full.db"),
-        "full",
+        Synchronous::Full,
         page_size,
         COMMIT_SECONDS,
     )
     .await?;
     let normal = ceilings::sqlite_commits(
         &dir.path().join("ceiling-normal.db"),
-        "normal",
+        Synchronous::Normal,
         page_size,
         COMMIT_SECONDS,
     )
     .await?;
     let echo = ceilings::axum_echo(&client, &quick).await?;
 
-    // With `both`, FULL's network is the one measured as with `--synchronous full` (the
-    // OSMP pay alone, every ratio); NORMAL's waits beside it, idle outside its rounds.
-    let both = synchronous == "both";
-    let measured = if both { "full" } else { synchronous };
     let network = Network::start(
-        &dir.path().join(measured),
+        &dir.path().join(measured.as_str()),
         measured,
         args.database_url.clone(),
     )
     .await?;
     let normal_network = if both {
-        Some(Network::start(&dir.path().join("normal"), "normal", None).await?)
+        Some(Network::start(&dir.path().join("normal"), Synchronous::Normal, None).await?)
     } else {
         None
     };
@@ -522,7 +521,7 @@ pub async fn run(args: &BenchArgs) -> Result<bool, String> {
         if both {
             format!("FULL, and NORMAL beside it in alternating rounds ({COMPARE_ROUNDS} each)")
         } else {
-            synchronous.to_uppercase()
+            measured.as_str().to_uppercase()
         },
         if args.database_url.is_some() {
             ", processing on PostgreSQL"
@@ -574,7 +573,7 @@ pub async fn run(args: &BenchArgs) -> Result<bool, String> {
     let round = |v: f64| (v * 100.0).round() / 100.0;
     let mut last = json!({
         "payments_per_s": round(rate), "p50_ms": round(e2e.ms(0.5)), "p99_ms": round(e2e.ms(0.99)),
-        "p999_ms": round(e2e.ms(0.999)), "synchronous": synchronous,
+        "p999_ms": round(e2e.ms(0.999)), "synchronous": args.synchronous.as_str(),
         "sqlite_page_size": page_size,
         "slower_than_1s_share": slow,
         "osmp_pay_per_s": round(osmp.per_second()),

@@ -250,13 +250,12 @@ impl App {
         let admin_login = SingleLogin::new(staff::OPERATOR_REALM, ADMIN_LOGIN, &admin_password)
             .map_err(|e| StartError::Other(e.to_string()))?;
         let pool = if role.has_database() {
-            let synchronous = settings.common.sqlite_synchronous.as_str();
             Some(
                 db::open(
                     role,
                     &dir,
                     settings.common.database_url.as_deref(),
-                    synchronous,
+                    settings.common.sqlite_synchronous,
                 )
                 .await?,
             )

@@ -15,6 +15,7 @@ pub use lite::LiteRow;
 /// `#[derive(LiteRow)]`, beside `#[derive(sqlx::FromRow)]` on every row type.
 pub use paymesh_macros::LiteRow;
 pub use query::{Done, Exec, Row, query, query_as};
+pub use shared::config::Synchronous;
 
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
@@ -210,7 +211,7 @@ pub async fn open(
     role: Role,
     data_dir: &Path,
     database_url: Option<&str>,
-    synchronous: &str,
+    synchronous: Synchronous,
 ) -> Result<Db, StartError> {
     match database_url {
         Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
@@ -301,7 +302,7 @@ async fn open_sqlite(
     role: Role,
     data_dir: &Path,
     database_url: Option<&str>,
-    synchronous: &str,
+    synchronous: Synchronous,
 ) -> Result<Db, StartError> {
     let file = data_dir.join(format!("{role}.db"));
     let options = match database_url {
@@ -313,10 +314,9 @@ async fn open_sqlite(
     let options = options
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
-        .synchronous(if synchronous == "normal" {
-            SqliteSynchronous::Normal
-        } else {
-            SqliteSynchronous::Full
+        .synchronous(match synchronous {
+            Synchronous::Full => SqliteSynchronous::Full,
+            Synchronous::Normal => SqliteSynchronous::Normal,
         })
         .busy_timeout(BUSY_TIMEOUT)
         .foreign_keys(true);
@@ -359,12 +359,10 @@ async fn open_sqlite(
     let writer = if in_memory || pooled {
         None
     } else {
-        let sync = if synchronous == "normal" {
-            lite::CommitSync::None
-        } else if durable::syncer_requested() {
-            lite::CommitSync::Syncer
-        } else {
-            lite::CommitSync::Commit
+        let sync = match synchronous {
+            Synchronous::Normal => lite::CommitSync::None,
+            Synchronous::Full if durable::syncer_requested() => lite::CommitSync::Syncer,
+            Synchronous::Full => lite::CommitSync::Commit,
         };
         let opener = lite::Opener::new(options.get_filename(), sync);
         Some(group::Writer::open(opener).map_err(|e| StartError::Database(e.to_string()))?)
@@ -385,7 +383,7 @@ mod tests {
     #[tokio::test]
     async fn a_new_database_gets_small_pages_and_an_existing_one_keeps_its_own() {
         let new = tempfile::tempdir().expect("temp dir");
-        let db = open(Role::Processing, new.path(), None, "full")
+        let db = open(Role::Processing, new.path(), None, Synchronous::Full)
             .await
             .expect("open a new database");
         db.close().await;
@@ -401,7 +399,7 @@ mod tests {
         rusqlite::Connection::open(&file)
             .and_then(|c| c.execute_batch("PRAGMA page_size = 4096; PRAGMA journal_mode = WAL; CREATE TABLE before (v INTEGER);"))
             .expect("an older database");
-        let db = open(Role::Processing, old.path(), None, "full")
+        let db = open(Role::Processing, old.path(), None, Synchronous::Full)
             .await
             .expect("open an existing database");
         db.close().await;
