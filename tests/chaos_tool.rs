@@ -78,33 +78,18 @@ async fn a_short_chaos_run_on_two_processing_processes_on_postgresql_loses_nothi
 #[tokio::test]
 async fn the_checker_finds_lost_doubled_and_made_up_payments_and_cash() {
     let dir = tempfile::tempdir().unwrap();
-    for sub in ["p", "v", "a"] {
-        std::fs::create_dir_all(dir.path().join(sub)).unwrap();
-    }
-    let processing = db::open(
-        Role::Processing,
-        &dir.path().join("p"),
-        None,
-        db::Synchronous::Full,
-    )
-    .await
-    .unwrap();
-    let provider = db::open(
-        Role::Provider,
-        &dir.path().join("v"),
-        None,
-        db::Synchronous::Full,
-    )
-    .await
-    .unwrap();
-    let agent = db::open(
-        Role::Agent,
-        &dir.path().join("a"),
-        None,
-        db::Synchronous::Full,
-    )
-    .await
-    .unwrap();
+    let open = |role: Role, sub: &str| {
+        let data = dir.path().join(sub);
+        async move {
+            std::fs::create_dir_all(&data).unwrap();
+            db::open(role, &data, None, db::Synchronous::Full)
+                .await
+                .unwrap()
+        }
+    };
+    let processing = open(Role::Processing, "p").await;
+    let provider = open(Role::Provider, "v").await;
+    let agent = open(Role::Agent, "a").await;
     for sql in [
         "INSERT INTO providers (id, name, service_kind, endpoint_url, protocol, login, password, fields, min_amount, max_amount, created_at, updated_at)
          VALUES (1, 'P', 'mobile', 'http://127.0.0.1:9/', 'osmp', 'l', 'p', '[]', 100, 100000, '2026-12-01T00:00:00.000000Z', '2026-12-01T00:00:00.000000Z')",
