@@ -278,6 +278,11 @@ async fn happy_path_credits_the_subscriber_and_debits_the_agent_amount_plus_fee(
     assert_eq!(payment["result"], 0);
     assert_eq!(payment["processing_fee"], fee_of(50_000));
     assert!(payment["prv_txn"].as_str().is_some());
+    // The answer carries the balance the settlement left, as the balance API reads it.
+    assert_eq!(
+        payment["balance"]["amount"],
+        100_000 - 50_000 - fee_of(50_000)
+    );
     assert_eq!(n.subscriber_balance().await, 50_000);
     let balance = n.agent_balance().await;
     assert_eq!(
@@ -299,6 +304,7 @@ async fn happy_path_credits_the_subscriber_and_debits_the_agent_amount_plus_fee(
     let (status, again) = n.pay("T-1", 50_000).await;
     assert_eq!(status, 200);
     assert_eq!(again["payment_id"], payment["payment_id"]);
+    assert_eq!(again["balance"], payment["balance"]);
     assert_eq!(n.subscriber_balance().await, 50_000);
     // The same key with another body: 409, result 215.
     let (status, conflict) = n.pay("T-1", 40_000).await;
@@ -317,6 +323,7 @@ async fn insufficient_funds_are_rejected_with_220_and_reserve_nothing() {
     assert_eq!(payment["status"], "rejected");
     assert_eq!(payment["result"], 220);
     assert_eq!(payment["fatal"], true);
+    assert_eq!(payment["balance"]["amount"], 10_000);
     assert_eq!(n.agent_balance().await["reserved"]["amount"], 0);
     assert_eq!(n.subscriber_balance().await, 0);
     assert_eq!(
@@ -344,6 +351,7 @@ async fn a_final_refusal_fails_the_payment_and_voids_the_reservation() {
     assert_eq!(payment["status"], "failed");
     assert_eq!(payment["result"], 79);
     assert_eq!(payment["fatal"], true);
+    assert_eq!(payment["balance"]["amount"], 100_000);
     let balance = n.agent_balance().await;
     assert_eq!(balance["balance"]["amount"], 100_000);
     assert_eq!(balance["reserved"]["amount"], 0);
@@ -535,6 +543,19 @@ async fn concurrent_payments_beyond_the_balance_complete_exactly_as_many_as_fit(
     let fits = (balance / (amount + fee_of(amount))) as usize;
     assert_eq!(completed, fits, "{answers:?}");
     assert_eq!(rejected, 12 - fits);
+    // Each completed payment answers the balance its own settlement left: one step of
+    // the debits each, none twice.
+    let mut answered: Vec<i64> = answers
+        .iter()
+        .filter(|(_, p)| p["status"] == "completed")
+        .filter_map(|(_, p)| p["balance"]["amount"].as_i64())
+        .collect();
+    answered.sort_unstable();
+    let steps: Vec<i64> = (1..=fits as i64)
+        .rev()
+        .map(|k| balance - k * (amount + fee_of(amount)))
+        .collect();
+    assert_eq!(answered, steps, "{answers:?}");
     assert_eq!(n.subscriber_balance().await, fits as i64 * amount);
     let left = n.agent_balance().await;
     assert_eq!(

@@ -90,6 +90,20 @@ pub trait CredentialStore: Send + Sync {
         login: &'a str,
         password: &'a str,
     ) -> BoxFuture<'a, Result<Option<Principal>, VerifyError>>;
+
+    /// [`verify`](Self::verify), and, when the login is valid, whatever the store read
+    /// about it on the way that the request's handlers need too (the contract behind the
+    /// login), put into `extensions`: one read of the database where there would be two.
+    /// Nothing is put there for a login that is refused. By default, `verify` alone.
+    fn verify_attaching<'a>(
+        &'a self,
+        login: &'a str,
+        password: &'a str,
+        extensions: &'a mut http::Extensions,
+    ) -> BoxFuture<'a, Result<Option<Principal>, VerifyError>> {
+        let _ = extensions;
+        self.verify(login, password)
+    }
 }
 
 /// Hashes a password into an argon2id PHC string for storage.
@@ -446,7 +460,10 @@ pub async fn require_auth(
         .into_response();
     }
     for store in stores {
-        match store.verify(&login, &password).await {
+        match store
+            .verify_attaching(&login, &password, request.extensions_mut())
+            .await
+        {
             Ok(Some(principal)) => {
                 request.extensions_mut().insert(principal);
                 return next.run(request).await;

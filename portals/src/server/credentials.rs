@@ -164,22 +164,128 @@ impl CredentialStore for DbCredentials {
             .fetch_optional(&self.pool)
             .await
             .map_err(|e| StoreError(e.to_string()))?;
-            let Some((hash, subject)) = row else {
-                return Ok(None);
-            };
-            if let Some(principal) = self.cache.get(login, &hash, password) {
-                return Ok(Some(principal));
+            match row {
+                Some((hash, subject)) => self.judge(login, password, &hash, subject).await,
+                None => Ok(None),
             }
-            if !verify_password(password, &hash).await? {
-                return Ok(None);
-            }
-            let principal = Principal {
-                realm: self.realm,
-                login: login.to_owned(),
-                subject,
+        })
+    }
+}
+
+impl DbCredentials {
+    /// Whether `password` opens `login`, whose live row (read by the caller on this
+    /// request, with anything else it needs from the same read) holds `hash` and
+    /// `subject`: the verified cache first, argon2 on a miss.
+    pub async fn judge(
+        &self,
+        login: &str,
+        password: &str,
+        hash: &str,
+        subject: String,
+    ) -> Result<Option<Principal>, VerifyError> {
+        if let Some(principal) = self.cache.get(login, hash, password) {
+            return Ok(Some(principal));
+        }
+        if !verify_password(password, hash).await? {
+            return Ok(None);
+        }
+        let principal = Principal {
+            realm: self.realm,
+            login: login.to_owned(),
+            subject,
+        };
+        self.cache.insert(login, hash, password, principal.clone());
+        Ok(Some(principal))
+    }
+}
+
+/// The contract behind the request's login (an agent, a processing contract), read with
+/// the login itself and put into the request's extensions by [`WithContract`].
+pub struct LoggedIn<T>(pub Arc<T>);
+
+impl<T> Clone for LoggedIn<T> {
+    fn clone(&self) -> Self {
+        LoggedIn(self.0.clone())
+    }
+}
+
+/// A live login's stored hash and subject, and the contract of the same login.
+pub type LoginAndContract<T> = (String, String, T);
+
+/// Reads `login` of `realm` and its contract in one statement; `None` when either is
+/// missing.
+pub type ReadWithContract<T> =
+    for<'a> fn(
+        &'a Db,
+        &'static str,
+        &'a str,
+    ) -> BoxFuture<'a, Result<Option<LoginAndContract<T>>, sqlx::Error>>;
+
+/// A realm of [`DbCredentials`] whose check also reads the contract behind the login,
+/// in the same statement: every request of the realm's API needs both, and read apart
+/// they were two lookups a request. Both are still read on every request, so a changed
+/// password, a revoked login or a changed contract counts at once, in every process.
+pub struct WithContract<T> {
+    pool: Db,
+    logins: Arc<DbCredentials>,
+    read: ReadWithContract<T>,
+    /// The contract's id, which a login of this realm has as its subject.
+    id_of: fn(&T) -> i64,
+}
+
+impl<T> WithContract<T> {
+    pub fn new(
+        pool: Db,
+        logins: Arc<DbCredentials>,
+        read: ReadWithContract<T>,
+        id_of: fn(&T) -> i64,
+    ) -> Arc<Self> {
+        Arc::new(WithContract {
+            pool,
+            logins,
+            read,
+            id_of,
+        })
+    }
+}
+
+impl<T: Send + Sync + 'static> CredentialStore for WithContract<T> {
+    fn realm(&self) -> &'static str {
+        self.logins.realm()
+    }
+
+    fn verify<'a>(
+        &'a self,
+        login: &'a str,
+        password: &'a str,
+    ) -> BoxFuture<'a, Result<Option<Principal>, VerifyError>> {
+        self.logins.verify(login, password)
+    }
+
+    fn verify_attaching<'a>(
+        &'a self,
+        login: &'a str,
+        password: &'a str,
+        extensions: &'a mut http::Extensions,
+    ) -> BoxFuture<'a, Result<Option<Principal>, VerifyError>> {
+        Box::pin(async move {
+            let found = (self.read)(&self.pool, self.realm(), login)
+                .await
+                .map_err(|e| StoreError(e.to_string()))?;
+            // A login whose subject is not the contract of the same login (which no
+            // contract writes) is checked the plain way; its handlers read the contract
+            // by the subject, as without this store.
+            let found = found.filter(|(_, subject, contract)| {
+                subject.parse::<i64>() == Ok((self.id_of)(contract))
+            });
+            let Some((hash, subject, contract)) = found else {
+                return self.logins.verify(login, password).await;
             };
-            self.cache.insert(login, &hash, password, principal.clone());
-            Ok(Some(principal))
+            let principal = self.logins.judge(login, password, &hash, subject).await?;
+            if principal.is_some() {
+                extensions.insert(LoggedIn(Arc::new(contract)));
+            }
+            Ok(principal)
         })
     }
 }

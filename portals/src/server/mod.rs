@@ -11,6 +11,7 @@ pub mod csv;
 pub mod data_dir;
 pub mod db;
 pub mod health;
+pub mod hex;
 pub mod listing;
 pub mod local_path;
 pub mod local_time;

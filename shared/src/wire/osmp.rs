@@ -217,10 +217,28 @@ impl TxnDate {
 
     /// Back to `YYYYMMDDHHMMSS`.
     pub fn to_wire(self) -> String {
-        format!(
-            "{:04}{:02}{:02}{:02}{:02}{:02}",
-            self.year, self.month, self.day, self.hour, self.minute, self.second
-        )
+        // Digit by digit: every payment writes its date twice (processing's pay, the
+        // provider's gateway log), and `format!`'s padding cost more than the date.
+        let mut text = String::with_capacity(14);
+        push_padded(&mut text, u32::from(self.year), 4);
+        for two in [self.month, self.day, self.hour, self.minute, self.second] {
+            push_padded(&mut text, u32::from(two), 2);
+        }
+        text
+    }
+}
+
+/// `value` in decimal, zero-padded to `width` digits; a wider value keeps every digit
+/// (as `{:0width$}` does).
+fn push_padded(text: &mut String, value: u32, width: u32) {
+    let mut divisor = 10u32.pow(width.saturating_sub(1));
+    while let Some(wider) = divisor.checked_mul(10).filter(|&d| d <= value) {
+        divisor = wider;
+    }
+    while divisor > 0 {
+        let digit = u8::try_from(value / divisor % 10).unwrap_or(0);
+        text.push(char::from(b'0' + digit));
+        divisor /= 10;
     }
 }
 
@@ -272,19 +290,18 @@ impl Answer {
     /// Reads an answer document (what processing receives). Tolerant of whitespace and
     /// element order, strict about `result` being present and numeric.
     pub fn parse_xml(text: &str) -> Option<Answer> {
-        let element = |name: &str| -> Option<String> {
-            let open = format!("<{name}>");
-            let close = format!("</{name}>");
-            let start = text.find(&open)? + open.len();
-            let end = start + text[start..].find(&close)?;
+        // The tags are spelt out whole: processing parses an answer for every payment.
+        let element = |open: &str, close: &str| -> Option<String> {
+            let start = text.find(open)? + open.len();
+            let end = start + text[start..].find(close)?;
             Some(unescape(text[start..end].trim()))
         };
         Some(Answer {
-            osmp_txn_id: element("osmp_txn_id"),
-            prv_txn: element("prv_txn").and_then(|v| v.parse().ok()),
-            sum: element("sum").and_then(|v| Kopecks::parse(&v).ok()),
-            result: element("result")?.parse().ok()?,
-            comment: element("comment").unwrap_or_default(),
+            osmp_txn_id: element("<osmp_txn_id>", "</osmp_txn_id>"),
+            prv_txn: element("<prv_txn>", "</prv_txn>").and_then(|v| v.parse().ok()),
+            sum: element("<sum>", "</sum>").and_then(|v| Kopecks::parse(&v).ok()),
+            result: element("<result>", "</result>")?.parse().ok()?,
+            comment: element("<comment>", "</comment>").unwrap_or_default(),
         })
     }
 }
@@ -412,6 +429,31 @@ mod tests {
         assert_eq!(TxnDate::parse("21000101000000"), None);
         assert_eq!(TxnDate::parse("2026112606400"), None);
         assert_eq!(TxnDate::parse("2026-11-26T06:"), None);
+    }
+
+    #[test]
+    fn a_date_is_written_as_format_pads_it() {
+        for (year, two) in [
+            (2026, 7),
+            (0, 0),
+            (9, 59),
+            (2099, 12),
+            (65535, 255),
+            (12345, 100),
+        ] {
+            let date = TxnDate {
+                year,
+                month: two,
+                day: two,
+                hour: two,
+                minute: two,
+                second: two,
+            };
+            assert_eq!(
+                date.to_wire(),
+                format!("{year:04}{two:02}{two:02}{two:02}{two:02}{two:02}")
+            );
+        }
     }
 
     #[test]

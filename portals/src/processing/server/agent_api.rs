@@ -21,14 +21,12 @@ use super::ProcessingState;
 use super::connectors::{self, ProviderAnswer};
 use super::payment::{self, Claimed, PaymentRow};
 use super::store::{self, AgentRow, AgentStatus, ProviderRow};
+use crate::server::credentials::LoggedIn;
 
-/// The requesting agent's contract row, read afresh (its balance after a payment).
-async fn agent_of(state: &ProcessingState, principal: &Principal) -> Result<AgentRow, ApiError> {
-    store::agent(&state.pool, agent_id(principal)?)
-        .await
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| ApiError::internal("agent contract missing"))
-}
+/// The agent as read at the start of this request: with its login (by the realm's
+/// [`WithContract`](crate::server::credentials::WithContract) store), or by
+/// [`refuse_suspended`].
+type Requester = LoggedIn<AgentRow>;
 
 fn agent_id(principal: &Principal) -> Result<i64, ApiError> {
     principal
@@ -36,11 +34,6 @@ fn agent_id(principal: &Principal) -> Result<i64, ApiError> {
         .parse()
         .map_err(|_| ApiError::internal("agent login without an agent id"))
 }
-
-/// The agent as [`refuse_suspended`] read it at the start of this request: one read of
-/// the contract serves the suspension check and the handler.
-#[derive(Clone)]
-struct Requester(Arc<AgentRow>);
 
 /// The catalog and its version (a digest of its content: equal content, equal version).
 pub async fn catalog(state: &ProcessingState) -> Result<Catalog, ApiError> {
@@ -59,7 +52,7 @@ pub async fn catalog(state: &ProcessingState) -> Result<Catalog, ApiError> {
         })
         .collect();
     let digest = Sha256::digest(serde_json::to_vec(&providers).unwrap_or_default());
-    let version = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    let version = crate::server::hex::lower(&digest[..8]);
     Ok(Catalog { version, providers })
 }
 
@@ -94,14 +87,14 @@ pub fn balance_of(agent: &AgentRow) -> AgentBalance {
 }
 
 async fn get_balance(
-    Extension(Requester(agent)): Extension<Requester>,
+    Extension(LoggedIn(agent)): Extension<Requester>,
 ) -> Result<Json<AgentBalance>, ApiError> {
     Ok(Json(balance_of(&agent)))
 }
 
 async fn post_check(
     State(state): State<ProcessingState>,
-    Extension(Requester(agent)): Extension<Requester>,
+    Extension(LoggedIn(agent)): Extension<Requester>,
     JsonBody(body): JsonBody<CheckRequest>,
 ) -> Result<Json<CheckAnswer>, ApiError> {
     let provider = store::provider(&state.pool, body.provider_id)
@@ -146,8 +139,7 @@ async fn post_check(
 
 async fn post_payment(
     State(state): State<ProcessingState>,
-    Extension(principal): Extension<Principal>,
-    Extension(Requester(agent)): Extension<Requester>,
+    Extension(LoggedIn(agent)): Extension<Requester>,
     JsonBody(body): JsonBody<PaymentRequest>,
 ) -> Result<Response, ApiError> {
     let validated = payment::validate(&state, &agent, body).await?;
@@ -155,6 +147,10 @@ async fn post_payment(
         payment::claim_and_reserve(&state.pool, agent.id, &validated, state.attempt_lease)
             .await
             .map_err(ApiError::internal)?;
+    // The balance the answer carries: as the settlement left it when this request's
+    // attempt settled the payment, otherwise as this request found it (a reservation or a
+    // refusal moves `reserved`, never `balance`).
+    let mut balance = Kopecks::new(agent.balance);
     let (status, row) = match claimed {
         Claimed::Conflict(existing) => {
             tracing::info!(agent = agent.id, agent_txn_id = %existing.agent_txn_id, "payment key reused with other data");
@@ -163,10 +159,11 @@ async fn post_payment(
         Claimed::Repeat(existing) => (StatusCode::OK, existing),
         Claimed::New(row) if row.status == "pending" => {
             tracing::info!(agent = agent.id, payment_id = row.id, agent_txn_id = %row.agent_txn_id, amount = row.amount, fee = row.processing_fee, "payment reserved");
-            (
-                StatusCode::CREATED,
-                first_attempt(&state, row, validated.provider).await?,
-            )
+            let attempted = first_attempt(&state, row, validated.provider).await?;
+            if let Some(settled) = attempted.agent_balance {
+                balance = settled;
+            }
+            (StatusCode::CREATED, attempted.payment)
         }
         Claimed::New(row) => {
             tracing::info!(
@@ -177,8 +174,7 @@ async fn post_payment(
             (StatusCode::CREATED, row)
         }
     };
-    let agent = agent_of(&state, &principal).await?;
-    Ok((status, Json(row.state(Kopecks::new(agent.balance)))).into_response())
+    Ok((status, Json(row.state(balance))).into_response())
 }
 
 /// The payment's first attempt, waited for at most the answer budget. The attempt runs
@@ -191,7 +187,7 @@ async fn first_attempt(
     state: &ProcessingState,
     row: PaymentRow,
     provider: ProviderRow,
-) -> Result<PaymentRow, ApiError> {
+) -> Result<payment::Attempted, ApiError> {
     let attempt = tokio::spawn({
         let (state, row) = (state.clone(), row.clone());
         async move { payment::attempt(&state, &row, Some(provider)).await }
@@ -205,14 +201,17 @@ async fn first_attempt(
                 budget_ms = state.answer_budget.as_millis(),
                 "the provider is slower than the answer budget: answered pending, the attempt goes on"
             );
-            Ok(row)
+            Ok(payment::Attempted {
+                payment: row,
+                agent_balance: None,
+            })
         }
     }
 }
 
 async fn get_payment(
     State(state): State<ProcessingState>,
-    Extension(Requester(agent)): Extension<Requester>,
+    Extension(LoggedIn(agent)): Extension<Requester>,
     Path(agent_txn_id): Path<String>,
 ) -> Result<Response, ApiError> {
     let row = payment::payment_of_agent(&state.pool, agent.id, &agent_txn_id)
@@ -226,9 +225,9 @@ async fn get_payment(
 
 /// Refuses every request of a suspended agent with `403 agent_suspended`, before any
 /// handler runs: one place, so no route of this API can forget it. The agent's row is read
-/// on each request, so a suspension (or a resumption) counts at once, in every process;
-/// the handler gets the row read here ([`Requester`]). Only requests count: the retrier
-/// settles the agent's pending payments regardless.
+/// on each request — with its login, or here — so a suspension (or a resumption) counts
+/// at once, in every process; the handler gets the row as [`Requester`]. Only requests
+/// count: the retrier settles the agent's pending payments regardless.
 async fn refuse_suspended(
     State(state): State<ProcessingState>,
     Extension(principal): Extension<Principal>,
@@ -236,13 +235,23 @@ async fn refuse_suspended(
     next: axum::middleware::Next,
 ) -> Result<Response, ApiError> {
     let id = agent_id(&principal)?;
-    let agent = store::agent(&state.pool, id)
-        .await
-        .map_err(ApiError::internal)?
-        .ok_or_else(|| ApiError::internal("agent contract missing"))?;
+    let read_with_login = request
+        .extensions()
+        .get::<Requester>()
+        .filter(|LoggedIn(agent)| agent.id == id)
+        .map(|LoggedIn(agent)| agent.clone());
+    let agent = match read_with_login {
+        Some(agent) => agent,
+        None => Arc::new(
+            store::agent(&state.pool, id)
+                .await
+                .map_err(ApiError::internal)?
+                .ok_or_else(|| ApiError::internal("agent contract missing"))?,
+        ),
+    };
     match agent.status() {
         AgentStatus::Active => {
-            request.extensions_mut().insert(Requester(Arc::new(agent)));
+            request.extensions_mut().insert(LoggedIn(agent));
             Ok(next.run(request).await)
         }
         AgentStatus::Suspended => {

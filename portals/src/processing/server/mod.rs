@@ -22,7 +22,7 @@ use crate::server::db::Db;
 use axum::Router;
 use shared::auth::CredentialStore;
 
-use crate::server::credentials::DbCredentials;
+use crate::server::credentials::{DbCredentials, WithContract};
 use crate::server::{RoleContext, RoleParts, StartError};
 
 /// Realm of agents' logins.
@@ -86,7 +86,13 @@ pub fn parts(context: &RoleContext) -> Result<RoleParts, StartError> {
         zone: settings.common.time_zone.clone(),
     });
     tokio::spawn(retrier::run(state.clone()));
-    let agents: Arc<dyn CredentialStore> = state.agent_logins.clone();
+    // The agents' API reads the agent's contract with its login: one read a request.
+    let agents: Arc<dyn CredentialStore> = WithContract::new(
+        state.pool.clone(),
+        state.agent_logins.clone(),
+        store::agent_login,
+        |agent| agent.id,
+    );
     let api = Router::new()
         .merge(admin::router(state.clone()))
         .merge(payment_detail_api::router(state.clone()))

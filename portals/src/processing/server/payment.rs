@@ -378,10 +378,7 @@ fn hash(request: &PaymentRequest) -> String {
         canonical.push('\n');
         canonical.push_str(&crate::json_column::to_text(&request.extra));
     }
-    Sha256::digest(canonical.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::server::hex::lower(&Sha256::digest(canonical.as_bytes()))
 }
 
 /// How claiming the key ended.
@@ -482,6 +479,22 @@ pub async fn claim_and_reserve(
     Ok(Claimed::New(row))
 }
 
+/// A payment after an attempt, and the agent's balance if this attempt settled it.
+pub struct Attempted {
+    pub payment: PaymentRow,
+    /// The agent's balance as the settlement's own transaction left it: the request that
+    /// made the payment answers with it instead of reading the agent again. `None` when
+    /// the attempt settled nothing (still pending, or settled meanwhile by another).
+    pub agent_balance: Option<Kopecks>,
+}
+
+/// A payment this attempt settled: the row the settlement wrote and the agent's balance
+/// after it.
+pub struct Settled {
+    pub payment: PaymentRow,
+    pub agent_balance: Kopecks,
+}
+
 /// Step 3 and 4: one `pay` to the provider and the settlement its answer calls for.
 /// Returns the payment as it stands afterwards. `known` is the payment's provider when
 /// the caller has just read it (the request that made the payment): one read fewer.
@@ -489,7 +502,7 @@ pub async fn attempt(
     state: &ProcessingState,
     payment: &PaymentRow,
     known: Option<ProviderRow>,
-) -> Result<PaymentRow, sqlx::Error> {
+) -> Result<Attempted, sqlx::Error> {
     let provider = match known.filter(|p| p.id == payment.provider_id) {
         Some(provider) => provider,
         None => store::provider(&state.pool, payment.provider_id)
@@ -533,7 +546,7 @@ pub async fn attempt(
     );
     // Each branch's statement returns the row it wrote; only a payment settled meanwhile
     // by someone else is read again.
-    let written = match &answer {
+    let settled = match &answer {
         ProviderAnswer::Answered {
             result: 0,
             prv_txn,
@@ -586,13 +599,28 @@ pub async fn attempt(
             .await?;
             record_attempt(&mut tx, &call(written.as_ref().map(|_| next))).await?;
             tx.commit().await?;
-            written
+            return Ok(Attempted {
+                payment: match written {
+                    Some(row) => row,
+                    None => payment_by_id(&state.pool, payment.id).await?,
+                },
+                agent_balance: None,
+            });
         }
     };
-    match written {
-        Some(row) => Ok(row),
-        None => payment_by_id(&state.pool, payment.id).await,
-    }
+    Ok(match settled {
+        Some(Settled {
+            payment,
+            agent_balance,
+        }) => Attempted {
+            payment,
+            agent_balance: Some(agent_balance),
+        },
+        None => Attempted {
+            payment: payment_by_id(&state.pool, payment.id).await?,
+            agent_balance: None,
+        },
+    })
 }
 
 async fn payment_by_id(pool: &Db, id: i64) -> Result<PaymentRow, sqlx::Error> {
@@ -607,7 +635,7 @@ pub fn backoff(attempts: i64, max: Duration) -> Duration {
 
 /// Settles a payment the provider credited: the ledger entry, the reservation released,
 /// the payment `completed` — or nothing, if it was settled already (`None`).
-pub async fn complete(
+async fn complete(
     pool: &Db,
     payment: &PaymentRow,
     prv_txn: Option<&str>,
@@ -615,10 +643,10 @@ pub async fn complete(
     attempts: i64,
     last_answer: &str,
     call: &AttemptRecord<'_>,
-) -> Result<Option<PaymentRow>, sqlx::Error> {
+) -> Result<Option<Settled>, sqlx::Error> {
     let now = clock::now();
     let mut tx = pool.begin().await?;
-    let settled: Option<PaymentRow> = db::query_as(concat!(
+    let written: Option<PaymentRow> = db::query_as(concat!(
         "UPDATE payments SET status = 'completed', result = 0, message = $1, prv_txn = $2, attempts = $3,
                 next_attempt_at = NULL, last_answer = $4, updated_at = $5
          WHERE id = $6 AND status = 'pending' RETURNING ",
@@ -632,14 +660,13 @@ pub async fn complete(
     .bind(payment.id)
     .fetch_optional(&mut tx)
     .await?;
-    if settled.is_none() {
+    let Some(written) = written else {
         // Settled meanwhile by another attempt: this call still happened.
         tx.rollback().await?;
         record_attempt(pool, call).await?;
         return Ok(None);
-    }
+    };
     record_attempt(&mut tx, call).await?;
-    release(&mut tx, payment).await?;
     let agent = agent_account(payment.agent_id);
     let provider = provider_account(payment.provider_id);
     ledger::post(
@@ -653,6 +680,8 @@ pub async fn complete(
         ],
     )
     .await?;
+    // After the entry, so the balance it returns is the one the payment leaves.
+    let agent_balance = release(&mut tx, payment).await?;
     tx.commit().await?;
     tracing::info!(
         payment_id = payment.id,
@@ -660,12 +689,15 @@ pub async fn complete(
         fee = payment.processing_fee,
         "payment completed"
     );
-    Ok(settled)
+    Ok(Some(Settled {
+        payment: written,
+        agent_balance,
+    }))
 }
 
 /// Voids a payment the provider refused for good: the reservation released, the payment
 /// `failed` with the provider's code — or nothing, if it was settled already (`None`).
-pub async fn fail(
+async fn fail(
     pool: &Db,
     payment: &PaymentRow,
     result: u16,
@@ -673,9 +705,9 @@ pub async fn fail(
     attempts: i64,
     last_answer: &str,
     call: &AttemptRecord<'_>,
-) -> Result<Option<PaymentRow>, sqlx::Error> {
+) -> Result<Option<Settled>, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let settled: Option<PaymentRow> = db::query_as(concat!(
+    let written: Option<PaymentRow> = db::query_as(concat!(
         "UPDATE payments SET status = 'failed', result = $1, message = $2, attempts = $3, next_attempt_at = NULL,
                 last_answer = $4, updated_at = $5
          WHERE id = $6 AND status = 'pending' RETURNING ",
@@ -689,34 +721,40 @@ pub async fn fail(
     .bind(payment.id)
     .fetch_optional(&mut tx)
     .await?;
-    if settled.is_none() {
+    let Some(written) = written else {
         // Settled meanwhile by another attempt: this call still happened.
         tx.rollback().await?;
         record_attempt(pool, call).await?;
         return Ok(None);
-    }
+    };
     record_attempt(&mut tx, call).await?;
-    release(&mut tx, payment).await?;
+    let agent_balance = release(&mut tx, payment).await?;
     tx.commit().await?;
     tracing::info!(
         payment_id = payment.id,
         result,
         "payment failed; reservation voided"
     );
-    Ok(settled)
+    Ok(Some(Settled {
+        payment: written,
+        agent_balance,
+    }))
 }
 
-async fn release(conn: &mut Tx, payment: &PaymentRow) -> Result<(), sqlx::Error> {
+/// Ends the payment's reservation; the agent's balance as this transaction has it.
+async fn release(conn: &mut Tx, payment: &PaymentRow) -> Result<Kopecks, sqlx::Error> {
     db::query("DELETE FROM reservations WHERE payment_id = $1")
         .bind(payment.id)
         .execute(&mut *conn)
         .await?;
-    db::query("UPDATE ledger_accounts SET reserved = reserved - $1 WHERE id = $2")
-        .bind(payment.total())
-        .bind(agent_account(payment.agent_id))
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
+    let (balance,): (i64,) = db::query_as(
+        "UPDATE ledger_accounts SET reserved = reserved - $1 WHERE id = $2 RETURNING balance",
+    )
+    .bind(payment.total())
+    .bind(agent_account(payment.agent_id))
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(Kopecks::new(balance))
 }
 
 #[cfg(test)]

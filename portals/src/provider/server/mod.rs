@@ -25,7 +25,7 @@ use axum::routing::{any, post};
 use shared::auth::CredentialStore;
 
 use crate::provider::domain::ProviderKind;
-use crate::server::credentials::DbCredentials;
+use crate::server::credentials::{DbCredentials, WithContract};
 use crate::server::retention::Sweep;
 use crate::server::{RoleContext, RoleParts, StartError};
 
@@ -122,7 +122,13 @@ pub fn parts(context: &RoleContext) -> Result<RoleParts, StartError> {
             .unwrap_or(crate::server::retention::DEFAULT_MAX_AGE),
     );
     let subscribers: Arc<dyn CredentialStore> = state.subscriber_logins.clone();
-    let processing: Arc<dyn CredentialStore> = state.processing_logins.clone();
+    // The processing centers' API reads the contract with its login: one read a request.
+    let processing: Arc<dyn CredentialStore> = WithContract::new(
+        state.pool.clone(),
+        state.processing_logins.clone(),
+        store::contract_login,
+        |contract| contract.id,
+    );
     let api = Router::new()
         .merge(admin::router(state.clone()))
         .merge(usage::router(state.clone()))

@@ -18,6 +18,7 @@ use shared::wire::provider::{JsonAnswer, JsonCheck, JsonPay, PaymentProtocol};
 use super::ProviderState;
 use super::gateway::{self, Command, Outcome, Request};
 use super::store::{self, ContractRow};
+use crate::server::credentials::LoggedIn;
 
 /// Largest OSMP request body read; a bigger one is answered 300 without being parsed.
 pub const MAX_OSMP_BODY_BYTES: usize = 8 * 1024;
@@ -40,15 +41,23 @@ fn osmp_answer(outcome: &Outcome) -> Response {
     xml(answer.to_xml())
 }
 
-/// The contract behind the authenticated login (its subject is the contract id).
+/// The contract behind the authenticated login (its subject is the contract id): as the
+/// realm's store read it with the login, or read now.
 async fn contract_of(
     state: &ProviderState,
     principal: &Principal,
+    with_login: Option<Extension<LoggedIn<ContractRow>>>,
 ) -> Result<ContractRow, ApiError> {
     let id: i64 = principal
         .subject
         .parse()
         .map_err(|_| ApiError::internal("processing login without a contract id"))?;
+    if let Some(Extension(LoggedIn(contract))) = with_login.filter(|c| c.0.0.id == id) {
+        return Ok(store::with_default_fields(
+            ContractRow::clone(&contract),
+            state.kind,
+        ));
+    }
     store::contract(&state.pool, state.kind, id)
         .await
         .map_err(ApiError::internal)?
@@ -83,11 +92,12 @@ fn extra_parameters(params: &[(String, String)]) -> shared::wire::agent::Extra {
 pub async fn osmp(
     State(state): State<ProviderState>,
     Extension(principal): Extension<Principal>,
+    with_login: Option<Extension<LoggedIn<ContractRow>>>,
     method: Method,
     uri: Uri,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let contract = contract_of(&state, &principal).await?;
+    let contract = contract_of(&state, &principal, with_login).await?;
     let raw: Vec<u8> = if method == Method::POST {
         match axum::body::to_bytes(body, MAX_OSMP_BODY_BYTES).await {
             Ok(bytes) if !bytes.is_empty() => bytes.to_vec(),
@@ -251,10 +261,11 @@ fn json_answer(outcome: &Outcome) -> Response {
 pub async fn json(
     State(state): State<ProviderState>,
     Extension(principal): Extension<Principal>,
+    with_login: Option<Extension<LoggedIn<ContractRow>>>,
     Path(command): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let contract = contract_of(&state, &principal).await?;
+    let contract = contract_of(&state, &principal, with_login).await?;
     if body.len() > MAX_JSON_BODY_BYTES {
         return Err(ApiError::PayloadTooLarge {
             limit_bytes: MAX_JSON_BODY_BYTES,
