@@ -209,17 +209,15 @@ impl<T> Clone for LoggedIn<T> {
     }
 }
 
-/// A live login's stored hash and subject, and the contract of the same login.
-pub type LoginAndContract<T> = (String, String, T);
-
-/// Reads `login` of `realm` and its contract in one statement; `None` when either is
-/// missing.
-pub type ReadWithContract<T> =
-    for<'a> fn(
-        &'a Db,
-        &'static str,
-        &'a str,
-    ) -> BoxFuture<'a, Result<Option<LoginAndContract<T>>, sqlx::Error>>;
+/// One row of `SELECT c.password_hash, c.subject, <the contract's columns> FROM credentials c
+/// JOIN <contracts> ON … login = c.login`, as a [`WithContract`] reads it.
+#[derive(sqlx::FromRow, crate::server::db::LiteRow)]
+struct LoginRow<T: crate::server::db::lite::LiteRow> {
+    password_hash: String,
+    subject: String,
+    #[sqlx(flatten)]
+    contract: T,
+}
 
 /// A realm of [`DbCredentials`] whose check also reads the contract behind the login,
 /// in the same statement: every request of the realm's API needs both, and read apart
@@ -228,7 +226,9 @@ pub type ReadWithContract<T> =
 pub struct WithContract<T> {
     pool: Db,
     logins: Arc<DbCredentials>,
-    read: ReadWithContract<T>,
+    /// The [`LoginRow`] statement: `$1` is the realm, `$2` the login; no row when the
+    /// login is not live or no contract has it.
+    read: &'static str,
     /// The contract's id, which a login of this realm has as its subject.
     id_of: fn(&T) -> i64,
 }
@@ -237,7 +237,7 @@ impl<T> WithContract<T> {
     pub fn new(
         pool: Db,
         logins: Arc<DbCredentials>,
-        read: ReadWithContract<T>,
+        read: &'static str,
         id_of: fn(&T) -> i64,
     ) -> Arc<Self> {
         Arc::new(WithContract {
@@ -249,7 +249,7 @@ impl<T> WithContract<T> {
     }
 }
 
-impl<T: Send + Sync + 'static> CredentialStore for WithContract<T> {
+impl<T: db::query::Row + Sync + 'static> CredentialStore for WithContract<T> {
     fn realm(&self) -> &'static str {
         self.logins.realm()
     }
@@ -269,21 +269,26 @@ impl<T: Send + Sync + 'static> CredentialStore for WithContract<T> {
         extensions: &'a mut http::Extensions,
     ) -> BoxFuture<'a, Result<Option<Principal>, VerifyError>> {
         Box::pin(async move {
-            let found = (self.read)(&self.pool, self.realm(), login)
+            let found: Option<LoginRow<T>> = db::query_as(self.read)
+                .bind(self.realm())
+                .bind(login)
+                .lookup()
+                .fetch_optional(&self.pool)
                 .await
                 .map_err(|e| StoreError(e.to_string()))?;
             // A login whose subject is not the contract of the same login (which no
             // contract writes) is checked the plain way; its handlers read the contract
             // by the subject, as without this store.
-            let found = found.filter(|(_, subject, contract)| {
-                subject.parse::<i64>() == Ok((self.id_of)(contract))
-            });
-            let Some((hash, subject, contract)) = found else {
+            let found = found.filter(|f| f.subject.parse::<i64>() == Ok((self.id_of)(&f.contract)));
+            let Some(found) = found else {
                 return self.logins.verify(login, password).await;
             };
-            let principal = self.logins.judge(login, password, &hash, subject).await?;
+            let principal = self
+                .logins
+                .judge(login, password, &found.password_hash, found.subject)
+                .await?;
             if principal.is_some() {
-                extensions.insert(LoggedIn(Arc::new(contract)));
+                extensions.insert(LoggedIn(Arc::new(found.contract)));
             }
             Ok(principal)
         })

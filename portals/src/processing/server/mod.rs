@@ -90,8 +90,8 @@ pub fn parts(context: &RoleContext) -> Result<RoleParts, StartError> {
     let agents: Arc<dyn CredentialStore> = WithContract::new(
         state.pool.clone(),
         state.agent_logins.clone(),
-        store::agent_login,
-        |agent| agent.id,
+        store::AGENT_LOGIN,
+        |agent: &store::AgentRow| agent.id,
     );
     let api = Router::new()
         .merge(admin::router(state.clone()))

@@ -5,7 +5,6 @@ pub mod payment_detail;
 use serde::{Deserialize, Serialize};
 
 pub use crate::processing::model::{AgentStatus, ProviderView};
-use shared::auth::BoxFuture;
 use shared::error::ApiError;
 use shared::fee::FeeRule;
 use shared::fields::FieldSet;
@@ -16,7 +15,6 @@ use shared::wire::provider::PaymentProtocol;
 use super::connectors::Endpoint;
 use super::contract_audit::{Fee, agent_object};
 use crate::server::audit::{self, AuditKind, Change};
-use crate::server::credentials::LoginAndContract;
 use crate::server::db::{self, Db, Exec, Tx};
 
 /// A provider contract as stored (the password stays here).
@@ -192,39 +190,16 @@ macro_rules! select_agents {
     };
 }
 
-/// A live agent login as stored (its password hash and subject) with the agent contract
-/// of the same login.
-#[derive(sqlx::FromRow, crate::server::db::LiteRow)]
-struct AgentLogin {
-    password_hash: String,
-    subject: String,
-    #[sqlx(flatten)]
-    agent: AgentRow,
-}
-
-/// The live login `login` of `realm` and the agent contract that has it, if both exist,
-/// in one read: who sent a request of the agents' API.
-pub fn agent_login<'a>(
-    pool: &'a Db,
-    realm: &'static str,
-    login: &'a str,
-) -> BoxFuture<'a, Result<Option<LoginAndContract<AgentRow>>, sqlx::Error>> {
-    Box::pin(async move {
-        let found: Option<AgentLogin> = db::query_as(concat!(
-            "SELECT c.password_hash, c.subject, ",
-            agent_columns!(),
-            " FROM credentials c JOIN agents g ON g.login = c.login
-              JOIN ledger_accounts a ON a.id = 'agent:' || g.id
-             WHERE c.realm = $1 AND c.login = $2 AND c.revoked_at IS NULL"
-        ))
-        .bind(realm)
-        .bind(login)
-        .lookup()
-        .fetch_optional(pool)
-        .await?;
-        Ok(found.map(|f| (f.password_hash, f.subject, f.agent)))
-    })
-}
+/// The live agent login `$2` of realm `$1` and the agent contract that has it, in one read
+/// (a [`WithContract`](crate::server::credentials::WithContract) statement): who sent a
+/// request of the agents' API.
+pub const AGENT_LOGIN: &str = concat!(
+    "SELECT c.password_hash, c.subject, ",
+    agent_columns!(),
+    " FROM credentials c JOIN agents g ON g.login = c.login
+      JOIN ledger_accounts a ON a.id = 'agent:' || g.id
+     WHERE c.realm = $1 AND c.login = $2 AND c.revoked_at IS NULL"
+);
 
 pub async fn agent<'a>(on: impl Into<Exec<'a>>, id: i64) -> Result<Option<AgentRow>, sqlx::Error> {
     db::query_as(select_agents!("WHERE g.id = $1"))

@@ -126,8 +126,8 @@ pub fn parts(context: &RoleContext) -> Result<RoleParts, StartError> {
     let processing: Arc<dyn CredentialStore> = WithContract::new(
         state.pool.clone(),
         state.processing_logins.clone(),
-        store::contract_login,
-        |contract| contract.id,
+        store::CONTRACT_LOGIN,
+        |contract: &store::ContractRow| contract.id,
     );
     let api = Router::new()
         .merge(admin::router(state.clone()))

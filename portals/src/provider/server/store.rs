@@ -1,7 +1,6 @@
 //! The provider's tables: reading and writing subscribers, tariffs, processing contracts,
 //! transactions and the gateway log. Money-moving writes live in `billing`.
 
-use shared::auth::BoxFuture;
 use shared::money::Kopecks;
 
 use super::contract_audit::contract_object;
@@ -12,7 +11,6 @@ pub use crate::provider::model::{
 };
 use crate::server::audit::{self, AuditKind, Change};
 use crate::server::clock::{self, Stamp};
-use crate::server::credentials::LoginAndContract;
 use crate::server::db::{self, Db, Exec};
 
 pub fn join_services(services: &[Service]) -> String {
@@ -166,39 +164,16 @@ macro_rules! select_contracts {
     };
 }
 
-/// A live processing login as stored (its password hash and subject) with the contract
-/// of the same login.
-#[derive(sqlx::FromRow, crate::server::db::LiteRow)]
-struct ContractLogin {
-    password_hash: String,
-    subject: String,
-    #[sqlx(flatten)]
-    contract: ContractRow,
-}
-
-/// The live login `login` of `realm` and the processing contract that has it, if both
-/// exist, in one read: who sent a request of the processing centers' API. The contract is
-/// as stored: [`with_default_fields`] gives it its kind's fields.
-pub fn contract_login<'a>(
-    pool: &'a Db,
-    realm: &'static str,
-    login: &'a str,
-) -> BoxFuture<'a, Result<Option<LoginAndContract<ContractRow>>, sqlx::Error>> {
-    Box::pin(async move {
-        let found: Option<ContractLogin> = db::query_as(concat!(
-            "SELECT c.password_hash, c.subject, ",
-            contract_columns!(),
-            " FROM credentials c JOIN processing_contracts k ON k.login = c.login
-             WHERE c.realm = $1 AND c.login = $2 AND c.revoked_at IS NULL"
-        ))
-        .bind(realm)
-        .bind(login)
-        .lookup()
-        .fetch_optional(pool)
-        .await?;
-        Ok(found.map(|f| (f.password_hash, f.subject, f.contract)))
-    })
-}
+/// The live processing login `$2` of realm `$1` and the contract that has it, in one read
+/// (a [`WithContract`](crate::server::credentials::WithContract) statement): who sent a
+/// request of the processing centers' API. The contract is as stored:
+/// [`with_default_fields`] gives it its kind's fields.
+pub const CONTRACT_LOGIN: &str = concat!(
+    "SELECT c.password_hash, c.subject, ",
+    contract_columns!(),
+    " FROM credentials c JOIN processing_contracts k ON k.login = c.login
+     WHERE c.realm = $1 AND c.login = $2 AND c.revoked_at IS NULL"
+);
 
 /// A contract signed before fields existed has none stored: it carries the kind's
 /// default `account` field.
