@@ -667,21 +667,32 @@ async fn complete(
         return Ok(None);
     };
     record_attempt(&mut tx, call).await?;
+    // The reservation ends first: its statement locks the agent's account before the
+    // entry's locks the provider's and the fees'. Every settlement of an agent takes its
+    // account first, so two of them queue there; with the entry first, PostgreSQL locked
+    // the three rows in the order it met them and two of one agent's settlements
+    // deadlocked (tests/scale_out.rs).
+    let before = release(&mut tx, payment).await?;
     let agent = agent_account(payment.agent_id);
     let provider = provider_account(payment.provider_id);
+    let agent_moves = -payment.total();
     ledger::post(
         &mut tx,
         "payment",
         &payment.id.to_string(),
         &[
-            (agent.as_str(), -payment.total()),
+            (agent.as_str(), agent_moves),
             (provider.as_str(), payment.amount),
             (ledger::FEES, payment.processing_fee),
         ],
     )
     .await?;
-    // After the entry, so the balance it returns is the one the payment leaves.
-    let agent_balance = release(&mut tx, payment).await?;
+    // The entry moved the agent's account by exactly this, under the lock taken above.
+    let agent_balance = before
+        .get()
+        .checked_add(agent_moves)
+        .map(Kopecks::new)
+        .ok_or_else(|| sqlx::Error::Protocol("an agent's balance out of range".into()))?;
     tx.commit().await?;
     tracing::info!(
         payment_id = payment.id,
@@ -741,7 +752,8 @@ async fn fail(
     }))
 }
 
-/// Ends the payment's reservation; the agent's balance as this transaction has it.
+/// Ends the payment's reservation; the agent's balance as this transaction has it (before
+/// any entry the caller posts after it).
 async fn release(conn: &mut Tx, payment: &PaymentRow) -> Result<Kopecks, sqlx::Error> {
     db::query("DELETE FROM reservations WHERE payment_id = $1")
         .bind(payment.id)
