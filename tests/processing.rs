@@ -447,6 +447,69 @@ async fn a_frozen_provider_does_not_hold_the_terminal() {
     n.assert_ledger_verifies().await;
 }
 
+/// A pending payment is its own reservation: the agent's `reserved` is the sum of its
+/// pending payments, with no table of reservations beside them, and the ledger check
+/// names an account whose `reserved` drifts from that sum.
+#[tokio::test]
+async fn a_pending_payment_is_its_reservation_and_the_check_names_a_drifted_reserved() {
+    let n = Network::start().await;
+    n.top_up(100_000, "PP-1").await;
+    n.set_provider_payments("paused").await;
+    assert_eq!(n.pay("T-1", 20_000).await.1["status"], "pending");
+    assert_eq!(n.pay("T-2", 30_000).await.1["status"], "pending");
+    let held = 20_000 + fee_of(20_000) + 30_000 + fee_of(30_000);
+    assert_eq!(n.agent_balance().await["reserved"]["amount"], held);
+    n.assert_ledger_verifies().await;
+    let db = n.processing.db.clone().unwrap();
+    assert!(
+        db::query("SELECT 1 FROM reservations").execute(&db).await.is_err(),
+        "no table of reservations is left"
+    );
+
+    let drift = |by: i64| {
+        let db = db.clone();
+        async move {
+            db::query("UPDATE ledger_accounts SET reserved = reserved + $1 WHERE kind = 'agent'")
+                .bind(by)
+                .execute(&db)
+                .await
+                .unwrap();
+        }
+    };
+    drift(1).await;
+    let (status, verification) = send(
+        &n.processing,
+        reqwest::Method::GET,
+        "/api/admin/v1/ledger/verify",
+        ("admin", ADMIN_PASSWORD),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(verification["ok"], false, "{verification}");
+    let check = verification["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "reserved_equals_pending_payments")
+        .unwrap_or_else(|| panic!("no such check: {verification}"));
+    assert_eq!(check["ok"], false);
+    let detail = check["detail"].as_str().unwrap();
+    assert!(
+        detail.contains(&format!("reserved {}, pending payments {held}", held + 1)),
+        "{detail}"
+    );
+    drift(-1).await;
+    n.assert_ledger_verifies().await;
+
+    // Settled, the payments hold nothing.
+    n.set_provider_payments("open").await;
+    n.wait_status("T-1", "completed").await;
+    n.wait_status("T-2", "completed").await;
+    assert_eq!(n.agent_balance().await["reserved"]["amount"], 0);
+    n.assert_ledger_verifies().await;
+}
+
 #[tokio::test]
 async fn provider_answering_1_keeps_the_payment_pending_until_it_can_pay() {
     let n = Network::start().await;

@@ -16,7 +16,9 @@ use std::path::Path;
 use axum::Router;
 use http::Request;
 use tower::ServiceBuilder;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 use tracing::field::{Field, Visit};
@@ -228,7 +230,7 @@ fn needs_escape(c: char) -> bool {
 pub fn with_request_tracing<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
     router.layer(
         ServiceBuilder::new()
-            .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+            .layer(SetRequestIdLayer::x_request_id(ProcessRequestIds))
             .layer(
                 TraceLayer::new_for_http()
                     .make_span_with(|request: &Request<_>| {
@@ -239,6 +241,37 @@ pub fn with_request_tracing<S: Clone + Send + Sync + 'static>(router: Router<S>)
             )
             .layer(PropagateRequestIdLayer::x_request_id()),
     )
+}
+
+/// Request ids: this process's random 64 bits, then a count of its requests, as 32 hex
+/// digits (the length of a UUID's). Unique within the process by the count and across
+/// processes and restarts by the prefix; they only name a request in the logs, so they
+/// need not be unguessable. A random UUID per request was a `getrandom` system call per
+/// request, two a payment (docs/performance.md, the seventeenth step).
+#[derive(Clone, Copy, Default)]
+pub struct ProcessRequestIds;
+
+impl ProcessRequestIds {
+    fn next() -> String {
+        use std::sync::OnceLock;
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static PREFIX: OnceLock<u64> = OnceLock::new();
+        static COUNT: AtomicU64 = AtomicU64::new(0);
+        let prefix = *PREFIX.get_or_init(|| {
+            use rand_core::{OsRng, RngCore};
+            OsRng.next_u64()
+        });
+        let count = COUNT.fetch_add(1, Ordering::Relaxed);
+        format!("{prefix:016x}{count:016x}")
+    }
+}
+
+impl MakeRequestId for ProcessRequestIds {
+    fn make_request_id<B>(&mut self, _request: &Request<B>) -> Option<RequestId> {
+        http::HeaderValue::from_str(&Self::next())
+            .ok()
+            .map(RequestId::new)
+    }
 }
 
 #[cfg(test)]
@@ -344,5 +377,45 @@ mod tests {
             .count();
         assert_eq!(today, 1, "today's file is one of the five: {ours:?}");
         assert!(dir.join("other.log").exists(), "other files are left alone");
+    }
+
+    /// Every request gets an id of its own, and one the client sent is kept: both
+    /// answered in `x-request-id`.
+    #[tokio::test]
+    async fn requests_get_distinct_ids_and_keep_their_own() {
+        use tower::ServiceExt;
+        let router =
+            with_request_tracing(Router::new().route("/", axum::routing::get(|| async { "ok" })));
+        let id_of = |sent: Option<&'static str>| {
+            let router = router.clone();
+            async move {
+                let mut request = Request::builder().uri("/");
+                if let Some(sent) = sent {
+                    request = request.header("x-request-id", sent);
+                }
+                let answer = router
+                    .oneshot(request.body(axum::body::Body::empty()).unwrap())
+                    .await
+                    .unwrap();
+                answer.headers()["x-request-id"]
+                    .to_str()
+                    .unwrap()
+                    .to_owned()
+            }
+        };
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..100 {
+            let id = id_of(None).await;
+            assert_eq!(id.len(), 32, "{id}");
+            assert!(
+                id.bytes()
+                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()),
+                "{id}"
+            );
+            assert!(seen.insert(id.clone()), "{id} given twice");
+        }
+        let prefixes: std::collections::HashSet<_> = seen.iter().map(|id| &id[..16]).collect();
+        assert_eq!(prefixes.len(), 1, "one process, one prefix: {prefixes:?}");
+        assert_eq!(id_of(Some("terminal-42")).await, "terminal-42");
     }
 }

@@ -455,15 +455,9 @@ pub async fn claim_and_reserve(
     .await?
     .rows_affected()
         == 1;
-    if reserved {
-        db::query("INSERT INTO reservations (payment_id, account_id, amount, created_at) VALUES ($1, $2, $3, $4)")
-            .bind(id)
-            .bind(&account)
-            .bind(total)
-            .bind(now)
-            .execute(&mut tx)
-            .await?;
-    } else {
+    // Reserved, the payment stays `pending`: a pending payment is its own reservation
+    // (the ledger check holds `reserved` to the sum of them), so nothing more is written.
+    if !reserved {
         row = db::query_as(concat!(
             "UPDATE payments SET status = 'rejected', result = $1, message = $2, next_attempt_at = NULL
              WHERE id = $3 RETURNING ",
@@ -752,13 +746,10 @@ async fn fail(
     }))
 }
 
-/// Ends the payment's reservation; the agent's balance as this transaction has it (before
-/// any entry the caller posts after it).
+/// Ends the payment's reservation — the caller has just moved it out of `pending` in the
+/// same transaction; the agent's balance as this transaction has it (before any entry the
+/// caller posts after it).
 async fn release(conn: &mut Tx, payment: &PaymentRow) -> Result<Kopecks, sqlx::Error> {
-    db::query("DELETE FROM reservations WHERE payment_id = $1")
-        .bind(payment.id)
-        .execute(&mut *conn)
-        .await?;
     let (balance,): (i64,) = db::query_as(
         "UPDATE ledger_accounts SET reserved = reserved - $1 WHERE id = $2 RETURNING balance",
     )
