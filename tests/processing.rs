@@ -462,7 +462,10 @@ async fn a_pending_payment_is_its_reservation_and_the_check_names_a_drifted_rese
     n.assert_ledger_verifies().await;
     let db = n.processing.db.clone().unwrap();
     assert!(
-        db::query("SELECT 1 FROM reservations").execute(&db).await.is_err(),
+        db::query("SELECT 1 FROM reservations")
+            .execute(&db)
+            .await
+            .is_err(),
         "no table of reservations is left"
     );
 
@@ -507,6 +510,64 @@ async fn a_pending_payment_is_its_reservation_and_the_check_names_a_drifted_rese
     n.wait_status("T-1", "completed").await;
     n.wait_status("T-2", "completed").await;
     assert_eq!(n.agent_balance().await["reserved"]["amount"], 0);
+    n.assert_ledger_verifies().await;
+}
+
+/// On PostgreSQL a settlement locks the accounts it moves in one order, their ids':
+/// two settlements of different agents with one provider both move the provider's and the
+/// fees' rows, and locked in the order a scan met them they could deadlock. Here the fees'
+/// row is held elsewhere (and moved after the provider's, where a scan in physical order
+/// would meet it last): the settlement waits for it without holding the provider's row.
+/// SQLite has one writer and no row locks, so there is nothing to see there.
+#[tokio::test]
+async fn a_settlement_locks_its_accounts_in_the_order_of_their_ids() {
+    use portals::server::db::Backend;
+    let n = std::sync::Arc::new(Network::start().await);
+    let db = n.processing.db.clone().unwrap();
+    if db.backend() != Backend::Postgres {
+        return;
+    }
+    n.top_up(100_000, "PP-1").await;
+    let provider = format!("provider:{}", n.provider_id);
+    db::query("UPDATE ledger_accounts SET balance = balance WHERE id = 'fees'")
+        .execute(&db)
+        .await
+        .unwrap();
+    let mut holder = db.begin().await.unwrap();
+    db::query("SELECT id FROM ledger_accounts WHERE id = 'fees' FOR UPDATE")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let paying = tokio::spawn({
+        let n = n.clone();
+        async move { n.pay("T-1", 10_000).await }
+    });
+    eventually("the settlement to wait for the fees' row", || {
+        let db = db.clone();
+        async move {
+            let (waiting,): (i64,) =
+                db::query_as("SELECT COUNT(*) FROM pg_locks WHERE NOT granted AND locktype IN ('transactionid', 'tuple')")
+                    .fetch_one(&db)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            if waiting > 0 { Ok(()) } else { Err("nobody waits yet".into()) }
+        }
+    })
+    .await;
+    let mut probe = db.begin().await.unwrap();
+    let taken = db::query("SELECT id FROM ledger_accounts WHERE id = $1 FOR UPDATE NOWAIT")
+        .bind(&provider)
+        .execute(&mut probe)
+        .await;
+    assert!(
+        taken.is_ok(),
+        "the waiting settlement holds the provider's row: {taken:?}"
+    );
+    probe.rollback().await.unwrap();
+    holder.rollback().await.unwrap();
+    let (status, payment) = paying.await.unwrap();
+    assert_eq!(status, 201, "{payment}");
+    assert_eq!(payment["status"], "completed", "{payment}");
     n.assert_ledger_verifies().await;
 }
 

@@ -88,6 +88,19 @@ pub async fn post(
     if moving.is_empty() {
         return Ok(entry_id);
     }
+    // On PostgreSQL the accounts are locked first, in the order of their ids, the same
+    // in every entry. The `UPDATE` below locks its rows in the order it meets them, and
+    // that order follows where their current versions lie: two settlements of different
+    // agents with one provider both move the provider's and the fees' rows, and could
+    // lock the two in opposite orders and deadlock. (A settlement's agent row is taken
+    // before any other by `release`; SQLite has one writer and no row locks.)
+    if let Tx::Postgres(_) = conn {
+        let mut lock = lock_statement(accounts.len());
+        for account in &accounts {
+            lock = lock.bind(*account);
+        }
+        lock.execute(&mut *conn).await?;
+    }
     // Two statements for all postings, however many: every statement is a round trip to
     // the database, and a payment's settlement is on every terminal's critical path.
     // Their text is built from placeholders alone; every value is bound.
@@ -130,6 +143,24 @@ fn entry_statements(n: usize) -> (db::query::Query, db::query::Query) {
             db::query(sqlx::AssertSqlSafe(postings_insert(n))),
             db::query(sqlx::AssertSqlSafe(balances_update(n))),
         ),
+    }
+}
+
+/// `SELECT … FOR UPDATE` of `n` accounts (`$1`…`$n`) in the order of their ids: PostgreSQL
+/// locks a locking query's rows after sorting them, so in that order.
+fn lock_statement(n: usize) -> db::query::Query {
+    static BUILT: [OnceLock<String>; BUILT_ONCE_UP_TO] =
+        [const { OnceLock::new() }; BUILT_ONCE_UP_TO];
+    let text = || {
+        let ids: Vec<String> = (1..=n).map(|k| format!("${k}")).collect();
+        format!(
+            "SELECT id FROM ledger_accounts WHERE id IN ({}) ORDER BY id FOR UPDATE",
+            ids.join(", ")
+        )
+    };
+    match n.checked_sub(1).and_then(|k| BUILT.get(k)) {
+        Some(built) => db::query(built.get_or_init(text).as_str()),
+        None => db::query(sqlx::AssertSqlSafe(text())),
     }
 }
 
@@ -239,7 +270,9 @@ pub async fn verify(pool: &Db) -> Result<Verification, sqlx::Error> {
         } else {
             unmatched
                 .iter()
-                .map(|(id, reserved, pending)| format!("{id}: reserved {reserved}, pending payments {pending}"))
+                .map(|(id, reserved, pending)| {
+                    format!("{id}: reserved {reserved}, pending payments {pending}")
+                })
                 .collect::<Vec<_>>()
                 .join("; ")
         },
