@@ -231,7 +231,8 @@ impl Network {
             .unwrap_or(0)
     }
 
-    pub async fn assert_ledger_verifies(&self) {
+    /// The ledger check's answer.
+    pub async fn ledger_verification(&self) -> Value {
         let (status, v) = send(
             &self.processing,
             reqwest::Method::GET,
@@ -240,7 +241,12 @@ impl Network {
             None,
         )
         .await;
-        assert_eq!(status, 200);
+        assert_eq!(status, 200, "{v}");
+        v
+    }
+
+    pub async fn assert_ledger_verifies(&self) {
+        let v = self.ledger_verification().await;
         assert_eq!(v["ok"], true, "ledger check: {v}");
     }
 
@@ -480,15 +486,7 @@ async fn a_pending_payment_is_its_reservation_and_the_check_names_a_drifted_rese
         }
     };
     drift(1).await;
-    let (status, verification) = send(
-        &n.processing,
-        reqwest::Method::GET,
-        "/api/admin/v1/ledger/verify",
-        ("admin", ADMIN_PASSWORD),
-        None,
-    )
-    .await;
-    assert_eq!(status, 200);
+    let verification = n.ledger_verification().await;
     assert_eq!(verification["ok"], false, "{verification}");
     let check = verification["checks"]
         .as_array()

@@ -197,6 +197,14 @@ pub async fn accounts(pool: &Db) -> Result<Vec<AccountRow>, sqlx::Error> {
         .await
 }
 
+/// A check's detail: what it found wrong, one item after another, or `when_none`.
+fn listed<T>(found: &[T], when_none: &str, each: impl Fn(&T) -> String) -> String {
+    if found.is_empty() {
+        return when_none.to_owned();
+    }
+    found.iter().map(each).collect::<Vec<_>>().join("; ")
+}
+
 /// Verifies the ledger's invariants in one read transaction (a consistent snapshot).
 pub async fn verify(pool: &Db) -> Result<Verification, sqlx::Error> {
     let mut tx = pool.snapshot().await?;
@@ -221,15 +229,11 @@ pub async fn verify(pool: &Db) -> Result<Verification, sqlx::Error> {
     checks.push(Check {
         name: "balances_equal_postings".into(),
         ok: drifted.is_empty(),
-        detail: if drifted.is_empty() {
-            "every balance equals the sum of its postings".into()
-        } else {
-            drifted
-                .iter()
-                .map(|(id, b, p)| format!("{id}: balance {b}, postings {p}"))
-                .collect::<Vec<_>>()
-                .join("; ")
-        },
+        detail: listed(
+            &drifted,
+            "every balance equals the sum of its postings",
+            |(id, b, p)| format!("{id}: balance {b}, postings {p}"),
+        ),
     });
 
     let unbalanced: Vec<(i64, i64)> = db::query_as(
@@ -240,15 +244,11 @@ pub async fn verify(pool: &Db) -> Result<Verification, sqlx::Error> {
     checks.push(Check {
         name: "entries_balance".into(),
         ok: unbalanced.is_empty(),
-        detail: if unbalanced.is_empty() {
-            "every entry's postings sum to zero".into()
-        } else {
-            unbalanced
-                .iter()
-                .map(|(e, s)| format!("entry {e} sums to {s}"))
-                .collect::<Vec<_>>()
-                .join("; ")
-        },
+        detail: listed(
+            &unbalanced,
+            "every entry's postings sum to zero",
+            |(e, s)| format!("entry {e} sums to {s}"),
+        ),
     });
 
     // A pending payment is its reservation: each account's `reserved` is what its agent's
@@ -265,17 +265,13 @@ pub async fn verify(pool: &Db) -> Result<Verification, sqlx::Error> {
     checks.push(Check {
         name: "reserved_equals_pending_payments".into(),
         ok: unmatched.is_empty(),
-        detail: if unmatched.is_empty() {
-            "every account's reserved equals its pending payments".into()
-        } else {
-            unmatched
-                .iter()
-                .map(|(id, reserved, pending)| {
-                    format!("{id}: reserved {reserved}, pending payments {pending}")
-                })
-                .collect::<Vec<_>>()
-                .join("; ")
-        },
+        detail: listed(
+            &unmatched,
+            "every account's reserved equals its pending payments",
+            |(id, reserved, pending)| {
+                format!("{id}: reserved {reserved}, pending payments {pending}")
+            },
+        ),
     });
 
     let (overdrawn,): (i64,) = db::query_as(
