@@ -164,6 +164,9 @@ async fn the_local_bench_pays_every_payment_and_states_its_ratios() {
             "{ratio}: {stated} vs {rate}/{ceiling}"
         );
     }
+    // The disk's ceilings: sampled before the payments and once after them, the median
+    // stated.
+    assert_ceilings_are_medians(&last, 2);
     assert!(last["p99_ms"].as_f64().unwrap() >= last["p50_ms"].as_f64().unwrap());
     // CPU per request: the echo's and the payment's, and their ratio as stated.
     let echo_us = last["cpu_us"]["axum_echo"].as_f64().unwrap();
@@ -227,6 +230,37 @@ async fn the_local_bench_compares_full_with_normal_in_one_run() {
     assert!(
         last["normal"]["p99_ms"].as_f64().unwrap() >= last["normal"]["p50_ms"].as_f64().unwrap()
     );
+    // Sampled before the payments and after each pair of rounds.
+    assert_ceilings_are_medians(&last, 5);
+}
+
+/// Each commit-rate ceiling is the median of `count` samples, listed beside it.
+fn assert_ceilings_are_medians(last: &Value, count: usize) {
+    for setting in ["full", "normal"] {
+        let samples: Vec<f64> = last["ceilings"][format!("sqlite_{setting}_commits_samples")]
+            .as_array()
+            .unwrap_or_else(|| panic!("no {setting} samples: {last}"))
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        assert_eq!(samples.len(), count, "{setting}: {last}");
+        assert!(samples.iter().all(|v| *v > 0.0), "{setting}: {last}");
+        let mut sorted = samples.clone();
+        sorted.sort_by(f64::total_cmp);
+        let median = if count % 2 == 1 {
+            sorted[count / 2]
+        } else {
+            (sorted[count / 2 - 1] + sorted[count / 2]) / 2.0
+        };
+        let stated = last["ceilings"][format!("sqlite_{setting}_commits_per_s")]
+            .as_f64()
+            .unwrap();
+        // Each figure is rounded to 0.01/s in the line.
+        assert!(
+            (stated - median).abs() < 0.02,
+            "{setting}: {stated} vs {samples:?}"
+        );
+    }
 }
 
 /// `both` compares counts paid as fast as each setting can: a paced run is refused before

@@ -129,6 +129,81 @@ fn run_commits(
     outcome.map(|()| commits as f64 / started.elapsed().as_secs_f64())
 }
 
+/// The disk's two commit rates, sampled more than once in a run: before the payments,
+/// and again between their rounds (`--synchronous both`) or after them. The ceiling is
+/// the median of the samples. This disk's single-row FULL commit rate moved by a third
+/// between runs minutes apart (docs/performance.md, the seventeenth step); one sample taken
+/// before the payments made the ratio to it the disk's moment more than the code's.
+pub struct DiskCeilings {
+    dir: std::path::PathBuf,
+    page_size: u32,
+    full: Vec<f64>,
+    normal: Vec<f64>,
+}
+
+impl DiskCeilings {
+    /// Nothing sampled yet; the loops write their files in `dir`.
+    pub fn new(dir: &Path, page_size: u32) -> DiskCeilings {
+        DiskCeilings {
+            dir: dir.to_owned(),
+            page_size,
+            full: Vec::new(),
+            normal: Vec::new(),
+        }
+    }
+
+    /// One sample of each setting, `how_long` each.
+    pub async fn sample(&mut self, how_long: Duration) -> Result<(), String> {
+        let full = sqlite_commits(
+            &self.dir.join("ceiling-full.db"),
+            Synchronous::Full,
+            self.page_size,
+            how_long,
+        )
+        .await?;
+        let normal = sqlite_commits(
+            &self.dir.join("ceiling-normal.db"),
+            Synchronous::Normal,
+            self.page_size,
+            how_long,
+        )
+        .await?;
+        self.full.push(full);
+        self.normal.push(normal);
+        Ok(())
+    }
+
+    /// Single-row FULL commits per second: the median of the samples.
+    pub fn full(&self) -> f64 {
+        median(&self.full)
+    }
+
+    /// The same with NORMAL.
+    pub fn normal(&self) -> f64 {
+        median(&self.normal)
+    }
+
+    pub fn full_samples(&self) -> &[f64] {
+        &self.full
+    }
+
+    pub fn normal_samples(&self) -> &[f64] {
+        &self.normal
+    }
+}
+
+/// The middle value (the mean of the middle two of an even count); 0 for none.
+pub fn median(samples: &[f64]) -> f64 {
+    let mut sorted = samples.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    match n {
+        0 => 0.0,
+        _ if n % 2 == 1 => sorted[n / 2],
+        _ => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+    }
+}
+
 /// A plain axum handler that answers a JSON body with itself, loaded as `plan` says.
 pub async fn axum_echo(client: &reqwest::Client, plan: &Plan) -> Result<Summary, String> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -157,4 +232,17 @@ pub async fn axum_echo(client: &reqwest::Client, plan: &Plan) -> Result<Summary,
     .await;
     server.abort();
     echoed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::median;
+
+    #[test]
+    fn the_median_is_the_middle_sample() {
+        assert_eq!(median(&[]), 0.0);
+        assert_eq!(median(&[7.0]), 7.0);
+        assert_eq!(median(&[9.0, 1.0, 5.0]), 5.0);
+        assert_eq!(median(&[4.0, 1.0, 3.0, 10.0]), 3.5);
+    }
 }

@@ -24,8 +24,10 @@ use crate::server::{App, Settings};
 
 /// Every participant's operator password here (loopback only, thrown away).
 const PASSWORD: &str = "bench";
-/// How long each commit-rate ceiling is measured.
+/// How long each commit-rate ceiling is sampled before the payments.
 const COMMIT_SECONDS: Duration = Duration::from_secs(3);
+/// How long it is sampled again between rounds of payments, and after them.
+const RESAMPLE_SECONDS: Duration = Duration::from_secs(1);
 
 /// A participant this run started: where it listens and its database.
 struct Started {
@@ -171,6 +173,7 @@ async fn compare(
     full: &Network,
     normal: &Network,
     args: &BenchArgs,
+    disk: &mut ceilings::DiskCeilings,
 ) -> Result<(Summary, Summary, (Option<f64>, Option<f64>)), String> {
     let full_payment = full.prepare_payments(client, args.agents).await?;
     let normal_payment = normal.prepare_payments(client, args.agents).await?;
@@ -208,6 +211,11 @@ async fn compare(
         match total {
             Some(total) => total.absorb(summary)?,
             None => *total = Some(summary),
+        }
+        // The disk's commit rate again after each pair of rounds, as the payments found
+        // the disk; not inside a pair, which the payments' groups counted together.
+        if k % 2 == 1 {
+            disk.sample(RESAMPLE_SECONDS).await?;
         }
     }
     let grouped = full.per_commit(before);
@@ -315,6 +323,16 @@ async fn pay(
 ) -> Result<Summary, String> {
     let (client, payment) = (client.clone(), payment.clone());
     drive(plan, move |i| payment.send(client.clone(), first + i)).await
+}
+
+/// "median of N samples, LOW–HIGH" for a ceiling sampled more than once.
+fn samples(of: &[f64]) -> String {
+    let low = of.iter().copied().fold(f64::INFINITY, f64::min);
+    let high = of.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    match of.len() {
+        0 | 1 => String::new(),
+        n => format!("(median of {n} samples across the run: {low:.0}–{high:.0})"),
+    }
 }
 
 fn round4(v: f64) -> f64 {
@@ -465,20 +483,8 @@ pub async fn run(args: &BenchArgs) -> Result<bool, String> {
         dir.path().display()
     );
     eprintln!("measuring the ceilings: single-row SQLite commits, an axum echo…");
-    let full = ceilings::sqlite_commits(
-        &dir.path().join("ceiling-full.db"),
-        Synchronous::Full,
-        page_size,
-        COMMIT_SECONDS,
-    )
-    .await?;
-    let normal = ceilings::sqlite_commits(
-        &dir.path().join("ceiling-normal.db"),
-        Synchronous::Normal,
-        page_size,
-        COMMIT_SECONDS,
-    )
-    .await?;
+    let mut disk = ceilings::DiskCeilings::new(dir.path(), page_size);
+    disk.sample(COMMIT_SECONDS).await?;
     let echo = ceilings::axum_echo(&client, &quick).await?;
 
     let network = Network::start(
@@ -498,7 +504,8 @@ pub async fn run(args: &BenchArgs) -> Result<bool, String> {
     eprintln!("end-to-end payments (agent API → processing → provider)…");
     let (e2e, normal_e2e, grouped) = match &normal_network {
         Some(normal_network) => {
-            let (full, normal, grouped) = compare(&client, &network, normal_network, args).await?;
+            let (full, normal, grouped) =
+                compare(&client, &network, normal_network, args, &mut disk).await?;
             (full, Some(normal), grouped)
         }
         None => {
@@ -511,9 +518,12 @@ pub async fn run(args: &BenchArgs) -> Result<bool, String> {
             let payment = network.prepare_payments(&client, args.agents).await?;
             let before = network.commits();
             let e2e = pay(&client, &payment, &plan, 0).await?;
-            (e2e, None, network.per_commit(before))
+            let grouped = network.per_commit(before);
+            disk.sample(RESAMPLE_SECONDS).await?;
+            (e2e, None, grouped)
         }
     };
+    let (full, normal) = (disk.full(), disk.normal());
 
     let rate = e2e.per_second();
     println!(
@@ -530,10 +540,15 @@ pub async fn run(args: &BenchArgs) -> Result<bool, String> {
         }
     );
     println!("ceilings, measured in this run on this disk and CPU:");
-    println!("  {:<34} {full:>9.0} /s", "SQLite single-row commit, FULL");
     println!(
-        "  {:<34} {normal:>9.0} /s",
-        "SQLite single-row commit, NORMAL"
+        "  {:<34} {full:>9.0} /s   {}",
+        "SQLite single-row commit, FULL",
+        samples(disk.full_samples())
+    );
+    println!(
+        "  {:<34} {normal:>9.0} /s   {}",
+        "SQLite single-row commit, NORMAL",
+        samples(disk.normal_samples())
     );
     println!("{}", line("axum JSON echo", &echo));
     println!("measured:");
@@ -580,6 +595,8 @@ pub async fn run(args: &BenchArgs) -> Result<bool, String> {
         "ceilings": {
             "sqlite_full_commits_per_s": round(full), "sqlite_normal_commits_per_s": round(normal),
             "axum_echo_per_s": round(echo.per_second()),
+            "sqlite_full_commits_samples": disk.full_samples().iter().map(|v| round(*v)).collect::<Vec<_>>(),
+            "sqlite_normal_commits_samples": disk.normal_samples().iter().map(|v| round(*v)).collect::<Vec<_>>(),
         },
         "ratios": {
             "full_commits": ratio(rate, full), "normal_commits": ratio(rate, normal),
