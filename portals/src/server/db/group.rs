@@ -37,7 +37,7 @@
 //! server/db/checkpoint.rs), in a task of its own, so a request that goes away mid-commit
 //! cannot cut the group's answer short. What may wait runs off the runtime, on tokio's
 //! blocking pool: `BEGIN IMMEDIATE` while another *process* holds the write lock, and a
-//! `COMMIT` that fsyncs itself (SQLite's own FULL, the default). Such a `COMMIT` writes the
+//! `COMMIT` that fsyncs itself (SQLite's own FULL, the default). Every `COMMIT` writes the
 //! group's WAL frames as one write, not two a frame (server/db/walvfs.rs).
 //!
 //! One rule for callers: while a transaction is open, its task writes only through it —

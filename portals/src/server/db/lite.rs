@@ -105,10 +105,9 @@ impl Opener {
 
     fn open(&self, access: OpenFlags) -> rusqlite::Result<Connection> {
         let flags = access | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
-        // A writer whose `COMMIT` fsyncs writes its WAL through the coalescing VFS
-        // (server/db/walvfs.rs says why, and why only then).
-        let conn = if self.sync == CommitSync::Commit && access == OpenFlags::SQLITE_OPEN_READ_WRITE
-        {
+        // The writer writes its WAL through the coalescing VFS, whatever `synchronous`
+        // says (server/db/walvfs.rs says why); the readers write nothing.
+        let conn = if access == OpenFlags::SQLITE_OPEN_READ_WRITE {
             super::walvfs::register().map_err(|e| {
                 rusqlite::Error::SqliteFailure(
                     rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),

@@ -6,26 +6,35 @@
 //! system call is dear: in a Python loop, 54 such writes took 290 µs where one write of the
 //! same bytes took 12 µs — more than the fsync after them (~160 µs) — and the writer holds
 //! SQLite's write lock all that time. Gathered, a group `COMMIT` is 4–13 % shorter at the
-//! median (docs/performance.md, the fourteenth step).
+//! median (docs/performance.md, the fourteenth step). With NORMAL, whose groups are small,
+//! a payment made ~60 such writes (the eighteenth step).
 //!
 //! So the writer's connection opens its files through this VFS, a thin layer over SQLite's
 //! own (`unix`): writes to the WAL that follow one another are gathered in memory and
 //! reach the file as one write, before anything that must see them —
-//! * `xSync`: a `COMMIT` with `synchronous=FULL` syncs the WAL before it publishes the
-//!   commit in the shared WAL index, so whatever a reader (or another process) is told is in
-//!   the WAL is in the file, and what a crash finds is what SQLite wrote;
-//! * a read, a size, a truncation, a file control, a close, a write anywhere but right
-//!   after the gathered bytes (SQLite overwriting a frame, or the WAL's header): the same
-//!   bytes in the same order, only fewer calls;
+//! * the page of a commit frame (a frame header whose "database size after the commit" is
+//!   not zero): SQLite publishes a commit in the shared WAL index right after it has
+//!   written that frame — with `synchronous=FULL` after an `xSync`, with NORMAL (and the
+//!   syncer's) at once — so whatever a reader (or another process) is told is in the WAL
+//!   is in the file, what a crash of this process finds is what SQLite wrote, and a failed
+//!   write fails the `COMMIT` before anything is published. A commit frame's header that
+//!   does not follow gathered bytes (SQLite rewriting the checksums of frames it
+//!   overwrote within the transaction, after reading them back) is written at once: no page
+//!   follows it;
+//! * `xSync`, a read, a size, a truncation, a file control, a close, a write anywhere but
+//!   right after the gathered bytes (SQLite overwriting a frame, or the WAL's header): the
+//!   same bytes in the same order, only fewer calls;
 //! * the database's WAL locks changing hands (`xShmLock`, on the database file, which
 //!   knows its WAL): frames that a transaction spilled and then rolled back, which no
-//!   `xSync` writes, are written while this connection still holds the write lock — never
-//!   later, over frames another connection committed meanwhile.
+//!   commit writes, are written while this connection still holds the write lock — never
+//!   later, over frames another connection committed meanwhile;
+//! * the WAL index's header being published (`xShmBarrier`, which SQLite calls between its
+//!   two copies of that header): by the rules above nothing is gathered by then, and the
+//!   tests hold it to that ([`gathered_at_publication`]); should a later SQLite write in
+//!   another order, the bytes still reach the file before a reader can be told of them.
 //!
-//! Only for `synchronous=FULL` (`CommitSync::Commit`): with NORMAL a `COMMIT` publishes its
-//! frames without an `xSync`, and a reader could look for bytes still gathered here. Every
-//! other file (the database, the statement journal) passes straight through, and so does
-//! every method that is not a write to the WAL.
+//! Every other file (the database, the statement journal) passes straight through, and so
+//! does every method that is not a write to the WAL.
 
 use std::ffi::{CStr, c_int, c_void};
 use std::sync::OnceLock;
@@ -48,6 +57,13 @@ const WRITE_LIMIT: usize = 64 << 10;
 /// ratio is the coalescing (read by the tests).
 static WRITES_ASKED: AtomicU64 = AtomicU64::new(0);
 static WRITES_MADE: AtomicU64 = AtomicU64::new(0);
+/// Bytes a WAL still had gathered when SQLite published its index's header: the rules
+/// above keep it at 0 (read by the tests).
+static GATHERED_AT_PUBLICATION: AtomicU64 = AtomicU64::new(0);
+
+/// The size of a WAL frame's header; SQLite writes no other write of this size to a WAL
+/// (its own header is 32 bytes, a page at least 512).
+const FRAME_HEADER: usize = 24;
 
 /// (writes SQLite asked of WAL files, writes made) since the process started.
 pub fn writes() -> (u64, u64) {
@@ -55,6 +71,12 @@ pub fn writes() -> (u64, u64) {
         WRITES_ASKED.load(Ordering::Relaxed),
         WRITES_MADE.load(Ordering::Relaxed),
     )
+}
+
+/// Bytes WALs still had gathered when their index's header was published, since the
+/// process started.
+pub fn gathered_at_publication() -> u64 {
+    GATHERED_AT_PUBLICATION.load(Ordering::Relaxed)
 }
 
 /// Registers the VFS (once; not as the default). Fails only if SQLite has no `unix` VFS
@@ -101,6 +123,9 @@ struct WalFile {
     /// Where in the file the gathered bytes go.
     at: i64,
     gathered: Vec<u8>,
+    /// A commit frame's header was just written: its page, the next write, is written
+    /// through.
+    commit_page_next: bool,
     /// For a database file, its WAL while open; for a WAL, its database file: the WAL's
     /// gathered bytes are written before the database's WAL locks change hands.
     partner: *mut WalFile,
@@ -197,6 +222,7 @@ unsafe extern "C" fn open(
                 gathers,
                 at: 0,
                 gathered: Vec::new(),
+                commit_page_next: false,
                 partner: std::ptr::null_mut(),
             },
         );
@@ -255,6 +281,7 @@ unsafe extern "C" fn write(
         return ffi::SQLITE_IOERR_WRITE;
     };
     let follows = f.at + f.gathered.len() as i64 == offset;
+    let appends = follows && !f.gathered.is_empty();
     if !follows || f.gathered.len() + len > GATHER_LIMIT {
         let rc = flush(f);
         if rc != ffi::SQLITE_OK {
@@ -265,7 +292,31 @@ unsafe extern "C" fn write(
     // SAFETY: SQLite passes `amount` readable bytes at `buf`.
     let bytes = unsafe { std::slice::from_raw_parts(buf.cast::<u8>(), len) };
     f.gathered.extend_from_slice(bytes);
+    // SQLite publishes a commit right after its frame: its page, the write after the
+    // header, goes to the file with everything gathered before it; a commit header with
+    // nothing gathered before it (a checksum rewritten after a read) goes at once.
+    if std::mem::take(&mut f.commit_page_next) {
+        return flush(f);
+    }
+    if is_commit_header(bytes) {
+        if !appends {
+            let rc = flush(f);
+            if rc != ffi::SQLITE_OK {
+                return rc;
+            }
+        }
+        // Set after that flush, and cleared only by the next write: a flush between the
+        // header and its page (the gathering limit) must not cancel the page's.
+        f.commit_page_next = true;
+    }
     ffi::SQLITE_OK
+}
+
+/// Whether a write to a WAL is the header of a commit frame: 24 bytes, of which the second
+/// big-endian word — the database's size in pages after the commit — is not zero (it is
+/// zero in every other frame).
+fn is_commit_header(bytes: &[u8]) -> bool {
+    bytes.len() == FRAME_HEADER && bytes[4..8] != [0; 4]
 }
 
 unsafe extern "C" fn truncate(file: *mut ffi::sqlite3_file, size: i64) -> c_int {
@@ -367,8 +418,30 @@ unsafe extern "C" fn shm_lock(
     real!(real, xShmLock, ffi::SQLITE_IOERR_SHMLOCK, offset, n, flags)
 }
 
+/// SQLite calls this between its two copies of the WAL index's header when it publishes a
+/// commit (and a restart): the last moment before a reader can be told of new frames.
+/// The write rules leave nothing gathered by then; whatever is, is written first. A
+/// failure here cannot fail the commit (the method returns nothing), and the header is
+/// published right after: readers would be sent to bytes the file does not hold. So the
+/// process stops instead; SQLite's recovery at the restart keeps the frames whose
+/// checksums hold, and no member of the group was answered yet.
 unsafe extern "C" fn shm_barrier(file: *mut ffi::sqlite3_file) {
-    let (_, real) = unsafe { parts(file) };
+    let (f, real) = unsafe { parts(file) };
+    if !f.partner.is_null() {
+        // SAFETY: the partner is open, and used by this connection only.
+        let wal = unsafe { &mut *f.partner };
+        if !wal.gathered.is_empty() {
+            GATHERED_AT_PUBLICATION.fetch_add(wal.gathered.len() as u64, Ordering::Relaxed);
+            let rc = flush(wal);
+            if rc != ffi::SQLITE_OK {
+                tracing::error!(
+                    rc,
+                    "writing the WAL before its index was published failed; stopping"
+                );
+                std::process::abort();
+            }
+        }
+    }
     real!(real, xShmBarrier, ())
 }
 
@@ -437,6 +510,9 @@ mod tests {
     use super::super::group::tests::scratch;
     use super::super::lite::{self, CommitSync, Opener};
 
+    /// Every way the writer commits: SQLite's FULL, NORMAL, and NORMAL behind the syncer.
+    const MODES: [CommitSync; 3] = [CommitSync::Commit, CommitSync::None, CommitSync::Syncer];
+
     /// What another connection — on SQLite's own VFS — finds: the rows, and whether the
     /// file is sound.
     fn seen_elsewhere(path: &std::path::Path) -> (i64, String) {
@@ -450,95 +526,151 @@ mod tests {
         (rows, check)
     }
 
-    /// SQLite asks for two writes a WAL frame; the file gets one a commit.
+    fn insert(n: i64) -> String {
+        format!(
+            "WITH RECURSIVE n (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {n})
+             INSERT INTO t (v) SELECT randomblob(900) FROM n"
+        )
+    }
+
+    /// SQLite asks for two writes a WAL frame; the file gets one a commit, with FULL and
+    /// with NORMAL alike.
     #[tokio::test(flavor = "current_thread")]
     async fn a_commit_reaches_the_wal_in_one_write() {
-        let (_dir, path) = scratch();
-        let writer = Writer::open(Opener::new(&path, CommitSync::Commit)).expect("writer");
-        let (asked_before, made_before) = super::writes();
-        let mut tx = writer.begin().await.expect("begin");
-        lite::execute(
-            tx.conn(),
-            "WITH RECURSIVE n (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200)
-             INSERT INTO t (v) SELECT randomblob(900) FROM n",
-            &[],
-        )
-        .expect("200 rows of 900 bytes");
-        tx.commit().await.expect("commit");
-        let (asked, made) = super::writes();
-        let (asked, made) = (asked - asked_before, made - made_before);
-        // ~45 pages of 4 KiB: ~90 writes asked. (Other tests' writers may add to both
-        // counts, in the same proportion.)
-        assert!(asked >= 80, "{asked} writes asked");
-        assert!(made * 10 <= asked, "{made} writes made for {asked} asked");
-        assert_eq!(seen_elsewhere(&path), (200, "ok".to_owned()));
+        for mode in MODES {
+            let (_dir, path) = scratch();
+            let writer = Writer::open(Opener::new(&path, mode)).expect("writer");
+            let (asked_before, made_before) = super::writes();
+            let mut tx = writer.begin().await.expect("begin");
+            lite::execute(tx.conn(), &insert(200), &[]).expect("200 rows of 900 bytes");
+            tx.commit().await.expect("commit");
+            let (asked, made) = super::writes();
+            let (asked, made) = (asked - asked_before, made - made_before);
+            // ~45 pages of 4 KiB: ~90 writes asked. (Other tests' writers may add to both
+            // counts, in the same proportion.)
+            assert!(asked >= 80, "{mode:?}: {asked} writes asked");
+            assert!(
+                made * 10 <= asked,
+                "{mode:?}: {made} writes made for {asked} asked"
+            );
+            assert_eq!(seen_elsewhere(&path), (200, "ok".to_owned()), "{mode:?}");
+        }
+    }
+
+    /// SQLite publishes a commit in the WAL index right after writing its last frame —
+    /// with NORMAL without an `xSync` first. Nothing may still be gathered then, or a
+    /// reader would be sent to bytes the file does not hold yet: not after a commit of many
+    /// frames, nor of one, nor of frames spilled, read back and overwritten within the
+    /// transaction (whose checksums SQLite rewrites after its last frame), nor after a
+    /// member rolled back.
+    #[tokio::test(flavor = "current_thread")]
+    async fn nothing_is_still_gathered_when_a_commit_is_published() {
+        for mode in MODES {
+            let (_dir, path) = scratch();
+            let writer = Writer::open(Opener::new(&path, mode)).expect("writer");
+            let before = super::gathered_at_publication();
+
+            let mut tx = writer.begin().await.expect("begin");
+            lite::execute(tx.conn(), &insert(100), &[]).expect("100 rows");
+            tx.commit().await.expect("commit");
+
+            let mut tx = writer.begin().await.expect("begin");
+            lite::execute(tx.conn(), "INSERT INTO t (v) VALUES (1)", &[]).expect("one row");
+            tx.commit().await.expect("commit");
+
+            let mut tx = writer.begin().await.expect("begin");
+            tx.conn()
+                .execute_batch("PRAGMA cache_size = 10")
+                .expect("a small cache");
+            lite::execute(tx.conn(), &insert(300), &[]).expect("300 rows, spilled");
+            lite::execute(
+                tx.conn(),
+                "UPDATE t SET v = randomblob(900) WHERE rowid % 7 = 0",
+                &[],
+            )
+            .expect("spilled pages changed again");
+            tx.commit().await.expect("commit");
+
+            let mut tx = writer.begin().await.expect("begin");
+            lite::execute(tx.conn(), &insert(200), &[]).expect("200 rows");
+            tx.rollback().await.expect("rollback");
+            let mut tx = writer.begin().await.expect("begin");
+            lite::execute(tx.conn(), &insert(5), &[]).expect("5 rows");
+            tx.commit().await.expect("commit");
+
+            assert_eq!(
+                super::gathered_at_publication() - before,
+                0,
+                "{mode:?}: bytes still gathered when SQLite published a commit"
+            );
+            assert_eq!(seen_elsewhere(&path), (406, "ok".to_owned()), "{mode:?}");
+        }
     }
 
     /// The writes SQLite makes before a `COMMIT` — pages spilled from a small cache, read
     /// back, rolled back to a savepoint and overwritten — land as SQLite wrote them.
     #[tokio::test(flavor = "current_thread")]
     async fn spilled_reread_and_overwritten_frames_land_as_written() {
-        let (_dir, path) = scratch();
-        let writer = Writer::open(Opener::new(&path, CommitSync::Commit)).expect("writer");
-        let insert = |n: i64| {
-            format!(
-                "WITH RECURSIVE n (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {n})
-                 INSERT INTO t (v) SELECT randomblob(1000) FROM n"
-            )
-        };
-        let mut tx = writer.begin().await.expect("begin");
-        // Ten pages of cache: the transaction's ~75 pages spill to the WAL before its commit.
-        tx.conn()
-            .execute_batch("PRAGMA cache_size = 10")
-            .expect("a small cache");
-        lite::execute(tx.conn(), &insert(300), &[]).expect("300 rows");
-        // Read back through the spilled frames.
-        let total: i64 = tx
-            .conn()
-            .query_row("SELECT SUM(length(v)) FROM t", [], |r| r.get(0))
-            .expect("sum");
-        assert_eq!(total, 300_000);
-        tx.commit().await.expect("commit");
+        for mode in MODES {
+            let (_dir, path) = scratch();
+            let writer = Writer::open(Opener::new(&path, mode)).expect("writer");
+            let mut tx = writer.begin().await.expect("begin");
+            // Ten pages of cache: the transaction's ~75 pages spill to the WAL before its
+            // commit.
+            tx.conn()
+                .execute_batch("PRAGMA cache_size = 10")
+                .expect("a small cache");
+            lite::execute(tx.conn(), &insert(300), &[]).expect("300 rows");
+            // Read back through the spilled frames.
+            let total: i64 = tx
+                .conn()
+                .query_row("SELECT SUM(length(v)) FROM t", [], |r| r.get(0))
+                .expect("sum");
+            assert_eq!(total, 270_000, "{mode:?}");
+            tx.commit().await.expect("commit");
 
-        // A member rolled back after spilling: its frames are overwritten by the next.
-        let mut tx = writer.begin().await.expect("begin");
-        lite::execute(tx.conn(), &insert(200), &[]).expect("200 rows");
-        tx.rollback().await.expect("rollback");
-        let mut tx = writer.begin().await.expect("begin");
-        lite::execute(tx.conn(), &insert(50), &[]).expect("50 rows");
-        tx.commit().await.expect("commit");
+            // A member rolled back after spilling: its frames are overwritten by the next.
+            let mut tx = writer.begin().await.expect("begin");
+            lite::execute(tx.conn(), &insert(200), &[]).expect("200 rows");
+            tx.rollback().await.expect("rollback");
+            let mut tx = writer.begin().await.expect("begin");
+            lite::execute(tx.conn(), &insert(50), &[]).expect("50 rows");
+            tx.commit().await.expect("commit");
 
-        assert_eq!(seen_elsewhere(&path), (350, "ok".to_owned()));
+            assert_eq!(seen_elsewhere(&path), (350, "ok".to_owned()), "{mode:?}");
+        }
     }
 
-    /// A transaction rolled back after it spilled leaves frames gathered that no sync
+    /// A transaction rolled back after it spilled leaves frames gathered that no commit
     /// writes: they reach the file before the write lock passes on, not later over another
     /// connection's committed frames.
     #[test]
     fn what_a_rollback_leaves_gathered_never_lands_on_another_writers_frames() {
-        let (_dir, path) = scratch();
-        let writer = Opener::new(&path, CommitSync::Commit)
-            .writer()
-            .expect("the writer's connection");
-        writer
-            .execute_batch(
-                "PRAGMA cache_size = 10;
-                 BEGIN IMMEDIATE;
-                 WITH RECURSIVE n (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300)
-                 INSERT INTO t (v) SELECT randomblob(1000) FROM n;
-                 ROLLBACK;",
-            )
-            .expect("a spilled transaction, rolled back");
-        let other = Connection::open(&path).expect("another connection");
-        other
-            .execute_batch(
-                "WITH RECURSIVE n (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5)
-                 INSERT INTO t (v) SELECT randomblob(1000) FROM n",
-            )
-            .expect("five rows committed by another connection");
-        writer
-            .execute_batch("INSERT INTO t (v) VALUES (randomblob(1000))")
-            .expect("one more row by the writer");
-        assert_eq!(seen_elsewhere(&path), (6, "ok".to_owned()));
+        for mode in MODES {
+            let (_dir, path) = scratch();
+            let writer = Opener::new(&path, mode)
+                .writer()
+                .expect("the writer's connection");
+            writer
+                .execute_batch(
+                    "PRAGMA cache_size = 10;
+                     BEGIN IMMEDIATE;
+                     WITH RECURSIVE n (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300)
+                     INSERT INTO t (v) SELECT randomblob(1000) FROM n;
+                     ROLLBACK;",
+                )
+                .expect("a spilled transaction, rolled back");
+            let other = Connection::open(&path).expect("another connection");
+            other
+                .execute_batch(
+                    "WITH RECURSIVE n (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5)
+                     INSERT INTO t (v) SELECT randomblob(1000) FROM n",
+                )
+                .expect("five rows committed by another connection");
+            writer
+                .execute_batch("INSERT INTO t (v) VALUES (randomblob(1000))")
+                .expect("one more row by the writer");
+            assert_eq!(seen_elsewhere(&path), (6, "ok".to_owned()), "{mode:?}");
+        }
     }
 }
