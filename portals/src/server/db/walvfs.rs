@@ -504,6 +504,8 @@ static METHODS: ffi::sqlite3_io_methods = ffi::sqlite3_io_methods {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use rusqlite::Connection;
 
     use super::super::group::Writer;
@@ -531,6 +533,19 @@ mod tests {
             "WITH RECURSIVE n (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {n})
              INSERT INTO t (v) SELECT randomblob(900) FROM n"
         )
+    }
+
+    /// One transaction of `statements` on `writer`, committed or rolled back.
+    async fn transaction(writer: &Arc<Writer>, statements: &[&str], commit: bool) {
+        let mut tx = writer.begin().await.expect("begin");
+        for sql in statements {
+            tx.conn().execute_batch(sql).expect(sql);
+        }
+        if commit {
+            tx.commit().await.expect("commit");
+        } else {
+            tx.rollback().await.expect("rollback");
+        }
     }
 
     /// SQLite asks for two writes a WAL frame; the file gets one a commit, with FULL and
@@ -569,35 +584,13 @@ mod tests {
             let (_dir, path) = scratch();
             let writer = Writer::open(Opener::new(&path, mode)).expect("writer");
             let before = super::gathered_at_publication();
-
-            let mut tx = writer.begin().await.expect("begin");
-            lite::execute(tx.conn(), &insert(100), &[]).expect("100 rows");
-            tx.commit().await.expect("commit");
-
-            let mut tx = writer.begin().await.expect("begin");
-            lite::execute(tx.conn(), "INSERT INTO t (v) VALUES (1)", &[]).expect("one row");
-            tx.commit().await.expect("commit");
-
-            let mut tx = writer.begin().await.expect("begin");
-            tx.conn()
-                .execute_batch("PRAGMA cache_size = 10")
-                .expect("a small cache");
-            lite::execute(tx.conn(), &insert(300), &[]).expect("300 rows, spilled");
-            lite::execute(
-                tx.conn(),
-                "UPDATE t SET v = randomblob(900) WHERE rowid % 7 = 0",
-                &[],
-            )
-            .expect("spilled pages changed again");
-            tx.commit().await.expect("commit");
-
-            let mut tx = writer.begin().await.expect("begin");
-            lite::execute(tx.conn(), &insert(200), &[]).expect("200 rows");
-            tx.rollback().await.expect("rollback");
-            let mut tx = writer.begin().await.expect("begin");
-            lite::execute(tx.conn(), &insert(5), &[]).expect("5 rows");
-            tx.commit().await.expect("commit");
-
+            let spill = "PRAGMA cache_size = 10";
+            let change = "UPDATE t SET v = randomblob(900) WHERE rowid % 7 = 0";
+            transaction(&writer, &[&insert(100)], true).await;
+            transaction(&writer, &["INSERT INTO t (v) VALUES (1)"], true).await;
+            transaction(&writer, &[spill, &insert(300), change], true).await;
+            transaction(&writer, &[&insert(200)], false).await;
+            transaction(&writer, &[&insert(5)], true).await;
             assert_eq!(
                 super::gathered_at_publication() - before,
                 0,
@@ -630,12 +623,8 @@ mod tests {
             tx.commit().await.expect("commit");
 
             // A member rolled back after spilling: its frames are overwritten by the next.
-            let mut tx = writer.begin().await.expect("begin");
-            lite::execute(tx.conn(), &insert(200), &[]).expect("200 rows");
-            tx.rollback().await.expect("rollback");
-            let mut tx = writer.begin().await.expect("begin");
-            lite::execute(tx.conn(), &insert(50), &[]).expect("50 rows");
-            tx.commit().await.expect("commit");
+            transaction(&writer, &[&insert(200)], false).await;
+            transaction(&writer, &[&insert(50)], true).await;
 
             assert_eq!(seen_elsewhere(&path), (350, "ok".to_owned()), "{mode:?}");
         }
