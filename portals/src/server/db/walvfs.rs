@@ -7,7 +7,7 @@
 //! same bytes took 12 µs — more than the fsync after them (~160 µs) — and the writer holds
 //! SQLite's write lock all that time. Gathered, a group `COMMIT` is 4–13 % shorter at the
 //! median (docs/performance.md, the fourteenth step). With NORMAL, whose groups are small,
-//! a payment made ~60 such writes (the eighteenth step).
+//! a payment made ~48 such writes (the eighteenth step).
 //!
 //! So the writer's connection opens its files through this VFS, a thin layer over SQLite's
 //! own (`unix`): writes to the WAL that follow one another are gathered in memory and
