@@ -94,8 +94,12 @@ pub async fn post(
     // agents with one provider both move the provider's and the fees' rows, and could
     // lock the two in opposite orders and deadlock. (A settlement's agent row is taken
     // before any other by `release`; SQLite has one writer and no row locks.)
+    let Entry {
+        mut lock,
+        mut insert,
+        mut update,
+    } = entry_statements(moving.len());
     if let Tx::Postgres(_) = conn {
-        let mut lock = lock_statement(accounts.len());
         for account in &accounts {
             lock = lock.bind(*account);
         }
@@ -104,7 +108,6 @@ pub async fn post(
     // Two statements for all postings, however many: every statement is a round trip to
     // the database, and a payment's settlement is on every terminal's critical path.
     // Their text is built from placeholders alone; every value is bound.
-    let (mut insert, mut update) = entry_statements(moving.len());
     insert = insert.bind(entry_id);
     update = update.bind(ACCOUNT_BALANCE_LIMIT);
     for (account, amount) in &moving {
@@ -129,39 +132,42 @@ pub async fn post(
 /// was a dozen small strings each time.
 const BUILT_ONCE_UP_TO: usize = 4;
 
-/// The two statements of an entry of `n` postings, [`postings_insert`] and
-/// [`balances_update`], without their values.
-fn entry_statements(n: usize) -> (db::query::Query, db::query::Query) {
-    static BUILT: [OnceLock<(String, String)>; BUILT_ONCE_UP_TO] =
+/// The statements of an entry of `n` postings, without their values.
+struct Entry {
+    /// [`accounts_lock`] (PostgreSQL only).
+    lock: db::query::Query,
+    /// [`postings_insert`].
+    insert: db::query::Query,
+    /// [`balances_update`].
+    update: db::query::Query,
+}
+
+fn entry_statements(n: usize) -> Entry {
+    static BUILT: [OnceLock<[String; 3]>; BUILT_ONCE_UP_TO] =
         [const { OnceLock::new() }; BUILT_ONCE_UP_TO];
-    match n.checked_sub(1).and_then(|k| BUILT.get(k)) {
-        Some(built) => {
-            let (insert, update) = built.get_or_init(|| (postings_insert(n), balances_update(n)));
-            (db::query(insert.as_str()), db::query(update.as_str()))
-        }
-        None => (
-            db::query(sqlx::AssertSqlSafe(postings_insert(n))),
-            db::query(sqlx::AssertSqlSafe(balances_update(n))),
-        ),
+    let texts = || [accounts_lock(n), postings_insert(n), balances_update(n)];
+    let [lock, insert, update] = match n.checked_sub(1).and_then(|k| BUILT.get(k)) {
+        Some(built) => built
+            .get_or_init(texts)
+            .each_ref()
+            .map(|t| db::query(t.as_str())),
+        None => texts().map(|t| db::query(sqlx::AssertSqlSafe(t))),
+    };
+    Entry {
+        lock,
+        insert,
+        update,
     }
 }
 
 /// `SELECT … FOR UPDATE` of `n` accounts (`$1`…`$n`) in the order of their ids: PostgreSQL
 /// locks a locking query's rows after sorting them, so in that order.
-fn lock_statement(n: usize) -> db::query::Query {
-    static BUILT: [OnceLock<String>; BUILT_ONCE_UP_TO] =
-        [const { OnceLock::new() }; BUILT_ONCE_UP_TO];
-    let text = || {
-        let ids: Vec<String> = (1..=n).map(|k| format!("${k}")).collect();
-        format!(
-            "SELECT id FROM ledger_accounts WHERE id IN ({}) ORDER BY id FOR UPDATE",
-            ids.join(", ")
-        )
-    };
-    match n.checked_sub(1).and_then(|k| BUILT.get(k)) {
-        Some(built) => db::query(built.get_or_init(text).as_str()),
-        None => db::query(sqlx::AssertSqlSafe(text())),
-    }
+fn accounts_lock(n: usize) -> String {
+    let ids: Vec<String> = (1..=n).map(|k| format!("${k}")).collect();
+    format!(
+        "SELECT id FROM ledger_accounts WHERE id IN ({}) ORDER BY id FOR UPDATE",
+        ids.join(", ")
+    )
 }
 
 /// `INSERT INTO ledger_postings … VALUES ($1, $2, $3), ($1, $4, $5), …` for `n` postings
