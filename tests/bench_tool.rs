@@ -182,10 +182,21 @@ async fn the_local_bench_pays_every_payment_and_states_its_ratios() {
     assert!(stdout.contains("CPU per request"), "{stdout}");
     // Every payment wrote twice at processing and once at the provider, each transaction in
     // a group of at least one.
+    // (Of 60 payments, the 99.9th percentile is the slowest.)
+    let max_ms = last["p999_ms"].as_f64().unwrap();
     for side in ["processing", "provider"] {
         let per_commit = last["transactions_per_commit"][side].as_f64().unwrap();
         assert!(per_commit >= 1.0, "{side}: {last}");
+        // FULL (the default): each group waited for a COMMIT that fsynced, and a payment
+        // waited for its groups' — no mean wait longer than the slowest payment.
+        let waited_us = last["fsync_wait_us"][side].as_f64().unwrap();
+        assert!(waited_us > 0.0, "{side}: {last}");
+        assert!(waited_us <= max_ms * 1000.0, "{side}: {last}");
     }
+    assert!(
+        stdout.contains("a group's wait for its fsyncing COMMIT"),
+        "{stdout}"
+    );
 }
 
 /// `--synchronous both`: FULL and NORMAL pay in alternating rounds of one run, and the line

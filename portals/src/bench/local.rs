@@ -36,18 +36,53 @@ struct Started {
 }
 
 impl Started {
-    /// Transactions per group `COMMIT` since `before` (SQLite's writer only): how many
-    /// share one fsync with FULL.
-    fn per_commit(&self, before: Option<(usize, usize)>) -> Option<f64> {
-        let (groups, members) = self.pool.as_ref()?.group_commits()?;
-        let (g0, m0) = before.unwrap_or((0, 0));
-        let groups = groups.checked_sub(g0)?;
-        (groups > 0).then(|| members.saturating_sub(m0) as f64 / groups as f64)
+    /// This side's writer counters now (SQLite's writer only).
+    fn commits(&self) -> Option<Counted> {
+        let pool = self.pool.as_ref()?;
+        let (groups, members) = pool.group_commits()?;
+        let (fsynced, waited) = pool.fsync_waits()?;
+        Some(Counted {
+            groups,
+            members,
+            fsynced,
+            waited,
+        })
     }
 
-    fn commits(&self) -> Option<(usize, usize)> {
-        self.pool.as_ref()?.group_commits()
+    /// How this side's groups went since `before`: how many transactions shared one
+    /// `COMMIT` (one fsync with FULL), and how long a group waited for a `COMMIT` that
+    /// fsynced.
+    fn grouping(&self, before: Option<Counted>) -> Option<Grouping> {
+        let now = self.commits()?;
+        let before = before.unwrap_or_default();
+        let groups = now.groups.checked_sub(before.groups)?;
+        let fsynced = now.fsynced.saturating_sub(before.fsynced);
+        let waited = now.waited.saturating_sub(before.waited);
+        (groups > 0).then(|| Grouping {
+            per_commit: now.members.saturating_sub(before.members) as f64 / groups as f64,
+            fsync_wait_us: (fsynced > 0).then(|| waited.as_secs_f64() * 1e6 / fsynced as f64),
+        })
     }
+}
+
+/// A writer's counters at one moment.
+#[derive(Clone, Copy, Default)]
+struct Counted {
+    /// Group `COMMIT`s, and the transactions they carried.
+    groups: usize,
+    members: usize,
+    /// `COMMIT`s that fsynced, and the time their groups waited for them in all.
+    fsynced: usize,
+    waited: Duration,
+}
+
+/// One side's group commits over a phase.
+#[derive(Clone, Copy)]
+struct Grouping {
+    per_commit: f64,
+    /// The mean wait for a `COMMIT` that fsynced (FULL's), in µs: the disk as the
+    /// payments found it, beside the single-row commit's as a loop finds it.
+    fsync_wait_us: Option<f64>,
 }
 
 async fn start(
@@ -75,8 +110,8 @@ async fn start(
     Ok(started)
 }
 
-/// (groups, transactions) committed so far by processing's writer and the provider's.
-type Commits = (Option<(usize, usize)>, Option<(usize, usize)>);
+/// The writer counters of processing and of the provider at one moment.
+type Commits = (Option<Counted>, Option<Counted>);
 
 /// A provider and a processing center of this run, both with one `synchronous`.
 struct Network {
@@ -152,11 +187,11 @@ impl Network {
         (self.processing.commits(), self.provider.commits())
     }
 
-    /// Transactions per group `COMMIT` at processing and at the provider since `before`.
-    fn per_commit(&self, before: Commits) -> (Option<f64>, Option<f64>) {
+    /// The group commits at processing and at the provider since `before`.
+    fn grouping(&self, before: Commits) -> (Option<Grouping>, Option<Grouping>) {
         (
-            self.processing.per_commit(before.0),
-            self.provider.per_commit(before.1),
+            self.processing.grouping(before.0),
+            self.provider.grouping(before.1),
         )
     }
 }
@@ -174,7 +209,7 @@ async fn compare(
     normal: &Network,
     args: &BenchArgs,
     disk: &mut ceilings::DiskCeilings,
-) -> Result<(Summary, Summary, (Option<f64>, Option<f64>)), String> {
+) -> Result<(Summary, Summary, (Option<Grouping>, Option<Grouping>)), String> {
     let full_payment = full.prepare_payments(client, args.agents).await?;
     let normal_payment = normal.prepare_payments(client, args.agents).await?;
     let round = args.payments.div_ceil(COMPARE_ROUNDS).max(1);
@@ -218,7 +253,7 @@ async fn compare(
             disk.sample(RESAMPLE_SECONDS).await?;
         }
     }
-    let grouped = full.per_commit(before);
+    let grouped = full.grouping(before);
     match (full_e2e, normal_e2e) {
         (Some(full_e2e), Some(normal_e2e)) => Ok((full_e2e, normal_e2e, grouped)),
         _ => Err("no payments to compare (--payments 0)".into()),
@@ -518,7 +553,7 @@ pub async fn run(args: &BenchArgs) -> Result<bool, String> {
             let payment = network.prepare_payments(&client, args.agents).await?;
             let before = network.commits();
             let e2e = pay(&client, &payment, &plan, 0).await?;
-            let grouped = network.per_commit(before);
+            let grouped = network.grouping(before);
             disk.sample(RESAMPLE_SECONDS).await?;
             (e2e, None, grouped)
         }
@@ -579,12 +614,23 @@ pub async fn run(args: &BenchArgs) -> Result<bool, String> {
     println!("  share of payments slower than 1 s: {:.4} %", slow * 100.0);
     let cost = Costs::of(&echo, &osmp, &e2e);
     println!("{}", cost.text());
-    let per_commit = |v: Option<f64>| v.map_or("—".to_owned(), |v| format!("{v:.1}"));
+    let per_commit =
+        |g: Option<Grouping>| g.map_or("—".to_owned(), |g| format!("{:.1}", g.per_commit));
     println!(
         "transactions per group COMMIT during the payments: processing {}, provider {}",
         per_commit(grouped.0),
         per_commit(grouped.1)
     );
+    let fsync_wait = |g: Option<Grouping>| g.and_then(|g| g.fsync_wait_us);
+    if let (Some(processing), Some(provider)) = (fsync_wait(grouped.0), fsync_wait(grouped.1)) {
+        // A payment waits for three of these in a row (its claim, the provider's credit,
+        // its settlement); the loop's commit is the same fsync with the disk kept busy.
+        println!(
+            "a group's wait for its fsyncing COMMIT: processing {processing:.0} µs, provider \
+             {provider:.0} µs (a single-row FULL commit in the loop: {:.0} µs)",
+            1e6 / full
+        );
+    }
     let round = |v: f64| (v * 100.0).round() / 100.0;
     let mut last = json!({
         "payments_per_s": round(rate), "p50_ms": round(e2e.ms(0.5)), "p99_ms": round(e2e.ms(0.99)),
@@ -606,7 +652,12 @@ pub async fn run(args: &BenchArgs) -> Result<bool, String> {
         },
         "cpu_us": cost.json(),
         "transactions_per_commit": {
-            "processing": grouped.0.map(round), "provider": grouped.1.map(round),
+            "processing": grouped.0.map(|g| round(g.per_commit)),
+            "provider": grouped.1.map(|g| round(g.per_commit)),
+        },
+        "fsync_wait_us": {
+            "processing": fsync_wait(grouped.0).map(f64::round),
+            "provider": fsync_wait(grouped.1).map(f64::round),
         },
         "steal_share": {
             "axum_echo": echo.cpu.steal_share.map(round4),

@@ -46,7 +46,7 @@
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use rusqlite::Connection;
 use tokio::sync::{Mutex, OwnedMutexGuard, oneshot};
@@ -112,6 +112,10 @@ pub struct Writer {
     /// transactions share an fsync.
     groups: AtomicUsize,
     members: AtomicUsize,
+    /// `COMMIT`s that fsynced (on the blocking pool), and the microseconds their groups
+    /// waited for them: how long the disk holds a group here, against a commit alone.
+    fsynced: AtomicUsize,
+    fsync_wait_us: AtomicU64,
     /// Transactions that have joined a group so far: whether a turn given to the ready
     /// tasks brought a new member.
     joined: AtomicUsize,
@@ -202,6 +206,8 @@ impl Writer {
             waiting: AtomicUsize::new(0),
             groups: AtomicUsize::new(0),
             members: AtomicUsize::new(0),
+            fsynced: AtomicUsize::new(0),
+            fsync_wait_us: AtomicU64::new(0),
             joined: AtomicUsize::new(0),
         }))
     }
@@ -216,6 +222,15 @@ impl Writer {
         (
             self.groups.load(Ordering::Relaxed),
             self.members.load(Ordering::Relaxed),
+        )
+    }
+
+    /// (group `COMMIT`s that fsynced, the time their groups waited for them in all)
+    /// since the writer opened.
+    pub fn fsync_waits(&self) -> (usize, std::time::Duration) {
+        (
+            self.fsynced.load(Ordering::Relaxed),
+            std::time::Duration::from_micros(self.fsync_wait_us.load(Ordering::Relaxed)),
         )
     }
 
@@ -386,7 +401,12 @@ impl Writer {
         self.members.fetch_add(members.len(), Ordering::Relaxed);
         let committed = if self.opener.commit_fsyncs() || slot.header_sync_due {
             slot.header_sync_due = false;
-            off_runtime(slot, &self.opener, |conn| step(conn, COMMIT)).await
+            let started = std::time::Instant::now();
+            let committed = off_runtime(slot, &self.opener, |conn| step(conn, COMMIT)).await;
+            let waited = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+            self.fsynced.fetch_add(1, Ordering::Relaxed);
+            self.fsync_wait_us.fetch_add(waited, Ordering::Relaxed);
+            committed
         } else {
             // NORMAL, or the syncer's: the WAL pages go to the kernel's cache, no fsync (and
             // no checkpoint: those run on their own thread), so on this thread.
@@ -672,6 +692,34 @@ pub(super) mod tests {
     async fn without_an_fsync_a_lone_transaction_commits_at_once() {
         let committed = two_ready_together(lite::CommitSync::None).await;
         assert_eq!(committed, (2, 2), "(groups, transactions)");
+    }
+
+    /// The bench's "wait for an fsyncing COMMIT" counts FULL's group `COMMIT`s, each with
+    /// the time its group waited, and none of NORMAL's, which do not fsync.
+    #[tokio::test(flavor = "current_thread")]
+    async fn the_waits_counted_are_those_of_commits_that_fsync() {
+        for (sync, fsyncing) in [
+            (lite::CommitSync::Commit, true),
+            (lite::CommitSync::None, false),
+        ] {
+            let (_dir, path) = scratch();
+            let writer = Writer::open(Opener::new(&path, sync)).expect("writer");
+            for v in 0..3 {
+                let mut tx = writer.begin().await.expect("begin");
+                lite::execute(tx.conn(), &format!("INSERT INTO t (v) VALUES ({v})"), &[])
+                    .expect("insert");
+                tx.commit().await.expect("commit");
+            }
+            let (groups, _) = writer.committed();
+            let (fsynced, waited) = writer.fsync_waits();
+            if fsyncing {
+                assert_eq!((groups, fsynced), (3, 3), "{sync:?}: one wait a group");
+                assert!(!waited.is_zero(), "{sync:?}: an fsync takes time");
+            } else {
+                assert_eq!((groups, fsynced), (3, 0), "{sync:?}");
+                assert!(waited.is_zero(), "{sync:?}");
+            }
+        }
     }
 
     /// A write lock held by another process is waited for, not reported at once: the

@@ -96,6 +96,15 @@ impl Db {
         }
     }
 
+    /// SQLite's `COMMIT`s that fsynced so far, and the time their groups waited for them
+    /// in all; `None` without a writer.
+    pub fn fsync_waits(&self) -> Option<(usize, std::time::Duration)> {
+        match self {
+            Db::Sqlite(_, Some(writer)) => Some(writer.fsync_waits()),
+            _ => None,
+        }
+    }
+
     /// Whether commits are made durable by the syncer (server/db/durable.rs): then an
     /// HTTP answer waits for what its reads saw ([`durable::answered_when_durable`]).
     pub fn has_syncer(&self) -> bool {
