@@ -583,6 +583,24 @@ pub(super) mod tests {
         (dir, path)
     }
 
+    /// One transaction of `statements` on `writer`, committed or rolled back. Also used by
+    /// server/db/walvfs.rs's tests.
+    pub(in crate::server::db) async fn transaction(
+        writer: &Arc<Writer>,
+        statements: &[&str],
+        commit: bool,
+    ) {
+        let mut tx = writer.begin().await.expect("begin");
+        for sql in statements {
+            tx.conn().execute_batch(sql).expect(sql);
+        }
+        if commit {
+            tx.commit().await.expect("commit");
+        } else {
+            tx.rollback().await.expect("rollback");
+        }
+    }
+
     fn count(path: &std::path::Path) -> i64 {
         let conn = Connection::open(path).expect("open");
         conn.query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0))
@@ -704,11 +722,8 @@ pub(super) mod tests {
         ] {
             let (_dir, path) = scratch();
             let writer = Writer::open(Opener::new(&path, sync)).expect("writer");
-            for v in 0..3 {
-                let mut tx = writer.begin().await.expect("begin");
-                lite::execute(tx.conn(), &format!("INSERT INTO t (v) VALUES ({v})"), &[])
-                    .expect("insert");
-                tx.commit().await.expect("commit");
+            for _ in 0..3 {
+                transaction(&writer, &["INSERT INTO t (v) VALUES (1)"], true).await;
             }
             let (groups, _) = writer.committed();
             let (fsynced, waited) = writer.fsync_waits();

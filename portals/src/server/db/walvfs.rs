@@ -504,12 +504,10 @@ static METHODS: ffi::sqlite3_io_methods = ffi::sqlite3_io_methods {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use rusqlite::Connection;
 
     use super::super::group::Writer;
-    use super::super::group::tests::scratch;
+    use super::super::group::tests::{scratch, transaction};
     use super::super::lite::{self, CommitSync, Opener};
 
     /// Every way the writer commits: SQLite's FULL, NORMAL, and NORMAL behind the syncer.
@@ -533,19 +531,6 @@ mod tests {
             "WITH RECURSIVE n (i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {n})
              INSERT INTO t (v) SELECT randomblob(900) FROM n"
         )
-    }
-
-    /// One transaction of `statements` on `writer`, committed or rolled back.
-    async fn transaction(writer: &Arc<Writer>, statements: &[&str], commit: bool) {
-        let mut tx = writer.begin().await.expect("begin");
-        for sql in statements {
-            tx.conn().execute_batch(sql).expect(sql);
-        }
-        if commit {
-            tx.commit().await.expect("commit");
-        } else {
-            tx.rollback().await.expect("rollback");
-        }
     }
 
     /// SQLite asks for two writes a WAL frame; the file gets one a commit, with FULL and
