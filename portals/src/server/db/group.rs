@@ -13,11 +13,13 @@
 //! * a transaction that commits while others wait for the writer leaves the group open,
 //!   hands the writer on and waits; a *flusher* queued behind the waiters commits the
 //!   group once they have had their turn, and wakes every member with the outcome;
-//! * with nobody waiting, the transaction commits the group itself at once, so a lone
-//!   transaction pays no extra latency — except before an fsync (SQLite's FULL), where
-//!   the flusher first lets the tasks ready to run have their turn, and again for as long
-//!   as the group grows (a few turns at most), so requests already on their way join it
-//!   instead of waiting a whole fsync for the next.
+//! * with nobody waiting, the flusher still does not commit at once: it first lets the
+//!   tasks ready to run have their turn, and again for as long as the group grows (a few
+//!   turns at most), so requests already on their way join it instead of paying a
+//!   `COMMIT` of their own — with FULL a whole fsync to wait out, with NORMAL the WAL's
+//!   write and the wake-ups around it, a quarter of a payment's CPU under load. A lone
+//!   transaction pays one turn of the runtime. (With the syncer, opt-in, a group forms
+//!   during the sync instead.)
 //!
 //! A member is answered "committed" only once the group's `COMMIT` is durable: nothing is
 //! acknowledged that a crash could take back. If the `COMMIT` fails, every member gets
@@ -59,7 +61,7 @@ use super::lite::{self, Opener, Readers};
 /// waits for its answer.
 const MAX_GROUP: usize = 64;
 
-/// The most turns the flusher gives the ready tasks before an fsync while the group grows:
+/// The most turns the flusher gives the ready tasks before a `COMMIT` while the group grows:
 /// a bound on what gathering adds to the first member's wait.
 const MAX_GATHER_TURNS: usize = 4;
 
@@ -330,11 +332,14 @@ impl Writer {
     /// or makes sure a flusher will, after those who wait. The group's `COMMIT` runs in a
     /// task of its own either way: no caller going away can stop it halfway.
     ///
-    /// When the `COMMIT` fsyncs (SQLite's FULL), a group is never ended at once: the
-    /// flusher first gathers ([`Writer::gather`]), so the tasks already woken — a request
-    /// about to begin its transaction — join this group rather than queue behind its
-    /// fsync. With nothing else ready that costs one yield. (docs/performance.md, the
-    /// twelfth and thirteenth steps.)
+    /// Without the syncer a group is never ended at once: the flusher first gathers
+    /// ([`Writer::gather`]), so the tasks already woken — a request about to begin its
+    /// transaction — join this group rather than queue behind its `COMMIT`. With nothing
+    /// else ready that costs one yield. With FULL the `COMMIT` is an fsync (the twelfth
+    /// and thirteenth steps of docs/performance.md); with NORMAL it is cheaper but not
+    /// free: committing at once made groups of 2.7 transactions at processing and 1.2 at
+    /// the provider under the benchmark, gathering 15 and 14, for ~20–27 % less CPU a
+    /// payment (the nineteenth step).
     ///
     /// With the syncer, a group is not committed while the disk syncs the last: its
     /// members would only wait for the next sync anyway. It stays open, and whoever comes
@@ -345,8 +350,8 @@ impl Writer {
             return;
         }
         let syncing = self.durability.as_ref().is_some_and(|d| d.syncing());
-        // Before an fsync, never at once (above).
-        let gather = self.opener.commit_fsyncs();
+        // Never at once but with the syncer (above).
+        let gather = !self.opener.syncer_fsyncs();
         if group_full(&slot) || (!syncing && !gather && self.waiting.load(Ordering::SeqCst) == 0) {
             let writer = self.clone();
             tokio::spawn(async move {
@@ -355,8 +360,8 @@ impl Writer {
         } else if !slot.flush_queued {
             slot.flush_queued = true;
             let writer = self.clone();
-            // Queued behind the waiters (the lock is FIFO), after the sync in flight if
-            // there is one, or, before an fsync, after the tasks ready to run: they, and
+            // Queued behind the waiters (the lock is FIFO), after the sync in flight with
+            // the syncer, or else after the tasks ready to run: they, and
             // whoever comes meanwhile, join this group.
             tokio::spawn(async move {
                 if syncing && let Some(durability) = &writer.durability {
@@ -372,7 +377,7 @@ impl Writer {
         }
     }
 
-    /// Before an fsync: yields to the runtime — every task ready to run has its turn, and
+    /// Before a `COMMIT`: yields to the runtime — every task ready to run has its turn, and
     /// the I/O that arrived meanwhile is polled — and again while the group is still
     /// growing (a turn brought it a member, or one waits for the writer), up to
     /// [`MAX_GATHER_TURNS`]. A request that joins has often just woken the next, through
@@ -667,6 +672,15 @@ pub(super) mod tests {
         assert_eq!(committed, (1, 2), "(groups, transactions)");
     }
 
+    /// With NORMAL too: a `COMMIT` without an fsync still writes the WAL and wakes its
+    /// members, and committing the first at once made two groups here (it did so before
+    /// the nineteenth step of docs/performance.md).
+    #[tokio::test(flavor = "current_thread")]
+    async fn without_an_fsync_transactions_ready_together_share_one_commit() {
+        let committed = two_ready_together(lite::CommitSync::None).await;
+        assert_eq!(committed, (1, 2), "(groups, transactions)");
+    }
+
     /// Before an fsync the flusher keeps gathering while each turn brings a member. Here
     /// the first transaction commits with a second ready; the second, before it begins,
     /// wakes a third through a socket, and the third wakes a fourth the same way: each is
@@ -702,14 +716,6 @@ pub(super) mod tests {
         }
         assert_eq!(count(&path), 4);
         assert_eq!(writer.committed(), (1, 4), "(groups, transactions)");
-    }
-
-    /// With NORMAL nothing is gathered: a `COMMIT` without an fsync is cheap, and a
-    /// transaction nobody waits behind commits at once.
-    #[tokio::test(flavor = "current_thread")]
-    async fn without_an_fsync_a_lone_transaction_commits_at_once() {
-        let committed = two_ready_together(lite::CommitSync::None).await;
-        assert_eq!(committed, (2, 2), "(groups, transactions)");
     }
 
     /// The bench's "wait for an fsyncing COMMIT" counts FULL's group `COMMIT`s, each with
