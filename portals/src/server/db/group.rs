@@ -328,18 +328,18 @@ impl Writer {
         }
     }
 
-    /// Leaves the writer: ends the open group at once when nobody waits for the writer,
-    /// or makes sure a flusher will, after those who wait. The group's `COMMIT` runs in a
-    /// task of its own either way: no caller going away can stop it halfway.
+    /// Leaves the writer: ends the open group at once when it is full, or makes sure a
+    /// flusher will, after those who wait. The group's `COMMIT` runs in a task of its own
+    /// either way: no caller going away can stop it halfway.
     ///
-    /// Without the syncer a group is never ended at once: the flusher first gathers
-    /// ([`Writer::gather`]), so the tasks already woken — a request about to begin its
-    /// transaction — join this group rather than queue behind its `COMMIT`. With nothing
-    /// else ready that costs one yield. With FULL the `COMMIT` is an fsync (the twelfth
-    /// and thirteenth steps of docs/performance.md); with NORMAL it is cheaper but not
-    /// free: committing at once made groups of 2.7 transactions at processing and 1.2 at
-    /// the provider under the benchmark, gathering 15 and 14, for ~20–27 % less CPU a
-    /// payment (the nineteenth step).
+    /// Short of full, and but with the syncer, a group is never ended at once: the
+    /// flusher first gathers ([`Writer::gather`]), so the tasks already woken — a request
+    /// about to begin its transaction — join this group rather than queue behind its
+    /// `COMMIT`. With nothing else ready that costs one yield. With FULL the `COMMIT` is
+    /// an fsync (the twelfth and thirteenth steps of docs/performance.md); with NORMAL it
+    /// is cheaper but not free: committing at once made groups of 2.7 transactions at
+    /// processing and 1.2 at the provider under the benchmark, gathering 15 and 14, for
+    /// ~20–27 % less CPU a payment (the nineteenth step).
     ///
     /// With the syncer, a group is not committed while the disk syncs the last: its
     /// members would only wait for the next sync anyway. It stays open, and whoever comes
