@@ -13,13 +13,13 @@
 //! * a transaction that commits while others wait for the writer leaves the group open,
 //!   hands the writer on and waits; a *flusher* queued behind the waiters commits the
 //!   group once they have had their turn, and wakes every member with the outcome;
-//! * with nobody waiting, the flusher still does not commit at once: it first lets the
-//!   tasks ready to run have their turn, and again for as long as the group grows (a few
-//!   turns at most), so requests already on their way join it instead of paying a
+//! * with nobody waiting, the group is not committed at once either: a flusher first lets
+//!   the tasks ready to run have their turn, and again for as long as the group grows (a
+//!   few turns at most), so requests already on their way join it instead of paying a
 //!   `COMMIT` of their own — with FULL a whole fsync to wait out, with NORMAL the WAL's
-//!   write and the wake-ups around it, a quarter of a payment's CPU under load. A lone
-//!   transaction pays one turn of the runtime. (With the syncer, opt-in, a group forms
-//!   during the sync instead.)
+//!   write and the wake-ups around it, a fifth to a quarter of a payment's CPU under
+//!   load. A lone transaction pays one turn of the runtime. (With the syncer, opt-in, a
+//!   group forms during the sync instead.)
 //!
 //! A member is answered "committed" only once the group's `COMMIT` is durable: nothing is
 //! acknowledged that a crash could take back. If the `COMMIT` fails, every member gets
@@ -61,8 +61,8 @@ use super::lite::{self, Opener, Readers};
 /// waits for its answer.
 const MAX_GROUP: usize = 64;
 
-/// The most turns the flusher gives the ready tasks before a `COMMIT` while the group grows:
-/// a bound on what gathering adds to the first member's wait.
+/// The most turns the flusher gives the ready tasks before a `COMMIT` while the group
+/// grows: a bound on what gathering adds to the first member's wait.
 const MAX_GATHER_TURNS: usize = 4;
 
 /// What a member of a group learns when the group ends: the commit's number, for the
@@ -332,14 +332,14 @@ impl Writer {
     /// flusher will, after those who wait. The group's `COMMIT` runs in a task of its own
     /// either way: no caller going away can stop it halfway.
     ///
-    /// Short of full, and but with the syncer, a group is never ended at once: the
+    /// Unless it is full or the syncer is on, a group is never ended at once: the
     /// flusher first gathers ([`Writer::gather`]), so the tasks already woken — a request
     /// about to begin its transaction — join this group rather than queue behind its
     /// `COMMIT`. With nothing else ready that costs one yield. With FULL the `COMMIT` is
     /// an fsync (the twelfth and thirteenth steps of docs/performance.md); with NORMAL it
     /// is cheaper but not free: committing at once made groups of 2.7 transactions at
     /// processing and 1.2 at the provider under the benchmark, gathering 15 and 14, for
-    /// ~20–27 % less CPU a payment (the nineteenth step).
+    /// 19–28 % less CPU a payment (the nineteenth step).
     ///
     /// With the syncer, a group is not committed while the disk syncs the last: its
     /// members would only wait for the next sync anyway. It stays open, and whoever comes
@@ -350,7 +350,7 @@ impl Writer {
             return;
         }
         let syncing = self.durability.as_ref().is_some_and(|d| d.syncing());
-        // Never at once but with the syncer (above).
+        // Short of full, only the syncer's groups may end at once (above).
         let gather = !self.opener.syncer_fsyncs();
         if group_full(&slot) || (!syncing && !gather && self.waiting.load(Ordering::SeqCst) == 0) {
             let writer = self.clone();
@@ -361,8 +361,8 @@ impl Writer {
             slot.flush_queued = true;
             let writer = self.clone();
             // Queued behind the waiters (the lock is FIFO), after the sync in flight with
-            // the syncer, or else after the tasks ready to run: they, and
-            // whoever comes meanwhile, join this group.
+            // the syncer, or else after the tasks ready to run: they, and whoever comes
+            // meanwhile, join this group.
             tokio::spawn(async move {
                 if syncing && let Some(durability) = &writer.durability {
                     durability.synced().await;
