@@ -241,6 +241,17 @@ async fn the_local_bench_compares_full_with_normal_in_one_run() {
     assert!(
         last["normal"]["p99_ms"].as_f64().unwrap() >= last["normal"]["p50_ms"].as_f64().unwrap()
     );
+    // NORMAL's group commits are counted as FULL's are: each carried a transaction at least.
+    for side in ["processing", "provider"] {
+        let per_commit = last["normal"]["transactions_per_commit"][side]
+            .as_f64()
+            .unwrap_or_else(|| panic!("no NORMAL {side} groups: {last}"));
+        assert!(per_commit >= 1.0, "{side}: {last}");
+    }
+    assert!(
+        stdout.contains("transactions per group COMMIT during NORMAL's payments"),
+        "{stdout}"
+    );
     // Sampled before the payments and after each pair of rounds.
     assert_ceilings_are_medians(&last, 5);
 }

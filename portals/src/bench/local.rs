@@ -85,6 +85,9 @@ struct Grouping {
     fsync_wait_us: Option<f64>,
 }
 
+/// Processing's and the provider's group commits over a phase.
+type Groupings = (Option<Grouping>, Option<Grouping>);
+
 async fn start(
     role: Role,
     dir: &Path,
@@ -188,7 +191,7 @@ impl Network {
     }
 
     /// The group commits at processing and at the provider since `before`.
-    fn grouping(&self, before: Commits) -> (Option<Grouping>, Option<Grouping>) {
+    fn grouping(&self, before: Commits) -> Groupings {
         (
             self.processing.grouping(before.0),
             self.provider.grouping(before.1),
@@ -201,19 +204,29 @@ impl Network {
 /// over the run weighs on both settings alike.
 const COMPARE_ROUNDS: usize = 4;
 
-/// The end-to-end payments with FULL and with NORMAL, in alternating rounds: (FULL's,
-/// NORMAL's, FULL's transactions per group commit).
+/// What [`compare`] measured: each setting's payments and the group commits they made.
+struct Compared {
+    full: Summary,
+    normal: Summary,
+    full_groups: Groupings,
+    /// NORMAL's too: a `COMMIT` without an fsync still costs its group CPU, so how many
+    /// share one is half of what NORMAL's rate says (docs/performance.md, the nineteenth
+    /// step).
+    normal_groups: Groupings,
+}
+
+/// The end-to-end payments with FULL and with NORMAL, in alternating rounds.
 async fn compare(
     client: &reqwest::Client,
     full: &Network,
     normal: &Network,
     args: &BenchArgs,
     disk: &mut ceilings::DiskCeilings,
-) -> Result<(Summary, Summary, (Option<Grouping>, Option<Grouping>)), String> {
+) -> Result<Compared, String> {
     let full_payment = full.prepare_payments(client, args.agents).await?;
     let normal_payment = normal.prepare_payments(client, args.agents).await?;
     let round = args.payments.div_ceil(COMPARE_ROUNDS).max(1);
-    let before = full.commits();
+    let before = (full.commits(), normal.commits());
     let (mut full_e2e, mut normal_e2e): (Option<Summary>, Option<Summary>) = (None, None);
     let (mut full_sent, mut normal_sent) = (0, 0);
     for k in 0..2 * COMPARE_ROUNDS {
@@ -253,9 +266,13 @@ async fn compare(
             disk.sample(RESAMPLE_SECONDS).await?;
         }
     }
-    let grouped = full.grouping(before);
     match (full_e2e, normal_e2e) {
-        (Some(full_e2e), Some(normal_e2e)) => Ok((full_e2e, normal_e2e, grouped)),
+        (Some(full_e2e), Some(normal_e2e)) => Ok(Compared {
+            full: full_e2e,
+            normal: normal_e2e,
+            full_groups: full.grouping(before.0),
+            normal_groups: normal.grouping(before.1),
+        }),
         _ => Err("no payments to compare (--payments 0)".into()),
     }
 }
@@ -537,11 +554,15 @@ pub async fn run(args: &BenchArgs) -> Result<bool, String> {
     eprintln!("the provider's OSMP pay alone…");
     let osmp = osmp_pay(&client, &provider, &quick).await?;
     eprintln!("end-to-end payments (agent API → processing → provider)…");
-    let (e2e, normal_e2e, grouped) = match &normal_network {
+    let (e2e, normal_e2e, grouped, normal_grouped) = match &normal_network {
         Some(normal_network) => {
-            let (full, normal, grouped) =
-                compare(&client, &network, normal_network, args, &mut disk).await?;
-            (full, Some(normal), grouped)
+            let compared = compare(&client, &network, normal_network, args, &mut disk).await?;
+            (
+                compared.full,
+                Some(compared.normal),
+                compared.full_groups,
+                Some(compared.normal_groups),
+            )
         }
         None => {
             let plan = Plan {
@@ -555,7 +576,7 @@ pub async fn run(args: &BenchArgs) -> Result<bool, String> {
             let e2e = pay(&client, &payment, &plan, 0).await?;
             let grouped = network.grouping(before);
             disk.sample(RESAMPLE_SECONDS).await?;
-            (e2e, None, grouped)
+            (e2e, None, grouped, None)
         }
     };
     let (full, normal) = (disk.full(), disk.normal());
@@ -621,6 +642,13 @@ pub async fn run(args: &BenchArgs) -> Result<bool, String> {
         per_commit(grouped.0),
         per_commit(grouped.1)
     );
+    if let Some(normal_grouped) = normal_grouped {
+        println!(
+            "transactions per group COMMIT during NORMAL's payments: processing {}, provider {}",
+            per_commit(normal_grouped.0),
+            per_commit(normal_grouped.1)
+        );
+    }
     let fsync_wait = |g: Option<Grouping>| g.and_then(|g| g.fsync_wait_us);
     if let (Some(processing), Some(provider)) = (fsync_wait(grouped.0), fsync_wait(grouped.1)) {
         // A payment waits for three of these in a row (its claim, the provider's credit,
@@ -670,6 +698,10 @@ pub async fn run(args: &BenchArgs) -> Result<bool, String> {
             "p50_ms": round(normal_e2e.ms(0.5)), "p99_ms": round(normal_e2e.ms(0.99)),
             "p999_ms": round(normal_e2e.ms(0.999)),
             "cpu_us_payment": normal_e2e.cpu.us_per(normal_e2e.payments).map(|v| (v * 10.0).round() / 10.0),
+            "transactions_per_commit": normal_grouped.map(|g| json!({
+                "processing": g.0.map(|g| round(g.per_commit)),
+                "provider": g.1.map(|g| round(g.per_commit)),
+            })),
         });
         last["ratios"]["full_normal"] = json!(ratio(rate, normal_e2e.per_second()));
     }
