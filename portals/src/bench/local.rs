@@ -209,9 +209,9 @@ struct Compared {
     full: Summary,
     normal: Summary,
     full_groups: Groupings,
-    /// NORMAL's too: a `COMMIT` without an fsync still costs its group CPU, so how many
-    /// share one is half of what NORMAL's rate says (docs/performance.md, the nineteenth
-    /// step).
+    /// NORMAL's too: its `COMMIT` does not fsync but still costs CPU, so how many
+    /// transactions share one is part of NORMAL's rate (docs/performance.md, the
+    /// nineteenth step).
     normal_groups: Groupings,
 }
 
