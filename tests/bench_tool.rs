@@ -197,6 +197,16 @@ async fn the_local_bench_pays_every_payment_and_states_its_ratios() {
         stdout.contains("a group's wait for its fsyncing COMMIT"),
         "{stdout}"
     );
+    // A payment waits for three groups: its claim and its settlement at processing, its
+    // credit at the provider (each figure rounded to 1 µs in the line).
+    let waits = |key: &str| last["fsync_wait_us"][key].as_f64().unwrap();
+    let payment_us = waits("payment");
+    assert!(
+        (payment_us - (2.0 * waits("processing") + waits("provider"))).abs() <= 2.0,
+        "{last}"
+    );
+    let mean_ms = last["mean_ms"].as_f64().unwrap();
+    assert!(mean_ms > 0.0 && mean_ms <= max_ms, "{last}");
 }
 
 /// `--synchronous both`: FULL and NORMAL pay in alternating rounds of one run, and the line
@@ -250,6 +260,14 @@ async fn the_local_bench_compares_full_with_normal_in_one_run() {
     }
     assert!(
         stdout.contains("transactions per group COMMIT during NORMAL's payments"),
+        "{stdout}"
+    );
+    // Each setting's mean round trip, beside the three waits FULL's adds.
+    for side in [&last, &last["normal"]] {
+        assert!(side["mean_ms"].as_f64().unwrap() > 0.0, "{last}");
+    }
+    assert!(
+        stdout.contains("a payment's mean round trip: FULL"),
         "{stdout}"
     );
     // Sampled before the payments and after each pair of rounds.

@@ -659,9 +659,24 @@ pub async fn run(args: &BenchArgs) -> Result<bool, String> {
             1e6 / full
         );
     }
+    // What FULL's round trip adds to NORMAL's, beside the three waits that make it: at 16
+    // in flight the two agree (docs/performance.md, "FULL ÷ NORMAL is three group waits").
+    let payment_waits_us = fsync_wait(grouped.0)
+        .zip(fsync_wait(grouped.1))
+        .map(|(processing, provider)| 2.0 * processing + provider);
+    if let (Some(normal_e2e), Some(waits)) = (&normal_e2e, payment_waits_us) {
+        let (full_ms, normal_ms) = (e2e.mean_ms(), normal_e2e.mean_ms());
+        println!(
+            "a payment's mean round trip: FULL {full_ms:.2} ms, NORMAL {normal_ms:.2} ms \
+             ({:.2} ms longer); its three group waits (claim, credit, settlement): {:.2} ms",
+            full_ms - normal_ms,
+            waits / 1e3
+        );
+    }
     let round = |v: f64| (v * 100.0).round() / 100.0;
     let mut last = json!({
         "payments_per_s": round(rate), "p50_ms": round(e2e.ms(0.5)), "p99_ms": round(e2e.ms(0.99)),
+        "mean_ms": round(e2e.mean_ms()),
         "p999_ms": round(e2e.ms(0.999)), "synchronous": args.synchronous.as_str(),
         "sqlite_page_size": page_size,
         "slower_than_1s_share": slow,
@@ -686,6 +701,7 @@ pub async fn run(args: &BenchArgs) -> Result<bool, String> {
         "fsync_wait_us": {
             "processing": fsync_wait(grouped.0).map(f64::round),
             "provider": fsync_wait(grouped.1).map(f64::round),
+            "payment": payment_waits_us.map(f64::round),
         },
         "steal_share": {
             "axum_echo": echo.cpu.steal_share.map(round4),
@@ -696,7 +712,7 @@ pub async fn run(args: &BenchArgs) -> Result<bool, String> {
         last["normal"] = json!({
             "payments_per_s": round(normal_e2e.per_second()),
             "p50_ms": round(normal_e2e.ms(0.5)), "p99_ms": round(normal_e2e.ms(0.99)),
-            "p999_ms": round(normal_e2e.ms(0.999)),
+            "p999_ms": round(normal_e2e.ms(0.999)), "mean_ms": round(normal_e2e.mean_ms()),
             "cpu_us_payment": normal_e2e.cpu.us_per(normal_e2e.payments).map(|v| (v * 10.0).round() / 10.0),
             "transactions_per_commit": normal_grouped.map(|g| json!({
                 "processing": g.0.map(|g| round(g.per_commit)),

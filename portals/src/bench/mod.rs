@@ -99,6 +99,12 @@ impl Summary {
         self.histogram.value_at_quantile(q) as f64 / 1_000.0
     }
 
+    /// The mean latency, in milliseconds: with a fixed number in flight, the time a
+    /// request's whole round trip takes on average.
+    pub fn mean_ms(&self) -> f64 {
+        self.histogram.mean() / 1_000.0
+    }
+
     /// Adds a later phase of the same kind (`bench --local --synchronous both` runs each
     /// setting in rounds): counts, time, latencies and CPU as if it had been one.
     pub fn absorb(&mut self, later: Summary) -> Result<(), String> {
